@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bus-emit.c: announcements and replies wait for the store to be durable. Changes are collected
+ * during a loop iteration; one idle-priority defer source then syncs the store once (group
+ * commit), announces new objects and changed properties, and sends the queued replies. */
+#include <stdio.h>
+
+#include "bus/bus-objects.h"
+#include "daemon/manager.h"
+#include "shared/log.h"
+
+char *session_path(uint32_t id) {
+        char *p;
+        return asprintf_safe(&p, "/org/runbookd1/session/%u", id) < 0 ? NULL : p;
+}
+
+char *step_path(uint32_t id, uint32_t index) {
+        char *p;
+        return asprintf_safe(&p, "/org/runbookd1/session/%u/step/%u", id, index) < 0 ? NULL : p;
+}
+
+static void arm(Manager *m) {
+        if (m->flush_source)
+                (void) sd_event_source_set_enabled(m->flush_source, SD_EVENT_ONESHOT);
+}
+
+void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool added) {
+        /* consecutive changes of the same object fold into one */
+        for (size_t i = m->n_changed; i > 0 && i + 8 > m->n_changed; i--) {
+                ChangedObject *c = &m->changed[i - 1];
+                if (c->session == session && c->step == step) {
+                        c->added = c->added || added;
+                        arm(m);
+                        return;
+                }
+        }
+        if (m->n_changed >= m->n_changed_allocated) {
+                size_t n = MAX(m->n_changed_allocated * 2, (size_t) 64);
+                ChangedObject *a = realloc(m->changed, n * sizeof(ChangedObject));
+                if (!a) {
+                        log_oom();
+                        return;
+                }
+                m->changed = a;
+                m->n_changed_allocated = n;
+        }
+        m->changed[m->n_changed++] = (ChangedObject) { session, step, added };
+        arm(m);
+}
+
+int manager_queue_reply(Manager *m, sd_bus_message *call, sd_bus_message *reply) {
+        if (m->n_replies >= m->n_replies_allocated) {
+                size_t n = MAX(m->n_replies_allocated * 2, (size_t) 16);
+                PendingReply *a = realloc(m->replies, n * sizeof(PendingReply));
+                if (!a) {
+                        sd_bus_message_unref(reply);
+                        return -ENOMEM;
+                }
+                m->replies = a;
+                m->n_replies_allocated = n;
+        }
+        m->replies[m->n_replies++] = (PendingReply) { sd_bus_message_ref(call), reply };
+        arm(m);
+        return 0;
+}
+
+static void announce(Manager *m, const ChangedObject *c) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        path = c->step < 0 ? session_path(c->session) : step_path(c->session, (uint32_t) c->step);
+        if (!path)
+                return;
+        if (c->added) {
+                r = sd_bus_emit_object_added(m->bus, path);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to announce %s: %m", path);
+                if (c->step < 0)
+                        (void) sd_bus_emit_signal(m->bus, "/org/runbookd1", "org.runbookd1.Manager", "SessionNew", "uo",
+                                                  c->session, path);
+                return;
+        }
+        r = sd_bus_emit_properties_changed_strv(m->bus, path,
+                                                c->step < 0 ? "org.runbookd1.Session" : "org.runbookd1.Step", NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to send PropertiesChanged for %s: %m", path);
+}
+
+static int flush_cb(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        ChangedObject *changed;
+        PendingReply *replies;
+        size_t n_changed, n_replies;
+        int r;
+
+        r = store_sync(m->store);
+        if (r < 0)
+                log_error_errno(r, "Failed to make the state store durable: %m");
+
+        /* take the queues: announcing may lead to more changes being queued */
+        changed = TAKE_PTR(m->changed);
+        n_changed = m->n_changed;
+        m->n_changed = m->n_changed_allocated = 0;
+        replies = TAKE_PTR(m->replies);
+        n_replies = m->n_replies;
+        m->n_replies = m->n_replies_allocated = 0;
+
+        for (size_t i = 0; i < n_changed; i++)
+                announce(m, &changed[i]);
+        for (size_t i = 0; i < n_replies; i++) {
+                if (r < 0) {
+                        /* not durable: do not claim success */
+                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                        (void) sd_bus_error_setf(&e, "org.runbookd1.Error.StoreFailed",
+                                                 "runbookd could not make this durable in its state store: %s",
+                                                 strerror(-r));
+                        (void) sd_bus_reply_method_error(replies[i].call, &e);
+                } else
+                        (void) sd_bus_send(m->bus, replies[i].reply, NULL);
+                sd_bus_message_unref(replies[i].call);
+                sd_bus_message_unref(replies[i].reply);
+        }
+        free(changed);
+        free(replies);
+        return 0;
+}
+
+int manager_setup_flush(Manager *m) {
+        int r;
+
+        r = sd_event_add_defer(m->event, &m->flush_source, flush_cb, m);
+        if (r < 0)
+                return r;
+        /* after the bus has handled what is queued: that is what groups the commits */
+        r = sd_event_source_set_priority(m->flush_source, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(m->flush_source, "flush");
+        return sd_event_source_set_enabled(m->flush_source, SD_EVENT_OFF);
+}

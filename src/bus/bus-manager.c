@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bus-manager.c: /org/runbookd1, org.runbookd1.Manager. */
+#include "bus/bus-errors.h"
+#include "bus/bus-objects.h"
+#include "config.h"
+#include "shared/log.h"
+#include "store/store-records.h"
+
+#define START_PARAMS_MAX 64
+
+int bus_reply_durable(Manager *m, sd_bus_message *call, sd_bus_message *reply) {
+        int r = manager_queue_reply(m, call, reply);
+        return r < 0 ? r : 1;
+}
+
+int bus_reply_durable_empty(Manager *m, sd_bus_message *call) {
+        sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r == -EPERM) /* no reply expected */
+                return 1;
+        if (r < 0)
+                return r;
+        return bus_reply_durable(m, call, reply);
+}
+
+int bus_caller(Manager *m, sd_bus_message *call, uid_t *ret_uid, char **ret_name, sd_bus_error *error) {
+        int r;
+
+        r = bus_query_caller_uid(m->polkit, call, ret_uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's user: %s", strerror(-r));
+        *ret_name = uid_to_name(*ret_uid);
+        return *ret_name ? 0 : -ENOMEM;
+}
+
+int bus_check_text(const char *what, const char *s, size_t max, sd_bus_error *error) {
+        if (strlen(s) > max)
+                return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidParameter",
+                                         "The %s is %zu bytes long; at most %zu are allowed.", what, strlen(s), max);
+        if (!utf8_is_printable_text(s, max))
+                return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidParameter",
+                                         "The %s must be printable UTF-8 text.", what);
+        return 0;
+}
+
+static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(json_decrefp) json_t *params = NULL;
+        _cleanup_free_ char *user = NULL, *detail = NULL, *path = NULL;
+        const char *name, *reference, *key, *value;
+        const Runbook *rb;
+        Session *s;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &name, &reference);
+        if (r < 0)
+                return r;
+        params = json_object();
+        if (!params)
+                return -ENOMEM;
+        r = sd_bus_message_enter_container(message, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(message, "{ss}", &key, &value)) > 0) {
+                if (json_object_size(params) >= START_PARAMS_MAX)
+                        return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidParameter",
+                                                 "Too many parameters (at most %d).", START_PARAMS_MAX);
+                if (strlen(key) > 64 || strlen(value) > RUNBOOK_PARAM_VALUE_MAX)
+                        return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidParameter",
+                                                 "Parameter '%.64s%s' is too long (names: 64 bytes, values: %d bytes at most).",
+                                                 key, strlen(key) > 64 ? "…" : "", RUNBOOK_PARAM_VALUE_MAX);
+                if (json_object_set_new(params, key, json_string(value)) < 0)
+                        return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidParameter",
+                                                 "The value of parameter '%s' is not valid UTF-8.", key);
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(message);
+        if (r < 0)
+                return r;
+
+        if (!config_name_is_valid(name))
+                return sd_bus_error_setf(error, "org.runbookd1.Error.NoSuchRunbook",
+                                         "'%.128s' is not a valid runbook name.", name);
+        r = bus_check_text("reference", reference, REFERENCE_MAX, error);
+        if (r < 0)
+                return r;
+        rb = runbook_catalog_find(m->runbooks, name);
+        if (!rb) {
+                const RunbookBroken *b = runbook_catalog_find_broken(m->runbooks, name);
+                if (b)
+                        return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidRunbook",
+                                                 "Runbook '%s' cannot be used: %s", name, b->error);
+                return sd_bus_error_setf(error, "org.runbookd1.Error.NoSuchRunbook",
+                                         "No runbook '%s' (ListRunbooks shows the runbooks there are).", name);
+        }
+
+        const char *details[] = { "runbook", name, "reference", reference, NULL };
+        r = bus_verify_polkit_async(message, "org.runbookd1.start-session", details, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked; the call comes back */
+
+        r = bus_caller(m, message, &uid, &user, error);
+        if (r < 0)
+                return r;
+        r = engine_start_session(m->engine, rb, reference, params, uid, user, &s, &detail);
+        if (r < 0)
+                return bus_error_from_engine(error, r, "the new session", detail);
+
+        log_info("Session %u started from runbook '%s' by %s.", s->id, name, user);
+        path = session_path(s->id);
+        if (!path)
+                return -ENOMEM;
+        sd_bus_message *reply = NULL;
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r == -EPERM)
+                return 1;
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "uo", s->id, path);
+        if (r < 0) {
+                sd_bus_message_unref(reply);
+                return r;
+        }
+        return bus_reply_durable(m, message, reply);
+}
+
+struct list_ctx {
+        sd_bus_message *reply;
+};
+
+static int list_session_cb(uint32_t id, json_t *rec, void *userdata) {
+        struct list_ctx *c = userdata;
+        _cleanup_free_ char *path = session_path(id);
+
+        if (!path)
+                return -ENOMEM;
+        return sd_bus_message_append(c->reply, "(usssiustto)", id,
+                                     json_string_value(json_object_get(rec, "runbook")) ?: "",
+                                     json_string_value(json_object_get(rec, "reference")) ?: "",
+                                     json_string_value(json_object_get(rec, "state")) ?: "",
+                                     (int32_t) json_integer_value(json_object_get(rec, "current_step")),
+                                     (uint32_t) json_integer_value(json_object_get(rec, "creator_uid")),
+                                     json_string_value(json_object_get(rec, "creator_name")) ?: "",
+                                     (uint64_t) json_integer_value(json_object_get(rec, "created_at")),
+                                     (uint64_t) json_integer_value(json_object_get(rec, "finished_at")), path);
+}
+
+static int method_list_sessions(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        struct list_ctx c;
+        StoreTxn t;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(usssiustto)");
+        if (r < 0)
+                return r;
+        r = store_read_begin(m->store, &t);
+        if (r < 0)
+                return r;
+        c.reply = reply;
+        r = store_foreach_session(&t, list_session_cb, &c);
+        store_read_end(&t);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int pending_cb(Session *s, void *userdata) {
+        sd_bus_message *reply = userdata;
+        _cleanup_free_ char *path = NULL;
+        Step *st = session_waiting_step(s);
+
+        if (!st)
+                return 0;
+        path = step_path(s->id, st->index);
+        if (!path)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "(uussssssustuuo)", s->id, st->index, s->runbook, strempty(s->reference),
+                                     st->name, step_phase_to_string(st->phase), st->command, st->target,
+                                     (uint32_t) s->creator_uid, s->creator_name, (uint64_t) st->waiting_since,
+                                     step_count_approvals(st), step_approvals_needed(st), path);
+}
+
+static int method_list_pending_approvals(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(uussssssustuuo)");
+        if (r < 0)
+                return r;
+        r = engine_foreach_active(m->engine, pending_cb, reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_runbooks(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        for (size_t i = 0; r >= 0 && i < m->runbooks->n_runbooks; i++) {
+                const Runbook *rb = m->runbooks->runbooks[i];
+                r = sd_bus_message_append(reply, "(sss)", rb->name, strempty(rb->description), rb->file);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_runbook(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *text = NULL;
+        const Runbook *rb;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        rb = runbook_catalog_find(m->runbooks, name);
+        if (!rb) {
+                const RunbookBroken *b = runbook_catalog_find_broken(m->runbooks, name);
+                if (b)
+                        return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidRunbook",
+                                                 "Runbook '%s' cannot be used: %s", name, b->error);
+                return sd_bus_error_setf(error, "org.runbookd1.Error.NoSuchRunbook", "No runbook '%.128s'.", name);
+        }
+        text = json_dumps(rb->json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!text)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(message, "s", text);
+}
+
+static int method_list_targets(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        for (size_t i = 0; r >= 0 && i < m->targets->n_targets; i++) {
+                const Target *t = m->targets->targets[i];
+                r = sd_bus_message_append(reply, "(sss)", t->name, t->connector, strempty(t->description));
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_session(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *path = NULL;
+        Session *s;
+        uint32_t id;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &id);
+        if (r < 0)
+                return r;
+        r = engine_get_session(m->engine, id, &s);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, "org.runbookd1.Error.NoSuchSession", "No session %u.", id);
+        if (r < 0)
+                return r;
+        path = session_path(id);
+        if (!path)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(message, "o", path);
+}
+
+static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = bus_verify_polkit_async(message, "org.runbookd1.manage", NULL, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = manager_load_config(m, &errors);
+        if (r < 0)
+                return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidRunbook",
+                                         "Reload failed, the previous configuration stays: %s",
+                                         errors && errors[0] ? errors[0] : strerror(-r));
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "uu", (uint32_t) m->runbooks->n_runbooks, (uint32_t) m->targets->n_targets);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, errors);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("StartSession",
+                                SD_BUS_ARGS("s", runbook, "s", reference, "a{ss}", parameters),
+                                SD_BUS_RESULT("u", id, "o", path),
+                                method_start_session, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(usssiustto)", sessions),
+                                method_list_sessions, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListPendingApprovals", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(uussssssustuuo)", steps),
+                                method_list_pending_approvals, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListRunbooks", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sss)", runbooks),
+                                method_list_runbooks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetRunbook", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", json),
+                                method_get_runbook, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListTargets", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sss)", targets),
+                                method_list_targets, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetSession", SD_BUS_ARGS("u", id), SD_BUS_RESULT("o", path),
+                                method_get_session, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_RESULT("u", runbooks, "u", targets, "as", errors),
+                                method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("SessionNew", SD_BUS_ARGS("u", id, "o", path), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("SessionRemoved", SD_BUS_ARGS("u", id, "o", path), 0),
+        SD_BUS_VTABLE_END,
+};

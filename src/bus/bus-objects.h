@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bus-objects.h: the vtables of runbookd's objects and the helpers their handlers share. */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "daemon/manager.h"
+
+extern const sd_bus_vtable manager_vtable[];
+extern const sd_bus_vtable session_vtable[];
+extern const sd_bus_vtable step_vtable[];
+
+int session_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                        sd_bus_error *error);
+int step_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                     sd_bus_error *error);
+int session_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+
+/* Registers every object, the enumerator and the ObjectManager. */
+int bus_register_objects(Manager *m);
+
+/* Replies to 'call' (with 'reply', taken) once the store is durable; returns 1. */
+int bus_reply_durable(Manager *m, sd_bus_message *call, sd_bus_message *reply);
+/* Replies with no arguments once the store is durable; returns 1. */
+int bus_reply_durable_empty(Manager *m, sd_bus_message *call);
+
+/* The caller's uid and user name. */
+int bus_caller(Manager *m, sd_bus_message *call, uid_t *ret_uid, char **ret_name, sd_bus_error *error);
+
+/* Validates a free-text argument (comment, reference): printable UTF-8, at most 'max' bytes. */
+int bus_check_text(const char *what, const char *s, size_t max, sd_bus_error *error);
+
+/* Shared by Session.Approve/Reject and Step.Approve/Reject. */
+int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, const char *comment,
+                    sd_bus_error *error);
+
+/* The Manager, from inside a handler of a fallback vtable. */
+Manager *manager_of(sd_bus_message *message);
+
+#define COMMENT_MAX 4096
+#define REFERENCE_MAX 256

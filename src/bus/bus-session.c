@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bus-session.c: /org/runbookd1/session/<id>, org.runbookd1.Session, served from the engine
+ * (active sessions) or the store (finished ones) on demand through a fallback vtable. */
+#include <stdio.h>
+
+#include "bus/bus-errors.h"
+#include "bus/bus-objects.h"
+#include "shared/log.h"
+#include "store/store-records.h"
+
+#define SESSION_PREFIX "/org/runbookd1/session/"
+
+/* Parses "<id>" or "<id>/step/<n>" after the prefix. Returns 1 with a step, 0 without, -EINVAL. */
+static int parse_path(const char *path, uint32_t *ret_id, uint32_t *ret_step) {
+        const char *p;
+        char *end;
+        unsigned long id, step;
+
+        if (strncmp(path, SESSION_PREFIX, strlen(SESSION_PREFIX)) != 0)
+                return -EINVAL;
+        p = path + strlen(SESSION_PREFIX);
+        if (*p < '1' || *p > '9')
+                return -EINVAL;
+        errno = 0;
+        id = strtoul(p, &end, 10);
+        if (errno != 0 || id == 0 || id > UINT32_MAX)
+                return -EINVAL;
+        *ret_id = (uint32_t) id;
+        if (*end == 0)
+                return 0;
+        if (strncmp(end, "/step/", 6) != 0)
+                return -EINVAL;
+        p = end + 6;
+        if (*p < '0' || *p > '9' || (*p == '0' && p[1] != 0))
+                return -EINVAL;
+        errno = 0;
+        step = strtoul(p, &end, 10);
+        if (errno != 0 || *end != 0 || step > UINT32_MAX)
+                return -EINVAL;
+        *ret_step = (uint32_t) step;
+        return 1;
+}
+
+int session_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                        sd_bus_error *error) {
+        Manager *m = userdata;
+        uint32_t id, step;
+        Session *s;
+        int r;
+
+        if (parse_path(path, &id, &step) != 0)
+                return 0;
+        r = engine_get_session(m->engine, id, &s);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        *found = s;
+        return 1;
+}
+
+int step_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                     sd_bus_error *error) {
+        Manager *m = userdata;
+        uint32_t id, step;
+        Session *s;
+        int r;
+
+        if (parse_path(path, &id, &step) != 1)
+                return 0;
+        r = engine_get_session(m->engine, id, &s);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (step >= s->n_steps)
+                return 0;
+        *found = &s->steps[step];
+        return 1;
+}
+
+struct enum_ctx {
+        char **nodes;
+        size_t n, allocated;
+};
+
+static int enum_add(struct enum_ctx *c, char *path) {
+        if (!path)
+                return -ENOMEM;
+        if (c->n + 2 > c->allocated) {
+                size_t a = MAX(c->allocated * 2, (size_t) 64);
+                char **p = realloc(c->nodes, a * sizeof(char *));
+                if (!p) {
+                        free(path);
+                        return -ENOMEM;
+                }
+                c->nodes = p;
+                c->allocated = a;
+        }
+        c->nodes[c->n++] = path;
+        c->nodes[c->n] = NULL;
+        return 0;
+}
+
+static int enum_session_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
+        return key->mv_size == 4 ? enum_add(userdata, session_path(be32_get(key->mv_data))) : 0;
+}
+
+static int enum_step_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
+        const uint8_t *k = key->mv_data;
+        return key->mv_size == 8 ? enum_add(userdata, step_path(be32_get(k), be32_get(k + 4))) : 0;
+}
+
+/* Lists sessions and steps from the keys of the store, without reading their records. */
+int session_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        struct enum_ctx c = {};
+        StoreTxn t;
+        int r;
+
+        r = store_read_begin(m->store, &t);
+        if (r < 0)
+                return r;
+        r = store_foreach(&t, DB_SESSIONS, NULL, 0, false, enum_session_cb, &c);
+        if (r >= 0)
+                r = store_foreach(&t, DB_STEPS, NULL, 0, false, enum_step_cb, &c);
+        store_read_end(&t);
+        if (r < 0) {
+                strv_free(c.nodes);
+                return r;
+        }
+        *nodes = c.nodes;
+        return 0;
+}
+
+#define SESSION_GETTER(name, type, expr)                                                                        \
+        static int property_get_##name(sd_bus *bus, const char *path, const char *interface, const char *property, \
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {            \
+                Session *s = userdata;                                                                          \
+                return sd_bus_message_append(reply, type, expr);                                                \
+        }
+
+SESSION_GETTER(id, "u", s->id)
+SESSION_GETTER(runbook, "s", s->runbook)
+SESSION_GETTER(reference, "s", strempty(s->reference))
+SESSION_GETTER(state, "s", session_state_to_string(s->state))
+SESSION_GETTER(created_by, "s", s->creator_name)
+SESSION_GETTER(created_by_uid, "u", (uint32_t) s->creator_uid)
+SESSION_GETTER(created_at, "t", (uint64_t) s->created_at)
+SESSION_GETTER(finished_at, "t", (uint64_t) s->finished_at)
+SESSION_GETTER(current_step, "i", (int32_t) s->current_step)
+SESSION_GETTER(error, "s", strempty(s->error))
+
+static int property_get_parameters(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        const char *key;
+        json_t *value;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "{ss}");
+        json_object_foreach(s->parameters, key, value) {
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "{ss}", key, json_string_value(value) ?: "");
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_steps(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        for (size_t i = 0; r >= 0 && i < s->n_steps; i++) {
+                _cleanup_free_ char *p = step_path(s->id, (uint32_t) i);
+                if (!p)
+                        return -ENOMEM;
+                r = sd_bus_message_append(reply, "o", p);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+Manager *manager_of(sd_bus_message *message) {
+        /* the fallback vtables are registered with the Manager as the slot's userdata; the
+         * handler's own userdata is the object the find callback returned */
+        return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(message)));
+}
+
+static int method_decide(sd_bus_message *message, Session *s, bool approve, sd_bus_error *error) {
+        const char *comment;
+        Step *st;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &comment);
+        if (r < 0)
+                return r;
+        st = session_waiting_step(s);
+        if (!st) {
+                if (session_state_is_final(s->state))
+                        return sd_bus_error_setf(error, BUS_ERROR_SESSION_FINISHED, "Session %u is finished (%s).",
+                                                 s->id, session_state_to_string(s->state));
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_WAITING_APPROVAL,
+                                         "Session %u has no step waiting for approval (it is %s).", s->id,
+                                         session_state_to_string(s->state));
+        }
+        return bus_step_decide(manager_of(message), message, st, approve, comment, error);
+}
+
+static int method_approve(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_decide(message, userdata, true, error);
+}
+
+static int method_reject(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_decide(message, userdata, false, error);
+}
+
+static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        Manager *m = manager_of(message);
+        _cleanup_free_ char *user = NULL, *what = NULL, *id = NULL;
+        uint32_t sid = s->id;
+        uid_t uid;
+        int r;
+
+        if (!s->active || session_state_is_final(s->state))
+                return sd_bus_error_setf(error, BUS_ERROR_SESSION_FINISHED, "Session %u is finished (%s).", s->id,
+                                         session_state_to_string(s->state));
+        if (asprintf_safe(&id, "%u", s->id) < 0)
+                return -ENOMEM;
+        const char *details[] = { "session", id, "runbook", s->runbook, "reference", strempty(s->reference), NULL };
+        r = bus_verify_polkit_async(message, "org.runbookd1.cancel-session", details, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        r = bus_caller(m, message, &uid, &user, error);
+        if (r < 0)
+                return r;
+        r = engine_cancel(m->engine, s, uid, user);
+        if (r < 0) {
+                (void) asprintf_safe(&what, "session %u", sid);
+                return bus_error_from_engine(error, r, strna(what), NULL);
+        }
+        log_info("Session %u cancelled by %s.", sid, user);
+        return bus_reply_durable_empty(m, message);
+}
+
+static int method_retry(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        Manager *m = manager_of(message);
+        _cleanup_free_ char *user = NULL, *what = NULL, *id = NULL;
+        uid_t uid;
+        int r;
+
+        if (asprintf_safe(&what, "Session %u", s->id) < 0 || asprintf_safe(&id, "%u", s->id) < 0)
+                return -ENOMEM;
+        if (session_state_is_final(s->state))
+                return bus_error_from_engine(error, -ESHUTDOWN, what, NULL);
+        if (s->state != SESSION_INTERRUPTED)
+                return bus_error_from_engine(error, -ENOMSG, what, NULL);
+        const char *details[] = { "session", id, "runbook", s->runbook, "reference", strempty(s->reference), NULL };
+        r = bus_verify_polkit_async(message, "org.runbookd1.start-session", details, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        r = bus_caller(m, message, &uid, &user, error);
+        if (r < 0)
+                return r;
+        r = engine_retry(m->engine, s, uid, user);
+        if (r < 0)
+                return bus_error_from_engine(error, r, what, NULL);
+        log_info("Session %u re-armed for a retry by %s.", s->id, user);
+        return bus_reply_durable_empty(m, message);
+}
+
+const sd_bus_vtable session_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Id", "u", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Runbook", "s", property_get_runbook, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Reference", "s", property_get_reference, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Parameters", "a{ss}", property_get_parameters, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CreatedBy", "s", property_get_created_by, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CreatedByUid", "u", property_get_created_by_uid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CreatedAt", "t", property_get_created_at, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("FinishedAt", "t", property_get_finished_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CurrentStep", "i", property_get_current_step, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Steps", "ao", property_get_steps, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Approve", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_approve,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reject", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_reject,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Retry", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_retry, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bus-step.c: /org/runbookd1/session/<id>/step/<n>, org.runbookd1.Step. */
+#include <stdio.h>
+
+#include "bus/bus-errors.h"
+#include "bus/bus-objects.h"
+#include "shared/log.h"
+
+#define STEP_GETTER(name, type, expr)                                                                           \
+        static int property_get_##name(sd_bus *bus, const char *path, const char *interface, const char *property, \
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {            \
+                Step *st = userdata;                                                                            \
+                return sd_bus_message_append(reply, type, expr);                                                \
+        }
+
+STEP_GETTER(index, "u", st->index)
+STEP_GETTER(name, "s", st->name)
+STEP_GETTER(phase, "s", step_phase_to_string(st->phase))
+STEP_GETTER(command, "s", st->command)
+STEP_GETTER(target, "s", st->target)
+STEP_GETTER(connector, "s", st->connector)
+STEP_GETTER(requires_approval, "b", (int) st->requires_approval)
+STEP_GETTER(approvals_required, "u", step_approvals_needed(st))
+STEP_GETTER(state, "s", step_state_to_string(st->state))
+STEP_GETTER(exit_status, "i", (int32_t) st->exit_status)
+STEP_GETTER(signal, "i", (int32_t) st->signal)
+STEP_GETTER(started_at, "t", (uint64_t) st->started_at)
+STEP_GETTER(finished_at, "t", (uint64_t) st->finished_at)
+STEP_GETTER(timeout, "t", (uint64_t) st->timeout_usec)
+STEP_GETTER(expect_exit, "i", (int32_t) st->expect_exit)
+STEP_GETTER(digest, "s", st->digest)
+STEP_GETTER(attempt, "u", st->attempt)
+STEP_GETTER(error, "s", strempty(st->error))
+STEP_GETTER(truncated, "b", (int) st->truncated)
+
+static int property_get_approvals(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Step *st = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(usstss)");
+        for (size_t i = 0; r >= 0 && i < st->n_approvals; i++) {
+                const Approval *a = &st->approvals[i];
+                r = sd_bus_message_append(reply, "(usstss)", (uint32_t) a->uid, a->user, a->approve ? "approve" : "reject",
+                                          (uint64_t) a->time, strempty(a->comment), strempty(a->digest));
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, const char *comment,
+                    sd_bus_error *error) {
+        _cleanup_free_ char *user = NULL, *what = NULL, *sid = NULL, *idx = NULL;
+        Session *s = st->session;
+        uint32_t session_id = s->id, index = st->index;
+        uid_t uid;
+        int r;
+
+        r = bus_check_text("comment", comment, COMMENT_MAX, error);
+        if (r < 0)
+                return r;
+        if (asprintf_safe(&what, "step %u (%s) of session %u", st->index, st->name, s->id) < 0 ||
+            asprintf_safe(&sid, "%u", s->id) < 0 || asprintf_safe(&idx, "%u", st->index) < 0)
+                return -ENOMEM;
+        if (!s->active || session_state_is_final(s->state))
+                return bus_error_from_engine(error, -ESHUTDOWN, what, NULL);
+        if (st->state != STEP_WAITING_APPROVAL)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_WAITING_APPROVAL,
+                                         "Step %u (%s) of session %u is not waiting for approval (it is %s).",
+                                         st->index, st->name, s->id, step_state_to_string(st->state));
+
+        const char *details[] = {
+                "session", sid, "step", idx, "runbook", s->runbook, "step_name", st->name,
+                "command", st->command, "target", st->target, NULL,
+        };
+        r = bus_verify_polkit_async(call, "org.runbookd1.approve-step", details, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        r = bus_caller(m, call, &uid, &user, error);
+        if (r < 0)
+                return r;
+        r = approve ? engine_approve(m->engine, st, uid, user, comment) : engine_reject(m->engine, st, uid, user, comment);
+        if (r < 0)
+                return bus_error_from_engine(error, r, what, NULL);
+        /* the session may have ended and left the active set: use the ids, not the objects */
+        log_info("Step %u of session %u %s by %s.", index, session_id, approve ? "approved" : "rejected", user);
+        return bus_reply_durable_empty(m, call);
+}
+
+static int method_decide(sd_bus_message *message, Step *st, bool approve, sd_bus_error *error) {
+        const char *comment;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &comment);
+        if (r < 0)
+                return r;
+        return bus_step_decide(manager_of(message), message, st, approve, comment, error);
+}
+
+static int method_approve(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_decide(message, userdata, true, error);
+}
+
+static int method_reject(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_decide(message, userdata, false, error);
+}
+
+static int method_get_output(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ uint8_t *out = NULL, *err = NULL;
+        Manager *m = manager_of(message);
+        Step *st = userdata;
+        size_t out_n = 0, err_n = 0;
+        bool truncated = false;
+        int r;
+
+        r = engine_get_output(m->engine, st, &out, &out_n, &err, &err_n, &truncated);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot read the output of step %u of session %u: %s",
+                                               st->index, st->session->id, strerror(-r));
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', out ?: (uint8_t *) "", out_n);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', err ?: (uint8_t *) "", err_n);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "b", (int) truncated);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+const sd_bus_vtable step_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Index", "u", property_get_index, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Phase", "s", property_get_phase, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Command", "s", property_get_command, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Target", "s", property_get_target, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Connector", "s", property_get_connector, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RequiresApproval", "b", property_get_requires_approval, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ApprovalsRequired", "u", property_get_approvals_required, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Approvals", "a(usstss)", property_get_approvals, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ExitStatus", "i", property_get_exit_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Signal", "i", property_get_signal, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("StartedAt", "t", property_get_started_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FinishedAt", "t", property_get_finished_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Timeout", "t", property_get_timeout, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ExpectExit", "i", property_get_expect_exit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Digest", "s", property_get_digest, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Attempt", "u", property_get_attempt, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Truncated", "b", property_get_truncated, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Approve", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_approve,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reject", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_reject,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetOutput", SD_BUS_NO_ARGS, SD_BUS_RESULT("ay", stdout, "ay", stderr, "b", truncated),
+                                method_get_output, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};

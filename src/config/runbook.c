@@ -1,0 +1,746 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include "config/runbook.h"
+#include "config/target.h"
+#include "shared/log.h"
+
+#define PARAM_NAME_MAX 64
+#define PARAM_PATTERN_MAX 1024
+#define STEP_NAME_MAX 256
+#define STEP_TIMEOUT_MAX_SEC (7 * 24 * 3600)
+#define JSON_PATH_MAX 256         /* paths built from validated names and indexes fit */
+#define STEP_PATH_MAX 64          /* "$.postchecks[N]" */
+
+static const char *const step_phase_table[_PHASE_MAX] = {
+        [PHASE_PRECHECK] = "precheck",
+        [PHASE_MAIN] = "main",
+        [PHASE_POSTCHECK] = "postcheck",
+};
+
+/* The document key that lists the steps of each phase. */
+static const char *const step_phase_key[_PHASE_MAX] = {
+        [PHASE_PRECHECK] = "prechecks",
+        [PHASE_MAIN] = "steps",
+        [PHASE_POSTCHECK] = "postchecks",
+};
+
+static const char *const runbook_keys[] = {
+        "description", "parameters", "target", "prechecks", "steps", "postchecks", NULL,
+};
+static const char *const param_keys[] = { "description", "default", "pattern", NULL };
+static const char *const step_keys[] = {
+        "name", "run", "approval", "target", "timeout", "expect_exit", "approvers", NULL,
+};
+
+const char *step_phase_to_string(StepPhase p) {
+        if (p < 0 || p >= _PHASE_MAX)
+                return NULL;
+        return step_phase_table[p];
+}
+
+StepPhase step_phase_from_string(const char *s) {
+        if (!s)
+                return _PHASE_INVALID;
+        for (StepPhase p = 0; p < _PHASE_MAX; p++)
+                if (streq(s, step_phase_table[p]))
+                        return p;
+        return _PHASE_INVALID;
+}
+
+static bool ascii_isalpha(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool ascii_isdigit(char c) {
+        return c >= '0' && c <= '9';
+}
+
+bool config_name_is_valid(const char *name) {
+        size_t n;
+
+        if (isempty(name) || name[0] == '.')
+                return false;
+        n = strnlen(name, RUNBOOK_NAME_MAX + 1);
+        if (n > RUNBOOK_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!ascii_isalpha(name[i]) && !ascii_isdigit(name[i]) && !strchr("_.@-", name[i]))
+                        return false;
+        return true;
+}
+
+/* [A-Za-z_][A-Za-z0-9_]{0,63}, as a (name, length) span. */
+static bool param_name_is_valid_n(const char *s, size_t n) {
+        if (n == 0 || n > PARAM_NAME_MAX || ascii_isdigit(s[0]))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!ascii_isalpha(s[i]) && !ascii_isdigit(s[i]) && s[i] != '_')
+                        return false;
+        return true;
+}
+
+static bool param_name_is_valid(const char *s) {
+        return param_name_is_valid_n(s, strnlen(s, PARAM_NAME_MAX + 1));
+}
+
+char *shell_quote(const char *s) {
+        size_t n = 2, k = 0, len = strlen(s);
+        char *r;
+
+        if (len > (SIZE_MAX - 3) / 4)
+                return NULL;
+        for (const char *p = s; *p; p++)
+                n += *p == '\'' ? 4 : 1;
+        r = malloc(n + 1);
+        if (!r)
+                return NULL;
+        r[k++] = '\'';
+        for (const char *p = s; *p; p++) {
+                if (*p == '\'') {
+                        memcpy(r + k, "'\\''", 4);
+                        k += 4;
+                } else
+                        r[k++] = *p;
+        }
+        r[k++] = '\'';
+        r[k] = 0;
+        return r;
+}
+
+/* Finds the next "{{ name }}" at or after 'p'. Returns 0 if there is none; 1 with the span of the
+ * whole reference in [*ret_start, *ret_end) and of the name in *ret_name, *ret_name_len; -EINVAL if
+ * a "{{" has no "}}"; -EBADMSG if the braces do not hold a valid parameter name. */
+static int template_next(const char *p, const char **ret_start, const char **ret_end,
+                         const char **ret_name, size_t *ret_name_len) {
+        const char *start, *close, *a, *b;
+
+        start = strstr(p, "{{");
+        if (!start)
+                return 0;
+        *ret_start = start;
+        close = strstr(start + 2, "}}");
+        if (!close)
+                return -EINVAL;
+        *ret_end = close + 2;
+        for (a = start + 2; *a == ' ' || *a == '\t'; a++)
+                ;
+        for (b = close; b > a && (b[-1] == ' ' || b[-1] == '\t'); b--)
+                ;
+        *ret_name = a;
+        *ret_name_len = (size_t) (b - a);
+        if (!param_name_is_valid_n(a, (size_t) (b - a)))
+                return -EBADMSG;
+        return 1;
+}
+
+static void runbook_param_done(RunbookParam *p) {
+        free(p->name);
+        free(p->description);
+        free(p->default_value);
+        if (p->pattern)
+                regfree(&p->regex);
+        free(p->pattern);
+}
+
+static void runbook_step_done(RunbookStep *s) {
+        free(s->name);
+        free(s->run);
+        free(s->target);
+}
+
+Runbook *runbook_free(Runbook *rb) {
+        if (!rb)
+                return NULL;
+        for (size_t i = 0; i < rb->n_params; i++)
+                runbook_param_done(&rb->params[i]);
+        free(rb->params);
+        for (size_t i = 0; i < rb->n_steps; i++)
+                runbook_step_done(&rb->steps[i]);
+        free(rb->steps);
+        free(rb->name);
+        free(rb->file);
+        free(rb->description);
+        free(rb->target);
+        json_decref(rb->json);
+        free(rb);
+        return NULL;
+}
+
+const RunbookParam *runbook_find_param(const Runbook *rb, const char *name) {
+        for (size_t i = 0; i < rb->n_params; i++)
+                if (streq(rb->params[i].name, name))
+                        return &rb->params[i];
+        return NULL;
+}
+
+/* Why 'v' is not an acceptable value of 'p': returns 0 if it is, 1 with *ret_problem set if it
+ * is not, -ENOMEM. */
+static int param_value_problem(const RunbookParam *p, json_t *v, char **ret_problem) {
+        const char *s = config_json_string(v);
+
+        if (!s)
+                return asprintf_safe(ret_problem, "value must be a string") < 0 ? -ENOMEM : 1;
+        if (strlen(s) > RUNBOOK_PARAM_VALUE_MAX)
+                return asprintf_safe(ret_problem, "value is too long (maximum %d bytes)",
+                                     RUNBOOK_PARAM_VALUE_MAX) < 0 ? -ENOMEM : 1;
+        if (!utf8_is_printable_text(s, RUNBOOK_PARAM_VALUE_MAX))
+                return asprintf_safe(ret_problem, "value is not printable UTF-8 text") < 0 ? -ENOMEM : 1;
+        if (p->pattern && regexec(&p->regex, s, 0, NULL, 0) != 0)
+                return asprintf_safe(ret_problem, "value '%s' does not match pattern '%s'", s, p->pattern) < 0
+                               ? -ENOMEM : 1;
+        return 0;
+}
+
+/* Gets the optional string member 'key' of 'obj' into *ret (NULL if absent). */
+static int get_string(json_t *obj, const char *key, const char *source, const char *path, const char **ret,
+                      char **ret_error) {
+        json_t *v = json_object_get(obj, key);
+        char p[JSON_PATH_MAX];
+
+        *ret = NULL;
+        if (!v)
+                return 0;
+        *ret = config_json_string(v);
+        if (*ret)
+                return 0;
+        snprintf(p, sizeof p, "%s.%s", path, key);
+        return config_error(ret_error, source, p, "must be a string");
+}
+
+static int strdup_opt(const char *s, char **ret) {
+        *ret = NULL;
+        if (!s)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int parse_param(RunbookParam *p, const char *name, json_t *v, const char *source, char **ret_error) {
+        _cleanup_free_ char *path = NULL, *problem = NULL;
+        const char *description, *pattern, *def;
+        char ep[JSON_PATH_MAX];
+        int r;
+
+        path = config_path_key("$.parameters", name);
+        if (!path)
+                return -ENOMEM;
+        if (!param_name_is_valid(name))
+                return config_error(ret_error, source, path,
+                                    "invalid parameter name (must match [A-Za-z_][A-Za-z0-9_]{0,63})");
+        if (!json_is_object(v))
+                return config_error(ret_error, source, path, "must be an object");
+        r = config_check_keys(v, param_keys, source, path, ret_error);
+        if (r < 0)
+                return r;
+        if ((r = get_string(v, "description", source, path, &description, ret_error)) < 0 ||
+            (r = get_string(v, "pattern", source, path, &pattern, ret_error)) < 0 ||
+            (r = get_string(v, "default", source, path, &def, ret_error)) < 0)
+                return r;
+
+        p->name = strdup(name);
+        if (!p->name || strdup_opt(description, &p->description) < 0)
+                return -ENOMEM;
+
+        if (pattern) {
+                snprintf(ep, sizeof ep, "%s.pattern", path);
+                if (strlen(pattern) > PARAM_PATTERN_MAX)
+                        return config_error(ret_error, source, ep, "pattern is too long (maximum %d bytes)",
+                                            PARAM_PATTERN_MAX);
+                r = regcomp(&p->regex, pattern, REG_EXTENDED | REG_NOSUB);
+                if (r != 0) {
+                        char buf[256];
+
+                        /* no regfree(): after a failed regcomp() the regex_t holds nothing */
+                        regerror(r, &p->regex, buf, sizeof buf);
+                        return config_error(ret_error, source, ep, "invalid regular expression '%s': %s",
+                                            pattern, buf);
+                }
+                p->pattern = strdup(pattern);
+                if (!p->pattern) {
+                        regfree(&p->regex);
+                        return -ENOMEM;
+                }
+        }
+
+        if (def) {
+                snprintf(ep, sizeof ep, "%s.default", path);
+                r = param_value_problem(p, json_object_get(v, "default"), &problem);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return config_error(ret_error, source, ep, "%s", problem);
+                p->default_value = strdup(def);
+                if (!p->default_value)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Checks that every {{name}} in 'run' refers to a declared parameter. */
+static int check_template(const Runbook *rb, const char *run, const char *source, const char *path,
+                          char **ret_error) {
+        const char *p = run, *start, *end, *name;
+        size_t len;
+        int r;
+
+        for (;;) {
+                r = template_next(p, &start, &end, &name, &len);
+                if (r == 0)
+                        return 0;
+                if (r == -EINVAL)
+                        return config_error(ret_error, source, path, "unterminated '{{' (at offset %zu)",
+                                            (size_t) (start - run));
+                if (r == -EBADMSG)
+                        return config_error(ret_error, source, path,
+                                            "invalid parameter reference '%.*s' (expected {{name}})",
+                                            (int) MIN((size_t) (end - start), (size_t) 80), start);
+                bool found = false;
+                for (size_t i = 0; i < rb->n_params; i++)
+                        if (strlen(rb->params[i].name) == len && memcmp(rb->params[i].name, name, len) == 0) {
+                                found = true;
+                                break;
+                        }
+                if (!found)
+                        return config_error(ret_error, source, path,
+                                            "'{{%.*s}}' refers to an undeclared parameter '%.*s'",
+                                            (int) len, name, (int) len, name);
+                p = end;
+        }
+}
+
+static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, const char *source,
+                      const char *path, char **ret_error) {
+        const char *name, *run, *approval, *target;
+        char ep[JSON_PATH_MAX];
+        json_t *j;
+        int r;
+
+        if (!json_is_object(v))
+                return config_error(ret_error, source, path, "must be an object");
+        r = config_check_keys(v, step_keys, source, path, ret_error);
+        if (r < 0)
+                return r;
+        if ((r = get_string(v, "name", source, path, &name, ret_error)) < 0 ||
+            (r = get_string(v, "run", source, path, &run, ret_error)) < 0 ||
+            (r = get_string(v, "approval", source, path, &approval, ret_error)) < 0 ||
+            (r = get_string(v, "target", source, path, &target, ret_error)) < 0)
+                return r;
+
+        if (!name)
+                return config_error(ret_error, source, path, "missing required key 'name'");
+        snprintf(ep, sizeof ep, "%s.name", path);
+        if (isempty(name))
+                return config_error(ret_error, source, ep, "must be a non-empty string");
+        if (strlen(name) > STEP_NAME_MAX || !utf8_is_printable_text(name, STEP_NAME_MAX) || strchr(name, '\n'))
+                return config_error(ret_error, source, ep,
+                                    "must be printable text on one line, at most %d bytes", STEP_NAME_MAX);
+
+        if (!run)
+                return config_error(ret_error, source, path, "missing required key 'run'");
+        snprintf(ep, sizeof ep, "%s.run", path);
+        if (isempty(run))
+                return config_error(ret_error, source, ep, "must be a non-empty string");
+        if (!utf8_is_printable_text(run, RUNBOOK_FILE_SIZE_MAX))
+                return config_error(ret_error, source, ep, "must be printable UTF-8 text");
+        r = check_template(rb, run, source, ep, ret_error);
+        if (r < 0)
+                return r;
+
+        s->phase = phase;
+        s->requires_approval = true;
+        if (approval) {
+                snprintf(ep, sizeof ep, "%s.approval", path);
+                if (streq(approval, "none"))
+                        s->requires_approval = false;
+                else if (!streq(approval, "required"))
+                        return config_error(ret_error, source, ep, "must be \"required\" or \"none\"");
+        }
+
+        if (target) {
+                snprintf(ep, sizeof ep, "%s.target", path);
+                if (!config_name_is_valid(target))
+                        return config_error(ret_error, source, ep, "invalid target name '%s'", target);
+        }
+
+        s->timeout_usec = STEP_TIMEOUT_DEFAULT_SEC * USEC_PER_SEC;
+        j = json_object_get(v, "timeout");
+        if (j) {
+                snprintf(ep, sizeof ep, "%s.timeout", path);
+                if (!json_is_integer(j) || json_integer_value(j) <= 0)
+                        return config_error(ret_error, source, ep, "must be a positive integer (seconds)");
+                if (json_integer_value(j) > STEP_TIMEOUT_MAX_SEC)
+                        return config_error(ret_error, source, ep, "must be at most %d seconds (7 days)",
+                                            STEP_TIMEOUT_MAX_SEC);
+                s->timeout_usec = (usec_t) json_integer_value(j) * USEC_PER_SEC;
+        }
+
+        j = json_object_get(v, "expect_exit");
+        if (j) {
+                snprintf(ep, sizeof ep, "%s.expect_exit", path);
+                if (!json_is_integer(j) || json_integer_value(j) < 0 || json_integer_value(j) > 255)
+                        return config_error(ret_error, source, ep, "must be an integer from 0 to 255");
+                s->expect_exit = (int) json_integer_value(j);
+        }
+
+        s->approvers = 1;
+        j = json_object_get(v, "approvers");
+        if (j) {
+                snprintf(ep, sizeof ep, "%s.approvers", path);
+                if (!json_is_integer(j) || json_integer_value(j) < 1 ||
+                    json_integer_value(j) > RUNBOOK_APPROVERS_MAX)
+                        return config_error(ret_error, source, ep, "must be an integer from 1 to %d",
+                                            RUNBOOK_APPROVERS_MAX);
+                if (!s->requires_approval && json_integer_value(j) > 1)
+                        return config_error(ret_error, source, ep,
+                                            "more than one approver requires \"approval\": \"required\"");
+                s->approvers = (unsigned) json_integer_value(j);
+        }
+
+        s->name = strdup(name);
+        s->run = strdup(run);
+        s->target = strdup(target ?: rb->target ?: "local");
+        if (!s->name || !s->run || !s->target)
+                return -ENOMEM;
+        return 0;
+}
+
+int runbook_from_json(json_t *doc, const char *name, const char *source, Runbook **ret, char **ret_error) {
+        _cleanup_(runbook_freep) Runbook *rb = NULL;
+        const char *description, *target, *key;
+        json_t *params, *lists[_PHASE_MAX], *v;
+        size_t n_steps = 0;
+        int r;
+
+        if (!source)
+                source = name;
+        if (!config_name_is_valid(name))
+                return config_error(ret_error, source, "$", "invalid runbook name '%s'", strna(name));
+        if (!json_is_object(doc))
+                return config_error(ret_error, source, "$", "must be a JSON object");
+        r = config_check_keys(doc, runbook_keys, source, "$", ret_error);
+        if (r < 0)
+                return r;
+
+        rb = calloc(1, sizeof *rb);
+        if (!rb)
+                return -ENOMEM;
+        rb->name = strdup(name);
+        rb->file = strdup(source);
+        if (!rb->name || !rb->file)
+                return -ENOMEM;
+
+        if ((r = get_string(doc, "description", source, "$", &description, ret_error)) < 0 ||
+            (r = get_string(doc, "target", source, "$", &target, ret_error)) < 0)
+                return r;
+        if (strdup_opt(description, &rb->description) < 0)
+                return -ENOMEM;
+        if (target) {
+                if (!config_name_is_valid(target))
+                        return config_error(ret_error, source, "$.target", "invalid target name '%s'", target);
+                rb->target = strdup(target);
+                if (!rb->target)
+                        return -ENOMEM;
+        }
+
+        params = json_object_get(doc, "parameters");
+        if (params) {
+                if (!json_is_object(params))
+                        return config_error(ret_error, source, "$.parameters", "must be an object");
+                if (json_object_size(params) > RUNBOOK_PARAMS_MAX)
+                        return config_error(ret_error, source, "$.parameters",
+                                            "too many parameters (maximum %d)", RUNBOOK_PARAMS_MAX);
+                rb->params = calloc(json_object_size(params) ?: 1, sizeof(RunbookParam));
+                if (!rb->params)
+                        return -ENOMEM;
+                json_object_foreach(params, key, v) {
+                        /* counted before parsing, so that a half-parsed parameter is freed too */
+                        r = parse_param(&rb->params[rb->n_params++], key, v, source, ret_error);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        for (StepPhase p = 0; p < _PHASE_MAX; p++) {
+                char path[JSON_PATH_MAX];
+
+                snprintf(path, sizeof path, "$.%s", step_phase_key[p]);
+                lists[p] = json_object_get(doc, step_phase_key[p]);
+                if (lists[p] && !json_is_array(lists[p]))
+                        return config_error(ret_error, source, path, "must be an array of steps");
+                n_steps += json_array_size(lists[p]);
+                if (n_steps > RUNBOOK_STEPS_MAX)
+                        return config_error(ret_error, source, path, "too many steps (maximum %d in all)",
+                                            RUNBOOK_STEPS_MAX);
+        }
+        if (n_steps == 0)
+                return config_error(ret_error, source, "$",
+                                    "the runbook has no steps (\"prechecks\", \"steps\" and \"postchecks\" are all empty)");
+
+        rb->steps = calloc(n_steps, sizeof(RunbookStep));
+        if (!rb->steps)
+                return -ENOMEM;
+        for (StepPhase p = 0; p < _PHASE_MAX; p++) {
+                size_t i;
+
+                json_array_foreach(lists[p], i, v) {
+                        char path[STEP_PATH_MAX];
+
+                        snprintf(path, sizeof path, "$.%s[%zu]", step_phase_key[p], i);
+                        r = parse_step(rb, &rb->steps[rb->n_steps++], p, v, source, path, ret_error);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        rb->json = json_deep_copy(doc);
+        if (!rb->json)
+                return -ENOMEM;
+        *ret = TAKE_PTR(rb);
+        return 0;
+}
+
+int runbook_load_file(const char *path, const char *name, Runbook **ret, char **ret_error) {
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        int r;
+
+        r = config_json_load_file(path, RUNBOOK_FILE_SIZE_MAX, &doc, ret_error);
+        if (r < 0)
+                return r;
+        return runbook_from_json(doc, name, path, ret, ret_error);
+}
+
+/* "a, b, c", or NULL on OOM. */
+static char *runbook_param_list(const Runbook *rb) {
+        size_t n = 1;
+        char *s;
+
+        for (size_t i = 0; i < rb->n_params; i++)
+                n += strlen(rb->params[i].name) + 2;
+        s = malloc(n);
+        if (!s)
+                return NULL;
+        s[0] = 0;
+        for (size_t i = 0; i < rb->n_params; i++) {
+                if (i > 0)
+                        strcat(s, ", ");
+                strcat(s, rb->params[i].name);
+        }
+        return s;
+}
+
+static int bind_error(char **ret_error, const char *fmt, ...) _printf_(2, 3);
+static int bind_error(char **ret_error, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        if (!ret_error)
+                return -EINVAL;
+        va_start(ap, fmt);
+        r = vasprintf(ret_error, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                *ret_error = NULL;
+                return -ENOMEM;
+        }
+        return -EINVAL;
+}
+
+int runbook_bind_parameters(const Runbook *rb, json_t *given, json_t **ret, char **ret_error) {
+        _cleanup_(json_decrefp) json_t *bound = NULL;
+        const char *key;
+        json_t *v;
+        int r;
+
+        if (given && !json_is_object(given))
+                return bind_error(ret_error, "parameters must be a JSON object of strings");
+
+        json_object_foreach(given, key, v) {
+                _cleanup_free_ char *list = NULL;
+
+                if (runbook_find_param(rb, key))
+                        continue;
+                if (!param_name_is_valid(key))
+                        return bind_error(ret_error, "invalid parameter name (must match [A-Za-z_][A-Za-z0-9_]{0,63})");
+                if (rb->n_params == 0)
+                        return bind_error(ret_error, "unknown parameter '%s' (runbook '%s' takes no parameters)",
+                                          key, rb->name);
+                list = runbook_param_list(rb);
+                if (!list)
+                        return -ENOMEM;
+                return bind_error(ret_error, "unknown parameter '%s' (runbook '%s' takes: %s)", key, rb->name, list);
+        }
+
+        bound = json_object();
+        if (!bound)
+                return -ENOMEM;
+        for (size_t i = 0; i < rb->n_params; i++) {
+                const RunbookParam *p = &rb->params[i];
+                _cleanup_free_ char *problem = NULL;
+                json_t *value = json_object_get(given, p->name);
+
+                if (!value) {
+                        if (!p->default_value)
+                                return bind_error(ret_error, "parameter '%s' is required", p->name);
+                        if (json_object_set_new(bound, p->name, json_string(p->default_value)) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                r = param_value_problem(p, value, &problem);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return bind_error(ret_error, "parameter '%s': %s", p->name, problem);
+                if (json_object_set_new(bound, p->name, json_string(json_string_value(value))) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(bound);
+        return 0;
+}
+
+int runbook_render(const char *tmpl, json_t *values, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        const char *p = tmpl, *start, *end, *name;
+        size_t size = 0, len;
+        FILE *f;
+        int r = 0;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        for (;;) {
+                _cleanup_free_ char *key = NULL, *quoted = NULL;
+                const char *value;
+
+                r = template_next(p, &start, &end, &name, &len);
+                if (r < 0) {
+                        log_debug("Invalid template: %s", r == -EBADMSG ? "bad {{name}}" : "unterminated '{{'");
+                        r = -EINVAL;
+                        break;
+                }
+                if (r == 0) {
+                        fputs(p, f);
+                        break;
+                }
+                fwrite(p, 1, (size_t) (start - p), f);
+                key = strndup(name, len);
+                if (!key) {
+                        r = -ENOMEM;
+                        break;
+                }
+                value = config_json_string(json_object_get(values, key));
+                if (!value) {
+                        log_debug("Template refers to parameter '%s', which has no string value.", key);
+                        r = -ENXIO;
+                        break;
+                }
+                quoted = shell_quote(value);
+                if (!quoted) {
+                        r = -ENOMEM;
+                        break;
+                }
+                fputs(quoted, f);
+                p = end;
+        }
+        if (ferror(f) && r >= 0)
+                r = -ENOMEM;
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+RunbookCatalog *runbook_catalog_free(RunbookCatalog *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_runbooks; i++)
+                runbook_free(c->runbooks[i]);
+        free(c->runbooks);
+        for (size_t i = 0; i < c->n_broken; i++) {
+                free(c->broken[i].name);
+                free(c->broken[i].file);
+                free(c->broken[i].error);
+        }
+        free(c->broken);
+        free(c);
+        return NULL;
+}
+
+int runbook_catalog_load(const char *vendor_dir, const char *config_dir, RunbookCatalog **ret) {
+        _cleanup_(runbook_catalog_freep) RunbookCatalog *c = NULL;
+        _cleanup_(config_files_freep) ConfigFile *files = NULL;
+        size_t n = 0;
+        int r;
+
+        r = config_files_list(vendor_dir, config_dir, "runbooks", &files);
+        if (r < 0)
+                return r;
+        while (files[n].name)
+                n++;
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->runbooks = calloc(n ?: 1, sizeof(Runbook *));
+        c->broken = calloc(n ?: 1, sizeof(RunbookBroken));
+        if (!c->runbooks || !c->broken)
+                return -ENOMEM;
+
+        /* 'files' is sorted by name, so both lists come out sorted. */
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *error = NULL;
+                RunbookBroken *b;
+                Runbook *rb = NULL;
+
+                if (!config_name_is_valid(files[i].name))
+                        r = config_error(&error, files[i].path, "$",
+                                         "invalid runbook name '%s' (allowed: letters, digits, '_', '.', '@', '-', "
+                                         "at most %d, not starting with '.')", files[i].name, RUNBOOK_NAME_MAX);
+                else
+                        r = runbook_load_file(files[i].path, files[i].name, &rb, &error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0) {
+                        c->runbooks[c->n_runbooks++] = rb;
+                        continue;
+                }
+
+                log_debug_errno(r, "Runbook '%s' is broken: %s", files[i].path, strna(error));
+                if (!error && asprintf_safe(&error, "%s: %s", files[i].path, strerror(-r)) < 0)
+                        return -ENOMEM;
+                b = &c->broken[c->n_broken++];
+                b->name = strdup(files[i].name);
+                b->file = strdup(files[i].path);
+                b->error = TAKE_PTR(error);
+                if (!b->name || !b->file)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+const Runbook *runbook_catalog_find(const RunbookCatalog *c, const char *name) {
+        size_t lo = 0, hi = c->n_runbooks;
+
+        while (lo < hi) {
+                size_t m = lo + (hi - lo) / 2;
+                int k = strcmp(name, c->runbooks[m]->name);
+
+                if (k == 0)
+                        return c->runbooks[m];
+                if (k < 0)
+                        hi = m;
+                else
+                        lo = m + 1;
+        }
+        return NULL;
+}
+
+const RunbookBroken *runbook_catalog_find_broken(const RunbookCatalog *c, const char *name) {
+        for (size_t i = 0; i < c->n_broken; i++)
+                if (streq(c->broken[i].name, name))
+                        return &c->broken[i];
+        return NULL;
+}

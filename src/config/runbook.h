@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* runbook.h: runbook documents (<dir>/runbooks/<name>.json): strict parsing, parameter binding
+ * and shell-quoted substitution. No sd-bus, no store. */
+#pragma once
+
+#include <jansson.h>
+#include <regex.h>
+
+#include "shared/util.h"
+
+typedef enum StepPhase {
+        PHASE_PRECHECK,
+        PHASE_MAIN,
+        PHASE_POSTCHECK,
+        _PHASE_MAX,
+        _PHASE_INVALID = -EINVAL,
+} StepPhase;
+
+const char *step_phase_to_string(StepPhase p);     /* "precheck", "main", "postcheck" */
+StepPhase step_phase_from_string(const char *s);
+
+#define RUNBOOK_NAME_MAX 128
+#define RUNBOOK_PARAMS_MAX 64
+#define RUNBOOK_STEPS_MAX 1024
+#define RUNBOOK_PARAM_VALUE_MAX 4096
+#define RUNBOOK_FILE_SIZE_MAX (1024 * 1024)
+#define RUNBOOK_APPROVERS_MAX 16
+#define STEP_TIMEOUT_DEFAULT_SEC 600
+
+typedef struct RunbookParam {
+        char *name;
+        char *description;        /* may be NULL */
+        char *default_value;      /* NULL: the parameter must be given */
+        char *pattern;            /* POSIX extended regex, may be NULL (any value) */
+        regex_t regex;            /* compiled 'pattern', valid if pattern != NULL */
+} RunbookParam;
+
+typedef struct RunbookStep {
+        char *name;
+        char *run;                /* the command template, with {{param}} references */
+        StepPhase phase;
+        char *target;             /* resolved: the step's, else the runbook's, else "local" */
+        bool requires_approval;
+        unsigned approvers;       /* distinct approvers needed, >= 1 */
+        usec_t timeout_usec;
+        int expect_exit;
+} RunbookStep;
+
+typedef struct Runbook {
+        char *name;               /* the file name without ".json" */
+        char *file;               /* the path it was loaded from */
+        char *description;        /* may be NULL */
+        char *target;             /* may be NULL */
+        RunbookParam *params;
+        size_t n_params;
+        RunbookStep *steps;       /* prechecks, then steps, then postchecks */
+        size_t n_steps;
+        json_t *json;             /* the document as loaded (a snapshot is stored with each session) */
+} Runbook;
+
+/* True if 'name' is a valid runbook or target name: [A-Za-z0-9_.@-]{1,128}, not starting with '.'. */
+bool config_name_is_valid(const char *name);
+
+/* Parses and validates a runbook document. 'source' names it in errors (a file path).
+ * On failure returns -EINVAL (or -ENOMEM) and sets *ret_error to a message that names the
+ * source and the JSON path of the offending value, e.g.
+ *   "/etc/runbookd/runbooks/x.json: $.steps[2].timeout: must be a positive integer" */
+int runbook_from_json(json_t *doc, const char *name, const char *source, Runbook **ret, char **ret_error);
+int runbook_load_file(const char *path, const char *name, Runbook **ret, char **ret_error);
+Runbook *runbook_free(Runbook *rb);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Runbook *, runbook_free);
+
+const RunbookParam *runbook_find_param(const Runbook *rb, const char *name);
+
+/* Validates caller-supplied parameter values (a JSON object of strings) against the runbook:
+ * unknown names, missing values without default, values failing their pattern, values that
+ * are not printable UTF-8 or longer than RUNBOOK_PARAM_VALUE_MAX. On success *ret is a new
+ * object with every parameter of the runbook bound (defaults filled in). On failure returns
+ * -EINVAL and *ret_error says which parameter and why. */
+int runbook_bind_parameters(const Runbook *rb, json_t *given, json_t **ret, char **ret_error);
+
+/* Substitutes {{name}} in 'tmpl' by the shell-quoted value from 'values'. */
+int runbook_render(const char *tmpl, json_t *values, char **ret);
+
+/* Quotes 's' for /bin/sh: 'abc' with each ' written as '\'' . */
+char *shell_quote(const char *s);
+
+/* The set of runbooks: vendor_dir/runbooks/ then config_dir/runbooks/; a file in config_dir
+ * wins over a vendor file of the same name. Files that fail to parse are kept as "broken"
+ * with their error, so that StartSession can say why. Either dir may be NULL. */
+typedef struct RunbookBroken {
+        char *name;
+        char *file;
+        char *error;
+} RunbookBroken;
+
+typedef struct RunbookCatalog {
+        Runbook **runbooks;       /* sorted by name */
+        size_t n_runbooks;
+        RunbookBroken *broken;
+        size_t n_broken;
+} RunbookCatalog;
+
+int runbook_catalog_load(const char *vendor_dir, const char *config_dir, RunbookCatalog **ret);
+RunbookCatalog *runbook_catalog_free(RunbookCatalog *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RunbookCatalog *, runbook_catalog_free);
+const Runbook *runbook_catalog_find(const RunbookCatalog *c, const char *name);
+const RunbookBroken *runbook_catalog_find_broken(const RunbookCatalog *c, const char *name);
+
+/* jansson >= 2.9 defines json_decrefp() itself (for json_auto_t) */
+#if JANSSON_VERSION_HEX < 0x020900
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_t *, json_decref);
+#endif
+

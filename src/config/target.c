@@ -1,0 +1,805 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* target.c: target documents and the target catalog; also the helpers that the config parsers
+ * share (JSON paths and errors, file loading, directory listing), declared in target.h. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "config/runbook.h"
+#include "config/target.h"
+#include "shared/log.h"
+
+#define TARGET_FILE_SIZE_MAX (64 * 1024)
+#define TARGET_GROUP_MAX 1024
+#define TARGET_STRING_MAX 1024
+#define TARGET_DESCRIPTION_MEMBERS 5
+#define MAX_CONCURRENCY_DEFAULT 10
+#define JSON_PATH_MAX 256
+
+/* Keys that can be written as "$.key" in a JSON path. */
+static bool key_is_identifier(const char *key) {
+        if (!((*key >= 'a' && *key <= 'z') || (*key >= 'A' && *key <= 'Z') || *key == '_'))
+                return false;
+        for (const char *p = key; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+                        return false;
+        return strlen(key) <= 64;
+}
+
+int config_error(char **ret_error, const char *source, const char *path, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        int r;
+
+        if (!ret_error)
+                return -EINVAL;
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                msg = NULL;
+                return -ENOMEM;
+        }
+        if (source)
+                r = asprintf_safe(ret_error, "%s: %s: %s", source, path, msg);
+        else
+                r = asprintf_safe(ret_error, "%s: %s", path, msg);
+        return r < 0 ? r : -EINVAL;
+}
+
+char *config_path_key(const char *parent, const char *key) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (key_is_identifier(key)) {
+                if (asprintf_safe(&buf, "%s.%s", parent, key) < 0)
+                        return NULL;
+                return buf;
+        }
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return NULL;
+        fprintf(f, "%s[\"", parent);
+        for (const unsigned char *p = (const unsigned char *) key; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        fprintf(f, "\\%c", *p);
+                else if (*p < 0x20 || *p == 0x7f)
+                        fprintf(f, "\\u%04x", *p);
+                else
+                        fputc(*p, f);
+        }
+        fputs("\"]", f);
+        if (ferror(f)) {
+                fclose(f);
+                free(buf);
+                return NULL;
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+int config_check_keys(json_t *obj, const char *const *allowed, const char *source, const char *path,
+                      char **ret_error) {
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(obj, key, v) {
+                _cleanup_free_ char *kp = NULL, *list = NULL;
+                bool found = false;
+                size_t n = 0;
+
+                for (const char *const *a = allowed; *a; a++)
+                        if (streq(*a, key)) {
+                                found = true;
+                                break;
+                        }
+                if (found)
+                        continue;
+
+                for (const char *const *a = allowed; *a; a++)
+                        n += strlen(*a) + 2;
+                list = malloc(n + 1);
+                kp = config_path_key(path, key);
+                if (!list || !kp)
+                        return -ENOMEM;
+                list[0] = 0;
+                for (const char *const *a = allowed; *a; a++) {
+                        if (a != allowed)
+                                strcat(list, ", ");
+                        strcat(list, *a);
+                }
+                return config_error(ret_error, source, kp, "unknown key (allowed: %s)", list);
+        }
+        return 0;
+}
+
+const char *config_json_string(json_t *v) {
+        const char *s;
+
+        if (!json_is_string(v))
+                return NULL;
+        s = json_string_value(v);
+        if (strlen(s) != json_string_length(v))
+                return NULL;
+        return s;
+}
+
+int config_json_load_file(const char *path, size_t max_size, json_t **ret, char **ret_error) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        json_error_t e;
+        struct stat st;
+        size_t n = 0;
+        json_t *j;
+        int r;
+
+        /* O_NONBLOCK: never hang on a FIFO someone left in the directory */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                r = negative_errno();
+                if (ret_error && asprintf_safe(ret_error, "%s: cannot open: %s", path, strerror(-r)) < 0)
+                        return -ENOMEM;
+                return r;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = negative_errno();
+                if (ret_error && asprintf_safe(ret_error, "%s: cannot stat: %s", path, strerror(-r)) < 0)
+                        return -ENOMEM;
+                return r;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                if (ret_error && asprintf_safe(ret_error, "%s: not a regular file", path) < 0)
+                        return -ENOMEM;
+                return -EBADFD;
+        }
+        if ((uint64_t) st.st_size > max_size)
+                goto too_large;
+
+        buf = malloc(max_size + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, buf + n, max_size + 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = negative_errno();
+                        if (ret_error && asprintf_safe(ret_error, "%s: cannot read: %s", path, strerror(-r)) < 0)
+                                return -ENOMEM;
+                        return r;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > max_size)
+                        goto too_large;
+        }
+
+        j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &e);
+        if (!j) {
+                log_debug("Failed to parse '%s': %s", path, e.text);
+                if (ret_error && asprintf_safe(ret_error, "%s: line %d column %d: %s", path, e.line, e.column,
+                                               e.text) < 0)
+                        return -ENOMEM;
+                return -EINVAL;
+        }
+        *ret = j;
+        return 0;
+
+too_large:
+        if (ret_error && asprintf_safe(ret_error, "%s: file is too large (maximum %zu bytes)", path, max_size) < 0)
+                return -ENOMEM;
+        return -EFBIG;
+}
+
+static int files_add_dir(const char *dir, const char *subdir, ConfigFile **files, size_t *n) {
+        _cleanup_free_ char *p = NULL;
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (!dir)
+                return 0;
+        if (asprintf_safe(&p, "%s/%s", dir, subdir) < 0)
+                return -ENOMEM;
+        d = opendir(p);
+        if (!d) {
+                if (errno == ENOENT)
+                        return 0;
+                r = negative_errno();
+                return log_debug_errno(r, "Failed to open '%s': %m", p);
+        }
+        for (;;) {
+                ConfigFile *c;
+                size_t len;
+
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                r = log_debug_errno(negative_errno(), "Failed to read '%s': %m", p);
+                        break;
+                }
+                len = strlen(de->d_name);
+                if (de->d_name[0] == '.' || len <= 5 || !streq(de->d_name + len - 5, ".json"))
+                        continue;
+
+                c = realloc(*files, (*n + 2) * sizeof(ConfigFile));
+                if (!c) {
+                        r = -ENOMEM;
+                        break;
+                }
+                *files = c;
+                c[*n] = (ConfigFile) {};
+                c[*n + 1] = (ConfigFile) {};
+                c[*n].name = strndup(de->d_name, len - 5);
+                if (!c[*n].name || asprintf_safe(&c[*n].path, "%s/%s", p, de->d_name) < 0) {
+                        free(c[*n].name);
+                        c[*n].name = NULL;
+                        r = -ENOMEM;
+                        break;
+                }
+                (*n)++;
+        }
+        closedir(d);
+        return r;
+}
+
+static int config_file_compare(const void *a, const void *b) {
+        return strcmp(((const ConfigFile *) a)->name, ((const ConfigFile *) b)->name);
+}
+
+ConfigFile *config_files_free(ConfigFile *files) {
+        if (!files)
+                return NULL;
+        for (ConfigFile *f = files; f->name; f++) {
+                free(f->name);
+                free(f->path);
+        }
+        free(files);
+        return NULL;
+}
+
+int config_files_list(const char *vendor_dir, const char *config_dir, const char *subdir, ConfigFile **ret) {
+        _cleanup_(config_files_freep) ConfigFile *vendor = NULL, *admin = NULL, *merged = NULL;
+        size_t n_vendor = 0, n_admin = 0, i = 0, j = 0, k = 0;
+        int r;
+
+        r = files_add_dir(vendor_dir, subdir, &vendor, &n_vendor);
+        if (r < 0)
+                return r;
+        r = files_add_dir(config_dir, subdir, &admin, &n_admin);
+        if (r < 0)
+                return r;
+        if (n_vendor > 0)
+                qsort(vendor, n_vendor, sizeof(ConfigFile), config_file_compare);
+        if (n_admin > 0)
+                qsort(admin, n_admin, sizeof(ConfigFile), config_file_compare);
+
+        merged = calloc(n_vendor + n_admin + 1, sizeof(ConfigFile));
+        if (!merged)
+                return -ENOMEM;
+        /* Merge the two sorted lists; on equal names the admin's file wins. Entries move over, so
+         * that each list frees only what it still owns. */
+        while (i < n_vendor || j < n_admin) {
+                int c = i >= n_vendor ? 1 : j >= n_admin ? -1 : strcmp(vendor[i].name, admin[j].name);
+
+                if (c < 0) {
+                        merged[k++] = vendor[i];
+                        vendor[i++].path = NULL;
+                } else {
+                        if (c == 0) {
+                                log_debug("'%s' overrides '%s'.", admin[j].path, vendor[i].path);
+                                i++;
+                        }
+                        merged[k++] = admin[j];
+                        admin[j++].path = NULL;
+                }
+        }
+        /* Free what was not moved: the vendor files that the admin's ones override. */
+        for (size_t x = 0; x < n_vendor; x++)
+                if (vendor[x].path) {
+                        free(vendor[x].name);
+                        free(vendor[x].path);
+                }
+        free(TAKE_PTR(vendor));
+        free(TAKE_PTR(admin));
+        *ret = TAKE_PTR(merged);
+        return 0;
+}
+
+
+static const char *const local_keys[] = { "connector", "description", NULL };
+static const char *const ssh_keys[] = {
+        "connector", "description", "host", "port", "user", "identity", "known_hosts", NULL,
+};
+static const char *const azure_keys[] = {
+        "connector", "description", "subscription", "resource_group", "vm", "tenant", "client_id",
+        "client_secret", "client_certificate", "managed_identity", "api", "authority", "resource_manager",
+        "imds", "ca_file", NULL,
+};
+static const char *const group_keys[] = { "group", "max_concurrency", "max_errors", "description", NULL };
+
+/* Characters that must not appear in values that end up in URLs (Azure resource ids). */
+#define URL_UNSAFE "/?#%\\\"<>"
+
+/* Gets string member 'key' into *ret: printable text on one line, at most TARGET_STRING_MAX bytes.
+ * Errors never quote the value, which may be a secret someone wrote into the file by mistake. */
+static int get_string(json_t *doc, const char *key, bool required, const char *source, const char **ret,
+                      char **ret_error) {
+        json_t *v = json_object_get(doc, key);
+        char path[JSON_PATH_MAX];
+        const char *s;
+
+        *ret = NULL;
+        snprintf(path, sizeof path, "$.%s", key);
+        if (!v) {
+                if (required)
+                        return config_error(ret_error, source, "$", "missing required key '%s'", key);
+                return 0;
+        }
+        s = config_json_string(v);
+        if (!s)
+                return config_error(ret_error, source, path, "must be a string");
+        if (isempty(s))
+                return config_error(ret_error, source, path, "must not be empty");
+        if (strlen(s) > TARGET_STRING_MAX)
+                return config_error(ret_error, source, path, "is too long (maximum %d bytes)", TARGET_STRING_MAX);
+        if (!utf8_is_printable_text(s, TARGET_STRING_MAX) || strpbrk(s, "\t\n"))
+                return config_error(ret_error, source, path, "must be printable text on one line");
+        *ret = s;
+        return 0;
+}
+
+/* No whitespace, not an option ("-x"), none of 'forbidden'. */
+static bool string_is_token(const char *s, const char *forbidden) {
+        if (s[0] == '-' || strchr(s, ' '))
+                return false;
+        return !forbidden || !strpbrk(s, forbidden);
+}
+
+static bool string_is_cred_ref(const char *s) {
+        return strncmp(s, "cred:", 5) == 0 && config_name_is_valid(s + 5);
+}
+
+static int get_token(json_t *doc, const char *key, bool required, const char *forbidden, const char *source,
+                     const char **ret, char **ret_error) {
+        char path[JSON_PATH_MAX];
+        int r;
+
+        r = get_string(doc, key, required, source, ret, ret_error);
+        if (r < 0 || !*ret)
+                return r;
+        snprintf(path, sizeof path, "$.%s", key);
+        if (!string_is_token(*ret, forbidden))
+                return config_error(ret_error, source, path, "must not contain spaces%s%s or start with '-'",
+                                    forbidden ? " or any of " : "", strempty(forbidden));
+        return 0;
+}
+
+static int get_absolute_path(json_t *doc, const char *key, bool required, const char *source, const char **ret,
+                             char **ret_error) {
+        char path[JSON_PATH_MAX];
+        int r;
+
+        r = get_string(doc, key, required, source, ret, ret_error);
+        if (r < 0 || !*ret)
+                return r;
+        snprintf(path, sizeof path, "$.%s", key);
+        if ((*ret)[0] != '/')
+                return config_error(ret_error, source, path, "must be an absolute path");
+        return 0;
+}
+
+static int get_url(json_t *doc, const char *key, bool allow_http, const char *default_url, const char *source,
+                   json_t *copy, char **ret_error) {
+        char path[JSON_PATH_MAX];
+        const char *s;
+        int r;
+
+        r = get_string(doc, key, false, source, &s, ret_error);
+        if (r < 0)
+                return r;
+        if (!s)
+                return json_object_set_new(copy, key, json_string(default_url)) < 0 ? -ENOMEM : 0;
+        snprintf(path, sizeof path, "$.%s", key);
+        if (!((strncmp(s, "https://", 8) == 0 && s[8]) || (allow_http && strncmp(s, "http://", 7) == 0 && s[7])) ||
+            strchr(s, ' '))
+                return config_error(ret_error, source, path, "must be an %s URL",
+                                    allow_http ? "http:// or https://" : "https://");
+        return 0;
+}
+
+static int get_integer(json_t *doc, const char *key, json_int_t min, json_int_t max, json_int_t def,
+                       const char *what, const char *source, json_t *copy, json_int_t *ret, char **ret_error) {
+        json_t *v = json_object_get(doc, key);
+        char path[JSON_PATH_MAX];
+
+        *ret = def;
+        if (!v)
+                return json_object_set_new(copy, key, json_integer(def)) < 0 ? -ENOMEM : 0;
+        snprintf(path, sizeof path, "$.%s", key);
+        if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+                return config_error(ret_error, source, path, "must be %s", what);
+        *ret = json_integer_value(v);
+        return 0;
+}
+
+static int parse_ssh(json_t *doc, const char *source, json_t *copy, char **ret_summary, char **ret_error) {
+        const char *host, *user, *identity, *known_hosts;
+        json_int_t port;
+        int r;
+
+        if ((r = get_token(doc, "host", true, "/@", source, &host, ret_error)) < 0 ||
+            (r = get_integer(doc, "port", 1, 65535, 22, "an integer from 1 to 65535", source, copy, &port,
+                             ret_error)) < 0 ||
+            (r = get_token(doc, "user", true, "@:/", source, &user, ret_error)) < 0 ||
+            (r = get_string(doc, "identity", false, source, &identity, ret_error)) < 0 ||
+            (r = get_absolute_path(doc, "known_hosts", true, source, &known_hosts, ret_error)) < 0)
+                return r;
+        if (identity && identity[0] != '/' && !string_is_cred_ref(identity))
+                return config_error(ret_error, source, "$.identity",
+                                    "must be an absolute path or a credential reference \"cred:NAME\"");
+
+        /* an IPv6 address gets brackets, so that the port stays readable */
+        return asprintf_safe(ret_summary, strchr(host, ':') ? "%s@[%s]:%lld" : "%s@%s:%lld", user, host,
+                             (long long) port);
+}
+
+static int parse_azure(json_t *doc, const char *source, json_t *copy, char **ret_summary, char **ret_error) {
+        const char *subscription, *resource_group, *vm, *tenant, *client_id, *secret, *cert, *api, *ca_file;
+        json_t *mi = json_object_get(doc, "managed_identity");
+        int r;
+
+        if ((r = get_token(doc, "subscription", true, URL_UNSAFE, source, &subscription, ret_error)) < 0 ||
+            (r = get_token(doc, "resource_group", true, URL_UNSAFE, source, &resource_group, ret_error)) < 0 ||
+            (r = get_token(doc, "vm", true, URL_UNSAFE, source, &vm, ret_error)) < 0)
+                return r;
+
+        if (mi && !json_is_boolean(mi))
+                return config_error(ret_error, source, "$.managed_identity", "must be true or false");
+
+        /* Secrets never go into target files: only references to credentials. Check this before
+         * anything else about these keys, and never quote their values. */
+        static const char *const secret_keys[] = { "client_secret", "client_certificate" };
+        for (size_t i = 0; i < ELEMENTSOF(secret_keys); i++) {
+                json_t *v = json_object_get(doc, secret_keys[i]);
+                char path[JSON_PATH_MAX];
+
+                snprintf(path, sizeof path, "$.%s", secret_keys[i]);
+                if (v && (!config_json_string(v) || !string_is_cred_ref(json_string_value(v))))
+                        return config_error(ret_error, source, path,
+                                            "must be a credential reference \"cred:NAME\"; do not write a secret "
+                                            "into a target file, store it as a credential named NAME");
+        }
+
+        if (json_is_true(mi)) {
+                static const char *const not_with_mi[] = { "tenant", "client_secret", "client_certificate" };
+
+                for (size_t i = 0; i < ELEMENTSOF(not_with_mi); i++)
+                        if (json_object_get(doc, not_with_mi[i])) {
+                                char path[JSON_PATH_MAX];
+
+                                snprintf(path, sizeof path, "$.%s", not_with_mi[i]);
+                                return config_error(ret_error, source, path,
+                                                    "not used with \"managed_identity\": true");
+                        }
+                r = get_token(doc, "client_id", false, URL_UNSAFE, source, &client_id, ret_error);
+                if (r < 0)
+                        return r;
+        } else {
+                if ((r = get_token(doc, "tenant", true, URL_UNSAFE, source, &tenant, ret_error)) < 0 ||
+                    (r = get_token(doc, "client_id", true, URL_UNSAFE, source, &client_id, ret_error)) < 0 ||
+                    (r = get_string(doc, "client_secret", false, source, &secret, ret_error)) < 0 ||
+                    (r = get_string(doc, "client_certificate", false, source, &cert, ret_error)) < 0)
+                        return r;
+                if (secret && cert)
+                        return config_error(ret_error, source, "$.client_certificate",
+                                            "give either \"client_secret\" or \"client_certificate\", not both");
+                if (!secret && !cert)
+                        return config_error(ret_error, source, "$",
+                                            "missing \"client_secret\" or \"client_certificate\" "
+                                            "(or \"managed_identity\": true)");
+        }
+
+        r = get_string(doc, "api", false, source, &api, ret_error);
+        if (r < 0)
+                return r;
+        if (!api) {
+                if (json_object_set_new(copy, "api", json_string("managed")) < 0)
+                        return -ENOMEM;
+        } else if (!streq(api, "managed") && !streq(api, "action"))
+                return config_error(ret_error, source, "$.api", "must be \"managed\" or \"action\"");
+
+        if ((r = get_url(doc, "authority", false, "https://login.microsoftonline.com", source, copy, ret_error)) < 0 ||
+            (r = get_url(doc, "resource_manager", false, "https://management.azure.com", source, copy,
+                         ret_error)) < 0 ||
+            (r = get_url(doc, "imds", true, "http://169.254.169.254", source, copy, ret_error)) < 0 ||
+            (r = get_absolute_path(doc, "ca_file", false, source, &ca_file, ret_error)) < 0)
+                return r;
+
+        return asprintf_safe(ret_summary, "%s/%s", resource_group, vm);
+}
+
+static int parse_group(json_t *doc, const char *source, json_t *copy, char **ret_summary, char **ret_error) {
+        json_t *members = json_object_get(doc, "group"), *v;
+        json_int_t max_concurrency;
+        char *buf = NULL;
+        size_t i, size = 0;
+        FILE *f;
+        int r;
+
+        if (!json_is_array(members) || json_array_size(members) == 0)
+                return config_error(ret_error, source, "$.group", "must be a non-empty array of target names");
+        if (json_array_size(members) > TARGET_GROUP_MAX)
+                return config_error(ret_error, source, "$.group", "too many members (maximum %d)", TARGET_GROUP_MAX);
+        json_array_foreach(members, i, v) {
+                const char *s = config_json_string(v);
+                char path[JSON_PATH_MAX];
+
+                snprintf(path, sizeof path, "$.group[%zu]", i);
+                if (!s || !config_name_is_valid(s))
+                        return config_error(ret_error, source, path, "must be a target name");
+                for (size_t j = 0; j < i; j++)
+                        if (streq(s, json_string_value(json_array_get(members, j))))
+                                return config_error(ret_error, source, path, "'%s' is listed twice", s);
+        }
+
+        r = get_integer(doc, "max_concurrency", 1, INT32_MAX, MAX_CONCURRENCY_DEFAULT, "a positive integer",
+                        source, copy, &max_concurrency, ret_error);
+        if (r < 0)
+                return r;
+
+        v = json_object_get(doc, "max_errors");
+        if (v && !(json_is_integer(v) && json_integer_value(v) >= 0)) {
+                const char *s = config_json_string(v);
+                char *end = NULL;
+                unsigned long pct = 0;
+
+                if (s && s[0] >= '0' && s[0] <= '9') {
+                        errno = 0;
+                        pct = strtoul(s, &end, 10);
+                }
+                if (!end || errno != 0 || !streq(end, "%") || pct > 100)
+                        return config_error(ret_error, source, "$.max_errors",
+                                            "must be an integer >= 0 or a percentage \"N%%\" from 0 to 100");
+        }
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "group of %zu: ", json_array_size(members));
+        json_array_foreach(members, i, v) {
+                if (i == TARGET_DESCRIPTION_MEMBERS) {
+                        fputs(", …", f);
+                        break;
+                }
+                fprintf(f, "%s%s", i > 0 ? ", " : "", json_string_value(v));
+        }
+        r = ferror(f) ? -ENOMEM : 0;
+        if (fclose(f) != 0)
+                r = -ENOMEM;
+        if (r < 0) {
+                free(buf);
+                return r;
+        }
+        *ret_summary = buf;
+        return 0;
+}
+
+Target *target_free(Target *t) {
+        if (!t)
+                return NULL;
+        free(t->name);
+        free(t->connector);
+        free(t->file);
+        free(t->description);
+        json_decref(t->config);
+        free(t);
+        return NULL;
+}
+
+int target_from_json(json_t *doc, const char *name, const char *source, Target **ret, char **ret_error) {
+        _cleanup_(target_freep) Target *t = NULL;
+        _cleanup_(json_decrefp) json_t *copy = NULL;
+        _cleanup_free_ char *summary = NULL;
+        const char *connector, *description;
+        int r;
+
+        if (!source)
+                source = name;
+        if (!config_name_is_valid(name))
+                return config_error(ret_error, source, "$", "invalid target name '%s'", strna(name));
+        if (!json_is_object(doc))
+                return config_error(ret_error, source, "$", "must be a JSON object");
+        copy = json_deep_copy(doc);
+        if (!copy)
+                return -ENOMEM;
+
+        if (json_object_get(doc, "group")) {
+                connector = "group";
+                r = config_check_keys(doc, group_keys, source, "$", ret_error);
+                if (r >= 0)
+                        r = parse_group(doc, source, copy, &summary, ret_error);
+        } else {
+                json_t *c = json_object_get(doc, "connector");
+
+                if (!c)
+                        return config_error(ret_error, source, "$",
+                                            "missing required key 'connector' (or 'group' for a target group)");
+                connector = config_json_string(c);
+                if (!connector)
+                        return config_error(ret_error, source, "$.connector", "must be a string");
+                if (streq(connector, "local")) {
+                        r = config_check_keys(doc, local_keys, source, "$", ret_error);
+                        if (r >= 0)
+                                r = asprintf_safe(&summary, "this host");
+                } else if (streq(connector, "ssh")) {
+                        r = config_check_keys(doc, ssh_keys, source, "$", ret_error);
+                        if (r >= 0)
+                                r = parse_ssh(doc, source, copy, &summary, ret_error);
+                } else if (streq(connector, "azure")) {
+                        r = config_check_keys(doc, azure_keys, source, "$", ret_error);
+                        if (r >= 0)
+                                r = parse_azure(doc, source, copy, &summary, ret_error);
+                } else
+                        return config_error(ret_error, source, "$.connector",
+                                            "unknown connector '%s' (known: local, ssh, azure)", connector);
+        }
+        if (r < 0)
+                return r;
+        r = get_string(doc, "description", false, source, &description, ret_error);
+        if (r < 0)
+                return r;
+
+        t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->name = strdup(name);
+        t->connector = strdup(connector);
+        t->file = strdup(source);
+        t->description = description ? strdup(description) : TAKE_PTR(summary);
+        if (!t->name || !t->connector || !t->file || !t->description)
+                return -ENOMEM;
+        t->config = TAKE_PTR(copy);
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static int target_new_local(Target **ret) {
+        _cleanup_(target_freep) Target *t = NULL;
+
+        t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->name = strdup("local");
+        t->connector = strdup("local");
+        t->description = strdup("this host");
+        t->config = json_pack("{s:s}", "connector", "local");
+        if (!t->name || !t->connector || !t->description || !t->config)
+                return -ENOMEM;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static int target_load_file(const char *path, const char *name, Target **ret, char **ret_error) {
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        int r;
+
+        r = config_json_load_file(path, TARGET_FILE_SIZE_MAX, &doc, ret_error);
+        if (r < 0)
+                return r;
+        return target_from_json(doc, name, path, ret, ret_error);
+}
+
+TargetCatalog *target_catalog_free(TargetCatalog *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_targets; i++)
+                target_free(c->targets[i]);
+        free(c->targets);
+        for (size_t i = 0; i < c->n_broken; i++) {
+                free(c->broken[i].name);
+                free(c->broken[i].file);
+                free(c->broken[i].error);
+        }
+        free(c->broken);
+        free(c);
+        return NULL;
+}
+
+int target_catalog_load(const char *vendor_dir, const char *config_dir, TargetCatalog **ret) {
+        _cleanup_(target_catalog_freep) TargetCatalog *c = NULL;
+        _cleanup_(config_files_freep) ConfigFile *files = NULL;
+        bool have_local = false;
+        size_t n = 0;
+        int r;
+
+        r = config_files_list(vendor_dir, config_dir, "targets", &files);
+        if (r < 0)
+                return r;
+        while (files[n].name)
+                n++;
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->targets = calloc(n + 1, sizeof(Target *));
+        c->broken = calloc(n ?: 1, sizeof(TargetBroken));
+        if (!c->targets || !c->broken)
+                return -ENOMEM;
+
+        /* 'files' is sorted by name; the built-in "local" goes in at its place. */
+        for (size_t i = 0; i <= n; i++) {
+                _cleanup_free_ char *error = NULL;
+                Target *t = NULL;
+                TargetBroken *b;
+
+                if (!have_local && (i == n || strcmp(files[i].name, "local") >= 0)) {
+                        r = target_new_local(&c->targets[c->n_targets]);
+                        if (r < 0)
+                                return r;
+                        c->n_targets++;
+                        have_local = true;
+                }
+                if (i == n)
+                        break;
+
+                if (streq(files[i].name, "local"))
+                        r = config_error(&error, files[i].path, "$",
+                                         "'local' is built in and cannot be defined by a file");
+                else if (!config_name_is_valid(files[i].name))
+                        r = config_error(&error, files[i].path, "$",
+                                         "invalid target name '%s' (allowed: letters, digits, '_', '.', '@', '-', "
+                                         "at most %d, not starting with '.')", files[i].name, RUNBOOK_NAME_MAX);
+                else
+                        r = target_load_file(files[i].path, files[i].name, &t, &error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0) {
+                        c->targets[c->n_targets++] = t;
+                        continue;
+                }
+
+                log_debug_errno(r, "Target '%s' is broken: %s", files[i].path, strna(error));
+                if (!error && asprintf_safe(&error, "%s: %s", files[i].path, strerror(-r)) < 0)
+                        return -ENOMEM;
+                b = &c->broken[c->n_broken++];
+                b->name = strdup(files[i].name);
+                b->file = strdup(files[i].path);
+                b->error = TAKE_PTR(error);
+                if (!b->name || !b->file)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+const Target *target_catalog_find(const TargetCatalog *c, const char *name) {
+        size_t lo = 0, hi = c->n_targets;
+
+        while (lo < hi) {
+                size_t m = lo + (hi - lo) / 2;
+                int k = strcmp(name, c->targets[m]->name);
+
+                if (k == 0)
+                        return c->targets[m];
+                if (k < 0)
+                        hi = m;
+                else
+                        lo = m + 1;
+        }
+        return NULL;
+}
+
+const TargetBroken *target_catalog_find_broken(const TargetCatalog *c, const char *name) {
+        for (size_t i = 0; i < c->n_broken; i++)
+                if (streq(c->broken[i].name, name))
+                        return &c->broken[i];
+        return NULL;
+}

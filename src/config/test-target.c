@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "config/runbook.h"
+#include "config/target.h"
+#include "shared/tests.h"
+
+#define SRC "/x/targets/t.json"
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static void rm_rf(const char *dir) {
+        check(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
+static char *make_tmpdir(void) {
+        char *d = strdup("/tmp/test-target-XXXXXX");
+        check(d);
+        check(mkdtemp(d));
+        return d;
+}
+
+static void write_file(const char *dir, const char *rel, const char *content) {
+        _cleanup_free_ char *path = NULL;
+        FILE *f;
+
+        check(asprintf_safe(&path, "%s/%s", dir, rel) == 0);
+        char *slash = strrchr(path, '/');
+        *slash = 0;
+        check(mkdir(path, 0755) == 0 || errno == EEXIST);
+        *slash = '/';
+        f = fopen(path, "we");
+        check(f);
+        check(fputs(content, f) >= 0);
+        check(fclose(f) == 0);
+}
+
+static Target *parse_ok(const char *text) {
+        _cleanup_(json_decrefp) json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        _cleanup_free_ char *error = NULL;
+        Target *t = NULL;
+        int r;
+
+        check(doc);
+        r = target_from_json(doc, "t", SRC, &t, &error);
+        if (r < 0)
+                fprintf(stderr, "unexpected error: %s\n", error);
+        check_int(r, 0);
+        check(!error);
+        check_streq(t->name, "t");
+        check_streq(t->file, SRC);
+        check(json_is_object(t->config));
+        return t;
+}
+
+static char *parse_error(const char *text) {
+        _cleanup_(json_decrefp) json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        _cleanup_(target_freep) Target *t = NULL;
+        char *error = NULL;
+
+        check(doc);
+        check_int(target_from_json(doc, "t", SRC, &t, &error), -EINVAL);
+        check(!t);
+        check(error);
+        fprintf(stderr, "   %s\n", error);
+        return error;
+}
+
+static void check_error(const char *text, const char *expected) {
+        _cleanup_free_ char *error = parse_error(text);
+        check_streq(error, expected);
+}
+
+static void test_local(void) {
+        _cleanup_(target_freep) Target *t = parse_ok("{\"connector\": \"local\"}");
+        check_streq(t->connector, "local");
+        check_streq(t->description, "this host");
+        target_free(TAKE_PTR(t));
+
+        t = parse_ok("{\"connector\": \"local\", \"description\": \"the build box\"}");
+        check_streq(t->description, "the build box");
+
+        check_error("{\"connector\": \"local\", \"host\": \"x\"}",
+                    SRC ": $.host: unknown key (allowed: connector, description)");
+        check_error("{}", SRC ": $: missing required key 'connector' (or 'group' for a target group)");
+        check_error("{\"connector\": \"telnet\"}", SRC ": $.connector: unknown connector 'telnet' (known: local, ssh, azure)");
+        check_error("{\"connector\": 1}", SRC ": $.connector: must be a string");
+        check_error("[]", SRC ": $: must be a JSON object");
+}
+
+#define SSH_OK "\"connector\": \"ssh\", \"host\": \"10.0.0.5\", \"user\": \"ops\", " \
+               "\"known_hosts\": \"/etc/runbookd/known_hosts\""
+
+static void test_ssh(void) {
+        _cleanup_(target_freep) Target *t = NULL;
+
+        t = parse_ok("{" SSH_OK ", \"identity\": \"cred:ops-key\"}");
+        check_streq(t->connector, "ssh");
+        check_streq(t->description, "ops@10.0.0.5:22");
+        check_int(json_integer_value(json_object_get(t->config, "port")), 22);   /* default filled in */
+        check_streq(json_string_value(json_object_get(t->config, "identity")), "cred:ops-key");
+        target_free(TAKE_PTR(t));
+
+        t = parse_ok("{\"connector\": \"ssh\", \"host\": \"::1\", \"port\": 2222, \"user\": \"ops\", "
+                     "\"identity\": \"/etc/runbookd/id_ed25519\", \"known_hosts\": \"/k\"}");
+        check_streq(t->description, "ops@[::1]:2222");
+        target_free(TAKE_PTR(t));
+
+        t = parse_ok("{" SSH_OK ", \"description\": \"web front\"}");
+        check_streq(t->description, "web front");
+
+        check_error("{\"connector\": \"ssh\", \"host\": \"h\", \"user\": \"ops\"}",
+                    SRC ": $: missing required key 'known_hosts'");
+        check_error("{\"connector\": \"ssh\", \"user\": \"ops\", \"known_hosts\": \"/k\"}",
+                    SRC ": $: missing required key 'host'");
+        check_error("{\"connector\": \"ssh\", \"host\": \"h\", \"known_hosts\": \"/k\"}",
+                    SRC ": $: missing required key 'user'");
+        check_error("{\"connector\": \"ssh\", \"host\": \"h\", \"user\": \"ops\", \"known_hosts\": \"known_hosts\"}",
+                    SRC ": $.known_hosts: must be an absolute path");
+        check_error("{" SSH_OK ", \"port\": 0}", SRC ": $.port: must be an integer from 1 to 65535");
+        check_error("{" SSH_OK ", \"port\": \"22\"}", SRC ": $.port: must be an integer from 1 to 65535");
+        check_error("{" SSH_OK ", \"identity\": \"-----BEGIN OPENSSH PRIVATE KEY-----\"}",
+                    SRC ": $.identity: must be an absolute path or a credential reference \"cred:NAME\"");
+        check_error("{" SSH_OK ", \"password\": \"hunter2\"}",
+                    SRC ": $.password: unknown key (allowed: connector, description, host, port, user, identity, "
+                    "known_hosts)");
+        check_error("{\"connector\": \"ssh\", \"host\": \"-oProxyCommand=x\", \"user\": \"ops\", \"known_hosts\": \"/k\"}",
+                    SRC ": $.host: must not contain spaces or any of /@ or start with '-'");
+        check_error("{\"connector\": \"ssh\", \"host\": \"\", \"user\": \"ops\", \"known_hosts\": \"/k\"}",
+                    SRC ": $.host: must not be empty");
+}
+
+#define AZ "\"connector\": \"azure\", \"subscription\": \"0000-1111\", \"resource_group\": \"rg-app\", " \
+           "\"vm\": \"vm-web-01\""
+
+static void test_azure(void) {
+        _cleanup_(target_freep) Target *t = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        t = parse_ok("{" AZ ", \"tenant\": \"contoso.onmicrosoft.com\", \"client_id\": \"abcd\", "
+                     "\"client_secret\": \"cred:azure-sp\"}");
+        check_streq(t->connector, "azure");
+        check_streq(t->description, "rg-app/vm-web-01");
+        check_streq(json_string_value(json_object_get(t->config, "api")), "managed");
+        check_streq(json_string_value(json_object_get(t->config, "authority")), "https://login.microsoftonline.com");
+        check_streq(json_string_value(json_object_get(t->config, "resource_manager")), "https://management.azure.com");
+        check_streq(json_string_value(json_object_get(t->config, "imds")), "http://169.254.169.254");
+        target_free(TAKE_PTR(t));
+
+        t = parse_ok("{" AZ ", \"tenant\": \"t\", \"client_id\": \"c\", \"client_certificate\": \"cred:az-cert\", "
+                     "\"api\": \"action\", \"authority\": \"https://127.0.0.1:8443\", "
+                     "\"resource_manager\": \"https://127.0.0.1:8443\", \"imds\": \"http://127.0.0.1:8080\", "
+                     "\"ca_file\": \"/etc/runbookd/ca.pem\"}");
+        check_streq(json_string_value(json_object_get(t->config, "api")), "action");
+        check_streq(json_string_value(json_object_get(t->config, "authority")), "https://127.0.0.1:8443");
+        target_free(TAKE_PTR(t));
+
+        t = parse_ok("{" AZ ", \"managed_identity\": true}");
+        target_free(TAKE_PTR(t));
+        t = parse_ok("{" AZ ", \"managed_identity\": true, \"client_id\": \"user-assigned\"}");
+        target_free(TAKE_PTR(t));
+
+        /* a literal secret is refused, and the error does not repeat it */
+        error = parse_error("{" AZ ", \"tenant\": \"t\", \"client_id\": \"c\", \"client_secret\": \"s3cr3t~value\"}");
+        check(strncmp(error, SRC ": $.client_secret: must be a credential reference \"cred:NAME\"",
+                      strlen(SRC ": $.client_secret: must be a credential reference \"cred:NAME\"")) == 0);
+        check(!strstr(error, "s3cr3t"));
+        free(TAKE_PTR(error));
+        error = parse_error("{" AZ ", \"managed_identity\": true, \"client_certificate\": \"-----BEGIN KEY s3cr3t\"}");
+        check(strstr(error, "$.client_certificate: must be a credential reference"));
+        check(!strstr(error, "s3cr3t"));
+
+        check_error("{" AZ ", \"tenant\": \"t\", \"client_id\": \"c\", \"client_secret\": \"cred:a\", "
+                    "\"client_certificate\": \"cred:b\"}",
+                    SRC ": $.client_certificate: give either \"client_secret\" or \"client_certificate\", not both");
+        check_error("{" AZ ", \"tenant\": \"t\", \"client_id\": \"c\"}",
+                    SRC ": $: missing \"client_secret\" or \"client_certificate\" (or \"managed_identity\": true)");
+        check_error("{" AZ ", \"client_id\": \"c\", \"client_secret\": \"cred:a\"}",
+                    SRC ": $: missing required key 'tenant'");
+        check_error("{" AZ ", \"managed_identity\": true, \"tenant\": \"t\"}",
+                    SRC ": $.tenant: not used with \"managed_identity\": true");
+        check_error("{" AZ ", \"managed_identity\": \"yes\"}", SRC ": $.managed_identity: must be true or false");
+        check_error("{\"connector\": \"azure\", \"resource_group\": \"rg\", \"vm\": \"v\", \"managed_identity\": true}",
+                    SRC ": $: missing required key 'subscription'");
+        check_error("{" AZ ", \"managed_identity\": true, \"api\": \"rest\"}",
+                    SRC ": $.api: must be \"managed\" or \"action\"");
+        check_error("{" AZ ", \"managed_identity\": true, \"authority\": \"http://login.example\"}",
+                    SRC ": $.authority: must be an https:// URL");
+        check_error("{" AZ ", \"managed_identity\": true, \"imds\": \"ftp://x\"}",
+                    SRC ": $.imds: must be an http:// or https:// URL");
+        check_error("{" AZ ", \"managed_identity\": true, \"ca_file\": \"ca.pem\"}",
+                    SRC ": $.ca_file: must be an absolute path");
+        check_error("{\"connector\": \"azure\", \"subscription\": \"s\", \"resource_group\": \"rg/../x\", \"vm\": \"v\", "
+                    "\"managed_identity\": true}",
+                    SRC ": $.resource_group: must not contain spaces or any of /?#%\\\"<> or start with '-'");
+        check_error("{" AZ ", \"managed_identity\": true, \"host\": \"h\"}",
+                    SRC ": $.host: unknown key (allowed: connector, description, subscription, resource_group, vm, "
+                    "tenant, client_id, client_secret, client_certificate, managed_identity, api, authority, "
+                    "resource_manager, imds, ca_file)");
+}
+
+static void test_group(void) {
+        _cleanup_(target_freep) Target *t = NULL;
+
+        t = parse_ok("{\"group\": [\"web-01\", \"web-02\"], \"max_errors\": \"10%\"}");
+        check_streq(t->connector, "group");
+        check_streq(t->description, "group of 2: web-01, web-02");
+        check_int(json_integer_value(json_object_get(t->config, "max_concurrency")), 10);
+        check_streq(json_string_value(json_object_get(t->config, "max_errors")), "10%");
+        target_free(TAKE_PTR(t));
+
+        t = parse_ok("{\"group\": [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\"], \"max_concurrency\": 2, "
+                     "\"max_errors\": 3}");
+        check_streq(t->description, "group of 7: a, b, c, d, e, …");
+        check_int(json_integer_value(json_object_get(t->config, "max_concurrency")), 2);
+        target_free(TAKE_PTR(t));
+
+        t = parse_ok("{\"group\": [\"local\"], \"max_errors\": \"100%\", \"description\": \"all\"}");
+        check_streq(t->description, "all");
+        target_free(TAKE_PTR(t));
+        t = parse_ok("{\"group\": [\"a\"], \"max_errors\": \"0%\"}");
+
+        check_error("{\"group\": []}", SRC ": $.group: must be a non-empty array of target names");
+        check_error("{\"group\": \"a\"}", SRC ": $.group: must be a non-empty array of target names");
+        check_error("{\"group\": [\"a\", \"b\", \"a\"]}", SRC ": $.group[2]: 'a' is listed twice");
+        check_error("{\"group\": [\"a\", \"b c\"]}", SRC ": $.group[1]: must be a target name");
+        check_error("{\"group\": [\"a\", 3]}", SRC ": $.group[1]: must be a target name");
+        check_error("{\"group\": [\"a\"], \"max_concurrency\": 0}", SRC ": $.max_concurrency: must be a positive integer");
+        static const char *const bad_errors[] = { "\"101%\"", "\"10\"", "\"x%\"", "\"%\"", "\"-1%\"", "\"10%%\"",
+                                                  "\" 10%\"", "-1", "1.5", "true" };
+        for (size_t i = 0; i < ELEMENTSOF(bad_errors); i++) {
+                _cleanup_free_ char *text = NULL;
+
+                check(asprintf_safe(&text, "{\"group\": [\"a\"], \"max_errors\": %s}", bad_errors[i]) == 0);
+                check_error(text, SRC ": $.max_errors: must be an integer >= 0 or a percentage \"N%\" from 0 to 100");
+        }
+        check_error("{\"group\": [\"a\"], \"connector\": \"ssh\"}",
+                    SRC ": $.connector: unknown key (allowed: group, max_concurrency, max_errors, description)");
+}
+
+static void test_catalog(void) {
+        _cleanup_free_ char *vendor = make_tmpdir(), *admin = make_tmpdir();
+        _cleanup_(target_catalog_freep) TargetCatalog *c = NULL;
+        const TargetBroken *b;
+        const Target *t;
+
+        write_file(vendor, "targets/web-01.json", "{\"connector\": \"ssh\", \"host\": \"10.0.0.1\", \"user\": \"v\", "
+                                                  "\"known_hosts\": \"/k\"}");
+        write_file(admin, "targets/web-01.json", "{\"connector\": \"ssh\", \"host\": \"10.0.0.9\", \"user\": \"ops\", "
+                                                 "\"known_hosts\": \"/k\"}");
+        write_file(vendor, "targets/db.json", "{\"connector\": \"local\", \"description\": \"vendor db\"}");
+        write_file(admin, "targets/db.json", "{\"connector\": \"ssh\"}");
+        write_file(vendor, "targets/all.json", "{\"group\": [\"web-01\", \"db\"]}");
+        write_file(admin, "targets/local.json", "{\"connector\": \"local\"}");
+        write_file(admin, "targets/.swap.json", "garbage");
+        write_file(admin, "targets/README", "garbage");
+        write_file(admin, "targets/zz.json", "{\"connector\": \"azure\", \"subscription\": \"s\", "
+                                             "\"resource_group\": \"rg\", \"vm\": \"v\", \"tenant\": \"t\", "
+                                             "\"client_id\": \"c\", \"client_secret\": \"hunter2\"}");
+
+        check_int(target_catalog_load(vendor, admin, &c), 0);
+        check_int(c->n_targets, 3);
+        check_streq(c->targets[0]->name, "all");
+        check_streq(c->targets[1]->name, "local");
+        check_streq(c->targets[2]->name, "web-01");
+
+        t = target_catalog_find(c, "web-01");
+        check(t);
+        check_streq(t->description, "ops@10.0.0.9:22");
+        check(strncmp(t->file, admin, strlen(admin)) == 0);
+        t = target_catalog_find(c, "local");
+        check(t);
+        check_streq(t->connector, "local");
+        check_streq(t->description, "this host");
+        check(!t->file);
+        check_streq(json_string_value(json_object_get(t->config, "connector")), "local");
+        check_streq(target_catalog_find(c, "all")->description, "group of 2: web-01, db");
+        check(!target_catalog_find(c, "db"));
+        check(!target_catalog_find(c, "zz"));
+        check(!target_catalog_find(c, ".swap"));
+
+        check_int(c->n_broken, 3);
+        check_streq(c->broken[0].name, "db");
+        check_streq(c->broken[1].name, "local");
+        check_streq(c->broken[2].name, "zz");
+        b = target_catalog_find_broken(c, "local");
+        check(b);
+        fprintf(stderr, "   %s\n", b->error);
+        check(strstr(b->error, "'local' is built in"));
+        b = target_catalog_find_broken(c, "db");
+        check(strncmp(b->file, admin, strlen(admin)) == 0);
+        check(strstr(b->error, ": $: missing required key 'host'"));
+        b = target_catalog_find_broken(c, "zz");
+        check(strstr(b->error, "$.client_secret: must be a credential reference"));
+        check(!strstr(b->error, "hunter2"));
+        target_catalog_free(TAKE_PTR(c));
+
+        /* nothing configured: just "local" */
+        check_int(target_catalog_load(NULL, NULL, &c), 0);
+        check_int(c->n_targets, 1);
+        check_streq(c->targets[0]->name, "local");
+        check_int(c->n_broken, 0);
+        check(!target_catalog_find(c, "web-01"));
+        check(!target_catalog_find_broken(c, "local"));
+        target_catalog_free(TAKE_PTR(c));
+
+        /* "local" sorts in between other names */
+        check_int(target_catalog_load(vendor, NULL, &c), 0);
+        check_int(c->n_targets, 4);
+        check_streq(c->targets[0]->name, "all");
+        check_streq(c->targets[1]->name, "db");
+        check_streq(c->targets[2]->name, "local");
+        check_streq(c->targets[3]->name, "web-01");
+        check_streq(target_catalog_find(c, "db")->description, "vendor db");
+
+        rm_rf(vendor);
+        rm_rf(admin);
+}
+
+static void test_json_helpers(void) {
+        _cleanup_free_ char *a = config_path_key("$", "abc"), *b = config_path_key("$.x", "a\"b\\c\n"),
+                            *c = config_path_key("$", "9lives");
+        check_streq(a, "$.abc");
+        check_streq(b, "$.x[\"a\\\"b\\\\c\\u000a\"]");
+        check_streq(c, "$[\"9lives\"]");
+
+        _cleanup_(json_decrefp) json_t *s = json_stringn("a\0b", 3), *ok = json_string("ab");
+        check(!config_json_string(s));
+        check_streq(config_json_string(ok), "ab");
+        check(!config_json_string(NULL));
+}
+
+int main(void) {
+        TEST(local);
+        TEST(ssh);
+        TEST(azure);
+        TEST(group);
+        TEST(catalog);
+        TEST(json_helpers);
+        return 0;
+}

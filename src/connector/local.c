@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* local.c: the "local" connector: runs '/bin/sh -c <command>' on this host, asynchronously on
+ * the sd-event loop (modelled on machined's operation.c).
+ *
+ * The shell runs in its own process group with stdin on /dev/null, stdout and stderr on two pipes,
+ * no other fds, default signal state, cwd "/" and a minimal environment. The parent watches it
+ * with a pidfd child source and reads the pipes as non-blocking I/O sources. When the shell has
+ * exited, whatever is left of its process group is killed, so background leftovers cannot hold
+ * the pipes open. Timeouts and cancellation send SIGTERM to the group, then SIGKILL after a grace
+ * period. Exec failures travel to the parent over a CLOEXEC pipe. */
+
+#include <assert.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "connector/connector.h"
+#include "shared/log.h"
+
+#define LOCAL_KILL_GRACE_USEC (5 * USEC_PER_SEC)
+#define LOCAL_SHELL "/bin/sh"
+#define LOCAL_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* Bytes read from one pipe per dispatch, so that one chatty job cannot starve the loop. */
+#define LOCAL_READ_PER_DISPATCH (256 * 1024)
+/* Bytes drained from one pipe after the shell exited, before its group is killed. */
+#define LOCAL_DRAIN_MAX (16 * 1024 * 1024)
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+
+typedef enum LocalStop {
+        LOCAL_STOP_NONE,
+        LOCAL_STOP_TIMEOUT,
+        LOCAL_STOP_CANCEL,
+} LocalStop;
+
+typedef struct LocalJob {
+        ConnectorJob job;
+        pid_t pid;                        /* the shell; also its process group id */
+        bool exited;                      /* the shell's exit was dispatched; pid is no longer ours */
+        sd_event_source *child_source;
+        int fd[2];                        /* read ends of stdout/stderr until an I/O source owns them */
+        sd_event_source *io_source[2];    /* own fd[] */
+        int exec_fd;                      /* read end of the errno pipe */
+        sd_event_source *timer_source;    /* the timeout, then the kill grace */
+        const char *shell;                /* what was executed, for the exec-failure message */
+        usec_t timeout_usec;
+        LocalStop stop;                   /* why we signalled the group */
+        char *message;
+} LocalJob;
+
+static usec_t local_kill_grace = LOCAL_KILL_GRACE_USEC;
+static const char *local_shell = LOCAL_SHELL;
+
+void connector_local_set_kill_grace(usec_t usec) {
+        local_kill_grace = usec > 0 ? usec : LOCAL_KILL_GRACE_USEC;
+}
+
+void connector_local_set_shell(const char *path) {
+        local_shell = path ?: LOCAL_SHELL;
+}
+
+static LocalJob *local_job(ConnectorJob *j) {
+        return (LocalJob *) j;
+}
+
+static void close_fd(int *fd) {
+        if (*fd >= 0) {
+                (void) close(*fd);
+                *fd = -1;
+        }
+}
+
+/* Signals whatever is left of the shell's process group. Safe until the shell is reaped, which
+ * happens only after our child handler has run: until then its pid (= pgid) cannot be reused. */
+static void local_kill_group(LocalJob *l, int sig) {
+        if (l->pid <= 0 || l->exited)
+                return;
+        if (kill(-l->pid, sig) < 0 && errno != ESRCH)
+                log_debug_errno(-errno, "Failed to send signal %d to process group %d: %m", sig, (int) l->pid);
+}
+
+/* In the child after fork(): only async-signal-safe calls until execve(). Never returns. */
+_Noreturn static void local_child(const char *shell, char *const argv[], char *const envp[],
+                                  int out_w, int err_w, int exec_w, int max_fd) {
+        struct sigaction sa = { .sa_handler = SIG_DFL };
+        int src[4], fds[4], ex = exec_w, e;
+        sigset_t ss;
+
+        if (setpgid(0, 0) < 0)
+                goto fail;
+
+        /* The daemon blocks SIGCHLD/SIGTERM and may ignore SIGPIPE: give the shell defaults. */
+        for (int sig = 1; sig < _NSIG; sig++)
+                (void) sigaction(sig, &sa, NULL);
+        sigemptyset(&ss);
+        if (sigprocmask(SIG_SETMASK, &ss, NULL) < 0)
+                goto fail;
+
+        src[0] = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (src[0] < 0)
+                goto fail;
+        src[1] = out_w;
+        src[2] = err_w;
+        src[3] = exec_w;
+
+        /* Move everything above 2 first, so the dup2()s below cannot clobber each other. */
+        for (int i = 0; i < 4; i++) {
+                fds[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 3);
+                if (fds[i] < 0)
+                        goto fail;
+        }
+        ex = fds[3];
+        for (int i = 0; i < 3; i++)
+                if (dup2(fds[i], i) < 0)   /* dup2() clears FD_CLOEXEC on 0..2 */
+                        goto fail;
+        if (fds[3] != 3) {
+                if (dup2(fds[3], 3) < 0)
+                        goto fail;
+                ex = 3;
+                if (fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+                        goto fail;
+        }
+        if (close_range(4, ~0U, 0) < 0)
+                for (int fd = 4; fd < max_fd; fd++)
+                        (void) close(fd);
+
+        if (chdir("/") < 0)
+                goto fail;
+
+        execve(shell, argv, envp);
+fail:
+        e = errno;
+        (void) !write(ex, &e, sizeof e);
+        _exit(127);
+}
+
+static char *local_home(void) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+
+        if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) == 0 && res && !isempty(res->pw_dir))
+                return strdup(res->pw_dir);
+        return strdup("/");
+}
+
+static int local_make_env(const StepRequest *req, char ***ret) {
+        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_free_ char *home = NULL;
+        char *s;
+        int r;
+
+        home = local_home();
+        if (!home)
+                return -ENOMEM;
+
+        r = strv_extend(&env, "PATH=" LOCAL_PATH);
+        if (r < 0)
+                return r;
+        r = strv_extend(&env, "LANG=C.UTF-8");
+        if (r < 0)
+                return r;
+        if (asprintf_safe(&s, "HOME=%s", home) < 0 || strv_consume(&env, s) < 0)
+                return -ENOMEM;
+        if (asprintf_safe(&s, "RUNBOOK_SESSION=%" PRIu32, req->session_id) < 0 || strv_consume(&env, s) < 0)
+                return -ENOMEM;
+        if (asprintf_safe(&s, "RUNBOOK_STEP=%" PRIu32, req->step_index) < 0 || strv_consume(&env, s) < 0)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+/* Reads up to 'max' bytes from stream k into its capture. Returns 1 while the pipe stays open
+ * (nothing more to read now), 0 on EOF, negative errno on a read error. */
+static int local_read(LocalJob *l, unsigned k, size_t max) {
+        static uint8_t buf[64 * 1024];
+        int fd = sd_event_source_get_io_fd(l->io_source[k]);
+        size_t done = 0;
+
+        while (done < max) {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return 1;
+                        return -errno;
+                }
+                if (n == 0)
+                        return 0;
+                if (output_capture_append(&l->job.output[k], buf, (size_t) n) < 0)
+                        log_debug("Out of memory capturing output of process %d, dropping %zd bytes.",
+                                  (int) l->pid, n);
+                done += (size_t) n;
+        }
+        return 1;
+}
+
+static void local_close_stream(LocalJob *l, unsigned k) {
+        l->io_source[k] = sd_event_source_disable_unref(l->io_source[k]);  /* closes the fd */
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        LocalJob *l = userdata;
+
+        assert(l);
+        unsigned k = s == l->io_source[0] ? 0 : 1;
+        int r;
+
+        assert(s == l->io_source[k]);
+
+        r = local_read(l, k, LOCAL_READ_PER_DISPATCH);
+        if (r < 0)
+                log_debug_errno(r, "Failed to read output of process %d: %m", (int) l->pid);
+        if (r <= 0)
+                local_close_stream(l, k);
+        return 0;
+}
+
+/* Returns the errno the child reported before exec, or 0 if exec succeeded. The shell has exited,
+ * so the write end is closed everywhere and this read cannot block. */
+static int local_exec_error(LocalJob *l) {
+        int e = 0;
+        ssize_t n;
+
+        if (l->exec_fd < 0)
+                return 0;
+        do
+                n = read(l->exec_fd, &e, sizeof e);
+        while (n < 0 && errno == EINTR);
+        close_fd(&l->exec_fd);
+        if (n != (ssize_t) sizeof e)
+                return 0;
+        return e > 0 ? e : EIO;
+}
+
+static void local_finish(LocalJob *l, const siginfo_t *si) {
+        StepResult res = { .exit_status = -1 };
+        bool by_signal = si->si_code != CLD_EXITED;
+        int e;
+
+        e = local_exec_error(l);
+        if (e > 0) {
+                res.outcome = OUTCOME_ERROR;
+                res.error = -e;
+                if (asprintf_safe(&l->message, "failed to execute %s: %s", l->shell, strerror(e)) >= 0)
+                        res.message = l->message;
+        } else if (l->stop == LOCAL_STOP_TIMEOUT) {
+                char b[DURATION_MAX];
+
+                res.outcome = OUTCOME_TIMED_OUT;
+                res.signal = by_signal ? si->si_status : 0;
+                if (l->timeout_usec % USEC_PER_SEC == 0)
+                        (void) asprintf_safe(&l->message, "timed out after %" PRIu64 "s",
+                                             (uint64_t) (l->timeout_usec / USEC_PER_SEC));
+                else
+                        (void) asprintf_safe(&l->message, "timed out after %s",
+                                             format_duration(b, sizeof b, l->timeout_usec));
+                res.message = l->message;
+        } else if (l->stop == LOCAL_STOP_CANCEL) {
+                res.outcome = OUTCOME_CANCELLED;
+                res.signal = by_signal ? si->si_status : 0;
+                res.message = "cancelled";
+        } else if (!by_signal) {
+                res.outcome = OUTCOME_EXITED;
+                res.exit_status = si->si_status;
+        } else {
+                const char *abbrev = sigabbrev_np(si->si_status);
+
+                res.outcome = OUTCOME_KILLED;
+                res.signal = si->si_status;
+                if (abbrev)
+                        (void) asprintf_safe(&l->message, "killed by signal SIG%s", abbrev);
+                else
+                        (void) asprintf_safe(&l->message, "killed by signal %d", si->si_status);
+                res.message = l->message;
+        }
+
+        connector_job_finish(&l->job, &res);
+}
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        LocalJob *l = userdata;
+
+        assert(l);
+        siginfo_t info = *si;
+
+        /* sd-event reaps the shell right after this callback; nothing is left for us to kill or
+         * reap when the source is freed (possibly from within 'done'). */
+        (void) sd_event_source_set_child_process_own(s, false);
+
+        /* Collect what the shell wrote before it exited, then kill its leftovers (which may hold
+         * the pipes open forever), then stop reading. */
+        for (unsigned k = 0; k < 2; k++)
+                if (l->io_source[k])
+                        (void) local_read(l, k, LOCAL_DRAIN_MAX);
+        local_kill_group(l, SIGKILL);
+        l->exited = true;
+        for (unsigned k = 0; k < 2; k++)
+                local_close_stream(l, k);
+        l->timer_source = sd_event_source_disable_unref(l->timer_source);
+
+        /* Last: 'done' may free the job. */
+        local_finish(l, &info);
+        return 0;
+}
+
+static bool local_child_has_exited(LocalJob *l) {
+        siginfo_t si = {};
+
+        if (waitid(P_PID, (id_t) l->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+                return false;
+        return si.si_pid == l->pid;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static int local_arm_timer(LocalJob *l, usec_t usec) {
+        int r;
+
+        if (l->timer_source) {
+                r = sd_event_source_set_time_relative(l->timer_source, usec);
+                if (r < 0)
+                        return r;
+                return sd_event_source_set_enabled(l->timer_source, SD_EVENT_ONESHOT);
+        }
+
+        r = sd_event_add_time_relative(l->job.event, &l->timer_source, CLOCK_MONOTONIC, usec,
+                                       10 * USEC_PER_MSEC, on_timer, l);
+        if (r < 0)
+                return r;
+        /* If the shell exits while the timer elapses, let its exit be seen first. */
+        (void) sd_event_source_set_priority(l->timer_source, SD_EVENT_PRIORITY_NORMAL + 1);
+        (void) sd_event_source_set_description(l->timer_source, "local-timer");
+        return 0;
+}
+
+/* TERM the group (with CONT, in case it is stopped), then KILL it after the grace period. */
+static int local_begin_stop(LocalJob *l, LocalStop why) {
+        assert(why != LOCAL_STOP_NONE);
+
+        if (l->stop != LOCAL_STOP_NONE)
+                return 0;   /* already stopping; the first reason stands */
+        l->stop = why;
+        local_kill_group(l, SIGTERM);
+        local_kill_group(l, SIGCONT);
+        return local_arm_timer(l, local_kill_grace);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        LocalJob *l = userdata;
+
+        assert(l);
+        int r;
+
+        if (l->stop == LOCAL_STOP_NONE) {
+                /* The deadline passed. If the shell did exit in time (the exit is merely not
+                 * dispatched yet), let on_child() report that. */
+                if (local_child_has_exited(l))
+                        return 0;
+                r = local_begin_stop(l, LOCAL_STOP_TIMEOUT);
+                if (r < 0) {
+                        /* Without a grace timer, do not leave the job hanging on a TERM-proof command. */
+                        log_debug_errno(r, "Failed to arm kill timer, killing at once: %m");
+                        local_kill_group(l, SIGKILL);
+                }
+                return 0;
+        }
+
+        /* The grace period is over. */
+        local_kill_group(l, SIGKILL);
+        return 0;
+}
+
+static int local_watch_child(LocalJob *l) {
+        int pidfd, r;
+
+        pidfd = (int) syscall(__NR_pidfd_open, l->pid, 0);
+        if (pidfd < 0) {
+                if (errno != ENOSYS)
+                        return -errno;
+                /* Old kernel: sd-event falls back to SIGCHLD + waitid(). */
+                r = sd_event_add_child(l->job.event, &l->child_source, l->pid, WEXITED, on_child, l);
+                if (r < 0)
+                        return r;
+        } else {
+                r = sd_event_add_child_pidfd(l->job.event, &l->child_source, pidfd, WEXITED, on_child, l);
+                if (r < 0) {
+                        (void) close(pidfd);
+                        return r;
+                }
+                (void) sd_event_source_set_child_pidfd_own(l->child_source, true);
+        }
+        /* Freeing the source before the exit was dispatched SIGKILLs and reaps the shell. */
+        r = sd_event_source_set_child_process_own(l->child_source, true);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(l->child_source, "local-child");
+        return 0;
+}
+
+static int local_watch_stream(LocalJob *l, unsigned k) {
+        int r;
+
+        if (fcntl(l->fd[k], F_SETFL, fcntl(l->fd[k], F_GETFL) | O_NONBLOCK) < 0)
+                return -errno;
+        r = sd_event_add_io(l->job.event, &l->io_source[k], l->fd[k], EPOLLIN, on_io, l);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_io_fd_own(l->io_source[k], true);
+        l->fd[k] = -1;
+        (void) sd_event_source_set_description(l->io_source[k], k == 0 ? "local-stdout" : "local-stderr");
+        return 0;
+}
+
+static int local_start(ConnectorJob *j, const StepRequest *req) {
+        LocalJob *l = local_job(j);
+        _cleanup_strv_free_ char **env = NULL;
+        int out[2] = { -1, -1 }, err[2] = { -1, -1 }, ex[2] = { -1, -1 };
+        char *argv[] = { (char *) "sh", (char *) "-c", (char *) req->command, NULL };
+        const char *shell = local_shell;
+        int max_fd, r;
+
+        /* Before anything can fail: destroy() handles every state from here on. */
+        l->fd[0] = l->fd[1] = l->exec_fd = -1;
+        l->timeout_usec = req->timeout_usec;
+        l->shell = shell;
+
+        r = local_make_env(req, &env);
+        if (r < 0)
+                return r;
+
+        max_fd = (int) MIN(sysconf(_SC_OPEN_MAX), (long) INT_MAX);
+        if (max_fd < 0)
+                max_fd = 65536;
+
+        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) {
+                r = -errno;
+                goto fail;
+        }
+
+        l->pid = fork();
+        if (l->pid < 0) {
+                r = -errno;
+                l->pid = 0;
+                goto fail;
+        }
+        if (l->pid == 0)
+                local_child(shell, argv, env, out[1], err[1], ex[1], max_fd);
+
+        /* Also here, so that kill(-pid) works before the child got to it. EACCES: it already
+         * exec'd, after doing it itself. */
+        (void) setpgid(l->pid, l->pid);
+
+        close_fd(&out[1]);
+        close_fd(&err[1]);
+        close_fd(&ex[1]);
+        l->fd[0] = TAKE_FD(out[0]);
+        l->fd[1] = TAKE_FD(err[0]);
+        l->exec_fd = TAKE_FD(ex[0]);
+        if (fcntl(l->exec_fd, F_SETFL, O_NONBLOCK) < 0)
+                return -errno;
+
+        log_debug("Started '%s -c %s' as process %d.", shell, req->command, (int) l->pid);
+
+        r = local_watch_child(l);
+        if (r < 0)
+                return r;
+        for (unsigned k = 0; k < 2; k++) {
+                r = local_watch_stream(l, k);
+                if (r < 0)
+                        return r;
+        }
+        if (req->timeout_usec > 0) {
+                r = local_arm_timer(l, req->timeout_usec);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+
+fail:
+        close_fd(&out[0]);
+        close_fd(&out[1]);
+        close_fd(&err[0]);
+        close_fd(&err[1]);
+        close_fd(&ex[0]);
+        close_fd(&ex[1]);
+        return r;
+}
+
+static int local_cancel(ConnectorJob *j) {
+        LocalJob *l = local_job(j);
+
+        if (l->exited)
+                return -EALREADY;
+        return local_begin_stop(l, LOCAL_STOP_CANCEL);
+}
+
+static void local_destroy(ConnectorJob *j) {
+        LocalJob *l = local_job(j);
+
+        l->timer_source = sd_event_source_disable_unref(l->timer_source);
+        for (unsigned k = 0; k < 2; k++) {
+                local_close_stream(l, k);
+                close_fd(&l->fd[k]);
+        }
+        close_fd(&l->exec_fd);
+
+        if (l->pid > 0 && !l->exited) {
+                /* Freed while running (e.g. daemon shutdown): kill the whole group, and reap the
+                 * shell so that no zombie remains. The child source owns the process: freeing it
+                 * SIGKILLs the shell and waits for it. */
+                local_kill_group(l, SIGKILL);
+                if (!l->child_source)
+                        while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+        }
+        l->child_source = sd_event_source_disable_unref(l->child_source);
+        l->exited = true;
+        free(l->message);
+        l->message = NULL;
+}
+
+const ConnectorVTable connector_local = {
+        .name = "local",
+        .object_size = sizeof(LocalJob),
+        .start = local_start,
+        .cancel = local_cancel,
+        .destroy = local_destroy,
+};

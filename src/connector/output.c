@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* output.c: the capped capture of one output stream (head + ring tail).
+ *
+ * The head keeps the first cap/2 bytes, the ring the last cap - cap/2 bytes. While the stream is
+ * within the cap the ring has not wrapped yet, so everything is kept. Both buffers grow on demand
+ * (their allocated size is a function of their fill level), so small outputs stay small. */
+
+#include <assert.h>
+
+#include "connector/output.h"
+
+#define OUTPUT_ALLOC_MIN ((size_t) 4096)
+
+static size_t head_cap(const OutputCapture *o) {
+        return o->cap / 2;
+}
+
+static size_t tail_cap(const OutputCapture *o) {
+        return o->cap - head_cap(o);
+}
+
+/* The allocated size of a buffer holding 'len' bytes of at most 'max': 0 when empty, else the
+ * next power of two ≥ len (at least OUTPUT_ALLOC_MIN), never more than 'max'. */
+static size_t alloc_size(size_t len, size_t max) {
+        size_t a;
+
+        if (len == 0)
+                return 0;
+        a = OUTPUT_ALLOC_MIN;
+        while (a < len && a < max)
+                a *= 2;
+        return MIN(a, max);
+}
+
+static int buffer_reserve(uint8_t **buf, size_t len, size_t new_len, size_t max) {
+        size_t have = alloc_size(len, max), want = alloc_size(new_len, max);
+        uint8_t *p;
+
+        if (want <= have && *buf)
+                return 0;
+        p = realloc(*buf, want);
+        if (!p)
+                return -ENOMEM;
+        *buf = p;
+        return 0;
+}
+
+void output_capture_init(OutputCapture *o, size_t cap) {
+        assert(o);
+        *o = (OutputCapture) {
+                .cap = cap > 0 ? cap : OUTPUT_CAP_DEFAULT,
+        };
+}
+
+void output_capture_done(OutputCapture *o) {
+        if (!o)
+                return;
+        free(o->head);
+        free(o->tail);
+        *o = (OutputCapture) { .cap = o->cap };
+}
+
+static int tail_append(OutputCapture *o, const uint8_t *p, size_t n) {
+        size_t tc = tail_cap(o), k;
+        int r;
+
+        if (tc == 0) {
+                o->total += n;
+                return 0;
+        }
+
+        if (n >= tc) {
+                /* The new data alone fills the ring: keep its last bytes, in order from 0. */
+                r = buffer_reserve(&o->tail, o->tail_len, tc, tc);
+                if (r < 0)
+                        return r;
+                memcpy(o->tail, p + (n - tc), tc);
+                o->tail_len = tc;
+                o->tail_pos = 0;
+                o->total += n;
+                return 0;
+        }
+
+        /* Before the ring is full, tail_pos == tail_len and nothing wraps unless we reach 'tc',
+         * in which case the buffer is grown to its full size first. */
+        r = buffer_reserve(&o->tail, o->tail_len, MIN(o->tail_len + n, tc), tc);
+        if (r < 0)
+                return r;
+
+        k = MIN(n, tc - o->tail_pos);
+        memcpy(o->tail + o->tail_pos, p, k);
+        if (n > k)
+                memcpy(o->tail, p + k, n - k);
+        o->tail_pos = (o->tail_pos + n) % tc;
+        o->tail_len = MIN(o->tail_len + n, tc);
+        o->total += n;
+        return 0;
+}
+
+int output_capture_append(OutputCapture *o, const void *data, size_t n) {
+        const uint8_t *p = data;
+        size_t hc;
+        int r;
+
+        assert(o);
+        assert(data || n == 0);
+
+        if (o->cap == 0)
+                o->cap = OUTPUT_CAP_DEFAULT;
+        hc = head_cap(o);
+
+        if (n > 0 && o->head_len < hc) {
+                size_t k = MIN(n, hc - o->head_len);
+
+                r = buffer_reserve(&o->head, o->head_len, o->head_len + k, hc);
+                if (r < 0)
+                        return r;
+                memcpy(o->head + o->head_len, p, k);
+                o->head_len += k;
+                o->total += k;
+                p += k;
+                n -= k;
+        }
+
+        if (n > 0) {
+                r = tail_append(o, p, n);
+                if (r < 0)
+                        return r;
+        }
+
+        o->truncated = o->total > o->cap;
+        return 0;
+}
+
+int output_capture_get(const OutputCapture *o, uint8_t **ret, size_t *ret_len) {
+        size_t len, tc;
+        uint8_t *b;
+
+        assert(o);
+        assert(ret);
+        assert(ret_len);
+
+        len = o->head_len + o->tail_len;
+        b = malloc(len + 1);   /* always NUL-terminated for the convenience of text consumers */
+        if (!b)
+                return -ENOMEM;
+
+        if (o->head_len > 0)
+                memcpy(b, o->head, o->head_len);
+
+        tc = tail_cap(o);
+        if (o->tail_len > 0) {
+                if (o->tail_len < tc)
+                        /* Not wrapped yet: the bytes are in order from 0. */
+                        memcpy(b + o->head_len, o->tail, o->tail_len);
+                else {
+                        /* Full ring: the oldest byte is at tail_pos. */
+                        memcpy(b + o->head_len, o->tail + o->tail_pos, tc - o->tail_pos);
+                        memcpy(b + o->head_len + (tc - o->tail_pos), o->tail, o->tail_pos);
+                }
+        }
+        b[len] = 0;
+
+        *ret = b;
+        *ret_len = len;
+        return 0;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-output.c: the capped capture (head + ring tail) against a straightforward reference. */
+
+#undef NDEBUG
+#include <stdio.h>
+
+#include "connector/output.h"
+#include "shared/tests.h"
+
+static uint32_t rnd_state = 12345;
+
+static uint32_t rnd(void) {
+        rnd_state = rnd_state * 1103515245u + 12345u;
+        return rnd_state >> 8;
+}
+
+static void check_get(const OutputCapture *o, const uint8_t *expect, size_t expect_len) {
+        _cleanup_free_ uint8_t *b = NULL;
+        size_t n = SIZE_MAX;
+
+        check(output_capture_get(o, &b, &n) == 0);
+        check_int(n, expect_len);
+        check(expect_len == 0 || memcmp(b, expect, expect_len) == 0);
+}
+
+/* Feeds 'len' bytes of 'data' in chunks of random size (≤ max_chunk) and compares with the
+ * reference: everything while within the cap, else the first cap/2 and the last cap-cap/2 bytes. */
+static void check_against_reference(size_t cap, const uint8_t *data, size_t len, size_t max_chunk) {
+        OutputCapture o;
+        _cleanup_free_ uint8_t *expect = NULL;
+        size_t expect_len, hc = cap / 2, tc = cap - hc;
+
+        output_capture_init(&o, cap);
+        for (size_t i = 0; i < len;) {
+                size_t want = (size_t) (rnd() % max_chunk) + 1;   /* MIN() evaluates twice */
+                size_t k = MIN(len - i, want);
+
+                if (rnd() % 7 == 0)
+                        check(output_capture_append(&o, data + i, 0) == 0);
+                check(output_capture_append(&o, data + i, k) == 0);
+                i += k;
+        }
+
+        check_int(o.total, len);
+        check(o.truncated == (len > cap));
+
+        if (len <= cap) {
+                expect_len = len;
+                expect = malloc(len + 1);
+                check(expect);
+                memcpy(expect, data, len);
+        } else {
+                expect_len = cap;
+                expect = malloc(cap + 1);
+                check(expect);
+                memcpy(expect, data, hc);
+                memcpy(expect + hc, data + len - tc, tc);
+        }
+        check_get(&o, expect, expect_len);
+        output_capture_done(&o);
+}
+
+static void test_empty(void) {
+        OutputCapture o;
+        _cleanup_free_ uint8_t *b = NULL;
+        size_t n = 99;
+
+        output_capture_init(&o, 100);
+        check(output_capture_get(&o, &b, &n) == 0);
+        check_int(n, 0);
+        check(!o.truncated);
+        check_int(o.total, 0);
+        output_capture_done(&o);
+        output_capture_done(&o);   /* idempotent */
+}
+
+static void test_default_cap(void) {
+        OutputCapture o;
+
+        output_capture_init(&o, 0);
+        check_int(o.cap, OUTPUT_CAP_DEFAULT);
+        output_capture_done(&o);
+}
+
+static void test_within_cap(void) {
+        OutputCapture o;
+        _cleanup_free_ uint8_t *b = NULL;
+        size_t n;
+
+        output_capture_init(&o, 10);
+        check(output_capture_append(&o, "hello", 5) == 0);
+        check(output_capture_append(&o, " worl", 5) == 0);
+        check(!o.truncated);
+        check(output_capture_get(&o, &b, &n) == 0);
+        check_int(n, 10);
+        check(memcmp(b, "hello worl", 10) == 0);
+        check_int(b[10], 0);   /* NUL-terminated for text consumers */
+        free(b);
+        b = NULL;
+
+        check(output_capture_append(&o, "d", 1) == 0);
+        check(o.truncated);
+        check_int(o.total, 11);
+        check(output_capture_get(&o, &b, &n) == 0);
+        check_int(n, 10);
+        check(memcmp(b, "hello" "world", 10) == 0);   /* head "hello", tail " worl"+"d" → "world" */
+        output_capture_done(&o);
+}
+
+static void test_head_tail(void) {
+        OutputCapture o;
+        _cleanup_free_ uint8_t *b = NULL;
+        size_t n;
+
+        output_capture_init(&o, 8);
+        for (char c = 'a'; c <= 'z'; c++)
+                check(output_capture_append(&o, &c, 1) == 0);
+        check(o.truncated);
+        check_int(o.total, 26);
+        check(output_capture_get(&o, &b, &n) == 0);
+        check_int(n, 8);
+        check(memcmp(b, "abcdwxyz", 8) == 0);
+        output_capture_done(&o);
+}
+
+static void test_single_large_append(void) {
+        static uint8_t data[100000];
+
+        for (size_t i = 0; i < sizeof data; i++)
+                data[i] = (uint8_t) rnd();
+        check_against_reference(1000, data, sizeof data, sizeof data);
+        check_against_reference(1001, data, sizeof data, sizeof data);
+        check_against_reference(OUTPUT_CAP_DEFAULT, data, sizeof data, sizeof data);
+}
+
+static void test_reference(void) {
+        static const size_t caps[] = { 1, 2, 3, 7, 10, 64, 1000, 4095, 4096, 4097, 10000, 65536 };
+        static uint8_t data[200000];
+
+        for (size_t i = 0; i < sizeof data; i++)
+                data[i] = (uint8_t) rnd();
+
+        for (size_t c = 0; c < ELEMENTSOF(caps); c++) {
+                size_t cap = caps[c];
+                size_t lens[] = { 0, 1, cap / 2, cap - 1, cap, cap + 1, cap + cap / 2, 2 * cap,
+                                  3 * cap + 17, 50000, sizeof data };
+
+                for (size_t l = 0; l < ELEMENTSOF(lens); l++) {
+                        size_t len = MIN(lens[l], sizeof data);
+
+                        check_against_reference(cap, data, len, 1);
+                        check_against_reference(cap, data, len, 13);
+                        check_against_reference(cap, data, len, 5000);
+                        check_against_reference(cap, data, len, 70000);
+                }
+        }
+}
+
+int main(void) {
+        TEST(empty);
+        TEST(default_cap);
+        TEST(within_cap);
+        TEST(head_tail);
+        TEST(single_large_append);
+        TEST(reference);
+        return 0;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* engine-internal.h: what engine.c (sets, cache, store writes) and engine-run.c (transitions) share. */
+#pragma once
+
+#include "connector/connector.h"
+#include "engine/engine.h"
+
+#define ENGINE_CACHE_SIZE 16
+
+struct Engine {
+        sd_event *event;
+        Store *store;
+        EngineConfig config;
+        EngineHooks hooks;
+        const TargetCatalog *targets;
+        uint32_t next_id;
+
+        Session **active;         /* sorted by id */
+        size_t n_active, n_allocated;
+
+        Session *cache[ENGINE_CACHE_SIZE];  /* finished sessions, loaded or just finished */
+        unsigned cache_next;
+
+        ConnectorJob **graveyard; /* finished jobs, freed from the reaper */
+        size_t n_graveyard;
+        sd_event_source *reaper;
+};
+
+typedef struct PersistCtx {
+        Session *session;
+        bool force;
+        bool write_next_id;
+        Step *clear_output;       /* delete this step's stored output */
+        Step *save_output;        /* store this step's captured output from its job */
+        ConnectorJob *job;
+        json_t *audit;
+} PersistCtx;
+
+void hooks_changed(Engine *e, Session *s, Step *st);
+int set_error(char **field, const char *fmt, ...) _printf_(2, 3);
+int persist(Engine *e, PersistCtx *c);
+int persist_session(Session *s);
+json_t *audit_event(const char *what, const Session *s, const Step *st, uid_t uid, const char *user,
+                    const char *comment);
+int active_add(Engine *e, Session *s);
+void session_deactivate(Session *s);
+void job_bury(Engine *e, ConnectorJob *job);

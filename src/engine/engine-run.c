@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* engine-run.c: the transitions of sessions and steps. Each one changes the model, writes it to
+ * the store, and only then acts (starts or stops a command) or reports (journal, hooks). */
+#include <signal.h>
+#include <stdio.h>
+
+#include "engine/engine-internal.h"
+#include "journal/events.h"
+#include "shared/log.h"
+#include "store/store-records.h"
+
+static void session_advance(Session *s);
+
+static Step *session_current(Session *s) {
+        if (s->current_step < 0 || (size_t) s->current_step >= s->n_steps)
+                return NULL;
+        return &s->steps[s->current_step];
+}
+
+static bool session_has_job(Session *s) {
+        for (size_t i = 0; i < s->n_steps; i++)
+                if (s->steps[i].job)
+                        return true;
+        return false;
+}
+
+/* Ends the session in 'state': the steps that have not run are skipped. */
+static void session_finish(Session *s, SessionState state, const char *error) {
+        Engine *e = s->engine;
+
+        for (size_t i = 0; i < s->n_steps; i++) {
+                Step *st = &s->steps[i];
+                if (st->state == STEP_PENDING || st->state == STEP_WAITING_APPROVAL || st->state == STEP_APPROVED) {
+                        st->state = STEP_SKIPPED;
+                        st->dirty = true;
+                }
+        }
+        s->state = state;
+        free(s->error);
+        s->error = error ? strdup(error) : NULL;
+        s->finished_at = now_usec(CLOCK_REALTIME);
+        if (state == SESSION_SUCCEEDED)
+                s->current_step = -1;
+        s->dirty = true;
+        (void) persist_session(s);
+        event_session_finished(s);
+        hooks_changed(e, s, NULL);
+        if (!session_has_job(s))
+                session_deactivate(s);
+}
+
+static bool step_approvals_valid(const Step *st) {
+        unsigned n = 0;
+
+        if (!st->requires_approval && st->attempt <= 1)
+                return true;
+        for (size_t i = 0; i < st->n_approvals; i++) {
+                const Approval *a = &st->approvals[i];
+                if (!a->approve || a->attempt != st->attempt)
+                        continue;
+                if (!streq_ptr(a->digest, st->digest))
+                        return false;
+                n++;
+        }
+        return n >= step_approvals_needed(st);
+}
+
+static void step_complete(Step *st, const StepResult *res, ConnectorJob *job);
+
+static void on_step_done(ConnectorJob *job, const StepResult *res, void *userdata) {
+        step_complete(userdata, res, job);
+}
+
+/* Runs an approved (or approval-free) step. */
+static void step_run(Step *st) {
+        Session *s = st->session;
+        Engine *e = s->engine;
+        const ConnectorVTable *vt;
+        const Target *target;
+        StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1 };
+        PersistCtx c = { .session = s, .clear_output = st };
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        st->state = STEP_RUNNING;
+        st->started_at = now_usec(CLOCK_REALTIME);
+        st->finished_at = 0;
+        st->exit_status = -1;
+        st->signal = 0;
+        st->truncated = false;
+        st->error = mfree_str(st->error);
+        st->dirty = true;
+        s->state = SESSION_RUNNING;
+        s->current_step = (int) st->index;
+        s->dirty = true;
+
+        /* the 'running' record (with its attempt) is durable before the command starts */
+        r = persist(e, &c);
+        if (r >= 0)
+                r = store_sync(e->store);
+        if (r < 0) {
+                log_error_errno(r, "Session %u step %u: cannot record the step as running, not starting it: %m",
+                                s->id, st->index);
+                res.error = r;
+                res.message = "runbookd could not record the step as running in its state store";
+                step_complete(st, &res, NULL);
+                return;
+        }
+        event_step_starting(st);
+        hooks_changed(e, s, st);
+
+        target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
+        vt = connector_find(st->connector);
+        if (!step_approvals_valid(st)) {
+                res.error = -EPERM;
+                res.message = "the step's approvals do not match what it would run (digest mismatch); not run";
+        } else if (!target) {
+                res.error = -ENXIO;
+                (void) asprintf_safe(&why, "target '%s' is not configured (any more); not run", st->target);
+                res.message = why;
+        } else if (!streq(target->connector, st->connector)) {
+                res.error = -ENXIO;
+                (void) asprintf_safe(&why, "target '%s' now uses connector '%s', not '%s' as approved; not run",
+                                     st->target, target->connector, st->connector);
+                res.message = why;
+        } else if (!vt) {
+                res.error = -EOPNOTSUPP;
+                (void) asprintf_safe(&why, "connector '%s' is not available in this runbookd; not run", st->connector);
+                res.message = why;
+        } else {
+                StepRequest req = {
+                        .session_id = s->id,
+                        .step_index = st->index,
+                        .command = st->command,
+                        .target = target,
+                        .timeout_usec = st->timeout_usec,
+                        .output_cap = e->config.output_cap,
+                };
+
+                event_step_executing(st, NULL);
+                r = connector_start(vt, e->event, &req, on_step_done, st, &st->job);
+                if (r >= 0)
+                        return;
+                res.error = r;
+                (void) asprintf_safe(&why, "could not start the command: %s", strerror(-r));
+                res.message = why;
+        }
+        step_complete(st, &res, NULL);
+}
+
+static void step_complete(Step *st, const StepResult *res, ConnectorJob *job) {
+        Session *s = st->session;
+        Engine *e = s->engine;
+        bool cancelled = st->state == STEP_CANCELLED;
+        PersistCtx c = { .session = s, .save_output = job ? st : NULL, .job = job };
+        StepState ns = STEP_FAILED;
+        char sig[32];
+
+        st->finished_at = now_usec(CLOCK_REALTIME);
+        st->exit_status = res->outcome == OUTCOME_EXITED ? res->exit_status : -1;
+        st->signal = res->signal;
+        st->truncated = job && (job->output[0].truncated || job->output[1].truncated);
+        snprintf(sig, sizeof sig, "SIG%s", res->signal > 0 && sigabbrev_np(res->signal) ? sigabbrev_np(res->signal) : "?");
+
+        switch (res->outcome) {
+        case OUTCOME_EXITED:
+                if (res->exit_status == st->expect_exit)
+                        ns = STEP_SUCCEEDED;
+                else
+                        (void) set_error(&st->error, "exit status %d, expected %d", res->exit_status, st->expect_exit);
+                break;
+        case OUTCOME_KILLED:
+                (void) set_error(&st->error, "%s", res->message ?: "killed by a signal");
+                break;
+        case OUTCOME_TIMED_OUT:
+                ns = STEP_TIMED_OUT;
+                (void) set_error(&st->error, "%s", res->message ?: "timed out");
+                break;
+        case OUTCOME_CANCELLED:
+                ns = STEP_CANCELLED;
+                if (!st->error)
+                        (void) set_error(&st->error, "cancelled");
+                break;
+        default:
+                (void) set_error(&st->error, "%s", res->message ?: "the command could not be run");
+                break;
+        }
+        if (cancelled)
+                ns = STEP_CANCELLED;
+        st->state = ns;
+        st->dirty = true;
+        if (job) {
+                st->job = NULL;
+                job_bury(e, job);
+        }
+
+        if (ns == STEP_SUCCEEDED && !session_state_is_final(s->state)) {
+                s->current_step++;
+                s->dirty = true;
+        }
+        (void) persist(e, &c);
+        event_step_result(st, ns == STEP_SUCCEEDED, res);
+        hooks_changed(e, s, st);
+
+        if (session_state_is_final(s->state)) {
+                /* cancelled while it ran: the session was already ended */
+                hooks_changed(e, s, NULL);
+                if (!session_has_job(s))
+                        session_deactivate(s);
+                return;
+        }
+        if (ns == STEP_SUCCEEDED) {
+                session_advance(s);
+                return;
+        }
+
+        _cleanup_free_ char *why = NULL;
+        (void) asprintf_safe(&why, "%s %u (%s) %s: %s", step_phase_to_string(st->phase), st->index, st->name,
+                             ns == STEP_TIMED_OUT ? "timed out" : "failed", strna(st->error));
+        session_finish(s, SESSION_FAILED, why);
+}
+
+/* Moves the session on from its current step until something needs a person or a command. */
+static void session_advance(Session *s) {
+        Engine *e = s->engine;
+
+        for (;;) {
+                Step *st = session_current(s);
+
+                if (!st) {
+                        session_finish(s, SESSION_SUCCEEDED, NULL);
+                        return;
+                }
+                switch (st->state) {
+                case STEP_PENDING:
+                        if (st->requires_approval) {
+                                st->state = STEP_WAITING_APPROVAL;
+                                st->waiting_since = now_usec(CLOCK_REALTIME);
+                                st->dirty = true;
+                                s->state = SESSION_WAITING_APPROVAL;
+                                s->dirty = true;
+                                (void) persist_session(s);
+                                hooks_changed(e, s, st);
+                                return;
+                        }
+                        step_run(st);
+                        return;
+                case STEP_APPROVED:
+                        step_run(st);
+                        return;
+                case STEP_SUCCEEDED:
+                        s->current_step++;
+                        s->dirty = true;
+                        continue;
+                default:
+                        return;
+                }
+        }
+}
+
+int engine_start_session(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
+                         uid_t uid, const char *user, Session **ret, char **ret_error) {
+        _cleanup_(json_decrefp) json_t *values = NULL;
+        _cleanup_(session_freep) Session *s = NULL;
+        PersistCtx c = {};
+        int r;
+
+        if (e->n_active >= e->config.max_active_sessions) {
+                (void) asprintf_safe(ret_error, "too many active sessions (%u); finish or cancel some first",
+                                     e->config.max_active_sessions);
+                return -ENOBUFS;
+        }
+        r = runbook_bind_parameters(rb, given_params, &values, ret_error);
+        if (r < 0)
+                return r;
+
+        s = calloc(1, sizeof(Session));
+        if (!s)
+                return -ENOMEM;
+        s->engine = e;
+        s->id = e->next_id;
+        s->runbook = strdup(rb->name);
+        s->reference = strdup(strempty(reference));
+        s->creator_name = strdup(user);
+        s->parameters = json_incref(values);
+        s->snapshot = json_deep_copy(rb->json);
+        s->steps = calloc(rb->n_steps, sizeof(Step));
+        if (!s->runbook || !s->reference || !s->creator_name || !s->snapshot || !s->steps)
+                return -ENOMEM;
+        s->n_steps = rb->n_steps;
+        s->creator_uid = uid;
+        s->created_at = now_usec(CLOCK_REALTIME);
+        s->current_step = 0;
+        s->state = SESSION_CREATED;
+
+        for (size_t i = 0; i < rb->n_steps; i++) {
+                const RunbookStep *rs = &rb->steps[i];
+                Step *st = &s->steps[i];
+                const Target *t = e->targets ? target_catalog_find(e->targets, rs->target) : NULL;
+
+                if (!t) {
+                        (void) asprintf_safe(ret_error, "%s step %zu (%s) runs on target '%s', which is not configured",
+                                             step_phase_to_string(rs->phase), i, rs->name, rs->target);
+                        return -ENXIO;
+                }
+                st->session = s;
+                st->index = (uint32_t) i;
+                st->phase = rs->phase;
+                st->requires_approval = rs->requires_approval;
+                st->approvals_required = MAX(rs->approvers, 1u);
+                st->timeout_usec = rs->timeout_usec;
+                st->expect_exit = rs->expect_exit;
+                st->state = STEP_PENDING;
+                st->exit_status = -1;
+                st->attempt = 1;
+                st->name = strdup(rs->name);
+                st->target = strdup(rs->target);
+                st->connector = strdup(t->connector);
+                if (!st->name || !st->target || !st->connector)
+                        return -ENOMEM;
+                r = runbook_render(rs->run, values, &st->command);
+                if (r < 0)
+                        return r;
+                r = step_compute_digest(st->connector, st->target, st->command, &st->digest);
+                if (r < 0)
+                        return r;
+        }
+
+        /* the first stop needs no action: take it in the same transaction */
+        if (s->steps[0].requires_approval) {
+                s->steps[0].state = STEP_WAITING_APPROVAL;
+                s->steps[0].waiting_since = s->created_at;
+                s->state = SESSION_WAITING_APPROVAL;
+        }
+
+        c = (PersistCtx) {
+                .session = s,
+                .force = true,
+                .write_next_id = true,
+                .audit = audit_event("start", s, NULL, uid, user, NULL),
+        };
+        r = persist(e, &c);
+        if (r < 0)
+                return r;
+        r = active_add(e, s);
+        if (r < 0)
+                return r;
+        e->next_id++;
+
+        Session *created = TAKE_PTR(s);
+        event_session_started(created);
+        if (e->hooks.session_new)
+                e->hooks.session_new(created, e->hooks.userdata);
+        if (created->state == SESSION_CREATED)
+                session_advance(created);
+        *ret = created;
+        return 0;
+}
+
+static void approval_pop(Step *st) {
+        Approval *a = &st->approvals[--st->n_approvals];
+        free(a->user);
+        free(a->comment);
+        free(a->digest);
+}
+
+static int step_add_decision(Step *st, uid_t uid, const char *user, bool approve, const char *comment) {
+        Approval *a;
+
+        a = realloc(st->approvals, (st->n_approvals + 1) * sizeof(Approval));
+        if (!a)
+                return -ENOMEM;
+        st->approvals = a;
+        a = &st->approvals[st->n_approvals];
+        *a = (Approval) {
+                .uid = uid,
+                .approve = approve,
+                .time = now_usec(CLOCK_REALTIME),
+                .attempt = st->attempt,
+                .user = strdup(user),
+                .comment = strdup(strempty(comment)),
+                .digest = strdup(st->digest),
+        };
+        st->n_approvals++;
+        if (!a->user || !a->comment || !a->digest) {
+                approval_pop(st);
+                return -ENOMEM;
+        }
+        st->dirty = true;
+        return 0;
+}
+
+static int check_decision(Engine *e, Step *st, uid_t uid, bool approve) {
+        Session *s = st->session;
+
+        if (!s->active || session_state_is_final(s->state))
+                return -ESHUTDOWN;
+        if (st->state != STEP_WAITING_APPROVAL)
+                return -ESTALE;
+        if (approve && uid == s->creator_uid && !e->config.allow_self_approval)
+                return -EPERM;
+        if (approve && step_approved_by(st, uid))
+                return -EALREADY;
+        return 0;
+}
+
+int engine_approve(Engine *e, Step *st, uid_t uid, const char *user, const char *comment) {
+        Session *s = st->session;
+        PersistCtx c = { .session = s };
+        int r;
+
+        r = check_decision(e, st, uid, true);
+        if (r < 0)
+                return r;
+        r = step_add_decision(st, uid, user, true, comment);
+        if (r < 0)
+                return r;
+        if (step_count_approvals(st) >= step_approvals_needed(st))
+                st->state = STEP_APPROVED;
+
+        /* the approval is durable before anyone is told (the bus layer syncs before replying) */
+        c.audit = audit_event("approve", s, st, uid, user, comment);
+        r = persist(e, &c);
+        if (r < 0) {
+                approval_pop(st);
+                st->state = STEP_WAITING_APPROVAL;
+                return r;
+        }
+        event_step_approved(st, &st->approvals[st->n_approvals - 1]);
+        hooks_changed(e, s, st);
+        if (st->state == STEP_APPROVED)
+                session_advance(s);
+        return 0;
+}
+
+int engine_reject(Engine *e, Step *st, uid_t uid, const char *user, const char *comment) {
+        Session *s = st->session;
+        PersistCtx c = { .session = s };
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        r = check_decision(e, st, uid, false);
+        if (r < 0)
+                return r;
+        r = step_add_decision(st, uid, user, false, comment);
+        if (r < 0)
+                return r;
+        st->state = STEP_REJECTED;
+        st->finished_at = now_usec(CLOCK_REALTIME);
+        (void) set_error(&st->error, "rejected by %s%s%s", user, isempty(comment) ? "" : ": ", strempty(comment));
+        c.audit = audit_event("reject", s, st, uid, user, comment);
+        r = persist(e, &c);
+        if (r < 0) {
+                approval_pop(st);
+                st->state = STEP_WAITING_APPROVAL;
+                st->finished_at = 0;
+                return r;
+        }
+        event_step_rejected(st, &st->approvals[st->n_approvals - 1]);
+        (void) asprintf_safe(&why, "%s %u (%s) rejected by %s", step_phase_to_string(st->phase), st->index, st->name, user);
+        session_finish(s, SESSION_REJECTED, why);
+        return 0;
+}
+
+int engine_cancel(Engine *e, Session *s, uid_t uid, const char *user) {
+        PersistCtx c = { .session = s };
+        _cleanup_free_ char *why = NULL;
+        Step *cur;
+        int r;
+
+        if (!s->active || session_state_is_final(s->state))
+                return -ESHUTDOWN;
+
+        cur = session_current(s);
+        if (cur && !step_state_is_final(cur->state)) {
+                cur->state = STEP_CANCELLED;
+                (void) set_error(&cur->error, "cancelled by %s", user);
+                if (!cur->job)
+                        cur->finished_at = now_usec(CLOCK_REALTIME);
+                cur->dirty = true;
+        }
+        c.audit = audit_event("cancel", s, NULL, uid, user, NULL);
+        r = persist(e, &c);
+        if (r < 0)
+                return r;
+        event_session_cancelled(s, uid, user);
+        (void) asprintf_safe(&why, "cancelled by %s", user);
+        session_finish(s, SESSION_CANCELLED, why);
+
+        /* recorded first, then acted on */
+        if (cur && cur->job) {
+                r = store_sync(e->store);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to sync the store before stopping session %u's command, stopping it anyway: %m",
+                                          s->id);
+                (void) connector_job_cancel(cur->job);
+        }
+        return 0;
+}
+
+int engine_retry(Engine *e, Session *s, uid_t uid, const char *user) {
+        PersistCtx c = { .session = s };
+        Step *st;
+        int r;
+
+        if (!s->active || session_state_is_final(s->state))
+                return -ESHUTDOWN;
+        st = session_current(s);
+        if (s->state != SESSION_INTERRUPTED || !st || st->state != STEP_INTERRUPTED)
+                return -ENOMSG;
+
+        st->attempt++;
+        st->state = STEP_WAITING_APPROVAL;
+        st->waiting_since = now_usec(CLOCK_REALTIME);
+        st->error = mfree_str(st->error);
+        st->dirty = true;
+        s->state = SESSION_WAITING_APPROVAL;
+        s->error = mfree_str(s->error);
+        s->dirty = true;
+        c.audit = audit_event("retry", s, st, uid, user, NULL);
+        r = persist(e, &c);
+        if (r < 0) {
+                /* put the model back as the store has it */
+                st->attempt--;
+                st->state = STEP_INTERRUPTED;
+                s->state = SESSION_INTERRUPTED;
+                return r;
+        }
+        event_step_retry(st, uid, user);
+        hooks_changed(e, s, st);
+        return 0;
+}
+
+int engine_load(Engine *e) {
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n = 0;
+        StoreTxn t;
+        int r;
+
+        r = store_read_begin(e->store, &t);
+        if (r < 0)
+                return r;
+        e->next_id = (uint32_t) store_meta_get_u64(&t, "next_session_id", 1);
+        r = store_list_active(&t, &ids, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                Session *s;
+                int q = store_load_session(&t, ids[i], &s);
+                if (q < 0) {
+                        log_warning_errno(q, "Failed to load active session %u, ignoring: %m", ids[i]);
+                        continue;
+                }
+                s->engine = e;
+                if (s->id >= e->next_id)
+                        e->next_id = s->id + 1;
+                r = active_add(e, s);
+                if (r < 0)
+                        session_free(s);
+        }
+        store_read_end(&t);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < e->n_active; i++) {
+                Session *s = e->active[i];
+                for (size_t j = 0; j < s->n_steps; j++) {
+                        Step *st = &s->steps[j];
+                        if (st->state != STEP_RUNNING)
+                                continue;
+                        /* it may have had effects: never re-run by itself */
+                        st->state = STEP_INTERRUPTED;
+                        st->finished_at = now_usec(CLOCK_REALTIME);
+                        (void) set_error(&st->error, "runbookd stopped while attempt %u was running; not re-run",
+                                         st->attempt);
+                        st->dirty = true;
+                        s->state = SESSION_INTERRUPTED;
+                        s->current_step = (int) j;
+                        (void) set_error(&s->error, "%s %zu (%s) was interrupted; retry (with a fresh approval) or cancel",
+                                         step_phase_to_string(st->phase), j, st->name);
+                        s->dirty = true;
+                        event_step_interrupted(st);
+                }
+                if (s->dirty)
+                        (void) persist_session(s);
+        }
+        r = store_sync(e->store);
+        if (r < 0)
+                return r;
+
+        /* sessions that were between two steps go on */
+        for (size_t i = 0; i < e->n_active;) {
+                Session *s = e->active[i];
+                size_t before = e->n_active;
+                if (s->state == SESSION_CREATED || s->state == SESSION_RUNNING ||
+                    (session_current(s) && session_current(s)->state == STEP_APPROVED))
+                        session_advance(s);
+                if (e->n_active == before)
+                        i++;
+        }
+        return 0;
+}
+
+int engine_get_output(Engine *e, Step *st, uint8_t **ret_out, size_t *ret_out_n, uint8_t **ret_err,
+                      size_t *ret_err_n, bool *ret_truncated) {
+        _cleanup_free_ uint8_t *out = NULL, *err = NULL;
+        size_t out_n = 0, err_n = 0;
+        StoreTxn t;
+        int r;
+
+        if (st->job) {
+                r = output_capture_get(&st->job->output[0], &out, &out_n);
+                if (r >= 0)
+                        r = output_capture_get(&st->job->output[1], &err, &err_n);
+                if (r < 0)
+                        return r;
+                *ret_truncated = st->job->output[0].truncated || st->job->output[1].truncated;
+        } else {
+                r = store_read_begin(e->store, &t);
+                if (r < 0)
+                        return r;
+                r = store_get_output(&t, st->session->id, st->index, 0, &out, &out_n);
+                if (r >= 0)
+                        r = store_get_output(&t, st->session->id, st->index, 1, &err, &err_n);
+                store_read_end(&t);
+                if (r < 0)
+                        return r;
+                *ret_truncated = st->truncated;
+        }
+        *ret_out = TAKE_PTR(out);
+        *ret_out_n = out_n;
+        *ret_err = TAKE_PTR(err);
+        *ret_err_n = err_n;
+        return 0;
+}

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "connector/connector.h"
+#include "engine/engine.h"
+#include "journal/events.h"
+#include "shared/log.h"
+#include "store/store-records.h"
+#include "engine/engine-internal.h"
+
+
+void hooks_changed(Engine *e, Session *s, Step *st) {
+        if (e->hooks.changed)
+                e->hooks.changed(s, st, e->hooks.userdata);
+}
+
+int set_error(char **field, const char *fmt, ...) {
+        char *m = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&m, fmt, ap) < 0)
+                m = NULL;
+        va_end(ap);
+        free(*field);
+        *field = m;
+        return m ? 0 : -ENOMEM;
+}
+
+static int persist_fn(StoreTxn *t, void *userdata) {
+        PersistCtx *c = userdata;
+        Session *s = c->session;
+
+        store_save_session(t, s, c->force);
+        if (c->write_next_id)
+                store_meta_put_u64(t, "next_session_id", (uint64_t) s->id + 1);
+        if (c->clear_output)
+                store_del_output(t, s->id, c->clear_output->index);
+        if (c->save_output && c->job)
+                for (uint8_t i = 0; i < 2; i++) {
+                        _cleanup_free_ uint8_t *data = NULL;
+                        size_t n = 0;
+                        int r = output_capture_get(&c->job->output[i], &data, &n);
+                        if (r < 0)
+                                return r;
+                        store_put_output(t, s->id, c->save_output->index, i, data, n);
+                }
+        if (c->audit)
+                store_audit_append(t, c->audit);
+        return t->ret;
+}
+
+int persist(Engine *e, PersistCtx *c) {
+        int r;
+
+        r = store_write(e->store, persist_fn, c);
+        json_decref(c->audit);
+        c->audit = NULL;
+        if (r < 0)
+                return log_debug_errno(r, "engine: failed to write session %u: %m", c->session->id);
+        store_session_mark_clean(c->session);
+        return 0;
+}
+
+int persist_session(Session *s) {
+        PersistCtx c = { .session = s };
+        return persist(s->engine, &c);
+}
+
+json_t *audit_event(const char *what, const Session *s, const Step *st, uid_t uid, const char *user,
+                           const char *comment) {
+        json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:s}", "event", what, "time", (json_int_t) now_usec(CLOCK_REALTIME),
+                              "session", (json_int_t) s->id, "uid", (json_int_t) uid, "user", strempty(user));
+        if (!j)
+                return NULL;
+        if (st) {
+                json_object_set_new(j, "step", json_integer(st->index));
+                json_object_set_new(j, "digest", json_string(st->digest));
+                json_object_set_new(j, "attempt", json_integer(st->attempt));
+        }
+        if (comment)
+                json_object_set_new(j, "comment", json_string(comment));
+        return j;
+}
+
+/* ---- active set and read cache ---- */
+
+static size_t active_pos(Engine *e, uint32_t id) {
+        size_t lo = 0, hi = e->n_active;
+
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (e->active[mid]->id < id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+static Session *active_find(Engine *e, uint32_t id) {
+        size_t p = active_pos(e, id);
+        return p < e->n_active && e->active[p]->id == id ? e->active[p] : NULL;
+}
+
+int active_add(Engine *e, Session *s) {
+        size_t p;
+
+        if (e->n_active >= e->n_allocated) {
+                size_t n = MAX(e->n_allocated * 2, (size_t) 64);
+                Session **a = realloc(e->active, n * sizeof(Session *));
+                if (!a)
+                        return -ENOMEM;
+                e->active = a;
+                e->n_allocated = n;
+        }
+        p = active_pos(e, s->id);
+        memmove(e->active + p + 1, e->active + p, (e->n_active - p) * sizeof(Session *));
+        e->active[p] = s;
+        e->n_active++;
+        s->active = true;
+        return 0;
+}
+
+static void cache_add(Engine *e, Session *s) {
+        unsigned i = e->cache_next++ % ENGINE_CACHE_SIZE;
+
+        session_free(e->cache[i]);
+        e->cache[i] = s;
+}
+
+/* A finished session leaves the active set; it stays readable from the cache for now. */
+void session_deactivate(Session *s) {
+        Engine *e = s->engine;
+        size_t p = active_pos(e, s->id);
+
+        if (!s->active)
+                return;
+        if (p < e->n_active && e->active[p] == s) {
+                memmove(e->active + p, e->active + p + 1, (e->n_active - p - 1) * sizeof(Session *));
+                e->n_active--;
+        }
+        s->active = false;
+        cache_add(e, s);
+}
+
+int engine_get_session(Engine *e, uint32_t id, Session **ret) {
+        StoreTxn t;
+        Session *s;
+        int r;
+
+        s = active_find(e, id);
+        if (!s)
+                for (unsigned i = 0; i < ENGINE_CACHE_SIZE; i++)
+                        if (e->cache[i] && e->cache[i]->id == id) {
+                                s = e->cache[i];
+                                break;
+                        }
+        if (s) {
+                *ret = s;
+                return 0;
+        }
+
+        r = store_read_begin(e->store, &t);
+        if (r < 0)
+                return r;
+        r = store_load_session(&t, id, &s);
+        store_read_end(&t);
+        if (r < 0)
+                return r;
+        s->engine = e;
+        cache_add(e, s);
+        *ret = s;
+        return 0;
+}
+
+size_t engine_n_active(Engine *e) {
+        return e->n_active;
+}
+
+int engine_foreach_active(Engine *e, int (*fn)(Session *s, void *userdata), void *userdata) {
+        for (size_t i = 0; i < e->n_active; i++) {
+                int r = fn(e->active[i], userdata);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
+        return 0;
+}
+
+bool engine_is_idle(Engine *e) {
+        return e->n_active == 0;
+}
+
+/* ---- jobs ---- */
+
+static int reaper_cb(sd_event_source *source, void *userdata) {
+        Engine *e = userdata;
+
+        for (size_t i = 0; i < e->n_graveyard; i++)
+                connector_job_free(e->graveyard[i]);
+        e->n_graveyard = 0;
+        return sd_event_source_set_enabled(source, SD_EVENT_OFF);
+}
+
+void job_bury(Engine *e, ConnectorJob *job) {
+        ConnectorJob **g;
+
+        g = realloc(e->graveyard, (e->n_graveyard + 1) * sizeof(ConnectorJob *));
+        if (!g) {
+                log_oom();
+                return; /* leak rather than free a job that may still be on the stack */
+        }
+        e->graveyard = g;
+        e->graveyard[e->n_graveyard++] = job;
+        (void) sd_event_source_set_enabled(e->reaper, SD_EVENT_ONESHOT);
+}
+
+/* ---- lifecycle ---- */
+
+int engine_new(sd_event *event, Store *store, Engine **ret) {
+        _cleanup_(engine_freep) Engine *e = NULL;
+        int r;
+
+        e = calloc(1, sizeof(Engine));
+        if (!e)
+                return -ENOMEM;
+        e->event = sd_event_ref(event);
+        e->store = store;
+        e->next_id = 1;
+        e->config = (EngineConfig) {
+                .output_cap = OUTPUT_CAP_DEFAULT,
+                .max_active_sessions = ENGINE_MAX_ACTIVE_DEFAULT,
+        };
+        r = sd_event_add_defer(event, &e->reaper, reaper_cb, e);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(e->reaper, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(e->reaper, "engine-reaper");
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+Engine *engine_free(Engine *e) {
+        if (!e)
+                return NULL;
+        for (size_t i = 0; i < e->n_active; i++) {
+                Session *s = e->active[i];
+                for (size_t j = 0; j < s->n_steps; j++)
+                        if (s->steps[j].job)
+                                /* the daemon stops while a command runs: on the next start the
+                                 * step is found 'running' in the store and becomes interrupted */
+                                s->steps[j].job = connector_job_free(s->steps[j].job);
+                session_free(s);
+        }
+        free(e->active);
+        for (unsigned i = 0; i < ENGINE_CACHE_SIZE; i++)
+                session_free(e->cache[i]);
+        for (size_t i = 0; i < e->n_graveyard; i++)
+                connector_job_free(e->graveyard[i]);
+        free(e->graveyard);
+        sd_event_source_disable_unref(e->reaper);
+        sd_event_unref(e->event);
+        free(e);
+        return NULL;
+}
+
+void engine_set_hooks(Engine *e, const EngineHooks *hooks) {
+        e->hooks = *hooks;
+}
+
+void engine_set_config(Engine *e, const EngineConfig *config) {
+        e->config = *config;
+        if (e->config.output_cap == 0)
+                e->config.output_cap = OUTPUT_CAP_DEFAULT;
+        if (e->config.max_active_sessions == 0)
+                e->config.max_active_sessions = ENGINE_MAX_ACTIVE_DEFAULT;
+}
+
+const EngineConfig *engine_get_config(Engine *e) {
+        return &e->config;
+}
+
+void engine_set_targets(Engine *e, const TargetCatalog *targets) {
+        e->targets = targets;
+}
+
+Store *engine_store(Engine *e) {
+        return e->store;
+}
+
+Step *session_waiting_step(Session *s) {
+        if (s->current_step < 0 || (size_t) s->current_step >= s->n_steps)
+                return NULL;
+        return s->steps[s->current_step].state == STEP_WAITING_APPROVAL ? &s->steps[s->current_step] : NULL;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* engine.h: the state machines of sessions and steps, driving connectors on the event loop.
+ * No sd-bus here. Every transition is written to the store before it is acted on; the engine
+ * syncs the store itself before it starts a command, and the bus layer syncs before it replies
+ * or announces (see store_sync()).
+ *
+ * Errors returned by the engine (mapped to D-Bus errors in bus/bus-errors.c):
+ *   -EINVAL   invalid parameter (message in *ret_error)
+ *   -ENXIO    a step names a target that is not configured
+ *   -ENOBUFS  too many active sessions
+ *   -ESTALE   the step is not waiting for approval
+ *   -EPERM    the session's creator may not approve its own step
+ *   -EALREADY this user already approved this step
+ *   -ESHUTDOWN the session is finished
+ *   -ENOMSG   the session is not interrupted (Retry)
+ *   -ENOENT   no such session / step */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "config/runbook.h"
+#include "config/target.h"
+#include "engine/session.h"
+#include "store/store.h"
+
+typedef struct EngineConfig {
+        bool allow_self_approval;
+        size_t output_cap;                /* per stream, bytes */
+        unsigned max_active_sessions;
+} EngineConfig;
+
+#define ENGINE_MAX_ACTIVE_DEFAULT 4096
+
+typedef struct EngineHooks {
+        /* A session was created (already committed, not yet synced). */
+        void (*session_new)(Session *s, void *userdata);
+        /* Properties of the session and/or step changed ('st' may be NULL). */
+        void (*changed)(Session *s, Step *st, void *userdata);
+        void *userdata;
+} EngineHooks;
+
+int engine_new(sd_event *event, Store *store, Engine **ret);
+Engine *engine_free(Engine *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free);
+
+void engine_set_hooks(Engine *e, const EngineHooks *hooks);
+void engine_set_config(Engine *e, const EngineConfig *config);
+const EngineConfig *engine_get_config(Engine *e);
+/* The engine does not own the catalog; the caller keeps it alive until replaced. */
+void engine_set_targets(Engine *e, const TargetCatalog *targets);
+
+/* On start-up: loads the active sessions; a step found running becomes interrupted (and so
+ * does its session); sessions that can go on by themselves go on. */
+int engine_load(Engine *e);
+
+/* Active sessions are kept in memory; finished ones are loaded from the store into a small
+ * cache on demand. The pointer is valid until the next engine call that may load or finish a
+ * session. */
+int engine_get_session(Engine *e, uint32_t id, Session **ret);
+size_t engine_n_active(Engine *e);
+/* Iterates the active sessions in id order. */
+int engine_foreach_active(Engine *e, int (*fn)(Session *s, void *userdata), void *userdata);
+/* True when nothing runs, waits for approval, or is in flight. */
+bool engine_is_idle(Engine *e);
+
+int engine_start_session(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
+                         uid_t uid, const char *user, Session **ret, char **ret_error);
+int engine_approve(Engine *e, Step *st, uid_t uid, const char *user, const char *comment);
+int engine_reject(Engine *e, Step *st, uid_t uid, const char *user, const char *comment);
+int engine_cancel(Engine *e, Session *s, uid_t uid, const char *user);
+int engine_retry(Engine *e, Session *s, uid_t uid, const char *user);
+
+/* The step now waiting for approval, or NULL. */
+Step *session_waiting_step(Session *s);
+
+/* Output of a step: live from a running command, else from the store. */
+int engine_get_output(Engine *e, Step *st, uint8_t **ret_out, size_t *ret_out_n, uint8_t **ret_err,
+                      size_t *ret_err_n, bool *ret_truncated);
+
+Store *engine_store(Engine *e);

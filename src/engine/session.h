@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* session.h: the model of execution sessions and their steps, and their state names.
+ * No sd-bus here: the bus layer reads these structs, the engine changes them. */
+#pragma once
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "config/runbook.h"
+#include "shared/util.h"
+
+typedef struct ConnectorJob ConnectorJob;
+typedef struct Engine Engine;
+
+typedef enum SessionState {
+        SESSION_CREATED,
+        SESSION_WAITING_APPROVAL,
+        SESSION_RUNNING,
+        SESSION_SUCCEEDED,
+        SESSION_FAILED,
+        SESSION_REJECTED,
+        SESSION_CANCELLED,
+        SESSION_INTERRUPTED,
+        _SESSION_STATE_MAX,
+        _SESSION_STATE_INVALID = -EINVAL,
+} SessionState;
+
+typedef enum StepState {
+        STEP_PENDING,
+        STEP_WAITING_APPROVAL,
+        STEP_APPROVED,
+        STEP_RUNNING,
+        STEP_SUCCEEDED,
+        STEP_FAILED,
+        STEP_TIMED_OUT,
+        STEP_REJECTED,
+        STEP_SKIPPED,
+        STEP_CANCELLED,
+        STEP_INTERRUPTED,
+        _STEP_STATE_MAX,
+        _STEP_STATE_INVALID = -EINVAL,
+} StepState;
+
+const char *session_state_to_string(SessionState s);
+SessionState session_state_from_string(const char *s);
+const char *step_state_to_string(StepState s);
+StepState step_state_from_string(const char *s);
+
+/* Finished: no further transition happens by itself (interrupted waits for Retry or Cancel). */
+bool session_state_is_final(SessionState s);
+bool step_state_is_final(StepState s);
+
+typedef struct Approval {
+        uid_t uid;
+        char *user;
+        bool approve;             /* false: a rejection */
+        usec_t time;              /* CLOCK_REALTIME */
+        char *comment;
+        char *digest;             /* the step digest this decision is bound to */
+        unsigned attempt;         /* the step attempt it was given for */
+} Approval;
+
+typedef struct Session Session;
+
+typedef struct Step {
+        Session *session;
+        uint32_t index;
+        char *name;
+        StepPhase phase;
+        char *command;            /* final, parameters substituted */
+        char *target;
+        char *connector;
+        bool requires_approval;
+        unsigned approvals_required;
+        usec_t timeout_usec;
+        int expect_exit;
+
+        StepState state;
+        Approval *approvals;      /* every decision, over all attempts */
+        size_t n_approvals;
+        int exit_status;          /* -1: none */
+        int signal;               /* 0: none */
+        usec_t waiting_since;     /* CLOCK_REALTIME, when it entered waiting_approval */
+        usec_t started_at;
+        usec_t finished_at;
+        char *digest;             /* hex SHA-256 */
+        unsigned attempt;         /* 0 until first run; +1 for each run or retry */
+        char *error;              /* why it did not succeed; NULL otherwise */
+        bool truncated;           /* output was cut */
+
+        /* runtime only, not stored */
+        ConnectorJob *job;
+        bool dirty;               /* changed since it was last written to the store */
+} Step;
+
+struct Session {
+        Engine *engine;
+        uint32_t id;
+        char *runbook;
+        char *reference;
+        json_t *parameters;       /* object name -> string, as bound */
+        json_t *snapshot;         /* the runbook document as it was at creation */
+        SessionState state;
+        uid_t creator_uid;
+        char *creator_name;
+        usec_t created_at;
+        usec_t finished_at;
+        int current_step;         /* -1: none */
+        char *error;              /* why it ended as it did; NULL if it succeeded or is not over */
+        Step *steps;
+        size_t n_steps;
+
+        bool active;              /* in the engine's active set (not a read-only copy from the store) */
+        bool dirty;               /* the session record changed since it was last written */
+};
+
+Session *session_free(Session *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Session *, session_free);
+
+/* Number of approvals (approve decisions) given for the step's current attempt. */
+unsigned step_count_approvals(const Step *step);
+/* True if 'uid' approved the step's current attempt already. */
+bool step_approved_by(const Step *step, uid_t uid);
+
+/* The number of approvals the step needs before it may run (>= 1). */
+unsigned step_approvals_needed(const Step *step);
+
+/* Hex SHA-256 over connector, target and command (NUL-separated). */
+int step_compute_digest(const char *connector, const char *target, const char *command, char **ret);

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <systemd/sd-journal.h>
+
+#include "journal/catalog-ids.h"
+#include "journal/events.h"
+#include "shared/log.h"
+
+#define FIELDS_MAX 32
+
+static bool use_journal = true;
+
+void events_init(void) {
+        use_journal = access("/run/systemd/journal/socket", W_OK) == 0;
+        if (!use_journal)
+                log_info("No journal socket; execution records go to stderr.");
+}
+
+typedef struct Record {
+        struct iovec iov[FIELDS_MAX];
+        size_t n;
+        bool oom;
+} Record;
+
+static void rec_add(Record *r, const char *field, const char *fmt, ...) _printf_(3, 4);
+static void rec_add(Record *r, const char *field, const char *fmt, ...) {
+        char *value = NULL, *line = NULL;
+        va_list ap;
+
+        if (r->oom || r->n >= FIELDS_MAX)
+                return;
+        va_start(ap, fmt);
+        if (vasprintf(&value, fmt, ap) < 0)
+                value = NULL;
+        va_end(ap);
+        if (!value || asprintf(&line, "%s=%s", field, value) < 0) {
+                free(value);
+                r->oom = true;
+                return;
+        }
+        free(value);
+        r->iov[r->n++] = (struct iovec) { .iov_base = line, .iov_len = strlen(line) };
+}
+
+static void rec_session(Record *r, const Session *s) {
+        rec_add(r, "RUNBOOK_SESSION", "%u", s->id);
+        rec_add(r, "RUNBOOK_NAME", "%s", s->runbook);
+        rec_add(r, "RUNBOOK_REFERENCE", "%s", strempty(s->reference));
+}
+
+static void rec_step(Record *r, const Step *st) {
+        rec_session(r, st->session);
+        rec_add(r, "RUNBOOK_STEP", "%u", st->index);
+        rec_add(r, "RUNBOOK_STEP_NAME", "%s", st->name);
+        rec_add(r, "RUNBOOK_PHASE", "%s", step_phase_to_string(st->phase));
+        rec_add(r, "RUNBOOK_TARGET", "%s", st->target);
+        rec_add(r, "RUNBOOK_CONNECTOR", "%s", st->connector);
+        rec_add(r, "RUNBOOK_DIGEST", "%s", st->digest);
+        rec_add(r, "RUNBOOK_ATTEMPT", "%u", st->attempt);
+}
+
+/* Sends the record and frees it. */
+static void rec_send(Record *r) {
+        if (!r->oom) {
+                if (use_journal) {
+                        int q = sd_journal_sendv(r->iov, (int) r->n);
+                        if (q < 0)
+                                log_debug_errno(q, "Failed to send journal record: %m");
+                } else {
+                        /* one line: MESSAGE first, then the other fields, values quoted */
+                        for (size_t i = 0; i < r->n; i++)
+                                if (strncmp(r->iov[i].iov_base, "MESSAGE=", 8) == 0)
+                                        fprintf(stderr, "%s", (char *) r->iov[i].iov_base + 8);
+                        for (size_t i = 0; i < r->n; i++) {
+                                const char *f = r->iov[i].iov_base, *eq = strchr(f, '=');
+                                if (strncmp(f, "MESSAGE=", 8) == 0 || !eq)
+                                        continue;
+                                fprintf(stderr, " %.*s=\"", (int) (eq - f), f);
+                                for (const char *p = eq + 1; *p; p++) {
+                                        if (*p == '\n') {
+                                                fputs("\\n", stderr);
+                                                continue;
+                                        }
+                                        if (*p == '"' || *p == '\\')
+                                                fputc('\\', stderr);
+                                        fputc(*p, stderr);
+                                }
+                                fputc('"', stderr);
+                        }
+                        fputc('\n', stderr);
+                }
+        }
+        for (size_t i = 0; i < r->n; i++)
+                free(r->iov[i].iov_base);
+        r->n = 0;
+}
+
+void event_session_started(const Session *s) {
+        Record r = {};
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_STARTED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
+        rec_add(&r, "MESSAGE", "[SESSION_START] Session %u started from runbook %s by %s", s->id, s->runbook,
+                s->creator_name);
+        rec_session(&r, s);
+        rec_add(&r, "RUNBOOK_CREATOR_UID", "%u", (unsigned) s->creator_uid);
+        rec_add(&r, "RUNBOOK_CREATOR", "%s", s->creator_name);
+        rec_send(&r);
+}
+
+void event_session_finished(const Session *s) {
+        Record r = {};
+        const char *state = session_state_to_string(s->state);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_FINISHED_STR);
+        rec_add(&r, "PRIORITY", "%d", s->state == SESSION_SUCCEEDED ? LOG_NOTICE : LOG_WARNING);
+        if (s->error)
+                rec_add(&r, "MESSAGE", "[SESSION_END] Session %u finished: %s (%s)", s->id, state, s->error);
+        else
+                rec_add(&r, "MESSAGE", "[SESSION_END] Session %u finished: %s", s->id, state);
+        rec_session(&r, s);
+        rec_add(&r, "RUNBOOK_SESSION_STATE", "%s", state);
+        if (s->error)
+                rec_add(&r, "RUNBOOK_ERROR", "%s", s->error);
+        rec_send(&r);
+}
+
+void event_step_starting(const Step *st) {
+        Record r = {};
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_STARTING_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_INFO);
+        rec_add(&r, "MESSAGE", "[EXECUTE_STEP] Starting execution of step %u (%s) in session %u", st->index,
+                st->name, st->session->id);
+        rec_step(&r, st);
+        rec_send(&r);
+}
+
+void event_step_executing(const Step *st, const char *detail) {
+        Record r = {};
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_EXECUTING_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_INFO);
+        rec_add(&r, "MESSAGE", "[EXECUTE_STEP] Executing command via connector %s on %s", st->connector, st->target);
+        rec_step(&r, st);
+        if (detail)
+                rec_add(&r, "RUNBOOK_CONNECTION", "%s", detail);
+        rec_send(&r);
+}
+
+void event_step_result(const Step *st, bool success, const StepResult *res) {
+        char dur[DURATION_MAX];
+        Record r = {};
+
+        format_duration(dur, sizeof dur, res ? res->duration_usec : 0);
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_RESULT_STR);
+        rec_add(&r, "PRIORITY", "%d", success ? LOG_INFO : LOG_ERR);
+        if (success || !st->error)
+                rec_add(&r, "MESSAGE", "[EXECUTE_STEP] Command execution result: success=%s exit_status=%d duration=%s",
+                        success ? "true" : "false", st->exit_status, dur);
+        else
+                rec_add(&r, "MESSAGE", "[EXECUTE_STEP] Command execution result: success=false exit_status=%d duration=%s: %s",
+                        st->exit_status, dur, st->error);
+        rec_step(&r, st);
+        rec_add(&r, "RUNBOOK_SUCCESS", "%s", success ? "true" : "false");
+        rec_add(&r, "RUNBOOK_EXIT_STATUS", "%d", st->exit_status);
+        rec_add(&r, "RUNBOOK_DURATION_USEC", "%llu", (unsigned long long) (res ? res->duration_usec : 0));
+        rec_add(&r, "RUNBOOK_STEP_STATE", "%s", step_state_to_string(st->state));
+        if (st->signal > 0)
+                rec_add(&r, "RUNBOOK_SIGNAL", "%d", st->signal);
+        if (st->error)
+                rec_add(&r, "RUNBOOK_ERROR", "%s", st->error);
+        if (res && res->outcome == OUTCOME_ERROR && res->error < 0)
+                rec_add(&r, "ERRNO", "%d", -res->error);
+        rec_send(&r);
+}
+
+static void approval_record(const Step *st, const Approval *a, bool approve) {
+        Record r = {};
+
+        rec_add(&r, "MESSAGE_ID", "%s", approve ? RUNBOOK_MESSAGE_STEP_APPROVED_STR : RUNBOOK_MESSAGE_STEP_REJECTED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
+        if (approve)
+                rec_add(&r, "MESSAGE", "[APPROVE_STEP] Step %u (%s) in session %u approved by %s (%u/%u)", st->index,
+                        st->name, st->session->id, a->user, step_count_approvals(st), step_approvals_needed(st));
+        else
+                rec_add(&r, "MESSAGE", "[REJECT_STEP] Step %u (%s) in session %u rejected by %s", st->index, st->name,
+                        st->session->id, a->user);
+        rec_step(&r, st);
+        rec_add(&r, "RUNBOOK_APPROVER_UID", "%u", (unsigned) a->uid);
+        rec_add(&r, "RUNBOOK_APPROVER", "%s", a->user);
+        if (!isempty(a->comment))
+                rec_add(&r, "RUNBOOK_COMMENT", "%s", a->comment);
+        rec_send(&r);
+}
+
+void event_step_approved(const Step *st, const Approval *a) {
+        approval_record(st, a, true);
+}
+
+void event_step_rejected(const Step *st, const Approval *a) {
+        approval_record(st, a, false);
+}
+
+void event_session_cancelled(const Session *s, uid_t uid, const char *user) {
+        Record r = {};
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_CANCELLED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
+        rec_add(&r, "MESSAGE", "[CANCEL_SESSION] Session %u cancelled by %s", s->id, user);
+        rec_session(&r, s);
+        rec_add(&r, "RUNBOOK_CANCELLER_UID", "%u", (unsigned) uid);
+        rec_add(&r, "RUNBOOK_CANCELLER", "%s", user);
+        rec_send(&r);
+}
+
+void event_step_interrupted(const Step *st) {
+        Record r = {};
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_INTERRUPTED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_WARNING);
+        rec_add(&r, "MESSAGE", "[INTERRUPT_STEP] Step %u (%s) in session %u was running when runbookd stopped; not re-run",
+                st->index, st->name, st->session->id);
+        rec_step(&r, st);
+        rec_send(&r);
+}
+
+void event_step_retry(const Step *st, uid_t uid, const char *user) {
+        Record r = {};
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_RETRY_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
+        rec_add(&r, "MESSAGE", "[RETRY_STEP] Step %u (%s) in session %u re-armed for attempt %u by %s", st->index,
+                st->name, st->session->id, st->attempt, user);
+        rec_step(&r, st);
+        rec_add(&r, "RUNBOOK_REQUESTER_UID", "%u", (unsigned) uid);
+        rec_add(&r, "RUNBOOK_REQUESTER", "%s", user);
+        rec_send(&r);
+}

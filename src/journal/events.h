@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* events.h: one function per journal event (see docs/journal.md and systemd/runbookd.catalog).
+ * Each sends one structured record with sd_journal_send(), or, when no journal socket exists,
+ * writes the same fields as one line on stderr. No secret is ever passed here. */
+#pragma once
+
+#include "connector/connector.h"
+#include "engine/session.h"
+
+/* Decides once whether records go to the journal or to stderr. */
+void events_init(void);
+
+void event_session_started(const Session *s);
+void event_session_finished(const Session *s);
+void event_step_starting(const Step *st);
+void event_step_executing(const Step *st, const char *detail);
+void event_step_result(const Step *st, bool success, const StepResult *res);
+void event_step_approved(const Step *st, const Approval *a);
+void event_step_rejected(const Step *st, const Approval *a);
+void event_session_cancelled(const Session *s, uid_t uid, const char *user);
+void event_step_interrupted(const Step *st);
+void event_step_retry(const Step *st, uid_t uid, const char *user);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* util.h: time, string and small list helpers. */
+#pragma once
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "shared/macro.h"
+
+typedef uint64_t usec_t;
+#define USEC_INFINITY ((usec_t) UINT64_MAX)
+#define USEC_PER_SEC ((usec_t) 1000000ULL)
+#define USEC_PER_MSEC ((usec_t) 1000ULL)
+#define NSEC_PER_USEC ((uint64_t) 1000ULL)
+
+usec_t now_usec(clockid_t clock);
+
+/* Formats 'usec' as seconds with millisecond precision ("1.203s") into buf. */
+const char *format_duration(char *buf, size_t size, usec_t usec);
+#define DURATION_MAX 32
+
+/* Formats a realtime usec as RFC 3339 UTC ("2026-11-25T16:21:44.123Z"). */
+const char *format_timestamp(char *buf, size_t size, usec_t usec);
+#define TIMESTAMP_MAX 40
+
+int asprintf_safe(char **ret, const char *fmt, ...) _printf_(2, 3);
+
+size_t strv_length(char *const *l);
+/* Appends a copy of 's'. */
+int strv_extend(char ***l, const char *s);
+/* Takes ownership of 's' (freed on failure). */
+int strv_consume(char ***l, char *s);
+
+/* Lower-case hex of 'n' bytes into a new string. */
+char *hexmem(const void *p, size_t n);
+
+/* True if 's' is valid UTF-8 without NUL and control characters other than \t and \n. */
+bool utf8_is_printable_text(const char *s, size_t max_len);
+
+/* Looks up the user name of 'uid'; "uid:N" when the user has no name. */
+char *uid_to_name(uid_t uid);
+
+/* Writes all of 'n' bytes, retrying on EINTR. */
+int loop_write(int fd, const void *buf, size_t n);

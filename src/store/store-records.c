@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "shared/log.h"
+#include "store/store-records.h"
+
+#define OUTPUT_CHUNK_SIZE (64 * 1024)
+
+static void session_key(uint8_t k[4], uint32_t id) {
+        be32_put(k, id);
+}
+
+static void step_key(uint8_t k[8], uint32_t id, uint32_t index) {
+        be32_put(k, id);
+        be32_put(k + 4, index);
+}
+
+static json_t *approval_to_json(const Approval *a) {
+        return json_pack("{s:I,s:s,s:b,s:I,s:s,s:s,s:I}",
+                         "uid", (json_int_t) a->uid,
+                         "user", a->user,
+                         "approve", a->approve,
+                         "time", (json_int_t) a->time,
+                         "comment", strempty(a->comment),
+                         "digest", strempty(a->digest),
+                         "attempt", (json_int_t) a->attempt);
+}
+
+static json_t *step_to_json(const Step *st) {
+        json_t *j, *approvals;
+
+        approvals = json_array();
+        if (!approvals)
+                return NULL;
+        for (size_t i = 0; i < st->n_approvals; i++)
+                if (json_array_append_new(approvals, approval_to_json(&st->approvals[i])) < 0) {
+                        json_decref(approvals);
+                        return NULL;
+                }
+
+        j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:b}",
+                      "index", (json_int_t) st->index,
+                      "name", st->name,
+                      "phase", step_phase_to_string(st->phase),
+                      "command", st->command,
+                      "target", st->target,
+                      "connector", st->connector,
+                      "requires_approval", st->requires_approval,
+                      "approvals_required", (json_int_t) st->approvals_required,
+                      "timeout_usec", (json_int_t) st->timeout_usec,
+                      "expect_exit", (json_int_t) st->expect_exit,
+                      "state", step_state_to_string(st->state),
+                      "approvals", approvals,
+                      "exit_status", (json_int_t) st->exit_status,
+                      "signal", (json_int_t) st->signal,
+                      "waiting_since", (json_int_t) st->waiting_since,
+                      "started_at", (json_int_t) st->started_at,
+                      "finished_at", (json_int_t) st->finished_at,
+                      "digest", st->digest,
+                      "attempt", (json_int_t) st->attempt,
+                      "truncated", st->truncated);
+        if (j && st->error)
+                json_object_set_new(j, "error", json_string(st->error));
+        return j;
+}
+
+static json_t *session_to_json(const Session *s) {
+        json_t *j;
+
+        j = json_pack("{s:I,s:s,s:s,s:O,s:O,s:s,s:I,s:s,s:I,s:I,s:i,s:I}",
+                      "id", (json_int_t) s->id,
+                      "runbook", s->runbook,
+                      "reference", strempty(s->reference),
+                      "parameters", s->parameters,
+                      "snapshot", s->snapshot,
+                      "state", session_state_to_string(s->state),
+                      "creator_uid", (json_int_t) s->creator_uid,
+                      "creator_name", s->creator_name,
+                      "created_at", (json_int_t) s->created_at,
+                      "finished_at", (json_int_t) s->finished_at,
+                      "current_step", s->current_step,
+                      "n_steps", (json_int_t) s->n_steps);
+        if (j && s->error)
+                json_object_set_new(j, "error", json_string(s->error));
+        return j;
+}
+
+void store_save_session(StoreTxn *t, Session *s, bool force) {
+        uint8_t k[8];
+
+        if (t->ret < 0)
+                return;
+        if (force || s->dirty) {
+                json_t *j = session_to_json(s);
+                if (!j) {
+                        t->ret = -ENOMEM;
+                        return;
+                }
+                session_key(k, s->id);
+                store_put_json(t, DB_SESSIONS, k, 4, j);
+                json_decref(j);
+                if (session_state_is_final(s->state))
+                        store_del(t, DB_ACTIVE, k, 4);
+                else
+                        store_put(t, DB_ACTIVE, k, 4, "", 0);
+        }
+        for (size_t i = 0; i < s->n_steps; i++) {
+                Step *st = &s->steps[i];
+                json_t *j;
+
+                if (!force && !st->dirty)
+                        continue;
+                j = step_to_json(st);
+                if (!j) {
+                        t->ret = -ENOMEM;
+                        return;
+                }
+                step_key(k, s->id, st->index);
+                store_put_json(t, DB_STEPS, k, 8, j);
+                json_decref(j);
+        }
+}
+
+void store_session_mark_clean(Session *s) {
+        s->dirty = false;
+        for (size_t i = 0; i < s->n_steps; i++)
+                s->steps[i].dirty = false;
+}
+
+static int dup_str(json_t *o, const char *key, bool required, char **ret) {
+        json_t *v = json_object_get(o, key);
+
+        if (!v || json_is_null(v)) {
+                *ret = NULL;
+                return required ? -EBADMSG : 0;
+        }
+        if (!json_is_string(v))
+                return -EBADMSG;
+        *ret = strdup(json_string_value(v));
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int64_t get_int(json_t *o, const char *key, int64_t def) {
+        json_t *v = json_object_get(o, key);
+        return json_is_integer(v) ? (int64_t) json_integer_value(v) : def;
+}
+
+static int step_from_json(json_t *j, Step *st) {
+        json_t *approvals, *a;
+        size_t i;
+        int r;
+
+        st->index = (uint32_t) get_int(j, "index", 0);
+        if ((r = dup_str(j, "name", true, &st->name)) < 0 ||
+            (r = dup_str(j, "command", true, &st->command)) < 0 ||
+            (r = dup_str(j, "target", true, &st->target)) < 0 ||
+            (r = dup_str(j, "connector", true, &st->connector)) < 0 ||
+            (r = dup_str(j, "digest", true, &st->digest)) < 0 ||
+            (r = dup_str(j, "error", false, &st->error)) < 0)
+                return r;
+        st->phase = step_phase_from_string(json_string_value(json_object_get(j, "phase")));
+        st->state = step_state_from_string(json_string_value(json_object_get(j, "state")));
+        if (st->phase < 0 || st->state < 0)
+                return -EBADMSG;
+        st->requires_approval = json_is_true(json_object_get(j, "requires_approval"));
+        st->approvals_required = (unsigned) get_int(j, "approvals_required", 1);
+        st->timeout_usec = (usec_t) get_int(j, "timeout_usec", 0);
+        st->expect_exit = (int) get_int(j, "expect_exit", 0);
+        st->exit_status = (int) get_int(j, "exit_status", -1);
+        st->signal = (int) get_int(j, "signal", 0);
+        st->waiting_since = (usec_t) get_int(j, "waiting_since", 0);
+        st->started_at = (usec_t) get_int(j, "started_at", 0);
+        st->finished_at = (usec_t) get_int(j, "finished_at", 0);
+        st->attempt = (unsigned) get_int(j, "attempt", 1);
+        st->truncated = json_is_true(json_object_get(j, "truncated"));
+
+        approvals = json_object_get(j, "approvals");
+        if (json_array_size(approvals) > 0) {
+                st->approvals = calloc(json_array_size(approvals), sizeof(Approval));
+                if (!st->approvals)
+                        return -ENOMEM;
+                json_array_foreach(approvals, i, a) {
+                        Approval *ap = &st->approvals[st->n_approvals++];
+                        ap->uid = (uid_t) get_int(a, "uid", -1);
+                        ap->approve = json_is_true(json_object_get(a, "approve"));
+                        ap->time = (usec_t) get_int(a, "time", 0);
+                        ap->attempt = (unsigned) get_int(a, "attempt", 1);
+                        if ((r = dup_str(a, "user", true, &ap->user)) < 0 ||
+                            (r = dup_str(a, "comment", false, &ap->comment)) < 0 ||
+                            (r = dup_str(a, "digest", false, &ap->digest)) < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+struct load_steps_ctx {
+        Session *session;
+        int error;
+};
+
+static int load_step_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
+        struct load_steps_ctx *c = userdata;
+        Session *s = c->session;
+        json_error_t err;
+        json_t *j;
+        uint32_t index;
+        int r;
+
+        if (key->mv_size != 8)
+                return 0;
+        index = be32_get((const uint8_t *) key->mv_data + 4);
+        if (index >= s->n_steps)
+                return -EBADMSG;
+        j = json_loadb(val->mv_data, val->mv_size, 0, &err);
+        if (!j)
+                return -EBADMSG;
+        s->steps[index].session = s;
+        r = step_from_json(j, &s->steps[index]);
+        json_decref(j);
+        return r;
+}
+
+int store_load_session(StoreTxn *t, uint32_t id, Session **ret) {
+        _cleanup_(session_freep) Session *s = NULL;
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        struct load_steps_ctx c = {};
+        uint8_t k[4];
+        int64_t n;
+        int r;
+
+        session_key(k, id);
+        r = store_get_json(t, DB_SESSIONS, k, 4, &j);
+        if (r < 0)
+                return r;
+
+        s = calloc(1, sizeof(Session));
+        if (!s)
+                return -ENOMEM;
+        s->id = id;
+        if ((r = dup_str(j, "runbook", true, &s->runbook)) < 0 ||
+            (r = dup_str(j, "reference", false, &s->reference)) < 0 ||
+            (r = dup_str(j, "creator_name", true, &s->creator_name)) < 0 ||
+            (r = dup_str(j, "error", false, &s->error)) < 0)
+                return r;
+        s->parameters = json_incref(json_object_get(j, "parameters"));
+        s->snapshot = json_incref(json_object_get(j, "snapshot"));
+        s->state = session_state_from_string(json_string_value(json_object_get(j, "state")));
+        if (s->state < 0 || !s->parameters || !s->snapshot)
+                return -EBADMSG;
+        s->creator_uid = (uid_t) get_int(j, "creator_uid", -1);
+        s->created_at = (usec_t) get_int(j, "created_at", 0);
+        s->finished_at = (usec_t) get_int(j, "finished_at", 0);
+        s->current_step = (int) get_int(j, "current_step", -1);
+        n = get_int(j, "n_steps", 0);
+        if (n <= 0 || n > 65536)
+                return -EBADMSG;
+        s->steps = calloc((size_t) n, sizeof(Step));
+        if (!s->steps)
+                return -ENOMEM;
+        s->n_steps = (size_t) n;
+
+        c.session = s;
+        r = store_foreach(t, DB_STEPS, k, 4, false, load_step_cb, &c);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->n_steps; i++)
+                if (!s->steps[i].name)
+                        return -EBADMSG; /* a step record is missing */
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+struct active_ctx {
+        uint32_t *ids;
+        size_t n, allocated;
+};
+
+static int active_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
+        struct active_ctx *c = userdata;
+
+        if (key->mv_size != 4)
+                return 0;
+        if (c->n >= c->allocated) {
+                size_t a = MAX(c->allocated * 2, (size_t) 64);
+                uint32_t *p = realloc(c->ids, a * sizeof(uint32_t));
+                if (!p)
+                        return -ENOMEM;
+                c->ids = p;
+                c->allocated = a;
+        }
+        c->ids[c->n++] = be32_get(key->mv_data);
+        return 0;
+}
+
+int store_list_active(StoreTxn *t, uint32_t **ret, size_t *ret_n) {
+        struct active_ctx c = {};
+        int r;
+
+        r = store_foreach(t, DB_ACTIVE, NULL, 0, false, active_cb, &c);
+        if (r < 0) {
+                free(c.ids);
+                return r;
+        }
+        *ret = c.ids;
+        *ret_n = c.n;
+        return 0;
+}
+
+static void output_key(uint8_t k[13], uint32_t id, uint32_t index, uint8_t stream, uint32_t chunk) {
+        be32_put(k, id);
+        be32_put(k + 4, index);
+        k[8] = stream;
+        be32_put(k + 9, chunk);
+}
+
+void store_put_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, const uint8_t *data, size_t n) {
+        uint8_t k[13];
+
+        output_key(k, id, index, stream, 0);
+        store_del_prefix(t, DB_OUTPUT, k, 9);
+        for (uint32_t chunk = 0; (size_t) chunk * OUTPUT_CHUNK_SIZE < n; chunk++) {
+                size_t off = (size_t) chunk * OUTPUT_CHUNK_SIZE;
+                output_key(k, id, index, stream, chunk);
+                store_put(t, DB_OUTPUT, k, sizeof k, data + off, MIN((size_t) OUTPUT_CHUNK_SIZE, n - off));
+        }
+}
+
+void store_del_output(StoreTxn *t, uint32_t id, uint32_t index) {
+        uint8_t k[8];
+
+        step_key(k, id, index);
+        store_del_prefix(t, DB_OUTPUT, k, 8);
+}
+
+struct output_ctx {
+        uint8_t *data;
+        size_t n;
+};
+
+static int output_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
+        struct output_ctx *c = userdata;
+        uint8_t *p;
+
+        p = realloc(c->data, c->n + val->mv_size + 1);
+        if (!p)
+                return -ENOMEM;
+        memcpy(p + c->n, val->mv_data, val->mv_size);
+        c->data = p;
+        c->n += val->mv_size;
+        return 0;
+}
+
+int store_get_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, uint8_t **ret, size_t *ret_n) {
+        struct output_ctx c = {};
+        uint8_t k[13];
+        int r;
+
+        output_key(k, id, index, stream, 0);
+        r = store_foreach(t, DB_OUTPUT, k, 9, false, output_cb, &c);
+        if (r < 0) {
+                free(c.data);
+                return r;
+        }
+        *ret = c.data;
+        *ret_n = c.n;
+        return 0;
+}
+
+struct foreach_session_ctx {
+        store_session_record_fn fn;
+        void *userdata;
+};
+
+static int foreach_session_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
+        struct foreach_session_ctx *c = userdata;
+        json_error_t err;
+        json_t *j;
+        int r;
+
+        if (key->mv_size != 4)
+                return 0;
+        j = json_loadb(val->mv_data, val->mv_size, 0, &err);
+        if (!j)
+                return 0; /* skip a corrupt record rather than hide all the others */
+        r = c->fn(be32_get(key->mv_data), j, c->userdata);
+        json_decref(j);
+        return r;
+}
+
+int store_foreach_session(StoreTxn *t, store_session_record_fn fn, void *userdata) {
+        struct foreach_session_ctx c = { fn, userdata };
+        return store_foreach(t, DB_SESSIONS, NULL, 0, true, foreach_session_cb, &c);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* store-records.h: sessions, steps and their output as store records. */
+#pragma once
+
+#include "engine/session.h"
+#include "store/store.h"
+
+/* Writes the session record if it is dirty (or 'force'), and every dirty step (or all with
+ * 'force'), and the 'active' key as the session's state says. Clears the dirty flags only
+ * through store_session_mark_clean() after a successful commit. */
+void store_save_session(StoreTxn *t, Session *s, bool force);
+void store_session_mark_clean(Session *s);
+
+/* Loads a session and all its steps. -ENOENT if there is none. */
+int store_load_session(StoreTxn *t, uint32_t id, Session **ret);
+
+/* Reads the ids of the active sessions, ascending. */
+int store_list_active(StoreTxn *t, uint32_t **ret, size_t *ret_n);
+
+/* Output of a step: replaced as a whole. stream 0 = stdout, 1 = stderr. */
+void store_put_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, const uint8_t *data, size_t n);
+void store_del_output(StoreTxn *t, uint32_t id, uint32_t index);
+int store_get_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, uint8_t **ret, size_t *ret_n);
+
+/* Iterates session records newest first; fn gets the parsed session record JSON (borrowed). */
+typedef int (*store_session_record_fn)(uint32_t id, json_t *record, void *userdata);
+int store_foreach_session(StoreTxn *t, store_session_record_fn fn, void *userdata);

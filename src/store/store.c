@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "shared/log.h"
+#include "store/store.h"
+
+#define STORE_MAP_INITIAL ((size_t) 64 << 20)
+#define STORE_MAP_MAX ((size_t) 64 << 30)
+
+struct Store {
+        MDB_env *env;
+        MDB_dbi dbi[_DB_MAX];
+        size_t map_size;
+        size_t map_max;
+        bool dirty;
+};
+
+static const char *const db_names[_DB_MAX] = {
+        [DB_META] = "meta",
+        [DB_SESSIONS] = "sessions",
+        [DB_STEPS] = "steps",
+        [DB_OUTPUT] = "output",
+        [DB_AUDIT] = "audit",
+        [DB_ACTIVE] = "active",
+};
+
+/* LMDB's codes to negative errnos, at the module edge. */
+static int mdb_to_errno(int r) {
+        switch (r) {
+        case MDB_SUCCESS:
+                return 0;
+        case MDB_NOTFOUND:
+                return -ENOENT;
+        case MDB_KEYEXIST:
+                return -EEXIST;
+        case MDB_MAP_FULL:
+                return -ENOSPC;
+        case MDB_TXN_FULL:
+                return -E2BIG;
+        case MDB_READERS_FULL:
+                return -EAGAIN;
+        case MDB_MAP_RESIZED:
+                return -ESTALE;
+        case MDB_INVALID:
+        case MDB_CORRUPTED:
+        case MDB_PAGE_NOTFOUND:
+        case MDB_VERSION_MISMATCH:
+                return -EBADMSG;
+        default:
+                return r > 0 ? -r : -EIO;
+        }
+}
+
+size_t store_map_size(Store *s) {
+        return s->map_size;
+}
+
+static int store_grow(Store *s) {
+        size_t n;
+        int r;
+
+        if (s->map_size >= s->map_max)
+                return -ENOSPC;
+        n = MIN(s->map_size * 2, s->map_max);
+        r = mdb_env_set_mapsize(s->env, n);
+        if (r != 0)
+                return mdb_to_errno(r);
+        log_debug("store: map grown from %zu to %zu bytes", s->map_size, n);
+        s->map_size = n;
+        return 0;
+}
+
+int store_open_sized(const char *dir, size_t initial_map, size_t max_map, Store **ret) {
+        _cleanup_(store_freep) Store *s = NULL;
+        MDB_envinfo info;
+        MDB_txn *txn = NULL;
+        int r, dead = 0;
+
+        s = calloc(1, sizeof(Store));
+        if (!s)
+                return -ENOMEM;
+        s->map_max = max_map;
+
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+
+        r = mdb_env_create(&s->env);
+        if (r != 0)
+                return mdb_to_errno(r);
+        r = mdb_env_set_maxdbs(s->env, _DB_MAX);
+        if (r == 0)
+                r = mdb_env_set_mapsize(s->env, initial_map);
+        if (r == 0)
+                r = mdb_env_set_maxreaders(s->env, 126);
+        if (r == 0)
+                /* MDB_NOSYNC: store_sync() makes commits durable, once for many (group commit).
+                 * MDB_NOTLS: one thread; read transactions are not tied to thread-local slots. */
+                r = mdb_env_open(s->env, dir, MDB_NOSYNC | MDB_NOTLS, 0600);
+        if (r != 0)
+                return mdb_to_errno(r);
+
+        /* adopt a larger size an earlier run grew the file to */
+        r = mdb_env_set_mapsize(s->env, 0);
+        if (r != 0)
+                return mdb_to_errno(r);
+        r = mdb_env_info(s->env, &info);
+        if (r != 0)
+                return mdb_to_errno(r);
+        s->map_size = info.me_mapsize;
+        if (s->map_max < s->map_size)
+                s->map_max = s->map_size;
+
+        (void) mdb_reader_check(s->env, &dead);
+        if (dead > 0)
+                log_debug("store: cleared %d stale reader slots", dead);
+
+        r = mdb_txn_begin(s->env, NULL, 0, &txn);
+        if (r != 0)
+                return mdb_to_errno(r);
+        for (StoreDb d = 0; d < _DB_MAX; d++) {
+                r = mdb_dbi_open(txn, db_names[d], MDB_CREATE, &s->dbi[d]);
+                if (r != 0) {
+                        mdb_txn_abort(txn);
+                        return mdb_to_errno(r);
+                }
+        }
+        r = mdb_txn_commit(txn);
+        if (r != 0)
+                return mdb_to_errno(r);
+        r = mdb_env_sync(s->env, 1);
+        if (r != 0)
+                return mdb_to_errno(r);
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int store_open(const char *dir, Store **ret) {
+        return store_open_sized(dir, STORE_MAP_INITIAL, STORE_MAP_MAX, ret);
+}
+
+Store *store_free(Store *s) {
+        if (!s)
+                return NULL;
+        if (s->env) {
+                if (s->dirty)
+                        (void) mdb_env_sync(s->env, 1);
+                mdb_env_close(s->env);
+        }
+        free(s);
+        return NULL;
+}
+
+int store_write(Store *s, store_write_fn fn, void *userdata) {
+        for (unsigned attempt = 0;; attempt++) {
+                StoreTxn t = { .store = s };
+                int r;
+
+                r = mdb_txn_begin(s->env, NULL, 0, &t.txn);
+                if (r == MDB_MAP_RESIZED && attempt < 8) {
+                        (void) mdb_env_set_mapsize(s->env, 0);
+                        continue;
+                }
+                if (r != 0)
+                        return mdb_to_errno(r);
+
+                r = fn(&t, userdata);
+                if (r >= 0)
+                        r = t.ret;
+                if (r >= 0) {
+                        r = mdb_to_errno(mdb_txn_commit(t.txn));
+                        t.txn = NULL;
+                        if (r >= 0) {
+                                s->dirty = true;
+                                return 0;
+                        }
+                } else
+                        mdb_txn_abort(t.txn);
+
+                if (r != -ENOSPC || attempt >= 16)
+                        return r;
+                /* MDB_MAP_FULL: grow while no transaction is active, then redo the writes */
+                r = store_grow(s);
+                if (r < 0)
+                        return r;
+        }
+}
+
+int store_read_begin(Store *s, StoreTxn *t) {
+        int r;
+
+        *t = (StoreTxn) { .store = s };
+        r = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
+        if (r == MDB_READERS_FULL) {
+                int dead = 0;
+                (void) mdb_reader_check(s->env, &dead);
+                r = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
+        }
+        if (r == MDB_MAP_RESIZED) {
+                (void) mdb_env_set_mapsize(s->env, 0);
+                r = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
+        }
+        if (r != 0) {
+                t->txn = NULL;
+                return (t->ret = mdb_to_errno(r));
+        }
+        return 0;
+}
+
+void store_read_end(StoreTxn *t) {
+        if (t->txn)
+                mdb_txn_abort(t->txn);
+        t->txn = NULL;
+}
+
+bool store_needs_sync(Store *s) {
+        return s->dirty;
+}
+
+int store_sync(Store *s) {
+        int r;
+
+        if (!s->dirty)
+                return 0;
+        r = mdb_env_sync(s->env, 1);
+        if (r != 0)
+                return mdb_to_errno(r);
+        s->dirty = false;
+        return 0;
+}
+
+void store_put(StoreTxn *t, StoreDb db, const void *key, size_t klen, const void *val, size_t vlen) {
+        MDB_val k = { klen, (void *) key }, v = { vlen, (void *) val };
+
+        if (t->ret < 0)
+                return;
+        t->ret = mdb_to_errno(mdb_put(t->txn, t->store->dbi[db], &k, &v, 0));
+}
+
+void store_del(StoreTxn *t, StoreDb db, const void *key, size_t klen) {
+        MDB_val k = { klen, (void *) key };
+        int r;
+
+        if (t->ret < 0)
+                return;
+        r = mdb_to_errno(mdb_del(t->txn, t->store->dbi[db], &k, NULL));
+        if (r < 0 && r != -ENOENT)
+                t->ret = r;
+}
+
+int store_get(StoreTxn *t, StoreDb db, const void *key, size_t klen, MDB_val *ret) {
+        MDB_val k = { klen, (void *) key };
+
+        if (t->ret < 0)
+                return t->ret;
+        return mdb_to_errno(mdb_get(t->txn, t->store->dbi[db], &k, ret));
+}
+
+int store_foreach(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, bool reverse,
+                  store_foreach_fn fn, void *userdata) {
+        MDB_cursor *c = NULL;
+        MDB_val k, v;
+        int r, op;
+
+        if (t->ret < 0)
+                return t->ret;
+        r = mdb_to_errno(mdb_cursor_open(t->txn, t->store->dbi[db], &c));
+        if (r < 0)
+                return r;
+
+        if (!reverse) {
+                if (plen > 0) {
+                        k = (MDB_val) { plen, (void *) prefix };
+                        op = MDB_SET_RANGE;
+                } else
+                        op = MDB_FIRST;
+                r = mdb_cursor_get(c, &k, &v, op);
+        } else {
+                /* position after the prefix's range: the first key > prefix+0xff..., then step back */
+                if (plen > 0) {
+                        uint8_t hi[64];
+                        if (plen > sizeof hi - 8) {
+                                mdb_cursor_close(c);
+                                return -EINVAL;
+                        }
+                        memcpy(hi, prefix, plen);
+                        memset(hi + plen, 0xff, 8);
+                        k = (MDB_val) { plen + 8, hi };
+                        r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+                        r = mdb_cursor_get(c, &k, &v, r == 0 ? MDB_PREV : MDB_LAST);
+                } else
+                        r = mdb_cursor_get(c, &k, &v, MDB_LAST);
+        }
+
+        for (; r == 0; r = mdb_cursor_get(c, &k, &v, reverse ? MDB_PREV : MDB_NEXT)) {
+                int q;
+
+                if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+                        break;
+                q = fn(&k, &v, userdata);
+                if (q != 0) {
+                        mdb_cursor_close(c);
+                        return q < 0 ? q : 0;
+                }
+        }
+        mdb_cursor_close(c);
+        r = mdb_to_errno(r);
+        return r == -ENOENT ? 0 : r;
+}
+
+struct del_prefix_ctx {
+        StoreTxn *t;
+        StoreDb db;
+};
+
+void store_del_prefix(StoreTxn *t, StoreDb db, const void *prefix, size_t plen) {
+        MDB_cursor *c = NULL;
+        MDB_val k = { plen, (void *) prefix }, v;
+        int r;
+
+        if (t->ret < 0)
+                return;
+        r = mdb_cursor_open(t->txn, t->store->dbi[db], &c);
+        if (r != 0) {
+                t->ret = mdb_to_errno(r);
+                return;
+        }
+        for (r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); r == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+                if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+                        break;
+                r = mdb_cursor_del(c, 0);
+                if (r != 0)
+                        break;
+        }
+        mdb_cursor_close(c);
+        if (r != 0 && r != MDB_NOTFOUND)
+                t->ret = mdb_to_errno(r);
+}
+
+void store_put_json(StoreTxn *t, StoreDb db, const void *key, size_t klen, json_t *v) {
+        _cleanup_free_ char *s = NULL;
+
+        if (t->ret < 0)
+                return;
+        s = json_dumps(v, JSON_COMPACT);
+        if (!s) {
+                t->ret = -ENOMEM;
+                return;
+        }
+        store_put(t, db, key, klen, s, strlen(s));
+}
+
+int store_get_json(StoreTxn *t, StoreDb db, const void *key, size_t klen, json_t **ret) {
+        json_error_t err;
+        MDB_val v;
+        json_t *j;
+        int r;
+
+        r = store_get(t, db, key, klen, &v);
+        if (r < 0)
+                return r;
+        j = json_loadb(v.mv_data, v.mv_size, 0, &err);
+        if (!j) {
+                log_debug("store: corrupt record: %s", err.text);
+                return -EBADMSG;
+        }
+        *ret = j;
+        return 0;
+}
+
+uint64_t store_meta_get_u64(StoreTxn *t, const char *name, uint64_t def) {
+        MDB_val v;
+
+        if (store_get(t, DB_META, name, strlen(name), &v) < 0 || v.mv_size != 8)
+                return def;
+        return be64_get(v.mv_data);
+}
+
+void store_meta_put_u64(StoreTxn *t, const char *name, uint64_t v) {
+        uint8_t b[8];
+
+        be64_put(b, v);
+        store_put(t, DB_META, name, strlen(name), b, sizeof b);
+}
+
+void store_audit_append(StoreTxn *t, json_t *event) {
+        uint64_t seq;
+        uint8_t k[8];
+
+        seq = store_meta_get_u64(t, "audit_seq", 0) + 1;
+        be64_put(k, seq);
+        store_put_json(t, DB_AUDIT, k, sizeof k, event);
+        store_meta_put_u64(t, "audit_seq", seq);
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* store.h: the LMDB environment in the state directory, with sticky-error transactions and
+ * a map that grows on MDB_MAP_FULL. Only the daemon's loop thread uses it.
+ *
+ * Named databases; integer keys are big-endian so that cursors iterate in order:
+ *   meta      "schema_version", "next_session_id", "audit_seq"
+ *   sessions  be32 id                               -> session record (JSON)
+ *   steps     be32 id | be32 index                  -> step record (JSON)
+ *   output    be32 id | be32 index | u8 stream | be32 chunk -> bytes
+ *   audit     be64 seq                              -> event (JSON), append-only
+ *   active    be32 id                               -> "" (sessions not finished)
+ *
+ * Commits are made without fsync; store_sync() makes everything committed so far durable,
+ * so that concurrent requests share one fsync (group commit). Callers sync before acting on
+ * a transition or announcing it. */
+#pragma once
+
+#include <lmdb.h>
+
+#include "shared/util.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+typedef enum StoreDb {
+        DB_META,
+        DB_SESSIONS,
+        DB_STEPS,
+        DB_OUTPUT,
+        DB_AUDIT,
+        DB_ACTIVE,
+        _DB_MAX,
+} StoreDb;
+
+typedef struct Store Store;
+
+typedef struct StoreTxn {
+        Store *store;
+        MDB_txn *txn;
+        int ret;                  /* sticky: the first error; every later operation is a no-op */
+} StoreTxn;
+
+int store_open(const char *dir, Store **ret);
+/* The same, with an initial map size and the most it may grow to (for tests and tuning). */
+int store_open_sized(const char *dir, size_t initial_map, size_t max_map, Store **ret);
+Store *store_free(Store *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_free);
+
+/* Runs 'fn' in a write transaction and commits it. On MDB_MAP_FULL the transaction is aborted,
+ * the map grows, and 'fn' runs again (so 'fn' must only write, from state it does not change).
+ * Returns fn's negative error, -ENOSPC when the map cannot grow further, or 0. */
+typedef int (*store_write_fn)(StoreTxn *t, void *userdata);
+int store_write(Store *s, store_write_fn fn, void *userdata);
+
+int store_read_begin(Store *s, StoreTxn *t);
+void store_read_end(StoreTxn *t);
+
+/* Makes all commits durable (fdatasync); a no-op if nothing was committed since the last sync. */
+int store_sync(Store *s);
+bool store_needs_sync(Store *s);
+
+void store_put(StoreTxn *t, StoreDb db, const void *key, size_t klen, const void *val, size_t vlen);
+void store_del(StoreTxn *t, StoreDb db, const void *key, size_t klen);
+/* Deletes every key that begins with 'prefix'. */
+void store_del_prefix(StoreTxn *t, StoreDb db, const void *prefix, size_t plen);
+/* 0 and the value (valid until the transaction ends), -ENOENT, or another error. */
+int store_get(StoreTxn *t, StoreDb db, const void *key, size_t klen, MDB_val *ret);
+
+/* Iterates the keys that begin with 'prefix' (all keys when plen is 0), in order, or in reverse
+ * order. The callback returns 0 to go on, > 0 to stop, < 0 to fail. */
+typedef int (*store_foreach_fn)(const MDB_val *key, const MDB_val *val, void *userdata);
+int store_foreach(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, bool reverse,
+                  store_foreach_fn fn, void *userdata);
+
+/* JSON helpers: a record is a compact JSON object. */
+#include <jansson.h>
+void store_put_json(StoreTxn *t, StoreDb db, const void *key, size_t klen, json_t *v);
+int store_get_json(StoreTxn *t, StoreDb db, const void *key, size_t klen, json_t **ret);
+
+/* meta counters */
+uint64_t store_meta_get_u64(StoreTxn *t, const char *name, uint64_t def);
+void store_meta_put_u64(StoreTxn *t, const char *name, uint64_t v);
+
+/* Appends an audit event (sequence from meta "audit_seq"). */
+void store_audit_append(StoreTxn *t, json_t *event);
+
+/* key codecs */
+static inline void be32_put(uint8_t *p, uint32_t v) {
+        p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
+}
+static inline uint32_t be32_get(const uint8_t *p) {
+        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+static inline void be64_put(uint8_t *p, uint64_t v) {
+        be32_put(p, v >> 32); be32_put(p + 4, (uint32_t) v);
+}
+static inline uint64_t be64_get(const uint8_t *p) {
+        return (uint64_t) be32_get(p) << 32 | be32_get(p + 4);
+}
+
+size_t store_map_size(Store *s);
