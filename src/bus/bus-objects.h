@@ -9,11 +9,15 @@
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable session_vtable[];
 extern const sd_bus_vtable step_vtable[];
+extern const sd_bus_vtable target_vtable[];
 
 int session_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                         sd_bus_error *error);
 int step_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                      sd_bus_error *error);
+int target_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                       sd_bus_error *error);
+int target_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int session_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 
 /* Registers every object, the enumerator and the ObjectManager. */

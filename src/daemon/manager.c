@@ -214,6 +214,13 @@ int bus_register_objects(Manager *m) {
         r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/runbookd1/session", session_node_enumerator, m);
         if (r < 0)
                 return r;
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/runbookd1/target", "org.runbookd1.Target", target_vtable,
+                                       target_object_find, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/runbookd1/target", target_node_enumerator, m);
+        if (r < 0)
+                return r;
         return sd_bus_add_object_manager(m->bus, NULL, "/org/runbookd1");
 }
 

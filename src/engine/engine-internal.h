@@ -31,8 +31,6 @@ typedef struct PersistCtx {
         bool force;
         bool write_next_id;
         Step *clear_output;       /* delete this step's stored output */
-        Step *save_output;        /* store this step's captured output from its job */
-        ConnectorJob *job;
         json_t *audit;
 } PersistCtx;
 
@@ -40,6 +38,7 @@ void hooks_changed(Engine *e, Session *s, Step *st);
 int set_error(char **field, const char *fmt, ...) _printf_(2, 3);
 int persist(Engine *e, PersistCtx *c);
 int persist_session(Session *s);
+void session_flush_pending(Session *s);
 json_t *audit_event(const char *what, const Session *s, const Step *st, uid_t uid, const char *user,
                     const char *comment);
 int active_add(Engine *e, Session *s);

@@ -33,6 +33,7 @@ static void session_finish(Session *s, SessionState state, const char *error) {
                 if (st->state == STEP_PENDING || st->state == STEP_WAITING_APPROVAL || st->state == STEP_APPROVED) {
                         st->state = STEP_SKIPPED;
                         st->dirty = true;
+                        hooks_changed(e, s, st); /* announced after the commit, by the bus layer */
                 }
         }
         s->state = state;
@@ -137,10 +138,12 @@ static void step_run(Step *st) {
                         .output_cap = e->config.output_cap,
                 };
 
-                event_step_executing(st, NULL);
                 r = connector_start(vt, e->event, &req, on_step_done, st, &st->job);
-                if (r >= 0)
+                if (r >= 0) {
+                        /* recorded once it is under way: the journal's work overlaps the command's start */
+                        event_step_executing(st, NULL);
                         return;
+                }
                 res.error = r;
                 (void) asprintf_safe(&why, "could not start the command: %s", strerror(-r));
                 res.message = why;
@@ -148,19 +151,37 @@ static void step_run(Step *st) {
         step_complete(st, &res, NULL);
 }
 
+/* Keeps the finished command's output and result for the next commit (see persist()). */
+static void step_keep_result(Step *st, const StepResult *res, ConnectorJob *job, bool success) {
+        Session *s = st->session;
+
+        for (unsigned i = 0; i < 2; i++) {
+                free(s->pending_output.data[i]);
+                s->pending_output.data[i] = NULL;
+                s->pending_output.size[i] = 0;
+                if (job && output_capture_get(&job->output[i], &s->pending_output.data[i], &s->pending_output.size[i]) < 0)
+                        log_oom();
+        }
+        s->pending_output.step = st->index;
+        s->pending_output.set = job != NULL;
+        s->pending_result.step = st->index;
+        s->pending_result.success = success;
+        s->pending_result.outcome = res->outcome;
+        s->pending_result.error = res->error;
+        s->pending_result.duration_usec = res->duration_usec;
+        s->pending_result.set = true;
+}
+
 static void step_complete(Step *st, const StepResult *res, ConnectorJob *job) {
         Session *s = st->session;
         Engine *e = s->engine;
         bool cancelled = st->state == STEP_CANCELLED;
-        PersistCtx c = { .session = s, .save_output = job ? st : NULL, .job = job };
         StepState ns = STEP_FAILED;
-        char sig[32];
 
         st->finished_at = now_usec(CLOCK_REALTIME);
         st->exit_status = res->outcome == OUTCOME_EXITED ? res->exit_status : -1;
         st->signal = res->signal;
         st->truncated = job && (job->output[0].truncated || job->output[1].truncated);
-        snprintf(sig, sizeof sig, "SIG%s", res->signal > 0 && sigabbrev_np(res->signal) ? sigabbrev_np(res->signal) : "?");
 
         switch (res->outcome) {
         case OUTCOME_EXITED:
@@ -189,28 +210,27 @@ static void step_complete(Step *st, const StepResult *res, ConnectorJob *job) {
                 ns = STEP_CANCELLED;
         st->state = ns;
         st->dirty = true;
+        step_keep_result(st, res, job, ns == STEP_SUCCEEDED);
         if (job) {
                 st->job = NULL;
                 job_bury(e, job);
         }
+        hooks_changed(e, s, st);
 
         if (ns == STEP_SUCCEEDED && !session_state_is_final(s->state)) {
+                /* the next transition (the next step running, waiting for approval, or the end)
+                 * is written in the same transaction as this one */
                 s->current_step++;
                 s->dirty = true;
+                session_advance(s);
+                return;
         }
-        (void) persist(e, &c);
-        event_step_result(st, ns == STEP_SUCCEEDED, res);
-        hooks_changed(e, s, st);
 
         if (session_state_is_final(s->state)) {
                 /* cancelled while it ran: the session was already ended */
-                hooks_changed(e, s, NULL);
+                (void) persist_session(s);
                 if (!session_has_job(s))
                         session_deactivate(s);
-                return;
-        }
-        if (ns == STEP_SUCCEEDED) {
-                session_advance(s);
                 return;
         }
 
@@ -457,6 +477,7 @@ int engine_reject(Engine *e, Step *st, uid_t uid, const char *user, const char *
                 return r;
         }
         event_step_rejected(st, &st->approvals[st->n_approvals - 1]);
+        hooks_changed(e, s, st);
         (void) asprintf_safe(&why, "%s %u (%s) rejected by %s", step_phase_to_string(st->phase), st->index, st->name, user);
         session_finish(s, SESSION_REJECTED, why);
         return 0;
@@ -484,6 +505,8 @@ int engine_cancel(Engine *e, Session *s, uid_t uid, const char *user) {
         if (r < 0)
                 return r;
         event_session_cancelled(s, uid, user);
+        if (cur && !cur->job)
+                hooks_changed(e, s, cur); /* a running one is announced when its command ends */
         (void) asprintf_safe(&why, "cancelled by %s", user);
         session_finish(s, SESSION_CANCELLED, why);
 

@@ -37,15 +37,10 @@ static int persist_fn(StoreTxn *t, void *userdata) {
                 store_meta_put_u64(t, "next_session_id", (uint64_t) s->id + 1);
         if (c->clear_output)
                 store_del_output(t, s->id, c->clear_output->index);
-        if (c->save_output && c->job)
-                for (uint8_t i = 0; i < 2; i++) {
-                        _cleanup_free_ uint8_t *data = NULL;
-                        size_t n = 0;
-                        int r = output_capture_get(&c->job->output[i], &data, &n);
-                        if (r < 0)
-                                return r;
-                        store_put_output(t, s->id, c->save_output->index, i, data, n);
-                }
+        if (s->pending_output.set)
+                for (uint8_t i = 0; i < 2; i++)
+                        store_put_output(t, s->id, s->pending_output.step, i, s->pending_output.data[i],
+                                         s->pending_output.size[i]);
         if (c->audit)
                 store_audit_append(t, c->audit);
         return t->ret;
@@ -60,7 +55,26 @@ int persist(Engine *e, PersistCtx *c) {
         if (r < 0)
                 return log_debug_errno(r, "engine: failed to write session %u: %m", c->session->id);
         store_session_mark_clean(c->session);
+        session_flush_pending(c->session);
         return 0;
+}
+
+/* After a commit: the finished step's output is in the store, and its result record may go. */
+void session_flush_pending(Session *s) {
+        if (s->pending_output.set) {
+                for (unsigned i = 0; i < 2; i++)
+                        s->pending_output.data[i] = mfree(s->pending_output.data[i]);
+                s->pending_output.set = false;
+        }
+        if (s->pending_result.set) {
+                StepResult res = {
+                        .outcome = s->pending_result.outcome,
+                        .error = s->pending_result.error,
+                        .duration_usec = s->pending_result.duration_usec,
+                };
+                s->pending_result.set = false;
+                event_step_result(&s->steps[s->pending_result.step], s->pending_result.success, &res);
+        }
 }
 
 int persist_session(Session *s) {

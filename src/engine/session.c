@@ -83,6 +83,8 @@ Session *session_free(Session *s) {
         for (size_t i = 0; i < s->n_steps; i++)
                 step_done(&s->steps[i]);
         free(s->steps);
+        free(s->pending_output.data[0]);
+        free(s->pending_output.data[1]);
         free(s->runbook);
         free(s->reference);
         json_decref(s->parameters);

@@ -112,6 +112,24 @@ struct Session {
 
         bool active;              /* in the engine's active set (not a read-only copy from the store) */
         bool dirty;               /* the session record changed since it was last written */
+
+        /* runtime: what a finished step leaves for the next commit, which writes its output
+         * and after which its result record is sent (so that the end of one step and the start
+         * of the next share one transaction) */
+        struct {
+                bool set;
+                uint32_t step;
+                uint8_t *data[2];
+                size_t size[2];
+        } pending_output;
+        struct {
+                bool set;
+                uint32_t step;
+                bool success;
+                int outcome;      /* StepOutcome */
+                int error;
+                usec_t duration_usec;
+        } pending_result;
 };
 
 Session *session_free(Session *s);

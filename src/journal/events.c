@@ -18,19 +18,51 @@ void events_init(void) {
                 log_info("No journal socket; execution records go to stderr.");
 }
 
+/* One record: its fields are formatted into one buffer (a field that does not fit gets a heap
+ * copy of its own), so that sending a record costs no allocation in the common case. */
 typedef struct Record {
         struct iovec iov[FIELDS_MAX];
+        bool heap[FIELDS_MAX];
         size_t n;
+        size_t used;
         bool oom;
+        char buf[8192];
 } Record;
+
+/* Not '= {}': that would clear the whole buffer for every record. */
+#define RECORD(r)                              \
+        Record r;                              \
+        r.n = r.used = 0;                      \
+        r.oom = false
 
 static void rec_add(Record *r, const char *field, const char *fmt, ...) _printf_(3, 4);
 static void rec_add(Record *r, const char *field, const char *fmt, ...) {
-        char *value = NULL, *line = NULL;
+        size_t avail, flen = strlen(field);
+        char *p;
         va_list ap;
+        int k;
 
         if (r->oom || r->n >= FIELDS_MAX)
                 return;
+        avail = sizeof r->buf - r->used;
+        p = r->buf + r->used;
+        k = -1;
+        if (avail > flen + 1) {
+                memcpy(p, field, flen);
+                p[flen] = '=';
+                va_start(ap, fmt);
+                k = vsnprintf(p + flen + 1, avail - flen - 1, fmt, ap);
+                va_end(ap);
+        }
+        if (k >= 0 && (size_t) k < avail - flen - 1) {
+                r->iov[r->n] = (struct iovec) { .iov_base = p, .iov_len = flen + 1 + (size_t) k };
+                r->heap[r->n++] = false;
+                r->used += flen + 1 + (size_t) k + 1;
+                return;
+        }
+
+        /* too long for what is left of the buffer */
+        char *value = NULL, *line = NULL;
         va_start(ap, fmt);
         if (vasprintf(&value, fmt, ap) < 0)
                 value = NULL;
@@ -41,7 +73,8 @@ static void rec_add(Record *r, const char *field, const char *fmt, ...) {
                 return;
         }
         free(value);
-        r->iov[r->n++] = (struct iovec) { .iov_base = line, .iov_len = strlen(line) };
+        r->iov[r->n] = (struct iovec) { .iov_base = line, .iov_len = strlen(line) };
+        r->heap[r->n++] = true;
 }
 
 static void rec_session(Record *r, const Session *s) {
@@ -61,6 +94,40 @@ static void rec_step(Record *r, const Step *st) {
         rec_add(r, "RUNBOOK_ATTEMPT", "%u", st->attempt);
 }
 
+/* Without a journal: one line on stderr, MESSAGE first, then the other fields quoted. */
+static void rec_write_line(Record *r) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return;
+        for (size_t i = 0; i < r->n; i++)
+                if (strncmp(r->iov[i].iov_base, "MESSAGE=", 8) == 0)
+                        fputs((char *) r->iov[i].iov_base + 8, f);
+        for (size_t i = 0; i < r->n; i++) {
+                const char *field = r->iov[i].iov_base, *eq = strchr(field, '=');
+
+                if (strncmp(field, "MESSAGE=", 8) == 0 || !eq)
+                        continue;
+                fprintf(f, " %.*s=\"", (int) (eq - field), field);
+                for (const char *p = eq + 1; *p; p++) {
+                        if (*p == '\n') {
+                                fputs("\\n", f);
+                                continue;
+                        }
+                        if (*p == '"' || *p == '\\')
+                                fputc('\\', f);
+                        fputc(*p, f);
+                }
+                fputc('"', f);
+        }
+        fputc('\n', f);
+        if (fclose(f) == 0)
+                (void) loop_write(STDERR_FILENO, buf, size);
+}
+
 /* Sends the record and frees it. */
 static void rec_send(Record *r) {
         if (!r->oom) {
@@ -68,37 +135,17 @@ static void rec_send(Record *r) {
                         int q = sd_journal_sendv(r->iov, (int) r->n);
                         if (q < 0)
                                 log_debug_errno(q, "Failed to send journal record: %m");
-                } else {
-                        /* one line: MESSAGE first, then the other fields, values quoted */
-                        for (size_t i = 0; i < r->n; i++)
-                                if (strncmp(r->iov[i].iov_base, "MESSAGE=", 8) == 0)
-                                        fprintf(stderr, "%s", (char *) r->iov[i].iov_base + 8);
-                        for (size_t i = 0; i < r->n; i++) {
-                                const char *f = r->iov[i].iov_base, *eq = strchr(f, '=');
-                                if (strncmp(f, "MESSAGE=", 8) == 0 || !eq)
-                                        continue;
-                                fprintf(stderr, " %.*s=\"", (int) (eq - f), f);
-                                for (const char *p = eq + 1; *p; p++) {
-                                        if (*p == '\n') {
-                                                fputs("\\n", stderr);
-                                                continue;
-                                        }
-                                        if (*p == '"' || *p == '\\')
-                                                fputc('\\', stderr);
-                                        fputc(*p, stderr);
-                                }
-                                fputc('"', stderr);
-                        }
-                        fputc('\n', stderr);
-                }
+                } else
+                        rec_write_line(r);
         }
         for (size_t i = 0; i < r->n; i++)
-                free(r->iov[i].iov_base);
+                if (r->heap[i])
+                        free(r->iov[i].iov_base);
         r->n = 0;
 }
 
 void event_session_started(const Session *s) {
-        Record r = {};
+        RECORD(r);
 
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_STARTED_STR);
         rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
@@ -111,7 +158,7 @@ void event_session_started(const Session *s) {
 }
 
 void event_session_finished(const Session *s) {
-        Record r = {};
+        RECORD(r);
         const char *state = session_state_to_string(s->state);
 
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_FINISHED_STR);
@@ -128,7 +175,7 @@ void event_session_finished(const Session *s) {
 }
 
 void event_step_starting(const Step *st) {
-        Record r = {};
+        RECORD(r);
 
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_STARTING_STR);
         rec_add(&r, "PRIORITY", "%d", LOG_INFO);
@@ -139,7 +186,7 @@ void event_step_starting(const Step *st) {
 }
 
 void event_step_executing(const Step *st, const char *detail) {
-        Record r = {};
+        RECORD(r);
 
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_EXECUTING_STR);
         rec_add(&r, "PRIORITY", "%d", LOG_INFO);
@@ -152,7 +199,7 @@ void event_step_executing(const Step *st, const char *detail) {
 
 void event_step_result(const Step *st, bool success, const StepResult *res) {
         char dur[DURATION_MAX];
-        Record r = {};
+        RECORD(r);
 
         format_duration(dur, sizeof dur, res ? res->duration_usec : 0);
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_RESULT_STR);
@@ -178,7 +225,7 @@ void event_step_result(const Step *st, bool success, const StepResult *res) {
 }
 
 static void approval_record(const Step *st, const Approval *a, bool approve) {
-        Record r = {};
+        RECORD(r);
 
         rec_add(&r, "MESSAGE_ID", "%s", approve ? RUNBOOK_MESSAGE_STEP_APPROVED_STR : RUNBOOK_MESSAGE_STEP_REJECTED_STR);
         rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
@@ -205,7 +252,7 @@ void event_step_rejected(const Step *st, const Approval *a) {
 }
 
 void event_session_cancelled(const Session *s, uid_t uid, const char *user) {
-        Record r = {};
+        RECORD(r);
 
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_CANCELLED_STR);
         rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
@@ -217,7 +264,7 @@ void event_session_cancelled(const Session *s, uid_t uid, const char *user) {
 }
 
 void event_step_interrupted(const Step *st) {
-        Record r = {};
+        RECORD(r);
 
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_INTERRUPTED_STR);
         rec_add(&r, "PRIORITY", "%d", LOG_WARNING);
@@ -228,7 +275,7 @@ void event_step_interrupted(const Step *st) {
 }
 
 void event_step_retry(const Step *st, uid_t uid, const char *user) {
-        Record r = {};
+        RECORD(r);
 
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_RETRY_STR);
         rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);

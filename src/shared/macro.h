@@ -88,3 +88,8 @@ static inline char *mfree_str(char *p) {
         free(p);
         return NULL;
 }
+
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}

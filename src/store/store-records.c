@@ -8,6 +8,13 @@ static void session_key(uint8_t k[4], uint32_t id) {
         be32_put(k, id);
 }
 
+/* The runbook snapshot never changes: it has a key of its own, beside the session record
+ * (be32 id | 's'), written once, so that a transition does not rewrite it. */
+static void snapshot_key(uint8_t k[5], uint32_t id) {
+        be32_put(k, id);
+        k[4] = 's';
+}
+
 static void step_key(uint8_t k[8], uint32_t id, uint32_t index) {
         be32_put(k, id);
         be32_put(k + 4, index);
@@ -65,12 +72,11 @@ static json_t *step_to_json(const Step *st) {
 static json_t *session_to_json(const Session *s) {
         json_t *j;
 
-        j = json_pack("{s:I,s:s,s:s,s:O,s:O,s:s,s:I,s:s,s:I,s:I,s:i,s:I}",
+        j = json_pack("{s:I,s:s,s:s,s:O,s:s,s:I,s:s,s:I,s:I,s:i,s:I}",
                       "id", (json_int_t) s->id,
                       "runbook", s->runbook,
                       "reference", strempty(s->reference),
                       "parameters", s->parameters,
-                      "snapshot", s->snapshot,
                       "state", session_state_to_string(s->state),
                       "creator_uid", (json_int_t) s->creator_uid,
                       "creator_name", s->creator_name,
@@ -97,6 +103,11 @@ void store_save_session(StoreTxn *t, Session *s, bool force) {
                 session_key(k, s->id);
                 store_put_json(t, DB_SESSIONS, k, 4, j);
                 json_decref(j);
+                if (force) {
+                        uint8_t sk[5];
+                        snapshot_key(sk, s->id);
+                        store_put_json(t, DB_SESSIONS, sk, sizeof sk, s->snapshot);
+                }
                 if (session_state_is_final(s->state))
                         store_del(t, DB_ACTIVE, k, 4);
                 else
@@ -242,7 +253,13 @@ int store_load_session(StoreTxn *t, uint32_t id, Session **ret) {
             (r = dup_str(j, "error", false, &s->error)) < 0)
                 return r;
         s->parameters = json_incref(json_object_get(j, "parameters"));
-        s->snapshot = json_incref(json_object_get(j, "snapshot"));
+        {
+                uint8_t sk[5];
+                snapshot_key(sk, id);
+                r = store_get_json(t, DB_SESSIONS, sk, sizeof sk, &s->snapshot);
+                if (r < 0)
+                        return r == -ENOENT ? -EBADMSG : r;
+        }
         s->state = session_state_from_string(json_string_value(json_object_get(j, "state")));
         if (s->state < 0 || !s->parameters || !s->snapshot)
                 return -EBADMSG;

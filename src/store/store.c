@@ -38,6 +38,8 @@ static int mdb_to_errno(int r) {
                 return -ENOSPC;
         case MDB_TXN_FULL:
                 return -E2BIG;
+        case MDB_BAD_VALSIZE:
+                return -EINVAL;
         case MDB_READERS_FULL:
                 return -EAGAIN;
         case MDB_MAP_RESIZED:
@@ -277,18 +279,25 @@ int store_foreach(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, bool
                         op = MDB_FIRST;
                 r = mdb_cursor_get(c, &k, &v, op);
         } else {
-                /* position after the prefix's range: the first key > prefix+0xff..., then step back */
+                /* position on the first key after the prefix's range (the prefix's successor:
+                 * its last byte below 0xff incremented, the rest cut), then step back */
                 if (plen > 0) {
                         uint8_t hi[64];
-                        if (plen > sizeof hi - 8) {
+                        size_t n = plen;
+                        if (plen > sizeof hi) {
                                 mdb_cursor_close(c);
                                 return -EINVAL;
                         }
                         memcpy(hi, prefix, plen);
-                        memset(hi + plen, 0xff, 8);
-                        k = (MDB_val) { plen + 8, hi };
-                        r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-                        r = mdb_cursor_get(c, &k, &v, r == 0 ? MDB_PREV : MDB_LAST);
+                        while (n > 0 && hi[n - 1] == 0xff)
+                                n--;
+                        if (n > 0) {
+                                hi[n - 1]++;
+                                k = (MDB_val) { n, hi };
+                                r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+                                r = mdb_cursor_get(c, &k, &v, r == 0 ? MDB_PREV : MDB_LAST);
+                        } else
+                                r = mdb_cursor_get(c, &k, &v, MDB_LAST);
                 } else
                         r = mdb_cursor_get(c, &k, &v, MDB_LAST);
         }
@@ -309,11 +318,6 @@ int store_foreach(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, bool
         return r == -ENOENT ? 0 : r;
 }
 
-struct del_prefix_ctx {
-        StoreTxn *t;
-        StoreDb db;
-};
-
 void store_del_prefix(StoreTxn *t, StoreDb db, const void *prefix, size_t plen) {
         MDB_cursor *c = NULL;
         MDB_val k = { plen, (void *) prefix }, v;
@@ -326,7 +330,8 @@ void store_del_prefix(StoreTxn *t, StoreDb db, const void *prefix, size_t plen) 
                 t->ret = mdb_to_errno(r);
                 return;
         }
-        for (r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); r == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        for (r = mdb_cursor_get(c, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST); r == 0;
+             r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
                 if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
                         break;
                 r = mdb_cursor_del(c, 0);

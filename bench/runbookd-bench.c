@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* runbookd-bench: the measuring client of bench/run.sh (not installed).
+ *
+ *   runbookd-bench start-rate CLIENTS COUNT RUNBOOK   StartSession from CLIENTS connections at once
+ *   runbookd-bench approve-latency COUNT RUNBOOK      Approve() call to the step seen running
+ *   runbookd-bench session-time RUNBOOK               StartSession to the session seen finished
+ *   runbookd-bench startup -- RUNBOOKD ARGS...      exec to READY=1, and RSS at READY
+ *   runbookd-bench rss PID                            VmRSS of a process, KiB
+ *   runbookd-bench populate STATE_DIR COUNT           COUNT finished sessions written to a store
+ *   runbookd-bench ping COUNT                         baseline: a D-Bus round trip to runbookd (Peer.Ping)
+ *   runbookd-bench fsync DIR COUNT                    baseline: write + fdatasync of 4 KiB in DIR
+ *
+ * Times are printed as "name value unit" lines for run.sh to collect. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "engine/session.h"
+#include "shared/util.h"
+#include "store/store-records.h"
+
+#define BUS "org.runbookd1"
+
+static int cmp_u64(const void *a, const void *b) {
+        usec_t x = *(const usec_t *) a, y = *(const usec_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+static void print_stats(const char *name, usec_t *v, size_t n) {
+        qsort(v, n, sizeof(usec_t), cmp_u64);
+        printf("%s_median %.3f ms\n", name, v[n / 2] / 1000.0);
+        printf("%s_p90 %.3f ms\n", name, v[(n * 9) / 10] / 1000.0);
+        printf("%s_min %.3f ms\n", name, v[0] / 1000.0);
+}
+
+/* ---- start-rate ---- */
+
+typedef struct Client {
+        sd_bus *bus;
+        const char *runbook;
+        unsigned *left;
+        unsigned *done;
+        unsigned *failed;
+        unsigned id;
+} Client;
+
+static int send_start(Client *c);
+
+static int start_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Client *c = userdata;
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                if (*c->failed == 0)
+                        fprintf(stderr, "StartSession failed: %s\n", sd_bus_message_get_error(m)->message);
+                (*c->failed)++;
+        }
+        (*c->done)++;
+        if (*c->left > 0)
+                return send_start(c);
+        return 0;
+}
+
+static int send_start(Client *c) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        char ref[64];
+        int r;
+
+        (*c->left)--;
+        snprintf(ref, sizeof ref, "bench-%u-%u", c->id, *c->left);
+        r = sd_bus_message_new_method_call(c->bus, &m, BUS, "/org/runbookd1", "org.runbookd1.Manager", "StartSession");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ssa{ss}", c->runbook, ref, 0);
+        if (r >= 0)
+                r = sd_bus_call_async(c->bus, NULL, m, start_reply, c, 0);
+        return r;
+}
+
+static int cmd_start_rate(unsigned clients, unsigned count, const char *runbook) {
+        sd_event *e = NULL;
+        Client *cs = calloc(clients, sizeof(Client));
+        unsigned left = count, done = 0, failed = 0;
+        usec_t t0, t1;
+        int r;
+
+        sd_event_default(&e);
+        for (unsigned i = 0; i < clients; i++) {
+                cs[i] = (Client) { .runbook = runbook, .left = &left, .done = &done, .failed = &failed, .id = i };
+                r = sd_bus_open_system(&cs[i].bus);
+                if (r < 0)
+                        return fprintf(stderr, "bus: %s\n", strerror(-r)), 1;
+                sd_bus_attach_event(cs[i].bus, e, 0);
+        }
+        t0 = now_usec(CLOCK_MONOTONIC);
+        for (unsigned i = 0; i < clients && left > 0; i++)
+                send_start(&cs[i]);
+        while (done < count)
+                if (sd_event_run(e, UINT64_MAX) < 0)
+                        return 1;
+        t1 = now_usec(CLOCK_MONOTONIC);
+        printf("start_rate %.0f sessions/s\n", count / ((t1 - t0) / 1e6));
+        printf("start_failed %u calls\n", failed);
+        for (unsigned i = 0; i < clients; i++)
+                sd_bus_flush_close_unref(cs[i].bus);
+        free(cs);
+        sd_event_unref(e);
+        return failed ? 1 : 0;
+}
+
+/* ---- waiting for a property through PropertiesChanged ---- */
+
+typedef struct Watch {
+        const char *path;
+        const char *const *states;  /* any of these ends the wait */
+        usec_t seen;
+} Watch;
+
+static int on_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Watch *w = userdata;
+        const char *iface, *name, *value;
+
+        if (w->seen || !streq(sd_bus_message_get_path(m), w->path))
+                return 0;
+        if (sd_bus_message_read(m, "s", &iface) < 0 || sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+                return 0;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                if (sd_bus_message_read(m, "s", &name) < 0)
+                        return 0;
+                if (streq(name, "State")) {
+                        if (sd_bus_message_read(m, "v", "s", &value) < 0)
+                                return 0;
+                        for (const char *const *s = w->states; *s; s++)
+                                if (streq(*s, value))
+                                        w->seen = now_usec(CLOCK_MONOTONIC);
+                } else if (sd_bus_message_skip(m, "v") < 0)
+                        return 0;
+                if (sd_bus_message_exit_container(m) < 0)
+                        return 0;
+        }
+        return 0;
+}
+
+static int wait_seen(sd_bus *bus, Watch *w) {
+        usec_t deadline = now_usec(CLOCK_MONOTONIC) + 60 * USEC_PER_SEC;
+
+        while (!w->seen) {
+                int r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                if (now_usec(CLOCK_MONOTONIC) > deadline)
+                        return -ETIMEDOUT;
+                r = sd_bus_wait(bus, 100000);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int start_session(sd_bus *bus, const char *runbook, uint32_t *ret_id) {
+        _cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS, "/org/runbookd1", "org.runbookd1.Manager", "StartSession", &err, &reply,
+                               "ssa{ss}", runbook, "bench", 0);
+        if (r < 0) {
+                fprintf(stderr, "StartSession: %s\n", err.message);
+                return r;
+        }
+        return sd_bus_message_read(reply, "uo", ret_id, &path);
+}
+
+static int cmd_approve_latency(unsigned count, const char *runbook) {
+        static const char *const running[] = { "running", "succeeded", "failed", NULL };
+        sd_bus *bus = NULL;
+        usec_t *lat = calloc(count, sizeof(usec_t));
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return 1;
+        for (unsigned i = 0; i < count; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+                sd_bus_slot *slot = NULL;
+                char path[128], spath[96];
+                uint32_t id;
+                usec_t t0;
+                Watch w;
+
+                if (start_session(bus, runbook, &id) < 0)
+                        return 1;
+                snprintf(path, sizeof path, "/org/runbookd1/session/%u/step/0", id);
+                snprintf(spath, sizeof spath, "/org/runbookd1/session/%u", id);
+                w = (Watch) { .path = path, .states = running };
+                r = sd_bus_match_signal(bus, &slot, BUS, path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                        on_changed, &w);
+                if (r < 0)
+                        return 1;
+                t0 = now_usec(CLOCK_MONOTONIC);
+                r = sd_bus_call_method(bus, BUS, spath, "org.runbookd1.Session", "Approve", &err, NULL, "s", "bench");
+                if (r < 0) {
+                        fprintf(stderr, "Approve: %s\n", err.message);
+                        return 1;
+                }
+                if (wait_seen(bus, &w) < 0)
+                        return fprintf(stderr, "no running state seen for %s\n", path), 1;
+                lat[i] = w.seen - t0;
+                sd_bus_slot_unref(slot);
+        }
+        print_stats("approve_latency", lat, count);
+        free(lat);
+        sd_bus_flush_close_unref(bus);
+        return 0;
+}
+
+static int cmd_session_time(const char *runbook) {
+        static const char *const done[] = { "succeeded", "failed", "cancelled", "rejected", NULL };
+        _cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        sd_bus_slot *slot = NULL;
+        sd_bus *bus = NULL;
+        char path[96];
+        const char *opath;
+        uint32_t id;
+        usec_t t0;
+        Watch w;
+        int r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return 1;
+        /* the next id is not known before the call: watch every session, match the path after */
+        w = (Watch) { .path = path, .states = done };
+        r = sd_bus_match_signal(bus, &slot, BUS, NULL, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                on_changed, &w);
+        if (r < 0)
+                return 1;
+        path[0] = 0;
+        t0 = now_usec(CLOCK_MONOTONIC);
+        r = sd_bus_call_method(bus, BUS, "/org/runbookd1", "org.runbookd1.Manager", "StartSession", &err, &reply,
+                               "ssa{ss}", runbook, "bench", 0);
+        if (r < 0)
+                return fprintf(stderr, "StartSession: %s\n", err.message), 1;
+        sd_bus_message_read(reply, "uo", &id, &opath);
+        snprintf(path, sizeof path, "%s", opath);
+        if (wait_seen(bus, &w) < 0)
+                return fprintf(stderr, "session %u did not finish\n", id), 1;
+        printf("session_time %.3f ms\n", (w.seen - t0) / 1000.0);
+        sd_bus_slot_unref(slot);
+        sd_bus_flush_close_unref(bus);
+        return 0;
+}
+
+/* ---- start-up ---- */
+
+static long rss_kib(pid_t pid) {
+        char p[64], line[256];
+        long kib = -1;
+        FILE *f;
+
+        snprintf(p, sizeof p, "/proc/%d/status", (int) pid);
+        f = fopen(p, "re");
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+                        break;
+        fclose(f);
+        return kib;
+}
+
+static int cmd_startup(char **argv) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char buf[4096];
+        usec_t t0;
+        pid_t pid;
+        int fd;
+
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        snprintf(sa.sun_path, sizeof sa.sun_path, "/tmp/runbookd-bench-notify-%d", (int) getpid());
+        unlink(sa.sun_path);
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return perror("notify socket"), 1;
+        setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+        t0 = now_usec(CLOCK_MONOTONIC);
+        pid = fork();
+        if (pid == 0) {
+                execv(argv[0], argv);
+                _exit(127);
+        }
+        for (;;) {
+                ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+                if (n < 0)
+                        return perror("recv"), 1;
+                buf[n] = 0;
+                if (strstr(buf, "READY=1"))
+                        break;
+        }
+        printf("startup_to_ready %.3f ms\n", (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
+        usleep(200000);
+        printf("rss_after_ready %ld KiB\n", rss_kib(pid));
+        printf("pid %d\n", (int) pid);
+        fflush(stdout);
+        unlink(sa.sun_path);
+        return 0;
+}
+
+/* ---- populate ---- */
+
+static const char snapshot_json[] =
+        "{\"description\":\"Restart a web service and verify it\","
+        "\"parameters\":{\"service\":{\"default\":\"nginx\",\"pattern\":\"^[a-z0-9@._-]+$\"}},"
+        "\"prechecks\":[{\"name\":\"disk space\",\"run\":\"df -h /\"}],"
+        "\"steps\":[{\"name\":\"restart\",\"run\":\"systemctl restart {{service}}\",\"timeout\":120}],"
+        "\"postchecks\":[{\"name\":\"is active\",\"run\":\"systemctl is-active {{service}}\",\"approval\":\"none\"}]}";
+
+struct populate_ctx {
+        Session *s;
+        uint32_t first, count;
+};
+
+static int populate_fn(StoreTxn *t, void *userdata) {
+        struct populate_ctx *c = userdata;
+
+        for (uint32_t i = 0; i < c->count; i++) {
+                c->s->id = c->first + i;
+                store_save_session(t, c->s, true);
+                store_put_output(t, c->s->id, 0, 0, (const uint8_t *) "Filesystem Size Used Avail Use% Mounted on\n", 44);
+        }
+        store_meta_put_u64(t, "next_session_id", (uint64_t) c->first + c->count);
+        return t->ret;
+}
+
+static int cmd_populate(const char *dir, uint32_t count) {
+        static const char *const names[] = { "disk space", "restart", "is active" };
+        static const char *const cmds[] = { "df -h /", "systemctl restart 'nginx'", "systemctl is-active 'nginx'" };
+        json_error_t jerr;
+        Store *store = NULL;
+        Session *s;
+        usec_t now = now_usec(CLOCK_REALTIME);
+        int r;
+
+        r = store_open(dir, &store);
+        if (r < 0)
+                return fprintf(stderr, "store: %s\n", strerror(-r)), 1;
+        s = calloc(1, sizeof(Session));
+        s->runbook = strdup("restart-service");
+        s->reference = strdup("CHG-0001");
+        s->creator_name = strdup("alice");
+        s->creator_uid = 1000;
+        s->parameters = json_pack("{s:s}", "service", "nginx");
+        s->snapshot = json_loads(snapshot_json, 0, &jerr);
+        s->state = SESSION_SUCCEEDED;
+        s->created_at = now;
+        s->finished_at = now;
+        s->current_step = -1;
+        s->n_steps = 3;
+        s->steps = calloc(3, sizeof(Step));
+        for (unsigned i = 0; i < 3; i++) {
+                Step *st = &s->steps[i];
+                st->session = s;
+                st->index = i;
+                st->name = strdup(names[i]);
+                st->phase = (StepPhase) i;
+                st->command = strdup(cmds[i]);
+                st->target = strdup("local");
+                st->connector = strdup("local");
+                st->requires_approval = i < 2;
+                st->approvals_required = 1;
+                st->timeout_usec = 600 * USEC_PER_SEC;
+                st->state = STEP_SUCCEEDED;
+                st->exit_status = 0;
+                st->attempt = 1;
+                st->started_at = now;
+                st->finished_at = now;
+                step_compute_digest("local", "local", st->command, &st->digest);
+                if (i < 2) {
+                        st->approvals = calloc(1, sizeof(Approval));
+                        st->approvals[0] = (Approval) { .uid = 1001, .user = strdup("bob"), .approve = true, .time = now,
+                                                        .comment = strdup("ok"), .digest = strdup(st->digest), .attempt = 1 };
+                        st->n_approvals = 1;
+                }
+        }
+        for (uint32_t first = 1; first <= count; first += 5000) {
+                struct populate_ctx c = { s, first, MIN(5000u, count - first + 1) };
+                r = store_write(store, populate_fn, &c);
+                if (r < 0)
+                        return fprintf(stderr, "write: %s\n", strerror(-r)), 1;
+        }
+        store_sync(store);
+        session_free(s);
+        store_free(store);
+        printf("populated %u sessions\n", count);
+        return 0;
+}
+
+static int cmd_ping(unsigned count) {
+        usec_t *lat = calloc(count, sizeof(usec_t));
+        sd_bus *bus = NULL;
+
+        if (sd_bus_open_system(&bus) < 0)
+                return 1;
+        for (unsigned i = 0; i < count; i++) {
+                usec_t t0 = now_usec(CLOCK_MONOTONIC);
+                if (sd_bus_call_method(bus, BUS, "/org/runbookd1", "org.freedesktop.DBus.Peer", "Ping", NULL, NULL, "") < 0)
+                        return 1;
+                lat[i] = now_usec(CLOCK_MONOTONIC) - t0;
+        }
+        print_stats("bus_round_trip", lat, count);
+        free(lat);
+        sd_bus_flush_close_unref(bus);
+        return 0;
+}
+
+static int cmd_fsync(const char *dir, unsigned count) {
+        usec_t *lat = calloc(count, sizeof(usec_t));
+        char path[4096], block[4096] = {};
+        int fd;
+
+        snprintf(path, sizeof path, "%s/fsync-probe", dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return perror("open"), 1;
+        for (unsigned i = 0; i < count; i++) {
+                usec_t t0 = now_usec(CLOCK_MONOTONIC);
+                if (pwrite(fd, block, sizeof block, (off_t) (i % 64) * 4096) < 0 || fdatasync(fd) < 0)
+                        return perror("fdatasync"), 1;
+                lat[i] = now_usec(CLOCK_MONOTONIC) - t0;
+        }
+        close(fd);
+        unlink(path);
+        print_stats("fsync", lat, count);
+        free(lat);
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        signal(SIGPIPE, SIG_IGN);
+        if (argc >= 5 && streq(argv[1], "start-rate"))
+                return cmd_start_rate((unsigned) atoi(argv[2]), (unsigned) atoi(argv[3]), argv[4]);
+        if (argc >= 4 && streq(argv[1], "approve-latency"))
+                return cmd_approve_latency((unsigned) atoi(argv[2]), argv[3]);
+        if (argc >= 3 && streq(argv[1], "session-time"))
+                return cmd_session_time(argv[2]);
+        if (argc >= 4 && streq(argv[1], "startup") && streq(argv[2], "--"))
+                return cmd_startup(argv + 3);
+        if (argc >= 3 && streq(argv[1], "rss"))
+                return printf("rss %ld KiB\n", rss_kib(atoi(argv[2]))) < 0;
+        if (argc >= 3 && streq(argv[1], "ping"))
+                return cmd_ping((unsigned) atoi(argv[2]));
+        if (argc >= 4 && streq(argv[1], "fsync"))
+                return cmd_fsync(argv[2], (unsigned) atoi(argv[3]));
+        if (argc >= 4 && streq(argv[1], "populate"))
+                return cmd_populate(argv[2], (uint32_t) atoi(argv[3]));
+        fprintf(stderr, "usage: see the head of bench/runbookd-bench.c\n");
+        return 2;
+}

@@ -1,0 +1,1386 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-store.c: the LMDB store (sticky-error transactions, iteration, map growth) and the
+ * session, step and output records, each case in its own mkdtemp directory. */
+
+#undef NDEBUG
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "engine/session.h"
+#include "shared/tests.h"
+#include "store/store-records.h"
+#include "store/store.h"
+
+/* ---- helpers ---- */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path) < 0 ? -1 : 0;
+}
+
+static void rm_rf(const char *dir) {
+        check(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
+typedef struct TmpDir {
+        char path[64];
+} TmpDir;
+
+static void tmpdir_make(TmpDir *d) {
+        strcpy(d->path, "/tmp/test-store-XXXXXX");
+        check(mkdtemp(d->path));
+}
+
+static void tmpdir_done(TmpDir *d) {
+        rm_rf(d->path);
+}
+
+static char *db_dir(const TmpDir *d) {
+        char *p = NULL;
+        check(asprintf_safe(&p, "%s/db", d->path) == 0);
+        return p;
+}
+
+static void key32(uint8_t k[4], uint32_t a) {
+        be32_put(k, a);
+}
+
+static void key64(uint8_t k[8], uint32_t a, uint32_t b) {
+        be32_put(k, a);
+        be32_put(k + 4, b);
+}
+
+/* A write transaction described by a list of puts. */
+typedef struct KV {
+        StoreDb db;
+        const void *key;
+        size_t klen;
+        const void *val;
+        size_t vlen;
+} KV;
+
+typedef struct Puts {
+        const KV *kv;
+        size_t n;
+} Puts;
+
+static int puts_fn(StoreTxn *t, void *userdata) {
+        const Puts *p = userdata;
+
+        for (size_t i = 0; i < p->n; i++)
+                store_put(t, p->kv[i].db, p->kv[i].key, p->kv[i].klen, p->kv[i].val, p->kv[i].vlen);
+        return 0;
+}
+
+static int put_str(Store *s, StoreDb db, const char *key, const char *val) {
+        KV kv = { db, key, strlen(key), val, strlen(val) };
+        Puts p = { &kv, 1 };
+        return store_write(s, puts_fn, &p);
+}
+
+/* Reads a value as a new NUL-terminated string, or NULL if it is absent. */
+static char *get_str(Store *s, StoreDb db, const void *key, size_t klen) {
+        StoreTxn t;
+        MDB_val v;
+        char *r = NULL;
+        int q;
+
+        check(store_read_begin(s, &t) == 0);
+        q = store_get(&t, db, key, klen, &v);
+        check(q == 0 || q == -ENOENT);
+        if (q == 0) {
+                r = strndup(v.mv_data, v.mv_size);
+                check(r);
+        }
+        store_read_end(&t);
+        return r;
+}
+
+static bool has_key(Store *s, StoreDb db, const void *key, size_t klen) {
+        _cleanup_free_ char *v = get_str(s, db, key, klen);
+        return v != NULL;
+}
+
+/* ---- store ---- */
+
+static void test_open_close_reopen(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *s = NULL;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);   /* does not exist yet: store_open creates it */
+
+        check(store_open(dir, &s) == 0);
+        check(s);
+        check(store_map_size(s) > 0);
+        check(put_str(s, DB_META, "hello", "world") == 0);
+        check(put_str(s, DB_SESSIONS, "k", "v") == 0);
+        s = store_free(s);
+        check(!s);
+        check(!store_free(NULL));
+
+        check(store_open(dir, &s) == 0);
+        {
+                _cleanup_free_ char *a = get_str(s, DB_META, "hello", 5);
+                _cleanup_free_ char *b = get_str(s, DB_SESSIONS, "k", 1);
+                _cleanup_free_ char *c = get_str(s, DB_STEPS, "k", 1);
+                check_streq(a, "world");
+                check_streq(b, "v");
+                check(!c);       /* named databases are separate */
+        }
+        store_free(s);
+
+        /* the directory is private */
+        {
+                struct stat st;
+                check(stat(dir, &st) == 0);
+                check((st.st_mode & 0077) == 0);
+        }
+
+        /* a path that cannot be a directory fails cleanly */
+        {
+                _cleanup_free_ char *bad = NULL;
+                check(asprintf_safe(&bad, "%s/nope/deeper", d.path) == 0);
+                s = NULL;
+                check(store_open(bad, &s) < 0);
+                check(!s);
+        }
+        tmpdir_done(&d);
+}
+
+static void test_write_commit_sync(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *s = NULL;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &s) == 0);
+
+        /* nothing committed since open: no sync needed */
+        check(!store_needs_sync(s));
+        check(store_sync(s) == 0);
+
+        check(put_str(s, DB_META, "a", "1") == 0);
+        check(store_needs_sync(s));
+        check(store_sync(s) == 0);
+        check(!store_needs_sync(s));
+        check(store_sync(s) == 0);   /* a no-op */
+
+        /* several writes, one sync */
+        check(put_str(s, DB_META, "b", "2") == 0);
+        check(put_str(s, DB_META, "a", "3") == 0);   /* overwrite */
+        check(store_needs_sync(s));
+        check(store_sync(s) == 0);
+        check(!store_needs_sync(s));
+
+        {
+                _cleanup_free_ char *a = get_str(s, DB_META, "a", 1);
+                _cleanup_free_ char *b = get_str(s, DB_META, "b", 1);
+                check_streq(a, "3");
+                check_streq(b, "2");
+        }
+
+        /* a read transaction sees a snapshot; a write after it began is not in it */
+        {
+                StoreTxn t;
+                MDB_val v;
+
+                check(store_read_begin(s, &t) == 0);
+                check(put_str(s, DB_META, "c", "4") == 0);
+                check(store_get(&t, DB_META, "c", 1, &v) == -ENOENT);
+                check(store_get(&t, DB_META, "a", 1, &v) == 0);
+                check(v.mv_size == 1 && memcmp(v.mv_data, "3", 1) == 0);
+                store_read_end(&t);
+                store_read_end(&t);   /* twice is harmless */
+                check(has_key(s, DB_META, "c", 1));
+        }
+
+        store_free(s);
+        tmpdir_done(&d);
+}
+
+static int del_fn(StoreTxn *t, void *userdata) {
+        store_del(t, DB_META, "c", 1);
+        store_del(t, DB_META, "never-there", 11);
+        return 0;
+}
+
+static void test_del(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *s = NULL;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &s) == 0);
+        check(put_str(s, DB_META, "c", "x") == 0);
+        check(put_str(s, DB_META, "d", "y") == 0);
+        check(store_write(s, del_fn, NULL) == 0);
+        check(!has_key(s, DB_META, "c", 1));
+        check(has_key(s, DB_META, "d", 1));
+        store_free(s);
+        tmpdir_done(&d);
+}
+
+/* The sticky error: after the first failure every operation is a no-op, the first error is what
+ * store_write returns, and nothing of the transaction is committed. */
+typedef struct StickyCtx {
+        int first;          /* the error seen after the failing operation */
+        bool fn_fails;      /* return an error of our own instead of 0 */
+        bool done;
+} StickyCtx;
+
+static int sticky_fn(StoreTxn *t, void *userdata) {
+        StickyCtx *c = userdata;
+        uint8_t big[600] = {};    /* longer than LMDB's maximum key size (511) */
+        MDB_val v;
+
+        check(t->ret == 0);
+        store_put(t, DB_META, "new1", 4, "A", 1);
+        check(t->ret == 0);
+        store_put(t, DB_META, "old", 3, "changed", 7);
+        check(t->ret == 0);
+        store_meta_put_u64(t, "counter", 99);
+        check(t->ret == 0);
+
+        if (c->fn_fails) {
+                c->done = true;
+                return -EUCLEAN;
+        }
+
+        /* the failing operation */
+        store_put(t, DB_META, big, sizeof big, "x", 1);
+        check(t->ret < 0);
+        c->first = t->ret;
+
+        /* every later operation is a no-op, and does not change the error */
+        store_put(t, DB_META, "new2", 4, "B", 1);
+        check(t->ret == c->first);
+        store_del(t, DB_META, "old", 3);
+        check(t->ret == c->first);
+        store_del_prefix(t, DB_META, "o", 1);
+        check(t->ret == c->first);
+        store_put(t, DB_META, "", 0, "x", 1);   /* would fail differently: still the first error */
+        check(t->ret == c->first);
+        store_meta_put_u64(t, "counter", 100);
+        check(t->ret == c->first);
+        check(store_meta_get_u64(t, "counter", 7) == 7);   /* reads give the default */
+        check(store_get(t, DB_META, "old", 3, &v) == c->first);
+        check(store_foreach(t, DB_META, NULL, 0, false, NULL, NULL) == c->first);
+        {
+                json_t *j = json_pack("{s:s}", "a", "b");
+                store_put_json(t, DB_META, "json", 4, j);
+                store_audit_append(t, j);
+                json_decref(j);
+                check(t->ret == c->first);
+        }
+        c->done = true;
+        return 0;   /* the caller checks once, at commit: store_write sees t->ret */
+}
+
+static void check_untouched(Store *s) {
+        _cleanup_free_ char *old = get_str(s, DB_META, "old", 3);
+        StoreTxn t;
+
+        check_streq(old, "value");
+        check(!has_key(s, DB_META, "new1", 4));
+        check(!has_key(s, DB_META, "new2", 4));
+        check(!has_key(s, DB_META, "json", 4));
+        check(store_read_begin(s, &t) == 0);
+        check(store_meta_get_u64(&t, "counter", 5) == 5);
+        check(store_meta_get_u64(&t, "audit_seq", 0) == 0);
+        store_read_end(&t);
+}
+
+static void test_sticky_error(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *s = NULL;
+        StickyCtx c = {};
+        int r;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &s) == 0);
+        check(put_str(s, DB_META, "old", "value") == 0);
+        check(store_sync(s) == 0);
+
+        r = store_write(s, sticky_fn, &c);
+        check(c.done);
+        check(c.first < 0);
+        check_int(r, c.first);
+        check(r != -ENOSPC);        /* not mistaken for a full map */
+        check_untouched(s);
+        check(!store_needs_sync(s)); /* nothing was committed */
+
+        /* fn's own error wins and aborts too */
+        c = (StickyCtx) { .fn_fails = true };
+        check_int(store_write(s, sticky_fn, &c), -EUCLEAN);
+        check(c.done);
+        check_untouched(s);
+
+        /* the store still works after rejected writes */
+        check(put_str(s, DB_META, "after", "ok") == 0);
+        check(has_key(s, DB_META, "after", 5));
+
+        /* and across a reopen nothing of the rejected transactions appears */
+        s = store_free(s);
+        check(store_open(dir, &s) == 0);
+        check_untouched(s);
+        check(has_key(s, DB_META, "after", 5));
+        store_free(s);
+        tmpdir_done(&d);
+}
+
+/* store_foreach: keys be32 id | be32 index for ids 1..3 and indexes 0..2, plus 1-byte noise */
+typedef struct Seen {
+        uint32_t ids[64], idx[64];
+        size_t n;
+        size_t stop_after;   /* 0: never */
+        int fail_at;         /* -1: never */
+} Seen;
+
+static int seen_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
+        Seen *s = userdata;
+        const uint8_t *k = key->mv_data;
+
+        check(s->n < ELEMENTSOF(s->ids));
+        if (s->fail_at >= 0 && (size_t) s->fail_at == s->n)
+                return -EBADE;
+        if (key->mv_size == 8) {
+                s->ids[s->n] = be32_get(k);
+                s->idx[s->n] = be32_get(k + 4);
+                /* value is "id.index" */
+                char buf[32];
+                snprintf(buf, sizeof buf, "%u.%u", s->ids[s->n], s->idx[s->n]);
+                check(val->mv_size == strlen(buf) && memcmp(val->mv_data, buf, val->mv_size) == 0);
+        } else {
+                s->ids[s->n] = UINT32_MAX;
+                s->idx[s->n] = (uint32_t) key->mv_size;
+        }
+        s->n++;
+        return s->stop_after > 0 && s->n >= s->stop_after ? 1 : 0;
+}
+
+static int fill_fn(StoreTxn *t, void *userdata) {
+        for (uint32_t id = 1; id <= 3; id++)
+                for (uint32_t i = 0; i < 3; i++) {
+                        uint8_t k[8];
+                        char v[32];
+                        key64(k, id, i);
+                        snprintf(v, sizeof v, "%u.%u", id, i);
+                        store_put(t, DB_STEPS, k, 8, v, strlen(v));
+                }
+        /* an index above 255 and one at the very top, for ordering */
+        {
+                uint8_t k[8];
+                key64(k, 2, 300);
+                store_put(t, DB_STEPS, k, 8, "2.300", 5);
+                key64(k, 2, UINT32_MAX);
+                store_put(t, DB_STEPS, k, 8, "2.4294967295", 12);
+        }
+        return 0;
+}
+
+static void run_foreach(Store *s, const void *prefix, size_t plen, bool reverse, Seen *seen, int expect_r) {
+        StoreTxn t;
+
+        check(store_read_begin(s, &t) == 0);
+        check_int(store_foreach(&t, DB_STEPS, prefix, plen, reverse, seen_cb, seen), expect_r);
+        store_read_end(&t);
+}
+
+static void test_foreach(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *s = NULL;
+        uint8_t p[4];
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &s) == 0);
+
+        /* empty database */
+        {
+                Seen seen = { .fail_at = -1 };
+                run_foreach(s, NULL, 0, false, &seen, 0);
+                run_foreach(s, NULL, 0, true, &seen, 0);
+                key32(p, 2);
+                run_foreach(s, p, 4, false, &seen, 0);
+                run_foreach(s, p, 4, true, &seen, 0);
+                check(seen.n == 0);
+        }
+
+        check(store_write(s, fill_fn, NULL) == 0);
+
+        /* all, forward */
+        {
+                Seen seen = { .fail_at = -1 };
+                static const uint32_t ids[] = { 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3 };
+                static const uint32_t idx[] = { 0, 1, 2, 0, 1, 2, 300, UINT32_MAX, 0, 1, 2 };
+                run_foreach(s, NULL, 0, false, &seen, 0);
+                check_int(seen.n, ELEMENTSOF(ids));
+                for (size_t i = 0; i < seen.n; i++) {
+                        check_int(seen.ids[i], ids[i]);
+                        check_int(seen.idx[i], idx[i]);
+                }
+                /* all, reverse */
+                seen = (Seen) { .fail_at = -1 };
+                run_foreach(s, NULL, 0, true, &seen, 0);
+                check_int(seen.n, ELEMENTSOF(ids));
+                for (size_t i = 0; i < seen.n; i++) {
+                        check_int(seen.ids[i], ids[ELEMENTSOF(ids) - 1 - i]);
+                        check_int(seen.idx[i], idx[ELEMENTSOF(ids) - 1 - i]);
+                }
+        }
+
+        /* a prefix in the middle, forward and reverse */
+        {
+                Seen seen = { .fail_at = -1 };
+                static const uint32_t idx[] = { 0, 1, 2, 300, UINT32_MAX };
+                key32(p, 2);
+                run_foreach(s, p, 4, false, &seen, 0);
+                check_int(seen.n, 5);
+                for (size_t i = 0; i < seen.n; i++) {
+                        check_int(seen.ids[i], 2);
+                        check_int(seen.idx[i], idx[i]);
+                }
+                seen = (Seen) { .fail_at = -1 };
+                run_foreach(s, p, 4, true, &seen, 0);
+                check_int(seen.n, 5);
+                for (size_t i = 0; i < seen.n; i++) {
+                        check_int(seen.ids[i], 2);
+                        check_int(seen.idx[i], idx[4 - i]);
+                }
+        }
+
+        /* the first and the last prefix, reverse (no key after the range / none before it) */
+        for (uint32_t id = 1; id <= 3; id += 2) {
+                Seen seen = { .fail_at = -1 };
+                key32(p, id);
+                run_foreach(s, p, 4, true, &seen, 0);
+                check_int(seen.n, 3);
+                for (size_t i = 0; i < seen.n; i++) {
+                        check_int(seen.ids[i], id);
+                        check_int(seen.idx[i], 2 - i);
+                }
+                seen = (Seen) { .fail_at = -1 };
+                run_foreach(s, p, 4, false, &seen, 0);
+                check_int(seen.n, 3);
+                for (size_t i = 0; i < seen.n; i++)
+                        check_int(seen.idx[i], i);
+        }
+
+        /* prefixes with nothing under them: before, between (none), after all keys */
+        for (uint32_t id = 0; id <= 9; id += 9) {
+                Seen seen = { .fail_at = -1 };
+                key32(p, id == 9 ? 4 : 0);
+                run_foreach(s, p, 4, false, &seen, 0);
+                run_foreach(s, p, 4, true, &seen, 0);
+                check_int(seen.n, 0);
+        }
+
+        /* a longer prefix (8 bytes: exactly one key) */
+        {
+                Seen seen = { .fail_at = -1 };
+                uint8_t k[8];
+                key64(k, 2, 1);
+                run_foreach(s, k, 8, false, &seen, 0);
+                run_foreach(s, k, 8, true, &seen, 0);
+                check_int(seen.n, 2);
+                check_int(seen.idx[0], 1);
+                check_int(seen.idx[1], 1);
+        }
+
+        /* stop early (> 0) and fail (< 0) */
+        {
+                Seen seen = { .fail_at = -1, .stop_after = 2 };
+                run_foreach(s, NULL, 0, false, &seen, 0);
+                check_int(seen.n, 2);
+                seen = (Seen) { .fail_at = -1, .stop_after = 1 };
+                key32(p, 3);
+                run_foreach(s, p, 4, true, &seen, 0);
+                check_int(seen.n, 1);
+                check_int(seen.idx[0], 2);
+                seen = (Seen) { .fail_at = 1 };
+                run_foreach(s, NULL, 0, true, &seen, -EBADE);
+                check_int(seen.n, 1);
+        }
+
+        store_free(s);
+        tmpdir_done(&d);
+}
+
+typedef struct DelPrefix {
+        uint8_t prefix[8];
+        size_t plen;
+} DelPrefix;
+
+static int del_prefix_fn(StoreTxn *t, void *userdata) {
+        DelPrefix *dp = userdata;
+        store_del_prefix(t, DB_STEPS, dp->prefix, dp->plen);
+        return 0;
+}
+
+static void test_del_prefix(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *s = NULL;
+        DelPrefix dp = { .plen = 4 };
+        Seen seen = { .fail_at = -1 };
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &s) == 0);
+        check(store_write(s, fill_fn, NULL) == 0);
+
+        /* the middle prefix: neighbours stay */
+        key32(dp.prefix, 2);
+        check(store_write(s, del_prefix_fn, &dp) == 0);
+        run_foreach(s, NULL, 0, false, &seen, 0);
+        check_int(seen.n, 6);
+        for (size_t i = 0; i < 6; i++)
+                check_int(seen.ids[i], i < 3 ? 1 : 3);
+
+        /* nothing under the prefix: no error, nothing gone */
+        key32(dp.prefix, 2);
+        check(store_write(s, del_prefix_fn, &dp) == 0);
+        key32(dp.prefix, 7);
+        check(store_write(s, del_prefix_fn, &dp) == 0);
+        seen = (Seen) { .fail_at = -1 };
+        run_foreach(s, NULL, 0, false, &seen, 0);
+        check_int(seen.n, 6);
+
+        /* the last prefix (runs to the end of the database), then an 8-byte prefix */
+        key32(dp.prefix, 3);
+        check(store_write(s, del_prefix_fn, &dp) == 0);
+        key64(dp.prefix, 1, 1);
+        dp.plen = 8;
+        check(store_write(s, del_prefix_fn, &dp) == 0);
+        seen = (Seen) { .fail_at = -1 };
+        run_foreach(s, NULL, 0, false, &seen, 0);
+        check_int(seen.n, 2);
+        check_int(seen.ids[0], 1);
+        check_int(seen.idx[0], 0);
+        check_int(seen.ids[1], 1);
+        check_int(seen.idx[1], 2);
+
+        store_free(s);
+        tmpdir_done(&d);
+}
+
+typedef struct MetaCtx {
+        const char *name;
+        uint64_t v;
+} MetaCtx;
+
+static int meta_fn(StoreTxn *t, void *userdata) {
+        MetaCtx *m = userdata;
+        store_meta_put_u64(t, m->name, m->v);
+        /* visible in the same transaction */
+        check(store_meta_get_u64(t, m->name, 0) == m->v);
+        return 0;
+}
+
+static uint64_t meta_get(Store *s, const char *name, uint64_t def) {
+        StoreTxn t;
+        uint64_t v;
+
+        check(store_read_begin(s, &t) == 0);
+        v = store_meta_get_u64(&t, name, def);
+        store_read_end(&t);
+        return v;
+}
+
+static void test_meta(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *s = NULL;
+        MetaCtx m;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &s) == 0);
+
+        check(meta_get(s, "next_session_id", 1) == 1);
+        check(meta_get(s, "next_session_id", 42) == 42);
+
+        m = (MetaCtx) { "next_session_id", 5 };
+        check(store_write(s, meta_fn, &m) == 0);
+        check(meta_get(s, "next_session_id", 1) == 5);
+        m = (MetaCtx) { "big", UINT64_C(0x0102030405060708) };
+        check(store_write(s, meta_fn, &m) == 0);
+        check(meta_get(s, "big", 0) == UINT64_C(0x0102030405060708));
+        m = (MetaCtx) { "max", UINT64_MAX };
+        check(store_write(s, meta_fn, &m) == 0);
+
+        /* stored big-endian, 8 bytes */
+        {
+                StoreTxn t;
+                MDB_val v;
+                check(store_read_begin(s, &t) == 0);
+                check(store_get(&t, DB_META, "big", 3, &v) == 0);
+                check(v.mv_size == 8);
+                check(((uint8_t *) v.mv_data)[0] == 1 && ((uint8_t *) v.mv_data)[7] == 8);
+                store_read_end(&t);
+        }
+
+        /* a value of the wrong size reads as the default */
+        check(put_str(s, DB_META, "odd", "abc") == 0);
+        check(meta_get(s, "odd", 77) == 77);
+
+        s = store_free(s);
+        check(store_open(dir, &s) == 0);
+        check(meta_get(s, "next_session_id", 1) == 5);
+        check(meta_get(s, "big", 0) == UINT64_C(0x0102030405060708));
+        check(meta_get(s, "max", 0) == UINT64_MAX);
+        store_free(s);
+        tmpdir_done(&d);
+}
+
+static int audit_fn(StoreTxn *t, void *userdata) {
+        const char *what = userdata;
+        json_t *j = json_pack("{s:s}", "event", what);
+        check(j);
+        store_audit_append(t, j);
+        json_decref(j);
+        return 0;
+}
+
+static int audit_two_fn(StoreTxn *t, void *userdata) {
+        check(audit_fn(t, (void *) "two-a") == 0);
+        check(audit_fn(t, (void *) "two-b") == 0);
+        return 0;
+}
+
+typedef struct AuditSeen {
+        uint64_t seq[16];
+        char *what[16];
+        size_t n;
+} AuditSeen;
+
+static int audit_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
+        AuditSeen *a = userdata;
+        json_t *j;
+
+        check(key->mv_size == 8);
+        check(a->n < ELEMENTSOF(a->seq));
+        a->seq[a->n] = be64_get(key->mv_data);
+        j = json_loadb(val->mv_data, val->mv_size, 0, NULL);
+        check(j);
+        a->what[a->n] = strdup(json_string_value(json_object_get(j, "event")));
+        check(a->what[a->n]);
+        json_decref(j);
+        a->n++;
+        return 0;
+}
+
+static void audit_read(Store *s, AuditSeen *a) {
+        StoreTxn t;
+
+        check(store_read_begin(s, &t) == 0);
+        check(store_foreach(&t, DB_AUDIT, NULL, 0, false, audit_cb, a) == 0);
+        store_read_end(&t);
+}
+
+static void audit_clear(AuditSeen *a) {
+        for (size_t i = 0; i < a->n; i++)
+                free(a->what[i]);
+        *a = (AuditSeen) {};
+}
+
+static void test_audit(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *s = NULL;
+        AuditSeen a = {};
+        static const char *const whats[] = { "start", "approve", "two-a", "two-b", "after-reopen" };
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &s) == 0);
+
+        check(store_write(s, audit_fn, (void *) "start") == 0);
+        check(store_write(s, audit_fn, (void *) "approve") == 0);
+        check(store_write(s, audit_two_fn, NULL) == 0);   /* two in one transaction */
+        check(meta_get(s, "audit_seq", 0) == 4);
+
+        s = store_free(s);
+        check(store_open(dir, &s) == 0);
+        check(store_write(s, audit_fn, (void *) "after-reopen") == 0);
+        check(meta_get(s, "audit_seq", 0) == 5);
+
+        audit_read(s, &a);
+        check_int(a.n, 5);
+        for (size_t i = 0; i < a.n; i++) {
+                check_int(a.seq[i], i + 1);
+                check_streq(a.what[i], whats[i]);
+        }
+        audit_clear(&a);
+        store_free(s);
+        tmpdir_done(&d);
+}
+
+/* MAP_FULL: one transaction far larger than the initial map grows it; beyond the maximum it
+ * fails with -ENOSPC and the earlier data stays. */
+#define BIG_VALUE 4000
+
+typedef struct BigCtx {
+        uint32_t first, n;
+        unsigned calls;
+} BigCtx;
+
+static void big_value(uint8_t *buf, uint32_t i) {
+        for (size_t j = 0; j < BIG_VALUE; j++)
+                buf[j] = (uint8_t) (i * 31 + j);
+}
+
+static int big_fn(StoreTxn *t, void *userdata) {
+        BigCtx *c = userdata;
+        static uint8_t buf[BIG_VALUE];
+
+        c->calls++;
+        for (uint32_t i = c->first; i < c->first + c->n && t->ret >= 0; i++) {
+                uint8_t k[4];
+                key32(k, i);
+                big_value(buf, i);
+                store_put(t, DB_OUTPUT, k, 4, buf, sizeof buf);
+        }
+        return 0;
+}
+
+static void check_big(Store *s, uint32_t first, uint32_t n) {
+        static uint8_t buf[BIG_VALUE];
+        StoreTxn t;
+
+        check(store_read_begin(s, &t) == 0);
+        for (uint32_t i = first; i < first + n; i++) {
+                uint8_t k[4];
+                MDB_val v;
+                key32(k, i);
+                check(store_get(&t, DB_OUTPUT, k, 4, &v) == 0);
+                big_value(buf, i);
+                check(v.mv_size == BIG_VALUE && memcmp(v.mv_data, buf, BIG_VALUE) == 0);
+        }
+        store_read_end(&t);
+}
+
+static void test_map_growth(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *s = NULL;
+        size_t initial, grown;
+        BigCtx c;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open_sized(dir, 64 * 1024, 64 * 1024 * 1024, &s) == 0);
+        initial = store_map_size(s);
+        check(initial < 1024 * 1024);
+
+        check(put_str(s, DB_META, "before", "growth") == 0);
+
+        /* ~16 MB in one transaction */
+        c = (BigCtx) { .first = 0, .n = 4000 };
+        check_int(store_write(s, big_fn, &c), 0);
+        check(c.calls > 1);       /* it was retried after growing */
+        grown = store_map_size(s);
+        check(grown > initial);
+        check(grown >= (size_t) 4000 * BIG_VALUE);
+        check(grown <= 64 * 1024 * 1024);
+        check_big(s, 0, 4000);
+        check(store_sync(s) == 0);
+
+        /* ~80 MB more does not fit in 64 MiB: -ENOSPC, and nothing of it is there */
+        c = (BigCtx) { .first = 10000, .n = 20000 };
+        check_int(store_write(s, big_fn, &c), -ENOSPC);
+        check(store_map_size(s) <= 64 * 1024 * 1024);
+        check_big(s, 0, 4000);
+        {
+                uint8_t k[4];
+                key32(k, 10000);
+                check(!has_key(s, DB_OUTPUT, k, 4));
+                key32(k, 29999);
+                check(!has_key(s, DB_OUTPUT, k, 4));
+        }
+        {
+                _cleanup_free_ char *v = get_str(s, DB_META, "before", 6);
+                check_streq(v, "growth");
+        }
+        /* small writes still work at the maximum */
+        check(put_str(s, DB_META, "after", "full") == 0);
+
+        /* reopening with the small initial size adopts the grown map */
+        s = store_free(s);
+        check(store_open_sized(dir, 64 * 1024, 64 * 1024 * 1024, &s) == 0);
+        check(store_map_size(s) >= grown);
+        check_big(s, 0, 4000);
+        check(has_key(s, DB_META, "after", 5));
+        store_free(s);
+        tmpdir_done(&d);
+}
+
+/* ---- records ---- */
+
+static void approval_set(Approval *a, uid_t uid, const char *user, bool approve, usec_t time,
+                         const char *comment, const char *digest, unsigned attempt) {
+        *a = (Approval) {
+                .uid = uid,
+                .user = strdup(user),
+                .approve = approve,
+                .time = time,
+                .comment = strdup(comment),
+                .digest = strdup(digest),
+                .attempt = attempt,
+        };
+        check(a->user && a->comment && a->digest);
+}
+
+static void step_set(Session *s, size_t i, const char *name, StepPhase phase, const char *command,
+                     bool requires_approval, unsigned approvers, StepState state) {
+        Step *st = &s->steps[i];
+
+        st->session = s;
+        st->index = (uint32_t) i;
+        st->name = strdup(name);
+        st->phase = phase;
+        st->command = strdup(command);
+        st->target = strdup("local");
+        st->connector = strdup("local");
+        check(st->name && st->command && st->target && st->connector);
+        st->requires_approval = requires_approval;
+        st->approvals_required = approvers;
+        st->timeout_usec = (usec_t) (10 + i) * USEC_PER_SEC;
+        st->expect_exit = (int) i;
+        st->state = state;
+        st->exit_status = -1;
+        st->attempt = 1;
+        check(step_compute_digest(st->connector, st->target, st->command, &st->digest) == 0);
+        check(strlen(st->digest) == 64);
+        st->dirty = true;
+}
+
+/* A session of four steps, by hand, with every kind of field set. */
+static Session *make_session(uint32_t id, SessionState state) {
+        Session *s;
+        Step *st;
+        json_error_t err;
+
+        s = calloc(1, sizeof(Session));
+        check(s);
+        s->id = id;
+        s->runbook = strdup("restart-web");
+        s->reference = strdup("TICKET-42");
+        s->creator_name = strdup("alice");
+        s->parameters = json_pack("{s:s,s:s}", "service", "nginx", "odd", "it's \"quoted\"\n");
+        s->snapshot = json_loads("{\"description\":\"d\",\"steps\":[{\"name\":\"a\",\"run\":\"true\"}],"
+                                 "\"parameters\":{\"service\":{\"default\":\"nginx\"}}}", 0, &err);
+        check(s->runbook && s->reference && s->creator_name && s->parameters && s->snapshot);
+        s->state = state;
+        s->creator_uid = 1000;
+        s->created_at = UINT64_C(1700000000123456);
+        s->finished_at = 0;
+        s->current_step = 2;
+        s->error = NULL;
+        s->n_steps = 4;
+        s->steps = calloc(s->n_steps, sizeof(Step));
+        check(s->steps);
+
+        step_set(s, 0, "disk space", PHASE_PRECHECK, "df -h /", false, 1, STEP_SUCCEEDED);
+        st = &s->steps[0];
+        st->exit_status = 0;
+        st->started_at = UINT64_C(1700000000200000);
+        st->finished_at = UINT64_C(1700000000300000);
+
+        step_set(s, 1, "restart", PHASE_MAIN, "systemctl restart 'nginx'", true, 2, STEP_FAILED);
+        st = &s->steps[1];
+        st->exit_status = 3;
+        st->signal = 0;
+        st->waiting_since = UINT64_C(1700000000310000);
+        st->started_at = UINT64_C(1700000000400000);
+        st->finished_at = UINT64_C(1700000000500000);
+        st->attempt = 2;
+        st->error = strdup("exit status 3, expected 1");
+        st->truncated = true;
+        st->n_approvals = 3;
+        st->approvals = calloc(3, sizeof(Approval));
+        check(st->approvals && st->error);
+        approval_set(&st->approvals[0], 1001, "bob", true, UINT64_C(1700000000320000), "looks fine", st->digest, 1);
+        approval_set(&st->approvals[1], 1002, "carol", false, UINT64_C(1700000000330000), "", st->digest, 1);
+        approval_set(&st->approvals[2], 1001, "bob", true, UINT64_C(1700000000340000), "ünïcode ✓", "0000", 2);
+
+        step_set(s, 2, "wait", PHASE_MAIN, "sleep 1", true, 1, STEP_TIMED_OUT);
+        st = &s->steps[2];
+        st->signal = SIGKILL;
+        st->error = strdup("timed out after 12s");
+        check(st->error);
+
+        step_set(s, 3, "is active", PHASE_POSTCHECK, "systemctl is-active 'nginx'", false, 1, STEP_PENDING);
+        s->dirty = true;
+        return s;
+}
+
+typedef struct SaveCtx {
+        Session *s;
+        bool force;
+} SaveCtx;
+
+static int save_fn(StoreTxn *t, void *userdata) {
+        SaveCtx *c = userdata;
+        store_save_session(t, c->s, c->force);
+        return 0;
+}
+
+static void save(Store *st, Session *s, bool force) {
+        SaveCtx c = { s, force };
+        check(store_write(st, save_fn, &c) == 0);
+        store_session_mark_clean(s);
+}
+
+static Session *load(Store *st, uint32_t id, int expect) {
+        Session *s = NULL;
+        StoreTxn t;
+
+        check(store_read_begin(st, &t) == 0);
+        check_int(store_load_session(&t, id, &s), expect);
+        store_read_end(&t);
+        check(expect == 0 ? s != NULL : s == NULL);
+        return s;
+}
+
+static void check_same_step(const Step *a, const Step *b, const Session *bs) {
+        check(b->session == bs);
+        check_int(a->index, b->index);
+        check_streq(a->name, b->name);
+        check_int(a->phase, b->phase);
+        check_streq(a->command, b->command);
+        check_streq(a->target, b->target);
+        check_streq(a->connector, b->connector);
+        check_int(a->requires_approval, b->requires_approval);
+        check_int(a->approvals_required, b->approvals_required);
+        check_int(a->timeout_usec, b->timeout_usec);
+        check_int(a->expect_exit, b->expect_exit);
+        check_int(a->state, b->state);
+        check_int(a->exit_status, b->exit_status);
+        check_int(a->signal, b->signal);
+        check_int(a->waiting_since, b->waiting_since);
+        check_int(a->started_at, b->started_at);
+        check_int(a->finished_at, b->finished_at);
+        check_streq(a->digest, b->digest);
+        check_int(a->attempt, b->attempt);
+        check(streq_ptr(a->error, b->error));
+        check_int(a->truncated, b->truncated);
+        check(!b->job);
+        check(!b->dirty);
+        check_int(a->n_approvals, b->n_approvals);
+        for (size_t i = 0; i < a->n_approvals; i++) {
+                const Approval *x = &a->approvals[i], *y = &b->approvals[i];
+                check_int(x->uid, y->uid);
+                check_streq(x->user, y->user);
+                check_int(x->approve, y->approve);
+                check_int(x->time, y->time);
+                check_streq(x->comment, y->comment);
+                check_streq(x->digest, y->digest);
+                check_int(x->attempt, y->attempt);
+        }
+        check_int(step_count_approvals(a), step_count_approvals(b));
+}
+
+static void check_same_session(const Session *a, const Session *b) {
+        check_int(a->id, b->id);
+        check_streq(a->runbook, b->runbook);
+        check_streq(a->reference, b->reference);
+        check(json_equal(a->parameters, b->parameters));
+        check(json_equal(a->snapshot, b->snapshot));
+        check_int(a->state, b->state);
+        check_int(a->creator_uid, b->creator_uid);
+        check_streq(a->creator_name, b->creator_name);
+        check_int(a->created_at, b->created_at);
+        check_int(a->finished_at, b->finished_at);
+        check_int(a->current_step, b->current_step);
+        check(streq_ptr(a->error, b->error));
+        check(!b->active);
+        check(!b->dirty);
+        check_int(a->n_steps, b->n_steps);
+        for (size_t i = 0; i < a->n_steps; i++)
+                check_same_step(&a->steps[i], &b->steps[i], b);
+}
+
+static void list_active(Store *st, uint32_t **ids, size_t *n) {
+        StoreTxn t;
+
+        check(store_read_begin(st, &t) == 0);
+        check(store_list_active(&t, ids, n) == 0);
+        store_read_end(&t);
+}
+
+static void test_session_roundtrip(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *st = NULL;
+        Session *s, *l;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &st) == 0);
+
+        check(!load(st, 7, -ENOENT));
+
+        s = make_session(7, SESSION_RUNNING);
+        save(st, s, true);
+        check(!s->dirty && !s->steps[0].dirty && !s->steps[3].dirty);
+
+        l = load(st, 7, 0);
+        check_same_session(s, l);
+        check(l->reference && streq(l->reference, "TICKET-42"));
+        check(!l->steps[0].error);
+        session_free(l);
+
+        /* a finished session with an error string; across a reopen */
+        s->state = SESSION_FAILED;
+        s->finished_at = UINT64_C(1700000000600000);
+        s->current_step = 1;
+        s->error = strdup("main 1 (restart) failed: exit status 3, expected 1");
+        check(s->error);
+        s->dirty = true;
+        save(st, s, false);
+
+        st = store_free(st);
+        check(store_open(dir, &st) == 0);
+        l = load(st, 7, 0);
+        check_same_session(s, l);
+        check_streq(l->error, "main 1 (restart) failed: exit status 3, expected 1");
+        check_int(l->steps[1].n_approvals, 3);
+        check_int(l->steps[1].approvals[1].approve, false);
+        check_streq(l->steps[1].approvals[2].comment, "ünïcode ✓");
+        check_int(step_count_approvals(&l->steps[1]), 1);   /* attempt 2: one approval */
+        check(step_approved_by(&l->steps[1], 1001));
+        check(!step_approved_by(&l->steps[1], 1002));
+        session_free(l);
+
+        session_free(s);
+        store_free(st);
+        tmpdir_done(&d);
+}
+
+/* Only dirty parts are written, unless forced. */
+static void test_session_dirty(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *st = NULL;
+        Session *s, *l;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &st) == 0);
+
+        s = make_session(3, SESSION_WAITING_APPROVAL);
+        save(st, s, true);
+
+        /* changed in memory but not marked dirty: not written */
+        s->steps[3].state = STEP_RUNNING;
+        s->current_step = 3;
+        save(st, s, false);
+        l = load(st, 3, 0);
+        check_int(l->steps[3].state, STEP_PENDING);
+        check_int(l->current_step, 2);
+        session_free(l);
+
+        /* a dirty step alone: the step record, not the session record */
+        s->steps[3].dirty = true;
+        save(st, s, false);
+        l = load(st, 3, 0);
+        check_int(l->steps[3].state, STEP_RUNNING);
+        check_int(l->current_step, 2);
+        session_free(l);
+
+        /* forced: everything */
+        save(st, s, true);
+        l = load(st, 3, 0);
+        check_same_session(s, l);
+        session_free(l);
+
+        session_free(s);
+        store_free(st);
+        tmpdir_done(&d);
+}
+
+static void test_list_active(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *st = NULL;
+        Session *s[4];
+        uint32_t *ids = NULL;
+        size_t n = 99;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &st) == 0);
+
+        list_active(st, &ids, &n);
+        check_int(n, 0);
+        free(ids);
+
+        /* saved out of order; listed ascending */
+        s[0] = make_session(300, SESSION_WAITING_APPROVAL);
+        s[1] = make_session(2, SESSION_RUNNING);
+        s[2] = make_session(1000, SESSION_INTERRUPTED);   /* not final: waits for retry or cancel */
+        s[3] = make_session(5, SESSION_SUCCEEDED);
+        for (size_t i = 0; i < 4; i++)
+                save(st, s[i], true);
+
+        list_active(st, &ids, &n);
+        check_int(n, 3);
+        check_int(ids[0], 2);
+        check_int(ids[1], 300);
+        check_int(ids[2], 1000);
+        free(ids);
+
+        /* each final state takes it out; created is active */
+        static const SessionState finals[] = { SESSION_FAILED, SESSION_REJECTED, SESSION_CANCELLED };
+        for (size_t i = 0; i < 3; i++) {
+                s[i]->state = finals[i];
+                s[i]->dirty = true;
+                save(st, s[i], false);
+        }
+        s[3]->state = SESSION_CREATED;   /* (not a real transition; the record follows the state) */
+        s[3]->dirty = true;
+        save(st, s[3], false);
+
+        list_active(st, &ids, &n);
+        check_int(n, 1);
+        check_int(ids[0], 5);
+        free(ids);
+
+        /* a session record written again while final stays inactive */
+        s[0]->dirty = true;
+        save(st, s[0], false);
+        list_active(st, &ids, &n);
+        check_int(n, 1);
+        free(ids);
+
+        /* many: more than the first allocation */
+        for (uint32_t id = 2000; id < 2100; id++) {
+                Session *x = make_session(id, SESSION_WAITING_APPROVAL);
+                save(st, x, true);
+                session_free(x);
+        }
+        list_active(st, &ids, &n);
+        check_int(n, 101);
+        check_int(ids[0], 5);
+        for (size_t i = 1; i < n; i++)
+                check_int(ids[i], 2000 + i - 1);
+        free(ids);
+
+        for (size_t i = 0; i < 4; i++)
+                session_free(s[i]);
+        store_free(st);
+        tmpdir_done(&d);
+}
+
+typedef struct OutputCtx {
+        uint32_t id, index;
+        uint8_t stream;
+        const uint8_t *data;
+        size_t n;
+        bool del;
+} OutputCtx;
+
+static int output_fn(StoreTxn *t, void *userdata) {
+        OutputCtx *c = userdata;
+        if (c->del)
+                store_del_output(t, c->id, c->index);
+        else
+                store_put_output(t, c->id, c->index, c->stream, c->data, c->n);
+        return 0;
+}
+
+static void put_output(Store *st, uint32_t id, uint32_t index, uint8_t stream, const uint8_t *data, size_t n) {
+        OutputCtx c = { id, index, stream, data, n, false };
+        check(store_write(st, output_fn, &c) == 0);
+}
+
+static void check_output(Store *st, uint32_t id, uint32_t index, uint8_t stream, const uint8_t *data, size_t n) {
+        _cleanup_free_ uint8_t *got = NULL;
+        size_t got_n = 12345;
+        StoreTxn t;
+
+        check(store_read_begin(st, &t) == 0);
+        check(store_get_output(&t, id, index, stream, &got, &got_n) == 0);
+        store_read_end(&t);
+        check_int(got_n, n);
+        check(n == 0 || memcmp(got, data, n) == 0);
+}
+
+static int count_cb(const MDB_val *k, const MDB_val *v, void *u) {
+        (*(size_t *) u)++;
+        return 0;
+}
+
+static size_t count_chunks(Store *st) {
+        StoreTxn t;
+        size_t n = 0;
+
+        check(store_read_begin(st, &t) == 0);
+        check(store_foreach(&t, DB_OUTPUT, NULL, 0, false, count_cb, &n) == 0);
+        store_read_end(&t);
+        return n;
+}
+
+static void test_output(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_free_ uint8_t *big = NULL;
+        const size_t chunk = 64 * 1024, big_n = 3 * 64 * 1024 + 123;
+        Store *st = NULL;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &st) == 0);
+
+        big = malloc(big_n);
+        check(big);
+        for (size_t i = 0; i < big_n; i++)
+                big[i] = (uint8_t) (i * 7 + i / 251);
+
+        /* nothing stored: empty */
+        check_output(st, 1, 0, 0, NULL, 0);
+
+        /* sizes around the chunk boundary */
+        static const size_t sizes[] = { 1, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 2 * 64 * 1024, 3 * 64 * 1024 + 123 };
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                put_output(st, 1, 0, 0, big, sizes[i]);
+                check_output(st, 1, 0, 0, big, sizes[i]);
+                check_int(count_chunks(st), (sizes[i] + chunk - 1) / chunk);
+        }
+
+        /* stdout and stderr of the same step, and a neighbouring step, are separate */
+        put_output(st, 1, 0, 1, (const uint8_t *) "err", 3);
+        put_output(st, 1, 1, 0, (const uint8_t *) "next step", 9);
+        put_output(st, 2, 0, 0, (const uint8_t *) "next session", 12);
+        check_output(st, 1, 0, 0, big, big_n);
+        check_output(st, 1, 0, 1, (const uint8_t *) "err", 3);
+        check_output(st, 1, 1, 0, (const uint8_t *) "next step", 9);
+        check_output(st, 1, 1, 1, NULL, 0);
+        check_output(st, 2, 0, 0, (const uint8_t *) "next session", 12);
+
+        /* replacement by something shorter drops the old chunks */
+        put_output(st, 1, 0, 0, (const uint8_t *) "short", 5);
+        check_output(st, 1, 0, 0, (const uint8_t *) "short", 5);
+        check_int(count_chunks(st), 4);
+        /* and by nothing */
+        put_output(st, 1, 0, 0, NULL, 0);
+        check_output(st, 1, 0, 0, NULL, 0);
+        check_output(st, 1, 0, 1, (const uint8_t *) "err", 3);
+
+        /* replacement by something longer */
+        put_output(st, 1, 0, 0, big, big_n);
+        check_output(st, 1, 0, 0, big, big_n);
+
+        /* store_del_output: both streams of that step only */
+        {
+                OutputCtx c = { .id = 1, .index = 0, .del = true };
+                check(store_write(st, output_fn, &c) == 0);
+        }
+        check_output(st, 1, 0, 0, NULL, 0);
+        check_output(st, 1, 0, 1, NULL, 0);
+        check_output(st, 1, 1, 0, (const uint8_t *) "next step", 9);
+        check_output(st, 2, 0, 0, (const uint8_t *) "next session", 12);
+        check_int(count_chunks(st), 2);
+
+        store_free(st);
+        tmpdir_done(&d);
+}
+
+typedef struct SessionsSeen {
+        uint32_t ids[16];
+        char *states[16];
+        size_t n, stop_after;
+} SessionsSeen;
+
+static int sessions_cb(uint32_t id, json_t *record, void *userdata) {
+        SessionsSeen *c = userdata;
+
+        check(c->n < ELEMENTSOF(c->ids));
+        check_int(json_integer_value(json_object_get(record, "id")), id);
+        c->ids[c->n] = id;
+        c->states[c->n] = strdup(json_string_value(json_object_get(record, "state")));
+        check(c->states[c->n]);
+        c->n++;
+        return c->stop_after > 0 && c->n >= c->stop_after ? 1 : 0;
+}
+
+static void sessions_clear(SessionsSeen *c) {
+        for (size_t i = 0; i < c->n; i++)
+                free(c->states[i]);
+        *c = (SessionsSeen) {};
+}
+
+static void foreach_sessions(Store *st, SessionsSeen *c) {
+        StoreTxn t;
+
+        check(store_read_begin(st, &t) == 0);
+        check(store_foreach_session(&t, sessions_cb, c) == 0);
+        store_read_end(&t);
+}
+
+static void test_foreach_session(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *st = NULL;
+        SessionsSeen c = {};
+        static const uint32_t ids[] = { 1, 2, 3, 256, 70000 };
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &st) == 0);
+
+        foreach_sessions(st, &c);
+        check_int(c.n, 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
+                Session *s = make_session(ids[i], i % 2 ? SESSION_SUCCEEDED : SESSION_WAITING_APPROVAL);
+                save(st, s, true);
+                session_free(s);
+        }
+
+        foreach_sessions(st, &c);
+        check_int(c.n, ELEMENTSOF(ids));
+        for (size_t i = 0; i < c.n; i++) {
+                size_t j = ELEMENTSOF(ids) - 1 - i;
+                check_int(c.ids[i], ids[j]);
+                check_streq(c.states[i], j % 2 ? "succeeded" : "waiting_approval");
+        }
+        sessions_clear(&c);
+
+        c.stop_after = 2;
+        foreach_sessions(st, &c);
+        check_int(c.n, 2);
+        check_int(c.ids[0], 70000);
+        check_int(c.ids[1], 256);
+        sessions_clear(&c);
+
+        store_free(st);
+        tmpdir_done(&d);
+}
+
+int main(void) {
+        TEST(open_close_reopen);
+        TEST(write_commit_sync);
+        TEST(del);
+        TEST(sticky_error);
+        TEST(foreach);
+        TEST(del_prefix);
+        TEST(meta);
+        TEST(audit);
+        TEST(map_growth);
+        TEST(session_roundtrip);
+        TEST(session_dirty);
+        TEST(list_active);
+        TEST(output);
+        TEST(foreach_session);
+        return 0;
+}

@@ -1,0 +1,430 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash disable=SC2034
+#
+# tests/lib.sh - sourced by every integration test (tests/integration/test-*.sh).
+#
+# On sourcing it: checks root, creates a fresh temp dir $T (world-traversable), brings up the
+# testbed (tests/testbed.sh: private system bus with the project's bus policy, polkitd with the
+# project's actions + tests/polkit/50-runbookd-test.rules, journald), makes an empty config dir
+# and state dir, and traps EXIT to tear it all down (daemon, background helpers, testbed).
+#
+# Environment (input):
+#   RUNBOOKD     the daemon binary          (default: $SOURCE_ROOT/build/src/runbookd)
+#   SOURCE_ROOT  the checkout               (default: the parent of this file's folder)
+#   KEEP_TMP=1   keep $T after the test even when it passed
+#
+# Variables a test uses:
+#   T            the test's temp dir;  WORK=$T/work a scratch dir for markers (mode 1777)
+#   CONFIG_DIR   --config-dir (runbooks/, targets/, runbookd.json);  STATE_DIR  --state-dir
+#   DAEMON_PID   pid of the running daemon ("" when none);  DAEMON_LOG  its stdout+stderr
+#   DBUS_SYSTEM_BUS_ADDRESS, TESTBED_DIR, TESTBED_JOURNAL_DIR ("" = the host's default journal)
+#   ALICE BOB CAROL (group rbtest: polkit says yes)  MALLORY (polkit says no)
+#   MANAGER=/org/runbookd1, IFACE_MANAGER/IFACE_SESSION/IFACE_STEP
+#   LAST_ERROR_NAME, LAST_ERROR_MESSAGE   set by expect_error / bus_error_of
+#
+# Functions (see each for details):
+#   setup:      install_runbook NAME...  write_runbook NAME < json  write_config JSON
+#               ref SUFFIX  session_path ID  step_path ID N
+#   daemon:     start_daemon [ARGS...]  kill_daemon -9|-TERM  restart_daemon
+#   bus:        as_user USER CMD...  rb USER busctl-args...  rb_call USER PATH IFACE METHOD [SIG ARGS...]
+#               start_session USER RUNBOOK REF [KEY VALUE]...   (prints the id)
+#               prop PATH IFACE PROP  session_prop ID PROP  step_prop ID N PROP
+#               prop_json PATH IFACE PROP   wait_for_prop PATH IFACE PROP VALUE TIMEOUT
+#               wait_session_state ID STATE [TIMEOUT]  wait_step_state ID N STATE [TIMEOUT]
+#               list_sessions  list_runbooks  get_output ID N (sets OUT_STDOUT OUT_STDERR OUT_TRUNCATED)
+#   journal:    journal MATCH...  (JSON lines)  journal_messages MATCH...  journal_wait N MATCH...
+#   misc:       bg CMD... (background, killed at teardown)  count_lines FILE
+#   assertions: pass fail assert_eq assert_ne assert_match assert_true assert_false
+#               expect_error ERRNAME CMD...  expect_ok DESC CMD...  finish
+set -uo pipefail
+
+SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+RUNBOOKD=${RUNBOOKD:-$SOURCE_ROOT/build/src/runbookd}
+export SOURCE_ROOT RUNBOOKD
+
+ALICE=rbtest-alice BOB=rbtest-bob CAROL=rbtest-carol MALLORY=rbtest-mallory
+MANAGER=/org/runbookd1
+IFACE_MANAGER=org.runbookd1.Manager
+IFACE_SESSION=org.runbookd1.Session
+IFACE_STEP=org.runbookd1.Step
+BUS_NAME=org.runbookd1
+TEST_NAME=$(basename "$0" .sh)
+
+_PASS=0 _FAIL=0 _FINISHED=0
+DAEMON_PID="" DAEMON_LOG="" LAST_ERROR_NAME="" LAST_ERROR_MESSAGE=""
+OUT_STDOUT="" OUT_STDERR="" OUT_TRUNCATED=""
+_BG_PIDS=()
+_DAEMON_N=0
+
+# ---------------------------------------------------------------- output and assertions
+
+note() { echo "# $*"; }
+pass() { _PASS=$((_PASS + 1)); echo "PASS: $*"; }
+fail() { _FAIL=$((_FAIL + 1)); echo "FAIL: $*"; }
+die()  { echo "FATAL: $*"; _FAIL=$((_FAIL + 1)); exit 1; }   # the EXIT trap reports and cleans up
+
+# assert_eq ACTUAL EXPECTED DESC
+assert_eq() {
+    if [ "$1" == "$2" ]; then pass "$3"; else fail "$3: got '$1', expected '$2'"; fi
+}
+# assert_ne ACTUAL UNEXPECTED DESC
+assert_ne() {
+    if [ "$1" != "$2" ]; then pass "$3"; else fail "$3: got '$1'"; fi
+}
+# assert_match ACTUAL ERE DESC
+assert_match() {
+    if [[ "$1" =~ $2 ]]; then pass "$3"; else fail "$3: '$1' does not match /$2/"; fi
+}
+# assert_true DESC CMD...   /  assert_false DESC CMD...
+assert_true() { local d=$1; shift; if "$@"; then pass "$d"; else fail "$d (command failed: $*)"; fi; }
+assert_false() { local d=$1; shift; if "$@"; then fail "$d (command succeeded: $*)"; else pass "$d"; fi; }
+
+# Full D-Bus error name from a short one: AccessDenied -> org.freedesktop.DBus.Error.AccessDenied,
+# NoSuchSession -> org.runbookd1.Error.NoSuchSession; a dotted name is kept.
+_error_fullname() {
+    case "$1" in
+        *.*) echo "$1" ;;
+        AccessDenied|UnknownObject|UnknownMethod|UnknownInterface|UnknownProperty|InvalidArgs|\
+        InteractiveAuthorizationRequired|ServiceUnknown|NoReply|PropertyReadOnly|InvalidSignature|\
+        LimitsExceeded|Failed|NotSupported)
+            echo "org.freedesktop.DBus.Error.$1" ;;
+        *) echo "org.runbookd1.Error.$1" ;;
+    esac
+}
+
+# bus_error_of CMD...: runs a busctl command line with sd-bus debug logging, which is where
+# busctl shows the error *name* ("Got message type=error ... error-name=NAME error-message=...";
+# its plain "Call failed:" line has only the message). Sets LAST_ERROR_NAME ("" if the call
+# succeeded) and LAST_ERROR_MESSAGE; stdout of the command goes to stdout. Returns its status.
+bus_error_of() {
+    local errf rc
+    errf=$(mktemp "$T/err.XXXXXX")
+    SYSTEMD_LOG_LEVEL=debug "$@" 2>"$errf"; rc=$?
+    LAST_ERROR_NAME=$(sed -n 's/.*type=error .*error-name=\([^ ]*\) .*/\1/p' "$errf" | tail -n 1)
+    # the message as the daemon sent it (busctl itself prints e.g. a bare "Access denied")
+    LAST_ERROR_MESSAGE=$(sed -n 's/.*type=error .*error-message=\(.*\)$/\1/p' "$errf" | tail -n 1)
+    [ -n "$LAST_ERROR_MESSAGE" ] || LAST_ERROR_MESSAGE=$(sed -n 's/^Call failed: //p; s/^Failed to get property [^:]*: //p' "$errf" | tail -n 1)
+    [ -n "$LAST_ERROR_MESSAGE" ] || LAST_ERROR_MESSAGE=$(grep -v -e '^Bus ' -e '^Sent message' -e '^Got message' "$errf" | tail -n 1)
+    rm -f "$errf"
+    return $rc
+}
+
+# expect_error ERRNAME[|ERRNAME...] CMD...: CMD (a busctl call, possibly through as_user) must
+# fail with one of the given D-Bus error names. LAST_ERROR_MESSAGE holds the error's message.
+expect_error() {
+    local want=$1 w full="" ok=0; shift
+    for w in ${want//|/ }; do full+="${full:+|}$(_error_fullname "$w")"; done
+    if bus_error_of "$@" >/dev/null; then
+        fail "expected error $full, but the call succeeded: $*"
+        return 1
+    fi
+    for w in ${full//|/ }; do [ "$LAST_ERROR_NAME" = "$w" ] && ok=1; done
+    if [ $ok = 1 ]; then
+        pass "error $LAST_ERROR_NAME (${LAST_ERROR_MESSAGE}) from: ${*: -3}"
+        return 0
+    fi
+    fail "expected error $full, got '${LAST_ERROR_NAME:-none}' (${LAST_ERROR_MESSAGE}) from: $*"
+    return 1
+}
+
+# expect_ok DESC CMD...: the command must succeed; its stderr is shown when it does not.
+expect_ok() {
+    local d=$1; shift
+    if bus_error_of "$@" >/dev/null; then pass "$d"; return 0; fi
+    fail "$d: ${LAST_ERROR_NAME:-error} (${LAST_ERROR_MESSAGE}) from: $*"
+    return 1
+}
+
+# finish: prints the summary and exits 0 only if nothing failed (and something passed).
+finish() {
+    _FINISHED=1
+    echo "$TEST_NAME: $_PASS passed, $_FAIL failed"
+    [ "$_FAIL" -eq 0 ] && [ "$_PASS" -gt 0 ] && exit 0
+    exit 1
+}
+
+# ---------------------------------------------------------------- setup and teardown
+
+_teardown() {
+    local rc=$? p
+    trap - EXIT
+    if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+        kill -TERM "$DAEMON_PID" 2>/dev/null
+        for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$DAEMON_PID" 2>/dev/null
+        wait "$DAEMON_PID" 2>/dev/null
+    fi
+    for p in "${_BG_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    _kill_strays
+    _check_sanitizer_logs
+    if [ "$_FINISHED" = 0 ]; then
+        echo "$TEST_NAME: ended before finish (status $rc): $_PASS passed, $((_FAIL > 0 ? _FAIL : 1)) failed"
+        _FAIL=$((_FAIL > 0 ? _FAIL : 1))
+    fi
+    if [ "$_FAIL" -gt 0 ]; then
+        _show_logs
+    fi
+    [ -n "${TESTBED_DIR:-}" ] && bash "$SOURCE_ROOT/tests/testbed.sh" down "$TESTBED_DIR" >/dev/null 2>&1
+    if [ "$_FAIL" -gt 0 ] || [ "${KEEP_TMP:-0}" = 1 ]; then
+        echo "# kept $T"
+    else
+        rm -rf "$T"
+    fi
+    [ "$_FAIL" -eq 0 ] && [ "$_FINISHED" = 1 ] && exit 0
+    [ "$rc" = 77 ] && exit 77
+    exit 1
+}
+
+# Kills step processes left behind (e.g. after kill -9 of the daemon): every process whose
+# command line mentions the test's temp dir, by process group.
+_kill_strays() {
+    local pid pgid
+    for pid in $(pgrep -f -- "$T/" 2>/dev/null); do
+        [ "$pid" = $$ ] && continue
+        pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')
+        if [ -n "$pgid" ] && [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ]; then
+            kill -KILL -- "-$pgid" 2>/dev/null
+        else
+            kill -KILL "$pid" 2>/dev/null
+        fi
+    done
+}
+
+_check_sanitizer_logs() {
+    local f
+    for f in "$T"/daemon-*.log; do
+        [ -e "$f" ] || continue
+        if grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
+            fail "sanitizer report in $(basename "$f")"
+        fi
+    done
+}
+
+_show_logs() {
+    local f
+    for f in "$T"/daemon-*.log; do
+        [ -e "$f" ] || continue
+        echo "----- $(basename "$f") (last 150 lines) -----"
+        tail -n 150 "$f"
+    done
+    for f in "$TESTBED_DIR"/logs/*.log; do
+        [ -s "$f" ] || continue
+        echo "----- testbed $(basename "$f") (last 30 lines) -----"
+        tail -n 30 "$f"
+    done
+}
+
+_lib_init() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "SKIP: integration tests run as root (private bus, polkitd, journald, setpriv)"
+        exit 77
+    fi
+    command -v jq >/dev/null || { echo "FATAL: jq missing: run tools/setup.sh"; exit 1; }
+    for u in "$ALICE" "$BOB" "$CAROL" "$MALLORY"; do
+        getent passwd "$u" >/dev/null || { echo "FATAL: user $u missing: run tools/setup.sh"; exit 1; }
+    done
+    [ -x "$RUNBOOKD" ] || { echo "FATAL: $RUNBOOKD not built: run tools/setup.sh"; exit 1; }
+
+    T=$(mktemp -d "${TMPDIR:-/tmp}/runbookd-$TEST_NAME.XXXXXX") || exit 1
+    chmod 755 "$T"
+    trap _teardown EXIT
+    trap 'exit 130' INT TERM
+    TESTBED_DIR="$T/testbed"
+    mkdir -p "$TESTBED_DIR" "$T/config/runbooks" "$T/config/targets" "$T/state" "$T/work"
+    chmod 1777 "$T/work"
+    CONFIG_DIR="$T/config" STATE_DIR="$T/state" WORK="$T/work"
+    if ! bash "$SOURCE_ROOT/tests/testbed.sh" up "$TESTBED_DIR" >"$T/testbed-up.log" 2>&1; then
+        cat "$T/testbed-up.log"
+        die "testbed up failed"
+    fi
+    # shellcheck disable=SC1091
+    . "$TESTBED_DIR/env"
+    export DBUS_SYSTEM_BUS_ADDRESS TESTBED_DIR TESTBED_JOURNAL_DIR CONFIG_DIR STATE_DIR WORK T
+    note "$TEST_NAME: temp dir $T, bus $DBUS_SYSTEM_BUS_ADDRESS, journal ${TESTBED_JOURNAL_DIR:-default} ($TESTBED_JOURNAL_MODE)"
+}
+
+# ref SUFFIX: a reference unique to this test run (journal matches never see another run).
+ref() { echo "T-$$-$1"; }
+session_path() { echo "/org/runbookd1/session/$1"; }
+step_path() { echo "/org/runbookd1/session/$1/step/$2"; }
+
+# install_runbook NAME...: copies tests/runbooks/NAME.json into the config dir.
+install_runbook() {
+    local n
+    for n in "$@"; do
+        cp "$SOURCE_ROOT/tests/runbooks/$n.json" "$CONFIG_DIR/runbooks/$n.json" || die "no runbook $n"
+    done
+}
+# write_runbook NAME < JSON
+write_runbook() { cat > "$CONFIG_DIR/runbooks/$1.json"; }
+# write_config JSON: runbookd.json in the config dir
+write_config() { printf '%s\n' "$1" > "$CONFIG_DIR/runbookd.json"; }
+
+# ---------------------------------------------------------------- the daemon
+
+_name_has_owner() {
+    busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+        NameHasOwner s "$BUS_NAME" 2>/dev/null | grep -q true
+}
+
+# start_daemon [EXTRA ARGS...]: starts $RUNBOOKD on the config and state dirs, logging to
+# $T/daemon-N.log, and waits (10 s) until org.runbookd1 is owned. Sets DAEMON_PID, DAEMON_LOG.
+start_daemon() {
+    [ -z "$DAEMON_PID" ] || die "start_daemon: daemon already running ($DAEMON_PID)"
+    _DAEMON_N=$((_DAEMON_N + 1))
+    DAEMON_LOG="$T/daemon-$_DAEMON_N.log"
+    "$RUNBOOKD" --config-dir="$CONFIG_DIR" --state-dir="$STATE_DIR" --log-level=debug "$@" \
+        </dev/null >"$DAEMON_LOG" 2>&1 &
+    DAEMON_PID=$!
+    local t
+    for t in $(seq 100); do
+        _name_has_owner && { note "runbookd running (pid $DAEMON_PID, log $DAEMON_LOG)"; return 0; }
+        kill -0 "$DAEMON_PID" 2>/dev/null || { wait "$DAEMON_PID"; local rc=$?; DAEMON_PID=""
+            die "runbookd exited with status $rc before owning $BUS_NAME (log: $DAEMON_LOG)"; }
+        sleep 0.1
+    done
+    die "runbookd did not own $BUS_NAME within 10 s (log: $DAEMON_LOG)"
+}
+
+# kill_daemon -9|-KILL|-TERM: stops the daemon. With -TERM it must exit cleanly (status 0)
+# within 10 s and release the name; with -9 it is simply killed.
+kill_daemon() {
+    local sig=${1:--TERM} rc t
+    [ -n "$DAEMON_PID" ] || die "kill_daemon: no daemon running"
+    kill "$sig" "$DAEMON_PID" 2>/dev/null
+    for t in $(seq 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$DAEMON_PID" 2>/dev/null; then
+        fail "runbookd did not exit within 10 s of SIGTERM"
+        kill -KILL "$DAEMON_PID" 2>/dev/null
+    fi
+    wait "$DAEMON_PID"; rc=$?
+    case "$sig" in
+        -TERM|-15) assert_eq "$rc" 0 "runbookd exits with status 0 on SIGTERM" ;;
+        *) note "runbookd killed ($sig), status $rc" ;;
+    esac
+    DAEMON_PID=""
+    for t in $(seq 50); do _name_has_owner || return 0; sleep 0.1; done
+    fail "$BUS_NAME still owned after the daemon exited"
+}
+
+restart_daemon() { kill_daemon -TERM; start_daemon "$@"; }
+
+# ---------------------------------------------------------------- bus helpers
+
+# as_user USER CMD...: runs CMD as USER (real uid/gid, the user's groups), on the testbed bus.
+as_user() {
+    local u=$1; shift
+    setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
+        env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" "$@"
+}
+
+# rb USER BUSCTL-ARGS...: busctl --system as USER ("root" runs it directly).
+rb() {
+    local u=$1; shift
+    if [ "$u" = root ]; then busctl --system --no-pager "$@"
+    else as_user "$u" busctl --system --no-pager "$@"; fi
+}
+
+# rb_call USER PATH IFACE METHOD [SIGNATURE ARGS...]: a method call on org.runbookd1.
+rb_call() {
+    local u=$1; shift
+    rb "$u" call "$BUS_NAME" "$@"
+}
+
+# start_session USER RUNBOOK REF [KEY VALUE]...: prints the new session's id; returns non-zero
+# (with LAST_ERROR_NAME/MESSAGE set) on failure.
+start_session() {
+    local u=$1 runbook=$2 reference=$3 out; shift 3
+    local n=$(( $# / 2 ))
+    out=$(bus_error_of rb "$u" --json=short call "$BUS_NAME" "$MANAGER" "$IFACE_MANAGER" StartSession \
+          'ssa{ss}' "$runbook" "$reference" "$n" "$@") || {
+        echo "start_session $runbook as $u failed: $LAST_ERROR_NAME: $LAST_ERROR_MESSAGE" >&2; return 1; }
+    jq -r '.data[0]' <<<"$out"
+}
+
+# prop PATH IFACE PROP: the value; strings raw, everything else as compact JSON.
+prop() {
+    busctl --system --json=short get-property "$BUS_NAME" "$1" "$2" "$3" 2>/dev/null |
+        jq -r '.data | if type == "string" then . else tojson end'
+}
+# prop_json PATH IFACE PROP: busctl's whole JSON ({"type":..., "data":...}).
+prop_json() { busctl --system --json=short get-property "$BUS_NAME" "$1" "$2" "$3"; }
+session_prop() { prop "$(session_path "$1")" "$IFACE_SESSION" "$2"; }
+step_prop() { prop "$(step_path "$1" "$2")" "$IFACE_STEP" "$3"; }
+
+# wait_for_prop PATH IFACE PROP VALUE TIMEOUT_S: polls until the property equals VALUE.
+# Returns 1 on timeout, printing the last value seen to stderr.
+wait_for_prop() {
+    local path=$1 iface=$2 name=$3 want=$4 timeout=${5:-10} v="" t
+    for t in $(seq $(( timeout * 10 ))); do
+        v=$(prop "$path" "$iface" "$name")
+        [ "$v" = "$want" ] && return 0
+        sleep 0.1
+    done
+    echo "wait_for_prop: $path $name is '$v' after ${timeout}s, wanted '$want'" >&2
+    return 1
+}
+# wait_session_state ID STATE [TIMEOUT]: an assertion (counts PASS/FAIL).
+wait_session_state() {
+    if wait_for_prop "$(session_path "$1")" "$IFACE_SESSION" State "$2" "${3:-15}"; then
+        pass "session $1 is $2"
+    else
+        fail "session $1 is $(session_prop "$1" State), expected $2 (error: '$(session_prop "$1" Error)')"
+        return 1
+    fi
+}
+# wait_step_state ID N STATE [TIMEOUT]: an assertion.
+wait_step_state() {
+    if wait_for_prop "$(step_path "$1" "$2")" "$IFACE_STEP" State "$3" "${4:-15}"; then
+        pass "session $1 step $2 is $3"
+    else
+        fail "session $1 step $2 is $(step_prop "$1" "$2" State), expected $3 (error: '$(step_prop "$1" "$2" Error)')"
+        return 1
+    fi
+}
+
+# list_sessions: ListSessions' array as compact JSON ("[]" when empty), for before/after checks.
+list_sessions() {
+    busctl --system --json=short call "$BUS_NAME" "$MANAGER" "$IFACE_MANAGER" ListSessions | jq -c '.data[0]'
+}
+# list_runbooks: ListRunbooks' array as compact JSON.
+list_runbooks() {
+    busctl --system --json=short call "$BUS_NAME" "$MANAGER" "$IFACE_MANAGER" ListRunbooks | jq -c '.data[0]'
+}
+# count_lines FILE: lines in FILE, 0 when it does not exist.
+count_lines() { if [ -e "$1" ]; then wc -l < "$1" | tr -d ' '; else echo 0; fi; }
+
+# get_output ID N: Step.GetOutput; sets OUT_STDOUT, OUT_STDERR (text) and OUT_TRUNCATED.
+get_output() {
+    local f="$T/output.json"
+    busctl --system --json=short call "$BUS_NAME" "$(step_path "$1" "$2")" "$IFACE_STEP" GetOutput >"$f" || return 1
+    OUT_STDOUT=$(jq -r '.data[0] | implode' "$f")
+    OUT_STDERR=$(jq -r '.data[1] | implode' "$f")
+    OUT_TRUNCATED=$(jq -r '.data[2]' "$f")
+}
+
+# bg CMD...: runs CMD in the background, killed at teardown; prints nothing, sets BG_PID.
+bg() { "$@" & BG_PID=$!; _BG_PIDS+=("$BG_PID"); }
+
+# ---------------------------------------------------------------- journal
+
+_journalctl() {
+    if [ -n "${TESTBED_JOURNAL_DIR:-}" ]; then journalctl --no-pager -D "$TESTBED_JOURNAL_DIR" "$@"
+    else journalctl --no-pager "$@"; fi
+}
+# journal MATCH...: matching records as JSON lines (journalctl -o json), oldest first.
+journal() { _journalctl -o json "$@" 2>/dev/null; }
+# journal_messages MATCH...: only the MESSAGE of each matching record.
+journal_messages() { journal "$@" | jq -r '.MESSAGE'; }
+# journal_wait N MATCH... : waits (10 s) until at least N records match; prints the count.
+journal_wait() {
+    local n=$1 c=0; shift
+    for _ in $(seq 100); do
+        c=$(journal "$@" | wc -l)
+        [ "$c" -ge "$n" ] && break
+        sleep 0.1
+    done
+    echo "$c"
+}
+
+_lib_init

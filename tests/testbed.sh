@@ -1,0 +1,331 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# testbed.sh - the real peers runbookd talks to, on a host without systemd as PID 1 (run as root):
+#   * a private dbus-daemon acting as the system bus, with the project's own bus policy
+#     (dbus/org.runbookd1.conf) and PolicyKit1's installed into its includedir;
+#   * polkitd with the project's actions (policy/org.runbookd1.policy) and the test rules
+#     (tests/polkit/50-runbookd-test.rules), in a private mount namespace when possible;
+#   * systemd-journald: a running one is reused, else one is started (volatile, no rate limit);
+#   * (sshd: added by a later issue, see start_sshd below.)
+#
+# usage: testbed.sh up DIR            start everything; prints the environment (also in DIR/env)
+#        testbed.sh down DIR          stop only the processes recorded in DIR/state, undo host changes
+#        testbed.sh env DIR           print DIR/env (source it: eval "$(testbed.sh env DIR)")
+#        testbed.sh check DIR         smoke test with CLI tools (busctl, pkcheck, logger, journalctl)
+#        testbed.sh journal-up DIR    only a journald (tools/test.sh: one journald for a whole run)
+#        testbed.sh journal-down DIR  same as down
+#
+# knobs (env):
+#   SOURCE_ROOT          the project checkout (default: the parent of this script's folder)
+#   TESTBED_POLKIT_RULES the rules file for polkitd (default: tests/polkit/50-runbookd-test.rules;
+#                        tools/demo.sh uses policy/50-runbookd-example.rules)
+#   TESTBED_NO_UNSHARE=1 never use mount namespaces (then the polkit files are installed into
+#                        /usr/share/polkit-1/actions and /etc/polkit-1/rules.d, removed on down)
+#
+# Every process started is recorded in DIR/state with its start time; 'down' stops exactly those
+# (and nothing else), so 'up'/'down' can run any number of times, also next to other testbeds.
+# Host-global things: the journald socket (/run/systemd/journal/socket) is one per host, so all
+# testbeds on a host share one journald; the one that started it stops it.
+set -euo pipefail
+
+die() { echo "testbed: $*" >&2; exit 1; }
+log() { echo "testbed: $*" >&2; }
+
+cmd=${1:-}; DIR=${2:-}
+[ -n "$cmd" ] && [ -n "$DIR" ] || die "usage: $0 up|down|env|check|journal-up|journal-down DIR"
+case "$DIR" in /*) ;; *) DIR="$(pwd)/$DIR" ;; esac
+STATE="$DIR/state"
+SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+JOURNAL_MARK=/run/systemd/journal/.testbed-journal-dir
+
+BUS_POLICY="$SOURCE_ROOT/dbus/org.runbookd1.conf"
+POLKIT_FILES=("$SOURCE_ROOT/policy/org.runbookd1.policy"
+              "${TESTBED_POLKIT_RULES:-$SOURCE_ROOT/tests/polkit/50-runbookd-test.rules}")
+
+starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null || true; }
+record_pid() { echo "pid $1 $2 $(starttime "$2")" >> "$STATE"; }   # name pid starttime
+record() { echo "$*" >> "$STATE"; }                                 # file|dir PATH
+alive() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+wait_for() { # timeout_s description command...
+    local t=$(( $1 * 10 )) what=$2; shift 2
+    while ! "$@" >/dev/null 2>&1; do
+        t=$((t - 1)); [ $t -gt 0 ] || { log "timeout waiting for $what"; return 1; }
+        sleep 0.1
+    done
+}
+unix_listening() { awk -v p="$1" '$NF == p {f=1} END {exit !f}' /proc/net/unix; }
+can_unshare() { # a private mount namespace in which a bind mount succeeds
+    [ "${TESTBED_NO_UNSHARE:-0}" != 1 ] &&
+    unshare --mount --propagation private mount --bind "$DIR/dbus" "$DIR/logs" 2>/dev/null
+}
+
+prepare_dir() {
+    [ "$(id -u)" = 0 ] || die "must run as root"
+    [ ! -e "$STATE" ] || die "$STATE exists: run '$0 down $DIR' first"
+    rm -rf "$DIR"/{dbus,polkit,journal,ssh,logs,env}   # fresh per run
+    mkdir -p "$DIR"/{dbus/system.d,polkit/src,polkit/actions,polkit/rules.d,journal/data,journal/etc-systemd,logs}
+    # non-root bus clients and polkitd (uid polkitd) must be able to traverse to the socket / rules
+    chmod 755 "$DIR" "$DIR"/{dbus,dbus/system.d,polkit,polkit/src,journal,journal/data,logs}
+    : > "$STATE"
+    local d="$DIR"; while [ "$d" != / ]; do d=$(dirname "$d")
+        [ "$(( 8#$(stat -c %a "$d") & 8#001 ))" -ne 0 ] || log "warning: $d not world-traversable; non-root clients cannot reach the bus socket"
+    done
+}
+
+# ---------- private system bus ----------
+start_bus() {
+    local SOCK="$DIR/dbus/system_bus_socket"
+    export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$SOCK"
+    [ -f "$BUS_POLICY" ] || die "missing $BUS_POLICY"
+    cp "$BUS_POLICY" "$DIR/dbus/system.d/"
+    if [ -f /usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf ]; then
+        cp /usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf "$DIR/dbus/system.d/"
+    else
+        cat > "$DIR/dbus/system.d/org.freedesktop.PolicyKit1.conf" <<'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <policy user="polkitd"><allow own="org.freedesktop.PolicyKit1"/></policy>
+  <policy context="default"><allow send_destination="org.freedesktop.PolicyKit1"/></policy>
+</busconfig>
+EOF
+    fi
+    chmod 644 "$DIR"/dbus/system.d/*
+    # The default policy mirrors Debian's /usr/share/dbus-1/system.conf: method calls are denied
+    # unless a system.d file allows them, so the project's real policy is what is tested.
+    cat > "$DIR/dbus/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$SOCK</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.systemd1.Activator"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+  <limit name="reply_timeout">300000</limit>
+  <includedir>$DIR/dbus/system.d</includedir>
+</busconfig>
+EOF
+    setsid dbus-daemon --config-file="$DIR/dbus/bus.conf" --nofork --nopidfile --nosyslog \
+        --print-address=3 3>"$DIR/dbus/address" </dev/null >"$DIR/logs/dbus-daemon.log" 2>&1 &
+    record_pid dbus-daemon $!
+    wait_for 10 "dbus-daemon" test -s "$DIR/dbus/address" || die "dbus-daemon failed, see $DIR/logs/dbus-daemon.log"
+    chmod 666 "$SOCK"
+}
+
+# ---------- journald ----------
+JMODE="" JDIR=""
+start_journald() {
+    local USE_NS=0; can_unshare && USE_NS=1
+    if unix_listening /run/systemd/journal/socket; then
+        JMODE=existing      # a journald already owns the socket; sd_journal_send goes there
+        [ -r "$JOURNAL_MARK" ] && JDIR=$(cat "$JOURNAL_MARK")
+        log "journald already running on this host: using it (journal dir: ${JDIR:-system default})"
+        return 0
+    fi
+    [ -s /etc/machine-id ] || die "/etc/machine-id missing: run tools/setup.sh (systemd-machine-id-setup)"
+    cat > "$DIR/journal/etc-systemd/journald.conf" <<'EOF'
+[Journal]
+Storage=volatile
+Compress=no
+Seal=no
+RateLimitIntervalSec=0
+RateLimitBurst=0
+RuntimeMaxUse=256M
+ReadKMsg=no
+ForwardToSyslog=no
+ForwardToKMsg=no
+ForwardToConsole=no
+ForwardToWall=no
+EOF
+    [ -d /run/systemd/journal ] || { mkdir -p /run/systemd/journal; record dir /run/systemd/journal; }
+    [ -d /run/log ] || { mkdir -p /run/log; record dir /run/log; }
+    if [ $USE_NS = 1 ]; then
+        JMODE=namespace; JDIR="$DIR/journal/data/journal"
+        # private /run/log (journal files) and /etc/systemd (config) for journald only;
+        # /run/systemd/journal (the sockets) stays shared with the host.
+        setsid unshare --mount --propagation private sh -c '
+            mount --bind "$1/data" /run/log &&
+            mount --bind "$1/etc-systemd" /etc/systemd &&
+            exec /lib/systemd/systemd-journald' sh "$DIR/journal" \
+            </dev/null >"$DIR/logs/journald.log" 2>&1 &
+        record_pid systemd-journald $!
+    else
+        JMODE=host; JDIR=/run/log/journal
+        [ -d /run/systemd/journald.conf.d ] || { mkdir -p /run/systemd/journald.conf.d; record dir /run/systemd/journald.conf.d; }
+        cp "$DIR/journal/etc-systemd/journald.conf" /run/systemd/journald.conf.d/zz-testbed.conf
+        record file /run/systemd/journald.conf.d/zz-testbed.conf
+        if [ ! -d /run/log/journal ]; then record dir /run/log/journal
+        elif [ ! -d "/run/log/journal/$(cat /etc/machine-id)" ]; then record dir "/run/log/journal/$(cat /etc/machine-id)"; fi
+        setsid /lib/systemd/systemd-journald </dev/null >"$DIR/logs/journald.log" 2>&1 &
+        record_pid systemd-journald $!
+    fi
+    wait_for 10 "journald socket" unix_listening /run/systemd/journal/socket || die "journald failed, see $DIR/logs/journald.log"
+    wait_for 10 "journal file" test -e "$JDIR/$(cat /etc/machine-id)/system.journal" || die "no journal file in $JDIR"
+    echo "$JDIR" > "$JOURNAL_MARK"; record file "$JOURNAL_MARK"
+}
+
+# ---------- polkitd ----------
+PMODE=""
+start_polkitd() {
+    local USE_NS=0 f; can_unshare && USE_NS=1
+    for f in "${POLKIT_FILES[@]}"; do
+        [ -f "$f" ] || die "missing $f"
+        cp "$f" "$DIR/polkit/src/"
+    done
+    chmod 644 "$DIR"/polkit/src/*
+    if [ $USE_NS = 1 ]; then
+        PMODE=namespace
+        cp /usr/share/polkit-1/actions/*.policy "$DIR/polkit/actions/" 2>/dev/null || true
+        cp "$DIR"/polkit/src/*.policy "$DIR/polkit/actions/"
+        cp "$DIR"/polkit/src/*.rules "$DIR/polkit/rules.d/"
+        chmod 755 "$DIR/polkit/actions" "$DIR/polkit/rules.d"
+        chmod 644 "$DIR"/polkit/actions/* "$DIR"/polkit/rules.d/*
+        setsid unshare --mount --propagation private sh -c '
+            mount --bind "$1/actions" /usr/share/polkit-1/actions &&
+            mount --bind "$1/rules.d" /etc/polkit-1/rules.d &&
+            exec /usr/lib/polkit-1/polkitd --no-debug' sh "$DIR/polkit" \
+            </dev/null >"$DIR/logs/polkitd.log" 2>&1 &
+    else
+        PMODE=system
+        mkdir -p /etc/polkit-1/rules.d /usr/share/polkit-1/actions
+        for f in "$DIR"/polkit/src/*.policy; do
+            [ ! -e "/usr/share/polkit-1/actions/${f##*/}" ] || die "/usr/share/polkit-1/actions/${f##*/} exists (installed runbookd? use the namespace mode)"
+            install -m 644 "$f" /usr/share/polkit-1/actions/ && record file "/usr/share/polkit-1/actions/${f##*/}"; done
+        for f in "$DIR"/polkit/src/*.rules; do
+            [ ! -e "/etc/polkit-1/rules.d/${f##*/}" ] || die "/etc/polkit-1/rules.d/${f##*/} exists"
+            install -m 644 "$f" /etc/polkit-1/rules.d/ && record file "/etc/polkit-1/rules.d/${f##*/}"; done
+        setsid /usr/lib/polkit-1/polkitd --no-debug </dev/null >"$DIR/logs/polkitd.log" 2>&1 &
+    fi
+    record_pid polkitd $!
+    wait_for 15 "polkitd on bus" sh -c 'busctl --system call org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus NameHasOwner s org.freedesktop.PolicyKit1 | grep -q true' \
+        || die "polkitd failed, see $DIR/logs/polkitd.log"
+}
+
+# ---------- sshd ----------
+# A later issue adds the ssh connector's peer here: an OpenSSH sshd on 127.0.0.1 with its own
+# host key and a client key (see shared/reference/testbed.sh, section 4), exporting
+# TESTBED_SSH_HOST/PORT/USER/KEY/KNOWN_HOSTS into DIR/env.
+start_sshd() { :; }
+
+write_env() {
+    cat > "$DIR/env" <<EOF
+export DBUS_SYSTEM_BUS_ADDRESS='${DBUS_SYSTEM_BUS_ADDRESS:-}'
+export TESTBED_DIR='$DIR'
+export TESTBED_POLKIT_MODE='$PMODE'
+export TESTBED_JOURNAL_MODE='$JMODE'
+export TESTBED_JOURNAL_DIR='$JDIR'
+EOF
+    cat "$DIR/env"
+}
+
+up() {
+    prepare_dir
+    # shellcheck disable=SC2154
+    trap 'rc=$?; [ $rc -eq 0 ] || { log "up failed (rc=$rc), tearing down"; down; }' EXIT
+    start_bus
+    start_journald
+    start_polkitd
+    start_sshd
+    write_env
+    log "up: $(awk '$1=="pid"{printf "%s=%s ", $2, $3}' "$STATE")(journal: $JMODE ${JDIR:-default}, polkit: $PMODE)"
+    trap - EXIT
+}
+
+journal_up() {
+    prepare_dir
+    # shellcheck disable=SC2154
+    trap 'rc=$?; [ $rc -eq 0 ] || { log "journal-up failed (rc=$rc), tearing down"; down; }' EXIT
+    start_journald
+    write_env
+    trap - EXIT
+}
+
+down() {
+    [ -f "$STATE" ] || { log "no state in $DIR, nothing to do"; return 0; }
+    local kind a b c pids=()
+    # stop in reverse start order; only PIDs we recorded, and only if the start time still matches
+    while read -r kind a b c; do
+        [ "$kind" = pid ] || continue
+        if alive "$b" && [ "$(starttime "$b")" = "$c" ]; then kill -TERM "$b" && pids+=("$b") && log "stopping $a ($b)"
+        else log "$a ($b) already gone"; fi
+    done < <(tac "$STATE")
+    local t p
+    for p in "${pids[@]}"; do
+        for t in $(seq 50); do alive "$p" || break; sleep 0.1; done
+        if alive "$p"; then log "pid $p ignored SIGTERM, SIGKILL"; kill -KILL "$p" || true; fi
+    done
+    while read -r kind a b c; do
+        case "$kind" in
+            file) rm -f -- "$a" ;;
+            dir)  rm -rf -- "$a" ;;
+        esac
+    done < <(tac "$STATE")
+    mv "$STATE" "$STATE.down"
+    log "down: done"
+}
+
+check() {
+    [ -f "$DIR/env" ] || die "no $DIR/env: run '$0 up $DIR' first"
+    # shellcheck disable=SC1091
+    . "$DIR/env"
+    local ok=0 bad=0 t
+    pass() { echo "PASS $*"; ok=$((ok+1)); }
+    fail() { echo "FAIL $*"; bad=$((bad+1)); }
+    if busctl --system list --no-pager | grep -q org.freedesktop.PolicyKit1; then pass "busctl sees PolicyKit1"; else fail busctl; fi
+    if setpriv --reuid=65534 --regid=65534 --clear-groups env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" \
+        busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetId >/dev/null
+    then pass "uid nobody can use the bus"; else fail "nobody on bus"; fi
+    local u pid
+    for u in rbtest-alice rbtest-mallory; do
+        getent passwd "$u" >/dev/null || { fail "user $u missing (run tools/setup.sh)"; continue; }
+        setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups sleep 5 & pid=$!
+        sleep 0.2
+        if pkcheck --action-id org.runbookd1.approve-step --process "$pid" >/dev/null 2>&1; then
+            if [ "$u" = rbtest-alice ]; then pass "polkit: $u authorized"; else fail "polkit: $u authorized"; fi
+        else
+            if [ "$u" = rbtest-alice ]; then fail "polkit: $u denied"; else pass "polkit: $u denied"; fi
+        fi
+        kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+    done
+    t=check-$$-$RANDOM
+    printf 'MESSAGE=[EXECUTE_STEP] testbed check\nRUNBOOK_SESSION=%s\n' "$t" | logger --journald
+    local JCTL=(journalctl --no-pager); [ -n "$TESTBED_JOURNAL_DIR" ] && JCTL+=(-D "$TESTBED_JOURNAL_DIR")
+    local found=0
+    for _ in $(seq 50); do
+        if "${JCTL[@]}" -o json RUNBOOK_SESSION="$t" | grep -q '"MESSAGE":"\[EXECUTE_STEP\] testbed check"'; then found=1; break; fi
+        sleep 0.1
+    done
+    if [ $found = 1 ]; then pass "journal record with RUNBOOK_SESSION=$t"; else fail journal; fi
+    echo "check: $ok passed, $bad failed"
+    [ $bad = 0 ]
+}
+
+case "$cmd" in
+    up) up ;;
+    down|journal-down) down ;;
+    journal-up) journal_up ;;
+    env) [ -f "$DIR/env" ] || die "no $DIR/env"; cat "$DIR/env" ;;
+    check) check ;;
+    *) die "unknown command $cmd" ;;
+esac

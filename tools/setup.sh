@@ -1,0 +1,153 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# tools/setup.sh - everything runbookd needs to build and test on Debian 12, idempotent:
+#   1. installs the Debian packages below by name (apt only when one is missing);
+#   2. creates the test and demo users and groups;
+#   3. configures and builds with meson: build/ (or build-asan/ with --sanitize).
+#
+# usage: bash tools/setup.sh [--sanitize] [--no-build] [--deps-only]
+#   --sanitize   build build-asan/ with -Db_sanitize=address,undefined instead of build/
+#   --no-build   packages and users only (same as --deps-only)
+# Run as root (apt-get, useradd). Prints the build directory on its last line.
+set -euo pipefail
+
+SOURCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+say() { echo "setup: $*" >&2; }
+die() { echo "setup: error: $*" >&2; exit 1; }
+
+SANITIZE=0 BUILD=1
+for a in "$@"; do
+    case "$a" in
+        --sanitize) SANITIZE=1 ;;
+        --no-build|--deps-only) BUILD=0 ;;
+        -h|--help) sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown option '$a'" ;;
+    esac
+done
+[ "$(id -u)" = 0 ] || die "must run as root (apt-get, useradd)"
+
+# Package -> what the project uses from it:
+#   build-essential meson ninja-build pkg-config  compiler and build (gcc, meson, ninja)
+#   libsystemd-dev liblmdb-dev libjansson-dev libssl-dev libcurl4-openssl-dev libssh2-1-dev  libraries
+#   lmdb-utils       mdb_stat/mdb_dump to inspect a state dir
+#   dbus dbus-daemon dbus-bin  the private system bus of the testbed
+#   polkitd          /usr/lib/polkit-1/polkitd, pkcheck, pkaction
+#   systemd          systemd-journald, journalctl, busctl, systemd-analyze, systemd-machine-id-setup
+#   openssh-server openssh-client  the ssh connector's test peer (later)
+#   jq               JSON from busctl --json and journalctl -o json; meson's testlog.json
+#   libxml2-utils    xmllint (dist suite)
+#   (lint) shellcheck, for the project's shell scripts (dist suite)
+#   util-linux       setpriv, setsid, unshare, flock;  mount: mount --bind (testbed namespaces)
+#   bsdutils         logger --journald (testbed check)
+#   procps           pgrep/pkill/ps;  iproute2: ss
+#   passwd           useradd/groupadd/usermod;  coreutils findutils grep sed mawk: the scripts
+#   git ca-certificates
+PACKAGES=(
+    build-essential meson ninja-build pkg-config
+    libsystemd-dev liblmdb-dev lmdb-utils libjansson-dev libssl-dev libcurl4-openssl-dev libssh2-1-dev
+    dbus dbus-daemon dbus-bin polkitd systemd
+    openssh-server openssh-client
+    jq libxml2-utils shellcheck
+    util-linux mount bsdutils procps iproute2 passwd coreutils findutils grep sed mawk
+    git ca-certificates
+)
+
+missing_packages() {
+    local p
+    for p in "${PACKAGES[@]}"; do
+        [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || echo "$p"
+    done
+}
+
+install_packages() {
+    local missing
+    mapfile -t missing < <(missing_packages)
+    if [ ${#missing[@]} -eq 0 ]; then
+        say "all ${#PACKAGES[@]} packages installed"
+        return 0
+    fi
+    say "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    local apt=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold
+               install --no-install-recommends)
+    # apt-get update only when the package lists are missing, or when an install from the
+    # lists we have fails (stale lists after a point release).
+    if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then
+        apt-get -q update
+    fi
+    if ! "${apt[@]}" "${missing[@]}"; then
+        say "install failed; refreshing the package lists and retrying"
+        apt-get -q update
+        "${apt[@]}" "${missing[@]}"
+    fi
+    mapfile -t missing < <(missing_packages)
+    [ ${#missing[@]} -eq 0 ] || die "still not installed: ${missing[*]}"
+}
+
+ensure_group() { # name
+    getent group "$1" >/dev/null || { groupadd --system "$1"; say "created group $1"; }
+}
+ensure_user() { # name [supplementary group]
+    local u=$1 g=${2:-}
+    if ! getent passwd "$u" >/dev/null; then
+        local grp=(--user-group)
+        getent group "$u" >/dev/null && grp=(--gid "$u")   # left over from an earlier userdel
+        useradd --system "${grp[@]}" --no-create-home --home-dir /nonexistent \
+                --shell /usr/sbin/nologin --comment "runbookd test/demo user" "$u"
+        say "created user $u"
+    fi
+    if [ -n "$g" ] && ! id -nG "$u" | tr ' ' '\n' | grep -qx "$g"; then
+        usermod -a -G "$g" "$u"
+        say "added $u to group $g"
+    fi
+}
+
+create_users() {
+    # tests: rbtest members are allowed every org.runbookd1.* action by
+    # tests/polkit/50-runbookd-test.rules; rbtest-mallory is not a member and is refused.
+    ensure_group rbtest
+    ensure_user rbtest-alice rbtest
+    ensure_user rbtest-bob rbtest
+    ensure_user rbtest-carol rbtest
+    ensure_user rbtest-mallory
+    # demo: the group policy/50-runbookd-example.rules grants
+    ensure_group runbookd
+    ensure_user demo-operator runbookd
+    ensure_user demo-approver runbookd
+}
+
+build() { # builddir meson-options...
+    local dir=$1; shift
+    cd "$SOURCE_ROOT"
+    if [ -f "$dir/meson-private/coredata.dat" ]; then
+        meson setup --reconfigure "$dir" "$@" >"$dir/setup.log" 2>&1 || {
+            cat "$dir/setup.log" >&2
+            die "meson setup --reconfigure $dir failed (are all sources in src/ written yet?)"; }
+    else
+        mkdir -p "$dir"
+        meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || {
+            cat "$dir.setup.log" >&2
+            rm -rf "$dir" "$dir.setup.log"
+            die "meson setup $dir failed (are all sources in src/ written yet?)"; }
+        mv "$dir.setup.log" "$dir/setup.log"
+    fi
+    if ! meson compile -C "$dir" >&2; then
+        die "build failed in $dir (see the compiler output above)"
+    fi
+    say "built $dir"
+}
+
+install_packages
+[ -s /etc/machine-id ] || { systemd-machine-id-setup >/dev/null; say "created /etc/machine-id"; }
+create_users
+
+if [ $BUILD = 1 ]; then
+    if [ $SANITIZE = 1 ]; then
+        build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+        echo "$SOURCE_ROOT/build-asan"
+    else
+        build build
+        echo "$SOURCE_ROOT/build"
+    fi
+fi
