@@ -4,6 +4,7 @@
  * commit), announces new objects and changed properties, and sends the queued replies. */
 #include <stdio.h>
 
+#include "bus/bus-errors.h"
 #include "bus/bus-objects.h"
 #include "daemon/manager.h"
 #include "shared/log.h"
@@ -110,7 +111,7 @@ static int flush_cb(sd_event_source *s, void *userdata) {
                 if (r < 0) {
                         /* not durable: do not claim success */
                         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                        (void) sd_bus_error_setf(&e, "org.runbookd1.Error.StoreFailed",
+                        (void) sd_bus_error_setf(&e, BUS_ERROR_STORE_FAILED,
                                                  "runbookd could not make this durable in its state store: %s",
                                                  strerror(-r));
                         (void) sd_bus_reply_method_error(replies[i].call, &e);

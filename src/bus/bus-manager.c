@@ -37,10 +37,10 @@ int bus_caller(Manager *m, sd_bus_message *call, uid_t *ret_uid, char **ret_name
 
 int bus_check_text(const char *what, const char *s, size_t max, sd_bus_error *error) {
         if (strlen(s) > max)
-                return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidParameter",
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
                                          "The %s is %zu bytes long; at most %zu are allowed.", what, strlen(s), max);
         if (!utf8_is_printable_text(s, max))
-                return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidParameter",
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
                                          "The %s must be printable UTF-8 text.", what);
         return 0;
 }
@@ -66,14 +66,14 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
                 return r;
         while ((r = sd_bus_message_read(message, "{ss}", &key, &value)) > 0) {
                 if (json_object_size(params) >= START_PARAMS_MAX)
-                        return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidParameter",
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
                                                  "Too many parameters (at most %d).", START_PARAMS_MAX);
                 if (strlen(key) > 64 || strlen(value) > RUNBOOK_PARAM_VALUE_MAX)
-                        return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidParameter",
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
                                                  "Parameter '%.64s%s' is too long (names: 64 bytes, values: %d bytes at most).",
                                                  key, strlen(key) > 64 ? "…" : "", RUNBOOK_PARAM_VALUE_MAX);
                 if (json_object_set_new(params, key, json_string(value)) < 0)
-                        return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidParameter",
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
                                                  "The value of parameter '%s' is not valid UTF-8.", key);
         }
         if (r < 0)
@@ -83,7 +83,7 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
                 return r;
 
         if (!config_name_is_valid(name))
-                return sd_bus_error_setf(error, "org.runbookd1.Error.NoSuchRunbook",
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_RUNBOOK,
                                          "'%.128s' is not a valid runbook name.", name);
         r = bus_check_text("reference", reference, REFERENCE_MAX, error);
         if (r < 0)
@@ -92,14 +92,14 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
         if (!rb) {
                 const RunbookBroken *b = runbook_catalog_find_broken(m->runbooks, name);
                 if (b)
-                        return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidRunbook",
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_RUNBOOK,
                                                  "Runbook '%s' cannot be used: %s", name, b->error);
-                return sd_bus_error_setf(error, "org.runbookd1.Error.NoSuchRunbook",
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_RUNBOOK,
                                          "No runbook '%s' (ListRunbooks shows the runbooks there are).", name);
         }
 
         const char *details[] = { "runbook", name, "reference", reference, NULL };
-        r = bus_verify_polkit_async(message, "org.runbookd1.start-session", details, m->polkit, error);
+        r = bus_verify_polkit_async(message, RUNBOOKD_ACTION_START_SESSION, details, m->polkit, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -247,9 +247,9 @@ static int method_get_runbook(sd_bus_message *message, void *userdata, sd_bus_er
         if (!rb) {
                 const RunbookBroken *b = runbook_catalog_find_broken(m->runbooks, name);
                 if (b)
-                        return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidRunbook",
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_RUNBOOK,
                                                  "Runbook '%s' cannot be used: %s", name, b->error);
-                return sd_bus_error_setf(error, "org.runbookd1.Error.NoSuchRunbook", "No runbook '%.128s'.", name);
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_RUNBOOK, "No runbook '%.128s'.", name);
         }
         text = json_dumps(rb->json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (!text)
@@ -289,7 +289,7 @@ static int method_get_session(sd_bus_message *message, void *userdata, sd_bus_er
                 return r;
         r = engine_get_session(m->engine, id, &s);
         if (r == -ENOENT)
-                return sd_bus_error_setf(error, "org.runbookd1.Error.NoSuchSession", "No session %u.", id);
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_SESSION, "No session %u.", id);
         if (r < 0)
                 return r;
         path = session_path(id);
@@ -304,7 +304,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         Manager *m = userdata;
         int r;
 
-        r = bus_verify_polkit_async(message, "org.runbookd1.manage", NULL, m->polkit, error);
+        r = bus_verify_polkit_async(message, RUNBOOKD_ACTION_MANAGE, NULL, m->polkit, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -312,7 +312,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
 
         r = manager_load_config(m, &errors);
         if (r < 0)
-                return sd_bus_error_setf(error, "org.runbookd1.Error.InvalidRunbook",
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_RUNBOOK,
                                          "Reload failed, the previous configuration stays: %s",
                                          errors && errors[0] ? errors[0] : strerror(-r));
         r = sd_bus_message_new_method_return(message, &reply);

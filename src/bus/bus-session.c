@@ -234,7 +234,7 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
         if (asprintf_safe(&id, "%u", s->id) < 0)
                 return -ENOMEM;
         const char *details[] = { "session", id, "runbook", s->runbook, "reference", strempty(s->reference), NULL };
-        r = bus_verify_polkit_async(message, "org.runbookd1.cancel-session", details, m->polkit, error);
+        r = bus_verify_polkit_async(message, RUNBOOKD_ACTION_CANCEL_SESSION, details, m->polkit, error);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -265,7 +265,7 @@ static int method_retry(sd_bus_message *message, void *userdata, sd_bus_error *e
         if (s->state != SESSION_INTERRUPTED)
                 return bus_error_from_engine(error, -ENOMSG, what, NULL);
         const char *details[] = { "session", id, "runbook", s->runbook, "reference", strempty(s->reference), NULL };
-        r = bus_verify_polkit_async(message, "org.runbookd1.start-session", details, m->polkit, error);
+        r = bus_verify_polkit_async(message, RUNBOOKD_ACTION_START_SESSION, details, m->polkit, error);
         if (r < 0)
                 return r;
         if (r == 0)

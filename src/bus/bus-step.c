@@ -74,7 +74,7 @@ int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, co
                 "session", sid, "step", idx, "runbook", s->runbook, "step_name", st->name,
                 "command", st->command, "target", st->target, NULL,
         };
-        r = bus_verify_polkit_async(call, "org.runbookd1.approve-step", details, m->polkit, error);
+        r = bus_verify_polkit_async(call, RUNBOOKD_ACTION_APPROVE_STEP, details, m->polkit, error);
         if (r < 0)
                 return r;
         if (r == 0)

@@ -108,9 +108,11 @@ void store_save_session(StoreTxn *t, Session *s, bool force) {
                         snapshot_key(sk, s->id);
                         store_put_json(t, DB_SESSIONS, sk, sizeof sk, s->snapshot);
                 }
+                /* a session is active from its creation until it is final: the key is written
+                 * then and deleted at the end, not rewritten (a page copy) on every transition */
                 if (session_state_is_final(s->state))
                         store_del(t, DB_ACTIVE, k, 4);
-                else
+                else if (force)
                         store_put(t, DB_ACTIVE, k, 4, "", 0);
         }
         for (size_t i = 0; i < s->n_steps; i++) {

@@ -6,7 +6,8 @@
 #include "store/store.h"
 
 /* Writes the session record if it is dirty (or 'force'), and every dirty step (or all with
- * 'force'), and the 'active' key as the session's state says. Clears the dirty flags only
+ * 'force'); the 'active' key is written with 'force' (a new session) unless the session is
+ * final, and deleted once it is. Clears the dirty flags only
  * through store_session_mark_clean() after a successful commit. */
 void store_save_session(StoreTxn *t, Session *s, bool force);
 void store_session_mark_clean(Session *s);
