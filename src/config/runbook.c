@@ -9,7 +9,6 @@
 #define PARAM_PATTERN_MAX 1024
 #define STEP_NAME_MAX 256
 #define STEP_TIMEOUT_MAX_SEC (7 * 24 * 3600)
-#define JSON_PATH_MAX 256         /* paths built from validated names and indexes fit */
 #define STEP_PATH_MAX 64          /* "$.postchecks[N]" */
 
 static const char *const step_phase_table[_PHASE_MAX] = {
@@ -658,12 +657,7 @@ RunbookCatalog *runbook_catalog_free(RunbookCatalog *c) {
         for (size_t i = 0; i < c->n_runbooks; i++)
                 runbook_free(c->runbooks[i]);
         free(c->runbooks);
-        for (size_t i = 0; i < c->n_broken; i++) {
-                free(c->broken[i].name);
-                free(c->broken[i].file);
-                free(c->broken[i].error);
-        }
-        free(c->broken);
+        config_broken_free_many(c->broken, c->n_broken);
         free(c);
         return NULL;
 }
@@ -691,7 +685,6 @@ int runbook_catalog_load(const char *vendor_dir, const char *config_dir, Runbook
         /* 'files' is sorted by name, so both lists come out sorted. */
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *error = NULL;
-                RunbookBroken *b;
                 Runbook *rb = NULL;
 
                 if (!config_name_is_valid(files[i].name))
@@ -708,13 +701,7 @@ int runbook_catalog_load(const char *vendor_dir, const char *config_dir, Runbook
                 }
 
                 log_debug_errno(r, "Runbook '%s' is broken: %s", files[i].path, strna(error));
-                if (!error && asprintf_safe(&error, "%s: %s", files[i].path, strerror(-r)) < 0)
-                        return -ENOMEM;
-                b = &c->broken[c->n_broken++];
-                b->name = strdup(files[i].name);
-                b->file = strdup(files[i].path);
-                b->error = TAKE_PTR(error);
-                if (!b->name || !b->file)
+                if (config_broken_add(c->broken, &c->n_broken, files[i].name, files[i].path, r, &error) < 0)
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(c);
@@ -739,8 +726,5 @@ const Runbook *runbook_catalog_find(const RunbookCatalog *c, const char *name) {
 }
 
 const RunbookBroken *runbook_catalog_find_broken(const RunbookCatalog *c, const char *name) {
-        for (size_t i = 0; i < c->n_broken; i++)
-                if (streq(c->broken[i].name, name))
-                        return &c->broken[i];
-        return NULL;
+        return config_broken_find(c->broken, c->n_broken, name);
 }

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <regex.h>
 
+#include "config/config-util.h"
 #include "shared/util.h"
 
 typedef enum StepPhase {
@@ -88,11 +89,7 @@ char *shell_quote(const char *s);
 /* The set of runbooks: vendor_dir/runbooks/ then config_dir/runbooks/; a file in config_dir
  * wins over a vendor file of the same name. Files that fail to parse are kept as "broken"
  * with their error, so that StartSession can say why. Either dir may be NULL. */
-typedef struct RunbookBroken {
-        char *name;
-        char *file;
-        char *error;
-} RunbookBroken;
+typedef ConfigBroken RunbookBroken;
 
 typedef struct RunbookCatalog {
         Runbook **runbooks;       /* sorted by name */

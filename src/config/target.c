@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* target.c: target documents and the target catalog; also the helpers that the config parsers
- * share (JSON paths and errors, file loading, directory listing), declared in target.h. */
+/* target.c: target documents and the target catalog. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "config/config-util.h"
 #include "config/runbook.h"
 #include "config/target.h"
 #include "shared/log.h"
@@ -15,304 +15,6 @@
 #define TARGET_STRING_MAX 1024
 #define TARGET_DESCRIPTION_MEMBERS 5
 #define MAX_CONCURRENCY_DEFAULT 10
-#define JSON_PATH_MAX 256
-
-/* Keys that can be written as "$.key" in a JSON path. */
-static bool key_is_identifier(const char *key) {
-        if (!((*key >= 'a' && *key <= 'z') || (*key >= 'A' && *key <= 'Z') || *key == '_'))
-                return false;
-        for (const char *p = key; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
-                        return false;
-        return strlen(key) <= 64;
-}
-
-int config_error(char **ret_error, const char *source, const char *path, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        va_list ap;
-        int r;
-
-        if (!ret_error)
-                return -EINVAL;
-        va_start(ap, fmt);
-        r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                msg = NULL;
-                return -ENOMEM;
-        }
-        if (source)
-                r = asprintf_safe(ret_error, "%s: %s: %s", source, path, msg);
-        else
-                r = asprintf_safe(ret_error, "%s: %s", path, msg);
-        return r < 0 ? r : -EINVAL;
-}
-
-char *config_path_key(const char *parent, const char *key) {
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f;
-
-        if (key_is_identifier(key)) {
-                if (asprintf_safe(&buf, "%s.%s", parent, key) < 0)
-                        return NULL;
-                return buf;
-        }
-        f = open_memstream(&buf, &size);
-        if (!f)
-                return NULL;
-        fprintf(f, "%s[\"", parent);
-        for (const unsigned char *p = (const unsigned char *) key; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\u%04x", *p);
-                else
-                        fputc(*p, f);
-        }
-        fputs("\"]", f);
-        if (ferror(f)) {
-                fclose(f);
-                free(buf);
-                return NULL;
-        }
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
-        return buf;
-}
-
-int config_check_keys(json_t *obj, const char *const *allowed, const char *source, const char *path,
-                      char **ret_error) {
-        const char *key;
-        json_t *v;
-
-        json_object_foreach(obj, key, v) {
-                _cleanup_free_ char *kp = NULL, *list = NULL;
-                bool found = false;
-                size_t n = 0;
-
-                for (const char *const *a = allowed; *a; a++)
-                        if (streq(*a, key)) {
-                                found = true;
-                                break;
-                        }
-                if (found)
-                        continue;
-
-                for (const char *const *a = allowed; *a; a++)
-                        n += strlen(*a) + 2;
-                list = malloc(n + 1);
-                kp = config_path_key(path, key);
-                if (!list || !kp)
-                        return -ENOMEM;
-                list[0] = 0;
-                for (const char *const *a = allowed; *a; a++) {
-                        if (a != allowed)
-                                strcat(list, ", ");
-                        strcat(list, *a);
-                }
-                return config_error(ret_error, source, kp, "unknown key (allowed: %s)", list);
-        }
-        return 0;
-}
-
-const char *config_json_string(json_t *v) {
-        const char *s;
-
-        if (!json_is_string(v))
-                return NULL;
-        s = json_string_value(v);
-        if (strlen(s) != json_string_length(v))
-                return NULL;
-        return s;
-}
-
-int config_json_load_file(const char *path, size_t max_size, json_t **ret, char **ret_error) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        json_error_t e;
-        struct stat st;
-        size_t n = 0;
-        json_t *j;
-        int r;
-
-        /* O_NONBLOCK: never hang on a FIFO someone left in the directory */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-                r = negative_errno();
-                if (ret_error && asprintf_safe(ret_error, "%s: cannot open: %s", path, strerror(-r)) < 0)
-                        return -ENOMEM;
-                return r;
-        }
-        if (fstat(fd, &st) < 0) {
-                r = negative_errno();
-                if (ret_error && asprintf_safe(ret_error, "%s: cannot stat: %s", path, strerror(-r)) < 0)
-                        return -ENOMEM;
-                return r;
-        }
-        if (!S_ISREG(st.st_mode)) {
-                if (ret_error && asprintf_safe(ret_error, "%s: not a regular file", path) < 0)
-                        return -ENOMEM;
-                return -EBADFD;
-        }
-        if ((uint64_t) st.st_size > max_size)
-                goto too_large;
-
-        buf = malloc(max_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, max_size + 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = negative_errno();
-                        if (ret_error && asprintf_safe(ret_error, "%s: cannot read: %s", path, strerror(-r)) < 0)
-                                return -ENOMEM;
-                        return r;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > max_size)
-                        goto too_large;
-        }
-
-        j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &e);
-        if (!j) {
-                log_debug("Failed to parse '%s': %s", path, e.text);
-                if (ret_error && asprintf_safe(ret_error, "%s: line %d column %d: %s", path, e.line, e.column,
-                                               e.text) < 0)
-                        return -ENOMEM;
-                return -EINVAL;
-        }
-        *ret = j;
-        return 0;
-
-too_large:
-        if (ret_error && asprintf_safe(ret_error, "%s: file is too large (maximum %zu bytes)", path, max_size) < 0)
-                return -ENOMEM;
-        return -EFBIG;
-}
-
-static int files_add_dir(const char *dir, const char *subdir, ConfigFile **files, size_t *n) {
-        _cleanup_free_ char *p = NULL;
-        struct dirent *de;
-        DIR *d;
-        int r = 0;
-
-        if (!dir)
-                return 0;
-        if (asprintf_safe(&p, "%s/%s", dir, subdir) < 0)
-                return -ENOMEM;
-        d = opendir(p);
-        if (!d) {
-                if (errno == ENOENT)
-                        return 0;
-                r = negative_errno();
-                return log_debug_errno(r, "Failed to open '%s': %m", p);
-        }
-        for (;;) {
-                ConfigFile *c;
-                size_t len;
-
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno != 0)
-                                r = log_debug_errno(negative_errno(), "Failed to read '%s': %m", p);
-                        break;
-                }
-                len = strlen(de->d_name);
-                if (de->d_name[0] == '.' || len <= 5 || !streq(de->d_name + len - 5, ".json"))
-                        continue;
-
-                c = realloc(*files, (*n + 2) * sizeof(ConfigFile));
-                if (!c) {
-                        r = -ENOMEM;
-                        break;
-                }
-                *files = c;
-                c[*n] = (ConfigFile) {};
-                c[*n + 1] = (ConfigFile) {};
-                c[*n].name = strndup(de->d_name, len - 5);
-                if (!c[*n].name || asprintf_safe(&c[*n].path, "%s/%s", p, de->d_name) < 0) {
-                        free(c[*n].name);
-                        c[*n].name = NULL;
-                        r = -ENOMEM;
-                        break;
-                }
-                (*n)++;
-        }
-        closedir(d);
-        return r;
-}
-
-static int config_file_compare(const void *a, const void *b) {
-        return strcmp(((const ConfigFile *) a)->name, ((const ConfigFile *) b)->name);
-}
-
-ConfigFile *config_files_free(ConfigFile *files) {
-        if (!files)
-                return NULL;
-        for (ConfigFile *f = files; f->name; f++) {
-                free(f->name);
-                free(f->path);
-        }
-        free(files);
-        return NULL;
-}
-
-int config_files_list(const char *vendor_dir, const char *config_dir, const char *subdir, ConfigFile **ret) {
-        _cleanup_(config_files_freep) ConfigFile *vendor = NULL, *admin = NULL, *merged = NULL;
-        size_t n_vendor = 0, n_admin = 0, i = 0, j = 0, k = 0;
-        int r;
-
-        r = files_add_dir(vendor_dir, subdir, &vendor, &n_vendor);
-        if (r < 0)
-                return r;
-        r = files_add_dir(config_dir, subdir, &admin, &n_admin);
-        if (r < 0)
-                return r;
-        if (n_vendor > 0)
-                qsort(vendor, n_vendor, sizeof(ConfigFile), config_file_compare);
-        if (n_admin > 0)
-                qsort(admin, n_admin, sizeof(ConfigFile), config_file_compare);
-
-        merged = calloc(n_vendor + n_admin + 1, sizeof(ConfigFile));
-        if (!merged)
-                return -ENOMEM;
-        /* Merge the two sorted lists; on equal names the admin's file wins. Entries move over, so
-         * that each list frees only what it still owns. */
-        while (i < n_vendor || j < n_admin) {
-                int c = i >= n_vendor ? 1 : j >= n_admin ? -1 : strcmp(vendor[i].name, admin[j].name);
-
-                if (c < 0) {
-                        merged[k++] = vendor[i];
-                        vendor[i++].path = NULL;
-                } else {
-                        if (c == 0) {
-                                log_debug("'%s' overrides '%s'.", admin[j].path, vendor[i].path);
-                                i++;
-                        }
-                        merged[k++] = admin[j];
-                        admin[j++].path = NULL;
-                }
-        }
-        /* Free what was not moved: the vendor files that the admin's ones override. */
-        for (size_t x = 0; x < n_vendor; x++)
-                if (vendor[x].path) {
-                        free(vendor[x].name);
-                        free(vendor[x].path);
-                }
-        free(TAKE_PTR(vendor));
-        free(TAKE_PTR(admin));
-        *ret = TAKE_PTR(merged);
-        return 0;
-}
-
 
 static const char *const local_keys[] = { "connector", "description", NULL };
 static const char *const ssh_keys[] = {
@@ -703,12 +405,7 @@ TargetCatalog *target_catalog_free(TargetCatalog *c) {
         for (size_t i = 0; i < c->n_targets; i++)
                 target_free(c->targets[i]);
         free(c->targets);
-        for (size_t i = 0; i < c->n_broken; i++) {
-                free(c->broken[i].name);
-                free(c->broken[i].file);
-                free(c->broken[i].error);
-        }
-        free(c->broken);
+        config_broken_free_many(c->broken, c->n_broken);
         free(c);
         return NULL;
 }
@@ -738,7 +435,6 @@ int target_catalog_load(const char *vendor_dir, const char *config_dir, TargetCa
         for (size_t i = 0; i <= n; i++) {
                 _cleanup_free_ char *error = NULL;
                 Target *t = NULL;
-                TargetBroken *b;
 
                 if (!have_local && (i == n || strcmp(files[i].name, "local") >= 0)) {
                         r = target_new_local(&c->targets[c->n_targets]);
@@ -767,13 +463,7 @@ int target_catalog_load(const char *vendor_dir, const char *config_dir, TargetCa
                 }
 
                 log_debug_errno(r, "Target '%s' is broken: %s", files[i].path, strna(error));
-                if (!error && asprintf_safe(&error, "%s: %s", files[i].path, strerror(-r)) < 0)
-                        return -ENOMEM;
-                b = &c->broken[c->n_broken++];
-                b->name = strdup(files[i].name);
-                b->file = strdup(files[i].path);
-                b->error = TAKE_PTR(error);
-                if (!b->name || !b->file)
+                if (config_broken_add(c->broken, &c->n_broken, files[i].name, files[i].path, r, &error) < 0)
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(c);
@@ -798,8 +488,5 @@ const Target *target_catalog_find(const TargetCatalog *c, const char *name) {
 }
 
 const TargetBroken *target_catalog_find_broken(const TargetCatalog *c, const char *name) {
-        for (size_t i = 0; i < c->n_broken; i++)
-                if (streq(c->broken[i].name, name))
-                        return &c->broken[i];
-        return NULL;
+        return config_broken_find(c->broken, c->n_broken, name);
 }

@@ -131,11 +131,10 @@ static void rec_write_line(Record *r) {
 /* Sends the record and frees it. */
 static void rec_send(Record *r) {
         if (!r->oom) {
-                if (use_journal) {
-                        int q = sd_journal_sendv(r->iov, (int) r->n);
-                        if (q < 0)
-                                log_debug_errno(q, "Failed to send journal record: %m");
-                } else
+                int q = use_journal ? sd_journal_sendv(r->iov, (int) r->n) : -ENOTCONN;
+                if (q < 0)
+                        /* no journal (or a socket nobody listens on any more): the record is
+                         * not lost, it goes to stderr */
                         rec_write_line(r);
         }
         for (size_t i = 0; i < r->n; i++)

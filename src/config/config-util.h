@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* config-util.h: what the parsers of runbooks and targets share: JSON paths and errors that
+ * name them, strict key checks, file loading, the listing of vendor and admin directories,
+ * and the entries of files that could not be used. */
+#pragma once
+
+#include <jansson.h>
+
+#include "shared/util.h"
+
+/* JSON paths are built from validated names and indexes: they fit. */
+#define JSON_PATH_MAX 256
+
+/* A file that could not be used, with the reason (which names the file and the JSON path). */
+typedef struct ConfigBroken {
+        char *name;
+        char *file;
+        char *error;
+} ConfigBroken;
+
+/* Fills the next entry of 'broken' for file 'name' at 'path' that failed with 'r'; takes
+ * *error (which may be NULL: then the message is made from 'r'). */
+int config_broken_add(ConfigBroken *broken, size_t *n, const char *name, const char *path, int r, char **error);
+void config_broken_free_many(ConfigBroken *broken, size_t n);
+const ConfigBroken *config_broken_find(const ConfigBroken *broken, size_t n, const char *name);
+
+/* A candidate config file: <dir>/<subdir>/<name>.json. */
+typedef struct ConfigFile {
+        char *name;               /* the file name without ".json" (not validated) */
+        char *path;
+} ConfigFile;
+
+/* Lists <dir>/<subdir>/ *.json of vendor_dir and of config_dir (either may be NULL; a missing
+ * directory is empty), skipping hidden files. A config_dir file wins over a vendor file of the
+ * same name. *ret is sorted by name and ends with an entry whose name is NULL. */
+int config_files_list(const char *vendor_dir, const char *config_dir, const char *subdir, ConfigFile **ret);
+ConfigFile *config_files_free(ConfigFile *files);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ConfigFile *, config_files_free);
+
+/* Reads a JSON object or array of at most max_size bytes, rejecting duplicate keys. On failure
+ * returns a negative errno and sets *ret_error, e.g. "<path>: line 3 column 5: <jansson text>". */
+int config_json_load_file(const char *path, size_t max_size, json_t **ret, char **ret_error);
+
+/* Sets *ret_error (if not NULL) to "<source>: <path>: <message>" ("<path>: <message>" if source
+ * is NULL) and returns -EINVAL, or -ENOMEM if the message could not be allocated. */
+int config_error(char **ret_error, const char *source, const char *path, const char *fmt, ...) _printf_(4, 5);
+
+/* The JSON path of member 'key' of 'parent': "$.a.b", or "$.a[\"odd key\"]" for keys that are not
+ * identifiers. NULL on OOM. */
+char *config_path_key(const char *parent, const char *key);
+
+/* Fails with "<path>.<key>: unknown key (allowed: a, b, c)" for the first key of 'obj' that is not
+ * in the NULL-terminated 'allowed' list. */
+int config_check_keys(json_t *obj, const char *const *allowed, const char *source, const char *path,
+                      char **ret_error);
+
+/* The value of a JSON string without embedded NUL characters; NULL for anything else. */
+const char *config_json_string(json_t *v);
