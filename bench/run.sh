@@ -60,15 +60,15 @@ start "$T/state" "$T/startup-empty"
 sleep 0.5
 "$BENCH" rss "$DAEMON" > "$T/rss-idle"
 
-# local step overhead: sessions and shell loops alternate, 5 rounds each
+# local step overhead: sessions and shell loops alternate, 9 rounds each, medians compared
 : > "$T/steps"; : > "$T/loop"
-for _ in 1 2 3 4 5; do
+for _ in 1 2 3 4 5 6 7 8 9; do
     "$BENCH" session-time steps100 >> "$T/steps"
     t0=$(date +%s%N); for _ in $(seq 100); do /bin/sh -c true; done; t1=$(date +%s%N)
     echo "loop $(( (t1 - t0) / 1000 ))" >> "$T/loop"
 done
-steps_ms=$(awk '{print $2}' "$T/steps" | sort -n | sed -n 3p)
-loop_ms=$(awk '{printf "%.3f\n", $2 / 1000}' "$T/loop" | sort -n | sed -n 3p)
+steps_ms=$(awk '{print $2}' "$T/steps" | sort -n | sed -n 5p)
+loop_ms=$(awk '{printf "%.3f\n", $2 / 1000}' "$T/loop" | sort -n | sed -n 5p)
 
 # approval latency, with a bare round trip beside it
 "$BENCH" ping 500 > "$T/ping"

@@ -24,6 +24,7 @@ struct Engine {
         ConnectorJob **graveyard; /* finished jobs, freed from the reaper */
         size_t n_graveyard;
         sd_event_source *reaper;
+        sd_event_source *syncer;  /* makes the store durable once the loop is idle */
 };
 
 typedef struct PersistCtx {
@@ -31,6 +32,7 @@ typedef struct PersistCtx {
         bool force;
         bool write_next_id;
         Step *clear_output;       /* delete this step's stored output */
+        uint64_t start_seq;       /* the start-log record that goes with this commit (meta "start_seq") */
         json_t *audit;
 } PersistCtx;
 
@@ -42,5 +44,7 @@ void session_flush_pending(Session *s);
 json_t *audit_event(const char *what, const Session *s, const Step *st, uid_t uid, const char *user,
                     const char *comment);
 int active_add(Engine *e, Session *s);
+Session *active_find(Engine *e, uint32_t id);
 void session_deactivate(Session *s);
 void job_bury(Engine *e, ConnectorJob *job);
+void engine_sync_soon(Engine *e);

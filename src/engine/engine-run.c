@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* engine-run.c: the transitions of sessions and steps. Each one changes the model, writes it to
  * the store, and only then acts (starts or stops a command) or reports (journal, hooks). */
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 
 #include "engine/engine-internal.h"
 #include "journal/events.h"
 #include "shared/log.h"
+#include "store/start-log.h"
 #include "store/store-records.h"
 
 static void session_advance(Session *s);
@@ -79,7 +81,8 @@ static void step_run(Step *st) {
         const ConnectorVTable *vt;
         const Target *target;
         StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1 };
-        PersistCtx c = { .session = s, .clear_output = st };
+        StartLog *log = store_start_log(e->store);
+        PersistCtx c = { .session = s, .clear_output = st, .start_seq = start_log_next_seq(log) };
         _cleanup_free_ char *why = NULL;
         int r;
 
@@ -95,10 +98,13 @@ static void step_run(Step *st) {
         s->current_step = (int) st->index;
         s->dirty = true;
 
-        /* the 'running' record (with its attempt) is durable before the command starts */
+        /* the 'running' record (with its attempt) is durable before the command starts: the
+         * commit, and a start-log record that stands for it until the commit is synced (right
+         * after, while the command runs) */
         r = persist(e, &c);
         if (r >= 0)
-                r = store_sync(e->store);
+                r = start_log_append(log, s->id, st->index, st->attempt);
+        engine_sync_soon(e);
         if (r < 0) {
                 log_error_errno(r, "Session %u step %u: cannot record the step as running, not starting it: %m",
                                 s->id, st->index);
@@ -554,8 +560,44 @@ int engine_retry(Engine *e, Session *s, uid_t uid, const char *user) {
         return 0;
 }
 
+/* Steps whose start is in the start log but not in the store (its commit was lost with the
+ * machine) may have run: they are found 'running', like any step the daemon left running. */
+static void engine_replay_starts(Engine *e, uint64_t start_seq) {
+        _cleanup_free_ StartRecord *recs = NULL;
+        StartLog *log = store_start_log(e->store);
+        size_t n = 0;
+        int r;
+
+        start_log_seq_at_least(log, start_seq);
+        r = start_log_read(log, start_seq, &recs, &n);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to read the start log, ignoring: %m");
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                Session *s = active_find(e, recs[i].session);
+                Step *st;
+
+                if (!s || recs[i].step >= s->n_steps) {
+                        log_debug("engine: start record %" PRIu64 " names no active step, ignoring", recs[i].seq);
+                        continue;
+                }
+                st = &s->steps[recs[i].step];
+                if (st->attempt > recs[i].attempt ||
+                    (st->attempt == recs[i].attempt && st->state != STEP_PENDING &&
+                     st->state != STEP_WAITING_APPROVAL && st->state != STEP_APPROVED))
+                        continue; /* the store knows of this start already */
+                log_warning("Session %u step %u attempt %u was started, but the store lost that record: it counts as running.",
+                            s->id, st->index, recs[i].attempt);
+                st->attempt = recs[i].attempt;
+                st->state = STEP_RUNNING;
+                st->dirty = true;
+        }
+}
+
 int engine_load(Engine *e) {
         _cleanup_free_ uint32_t *ids = NULL;
+        uint64_t start_seq = 0;
         size_t n = 0;
         StoreTxn t;
         int r;
@@ -564,6 +606,7 @@ int engine_load(Engine *e) {
         if (r < 0)
                 return r;
         e->next_id = (uint32_t) store_meta_get_u64(&t, "next_session_id", 1);
+        start_seq = store_meta_get_u64(&t, "start_seq", 0);
         r = store_list_active(&t, &ids, &n);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 Session *s;
@@ -583,6 +626,7 @@ int engine_load(Engine *e) {
         if (r < 0)
                 return r;
 
+        engine_replay_starts(e, start_seq);
         for (size_t i = 0; i < e->n_active; i++) {
                 Session *s = e->active[i];
                 for (size_t j = 0; j < s->n_steps; j++) {

@@ -35,6 +35,8 @@ static int persist_fn(StoreTxn *t, void *userdata) {
         store_save_session(t, s, c->force);
         if (c->write_next_id)
                 store_meta_put_u64(t, "next_session_id", (uint64_t) s->id + 1);
+        if (c->start_seq > 0)
+                store_meta_put_u64(t, "start_seq", c->start_seq);
         if (c->clear_output)
                 store_del_output(t, s->id, c->clear_output->index);
         if (s->pending_output.set)
@@ -113,7 +115,7 @@ static size_t active_pos(Engine *e, uint32_t id) {
         return lo;
 }
 
-static Session *active_find(Engine *e, uint32_t id) {
+Session *active_find(Engine *e, uint32_t id) {
         size_t p = active_pos(e, id);
         return p < e->n_active && e->active[p]->id == id ? e->active[p] : NULL;
 }
@@ -230,6 +232,21 @@ void job_bury(Engine *e, ConnectorJob *job) {
         (void) sd_event_source_set_enabled(e->reaper, SD_EVENT_ONESHOT);
 }
 
+static int syncer_cb(sd_event_source *source, void *userdata) {
+        Engine *e = userdata;
+        int r;
+
+        r = store_sync(e->store);
+        if (r < 0)
+                log_error_errno(r, "Failed to make the state store durable: %m");
+        return sd_event_source_set_enabled(source, SD_EVENT_OFF);
+}
+
+/* What was committed becomes durable once nothing else is pending (one fsync for many). */
+void engine_sync_soon(Engine *e) {
+        (void) sd_event_source_set_enabled(e->syncer, SD_EVENT_ONESHOT);
+}
+
 /* ---- lifecycle ---- */
 
 int engine_new(sd_event *event, Store *store, Engine **ret) {
@@ -251,6 +268,12 @@ int engine_new(sd_event *event, Store *store, Engine **ret) {
                 return r;
         (void) sd_event_source_set_enabled(e->reaper, SD_EVENT_OFF);
         (void) sd_event_source_set_description(e->reaper, "engine-reaper");
+        r = sd_event_add_defer(event, &e->syncer, syncer_cb, e);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_priority(e->syncer, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_enabled(e->syncer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(e->syncer, "engine-sync");
         *ret = TAKE_PTR(e);
         return 0;
 }
@@ -274,6 +297,7 @@ Engine *engine_free(Engine *e) {
                 connector_job_free(e->graveyard[i]);
         free(e->graveyard);
         sd_event_source_disable_unref(e->reaper);
+        sd_event_source_disable_unref(e->syncer);
         sd_event_unref(e->event);
         free(e);
         return NULL;

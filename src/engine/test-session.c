@@ -18,6 +18,7 @@
 #include "config/target.h"
 #include "connector/connector.h"
 #include "engine/engine.h"
+#include "store/start-log.h"
 #include "shared/tests.h"
 #include "store/store-records.h"
 
@@ -1046,6 +1047,55 @@ static void test_restart_waiting(void) {
         fx_done(&f);
 }
 
+/* The store lost the commit that recorded a step as running (power loss), but the start log
+ * has the start: after a restart the step counts as having run (interrupted), never as not run. */
+static void test_start_log_replay(void) {
+        Fx f;
+        Runbook *rb;
+        Session *s;
+        uint32_t id;
+        _cleanup_free_ char *marker = NULL;
+
+        fx_setup(&f);
+        marker = fx_path(&f, "marker");
+        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"gated\", \"run\": \"echo ran >> @D@/marker\" } ] }");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        check_int(s->steps[0].state, STEP_WAITING_APPROVAL);
+
+        /* what step_run makes durable first; the commit that goes with it is "lost" */
+        check_int(start_log_append(store_start_log(f.store), id, 0, 1), 0);
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+
+        s = get(&f, id);
+        check_int(s->state, SESSION_INTERRUPTED);
+        check_int(s->steps[0].state, STEP_INTERRUPTED);
+        check_int(s->steps[0].attempt, 1);
+        run_for(&f, 200 * USEC_PER_MSEC);
+        check_int(count_lines(marker), -1);   /* not (re-)run by itself */
+
+        /* the same record is not replayed twice, and the step still goes on behind a retry */
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+        s = get(&f, id);
+        check_int(s->steps[0].state, STEP_INTERRUPTED);
+        check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+        check_int(s->steps[0].attempt, 2);
+        check_int(approve(&f, &s->steps[0], BOB), 0);
+        wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
+        check_int(count_lines(marker), 1);
+
+        /* a record the store already knows about changes nothing */
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+        s = get(&f, id);
+        check_int(s->state, SESSION_SUCCEEDED);
+
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 static void test_interrupted(void) {
         Fx f;
         Runbook *rb;
@@ -1353,6 +1403,7 @@ int main(void) {
         TEST(no_such_target);
         TEST(restart_waiting);
         TEST(interrupted);
+        TEST(start_log_replay);
         TEST(output_cap);
         TEST(many);
         TEST(hooks);

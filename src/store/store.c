@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "shared/log.h"
+#include "store/start-log.h"
 #include "store/store.h"
 
 #define STORE_MAP_INITIAL ((size_t) 64 << 20)
@@ -10,6 +11,7 @@
 
 struct Store {
         MDB_env *env;
+        StartLog *start_log;
         MDB_dbi dbi[_DB_MAX];
         size_t map_size;
         size_t map_max;
@@ -52,6 +54,10 @@ static int mdb_to_errno(int r) {
         default:
                 return r > 0 ? -r : -EIO;
         }
+}
+
+StartLog *store_start_log(Store *s) {
+        return s->start_log;
 }
 
 size_t store_map_size(Store *s) {
@@ -134,6 +140,10 @@ int store_open_sized(const char *dir, size_t initial_map, size_t max_map, Store 
         if (r != 0)
                 return mdb_to_errno(r);
 
+        r = start_log_open(dir, &s->start_log);
+        if (r < 0)
+                return r;
+
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -150,6 +160,7 @@ Store *store_free(Store *s) {
                         (void) mdb_env_sync(s->env, 1);
                 mdb_env_close(s->env);
         }
+        start_log_free(s->start_log);
         free(s);
         return NULL;
 }

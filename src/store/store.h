@@ -98,3 +98,7 @@ static inline uint64_t be64_get(const uint8_t *p) {
 }
 
 size_t store_map_size(Store *s);
+
+/* The log of step starts kept beside the environment (see start-log.h). */
+typedef struct StartLog StartLog;
+StartLog *store_start_log(Store *s);

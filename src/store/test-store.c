@@ -3,6 +3,7 @@
  * session, step and output records, each case in its own mkdtemp directory. */
 
 #undef NDEBUG
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "engine/session.h"
 #include "shared/tests.h"
+#include "store/start-log.h"
 #include "store/store-records.h"
 #include "store/store.h"
 
@@ -1373,6 +1375,78 @@ static void test_foreach_session(void) {
         tmpdir_done(&d);
 }
 
+/* the start log: durable records of step starts, read back after a reopen, in order, only the
+ * ones newer than asked; a ring that wraps; a damaged slot is ignored, not trusted */
+static void test_start_log(void) {
+        _cleanup_free_ StartRecord *recs = NULL;
+        StartLog *l = NULL;
+        size_t n = 0;
+        TmpDir d;
+        int fd;
+
+        tmpdir_make(&d);
+        check_int(start_log_open(d.path, &l), 0);
+        check_int(start_log_next_seq(l), 1);
+        check_int(start_log_read(l, 0, &recs, &n), 0);
+        check_int(n, 0);
+        recs = mfree(recs);
+
+        check_int(start_log_append(l, 7, 0, 1), 0);
+        check_int(start_log_append(l, 7, 1, 1), 0);
+        check_int(start_log_append(l, 9, 3, 2), 0);
+        l = start_log_free(l);
+
+        check_int(start_log_open(d.path, &l), 0);
+        check_int(start_log_next_seq(l), 4);
+        check_int(start_log_read(l, 0, &recs, &n), 0);
+        check_int(n, 3);
+        check_int(recs[0].seq, 1);
+        check_int(recs[0].session, 7);
+        check_int(recs[2].seq, 3);
+        check_int(recs[2].session, 9);
+        check_int(recs[2].step, 3);
+        check_int(recs[2].attempt, 2);
+        recs = mfree(recs);
+        check_int(start_log_read(l, 2, &recs, &n), 0);
+        check_int(n, 1);
+        check_int(recs[0].seq, 3);
+        recs = mfree(recs);
+
+        /* the store's sequence wins over a new, empty file */
+        start_log_seq_at_least(l, 100);
+        check_int(start_log_next_seq(l), 101);
+        start_log_seq_at_least(l, 5);
+        check_int(start_log_next_seq(l), 101);
+
+        /* a ring: after many more records, the newest ones are all there */
+        for (uint32_t i = 0; i < 5000; i++)
+                check_int(start_log_append(l, 1000 + i, i, 1), 0);
+        check_int(start_log_read(l, 5000, &recs, &n), 0);
+        check_int(n, 100);
+        check_int(recs[99].seq, 5100);
+        check_int(recs[99].session, 1000 + 4999);
+        recs = mfree(recs);
+        l = start_log_free(l);
+
+        /* a damaged slot (the newest) is not believed */
+        {
+                _cleanup_free_ char *path = NULL;
+                uint8_t junk = 0x5a;
+                check(asprintf_safe(&path, "%s/starts.log", d.path) == 0);
+                fd = open(path, O_WRONLY | O_CLOEXEC);
+                check(fd >= 0);
+                check(pwrite(fd, &junk, 1, (5100 % 2048) * 32 + 20) == 1);
+                close(fd);
+        }
+        check_int(start_log_open(d.path, &l), 0);
+        check_int(start_log_read(l, 5090, &recs, &n), 0);
+        check_int(n, 9);
+        check_int(recs[8].seq, 5099);
+        check_int(start_log_next_seq(l), 5100);
+        l = start_log_free(l);
+        tmpdir_done(&d);
+}
+
 int main(void) {
         TEST(open_close_reopen);
         TEST(write_commit_sync);
@@ -1388,5 +1462,6 @@ int main(void) {
         TEST(list_active);
         TEST(output);
         TEST(foreach_session);
+        TEST(start_log);
         return 0;
 }
