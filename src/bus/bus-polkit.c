@@ -80,10 +80,6 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
         return NULL;
 }
 
-bool polkit_registry_is_empty(PolkitRegistry *r) {
-        return !r || !r->queries;
-}
-
 int bus_query_caller_uid(PolkitRegistry *reg, sd_bus_message *m, uid_t *ret) {
         sd_bus_creds *creds = NULL;
         const char *sender = sd_bus_message_get_sender(m);

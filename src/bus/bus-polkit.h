@@ -14,7 +14,6 @@ typedef struct PolkitRegistry PolkitRegistry;
 
 int polkit_registry_new(sd_bus *bus, PolkitRegistry **ret);
 PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
-bool polkit_registry_is_empty(PolkitRegistry *r);
 
 /* 'details' is a NULL-terminated list of key, value pairs shown by polkit agents. */
 int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char **details, PolkitRegistry *registry,
