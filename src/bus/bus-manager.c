@@ -136,10 +136,11 @@ struct list_ctx {
 static int list_session_cb(uint32_t id, json_t *rec, void *userdata) {
         struct list_ctx *c = userdata;
         _cleanup_free_ char *path = session_path(id);
+        int r;
 
         if (!path)
                 return -ENOMEM;
-        return sd_bus_message_append(c->reply, "(usssiustto)", id,
+        r = sd_bus_message_append(c->reply, "(usssiustto)", id,
                                      json_string_value(json_object_get(rec, "runbook")) ?: "",
                                      json_string_value(json_object_get(rec, "reference")) ?: "",
                                      json_string_value(json_object_get(rec, "state")) ?: "",
@@ -148,6 +149,7 @@ static int list_session_cb(uint32_t id, json_t *rec, void *userdata) {
                                      json_string_value(json_object_get(rec, "creator_name")) ?: "",
                                      (uint64_t) json_integer_value(json_object_get(rec, "created_at")),
                                      (uint64_t) json_integer_value(json_object_get(rec, "finished_at")), path);
+        return r < 0 ? r : 0; /* > 0 would stop the iteration */
 }
 
 static int method_list_sessions(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -181,16 +183,18 @@ static int pending_cb(Session *s, void *userdata) {
         sd_bus_message *reply = userdata;
         _cleanup_free_ char *path = NULL;
         Step *st = session_waiting_step(s);
+        int r;
 
         if (!st)
                 return 0;
         path = step_path(s->id, st->index);
         if (!path)
                 return -ENOMEM;
-        return sd_bus_message_append(reply, "(uussssssustuuo)", s->id, st->index, s->runbook, strempty(s->reference),
-                                     st->name, step_phase_to_string(st->phase), st->command, st->target,
-                                     (uint32_t) s->creator_uid, s->creator_name, (uint64_t) st->waiting_since,
-                                     step_count_approvals(st), step_approvals_needed(st), path);
+        r = sd_bus_message_append(reply, "(uussssssustuuo)", s->id, st->index, s->runbook, strempty(s->reference),
+                                  st->name, step_phase_to_string(st->phase), st->command, st->target,
+                                  (uint32_t) s->creator_uid, s->creator_name, (uint64_t) st->waiting_since,
+                                  step_count_approvals(st), step_approvals_needed(st), path);
+        return r < 0 ? r : 0; /* > 0 would stop the iteration */
 }
 
 static int method_list_pending_approvals(sd_bus_message *message, void *userdata, sd_bus_error *error) {
