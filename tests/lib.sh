@@ -10,6 +10,7 @@
 #
 # Environment (input):
 #   RUNBOOKD     the daemon binary          (default: $SOURCE_ROOT/build/src/runbookd)
+#   RUNBOOKCTL   the client binary          (default: $SOURCE_ROOT/build/src/runbookctl)
 #   SOURCE_ROOT  the checkout               (default: the parent of this file's folder)
 #   KEEP_TMP=1   keep $T after the test even when it passed
 #
@@ -36,6 +37,10 @@
 #   misc:       bg CMD... (background, killed at teardown)  count_lines FILE
 #   assertions: pass fail assert_eq assert_ne assert_match assert_true assert_false
 #               expect_error ERRNAME CMD...  expect_ok DESC CMD...  finish
+#   runbookctl: require_runbookctl  ctl USER ARGS...  ctl_timeout SECS USER ARGS...
+#               ctl_run USER ARGS... (sets CTL_OUT CTL_ERR CTL_RC)  expect_ctl_ok DESC USER ARGS...
+#               expect_ctl_fail DESC ERE USER ARGS...  json_rows (stdin -> one JSON array)
+#               has_ansi FILE  nonempty_lines (stdin -> count)
 set -uo pipefail
 
 SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -426,5 +431,78 @@ journal_wait() {
     done
     echo "$c"
 }
+
+# ---------------------------------------------------------------- runbookctl (tests/integration/test-cli-*.sh)
+
+RUNBOOKCTL=${RUNBOOKCTL:-$SOURCE_ROOT/build/src/runbookctl}
+export RUNBOOKCTL
+CTL_OUT="" CTL_ERR="" CTL_RC=0
+
+# require_runbookctl: dies unless $RUNBOOKCTL is an executable.
+require_runbookctl() {
+    [ -x "$RUNBOOKCTL" ] || die "$RUNBOOKCTL not built (meson compile -C build)"
+}
+
+# _ctl_argv USER: sets _CTL_ARGV to the command line that runs $RUNBOOKCTL as USER ("root":
+# directly) on the testbed bus, with --no-ask-password and --no-pager.
+_ctl_argv() {
+    local u=$1
+    _CTL_ARGV=(env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS"
+               "$RUNBOOKCTL" --no-ask-password --no-pager)
+    if [ "$u" != root ]; then
+        _CTL_ARGV=(setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "${_CTL_ARGV[@]}")
+    fi
+}
+# ctl USER ARGS...: runbookctl ARGS as USER; its stdout, stderr and exit status.
+ctl() {
+    local _CTL_ARGV; _ctl_argv "$1"; shift
+    "${_CTL_ARGV[@]}" "$@"
+}
+# ctl_timeout SECS USER ARGS...: the same under timeout(1) (status 124 when it had to stop it),
+# so that a command that hangs fails the test instead of blocking it.
+ctl_timeout() {
+    local s=$1 _CTL_ARGV; _ctl_argv "$2"; shift 2
+    timeout "$s" "${_CTL_ARGV[@]}" "$@"
+}
+# ctl_run USER ARGS...: ctl (under a 60 s timeout), capturing: CTL_OUT (stdout, trailing newlines
+# stripped), CTL_ERR (stderr, likewise), CTL_RC (exit status); returns CTL_RC.
+ctl_run() {
+    local o e
+    o=$(mktemp "$T/ctl-out.XXXXXX") e=$(mktemp "$T/ctl-err.XXXXXX")
+    ctl_timeout 60 "$@" >"$o" 2>"$e"; CTL_RC=$?
+    CTL_OUT=$(cat "$o") CTL_ERR=$(cat "$e")
+    rm -f "$o" "$e"
+    return "$CTL_RC"
+}
+# expect_ctl_ok DESC USER ARGS...: runbookctl must exit 0 (an assertion); CTL_* set as by ctl_run.
+expect_ctl_ok() {
+    local d=$1; shift
+    if ctl_run "$@"; then pass "$d"; return 0; fi
+    fail "$d: exit status $CTL_RC, stderr '$CTL_ERR' from: runbookctl ${*:2}"
+    return 1
+}
+# expect_ctl_fail DESC ERE USER ARGS...: runbookctl must exit non-zero, with its error on stderr
+# as one line "runbookctl: ..." that matches ERE (an assertion); CTL_* set as by ctl_run.
+expect_ctl_fail() {
+    local d=$1 re=$2 why=""; shift 2
+    ctl_run "$@"
+    [ "$CTL_RC" = 0 ] && why+="exit status 0; "
+    [ "$CTL_RC" = 124 ] && why+="timed out; "
+    [ "$(printf '%s\n' "$CTL_ERR" | grep -c .)" = 1 ] || why+="stderr is not one line; "
+    [[ "$CTL_ERR" == "runbookctl: "* ]] || why+="stderr does not start with 'runbookctl: '; "
+    [[ "$CTL_ERR" =~ $re ]] || why+="stderr does not match /$re/; "
+    if [ -z "$why" ]; then pass "$d (status $CTL_RC: $CTL_ERR)"; return 0; fi
+    fail "$d: ${why}status $CTL_RC, stderr '$CTL_ERR' from: runbookctl $*"
+    return 1
+}
+# json_rows: reads --json output on stdin, either one array or a stream of objects (one per
+# line), and prints it as one compact JSON array; fails on anything that is not JSON.
+json_rows() {
+    jq -c -s 'if length == 1 and (.[0] | type) == "array" then .[0] else . end'
+}
+# has_ansi FILE: true when FILE holds an ANSI escape (ESC).
+has_ansi() { grep -q $'\e' "$1"; }
+# nonempty_lines: the number of non-blank lines on stdin.
+nonempty_lines() { grep -c '[^[:space:]]' || true; }
 
 _lib_init

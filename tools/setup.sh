@@ -36,7 +36,7 @@ done
 #   systemd          systemd-journald, journalctl, busctl, systemd-analyze, systemd-machine-id-setup
 #   openssh-server openssh-client  the ssh connector's test peer (later)
 #   jq               JSON from busctl --json and journalctl -o json; meson's testlog.json
-#   libxml2-utils    xmllint (dist suite)
+#   libxml2-utils    xmllint (dist suite);  groff-base: groff, the man page check (dist suite)
 #   (lint) shellcheck, for the project's shell scripts (dist suite)
 #   util-linux       setpriv, setsid, unshare, flock;  mount: mount --bind (testbed namespaces)
 #   bsdutils         logger --journald (testbed check)
@@ -48,7 +48,7 @@ PACKAGES=(
     libsystemd-dev liblmdb-dev lmdb-utils libjansson-dev libssl-dev libcurl4-openssl-dev libssh2-1-dev
     dbus dbus-daemon dbus-bin polkitd systemd
     openssh-server openssh-client
-    jq libxml2-utils shellcheck
+    jq libxml2-utils groff-base shellcheck
     util-linux mount bsdutils procps iproute2 passwd coreutils findutils grep sed mawk
     git ca-certificates
 )

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cli-bus.h: runbookctl's side of the bus: connecting, the polkit text agent, turning D-Bus errors
+ * into one-line messages, and reading session and step objects into plain structs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "runbookd-dbus.h"
+#include "shared/util.h"
+
+#ifndef BUS_ERROR_DIGEST_MISMATCH
+#define BUS_ERROR_DIGEST_MISMATCH "org.runbookd1.Error.DigestMismatch"
+#endif
+#ifndef BUS_ERROR_CONNECTOR_UNAVAILABLE
+#define BUS_ERROR_CONNECTOR_UNAVAILABLE "org.runbookd1.Error.ConnectorUnavailable"
+#endif
+
+/* --no-ask-password clears it. */
+extern bool arg_ask_password;
+
+/* Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS); allows interactive authorization when
+ * stdin is a terminal and asking is allowed. */
+int cli_bus_open(sd_bus **ret);
+
+/* Starts pkttyagent (when stdin is a terminal and asking is allowed) and waits until it is
+ * registered; polkit_agent_close() stops it. Failures are ignored: the call then goes ahead
+ * without an agent. */
+void polkit_agent_open(void);
+void polkit_agent_close(void);
+
+/* Prints one line for a failed call: polkit refusals name the action and user, runbookd's errors
+ * keep the daemon's message, bus failures say what went wrong. 'action' is the polkit action the
+ * call needs (NULL for read-only calls); 'what' says what was being done ("approve session 3").
+ * Returns r (negative). */
+int cli_bus_error(int r, const sd_bus_error *error, const char *action, const char *what);
+
+/* "12" → 12; -EINVAL for anything else. */
+int parse_session_id(const char *s, uint32_t *ret);
+int parse_step_index(const char *s, uint32_t *ret);
+char *session_path_of(uint32_t id);
+char *step_path_of(uint32_t id, uint32_t index);
+
+typedef struct Approval {
+        uint32_t uid;
+        char *user;
+        char *decision;
+        usec_t time;
+        char *comment;
+        char *digest;
+} Approval;
+
+typedef struct StepInfo {
+        char *path;
+        uint32_t index;
+        char *name, *phase, *command, *target, *connector, *state, *digest, *error;
+        bool requires_approval, truncated;
+        uint32_t approvals_required, attempt;
+        Approval *approvals;
+        size_t n_approvals;
+        int32_t exit_status, signal, expect_exit;
+        usec_t started_at, finished_at, timeout;
+} StepInfo;
+
+typedef struct SessionInfo {
+        char *path;
+        uint32_t id;
+        char *runbook, *reference, *state, *created_by, *error;
+        char **parameters; /* key, value, key, value, …, NULL */
+        uint32_t created_by_uid;
+        usec_t created_at, finished_at;
+        int32_t current_step;
+        char **steps; /* object paths */
+        StepInfo *step_info;
+        size_t n_step_info;
+} SessionInfo;
+
+void session_info_done(SessionInfo *s);
+void step_info_done(StepInfo *s);
+
+/* Reads an a{sv} (a GetAll reply, or PropertiesChanged's changed properties) into the struct;
+ * unknown properties are skipped. */
+int session_info_update(SessionInfo *s, sd_bus_message *m);
+int step_info_update(StepInfo *s, sd_bus_message *m);
+
+/* GetAll on the session and then on each of its steps (step_info[i] for Steps[i]). */
+int session_info_load(sd_bus *bus, uint32_t id, SessionInfo *ret, sd_bus_error *error);
+int step_info_load(sd_bus *bus, const char *path, StepInfo *s, sd_bus_error *error);
+
+bool cli_session_state_final(const char *state);
+bool cli_step_state_final(const char *state);
+extern const char *const cli_session_states[];

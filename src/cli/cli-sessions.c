@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cli-sessions.c: the verbs that only read: runbooks, targets, list, pending, show, status, output. */
+#include <stdio.h>
+
+#include "cli/cli-bus.h"
+#include "cli/cli-output.h"
+#include "cli/runbookctl.h"
+
+static int call_manager(sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **reply) {
+        return sd_bus_call_method(bus, RUNBOOKD_BUS_NAME, RUNBOOKD_MANAGER_PATH, RUNBOOKD_MANAGER_INTERFACE, method,
+                                  error, reply, NULL);
+}
+
+static int open_or_fail(sd_bus **bus) {
+        int r = cli_bus_open(bus);
+        if (r < 0)
+                return cli_error(r, "Failed to connect to the system bus: %s", strerror(-r));
+        return 0;
+}
+
+/* ListRunbooks and ListTargets: both a(sss). */
+static int list_triples(const char *method, const char *const keys[3], const char *const headers[3],
+                        const char *singular, const char *plural) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_json_ json_t *array = NULL;
+        const char *a, *b, *c;
+        int r;
+
+        r = open_or_fail(&bus);
+        if (r < 0)
+                return r;
+        r = call_manager(bus, method, &error, &reply);
+        if (r < 0)
+                return cli_bus_error(r, &error, NULL, plural[0] == 'r' ? "list runbooks" : "list targets");
+        t = table_new(3, headers);
+        array = json_array();
+        if (!t || !array)
+                return cli_error(-ENOMEM, "Out of memory.");
+        if (stdout_is_tty()) /* long descriptions are cut on a terminal; pipes get them whole */
+                for (size_t i = 0; i < 3; i++)
+                        if (streq(keys[i], "description"))
+                                table_set_max_width(t, i, 60);
+        r = sd_bus_message_enter_container(reply, 'a', "(sss)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(sss)", &a, &b, &c)) > 0) {
+                json_t *o = json_object();
+                if (!o || json_array_append_new(array, o) < 0)
+                        return cli_error(-ENOMEM, "Out of memory.");
+                if ((r = json_add_string(o, keys[0], a)) < 0 || (r = json_add_string(o, keys[1], b)) < 0 ||
+                    (r = json_add_string(o, keys[2], c)) < 0 || (r = table_add_cell(t, a, ANSI_HIGHLIGHT)) < 0 ||
+                    (r = table_add_cell(t, b, NULL)) < 0 || (r = table_add_cell(t, c, NULL)) < 0)
+                        return cli_error(r, "Out of memory.");
+        }
+        if (r < 0)
+                return cli_error(r, "Failed to parse runbookd's reply: %s", strerror(-r));
+        if (arg_json != JSON_OFF)
+                return json_print(array);
+        pager_open();
+        return table_print(t, singular, plural);
+}
+
+int verb_runbooks(int argc, char *argv[]) {
+        static const char *const keys[] = { "name", "description", "file" };
+        static const char *const headers[] = { "NAME", "DESCRIPTION", "FILE" };
+        return list_triples("ListRunbooks", keys, headers, "runbook", "runbooks");
+}
+
+int verb_targets(int argc, char *argv[]) {
+        static const char *const keys[] = { "name", "connector", "description" };
+        static const char *const headers[] = { "NAME", "CONNECTOR", "DESCRIPTION" };
+        return list_triples("ListTargets", keys, headers, "target", "targets");
+}
+
+static bool state_wanted(const char *state) {
+        if (!arg_states)
+                return true;
+        for (char **s = arg_states; *s; s++)
+                if (streq(*s, state))
+                        return true;
+        return false;
+}
+
+int verb_list(int argc, char *argv[]) {
+        static const char *const headers[] = { "ID", "RUNBOOK", "REFERENCE", "STATE", "STEP", "CREATED BY", "AGE" };
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_json_ json_t *array = NULL;
+        const char *runbook, *reference, *state, *creator, *path;
+        uint32_t id, uid;
+        int32_t current;
+        uint64_t created, finished;
+        int r;
+
+        r = open_or_fail(&bus);
+        if (r < 0)
+                return r;
+        r = call_manager(bus, "ListSessions", &error, &reply);
+        if (r < 0)
+                return cli_bus_error(r, &error, NULL, "list sessions");
+        t = table_new(ELEMENTSOF(headers), headers);
+        array = json_array();
+        if (!t || !array)
+                return cli_error(-ENOMEM, "Out of memory.");
+        table_set_max_width(t, 2, 32);
+        r = sd_bus_message_enter_container(reply, 'a', "(usssiustto)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(usssiustto)", &id, &runbook, &reference, &state, &current,
+                                                  &uid, &creator, &created, &finished, &path)) > 0) {
+                char age[48];
+                json_t *o;
+
+                if (!state_wanted(state))
+                        continue;
+                o = json_object();
+                if (!o || json_array_append_new(array, o) < 0)
+                        return cli_error(-ENOMEM, "Out of memory.");
+                if ((r = json_add_integer(o, "id", id)) < 0 || (r = json_add_string(o, "runbook", runbook)) < 0 ||
+                    (r = json_add_string(o, "reference", reference)) < 0 ||
+                    (r = json_add_string(o, "state", state)) < 0 ||
+                    (r = json_object_set_new(o, "current_step", current < 0 ? json_null() : json_integer(current))) <
+                            0 ||
+                    (r = json_add_integer(o, "created_by_uid", uid)) < 0 ||
+                    (r = json_add_string(o, "created_by", creator)) < 0 ||
+                    (r = json_add_time(o, "created_at", created)) < 0 ||
+                    (r = json_add_time(o, "finished_at", finished)) < 0 || (r = json_add_string(o, "path", path)) < 0)
+                        return cli_error(-ENOMEM, "Out of memory.");
+                if ((r = table_add_cellf(t, ANSI_HIGHLIGHT, "%u", id)) < 0 || (r = table_add_cell(t, runbook, NULL)) < 0 ||
+                    (r = table_add_cell(t, reference, NULL)) < 0 || (r = table_add_cell(t, state, state_color(state))) < 0 ||
+                    (r = current < 0 ? table_add_cell(t, NULL, NULL) : table_add_cellf(t, NULL, "%d", current)) < 0 ||
+                    (r = table_add_cell(t, creator, NULL)) < 0 ||
+                    (r = table_add_cell(t, format_timestamp_relative(age, sizeof age, created), NULL)) < 0)
+                        return cli_error(r, "Out of memory.");
+        }
+        if (r < 0)
+                return cli_error(r, "Failed to parse runbookd's reply: %s", strerror(-r));
+        if (arg_json != JSON_OFF)
+                return json_print(array);
+        pager_open();
+        return table_print(t, "session", "sessions");
+}
+
+int verb_pending(int argc, char *argv[]) {
+        static const char *const headers[] = { "SESSION", "STEP", "NAME", "COMMAND", "TARGET", "REQUESTED BY",
+                                               "WAITING SINCE", "APPROVALS" };
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_json_ json_t *array = NULL;
+        const char *runbook, *reference, *name, *phase, *command, *target, *creator, *path;
+        uint32_t sid, index, uid, approvals, needed;
+        uint64_t since;
+        int r;
+
+        r = open_or_fail(&bus);
+        if (r < 0)
+                return r;
+        r = call_manager(bus, "ListPendingApprovals", &error, &reply);
+        if (r < 0)
+                return cli_bus_error(r, &error, NULL, "list pending approvals");
+        t = table_new(ELEMENTSOF(headers), headers);
+        array = json_array();
+        if (!t || !array)
+                return cli_error(-ENOMEM, "Out of memory.");
+        table_set_max_width(t, 3, 48);
+        r = sd_bus_message_enter_container(reply, 'a', "(uussssssustuuo)");
+        while (r >= 0 &&
+               (r = sd_bus_message_read(reply, "(uussssssustuuo)", &sid, &index, &runbook, &reference, &name, &phase,
+                                        &command, &target, &uid, &creator, &since, &approvals, &needed, &path)) > 0) {
+                char age[48];
+                json_t *o = json_object();
+
+                if (!o || json_array_append_new(array, o) < 0)
+                        return cli_error(-ENOMEM, "Out of memory.");
+                if ((r = json_add_integer(o, "session_id", sid)) < 0 || (r = json_add_integer(o, "step", index)) < 0 ||
+                    (r = json_add_string(o, "runbook", runbook)) < 0 ||
+                    (r = json_add_string(o, "reference", reference)) < 0 || (r = json_add_string(o, "name", name)) < 0 ||
+                    (r = json_add_string(o, "phase", phase)) < 0 || (r = json_add_string(o, "command", command)) < 0 ||
+                    (r = json_add_string(o, "target", target)) < 0 ||
+                    (r = json_add_integer(o, "requested_by_uid", uid)) < 0 ||
+                    (r = json_add_string(o, "requested_by", creator)) < 0 ||
+                    (r = json_add_time(o, "waiting_since", since)) < 0 ||
+                    (r = json_add_integer(o, "approvals", approvals)) < 0 ||
+                    (r = json_add_integer(o, "approvals_required", needed)) < 0 ||
+                    (r = json_add_string(o, "path", path)) < 0)
+                        return cli_error(-ENOMEM, "Out of memory.");
+                if ((r = table_add_cellf(t, ANSI_HIGHLIGHT, "%u", sid)) < 0 || (r = table_add_cellf(t, NULL, "%u", index)) < 0 ||
+                    (r = table_add_cell(t, name, NULL)) < 0 || (r = table_add_cell(t, command, NULL)) < 0 ||
+                    (r = table_add_cell(t, target, NULL)) < 0 || (r = table_add_cell(t, creator, NULL)) < 0 ||
+                    (r = table_add_cell(t, format_timestamp_relative(age, sizeof age, since), NULL)) < 0 ||
+                    (r = table_add_cellf(t, ANSI_YELLOW, "%u/%u", approvals, needed)) < 0)
+                        return cli_error(r, "Out of memory.");
+        }
+        if (r < 0)
+                return cli_error(r, "Failed to parse runbookd's reply: %s", strerror(-r));
+        if (arg_json != JSON_OFF)
+                return json_print(array);
+        pager_open();
+        return table_print(t, "pending approval", "pending approvals");
+}
+
+/* --- show --- */
+
+static usec_t step_duration(const StepInfo *st) {
+        if (st->started_at == 0)
+                return 0;
+        if (st->finished_at >= st->started_at)
+                return st->finished_at - st->started_at;
+        return now_usec(CLOCK_REALTIME) - MIN(st->started_at, now_usec(CLOCK_REALTIME));
+}
+
+static json_t *step_json(const StepInfo *st) {
+        _cleanup_json_ json_t *o = json_object(), *approvals = json_array();
+        usec_t d = step_duration(st);
+
+        if (!o || !approvals)
+                return NULL;
+        for (size_t i = 0; i < st->n_approvals; i++) {
+                const Approval *a = &st->approvals[i];
+                json_t *j = json_object();
+                if (!j || json_array_append_new(approvals, j) < 0 || json_add_integer(j, "uid", a->uid) < 0 ||
+                    json_add_string(j, "user", a->user) < 0 || json_add_string(j, "decision", a->decision) < 0 ||
+                    json_add_time(j, "time", a->time) < 0 || json_add_string(j, "comment", a->comment) < 0 ||
+                    json_add_string(j, "digest", a->digest) < 0)
+                        return NULL;
+        }
+        if (json_add_integer(o, "index", st->index) < 0 || json_add_string(o, "name", st->name) < 0 ||
+            json_add_string(o, "phase", st->phase) < 0 || json_add_string(o, "command", st->command) < 0 ||
+            json_add_string(o, "target", st->target) < 0 || json_add_string(o, "connector", st->connector) < 0 ||
+            json_add_string(o, "state", st->state) < 0 ||
+            json_object_set_new(o, "requires_approval", json_boolean(st->requires_approval)) < 0 ||
+            json_add_integer(o, "approvals_required", st->approvals_required) < 0 ||
+            json_object_set(o, "approvals", approvals) < 0 ||
+            json_object_set_new(o, "exit_status", st->exit_status < 0 ? json_null() : json_integer(st->exit_status)) < 0 ||
+            json_object_set_new(o, "signal", st->signal == 0 ? json_null() : json_integer(st->signal)) < 0 ||
+            json_add_time(o, "started_at", st->started_at) < 0 || json_add_time(o, "finished_at", st->finished_at) < 0 ||
+            json_object_set_new(o, "duration", st->started_at == 0 ? json_null() : json_integer((json_int_t) d)) < 0 ||
+            json_add_integer(o, "timeout", (long long) st->timeout) < 0 ||
+            json_add_integer(o, "expect_exit", st->expect_exit) < 0 || json_add_string(o, "digest", st->digest) < 0 ||
+            json_add_integer(o, "attempt", st->attempt) < 0 || json_add_string(o, "error", st->error) < 0 ||
+            json_object_set_new(o, "truncated", json_boolean(st->truncated)) < 0 ||
+            json_add_string(o, "path", st->path) < 0)
+                return NULL;
+        return TAKE_PTR(o);
+}
+
+static int show_json(const SessionInfo *s) {
+        _cleanup_json_ json_t *o = json_object(), *params = json_object(), *steps = json_array();
+
+        if (!o || !params || !steps)
+                return -ENOMEM;
+        for (char **p = s->parameters; p && p[0] && p[1]; p += 2)
+                if (json_add_string(params, p[0], p[1]) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < s->n_step_info; i++) {
+                json_t *j = step_json(&s->step_info[i]);
+                if (!j || json_array_append_new(steps, j) < 0)
+                        return -ENOMEM;
+        }
+        if (json_add_integer(o, "id", s->id) < 0 || json_add_string(o, "runbook", s->runbook) < 0 ||
+            json_add_string(o, "reference", s->reference) < 0 || json_object_set(o, "parameters", params) < 0 ||
+            json_add_string(o, "state", s->state) < 0 || json_add_string(o, "created_by", s->created_by) < 0 ||
+            json_add_integer(o, "created_by_uid", s->created_by_uid) < 0 ||
+            json_add_time(o, "created_at", s->created_at) < 0 || json_add_time(o, "finished_at", s->finished_at) < 0 ||
+            json_object_set_new(o, "current_step", s->current_step < 0 ? json_null() : json_integer(s->current_step)) < 0 ||
+            json_add_string(o, "error", s->error) < 0 || json_add_string(o, "path", s->path) < 0 ||
+            json_object_set(o, "steps", steps) < 0)
+                return -ENOMEM;
+        return json_print(o);
+}
+
+#define FIELD(label) printf("%*s: ", 14, label)
+
+static void show_step(const StepInfo *st) {
+        char buf[FORMAT_TIMESTAMP_MAX];
+
+        printf("\n%s%s Step %u%s (%s: %s) %s%s%s\n", ansi(state_color(st->state)), colors_enabled() ? "●" : "*",
+               st->index, ansi(ANSI_NORMAL), strna(st->phase), strna(st->name), ansi(state_color(st->state)),
+               strna(st->state), ansi(ANSI_NORMAL));
+        FIELD("Command");
+        printf("%s\n", strna(st->command));
+        FIELD("Target");
+        printf("%s (%s)\n", strna(st->target), strna(st->connector));
+        if (st->attempt > 1) {
+                FIELD("Attempt");
+                printf("%u\n", st->attempt);
+        }
+        if (st->started_at > 0) {
+                FIELD("Started");
+                printf("%s\n", format_timestamp_both(buf, sizeof buf, st->started_at));
+        }
+        if (st->finished_at > 0) {
+                FIELD("Finished");
+                printf("%s\n", format_timestamp_both(buf, sizeof buf, st->finished_at));
+        }
+        if (st->started_at > 0) {
+                FIELD("Duration");
+                printf("%s%s\n", format_timespan(buf, sizeof buf, step_duration(st)),
+                       st->finished_at > 0 ? "" : " (running)");
+        }
+        if (st->exit_status >= 0 || st->signal > 0) {
+                FIELD("Exit status");
+                if (st->signal > 0)
+                        printf("killed by signal %d (%s)\n", st->signal, strsignal(st->signal));
+                else
+                        printf("%d%s\n", st->exit_status,
+                               st->exit_status == st->expect_exit ? "" : " (unexpected)");
+        }
+        if (!isempty(st->error)) {
+                FIELD("Error");
+                printf("%s%s%s\n", ansi(ANSI_RED), st->error, ansi(ANSI_NORMAL));
+        }
+        if (st->requires_approval || st->n_approvals > 0) {
+                size_t approved = 0;
+                for (size_t i = 0; i < st->n_approvals; i++)
+                        approved += streq_ptr(st->approvals[i].decision, "approve");
+                FIELD("Approvals");
+                printf("%zu/%u\n", approved, st->approvals_required);
+                for (size_t i = 0; i < st->n_approvals; i++) {
+                        const Approval *a = &st->approvals[i];
+                        printf("%*s  %s %s by %s (uid %u) on %s", 14, "",
+                               streq_ptr(a->decision, "approve") ? "✓" : "✗",
+                               streq_ptr(a->decision, "approve") ? "approved" : "rejected", strna(a->user), a->uid,
+                               format_timestamp_both(buf, sizeof buf, a->time));
+                        if (!isempty(a->comment))
+                                printf(": \"%s\"", a->comment);
+                        fputc('\n', stdout);
+                }
+        }
+        if (st->truncated) {
+                FIELD("Output");
+                printf("%struncated%s (runbookd kept only the first part; runbookctl output shows it)\n",
+                       ansi(ANSI_YELLOW), ansi(ANSI_NORMAL));
+        }
+}
+
+int verb_show(int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(session_info_done) SessionInfo s = { .current_step = -1 };
+        char buf[FORMAT_TIMESTAMP_MAX];
+        uint32_t id;
+        int r;
+
+        if (parse_session_id(argv[1], &id) < 0)
+                return cli_error(-EINVAL, "Invalid session id '%s'.", argv[1]);
+        r = open_or_fail(&bus);
+        if (r < 0)
+                return r;
+        r = session_info_load(bus, id, &s, &error);
+        if (r < 0)
+                return cli_bus_error(r, &error, NULL, "read the session");
+        if (arg_json != JSON_OFF) {
+                r = show_json(&s);
+                return r < 0 ? cli_error(r, "Failed to format JSON: %s", strerror(-r)) : 0;
+        }
+        pager_open();
+        printf("%s%s%s Session %u%s - %s%s%s\n", ansi(state_color(s.state)), colors_enabled() ? "●" : "*",
+               ansi(ANSI_HIGHLIGHT), s.id, ansi(ANSI_NORMAL), strna(s.runbook),
+               isempty(s.reference) ? "" : " - ", strempty(s.reference));
+        FIELD("State");
+        printf("%s%s%s\n", ansi(state_color(s.state)), strna(s.state), ansi(ANSI_NORMAL));
+        FIELD("Runbook");
+        printf("%s\n", strna(s.runbook));
+        FIELD("Reference");
+        printf("%s\n", isempty(s.reference) ? "-" : s.reference);
+        if (s.parameters && s.parameters[0]) {
+                FIELD("Parameters");
+                for (char **p = s.parameters; p[0] && p[1]; p += 2)
+                        printf("%s%s=%s\n", p == s.parameters ? "" : "                ", p[0], p[1]);
+        }
+        FIELD("Created by");
+        printf("%s (uid %u)\n", strna(s.created_by), s.created_by_uid);
+        FIELD("Created");
+        printf("%s\n", format_timestamp_both(buf, sizeof buf, s.created_at));
+        if (s.finished_at > 0) {
+                FIELD("Finished");
+                printf("%s\n", format_timestamp_both(buf, sizeof buf, s.finished_at));
+        }
+        if (s.current_step >= 0) {
+                FIELD("Current step");
+                printf("%d\n", s.current_step);
+        }
+        if (!isempty(s.error)) {
+                FIELD("Error");
+                printf("%s\n", s.error);
+        }
+        for (size_t i = 0; i < s.n_step_info; i++)
+                show_step(&s.step_info[i]);
+        return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+/* --- status --- */
+
+int verb_status(int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sessions = NULL, *pending = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *version = NULL;
+        _cleanup_json_ json_t *o = NULL, *by_state = NULL;
+        unsigned counts[16] = {}, total = 0, n_pending = 0;
+        const char *state;
+        int r;
+
+        r = open_or_fail(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(bus, RUNBOOKD_BUS_NAME, RUNBOOKD_MANAGER_PATH, RUNBOOKD_MANAGER_INTERFACE,
+                                       "Version", &error, &version);
+        if (r >= 0)
+                r = call_manager(bus, "ListSessions", &error, &sessions);
+        if (r >= 0)
+                r = call_manager(bus, "ListPendingApprovals", &error, &pending);
+        if (r < 0)
+                return cli_bus_error(r, &error, NULL, "read runbookd's status");
+
+        r = sd_bus_message_enter_container(sessions, 'a', "(usssiustto)");
+        while (r >= 0 && (r = sd_bus_message_read(sessions, "(usssiustto)", NULL, NULL, NULL, &state, NULL, NULL, NULL,
+                                                  NULL, NULL, NULL)) > 0) {
+                total++;
+                for (size_t i = 0; cli_session_states[i]; i++)
+                        if (streq(cli_session_states[i], state))
+                                counts[i]++;
+        }
+        if (r >= 0)
+                r = sd_bus_message_enter_container(pending, 'a', "(uussssssustuuo)");
+        while (r >= 0 && (r = sd_bus_message_skip(pending, "(uussssssustuuo)")) > 0)
+                n_pending++;
+        if (r < 0)
+                return cli_error(r, "Failed to parse runbookd's reply: %s", strerror(-r));
+
+        if (arg_json != JSON_OFF) {
+                o = json_object();
+                by_state = json_object();
+                if (!o || !by_state)
+                        return cli_error(-ENOMEM, "Out of memory.");
+                for (size_t i = 0; cli_session_states[i]; i++)
+                        if (json_add_integer(by_state, cli_session_states[i], counts[i]) < 0)
+                                return cli_error(-ENOMEM, "Out of memory.");
+                if (json_add_string(o, "version", version) < 0 || json_object_set(o, "sessions", by_state) < 0 ||
+                    json_add_integer(o, "sessions_total", total) < 0 ||
+                    json_add_integer(o, "pending_approvals", n_pending) < 0)
+                        return cli_error(-ENOMEM, "Out of memory.");
+                return json_print(o);
+        }
+        printf("%s%s%s runbookd %s (%s on the system bus)\n", ansi(ANSI_GREEN), colors_enabled() ? "●" : "*",
+               ansi(ANSI_NORMAL), version, RUNBOOKD_BUS_NAME);
+        FIELD("Sessions");
+        printf("%u\n", total);
+        for (size_t i = 0; cli_session_states[i]; i++)
+                if (counts[i] > 0) {
+                        printf("%*s  %s%s%s: %u\n", 14, "", ansi(state_color(cli_session_states[i])),
+                               cli_session_states[i], ansi(ANSI_NORMAL), counts[i]);
+                }
+        FIELD("Pending");
+        printf("%s%u%s approval%s\n", n_pending > 0 ? ansi(ANSI_YELLOW) : "", n_pending,
+               n_pending > 0 ? ansi(ANSI_NORMAL) : "", n_pending == 1 ? "" : "s");
+        return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+/* --- output --- */
+
+int verb_output(int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *path = NULL;
+        const void *out, *err;
+        size_t n_out, n_err;
+        uint32_t id, index;
+        int truncated, r;
+
+        if (parse_session_id(argv[1], &id) < 0)
+                return cli_error(-EINVAL, "Invalid session id '%s'.", argv[1]);
+        if (parse_step_index(argv[2], &index) < 0)
+                return cli_error(-EINVAL, "Invalid step number '%s'.", argv[2]);
+        path = step_path_of(id, index);
+        if (!path)
+                return cli_error(-ENOMEM, "Out of memory.");
+        r = open_or_fail(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(bus, RUNBOOKD_BUS_NAME, path, RUNBOOKD_STEP_INTERFACE, "GetOutput", &error, &reply, NULL);
+        if (r < 0) {
+                if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+                    sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD))
+                        return cli_error(r, "No such step: session %u has no step %u.", id, index);
+                return cli_bus_error(r, &error, NULL, "read the step's output");
+        }
+        r = sd_bus_message_read_array(reply, 'y', &out, &n_out);
+        if (r >= 0)
+                r = sd_bus_message_read_array(reply, 'y', &err, &n_err);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "b", &truncated);
+        if (r < 0)
+                return cli_error(r, "Failed to parse runbookd's reply: %s", strerror(-r));
+        r = loop_write(STDOUT_FILENO, arg_stderr ? err : out, arg_stderr ? n_err : n_out);
+        if (r < 0)
+                return cli_error(r, "Failed to write the output: %s", strerror(-r));
+        if (truncated)
+                cli_note("Note: the output of step %u was truncated by runbookd (its output_cap); this is the part kept.",
+                         index);
+        return 0;
+}
