@@ -31,6 +31,8 @@ typedef struct StepResult {
         int error;                /* OUTCOME_ERROR: negative errno */
         const char *message;      /* human-readable reason for anything but a clean exit, may be NULL */
         usec_t duration_usec;     /* from start to end, CLOCK_MONOTONIC */
+        const char *connection;   /* how the target was reached, for the result record
+                                   * (RUNBOOK_CONNECTION), e.g. "new" or "reused"; may be NULL */
 } StepResult;
 
 /* Called exactly once per started job, from the event loop (never from within connector_start()).

@@ -175,6 +175,8 @@ static void step_keep_result(Step *st, const StepResult *res, ConnectorJob *job,
         s->pending_result.outcome = res->outcome;
         s->pending_result.error = res->error;
         s->pending_result.duration_usec = res->duration_usec;
+        free(s->pending_result.connection);
+        s->pending_result.connection = res->connection ? strdup(res->connection) : NULL;
         s->pending_result.set = true;
 }
 

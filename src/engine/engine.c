@@ -73,9 +73,11 @@ void session_flush_pending(Session *s) {
                         .outcome = s->pending_result.outcome,
                         .error = s->pending_result.error,
                         .duration_usec = s->pending_result.duration_usec,
+                        .connection = s->pending_result.connection,
                 };
                 s->pending_result.set = false;
                 event_step_result(&s->steps[s->pending_result.step], s->pending_result.success, &res);
+                s->pending_result.connection = mfree(s->pending_result.connection);
         }
 }
 

@@ -85,6 +85,7 @@ Session *session_free(Session *s) {
         free(s->steps);
         free(s->pending_output.data[0]);
         free(s->pending_output.data[1]);
+        free(s->pending_result.connection);
         free(s->runbook);
         free(s->reference);
         json_decref(s->parameters);

@@ -129,6 +129,7 @@ struct Session {
                 int outcome;      /* StepOutcome */
                 int error;
                 usec_t duration_usec;
+                char *connection;
         } pending_result;
 };
 

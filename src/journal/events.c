@@ -218,6 +218,8 @@ void event_step_result(const Step *st, bool success, const StepResult *res) {
                 rec_add(&r, "RUNBOOK_SIGNAL", "%d", st->signal);
         if (st->error)
                 rec_add(&r, "RUNBOOK_ERROR", "%s", st->error);
+        if (res && res->connection)
+                rec_add(&r, "RUNBOOK_CONNECTION", "%s", res->connection);
         if (res && res->outcome == OUTCOME_ERROR && res->error < 0)
                 rec_add(&r, "ERRNO", "%d", -res->error);
         rec_send(&r);
