@@ -41,6 +41,9 @@
 #               ctl_run USER ARGS... (sets CTL_OUT CTL_ERR CTL_RC)  expect_ctl_ok DESC USER ARGS...
 #               expect_ctl_fail DESC ERE USER ARGS...  json_rows (stdin -> one JSON array)
 #               has_ansi FILE  nonempty_lines (stdin -> count)
+#   ssh:        require_sshd  write_ssh_target NAME [JQ-FILTER]  write_ssh_runbook NAME TARGET CMD...
+#               step_result REF N FIELD  wait_gone ERE [TIMEOUT]  wait_file FILE [TIMEOUT]
+#               (the testbed's sshd: TESTBED_SSH_HOST/PORT/USER/KEY/PUBKEY/KNOWN_HOSTS)
 set -uo pipefail
 
 SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -504,5 +507,125 @@ json_rows() {
 has_ansi() { grep -q $'\e' "$1"; }
 # nonempty_lines: the number of non-blank lines on stdin.
 nonempty_lines() { grep -c '[^[:space:]]' || true; }
+
+# ---------------------------------------------------------------- Azure (tests/integration/test-azure-*.sh)
+#
+# azure_fake_up [CONFIG_JSON]: makes a CA and a server certificate (openssl), starts
+#     tests/fake-azure/fake_azure.py (HTTPS identity platform + Resource Manager, HTTP IMDS) on
+#     127.0.0.1 with CONFIG_JSON (default '{}'), and exports CREDENTIALS_DIRECTORY=$T/creds for the
+#     daemon. Sets AZ_DIR AZ_URL (https://127.0.0.1:PORT) AZ_IMDS (http://127.0.0.1:PORT) AZ_CA.
+# azure_fake_config JSON: replaces the fake's configuration (it re-reads its file on change).
+# azure_fake_state: the fake's state.json (request log, token requests, run commands, deleted).
+# azure_cred NAME VALUE: writes a credential for the daemon ($CREDENTIALS_DIRECTORY/NAME).
+# azure_client_cert NAME [DAYS]: a self-signed client certificate: $AZ_DIR/NAME.pem (the
+#     certificate, for the fake) and credential NAME (certificate + key); DAYS -1: expired.
+# azure_target NAME VM IDENTITY_JSON: targets/NAME.json for VM on the fake, e.g.
+#     azure_target web vm-1 '{"tenant":"t1","client_id":"app","client_secret":"cred:sp"}'
+# azure_runbook NAME TARGET COMMAND [TIMEOUT]: a runbook with one approval-free step.
+AZ_DIR="" AZ_URL="" AZ_IMDS="" AZ_CA=""
+AZ_SUB=00000000-0000-0000-0000-00000000c0de AZ_RG=rg-test
+azure_fake_up() {
+    local py cfg=${1:-}
+    [ -n "$cfg" ] || cfg='{}'
+    py=$(command -v /usr/bin/python3 || command -v python3) || die "python3 missing: run tools/setup.sh"
+    AZ_DIR="$T/azure"
+    mkdir -p "$AZ_DIR" "$T/creds"
+    chmod 700 "$T/creds"
+    (
+        cd "$AZ_DIR" || exit 1
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=fake-azure-ca &&
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 &&
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' > server.ext &&
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
+            -extfile server.ext
+    ) >"$T/azure-certs.log" 2>&1 || { cat "$T/azure-certs.log"; die "cannot make the fake's certificates"; }
+    AZ_CA="$AZ_DIR/ca.pem"
+    printf '%s\n' "$cfg" > "$AZ_DIR/config.json"
+    bg "$py" "$SOURCE_ROOT/tests/fake-azure/fake_azure.py" --dir "$AZ_DIR" --cert "$AZ_DIR/server.pem" \
+        --key "$AZ_DIR/server.key" --config "$AZ_DIR/config.json" 2>"$T/fake-azure.log"
+    for _ in $(seq 100); do [ -s "$AZ_DIR/ports.json" ] && break; sleep 0.1; done
+    [ -s "$AZ_DIR/ports.json" ] || { cat "$T/fake-azure.log"; die "the Azure fake did not start"; }
+    AZ_URL="https://127.0.0.1:$(jq -r .https "$AZ_DIR/ports.json")"
+    AZ_IMDS="http://127.0.0.1:$(jq -r .imds "$AZ_DIR/ports.json")"
+    CREDENTIALS_DIRECTORY="$T/creds"
+    export CREDENTIALS_DIRECTORY
+    note "Azure fake at $AZ_URL (IMDS $AZ_IMDS)"
+}
+azure_fake_config() {
+    printf '%s\n' "$1" > "$AZ_DIR/config.json.new" && mv "$AZ_DIR/config.json.new" "$AZ_DIR/config.json"
+    sleep 0.05   # a different mtime for the next change
+}
+azure_fake_state() { cat "$AZ_DIR/state.json"; }
+azure_cred() { printf '%s' "$2" > "$CREDENTIALS_DIRECTORY/$1"; chmod 600 "$CREDENTIALS_DIRECTORY/$1"; }
+azure_client_cert() {
+    local n=$1 days=${2:-2}
+    (
+        cd "$AZ_DIR" || exit 1
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$n.key" -out "$n.tmp.pem" -days 2 -subj "/CN=$n" &&
+        openssl x509 -in "$n.tmp.pem" -signkey "$n.key" -days "$days" -out "$n.pem"
+    ) >>"$T/azure-certs.log" 2>&1 || die "cannot make client certificate $n"
+    cat "$AZ_DIR/$n.pem" "$AZ_DIR/$n.key" > "$CREDENTIALS_DIRECTORY/$n"
+    chmod 600 "$CREDENTIALS_DIRECTORY/$n"
+}
+azure_target() {
+    jq -n --arg vm "$2" --arg sub "$AZ_SUB" --arg rg "$AZ_RG" --arg url "$AZ_URL" --arg imds "$AZ_IMDS" \
+          --arg ca "$AZ_CA" --argjson id "$3" \
+        '{connector: "azure", subscription: $sub, resource_group: $rg, vm: $vm, authority: $url,
+          resource_manager: $url, imds: $imds, ca_file: $ca} + $id' > "$CONFIG_DIR/targets/$1.json"
+}
+azure_runbook() {
+    jq -n --arg t "$2" --arg run "$3" --argjson timeout "${4:-60}" \
+        '{description: "azure test", target: $t,
+          steps: [{name: "remote", run: $run, approval: "none", timeout: $timeout}]}' > "$CONFIG_DIR/runbooks/$1.json"
+}
+
+
+# ---------------------------------------------------------------- ssh (tests/integration/test-ssh-*.sh)
+
+MSG_STEP_RESULT=d10897ff38f94074bd229f5f81ebcead
+
+# require_sshd: dies unless the testbed runs an sshd (TESTBED_SSH_*).
+require_sshd() {
+    [ -n "${TESTBED_SSH_PORT:-}" ] || die "the testbed has no sshd (TESTBED_SSH_PORT unset)"
+}
+# write_ssh_target NAME [JQ-FILTER]: targets/NAME.json for the testbed's sshd (host, port, user,
+# identity: the testbed's client key, known_hosts: its pinned host key), changed by JQ-FILTER
+# (e.g. '.port = 1' or '.identity = "/x"').
+write_ssh_target() {
+    local name=$1 filter=${2:-.}
+    require_sshd
+    jq -n --arg h "$TESTBED_SSH_HOST" --argjson p "$TESTBED_SSH_PORT" --arg u "$TESTBED_SSH_USER" \
+        --arg k "$TESTBED_SSH_KEY" --arg kh "$TESTBED_SSH_KNOWN_HOSTS" \
+        '{connector: "ssh", host: $h, port: $p, user: $u, identity: $k, known_hosts: $kh}' |
+        jq "$filter" > "$CONFIG_DIR/targets/$name.json" || die "write_ssh_target $name: bad filter"
+}
+# write_ssh_runbook NAME TARGET STEP-COMMAND... : a runbook of approval-free steps on TARGET,
+# one per command (each a shell command line; no parameters).
+write_ssh_runbook() {
+    local name=$1 target=$2; shift 2
+    printf '%s\n' "$@" | jq -R . | jq -s --arg t "$target" \
+        '{description: "ssh test", target: $t,
+          steps: [to_entries[] | {name: "step \(.key)", run: .value, approval: "none"}]}' \
+        > "$CONFIG_DIR/runbooks/$name.json"
+}
+# step_result REF N FIELD: FIELD (e.g. RUNBOOK_CONNECTION, RUNBOOK_ERROR) of the last result record
+# of step N of the session with reference REF ("" when absent).
+step_result() {
+    journal_wait 1 RUNBOOK_REFERENCE="$1" RUNBOOK_STEP="$2" MESSAGE_ID=$MSG_STEP_RESULT >/dev/null
+    journal RUNBOOK_REFERENCE="$1" RUNBOOK_STEP="$2" MESSAGE_ID=$MSG_STEP_RESULT | tail -n 1 | jq -r ".$3 // empty"
+}
+# wait_gone ERE [TIMEOUT]: waits until no process's command line matches ERE (pgrep -f);
+# returns 1 if some still does.
+wait_gone() {
+    local t
+    for t in $(seq $(( ${2:-10} * 10 ))); do pgrep -f -- "$1" >/dev/null || return 0; sleep 0.1; done
+    return 1
+}
+# wait_file FILE [TIMEOUT]: waits until FILE exists; returns 1 if it does not.
+wait_file() {
+    local t
+    for t in $(seq $(( ${2:-10} * 10 ))); do [ -e "$1" ] && return 0; sleep 0.1; done
+    return 1
+}
 
 _lib_init

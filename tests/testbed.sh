@@ -7,7 +7,8 @@
 #   * polkitd with the project's actions (policy/org.runbookd1.policy) and the test rules
 #     (tests/polkit/50-runbookd-test.rules), in a private mount namespace when possible;
 #   * systemd-journald: a running one is reused, else one is started (volatile, no rate limit);
-#   * (sshd: added by a later issue, see start_sshd below.)
+#   * OpenSSH sshd on 127.0.0.1 (the ssh connector's peer), with a host key pinned in
+#     DIR/ssh/known_hosts and a client key: TESTBED_SSH_HOST/PORT/USER/KEY/PUBKEY/KNOWN_HOSTS.
 #
 # usage: testbed.sh up DIR            start everything; prints the environment (also in DIR/env)
 #        testbed.sh down DIR          stop only the processes recorded in DIR/state, undo host changes
@@ -15,11 +16,15 @@
 #        testbed.sh check DIR         smoke test with CLI tools (busctl, pkcheck, logger, journalctl)
 #        testbed.sh journal-up DIR    only a journald (tools/test.sh: one journald for a whole run)
 #        testbed.sh journal-down DIR  same as down
+#        testbed.sh sshd-stop DIR     stop sshd and the connections it serves
+#        testbed.sh sshd-start DIR    start sshd again on the same port
 #
 # knobs (env):
 #   SOURCE_ROOT          the project checkout (default: the parent of this script's folder)
 #   TESTBED_POLKIT_RULES the rules file for polkitd (default: tests/polkit/50-runbookd-test.rules;
 #                        tools/demo.sh uses policy/50-runbookd-example.rules)
+#   TESTBED_SSH_USER     the login user for sshd (default: root)
+#   TESTBED_SSH_PORT     a fixed port for sshd (default: a free one in 20000-59999)
 #   TESTBED_NO_UNSHARE=1 never use mount namespaces (then the polkit files are installed into
 #                        /usr/share/polkit-1/actions and /etc/polkit-1/rules.d, removed on down)
 #
@@ -223,10 +228,93 @@ start_polkitd() {
 }
 
 # ---------- sshd ----------
-# A later issue adds the ssh connector's peer here: an OpenSSH sshd on 127.0.0.1 with its own
-# host key and a client key (see shared/reference/testbed.sh, section 4), exporting
-# TESTBED_SSH_HOST/PORT/USER/KEY/KNOWN_HOSTS into DIR/env.
-start_sshd() { :; }
+# The ssh connector's peer: an OpenSSH sshd on 127.0.0.1 (a free port in 20000-59999, or
+# $TESTBED_SSH_PORT) with its own ed25519 host key, and an ed25519 client key for
+# $TESTBED_SSH_USER (default root) in its own authorized_keys file; DIR/ssh/known_hosts pins the
+# host key as "[127.0.0.1]:PORT". Cheap: two ed25519 keys and one sshd, no PAM, no DNS.
+tcp_listening() { # port
+    local hex f files=(); hex=$(printf ':%04X' "$1")
+    for f in /proc/net/tcp /proc/net/tcp6; do [ -r $f ] && files+=("$f"); done
+    awk -v h="$hex" 'FNR>1 && $4=="0A" && substr($2, length($2)-4)==h {f=1} END {exit !f}' "${files[@]}"
+}
+SSH_USER=${TESTBED_SSH_USER:-root} SSH_PORT=""
+write_sshd_config() { # port
+    cat > "$DIR/ssh/sshd_config" <<EOF
+Port $1
+ListenAddress 127.0.0.1
+HostKey $DIR/ssh/host_ed25519
+PidFile none
+AuthorizedKeysFile $DIR/ssh/authorized_keys
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+X11Forwarding no
+PrintMotd no
+PrintLastLog no
+UseDNS no
+MaxSessions 100
+MaxStartups 100:30:200
+LogLevel VERBOSE
+EOF
+}
+# run_sshd: starts sshd with DIR/ssh/sshd_config; returns 1 if it did not come up (port taken)
+run_sshd() {
+    local spid
+    : > "$DIR/logs/sshd.log"
+    setsid /usr/sbin/sshd -D -e -f "$DIR/ssh/sshd_config" </dev/null >>"$DIR/logs/sshd.log" 2>&1 &
+    spid=$!
+    wait_for 10 "sshd" sh -c "grep -q 'Server listening' '$DIR/logs/sshd.log' || ! kill -0 $spid" || true
+    if alive $spid && grep -q 'Server listening' "$DIR/logs/sshd.log"; then
+        record_pid sshd $spid; return 0
+    fi
+    if alive $spid; then kill $spid; fi
+    return 1
+}
+start_sshd() {
+    local p
+    getent passwd "$SSH_USER" >/dev/null || die "ssh user $SSH_USER does not exist"
+    [ -x /usr/sbin/sshd ] || die "/usr/sbin/sshd missing: run tools/setup.sh (openssh-server)"
+    mkdir -p "$DIR/ssh"; chmod 755 "$DIR/ssh"
+    [ -d /run/sshd ] || mkdir -m 755 /run/sshd      # privsep dir, compiled-in path; left in place
+    ssh-keygen -q -t ed25519 -N '' -C testbed-host -f "$DIR/ssh/host_ed25519"
+    ssh-keygen -q -t ed25519 -N '' -C testbed-client -f "$DIR/ssh/id_ed25519"
+    cp "$DIR/ssh/id_ed25519.pub" "$DIR/ssh/authorized_keys"
+    chmod 644 "$DIR/ssh/authorized_keys"             # sshd reads it as the target user
+    for _ in 1 2 3 4 5 6 7 8; do
+        p=${TESTBED_SSH_PORT:-$(( 20000 + RANDOM % 40000 ))}
+        if tcp_listening "$p"; then [ -z "${TESTBED_SSH_PORT:-}" ] || die "port $p busy"; continue; fi
+        write_sshd_config "$p"
+        /usr/sbin/sshd -t -f "$DIR/ssh/sshd_config" || die "sshd config test failed"
+        if run_sshd; then SSH_PORT=$p; break; fi
+        [ -z "${TESTBED_SSH_PORT:-}" ] || break
+    done
+    [ -n "$SSH_PORT" ] || die "sshd failed to start, see $DIR/logs/sshd.log"
+    echo "[127.0.0.1]:$SSH_PORT $(cut -d' ' -f1,2 "$DIR/ssh/host_ed25519.pub")" > "$DIR/ssh/known_hosts"
+    chmod 644 "$DIR/ssh/known_hosts"
+}
+# sshd-stop: stops the testbed's sshd and every connection it serves (its child processes);
+# sshd-start: starts it again on the same port (tests of dead pooled connections).
+sshd_stop() {
+    local kind a b c ch
+    [ -f "$STATE" ] || die "no state in $DIR"
+    while read -r kind a b c; do
+        [ "$kind" = pid ] && [ "$a" = sshd ] || continue
+        alive "$b" && [ "$(starttime "$b")" = "$c" ] || continue
+        for ch in $(pgrep -P "$b"); do kill -TERM "$ch" 2>/dev/null || true; done
+        kill -TERM "$b"
+        for _ in $(seq 50); do alive "$b" || break; sleep 0.1; done
+        if alive "$b"; then kill -KILL "$b"; fi
+    done < "$STATE"
+}
+sshd_start() {
+    [ -f "$DIR/env" ] || die "no $DIR/env"
+    local port; port=$(sed -n "s/^export TESTBED_SSH_PORT='\(.*\)'$/\1/p" "$DIR/env")
+    for _ in $(seq 50); do tcp_listening "$port" || break; sleep 0.1; done
+    run_sshd || die "sshd did not start again on port $port, see $DIR/logs/sshd.log"
+}
 
 write_env() {
     cat > "$DIR/env" <<EOF
@@ -236,6 +324,15 @@ export TESTBED_POLKIT_MODE='$PMODE'
 export TESTBED_JOURNAL_MODE='$JMODE'
 export TESTBED_JOURNAL_DIR='$JDIR'
 EOF
+    if [ -n "$SSH_PORT" ]; then cat >> "$DIR/env" <<EOF
+export TESTBED_SSH_HOST='127.0.0.1'
+export TESTBED_SSH_PORT='$SSH_PORT'
+export TESTBED_SSH_USER='$SSH_USER'
+export TESTBED_SSH_KEY='$DIR/ssh/id_ed25519'
+export TESTBED_SSH_PUBKEY='$DIR/ssh/id_ed25519.pub'
+export TESTBED_SSH_KNOWN_HOSTS='$DIR/ssh/known_hosts'
+EOF
+    fi
     cat "$DIR/env"
 }
 
@@ -317,6 +414,10 @@ check() {
         sleep 0.1
     done
     if [ $found = 1 ]; then pass "journal record with RUNBOOK_SESSION=$t"; else fail journal; fi
+    if [ -n "${TESTBED_SSH_PORT:-}" ] && [ "$(ssh -p "$TESTBED_SSH_PORT" -i "$TESTBED_SSH_KEY" -F /dev/null \
+        -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes \
+        -o UserKnownHostsFile="$TESTBED_SSH_KNOWN_HOSTS" "$TESTBED_SSH_USER@$TESTBED_SSH_HOST" 'echo ssh-ok')" = ssh-ok ]
+    then pass "ssh exec on the testbed's sshd"; else fail "ssh exec"; fi
     echo "check: $ok passed, $bad failed"
     [ $bad = 0 ]
 }
@@ -327,5 +428,7 @@ case "$cmd" in
     journal-up) journal_up ;;
     env) [ -f "$DIR/env" ] || die "no $DIR/env"; cat "$DIR/env" ;;
     check) check ;;
+    sshd-stop) sshd_stop ;;
+    sshd-start) sshd_start ;;
     *) die "unknown command $cmd" ;;
 esac

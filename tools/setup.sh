@@ -34,7 +34,7 @@ done
 #   dbus dbus-daemon dbus-bin  the private system bus of the testbed
 #   polkitd          /usr/lib/polkit-1/polkitd, pkcheck, pkaction
 #   systemd          systemd-journald, journalctl, busctl, systemd-analyze, systemd-machine-id-setup
-#   openssh-server openssh-client  the ssh connector's test peer (later)
+#   openssh-server openssh-client  the ssh connector's test peer (sshd on 127.0.0.1) and ssh-keygen
 #   jq               JSON from busctl --json and journalctl -o json; meson's testlog.json
 #   libxml2-utils    xmllint (dist suite);  groff-base: groff, the man page check (dist suite)
 #   (lint) shellcheck, for the project's shell scripts (dist suite)
@@ -43,6 +43,8 @@ done
 #   procps           pgrep/pkill/ps;  iproute2: ss
 #   passwd           useradd/groupadd/usermod;  coreutils findutils grep sed mawk: the scripts
 #   git ca-certificates
+#   python3 openssl  the Azure fake (tests/fake-azure: Python stdlib HTTPS server; openssl makes its
+#                    certificates and verifies JWT client assertions);  binutils: strings (secret checks)
 PACKAGES=(
     build-essential meson ninja-build pkg-config
     libsystemd-dev liblmdb-dev lmdb-utils libjansson-dev libssl-dev libcurl4-openssl-dev libssh2-1-dev
@@ -51,6 +53,7 @@ PACKAGES=(
     jq libxml2-utils groff-base shellcheck
     util-linux mount bsdutils procps iproute2 passwd coreutils findutils grep sed mawk
     git ca-certificates
+    python3 openssl binutils
 )
 
 missing_packages() {

@@ -7,6 +7,8 @@
 
 static const ConnectorVTable *const connector_table[] = {
         &connector_local,
+        &connector_ssh,
+        &connector_azure,
         NULL,
 };
 

@@ -67,6 +67,14 @@ struct ConnectorJob {
 };
 
 extern const ConnectorVTable connector_local;
+extern const ConnectorVTable connector_ssh;
+
+/* ssh: closes the pooled connections and releases libssh2. The daemon calls it at exit, after
+ * every job is freed (engine_free()); the pool can be used again afterwards. */
+void connector_ssh_shutdown(void);
+/* ssh: like connector_local_set_kill_grace(), for the remote command's process group. For tests. */
+void connector_ssh_set_kill_grace(usec_t usec);
+extern const ConnectorVTable connector_azure;
 
 /* local: the grace period between SIGTERM and SIGKILL when a job times out or is cancelled
  * (default LOCAL_KILL_GRACE_USEC, 5 s); 0 restores the default. For tests. */

@@ -4,6 +4,7 @@
 
 #include "bus/bus-errors.h"
 #include "bus/bus-objects.h"
+#include "connector/connector.h"
 #include "daemon/manager.h"
 #include "journal/events.h"
 #include "shared/log.h"
@@ -75,6 +76,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->flush_source);
         polkit_registry_free(m->polkit);
         engine_free(m->engine);
+        connector_ssh_shutdown();   /* pooled ssh connections: after the jobs that lease them */
         store_free(m->store);
         runbook_catalog_free(m->runbooks);
         target_catalog_free(m->targets);

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ssh-setup.c: the parts of setting up an ssh connection that keep no connection state (see
+ * ssh-setup.h). */
+
+#include <assert.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "connector/ssh-setup.h"
+#include "shared/log.h"
+
+#define SSH_KEY_FILE_MAX (64 * 1024)
+
+_printf_(3, 4)
+static int fail(char **ret_message, int error, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(ret_message, fmt, ap) < 0)
+                *ret_message = NULL;
+        va_end(ap);
+        return error;
+}
+
+const char *ssh_session_error(LIBSSH2_SESSION *session) {
+        char *msg = NULL;
+
+        if (!session)
+                return "";
+        (void) libssh2_session_last_error(session, &msg, NULL, 0);
+        return msg ?: "";
+}
+
+/* ---- name resolution ---- */
+
+/* What the child sends back: one write, smaller than PIPE_BUF. */
+typedef struct ResolveReply {
+        int gai_error;
+        int sys_errno;
+        SshAddrs addrs;
+} ResolveReply;
+
+struct SshResolve {
+        sd_event_source *child;           /* owns the child until its exit is seen */
+        int fd;
+        char *host;
+        char *peer;
+        ssh_resolved_t cb;
+        void *userdata;
+};
+
+SshResolve *ssh_resolve_free(SshResolve *r) {
+        if (!r)
+                return NULL;
+        /* freeing the source before the child's exit was seen kills and reaps the child */
+        sd_event_source_disable_unref(r->child);
+        if (r->fd >= 0)
+                (void) close(r->fd);
+        free(r->host);
+        free(r->peer);
+        free(r);
+        return NULL;
+}
+
+static int on_resolver_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        SshResolve *r = userdata;
+        _cleanup_free_ char *msg = NULL;
+        ResolveReply rep = {};
+        ssize_t n;
+        int e = 0;
+
+        (void) sd_event_source_set_child_process_own(s, false);   /* sd-event reaps it */
+        do
+                n = read(r->fd, &rep, sizeof rep);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t) sizeof rep)
+                e = fail(&msg, -EHOSTUNREACH, "DNS failure: cannot resolve '%s' (for %s): the resolver process "
+                         "failed", r->host, r->peer);
+        else if (rep.gai_error != 0)
+                e = fail(&msg, -EHOSTUNREACH, "DNS failure: cannot resolve '%s' (for %s): %s", r->host, r->peer,
+                         rep.gai_error == EAI_SYSTEM ? strerror(rep.sys_errno) : gai_strerror(rep.gai_error));
+        else if (rep.addrs.n == 0)
+                e = fail(&msg, -EHOSTUNREACH, "DNS failure: '%s' (for %s) has no address", r->host, r->peer);
+        rep.addrs.n = MIN(rep.addrs.n, (unsigned) SSH_ADDRS_MAX);
+        r->cb(e, msg, e < 0 ? NULL : &rep.addrs, r->userdata);   /* last: it may free r */
+        return 0;
+}
+
+/* A short-lived child process does the lookup (getaddrinfo() blocks, and libsystemd does not
+ * export sd-resolve on Debian 12: no header, no symbols); the loop watches it with a child source
+ * and reads the answer from a pipe once it has exited. The daemon is single-threaded, so the child
+ * may call getaddrinfo() after fork(); it touches nothing else and leaves with _exit(). */
+int ssh_resolve(sd_event *event, const char *host, uint16_t port, const char *peer, ssh_resolved_t cb,
+                void *userdata, SshResolve **ret) {
+        _cleanup_(ssh_resolve_freep) SshResolve *r = NULL;
+        int p[2], k;
+        pid_t pid;
+
+        r = calloc(1, sizeof *r);
+        if (!r)
+                return -ENOMEM;
+        r->fd = -1;
+        r->host = strdup(host);
+        r->peer = strdup(peer);
+        if (!r->host || !r->peer)
+                return -ENOMEM;
+        r->cb = cb;
+        r->userdata = userdata;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                k = -errno;
+                (void) close(p[0]);
+                (void) close(p[1]);
+                return k;
+        }
+        if (pid == 0) {
+                struct addrinfo *ai = NULL;
+                ResolveReply rep = {};
+                char service[8];
+
+                snprintf(service, sizeof service, "%u", port);
+                rep.gai_error = getaddrinfo(host, service, &(struct addrinfo) {
+                        .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG }, &ai);
+                rep.sys_errno = errno;
+                for (struct addrinfo *i = ai; i && rep.addrs.n < SSH_ADDRS_MAX; i = i->ai_next)
+                        if (i->ai_addrlen <= sizeof(struct sockaddr_storage)) {
+                                memcpy(&rep.addrs.addrs[rep.addrs.n], i->ai_addr, i->ai_addrlen);
+                                rep.addrs.lens[rep.addrs.n++] = i->ai_addrlen;
+                        }
+                (void) !write(p[1], &rep, sizeof rep);
+                _exit(0);
+        }
+        (void) close(p[1]);
+        r->fd = p[0];
+        k = sd_event_add_child(event, &r->child, pid, WEXITED, on_resolver_exit, r);
+        if (k < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return k;
+        }
+        (void) sd_event_source_set_child_process_own(r->child, true);
+        (void) sd_event_source_set_description(r->child, "ssh-resolver");
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+/* ---- host key ---- */
+
+static void base64_nopad(const uint8_t *p, size_t n, char *out, size_t outsz) {
+        size_t l;
+
+        assert(outsz >= 4 * ((n + 2) / 3) + 1);
+        EVP_EncodeBlock((unsigned char *) out, p, (int) n);
+        l = strlen(out);
+        while (l > 0 && out[l - 1] == '=')
+                out[--l] = 0;
+}
+
+/* "SHA256:<base64>" of a key blob given in base64 (as known_hosts stores it). */
+static void fingerprint_of_b64(const char *b64, char *out, size_t outsz) {
+        size_t n = strlen(b64);
+        _cleanup_free_ uint8_t *blob = malloc(n);
+        uint8_t md[32];
+        char enc[64];
+        int len;
+
+        snprintf(out, outsz, "(unknown)");
+        if (!blob)
+                return;
+        len = EVP_DecodeBlock(blob, (const unsigned char *) b64, (int) n);
+        if (len < 0)
+                return;
+        while (n > 0 && b64[n - 1] == '=') {   /* EVP_DecodeBlock counts padding as zero bytes */
+                n--;
+                len--;
+        }
+        if (EVP_Digest(blob, (size_t) len, md, NULL, EVP_sha256(), NULL) != 1)
+                return;
+        base64_nopad(md, sizeof md, enc, sizeof enc);
+        snprintf(out, outsz, "SHA256:%s", enc);
+}
+
+static const char *hostkey_type_name(int type) {
+        switch (type) {
+        case LIBSSH2_HOSTKEY_TYPE_RSA: return "ssh-rsa";
+        case LIBSSH2_HOSTKEY_TYPE_DSS: return "ssh-dss";
+        case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return "ecdsa-sha2-nistp256";
+        case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return "ecdsa-sha2-nistp384";
+        case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return "ecdsa-sha2-nistp521";
+        case LIBSSH2_HOSTKEY_TYPE_ED25519: return "ssh-ed25519";
+        default: return "unknown";
+        }
+}
+
+int ssh_check_hostkey(LIBSSH2_SESSION *session, const char *host, uint16_t port, const char *known_hosts,
+                      const char *peer, char **ret_message) {
+        LIBSSH2_KNOWNHOSTS *kh = NULL;
+        struct libssh2_knownhost *known = NULL;
+        const char *key, *hash;
+        char seen[80] = "(unknown)", expected[80];
+        size_t len;
+        int type, r, check;
+
+        key = libssh2_session_hostkey(session, &len, &type);
+        if (!key)
+                return fail(ret_message, -EPROTO, "no host key from %s: %s", peer, ssh_session_error(session));
+        hash = libssh2_hostkey_hash(session, LIBSSH2_HOSTKEY_HASH_SHA256);
+        if (hash) {
+                char enc[64];
+                base64_nopad((const uint8_t *) hash, 32, enc, sizeof enc);
+                snprintf(seen, sizeof seen, "SHA256:%s", enc);
+        }
+
+        if (access(known_hosts, R_OK) < 0) {
+                r = -errno;
+                return fail(ret_message, r, "cannot read known_hosts file '%s': %s; not connecting to %s",
+                            known_hosts, strerror(-r), peer);
+        }
+        kh = libssh2_knownhost_init(session);
+        if (!kh)
+                return -ENOMEM;
+        r = libssh2_knownhost_readfile(kh, known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+        if (r < 0) {
+                libssh2_knownhost_free(kh);
+                return fail(ret_message, -EBADMSG, "cannot use known_hosts file '%s': %s; not connecting to %s",
+                            known_hosts, ssh_session_error(session), peer);
+        }
+        /* libssh2 knows "[host]:port" entries for ports other than 22, as OpenSSH writes them */
+        check = libssh2_knownhost_checkp(kh, host, port, key, len,
+                                         LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
+                                         ((type + 1) << LIBSSH2_KNOWNHOST_KEY_SHIFT),
+                                         &known);
+        if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH && known && known->key)
+                fingerprint_of_b64(known->key, expected, sizeof expected);
+        else
+                snprintf(expected, sizeof expected, "(unknown)");
+        libssh2_knownhost_free(kh);
+
+        switch (check) {
+        case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+                log_debug("ssh %s: host key %s %s matches '%s'.", peer, hostkey_type_name(type), seen,
+                          known_hosts);
+                return 0;
+        case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+                return fail(ret_message, -EPERM, "changed host key for %s: the server offered %s %s, but "
+                            "known_hosts file '%s' expects %s; not connecting (the host was reinstalled, or "
+                            "someone is intercepting the connection)", peer, hostkey_type_name(type), seen,
+                            known_hosts, expected);
+        case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+                return fail(ret_message, -EPERM, "unknown host key for %s: the server offered %s %s, which is "
+                            "not in known_hosts file '%s'; not connecting", peer, hostkey_type_name(type), seen,
+                            known_hosts);
+        default:
+                return fail(ret_message, -EPERM, "cannot check the host key of %s (%s %s) against '%s': %s; "
+                            "not connecting", peer, hostkey_type_name(type), seen, known_hosts,
+                            ssh_session_error(session));
+        }
+}
+
+/* ---- identity ---- */
+
+int ssh_read_identity(const char *id, char **ret_data, size_t *ret_len, char **ret_path, char **ret_message) {
+        _cleanup_free_ char *path = NULL;
+        char *data;
+        size_t len = 0;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        ssize_t n;
+
+        if (strncmp(id, "cred:", 5) == 0) {
+                const char *dir = getenv("CREDENTIALS_DIRECTORY");
+                if (isempty(dir)) {
+                        return fail(ret_message, -ENOKEY, "key file unreadable: identity '%s' is a credential, "
+                                    "but $CREDENTIALS_DIRECTORY is not set (LoadCredential= in the unit)", id);
+                }
+                if (asprintf(&path, "%s/%s", dir, id + 5) < 0)
+                        return -ENOMEM;
+        } else if (!(path = strdup(id)))
+                return -ENOMEM;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > SSH_KEY_FILE_MAX) {
+                int e = fd < 0 ? errno : !S_ISREG(st.st_mode) ? EISDIR : st.st_size > SSH_KEY_FILE_MAX ? EFBIG : errno;
+                return fail(ret_message, -e, "key file '%s' (identity '%s') unreadable: %s", path, id, strerror(e));
+        }
+        data = malloc((size_t) st.st_size + 1);
+        if (!data)
+                return -ENOMEM;
+        while (len < (size_t) st.st_size) {
+                n = read(fd, data + len, (size_t) st.st_size - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        int e = n < 0 ? errno : EIO;
+                        explicit_bzero(data, len);
+                        free(data);
+                        return fail(ret_message, -e, "key file '%s' unreadable: %s", path, strerror(e));
+                }
+                len += (size_t) n;
+        }
+        data[len] = 0;
+        *ret_data = data;
+        *ret_len = len;
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+/* Whether the key in memory is an RSA key: PEM "RSA PRIVATE KEY", or OpenSSH's format whose
+ * public key blob starts with the string "ssh-rsa". */
+bool ssh_key_is_rsa(const char *data) {
+        static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+        _cleanup_free_ char *b64 = NULL;
+        _cleanup_free_ uint8_t *bin = NULL;
+        const char *p, *e;
+        size_t n = 0;
+        int len;
+
+        if (strstr(data, "BEGIN RSA PRIVATE KEY"))
+                return true;
+        p = strstr(data, begin);
+        if (!p)
+                return false;
+        p += sizeof begin - 1;
+        e = strstr(p, "-----END");
+        if (!e)
+                return false;
+        b64 = malloc((size_t) (e - p) + 1);
+        bin = malloc((size_t) (e - p) + 1);
+        if (!b64 || !bin)
+                return false;
+        for (; p < e; p++)
+                if (!strchr(" \t\r\n", *p))
+                        b64[n++] = *p;
+        len = EVP_DecodeBlock(bin, (unsigned char *) b64, (int) n);
+        return len > 0 && memmem(bin, (size_t) len, "\0\0\0\7ssh-rsa", 11);
+}
+

@@ -1,0 +1,472 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""fake_azure.py - a local fake of the Microsoft identity platform, IMDS and Azure Resource
+Manager's managed Run Command, written from /work/shared/azure-run-command.md (§1, §3, §4, §5),
+for runbookd's integration tests. Python 3 standard library only (plus the openssl CLI, to
+verify JWT client assertions).
+
+    fake_azure.py --dir DIR --cert SERVER.pem --key SERVER.key --config CONFIG.json
+
+Serves HTTPS on 127.0.0.1 (identity platform + Resource Manager) and plain HTTP (IMDS); writes
+DIR/ports.json {"https": N, "imds": N} once listening. CONFIG.json is re-read whenever it changes
+(the tests' control channel); DIR/state.json is rewritten after every request (what the tests
+check: request log with times, token requests per principal, live and deleted run commands).
+
+Config:
+  {"tenants": {"TENANT": {"clients": {"CLIENT_ID": {"secret": "...", "certs": ["cert.pem"],
+                                                    "token_lifetime": 3600}}}},
+   "managed_identity": {"client_ids": ["ID", ...], "system": true, "token_lifetime": 3600},
+   "denied": {"PRINCIPAL": ["Microsoft.Compute/virtualMachines/runCommands/write", ...]},
+   "vms": {"VM": {"subscription": "...", "resource_group": "...", "location": "westeurope",
+                  "power": "running" | "deallocated" | "stopped",
+                  "faults": {"put_429": N, "retry_after": S, "put_409": N, "put_500": N,
+                             "arm_401": true, "exec_delay": S}}}}
+Principals: a client id, or "mi:CLIENT_ID" / "mi:system" for managed identities.
+"""
+import argparse
+import base64
+import hashlib
+import json
+import os
+import pwd
+import secrets
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+LOCK = threading.RLock()
+ARGS = None
+CONFIG = {}
+CONFIG_MTIME = None
+STATE = {"requests": [], "token_requests": {}, "run_commands": {}, "deleted": [], "tokens_issued": 0}
+TOKENS = {}      # token -> {"principal", "exp"}
+PROCS = {}       # run command id -> Popen
+TAIL = 4096
+
+
+def load_config():
+    global CONFIG, CONFIG_MTIME
+    try:
+        m = os.stat(ARGS.config).st_mtime_ns
+    except OSError:
+        return
+    if m != CONFIG_MTIME:
+        with open(ARGS.config) as f:
+            CONFIG = json.load(f)
+        CONFIG_MTIME = m
+
+
+def save_state():
+    tmp = os.path.join(ARGS.dir, "state.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(STATE, f, indent=1)
+    os.replace(tmp, os.path.join(ARGS.dir, "state.json"))
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).decode().rstrip("=")
+
+
+def arm_headers(status):
+    rid = str(uuid.uuid4())
+    return {"x-ms-request-id": rid, "x-ms-correlation-request-id": rid,
+            "x-ms-routing-request-id": "WESTEUROPE:%s:%s" % (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), rid),
+            "Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1",
+            "X-Content-Type-Options": "nosniff"}
+
+
+def verify_assertion(assertion, client, token_url_suffix):
+    """Returns None if the JWT client assertion is good, else the AADSTS code (700027/700024)."""
+    try:
+        h64, c64, s64 = assertion.split(".")
+        header = json.loads(b64url_decode(h64))
+        claims = json.loads(b64url_decode(c64))
+        sig = b64url_decode(s64)
+    except Exception:
+        return 700027
+    if header.get("alg") not in ("RS256", "PS256"):
+        return 700027
+    cert = None
+    for path in client.get("certs", []):
+        with open(path) as f:
+            der = ssl.PEM_cert_to_DER_cert(f.read())
+        if header.get("x5t#S256", "").rstrip("=") == b64url(hashlib.sha256(der).digest()) or \
+           header.get("x5t", "").rstrip("=") == b64url(hashlib.sha1(der).digest()):
+            cert = path
+    if cert is None:
+        return 700027
+    with tempfile.TemporaryDirectory() as d:
+        pub, sigf, data = os.path.join(d, "pub"), os.path.join(d, "sig"), os.path.join(d, "data")
+        subprocess.run(["openssl", "x509", "-pubkey", "-noout", "-in", cert, "-out", pub], check=True)
+        with open(sigf, "wb") as f:
+            f.write(sig)
+        with open(data, "wb") as f:
+            f.write((h64 + "." + c64).encode())
+        cmd = ["openssl", "dgst", "-sha256", "-verify", pub, "-signature", sigf]
+        if header["alg"] == "PS256":
+            cmd += ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32"]
+        if subprocess.run(cmd + [data], capture_output=True).returncode != 0:
+            return 700027
+    if not str(claims.get("aud", "")).endswith(token_url_suffix):
+        return 700027
+    if claims.get("iss") != claims.get("sub") or claims.get("iss") != client["id"]:
+        return 700027
+    now = time.time()
+    if not (claims.get("nbf", claims.get("iat", now)) - 300 <= now <= claims.get("exp", 0) + 300):
+        return 700024
+    return None
+
+
+def run_script(rc_id, script, env_params, timeout, delay):
+    if delay:
+        time.sleep(delay)
+    with LOCK:
+        rc = STATE["run_commands"].get(rc_id)
+        if rc is None:
+            return
+        iv = rc["properties"]["instanceView"]
+        iv.update(executionState="Running", executionMessage="Execution in progress",
+                  startTime=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
+        save_state()
+    work = tempfile.mkdtemp(prefix="rc-", dir=ARGS.dir)
+    os.chmod(work, 0o777)
+    env = {"PATH": "/usr/bin:/bin", "HOME": work, "LANG": "C.UTF-8"}
+    env.update(env_params)
+    kw = {}
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("nobody")
+        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+    p = subprocess.Popen(["/bin/sh", "-c", script], cwd=work, env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, **kw)
+    with LOCK:
+        PROCS[rc_id] = p
+    try:
+        out, err = p.communicate(timeout=timeout or None)
+        code = p.returncode if p.returncode >= 0 else -1
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        code = -1
+    with LOCK:
+        PROCS.pop(rc_id, None)
+        rc = STATE["run_commands"].get(rc_id)
+        if rc is None:
+            return
+        iv = rc["properties"]["instanceView"]
+        iv.update(exitCode=code, output=out[-TAIL:].decode("utf-8", "replace"),
+                  error=err[-TAIL:].decode("utf-8", "replace"),
+                  endTime=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+                  outputBytes=len(out), errorBytes=len(err))
+        if code == 0:
+            iv.update(executionState="Succeeded", executionMessage="Execution completed")
+        else:
+            iv.update(executionState="Failed",
+                      executionMessage="Execution failed: failed to execute command: command terminated with exit status=%d" % code)
+        rc["properties"]["provisioningState"] = "Succeeded"
+        save_state()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):   # request lines only: no headers, no bodies
+        with open(os.path.join(ARGS.dir, "access.log"), "a") as f:
+            f.write("%s %s\n" % (time.strftime("%H:%M:%S"), fmt % args))
+
+    def reply(self, status, body=None, headers=None):
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if data:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def arm_error(self, status, code, message, headers=None):
+        h = arm_headers(status)
+        h.update(headers or {})
+        self.reply(status, {"error": {"code": code, "message": message}}, h)
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
+    def dispatch(self, method):
+        with LOCK:
+            load_config()
+        u = urlsplit(self.path)
+        q = parse_qs(u.query)
+        parts = [p for p in u.path.split("/") if p]
+        try:
+            if self.server.imds:
+                self.imds(method, u.path, q)
+            elif method == "POST" and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
+                self.token(parts[0])
+            elif len(parts) >= 8 and parts[0] == "subscriptions" and parts[2] == "resourceGroups" \
+                    and parts[6] == "virtualMachines":
+                self.arm(method, parts, q)
+            else:
+                self.reply(404, {"error": {"code": "NotFound", "message": "no such endpoint"}})
+        finally:
+            with LOCK:
+                save_state()
+
+    # ---------------------------------------------------------------- identity
+    def issue(self, principal, lifetime, imds=False):
+        token = "fake-" + secrets.token_hex(24)
+        with LOCK:
+            TOKENS[token] = {"principal": principal, "exp": time.time() + lifetime}
+            STATE["token_requests"][principal] = STATE["token_requests"].get(principal, 0) + 1
+            STATE["tokens_issued"] += 1
+            STATE["requests"].append({"t": time.time(), "kind": "token", "principal": principal})
+        if imds:
+            now = int(time.time())
+            return {"access_token": token, "refresh_token": "", "expires_in": str(lifetime),
+                    "expires_on": str(now + lifetime), "not_before": str(now),
+                    "resource": "https://management.azure.com/", "token_type": "Bearer"}
+        return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}
+
+    def aad_error(self, status, error, code, desc):
+        self.reply(status, {"error": error, "error_description": "AADSTS%d: %s\r\nTrace ID: %s" % (code, desc, uuid.uuid4()),
+                            "error_codes": [code], "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ"),
+                            "trace_id": str(uuid.uuid4()), "correlation_id": str(uuid.uuid4())},
+                   {"Cache-Control": "no-store, no-cache"})
+
+    def token(self, tenant):
+        form = {k: v[0] for k, v in parse_qs(self.body().decode()).items()}
+        t = CONFIG.get("tenants", {}).get(tenant)
+        if t is None:
+            return self.aad_error(400, "invalid_request", 90002, "Tenant '%s' not found." % tenant)
+        cid = form.get("client_id", "")
+        client = t.get("clients", {}).get(cid)
+        if client is None:
+            return self.aad_error(400, "unauthorized_client", 700016,
+                                  "Application with identifier '%s' was not found in the directory '%s'." % (cid, tenant))
+        client = dict(client, id=cid)
+        if "client_secret" in form:
+            if form["client_secret"] != client.get("secret"):
+                return self.aad_error(401, "invalid_client", 7000215, "Invalid client secret provided.")
+        elif "client_assertion" in form:
+            bad = verify_assertion(form["client_assertion"], client, "/%s/oauth2/v2.0/token" % tenant)
+            if bad:
+                return self.aad_error(401, "invalid_client", bad, "Client assertion failed validation.")
+        else:
+            return self.aad_error(401, "invalid_client", 7000218,
+                                  "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+        self.reply(200, self.issue(cid, int(client.get("token_lifetime", 3599))), {"Cache-Control": "no-store, no-cache"})
+
+    def imds(self, method, path, q):
+        if path != "/metadata/identity/oauth2/token":
+            return self.reply(404, {"error": "not_found"})
+        if self.headers.get("Metadata") != "true":
+            return self.reply(400, {"error": "invalid_request", "error_description": "Required metadata header not specified"})
+        mi = CONFIG.get("managed_identity")
+        cid = q.get("client_id", [None])[0]
+        if mi is None or (cid is None and not mi.get("system")) or (cid is not None and cid not in mi.get("client_ids", [])):
+            return self.reply(400, {"error": "invalid_request", "error_description": "Identity not found"})
+        self.reply(200, self.issue("mi:" + (cid or "system"), int(mi.get("token_lifetime", 3599)), imds=True))
+
+    # ---------------------------------------------------------------- Resource Manager
+    def principal(self, vm_cfg):
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            self.arm_error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
+                           {"x-ms-failure-cause": "gateway"})
+            return None
+        tok = TOKENS.get(auth[7:])
+        if tok is None or (vm_cfg or {}).get("faults", {}).get("arm_401"):
+            self.arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.", {"x-ms-failure-cause": "gateway"})
+            return None
+        if tok["exp"] < time.time():
+            self.arm_error(401, "ExpiredAuthenticationToken",
+                           "The access token expiry UTC time is earlier than current UTC time.",
+                           {"x-ms-failure-cause": "gateway"})
+            return None
+        return tok["principal"]
+
+    def allowed(self, principal, action, scope):
+        if action in CONFIG.get("denied", {}).get(principal, []):
+            self.arm_error(403, "AuthorizationFailed",
+                           "The client '%s' with object id '%s' does not have authorization to perform action '%s' "
+                           "over scope '%s' or the scope is invalid. If access was recently granted, please refresh "
+                           "your credentials." % (principal, uuid.uuid5(uuid.NAMESPACE_OID, principal), action, scope),
+                           {"x-ms-failure-cause": "gateway"})
+            return False
+        return True
+
+    def arm(self, method, parts, q):
+        sub, rg, vm = parts[1], parts[3], parts[7]
+        rest = parts[8:]
+        vm_cfg = CONFIG.get("vms", {}).get(vm)
+        log = {"t": time.time(), "kind": "arm", "method": method, "vm": vm, "path": "/".join(rest)}
+        with LOCK:
+            STATE["requests"].append(log)
+        principal = self.principal(vm_cfg)
+        if principal is None:
+            log["status"] = 401
+            return
+        log["principal"] = principal
+        if "api-version" not in q:
+            return self.arm_error(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required.")
+        scope = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s" % (sub, rg, vm)
+        if vm_cfg is None or vm_cfg.get("subscription", sub) != sub or vm_cfg.get("resource_group", rg) != rg:
+            log["status"] = 404
+            return self.arm_error(404, "ResourceNotFound",
+                                  "The Resource 'Microsoft.Compute/virtualMachines/%s' under resource group '%s' was "
+                                  "not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix" % (vm, rg))
+        faults = vm_cfg.get("faults", {})
+        if not rest:
+            if method != "GET" or not self.allowed(principal, "Microsoft.Compute/virtualMachines/read", scope):
+                return
+            return self.reply(200, {"name": vm, "id": scope, "type": "Microsoft.Compute/virtualMachines",
+                                    "location": vm_cfg.get("location", "westeurope"),
+                                    "properties": {"provisioningState": "Succeeded"}}, arm_headers(200))
+        if rest == ["instanceView"]:
+            if not self.allowed(principal, "Microsoft.Compute/virtualMachines/read", scope):
+                return
+            return self.reply(200, {"statuses": [
+                {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"},
+                {"code": "PowerState/" + vm_cfg.get("power", "running"), "level": "Info",
+                 "displayStatus": "VM " + vm_cfg.get("power", "running")}]}, arm_headers(200))
+        if len(rest) != 2 or rest[0] != "runCommands":
+            return self.arm_error(404, "NotFound", "no such resource")
+        rc_id = scope + "/runCommands/" + rest[1]
+        if method == "PUT":
+            body = json.loads(self.body() or b"{}")
+            if not self.allowed(principal, "Microsoft.Compute/virtualMachines/runCommands/write", scope):
+                log["status"] = 403
+                return
+            with LOCK:
+                for kind, status in (("put_429", 429), ("put_409", 409), ("put_500", 500)):
+                    if faults.get(kind, 0) > 0:
+                        faults[kind] -= 1
+                        log["status"] = status
+                        ra = {"Retry-After": str(faults.get("retry_after", 1))} if kind == "put_429" else {}
+                        if kind == "put_429":
+                            return self.arm_error(429, "OperationNotAllowed",
+                                                  "The server rejected the request because too many requests have been "
+                                                  "received for this subscription.", ra)
+                        if kind == "put_409":
+                            return self.arm_error(409, "Conflict", "Run command extension execution is in progress. "
+                                                  "Please wait for completion before invoking a run command.")
+                        return self.arm_error(500, "InternalServerError", "Internal error.")
+            if vm_cfg.get("power", "running") != "running":
+                log["status"] = 409
+                return self.arm_error(409, "OperationNotAllowed", "The operation requires the VM to be running (or set to run).")
+            props = body.get("properties", {})
+            script = props.get("source", {}).get("script")
+            if not body.get("location") or script is None:
+                return self.arm_error(400, "InvalidParameter", "location and properties.source.script are required")
+            env = {p["name"]: p["value"] for p in props.get("parameters", []) if p.get("name")}
+            rc = {"name": rest[1], "id": rc_id, "type": "Microsoft.Compute/virtualMachines/runCommands",
+                  "location": body["location"],
+                  "properties": {"source": {"script": script}, "parameters": props.get("parameters", []),
+                                 "asyncExecution": props.get("asyncExecution", False),
+                                 "timeoutInSeconds": props.get("timeoutInSeconds", 0),
+                                 "provisioningState": "Creating",
+                                 "instanceView": {"executionState": "Pending", "executionMessage": "",
+                                                  "exitCode": 0, "output": "", "error": "", "startTime": None,
+                                                  "endTime": None, "statuses": None}}}
+            with LOCK:
+                STATE["run_commands"][rc_id] = rc
+            threading.Thread(target=run_script, daemon=True,
+                             args=(rc_id, script, env, props.get("timeoutInSeconds", 0), faults.get("exec_delay", 0))).start()
+            op = "https://%s/subscriptions/%s/providers/Microsoft.Compute/locations/%s/operations/%s?p=%s&api-version=%s" % (
+                self.headers.get("Host"), sub, body["location"], uuid.uuid4(), uuid.uuid4(), q["api-version"][0])
+            h = arm_headers(201)
+            h["Azure-AsyncOperation"] = op
+            log["status"] = 201
+            out = json.loads(json.dumps(rc))
+            del out["properties"]["instanceView"]
+            return self.reply(201, out, h)
+        if method == "GET":
+            if not self.allowed(principal, "Microsoft.Compute/virtualMachines/runCommands/read", scope):
+                return
+            with LOCK:
+                rc = STATE["run_commands"].get(rc_id)
+                rc = json.loads(json.dumps(rc)) if rc else None
+            if rc is None:
+                return self.arm_error(404, "NotFound", "The entity was not found.")
+            iv = rc["properties"].pop("instanceView")
+            if q.get("$expand", [""])[0] == "instanceView":
+                iv.pop("outputBytes", None)
+                iv.pop("errorBytes", None)
+                rc["properties"]["instanceView"] = iv
+            log["status"] = 200
+            return self.reply(200, rc, arm_headers(200))
+        if method == "DELETE":
+            if not self.allowed(principal, "Microsoft.Compute/virtualMachines/runCommands/delete", scope):
+                return
+            with LOCK:
+                rc = STATE["run_commands"].pop(rc_id, None)
+                p = PROCS.pop(rc_id, None)
+                if rc:
+                    STATE["deleted"].append({"id": rc_id, "t": time.time(),
+                                             "state": rc["properties"]["instanceView"]["executionState"]})
+            if p is not None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            log["status"] = 200 if rc else 204
+            return self.reply(200 if rc else 204, None, arm_headers(200))
+        self.arm_error(405, "MethodNotAllowed", "method not allowed")
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--config", required=True)
+    ARGS = ap.parse_args()
+    load_config()
+
+    https = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    https.imds = False
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(ARGS.cert, ARGS.key)
+    https.socket = ctx.wrap_socket(https.socket, server_side=True)
+    imds = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    imds.imds = True
+    for s in (https, imds):
+        s.daemon_threads = True
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    save_state()
+    tmp = os.path.join(ARGS.dir, "ports.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump({"https": https.server_address[1], "imds": imds.server_address[1]}, f)
+    os.replace(tmp, os.path.join(ARGS.dir, "ports.json"))
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()
