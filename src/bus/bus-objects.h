@@ -18,6 +18,8 @@ int step_object_find(sd_bus *bus, const char *path, const char *interface, void 
 int target_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                        sd_bus_error *error);
 int target_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+/* Stops the Target.Check() calls in progress (at exit; their callers get no reply). */
+void bus_target_checks_free(Manager *m);
 int session_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 
 /* Registers every object, the enumerator and the ObjectManager. */

@@ -71,6 +71,9 @@ static const Verb verbs[] = {
           "  -n --lines=N          only the last N records\n"
           "  -D --directory=DIR    read the journal files in DIR\n"
           "     --no-pager         do not pipe into a pager\n" JSON_OPT },
+        { "check", 1, 1, verb_check, "check TARGET",
+          "Check the way to a target stage by stage (ssh: resolve, connect, host-key, authenticate, run)",
+          "     --no-ask-password  do not ask for authentication\n" JSON_OPT },
 };
 
 #define EXIT_STATUS_TEXT                                                                                     \
@@ -81,7 +84,8 @@ static const Verb verbs[] = {
         "  4 watch: the session was rejected\n"                                                              \
         "  5 watch: the session was cancelled\n"                                                             \
         "  6 watch: the session was interrupted (runbookd stopped while a step ran)\n"                        \
-        "  7 watch: stopped, the session is waiting for approval (not with --until-end)\n"
+        "  7 watch: stopped, the session is waiting for approval (not with --until-end)\n"                    \
+        "  check: 0 every stage ok, 1 a stage failed (or an error)\n"
 
 static const Verb *find_verb(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
@@ -110,7 +114,7 @@ static void help(void) {
                "  -n --lines=N           logs: the last N records\n"
                "  -D --directory=DIR     logs: the journal files in DIR\n"
                "     --json=MODE         short, pretty or off (runbooks, targets, list, pending, show,\n"
-               "                         status, logs, start)\n"
+               "                         status, logs, start, check)\n"
                "     --no-legend         no table header and legend\n"
                "     --no-pager          do not pipe output into a pager\n"
                "     --no-ask-password   do not ask for authentication (no polkit agent)\n"
@@ -124,6 +128,8 @@ static void help_verb(const Verb *v) {
                 printf("\nOptions:\n%s", v->options);
         if (streq(v->name, "watch") || streq(v->name, "start"))
                 printf("\n" EXIT_STATUS_TEXT);
+        else if (streq(v->name, "check"))
+                printf("\nExit status: 0 if every stage is ok, 1 if a stage failed or on error.\n");
         else
                 printf("\nExit status: 0 on success, 1 on failure.\n");
         printf("\nSee runbookctl(1).\n");

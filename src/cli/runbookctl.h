@@ -43,6 +43,7 @@ int verb_cancel(int argc, char *argv[]);
 int verb_retry(int argc, char *argv[]);
 int verb_watch(int argc, char *argv[]);
 int verb_logs(int argc, char *argv[]);
+int verb_check(int argc, char *argv[]);
 
 /* Follows session 'id' on an open bus until it ends (or waits for approval, unless --until-end);
  * returns the EXIT_WATCH_* code, or a negative errno after printing the error. */

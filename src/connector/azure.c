@@ -62,6 +62,8 @@ typedef struct AzureJob {
         char *auth_header;        /* "Authorization: Bearer …", wiped */
         usec_t timeout_usec, deadline;
         uint32_t session_id, step_index;
+        bool resumed;             /* following a run created before a restart (its handle) */
+        bool seen;                /* resumed: the run command was found at least once */
 
         AzPhase phase;
         AzStop stop;
@@ -92,6 +94,7 @@ static AzureJob *azure_job(ConnectorJob *j) {
 
 static void az_send(AzureJob *a);
 static void az_step(AzureJob *a);
+static void az_commit_handle(AzureJob *a);
 
 static const char *phase_method(AzPhase p) {
         return p == AZ_PUT ? "PUT" : p == AZ_DELETE ? "DELETE" : "GET";
@@ -420,6 +423,36 @@ static void on_power(AzureJob *a, long status, json_t *body) {
                 az_fail(a, -EIO, "%s", strna(a->context));
 }
 
+static void on_handle_committed(ConnectorJob *j, int error) {
+        AzureJob *a = azure_job(j);
+
+        if (a->have_result)
+                return;   /* cancelled or timed out meanwhile: nothing was created */
+        if (error < 0) {
+                az_fail(a, error, "could not record the run command's name durably before creating it (%s); not run",
+                        strerror(-error));
+                return;
+        }
+        az_send(a);
+}
+
+/* What identifies the run is durable before the PUT that creates it (see connector.h). */
+static void az_commit_handle(AzureJob *a) {
+        _cleanup_(json_decrefp) json_t *h = NULL;
+        int r;
+
+        h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "connector", "azure", "api", "managed",
+                      "name", a->rc_name, "url", a->rc_url, "vm", a->vm, "resource_group", a->resource_group,
+                      "created_at", (json_int_t) now_usec(CLOCK_REALTIME));
+        if (!h) {
+                az_fail(a, -ENOMEM, "out of memory");
+                return;
+        }
+        r = connector_job_set_handle(&a->job, h, on_handle_committed);
+        if (r < 0)
+                az_fail(a, r, "could not record the run command's name before creating it (%s); not run", strerror(-r));
+}
+
 static void on_vm(AzureJob *a, long status, json_t *body) {
         const char *loc = json_string_value(json_object_get(body, "location"));
 
@@ -433,7 +466,7 @@ static void on_vm(AzureJob *a, long status, json_t *body) {
                 return;
         }
         a->phase = AZ_PUT;
-        az_send(a);
+        az_commit_handle(a);
 }
 
 static void on_put(AzureJob *a, long status, json_t *body) {
@@ -479,6 +512,7 @@ static void on_poll(AzureJob *a, const HttpResponse *resp, long status, json_t *
                       strcaseeq_ascii(state, "TimedOut") || strcaseeq_ascii(state, "Canceled"))) {
                 char *note = NULL;
 
+                a->seen = true;
                 take_stream(a, 0, json_object_get(iv, "output"), &truncated);
                 take_stream(a, 1, json_object_get(iv, "error"), &truncated);
                 if (truncated)
@@ -505,6 +539,7 @@ static void on_poll(AzureJob *a, const HttpResponse *resp, long status, json_t *
                 az_check_power(a, ctx);
                 return;
         }
+        a->seen = true;
         a->transient = 0;
         d = http_retry_after(resp);
         if (d == USEC_INFINITY) {
@@ -579,6 +614,12 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
                 else
                         az_fail(a, -ENXIO, "VM '%s' not found in resource group '%s' (%s): %s", a->vm,
                                 a->resource_group, *code ? code : "ResourceNotFound", msg);
+                return;
+        }
+        if (status == 404 && a->resumed && !a->seen) {
+                a->created = false;
+                az_fail(a, -ENXIO, "the remote run (run command %s on VM '%s/%s') was not found after a restart; "
+                        "it may or may not have run; not re-run", a->rc_name, a->resource_group, a->vm);
                 return;
         }
         if (status == 404) {
@@ -656,7 +697,12 @@ static void az_step(AzureJob *a) {
                 az_conclude(a, OUTCOME_ERROR, a->result.error ?: -EINVAL, -1, m);
                 return;
         }
-        a->phase = AZ_GET_VM;
+        if (a->resumed) {
+                /* the run command exists (or did): follow it, never create it again */
+                a->phase = AZ_POLL;
+                a->poll_delay = POLL_FIRST_USEC;
+        } else
+                a->phase = AZ_GET_VM;
         az_send(a);
 }
 
@@ -664,7 +710,8 @@ static const char *cfg(const Target *t, const char *key) {
         return json_string_value(json_object_get(t->config, key));
 }
 
-static int azure_start(ConnectorJob *j, const StepRequest *req) {
+/* Both start and resume: copies what the job needs; 'handle' (resume) names the run command. */
+static int azure_setup(ConnectorJob *j, const StepRequest *req, json_t *handle) {
         AzureJob *a = azure_job(j);
         const Target *t = req->target;
         _cleanup_free_ char *why = NULL, *esub = NULL, *erg = NULL, *evm = NULL;
@@ -683,11 +730,35 @@ static int azure_start(ConnectorJob *j, const StepRequest *req) {
         evm = http_escape(a->vm ?: "");
         if (!a->command || !a->vm || !a->resource_group || !esub || !erg || !evm)
                 return -ENOMEM;
-        if (RAND_bytes(rnd, sizeof rnd) != 1)
-                return -EIO;
-        if (asprintf_safe(&a->rc_name, "runbookd-%" PRIu32 "-%" PRIu32 "-%02x%02x%02x%02x", req->session_id,
-                          req->step_index, rnd[0], rnd[1], rnd[2], rnd[3]) < 0)
-                return -ENOMEM;
+        if (handle) {
+                /* resume: the name (and URL) committed before the run command was created */
+                const char *name = json_string_value(json_object_get(handle, "name"));
+                const char *url = json_string_value(json_object_get(handle, "url"));
+                json_t *ca = json_object_get(handle, "created_at");
+                usec_t now_rt = now_usec(CLOCK_REALTIME), elapsed = 0, left;
+
+                if (isempty(name) || strchr(name, '/'))
+                        return -EBADMSG;
+                a->rc_name = strdup(name);
+                if (!a->rc_name || (url && !(a->rc_url = strdup(url))))
+                        return -ENOMEM;
+                if (json_is_integer(ca) && (usec_t) json_integer_value(ca) < now_rt)
+                        elapsed = now_rt - (usec_t) json_integer_value(ca);
+                if (elapsed < j->started_usec)
+                        j->started_usec -= elapsed;   /* the duration counts from the creation */
+                /* Azure stops the script at its timeout; give the last poll a little time to see it */
+                left = req->timeout_usec > elapsed ? req->timeout_usec - elapsed : 0;
+                a->deadline = now_usec(CLOCK_MONOTONIC) + (req->timeout_usec > 0 ? left + 10 * USEC_PER_SEC :
+                                                           CONFLICT_WAIT_DEFAULT_USEC);
+                a->resumed = a->created = true;
+        } else {
+                if (RAND_bytes(rnd, sizeof rnd) != 1)
+                        return -EIO;
+                /* (session, step, attempt) and a random suffix: no clash with an earlier attempt */
+                if (asprintf_safe(&a->rc_name, "runbookd-%" PRIu32 "-%" PRIu32 "-a%u-%02x%02x%02x%02x", req->session_id,
+                                  req->step_index, req->attempt, rnd[0], rnd[1], rnd[2], rnd[3]) < 0)
+                        return -ENOMEM;
+        }
 
         r = azure_identity_from_target(t, &a->id, &why);
         if (r < 0 && !why)
@@ -695,9 +766,9 @@ static int azure_start(ConnectorJob *j, const StepRequest *req) {
         if (r >= 0) {
                 if (asprintf_safe(&a->vm_url, "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/"
                                   "virtualMachines/%s", a->id->resource, esub, erg, evm) < 0 ||
-                    asprintf_safe(&a->rc_url, "%s/runCommands/%s", a->vm_url, a->rc_name) < 0)
+                    (!a->rc_url && asprintf_safe(&a->rc_url, "%s/runCommands/%s", a->vm_url, a->rc_name) < 0))
                         return -ENOMEM;
-                if (streq_ptr(cfg(t, "api"), "action")) {
+                if (!handle && streq_ptr(cfg(t, "api"), "action")) {
                         r = -EOPNOTSUPP;
                         why = strdup("the classic \"action\" Run Command API is not supported yet; use \"api\": \"managed\"");
                 }
@@ -718,9 +789,17 @@ static int azure_start(ConnectorJob *j, const StepRequest *req) {
                         return r;
                 (void) sd_event_source_set_description(a->deadline_timer, "azure-deadline");
         }
-        log_debug("Running step %" PRIu32 " of session %" PRIu32 " on Azure VM %s/%s as run command %s.",
-                  req->step_index, req->session_id, a->resource_group, a->vm, a->rc_name);
+        log_debug("%s step %" PRIu32 " of session %" PRIu32 " on Azure VM %s/%s as run command %s.",
+                  handle ? "Resuming" : "Running", req->step_index, req->session_id, a->resource_group, a->vm, a->rc_name);
         return 0;
+}
+
+static int azure_start(ConnectorJob *j, const StepRequest *req) {
+        return azure_setup(j, req, NULL);
+}
+
+static int azure_resume(ConnectorJob *j, const StepRequest *req, json_t *handle) {
+        return azure_setup(j, req, handle);
 }
 
 static int on_cancel(sd_event_source *s, void *userdata) {
@@ -774,4 +853,5 @@ const ConnectorVTable connector_azure = {
         .start = azure_start,
         .cancel = azure_cancel,
         .destroy = azure_destroy,
+        .resume = azure_resume,
 };

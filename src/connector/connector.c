@@ -21,14 +21,13 @@ const ConnectorVTable *connector_find(const char *name) {
         return NULL;
 }
 
-int connector_start(const ConnectorVTable *vt, sd_event *event, const StepRequest *req,
-                    connector_done_t done, void *userdata, ConnectorJob **ret) {
+static int job_begin(const ConnectorVTable *vt, sd_event *event, const StepRequest *req, json_t *handle,
+                     connector_done_t done, void *userdata, ConnectorJob **ret) {
         ConnectorJob *job;
         size_t cap;
         int r;
 
         assert(vt);
-        assert(vt->start);
         assert(vt->object_size >= sizeof(ConnectorJob));
         assert(event);
         assert(req);
@@ -47,11 +46,12 @@ int connector_start(const ConnectorVTable *vt, sd_event *event, const StepReques
         job->event = sd_event_ref(event);
         job->done = done;
         job->userdata = userdata;
+        job->commit_handle = req->commit_handle;
         output_capture_init(&job->output[0], cap);
         output_capture_init(&job->output[1], cap);
         job->started_usec = now_usec(CLOCK_MONOTONIC);
 
-        r = vt->start(job, req);
+        r = handle ? vt->resume(job, req, handle) : vt->start(job, req);
         if (r < 0) {
                 /* 'done' must not have been called: connectors report early failures by returning
                  * them here, or later from a deferred event source. */
@@ -61,6 +61,51 @@ int connector_start(const ConnectorVTable *vt, sd_event *event, const StepReques
         }
 
         *ret = job;
+        return 0;
+}
+
+int connector_start(const ConnectorVTable *vt, sd_event *event, const StepRequest *req,
+                    connector_done_t done, void *userdata, ConnectorJob **ret) {
+        assert(vt);
+        assert(vt->start);
+        return job_begin(vt, event, req, NULL, done, userdata, ret);
+}
+
+int connector_resume(const ConnectorVTable *vt, sd_event *event, const StepRequest *req, json_t *handle,
+                     connector_done_t done, void *userdata, ConnectorJob **ret) {
+        assert(vt);
+        if (!vt->resume || !handle)
+                return -EOPNOTSUPP;
+        return job_begin(vt, event, req, handle, done, userdata, ret);
+}
+
+static int on_handle_committed(sd_event_source *s, void *userdata) {
+        ConnectorJob *job = userdata;
+        connector_continue_t cont = job->handle_cont;
+
+        job->handle_defer = sd_event_source_disable_unref(job->handle_defer);
+        job->handle_cont = NULL;
+        if (cont && !job->finished)
+                cont(job, job->handle_error);
+        return 0;
+}
+
+int connector_job_set_handle(ConnectorJob *job, json_t *handle, connector_continue_t cont) {
+        int r;
+
+        assert(job);
+        assert(handle);
+        assert(cont);
+
+        if (job->finished || job->handle_defer)
+                return -EBUSY;
+        /* the commit happens now, the continuation from the loop (never re-entrantly) */
+        r = sd_event_add_defer(job->event, &job->handle_defer, on_handle_committed, job);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(job->handle_defer, "connector-handle");
+        job->handle_cont = cont;
+        job->handle_error = job->commit_handle ? job->commit_handle(job, handle, job->userdata) : 0;
         return 0;
 }
 
@@ -80,6 +125,7 @@ ConnectorJob *connector_job_free(ConnectorJob *job) {
 
         if (job->vtable->destroy)
                 job->vtable->destroy(job);
+        job->handle_defer = sd_event_source_disable_unref(job->handle_defer);
         output_capture_done(&job->output[0]);
         output_capture_done(&job->output[1]);
         sd_event_unref(job->event);

@@ -13,6 +13,7 @@
 #include "connector/output.h"
 
 typedef struct ConnectorJob ConnectorJob;
+typedef struct ConnectorCheck ConnectorCheck;
 
 typedef enum StepOutcome {
         OUTCOME_EXITED,           /* the command ran and exited: exit_status is valid */
@@ -39,6 +40,16 @@ typedef struct StepResult {
  * The job stays valid during the callback; the caller frees it with connector_job_free() afterwards. */
 typedef void (*connector_done_t)(ConnectorJob *job, const StepResult *result, void *userdata);
 
+/* Remote handles (connectors whose runs live on in a remote service, e.g. azure): before a
+ * connector sends the request that creates the remote run, it hands what identifies that run
+ * (a JSON object) to connector_job_set_handle(); the job's owner commits it durably (the engine:
+ * the step record's "remote", synced) and the connector goes on from 'cont', called from the
+ * loop with 0, or a negative errno if the handle could not be committed (then the run must not
+ * be created). After a restart the owner passes the handle to connector_resume().
+ * 'commit_handle' is the owner's side: returns 0 once the handle is durable. */
+typedef int (*connector_commit_handle_t)(ConnectorJob *job, json_t *handle, void *userdata);
+typedef void (*connector_continue_t)(ConnectorJob *job, int error);
+
 typedef struct StepRequest {
         uint32_t session_id;
         uint32_t step_index;
@@ -46,6 +57,8 @@ typedef struct StepRequest {
         const Target *target;
         usec_t timeout_usec;      /* 0: none */
         size_t output_cap;        /* per stream; 0: OUTPUT_CAP_DEFAULT */
+        unsigned attempt;         /* the step's attempt (names remote runs); 0: unknown */
+        connector_commit_handle_t commit_handle;  /* NULL: handles are not kept (not resumable) */
 } StepRequest;
 
 typedef struct ConnectorVTable {
@@ -54,6 +67,12 @@ typedef struct ConnectorVTable {
         int (*start)(ConnectorJob *job, const StepRequest *req);
         int (*cancel)(ConnectorJob *job);   /* begin stopping; 'done' follows with OUTCOME_CANCELLED */
         void (*destroy)(ConnectorJob *job); /* release the connector's part of the job (optional) */
+        /* follow the remote run named by 'handle' (from connector_job_set_handle() before a
+         * restart) to its end, without starting it again (optional) */
+        int (*resume)(ConnectorJob *job, const StepRequest *req, json_t *handle);
+        /* Optional (see "Checks" at the end); NULL: targets of this connector cannot be checked. */
+        int (*check)(ConnectorCheck *c, const Target *t);
+        void (*check_destroy)(ConnectorCheck *c); /* stop the check's work, free c->data (optional) */
 } ConnectorVTable;
 
 struct ConnectorJob {
@@ -64,6 +83,10 @@ struct ConnectorJob {
         OutputCapture output[2];  /* [0] stdout, [1] stderr */
         usec_t started_usec;      /* CLOCK_MONOTONIC */
         bool finished;            /* 'done' has been called */
+        connector_commit_handle_t commit_handle;
+        connector_continue_t handle_cont;   /* pending continuation of connector_job_set_handle() */
+        int handle_error;
+        sd_event_source *handle_defer;
 };
 
 extern const ConnectorVTable connector_local;
@@ -89,6 +112,13 @@ const ConnectorVTable *connector_find(const char *name);
  * returns a negative errno and 'done' is not called. */
 int connector_start(const ConnectorVTable *vt, sd_event *event, const StepRequest *req,
                     connector_done_t done, void *userdata, ConnectorJob **ret);
+/* Like connector_start(), for a run begun before a restart: vt->resume follows the remote run
+ * named by 'handle'. -EOPNOTSUPP if the connector cannot resume. */
+int connector_resume(const ConnectorVTable *vt, sd_event *event, const StepRequest *req, json_t *handle,
+                     connector_done_t done, void *userdata, ConnectorJob **ret);
+/* See connector_commit_handle_t. Returns 0 if 'cont' will be called (from the loop), else a
+ * negative errno (and 'cont' is not called). Without an owner's commit_handle, 'cont' gets 0. */
+int connector_job_set_handle(ConnectorJob *job, json_t *handle, connector_continue_t cont);
 /* Asks the job to stop (TERM, then KILL after a grace period, for local). Returns 0 if stopping
  * was begun, -EALREADY if the job has already finished. */
 int connector_job_cancel(ConnectorJob *job);
@@ -97,3 +127,64 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ConnectorJob *, connector_job_free);
 
 /* Called by connectors to finish a job: fills in the duration, marks it finished, calls 'done'. */
 void connector_job_finish(ConnectorJob *job, StepResult *result);
+
+/* ---- Checks ----
+ * A check tries the way to a target stage by stage (ssh: resolve, connect, host-key, authenticate,
+ * run; local: run) and says for each stage whether it worked and why (Target.Check()).
+ *
+ * The 'check' hook declares its stages first, in order (connector_check_add_stage(), static
+ * names), copies what it needs of the target (Reload may free it), starts the work and returns;
+ * a negative errno means nothing was started and 'done' is not called. Afterwards, from the event
+ * loop and never from within the hook, it settles stages (connector_check_stage()) and calls
+ * connector_check_finish() once, as the last thing it does; stages still pending then become
+ * "skipped" (an earlier stage failed). The timeout belongs to connector_check_start(): when it
+ * passes, check_destroy() stops the work and every pending stage becomes "failed" ("timed out").
+ * A check never uses nor leaves behind a pooled connection: it opens its own and closes it.
+ * A connector without the hook (azure, for now: add .check/.check_destroy to its vtable):
+ * connector_check_start() returns -EOPNOTSUPP. */
+
+typedef enum CheckVerdict {
+        CHECK_PENDING,
+        CHECK_OK,
+        CHECK_FAILED,
+        CHECK_SKIPPED,
+        _CHECK_VERDICT_MAX,
+} CheckVerdict;
+
+#define CONNECTOR_CHECK_STAGES_MAX 8
+
+typedef struct CheckStage {
+        const char *name;         /* static */
+        CheckVerdict verdict;
+        char *reason;
+} CheckStage;
+
+/* Called exactly once, from the event loop; the caller may free the check from within. */
+typedef void (*connector_check_done_t)(ConnectorCheck *c, void *userdata);
+
+struct ConnectorCheck {
+        const ConnectorVTable *vtable;
+        sd_event *event;
+        connector_check_done_t done;
+        void *userdata;
+        CheckStage stages[CONNECTOR_CHECK_STAGES_MAX];
+        size_t n_stages;
+        void *data;               /* the connector's state */
+        sd_event_source *timer;
+        usec_t timeout_usec;
+        bool finished;
+};
+
+int connector_check_start(const ConnectorVTable *vt, sd_event *event, const Target *t, usec_t timeout_usec,
+                          connector_check_done_t done, void *userdata, ConnectorCheck **ret);
+/* Stops an unfinished check ('done' is not called) and frees it. */
+ConnectorCheck *connector_check_free(ConnectorCheck *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ConnectorCheck *, connector_check_free);
+/* For connectors. */
+int connector_check_add_stage(ConnectorCheck *c, const char *name);
+void connector_check_stage(ConnectorCheck *c, const char *name, CheckVerdict verdict, const char *fmt, ...)
+        _printf_(4, 5);
+void connector_check_finish(ConnectorCheck *c);
+/* Whether every stage is ok. */
+bool connector_check_passed(const ConnectorCheck *c);
+const char *check_verdict_to_string(CheckVerdict v);

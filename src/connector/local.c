@@ -562,10 +562,74 @@ static void local_destroy(ConnectorJob *j) {
         l->message = NULL;
 }
 
+/* ---- Target.Check(): one stage, "run": '/bin/sh -c true' as a job of this connector ---- */
+
+typedef struct LocalCheck {
+        ConnectorJob *job;
+        sd_event_source *defer;           /* finishes the check outside the job's 'done' */
+} LocalCheck;
+
+static int on_local_check_defer(sd_event_source *s, void *userdata) {
+        ConnectorCheck *c = userdata;
+
+        connector_check_finish(c);   /* last: it may free c */
+        return 0;
+}
+
+static void on_local_check_done(ConnectorJob *job, const StepResult *res, void *userdata) {
+        ConnectorCheck *c = userdata;
+        LocalCheck *lc = c->data;
+        const char *shell = local_job(job)->shell;
+
+        if (res->outcome == OUTCOME_EXITED && res->exit_status == 0)
+                connector_check_stage(c, "run", CHECK_OK, "'%s -c true' exited with status 0 (%llu ms)", shell,
+                                      (unsigned long long) (res->duration_usec / USEC_PER_MSEC));
+        else if (res->outcome == OUTCOME_EXITED)
+                connector_check_stage(c, "run", CHECK_FAILED, "'%s -c true' exited with status %d", shell,
+                                      res->exit_status);
+        else if (res->outcome == OUTCOME_KILLED)
+                connector_check_stage(c, "run", CHECK_FAILED, "'%s -c true' was killed by signal %s", shell,
+                                      strna(sigabbrev_np(res->signal)));
+        else
+                connector_check_stage(c, "run", CHECK_FAILED, "cannot run '%s -c true': %s", shell,
+                                      res->message ?: strerror(-res->error));
+        /* the job may not be freed from within its own 'done' */
+        if (sd_event_add_defer(c->event, &lc->defer, on_local_check_defer, c) < 0)
+                log_error("Cannot finish the check of a local target: out of memory.");
+}
+
+static int local_check(ConnectorCheck *c, const Target *t) {
+        LocalCheck *lc;
+        int r;
+
+        r = connector_check_add_stage(c, "run");
+        if (r < 0)
+                return r;
+        lc = calloc(1, sizeof *lc);
+        if (!lc)
+                return -ENOMEM;
+        c->data = lc;
+        return connector_start(&connector_local, c->event, &(StepRequest) { .command = "true", .target = t },
+                               on_local_check_done, c, &lc->job);
+}
+
+static void local_check_destroy(ConnectorCheck *c) {
+        LocalCheck *lc = c->data;
+
+        if (!lc)
+                return;
+        c->data = NULL;
+        lc->defer = sd_event_source_disable_unref(lc->defer);
+        connector_job_free(lc->job);
+        free(lc);
+}
+
 const ConnectorVTable connector_local = {
         .name = "local",
         .object_size = sizeof(LocalJob),
         .start = local_start,
         .cancel = local_cancel,
         .destroy = local_destroy,
+        .check = local_check,
+        .check_destroy = local_check_destroy,
 };

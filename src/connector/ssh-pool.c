@@ -57,6 +57,7 @@ struct SshConn {
         sd_event_source *idle_timer, *keepalive_timer;
         SshConn *idle_next;
         char peer[300];                   /* "host:port" */
+        SshProgress progress;
 };
 
 struct SshAcquire {
@@ -72,6 +73,7 @@ struct SshAcquire {
         char *message;
         SshAcquire *wait_next;
         bool waiting;
+        SshProgress progress;             /* copied from the connection when it is done or fails */
 };
 
 struct PoolTarget {
@@ -81,6 +83,8 @@ struct PoolTarget {
         SshConn *idle;
         SshAcquire *wait_head, *wait_tail;
         PoolTarget *next;
+        bool detached;                    /* ssh_connect_unpooled(): not in the pool, one request */
+        bool has_request;                 /* detached: its request is not freed yet */
 };
 
 static PoolTarget *pool_targets = NULL;
@@ -112,6 +116,7 @@ int ssh_endpoint_copy(const SshEndpoint *from, SshEndpoint *to) {
 }
 
 static void pool_serve(PoolTarget *pt);
+static void detached_maybe_free(PoolTarget *pt);
 static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 static int conn_on_start(sd_event_source *s, void *userdata);
 
@@ -140,7 +145,8 @@ static void conn_free(SshConn *c, bool graceful) {
                 return;
         if (c->session) {
                 if (graceful)
-                        (void) libssh2_session_disconnect(c->session, "runbookd: idle connection closed");
+                        (void) libssh2_session_disconnect(c->session, c->pt && c->pt->detached ?
+                                                          "runbookd: check done" : "runbookd: idle connection closed");
                 if (c->fd >= 0)
                         (void) shutdown(c->fd, SHUT_RDWR);
                 (void) libssh2_session_free(c->session);
@@ -297,12 +303,17 @@ static void conn_fail(SshConn *c, int error, const char *fmt, ...) {
         va_end(ap);
         log_debug("ssh %s: %s", c->peer, strna(msg));
 
-        if (a)
+        bool serve = !pt->detached;   /* a detached target may be gone after the callback */
+
+        if (a) {
                 a->conn = NULL;
+                a->progress = c->progress;
+        }
         conn_free(c, false);
         if (a)
                 acquire_complete(a, NULL, error, msg ?: "out of memory");
-        pool_serve(pt);
+        if (serve)
+                pool_serve(pt);
 }
 
 static void conn_ready(SshConn *c) {
@@ -310,6 +321,8 @@ static void conn_ready(SshConn *c) {
 
         conn_wipe_key(c);
         log_debug("ssh %s: authenticated as '%s'.", c->peer, c->pt->ep.user);
+        c->progress.stage = SSH_STAGE_READY;
+        a->progress = c->progress;
         acquire_complete(a, c, 0, NULL);
 }
 
@@ -341,6 +354,7 @@ static void conn_connect_failed(SshConn *c, int e) {
 static void conn_connect_next(SshConn *c) {
         int r;
 
+        c->progress.stage = SSH_STAGE_CONNECT;
         for (; c->addr_i < c->n_addrs; c->addr_i++) {
                 const struct sockaddr *sa = (const struct sockaddr *) &c->addrs[c->addr_i];
 
@@ -365,6 +379,7 @@ static void on_resolved(int error, const char *message, const SshAddrs *addrs, v
         c->resolve = ssh_resolve_free(c->resolve);
         if (error < 0)
                 return conn_fail(c, error, "%s", strna(message));
+        c->progress.n_addrs = addrs->n;
         for (unsigned i = 0; i < addrs->n; i++) {
                 c->addrs[c->n_addrs] = addrs->addrs[i];
                 c->addr_lens[c->n_addrs++] = addrs->lens[i];
@@ -382,7 +397,8 @@ static int conn_resolve(SshConn *c) {
                 in->sin_family = AF_INET;
                 in->sin_port = htons(ep->port);
                 c->addr_lens[0] = sizeof *in;
-                c->n_addrs = 1;
+                c->n_addrs = c->progress.n_addrs = 1;
+                c->progress.numeric = true;
                 conn_connect_next(c);
                 return 0;
         }
@@ -390,7 +406,8 @@ static int conn_resolve(SshConn *c) {
                 in6->sin6_family = AF_INET6;
                 in6->sin6_port = htons(ep->port);
                 c->addr_lens[0] = sizeof *in6;
-                c->n_addrs = 1;
+                c->n_addrs = c->progress.n_addrs = 1;
+                c->progress.numeric = true;
                 conn_connect_next(c);
                 return 0;
         }
@@ -435,9 +452,12 @@ static void conn_advance(SshConn *c) {
                         if (rc < 0)
                                 return conn_fail(c, -EPROTO, "SSH handshake with %s failed: %s", c->peer,
                                                  ssh_conn_last_error(c));
+                        c->progress.stage = SSH_STAGE_HOST_KEY;
                         r = ssh_check_hostkey(c->session, ep->host, ep->port, ep->known_hosts, c->peer, &msg);
                         if (r < 0)
                                 return conn_fail(c, r, "%s", strna(msg));
+                        ssh_hostkey_describe(c->session, c->progress.host_key, sizeof c->progress.host_key);
+                        c->progress.stage = SSH_STAGE_AUTHENTICATE;
                         log_debug("ssh %s: host key matches '%s'.", c->peer, ep->known_hosts);
                         c->state = CONN_AUTH_LIST;
                         break;
@@ -491,7 +511,15 @@ wait:
 }
 
 static void conn_connected(SshConn *c) {
+        const struct sockaddr *sa = (const struct sockaddr *) &c->addrs[c->addr_i];
+        char a[INET6_ADDRSTRLEN] = "?";
         int r;
+
+        if (sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, a, sizeof a);
+        else
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, a, sizeof a);
+        snprintf(c->progress.address, sizeof c->progress.address, "%s", a);
 
         c->session = libssh2_session_init_ex(NULL, NULL, NULL, c);
         if (!c->session)
@@ -589,7 +617,7 @@ void ssh_pool_release(SshConn *c, bool reusable) {
         c->cb = NULL;
         c->userdata = NULL;
 
-        if (!reusable || !pt || !conn_alive(c) ||
+        if (!reusable || !pt || pt->detached || !conn_alive(c) ||
             sd_event_add_time_relative(c->event, &c->idle_timer, CLOCK_MONOTONIC, pool_idle_usec, USEC_PER_SEC,
                                        on_idle_timeout, c) < 0 ||
             sd_event_add_time_relative(c->event, &c->keepalive_timer, CLOCK_MONOTONIC,
@@ -599,8 +627,10 @@ void ssh_pool_release(SshConn *c, bool reusable) {
                 c->idle_timer = sd_event_source_disable_unref(c->idle_timer);
                 c->keepalive_timer = sd_event_source_disable_unref(c->keepalive_timer);
                 log_debug("ssh %s: closing connection%s.", c->peer, reusable ? " (not reusable)" : "");
-                conn_free(c, false);
-                if (pt)
+                conn_free(c, pt && pt->detached);
+                if (pt && pt->detached)
+                        detached_maybe_free(pt);
+                else if (pt)
                         pool_serve(pt);
                 return;
         }
@@ -614,6 +644,15 @@ void ssh_pool_release(SshConn *c, bool reusable) {
 }
 
 /* ---- the pool ---- */
+
+/* A detached target goes with the last of its request and its connection. */
+static void detached_maybe_free(PoolTarget *pt) {
+        if (!pt->detached || pt->has_request || pt->n_conns > 0)
+                return;
+        free(pt->key);
+        ssh_endpoint_done(&pt->ep);
+        free(pt);
+}
 
 static int conn_new(SshAcquire *a) {
         PoolTarget *pt = a->pt;
@@ -632,6 +671,7 @@ static int conn_new(SshAcquire *a) {
         snprintf(c->peer, sizeof c->peer, strchr(pt->ep.host, ':') ? "[%s]:%u" : "%s:%u", pt->ep.host, pt->ep.port);
         log_debug("ssh %s: opening a new connection.", c->peer);
         c->state = CONN_RESOLVING;
+        c->progress.stage = SSH_STAGE_RESOLVE;
         r = sd_event_add_defer(c->event, &c->start, conn_on_start, c);
         if (r < 0) {
                 a->conn = NULL;
@@ -742,6 +782,46 @@ static int pool_target_get(const SshEndpoint *ep, PoolTarget **ret) {
         return 0;
 }
 
+static int pool_init(void) {
+        if (!pool_libssh2_ready) {
+                if (libssh2_init(0) != 0)
+                        return -EIO;
+                pool_libssh2_ready = true;
+        }
+        return 0;
+}
+
+int ssh_connect_unpooled(sd_event *event, const SshEndpoint *ep, ssh_acquire_done_t done, void *userdata,
+                         SshAcquire **ret) {
+        PoolTarget *pt;
+        SshAcquire *a;
+        int r;
+
+        assert(event && ep && done && ret);
+
+        r = pool_init();
+        if (r < 0)
+                return r;
+        pt = calloc(1, sizeof *pt);
+        a = calloc(1, sizeof *a);
+        if (!pt || !a || ssh_endpoint_copy(ep, &pt->ep) < 0) {
+                free(pt);
+                free(a);
+                return -ENOMEM;
+        }
+        pt->detached = pt->has_request = true;
+        a->pt = pt;
+        a->event = sd_event_ref(event);
+        a->fresh = true;
+        a->done = done;
+        a->userdata = userdata;
+        a->waiting = true;
+        pt->wait_head = pt->wait_tail = a;
+        pool_serve(pt);
+        *ret = a;
+        return 0;
+}
+
 int ssh_pool_acquire(sd_event *event, const SshEndpoint *ep, bool fresh, ssh_acquire_done_t done,
                      void *userdata, SshAcquire **ret) {
         PoolTarget *pt;
@@ -750,12 +830,9 @@ int ssh_pool_acquire(sd_event *event, const SshEndpoint *ep, bool fresh, ssh_acq
 
         assert(event && ep && done && ret);
 
-        if (!pool_libssh2_ready) {
-                r = libssh2_init(0);
-                if (r != 0)
-                        return -EIO;
-                pool_libssh2_ready = true;
-        }
+        r = pool_init();
+        if (r < 0)
+                return r;
         r = pool_target_get(ep, &pt);
         if (r < 0)
                 return r;
@@ -822,8 +899,16 @@ SshAcquire *ssh_acquire_free(SshAcquire *a) {
         free(a->message);
         sd_event_unref(a->event);
         free(a);
-        pool_serve(pt);
+        if (pt->detached) {
+                pt->has_request = false;
+                detached_maybe_free(pt);
+        } else
+                pool_serve(pt);
         return NULL;
+}
+
+const SshProgress *ssh_acquire_progress(SshAcquire *a) {
+        return a->conn ? &a->conn->progress : &a->progress;
 }
 
 void ssh_pool_shutdown(void) {

@@ -46,6 +46,31 @@ typedef void (*ssh_conn_io_t)(SshConn *conn, void *userdata);
  * a reused one fail). 'done' is never called from within this function. */
 int ssh_pool_acquire(sd_event *event, const SshEndpoint *ep, bool fresh, ssh_acquire_done_t done,
                      void *userdata, SshAcquire **ret);
+/* Like ssh_pool_acquire(fresh), for a connection of its own that the pool neither hands out
+ * before nor keeps after (Target.Check()): ssh_pool_release() closes it. */
+int ssh_connect_unpooled(sd_event *event, const SshEndpoint *ep, ssh_acquire_done_t done, void *userdata,
+                         SshAcquire **ret);
+
+/* How far a connection's set-up got, for reports stage by stage. */
+typedef enum SshStage {
+        SSH_STAGE_RESOLVE,        /* the host's name */
+        SSH_STAGE_CONNECT,        /* TCP connect and the SSH handshake */
+        SSH_STAGE_HOST_KEY,       /* known_hosts */
+        SSH_STAGE_AUTHENTICATE,
+        SSH_STAGE_READY,
+} SshStage;
+
+typedef struct SshProgress {
+        SshStage stage;           /* the stage reached: where it failed, or SSH_STAGE_READY */
+        bool numeric;             /* the host is an address: nothing to resolve */
+        unsigned n_addrs;         /* addresses resolved */
+        char address[64];         /* the address connected to, "" if none */
+        char host_key[160];       /* "ssh-ed25519 SHA256:…" once checked */
+} SshProgress;
+
+/* While the set-up runs: how far it got so far; during and after 'done': how far it got. */
+const SshProgress *ssh_acquire_progress(SshAcquire *a);
+
 /* Frees the request; if it was still pending, 'done' will not be called. */
 SshAcquire *ssh_acquire_free(SshAcquire *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SshAcquire *, ssh_acquire_free);

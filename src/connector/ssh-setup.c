@@ -201,6 +201,19 @@ static const char *hostkey_type_name(int type) {
         }
 }
 
+void ssh_hostkey_describe(LIBSSH2_SESSION *session, char *buf, size_t size) {
+        const char *hash = libssh2_hostkey_hash(session, LIBSSH2_HOSTKEY_HASH_SHA256);
+        char enc[64] = "(unknown)";
+        size_t len;
+        int type = -1;
+
+        if (!libssh2_session_hostkey(session, &len, &type))
+                type = -1;
+        if (hash)
+                base64_nopad((const uint8_t *) hash, 32, enc, sizeof enc);
+        snprintf(buf, size, "%s %s%s", hostkey_type_name(type), hash ? "SHA256:" : "", enc);
+}
+
 int ssh_check_hostkey(LIBSSH2_SESSION *session, const char *host, uint16_t port, const char *known_hosts,
                       const char *peer, char **ret_message) {
         LIBSSH2_KNOWNHOSTS *kh = NULL;

@@ -38,6 +38,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(SshResolve *, ssh_resolve_free);
 int ssh_check_hostkey(LIBSSH2_SESSION *session, const char *host, uint16_t port, const char *known_hosts,
                       const char *peer, char **ret_message);
 
+/* "<key type> SHA256:<base64>" of the session's host key, for messages. */
+void ssh_hostkey_describe(LIBSSH2_SESSION *session, char *buf, size_t size);
+
 /* Reads the identity: a key file path, or "cred:NAME" for $CREDENTIALS_DIRECTORY/NAME. *ret_data
  * (NUL-terminated, *ret_len bytes) is a secret: explicit_bzero() it before freeing it. *ret_path
  * is the file read, for messages. */

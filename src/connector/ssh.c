@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "connector/connector.h"
+#include "connector/ssh-check.h"
 #include "connector/ssh-pool.h"
 #include "shared/log.h"
 
@@ -578,7 +579,7 @@ static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
 
 /* ---- the vtable ---- */
 
-static int endpoint_from_target(const Target *t, SshEndpoint *ep) {
+int ssh_endpoint_from_target(const Target *t, SshEndpoint *ep) {
         json_t *host = json_object_get(t->config, "host"), *port = json_object_get(t->config, "port"),
                *user = json_object_get(t->config, "user"), *id = json_object_get(t->config, "identity"),
                *kh = json_object_get(t->config, "known_hosts");
@@ -620,7 +621,7 @@ static int ssh_start(ConnectorJob *j, const StepRequest *req) {
         s->timeout_usec = req->timeout_usec;
         s->exit_status = -1;
         /* a copy: Reload may replace the catalog while the job runs */
-        r = endpoint_from_target(req->target, &s->ep);
+        r = ssh_endpoint_from_target(req->target, &s->ep);
         if (r < 0)
                 return r;
         r = wrap_command(req, &s->main.command);
@@ -664,4 +665,6 @@ const ConnectorVTable connector_ssh = {
         .start = ssh_start,
         .cancel = ssh_cancel,
         .destroy = ssh_destroy,
+        .check = ssh_check,
+        .check_destroy = ssh_check_destroy,
 };

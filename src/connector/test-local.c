@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "connector/connector.h"
@@ -536,6 +537,73 @@ static void test_start_invalid(void) {
         sd_event_unref(e);
 }
 
+/* Target.Check() through the local connector: one stage, "run"; a failing shell; the timeout; a
+ * connector without the hook. */
+static void on_check_done(ConnectorCheck *c, void *userdata) {
+        int *calls = userdata;
+        (*calls)++;
+}
+
+static ConnectorCheck *check_run(sd_event *e, usec_t timeout, int *calls) {
+        ConnectorCheck *c = NULL;
+        usec_t end = now_usec(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC;
+
+        *calls = 0;
+        check(connector_check_start(&connector_local, e, &local_target, timeout, on_check_done, calls, &c) == 0);
+        check(*calls == 0);   /* never from within the call */
+        while (*calls == 0) {
+                check(now_usec(CLOCK_MONOTONIC) < end);
+                check(sd_event_run(e, 100 * USEC_PER_MSEC) >= 0);
+        }
+        run_for(e, 50 * USEC_PER_MSEC);
+        check(*calls == 1);
+        check(c->finished);
+        check(c->n_stages == 1);
+        check_streq(c->stages[0].name, "run");
+        return c;
+}
+
+static void test_check(void) {
+        _cleanup_free_ char *slow = tmp_path("slow-sh");
+        ConnectorCheck *c = NULL;
+        sd_event *e = NULL;
+        int calls;
+        FILE *f;
+
+        check(sd_event_new(&e) >= 0);
+
+        c = check_run(e, 5 * USEC_PER_SEC, &calls);
+        check(c->stages[0].verdict == CHECK_OK);
+        check(strstr(c->stages[0].reason, "'/bin/sh -c true' exited with status 0"));
+        check(connector_check_passed(c));
+        check_streq(check_verdict_to_string(c->stages[0].verdict), "ok");
+        c = connector_check_free(c);
+
+        connector_local_set_shell("/nonexistent/sh");
+        c = check_run(e, 5 * USEC_PER_SEC, &calls);
+        connector_local_set_shell(NULL);
+        check(c->stages[0].verdict == CHECK_FAILED);
+        check(strstr(c->stages[0].reason, "/nonexistent/sh"));
+        check(!connector_check_passed(c));
+        c = connector_check_free(c);
+
+        /* a shell that hangs: the check's timeout fails the stage, and the shell is gone */
+        check(f = fopen(slow, "we"));
+        fputs("#!/bin/sh\nexec sleep 30\n", f);
+        check(fclose(f) == 0);
+        check(chmod(slow, 0755) == 0);
+        connector_local_set_shell(slow);
+        c = check_run(e, 300 * USEC_PER_MSEC, &calls);
+        connector_local_set_shell(NULL);
+        check(c->stages[0].verdict == CHECK_FAILED);
+        check(strstr(c->stages[0].reason, "timed out"));
+        c = connector_check_free(c);
+
+        check(connector_check_start(&connector_azure, e, &local_target, 0, on_check_done, &calls, &c) == -EOPNOTSUPP);
+        check(!c);
+        sd_event_unref(e);
+}
+
 int main(void) {
         struct rlimit nocore = {};
         sigset_t ss;
@@ -570,6 +638,7 @@ int main(void) {
         TEST(exec_failure);
         TEST(free_in_done);
         TEST(free_while_running);
+        TEST(check);
 
         {
                 _cleanup_free_ char *cmd = NULL;

@@ -75,6 +75,7 @@ Manager *manager_free(Manager *m) {
         free(m->changed);
         sd_event_source_disable_unref(m->flush_source);
         polkit_registry_free(m->polkit);
+        bus_target_checks_free(m);   /* before the ssh pool goes */
         engine_free(m->engine);
         connector_ssh_shutdown();   /* pooled ssh connections: after the jobs that lease them */
         store_free(m->store);

@@ -43,6 +43,10 @@ typedef struct Manager {
         PendingReply *replies;
         size_t n_replies, n_replies_allocated;
         sd_event_source *flush_source;
+
+        /* Target.Check() calls in progress (bus-target.c) */
+        struct TargetCheck *checks;
+        unsigned n_checks;
 } Manager;
 
 int manager_new(const char *config_dir, const char *state_dir, const char *vendor_dir, Manager **ret);

@@ -25,6 +25,7 @@ struct Engine {
         size_t n_graveyard;
         sd_event_source *reaper;
         sd_event_source *syncer;  /* makes the store durable once the loop is idle */
+        sd_event_source *resumer; /* after engine_load(): follows remote runs begun before a restart */
 };
 
 typedef struct PersistCtx {

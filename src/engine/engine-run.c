@@ -74,6 +74,32 @@ static void on_step_done(ConnectorJob *job, const StepResult *res, void *userdat
         step_complete(userdata, res, job);
 }
 
+/* A connector's remote handle: written into the step record ("remote") and synced before the
+ * connector creates the remote run, so that a restart finds the run instead of losing or
+ * repeating it. */
+static int on_step_handle(ConnectorJob *job, json_t *handle, void *userdata) {
+        Step *st = userdata;
+        Session *s = st->session;
+        int r;
+
+        json_decref(st->remote);
+        st->remote = json_incref(handle);
+        st->dirty = true;
+        r = persist_session(s);
+        if (r >= 0)
+                r = store_sync(s->engine->store);
+        if (r < 0) {
+                log_error_errno(r, "Session %u step %u: cannot record the remote run durably, not creating it: %m",
+                                s->id, st->index);
+                return r;
+        }
+        return 0;
+}
+
+static const char *step_remote_name(const Step *st) {
+        return json_string_value(json_object_get(st->remote, "name")) ?: "(unnamed)";
+}
+
 /* Runs an approved (or approval-free) step. */
 static void step_run(Step *st) {
         Session *s = st->session;
@@ -93,6 +119,8 @@ static void step_run(Step *st) {
         st->signal = 0;
         st->truncated = false;
         st->error = mfree_str(st->error);
+        json_decref(st->remote);  /* a fresh attempt: its remote run is not created yet */
+        st->remote = NULL;
         st->dirty = true;
         s->state = SESSION_RUNNING;
         s->current_step = (int) st->index;
@@ -142,6 +170,8 @@ static void step_run(Step *st) {
                         .target = target,
                         .timeout_usec = st->timeout_usec,
                         .output_cap = e->config.output_cap,
+                        .attempt = st->attempt,
+                        .commit_handle = on_step_handle,
                 };
 
                 r = connector_start(vt, e->event, &req, on_step_done, st, &st->job);
@@ -597,10 +627,68 @@ static void engine_replay_starts(Engine *e, uint64_t start_seq) {
         }
 }
 
+/* Follows a remote run that was under way when runbookd stopped (its handle is in the record). */
+static void step_resume(Step *st) {
+        Session *s = st->session;
+        Engine *e = s->engine;
+        const Target *target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
+        const ConnectorVTable *vt = connector_find(st->connector);
+        StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1 };
+        _cleanup_free_ char *why = NULL, *detail = NULL;
+        int r = -ENXIO;
+
+        if (target && vt && streq(target->connector, st->connector)) {
+                StepRequest req = {
+                        .session_id = s->id,
+                        .step_index = st->index,
+                        .command = st->command,
+                        .target = target,
+                        .timeout_usec = st->timeout_usec,
+                        .output_cap = e->config.output_cap,
+                        .attempt = st->attempt,
+                        .commit_handle = on_step_handle,
+                };
+
+                r = connector_resume(vt, e->event, &req, st->remote, on_step_done, st, &st->job);
+                if (r >= 0) {
+                        (void) asprintf_safe(&detail, "reconciling after a restart: following remote run %s of attempt %u",
+                                             step_remote_name(st), st->attempt);
+                        event_step_executing(st, detail);
+                        return;
+                }
+        }
+        res.error = r;
+        (void) asprintf_safe(&why, "runbookd could not follow the remote run %s after a restart (%s); it may or may not "
+                             "have run; not re-run", step_remote_name(st), strerror(-r));
+        res.message = why;
+        step_complete(st, &res, NULL);
+}
+
+static int on_resume(sd_event_source *source, void *userdata) {
+        Engine *e = userdata;
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n = 0;
+
+        e->resumer = sd_event_source_disable_unref(e->resumer);
+        /* step_resume() may finish sessions (and so change the active set): note them first */
+        ids = calloc(e->n_active + 1, sizeof(uint32_t));
+        if (!ids)
+                return log_oom();
+        for (size_t i = 0; i < e->n_active; i++)
+                ids[n++] = e->active[i]->id;
+        for (size_t i = 0; i < n; i++) {
+                Session *s = active_find(e, ids[i]);
+                Step *st = s ? session_current(s) : NULL;
+                if (st && st->state == STEP_RUNNING && !st->job && st->remote && s->state == SESSION_RUNNING)
+                        step_resume(st);
+        }
+        return 0;
+}
+
 int engine_load(Engine *e) {
         _cleanup_free_ uint32_t *ids = NULL;
         uint64_t start_seq = 0;
-        size_t n = 0;
+        size_t n = 0, n_resume = 0;
         StoreTxn t;
         int r;
 
@@ -633,13 +721,36 @@ int engine_load(Engine *e) {
                 Session *s = e->active[i];
                 for (size_t j = 0; j < s->n_steps; j++) {
                         Step *st = &s->steps[j];
+                        const Target *target;
+                        const ConnectorVTable *vt;
                         if (st->state != STEP_RUNNING)
                                 continue;
+                        target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
+                        vt = connector_find(st->connector);
+                        if (st->remote && vt && vt->resume && target && streq(target->connector, st->connector)) {
+                                /* its remote run was named durably before it was created: find it
+                                 * and follow it to its end (from the loop, after loading) */
+                                log_info("Session %u step %zu attempt %u was running remotely (%s): reconciling it.",
+                                         s->id, j, st->attempt, step_remote_name(st));
+                                s->state = SESSION_RUNNING;
+                                s->current_step = (int) j;
+                                n_resume++;
+                                continue;
+                        }
                         /* it may have had effects: never re-run by itself */
                         st->state = STEP_INTERRUPTED;
                         st->finished_at = now_usec(CLOCK_REALTIME);
-                        (void) set_error(&st->error, "runbookd stopped while attempt %u was running; not re-run",
-                                         st->attempt);
+                        if (st->remote)
+                                (void) set_error(&st->error, "runbookd stopped while attempt %u was running; its remote run "
+                                                 "%s cannot be followed (target '%s' is not configured for connector '%s' "
+                                                 "any more); not re-run", st->attempt, step_remote_name(st), st->target,
+                                                 st->connector);
+                        else if (vt && vt->resume)
+                                (void) set_error(&st->error, "runbookd stopped before attempt %u's remote run was created: "
+                                                 "the remote run was never created; not re-run", st->attempt);
+                        else
+                                (void) set_error(&st->error, "runbookd stopped while attempt %u was running; not re-run",
+                                                 st->attempt);
                         st->dirty = true;
                         s->state = SESSION_INTERRUPTED;
                         s->current_step = (int) j;
@@ -650,6 +761,12 @@ int engine_load(Engine *e) {
                 }
                 if (s->dirty)
                         (void) persist_session(s);
+        }
+        if (n_resume > 0) {
+                r = sd_event_add_defer(e->event, &e->resumer, on_resume, e);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to arm resuming remote runs: %m");
+                (void) sd_event_source_set_description(e->resumer, "engine-resume");
         }
         r = store_sync(e->store);
         if (r < 0)

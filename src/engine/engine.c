@@ -300,6 +300,7 @@ Engine *engine_free(Engine *e) {
         free(e->graveyard);
         sd_event_source_disable_unref(e->reaper);
         sd_event_source_disable_unref(e->syncer);
+        sd_event_source_disable_unref(e->resumer);
         sd_event_unref(e->event);
         free(e);
         return NULL;

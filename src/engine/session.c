@@ -75,6 +75,7 @@ static void step_done(Step *st) {
         free(st->approvals);
         free(st->digest);
         free(st->error);
+        json_decref(st->remote);
 }
 
 Session *session_free(Session *s) {

@@ -87,6 +87,8 @@ typedef struct Step {
         unsigned attempt;         /* 0 until first run; +1 for each run or retry */
         char *error;              /* why it did not succeed; NULL otherwise */
         bool truncated;           /* output was cut */
+        json_t *remote;           /* what identifies the attempt's remote run (a connector's handle,
+                                   * committed before the run is created); NULL: none */
 
         /* runtime only, not stored */
         ConnectorJob *job;

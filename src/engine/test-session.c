@@ -1096,6 +1096,62 @@ static void test_start_log_replay(void) {
         fx_done(&f);
 }
 
+static int save_fn(StoreTxn *t, void *userdata) {
+        store_save_session(t, userdata, true);
+        return t->ret;
+}
+
+/* Steps of a resumable connector (azure) found running after a restart: without a remote
+ * handle the remote run was never created (interrupted, saying so); with one whose target no
+ * longer reaches that connector it cannot be followed (interrupted, naming the run); neither is
+ * re-run. (Following a run that can be found: tests/integration/test-azure-restart.sh.) */
+static void test_remote_restart(void) {
+        Fx f;
+        Runbook *rb;
+        Session *s;
+        uint32_t id[2];
+
+        fx_setup(&f);
+        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"remote\", \"run\": \"echo x >> @D@/ran\" } ] }");
+        for (unsigned i = 0; i < 2; i++) {
+                s = start(&f, rb, NULL);
+                id[i] = s->id;
+                check_int(s->steps[0].state, STEP_WAITING_APPROVAL);
+                /* as a daemon that stopped while the step ran on Azure left it */
+                free(s->steps[0].connector);
+                s->steps[0].connector = strdup("azure");
+                check(s->steps[0].connector);
+                s->steps[0].state = STEP_RUNNING;
+                s->steps[0].attempt = 1;
+                if (i == 1) {
+                        s->steps[0].remote = json_pack("{s:s,s:s}", "connector", "azure", "name", "runbookd-2-0-a1-0badcafe");
+                        check(s->steps[0].remote);
+                }
+                s->state = SESSION_RUNNING;
+                check(store_write(f.store, save_fn, s) == 0);
+        }
+        check(store_sync(f.store) == 0);
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+
+        s = get(&f, id[0]);
+        check_int(s->state, SESSION_INTERRUPTED);
+        check_int(s->steps[0].state, STEP_INTERRUPTED);
+        check(s->steps[0].error && strstr(s->steps[0].error, "the remote run was never created; not re-run"));
+        check(!s->steps[0].remote);
+        s = get(&f, id[1]);
+        check_int(s->state, SESSION_INTERRUPTED);
+        check_int(s->steps[0].state, STEP_INTERRUPTED);
+        check(s->steps[0].error && strstr(s->steps[0].error, "runbookd-2-0-a1-0badcafe cannot be followed"));
+        check(s->steps[0].remote);
+        run_for(&f, 200 * USEC_PER_MSEC);
+        check(!file_exists(&f, "ran"));
+        check(!s->steps[0].job);
+
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 static void test_interrupted(void) {
         Fx f;
         Runbook *rb;
@@ -1403,6 +1459,7 @@ int main(void) {
         TEST(no_such_target);
         TEST(restart_waiting);
         TEST(interrupted);
+        TEST(remote_restart);
         TEST(start_log_replay);
         TEST(output_cap);
         TEST(many);

@@ -66,6 +66,8 @@ static json_t *step_to_json(const Step *st) {
                       "truncated", st->truncated);
         if (j && st->error)
                 json_object_set_new(j, "error", json_string(st->error));
+        if (j && st->remote)
+                json_object_set(j, "remote", st->remote);
         return j;
 }
 
@@ -184,6 +186,8 @@ static int step_from_json(json_t *j, Step *st) {
         st->finished_at = (usec_t) get_int(j, "finished_at", 0);
         st->attempt = (unsigned) get_int(j, "attempt", 1);
         st->truncated = json_is_true(json_object_get(j, "truncated"));
+        if (json_is_object(json_object_get(j, "remote")))
+                st->remote = json_incref(json_object_get(j, "remote"));
 
         approvals = json_object_get(j, "approvals");
         if (json_array_size(approvals) > 0) {

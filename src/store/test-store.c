@@ -975,6 +975,7 @@ static void check_same_step(const Step *a, const Step *b, const Session *bs) {
         check_int(a->attempt, b->attempt);
         check(streq_ptr(a->error, b->error));
         check_int(a->truncated, b->truncated);
+        check(a->remote ? json_equal(a->remote, b->remote) : !b->remote);
         check(!b->job);
         check(!b->dirty);
         check_int(a->n_approvals, b->n_approvals);
@@ -1061,6 +1062,62 @@ static void test_session_roundtrip(void) {
         check_int(step_count_approvals(&l->steps[1]), 1);   /* attempt 2: one approval */
         check(step_approved_by(&l->steps[1], 1001));
         check(!step_approved_by(&l->steps[1], 1002));
+        session_free(l);
+
+        session_free(s);
+        store_free(st);
+        tmpdir_done(&d);
+}
+
+/* A step's remote handle ("remote"): written before a remote run is created, read back as it
+ * was (across a reopen), dropped when cleared; records without it load with none. */
+static void test_step_remote(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        Store *st = NULL;
+        Session *s, *l;
+        json_t *h;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &st) == 0);
+
+        s = make_session(9, SESSION_RUNNING);
+        save(st, s, true);
+        l = load(st, 9, 0);
+        for (size_t i = 0; i < l->n_steps; i++)
+                check(!l->steps[i].remote);
+        session_free(l);
+
+        h = json_pack("{s:s,s:s,s:s,s:s,s:I}", "connector", "azure", "api", "managed",
+                      "name", "runbookd-9-1-a2-0badcafe",
+                      "url", "https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/"
+                             "Microsoft.Compute/virtualMachines/vm/runCommands/runbookd-9-1-a2-0badcafe",
+                      "created_at", (json_int_t) UINT64_C(1700000000700000));
+        check(h);
+        s->steps[1].state = STEP_RUNNING;
+        s->steps[1].remote = h;
+        s->steps[1].dirty = true;
+        save(st, s, false);
+
+        st = store_free(st);
+        check(store_open(dir, &st) == 0);
+        l = load(st, 9, 0);
+        check_same_session(s, l);
+        check(l->steps[1].remote && l->steps[1].remote != h);
+        check_streq(json_string_value(json_object_get(l->steps[1].remote, "name")), "runbookd-9-1-a2-0badcafe");
+        check_int(json_integer_value(json_object_get(l->steps[1].remote, "created_at")), UINT64_C(1700000000700000));
+        check(!l->steps[0].remote);
+        session_free(l);
+
+        /* a new attempt clears it */
+        json_decref(s->steps[1].remote);
+        s->steps[1].remote = NULL;
+        s->steps[1].dirty = true;
+        save(st, s, false);
+        l = load(st, 9, 0);
+        check(!l->steps[1].remote);
+        check_same_session(s, l);
         session_free(l);
 
         session_free(s);
@@ -1458,6 +1515,7 @@ int main(void) {
         TEST(audit);
         TEST(map_growth);
         TEST(session_roundtrip);
+        TEST(step_remote);
         TEST(session_dirty);
         TEST(list_active);
         TEST(output);

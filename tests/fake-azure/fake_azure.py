@@ -20,7 +20,9 @@ Config:
    "vms": {"VM": {"subscription": "...", "resource_group": "...", "location": "westeurope",
                   "power": "running" | "deallocated" | "stopped",
                   "faults": {"put_429": N, "retry_after": S, "put_409": N, "put_500": N,
-                             "arm_401": true, "exec_delay": S}}}}
+                             "arm_401": true, "exec_delay": S, "lose": true}}}}
+"lose": the VM's run commands vanish (their scripts are killed) at the next request, recorded in
+state.json "lost", not "deleted": a run command that is gone without anyone deleting it.
 Principals: a client id, or "mi:CLIENT_ID" / "mi:system" for managed identities.
 """
 import argparse
@@ -45,7 +47,7 @@ LOCK = threading.RLock()
 ARGS = None
 CONFIG = {}
 CONFIG_MTIME = None
-STATE = {"requests": [], "token_requests": {}, "run_commands": {}, "deleted": [], "tokens_issued": 0}
+STATE = {"requests": [], "token_requests": {}, "run_commands": {}, "deleted": [], "lost": [], "tokens_issued": 0}
 TOKENS = {}      # token -> {"principal", "exp"}
 PROCS = {}       # run command id -> Popen
 TAIL = 4096
@@ -61,6 +63,22 @@ def load_config():
         with open(ARGS.config) as f:
             CONFIG = json.load(f)
         CONFIG_MTIME = m
+
+
+def apply_losses():
+    """Faults "lose": the VM's run commands disappear (no DELETE); their scripts are killed."""
+    for vm, vm_cfg in CONFIG.get("vms", {}).items():
+        if not vm_cfg.get("faults", {}).get("lose"):
+            continue
+        for rc_id in [k for k in STATE["run_commands"] if "/virtualMachines/%s/runCommands/" % vm in k]:
+            STATE["run_commands"].pop(rc_id)
+            STATE["lost"].append({"id": rc_id, "t": time.time()})
+            p = PROCS.pop(rc_id, None)
+            if p is not None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
 
 def save_state():
@@ -219,6 +237,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self, method):
         with LOCK:
             load_config()
+            apply_losses()
         u = urlsplit(self.path)
         q = parse_qs(u.query)
         parts = [p for p in u.path.split("/") if p]
