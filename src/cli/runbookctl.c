@@ -72,7 +72,8 @@ static const Verb verbs[] = {
           "  -D --directory=DIR    read the journal files in DIR\n"
           "     --no-pager         do not pipe into a pager\n" JSON_OPT },
         { "check", 1, 1, verb_check, "check TARGET",
-          "Check the way to a target stage by stage (ssh: resolve, connect, host-key, authenticate, run)",
+          "Check the way to a target stage by stage (ssh: resolve, connect, host-key, authenticate, run; "
+          "azure: credentials, vm, permission)",
           "     --no-ask-password  do not ask for authentication\n" JSON_OPT },
 };
 

@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "connector/azure-auth.h"
+#include "connector/azure-check.h"
 #include "connector/connector.h"
 #include "connector/curl-event.h"
 #include "shared/log.h"
@@ -854,4 +855,6 @@ const ConnectorVTable connector_azure = {
         .cancel = azure_cancel,
         .destroy = azure_destroy,
         .resume = azure_resume,
+        .check = azure_check,
+        .check_destroy = azure_check_destroy,
 };

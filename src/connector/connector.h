@@ -130,7 +130,8 @@ void connector_job_finish(ConnectorJob *job, StepResult *result);
 
 /* ---- Checks ----
  * A check tries the way to a target stage by stage (ssh: resolve, connect, host-key, authenticate,
- * run; local: run) and says for each stage whether it worked and why (Target.Check()).
+ * run; local: run; azure: credentials, vm, permission) and says for each stage whether it worked
+ * and why (Target.Check()).
  *
  * The 'check' hook declares its stages first, in order (connector_check_add_stage(), static
  * names), copies what it needs of the target (Reload may free it), starts the work and returns;
@@ -140,8 +141,7 @@ void connector_job_finish(ConnectorJob *job, StepResult *result);
  * "skipped" (an earlier stage failed). The timeout belongs to connector_check_start(): when it
  * passes, check_destroy() stops the work and every pending stage becomes "failed" ("timed out").
  * A check never uses nor leaves behind a pooled connection: it opens its own and closes it.
- * A connector without the hook (azure, for now: add .check/.check_destroy to its vtable):
- * connector_check_start() returns -EOPNOTSUPP. */
+ * A connector without the hook: connector_check_start() returns -EOPNOTSUPP. */
 
 typedef enum CheckVerdict {
         CHECK_PENDING,

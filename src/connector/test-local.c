@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "connector/azure-check.h"
 #include "connector/connector.h"
 #include "shared/tests.h"
 
@@ -599,7 +600,20 @@ static void test_check(void) {
         check(strstr(c->stages[0].reason, "timed out"));
         c = connector_check_free(c);
 
-        check(connector_check_start(&connector_azure, e, &local_target, 0, on_check_done, &calls, &c) == -EOPNOTSUPP);
+        /* Azure RBAC action patterns (azure-check.c): '*' wildcards, case-insensitive */
+        check(azure_action_matches("*", "Microsoft.Compute/virtualMachines/runCommands/write"));
+        check(azure_action_matches("Microsoft.Compute/virtualMachines/*", "Microsoft.Compute/virtualMachines/runCommand/action"));
+        check(azure_action_matches("microsoft.compute/*/runCommands/*", "Microsoft.Compute/virtualMachines/runCommands/write"));
+        check(azure_action_matches("*/read", "Microsoft.Compute/virtualMachines/runCommands/read"));
+        check(!azure_action_matches("*/read", "Microsoft.Compute/virtualMachines/runCommands/write"));
+        check(!azure_action_matches("Microsoft.Compute/virtualMachines/runCommands/*", "Microsoft.Compute/virtualMachines/runCommand/action"));
+        check(!azure_action_matches("Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/virtualMachines/readX"));
+        check(azure_action_matches("a**b*c", "aXbYbZc"));
+        check(!azure_action_matches("", "a"));
+
+        /* a connector without the hook */
+        static const ConnectorVTable no_check = { .name = "no-check" };
+        check(connector_check_start(&no_check, e, &local_target, 0, on_check_done, &calls, &c) == -EOPNOTSUPP);
         check(!c);
         sd_event_unref(e);
 }

@@ -17,6 +17,8 @@ Config:
                                                     "token_lifetime": 3600}}}},
    "managed_identity": {"client_ids": ["ID", ...], "system": true, "token_lifetime": 3600},
    "denied": {"PRINCIPAL": ["Microsoft.Compute/virtualMachines/runCommands/write", ...]},
+   "permissions": {"PRINCIPAL": [{"actions": ["Microsoft.Compute/*"], "notActions": [...]},
+                                 "Virtual Machine Contributor", "Reader", ...]},
    "vms": {"VM": {"subscription": "...", "resource_group": "...", "location": "westeurope",
                   "power": "running" | "deallocated" | "stopped",
                   "faults": {"put_429": N, "retry_after": S, "put_409": N, "put_500": N,
@@ -24,6 +26,14 @@ Config:
 "lose": the VM's run commands vanish (their scripts are killed) at the next request, recorded in
 state.json "lost", not "deleted": a run command that is gone without anyone deleting it.
 Principals: a client id, or "mi:CLIENT_ID" / "mi:system" for managed identities.
+
+RBAC: a principal's role assignments on the VM are its "permissions" entries (a role's
+{"actions", "notActions"}, or a built-in role's name); a principal not listed holds
+{"actions": ["*"], "notActions": its "denied" actions}. Both the permissions API (GET
+.../virtualMachines/VM/providers/Microsoft.Authorization/permissions, api-version 2022-04-01, one
+entry per assignment) and every ARM call evaluate them as Azure does: an action is granted when some
+entry matches it in actions and not in notActions ('*' wildcards, case-insensitive); else 403
+AuthorizationFailed. The instance view reports the VM's "power" (PowerState/running by default).
 """
 import argparse
 import base64
@@ -31,6 +41,7 @@ import hashlib
 import json
 import os
 import pwd
+import re
 import secrets
 import signal
 import ssl
@@ -51,6 +62,41 @@ STATE = {"requests": [], "token_requests": {}, "run_commands": {}, "deleted": []
 TOKENS = {}      # token -> {"principal", "exp"}
 PROCS = {}       # run command id -> Popen
 TAIL = 4096
+
+
+# Built-in roles (the parts of their definitions that matter here).
+ROLES = {
+    "Virtual Machine Contributor": {"actions": [
+        "Microsoft.Authorization/*/read", "Microsoft.Compute/availabilitySets/*", "Microsoft.Compute/locations/*",
+        "Microsoft.Compute/virtualMachines/*", "Microsoft.Compute/virtualMachineScaleSets/*",
+        "Microsoft.Compute/disks/write", "Microsoft.Compute/disks/read", "Microsoft.Compute/disks/delete",
+        "Microsoft.Network/networkInterfaces/*", "Microsoft.Resources/subscriptions/resourceGroups/read"],
+        "notActions": []},
+    "Reader": {"actions": ["*/read"], "notActions": []},
+    "Owner": {"actions": ["*"], "notActions": []},
+}
+
+
+def action_matches(pattern, action):
+    rx = "".join(".*" if c == "*" else re.escape(c) for c in pattern)
+    return re.fullmatch(rx, action, re.IGNORECASE) is not None
+
+
+def permissions_of(principal):
+    entries = CONFIG.get("permissions", {}).get(principal)
+    if entries is None:
+        entries = [{"actions": ["*"], "notActions": CONFIG.get("denied", {}).get(principal, [])}]
+    out = []
+    for e in entries:
+        e = ROLES[e] if isinstance(e, str) else e
+        out.append({"actions": list(e.get("actions", [])), "notActions": list(e.get("notActions", [])),
+                    "dataActions": [], "notDataActions": [], "condition": None, "conditionVersion": None})
+    return out
+
+
+def granted(principal, action):
+    return any(any(action_matches(a, action) for a in e["actions"]) and
+               not any(action_matches(n, action) for n in e["notActions"]) for e in permissions_of(principal))
 
 
 def load_config():
@@ -246,8 +292,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.imds(method, u.path, q)
             elif method == "POST" and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
                 self.token(parts[0])
-            elif len(parts) >= 8 and parts[0] == "subscriptions" and parts[2] == "resourceGroups" \
-                    and parts[6] == "virtualMachines":
+            elif len(parts) >= 8 and parts[0] == "subscriptions" and parts[2].lower() == "resourcegroups" \
+                    and parts[6].lower() == "virtualmachines":
                 self.arm(method, parts, q)
             else:
                 self.reply(404, {"error": {"code": "NotFound", "message": "no such endpoint"}})
@@ -329,7 +375,7 @@ class Handler(BaseHTTPRequestHandler):
         return tok["principal"]
 
     def allowed(self, principal, action, scope):
-        if action in CONFIG.get("denied", {}).get(principal, []):
+        if action in CONFIG.get("denied", {}).get(principal, []) or not granted(principal, action):
             self.arm_error(403, "AuthorizationFailed",
                            "The client '%s' with object id '%s' does not have authorization to perform action '%s' "
                            "over scope '%s' or the scope is invalid. If access was recently granted, please refresh "
@@ -365,10 +411,18 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"name": vm, "id": scope, "type": "Microsoft.Compute/virtualMachines",
                                     "location": vm_cfg.get("location", "westeurope"),
                                     "properties": {"provisioningState": "Succeeded"}}, arm_headers(200))
+        if [r.lower() for r in rest] == ["providers", "microsoft.authorization", "permissions"]:
+            if method != "GET":
+                return self.arm_error(405, "MethodNotAllowed", "method not allowed")
+            # anyone may list their own permissions (no action needed)
+            log["status"] = 200
+            return self.reply(200, {"value": permissions_of(principal)}, arm_headers(200))
         if rest == ["instanceView"]:
             if not self.allowed(principal, "Microsoft.Compute/virtualMachines/read", scope):
                 return
-            return self.reply(200, {"statuses": [
+            log["status"] = 200
+            return self.reply(200, {"computerName": vm, "osName": "debian", "osVersion": "12",
+                                    "vmAgent": {"vmAgentVersion": "2.9.1.1"}, "statuses": [
                 {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"},
                 {"code": "PowerState/" + vm_cfg.get("power", "running"), "level": "Info",
                  "displayStatus": "VM " + vm_cfg.get("power", "running")}]}, arm_headers(200))
