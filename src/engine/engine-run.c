@@ -100,6 +100,20 @@ static const char *step_remote_name(const Step *st) {
         return json_string_value(json_object_get(st->remote, "name")) ?: "(unnamed)";
 }
 
+/* What a connector is given to run (or follow) the step's command on 'target'. */
+static StepRequest step_request(Step *st, const Target *target) {
+        return (StepRequest) {
+                .session_id = st->session->id,
+                .step_index = st->index,
+                .command = st->command,
+                .target = target,
+                .timeout_usec = st->timeout_usec,
+                .output_cap = st->session->engine->config.output_cap,
+                .attempt = st->attempt,
+                .commit_handle = on_step_handle,
+        };
+}
+
 /* Runs an approved (or approval-free) step. */
 static void step_run(Step *st) {
         Session *s = st->session;
@@ -163,16 +177,7 @@ static void step_run(Step *st) {
                 (void) asprintf_safe(&why, "connector '%s' is not available in this runbookd; not run", st->connector);
                 res.message = why;
         } else {
-                StepRequest req = {
-                        .session_id = s->id,
-                        .step_index = st->index,
-                        .command = st->command,
-                        .target = target,
-                        .timeout_usec = st->timeout_usec,
-                        .output_cap = e->config.output_cap,
-                        .attempt = st->attempt,
-                        .commit_handle = on_step_handle,
-                };
+                StepRequest req = step_request(st, target);
 
                 r = connector_start(vt, e->event, &req, on_step_done, st, &st->job);
                 if (r >= 0) {
@@ -638,16 +643,7 @@ static void step_resume(Step *st) {
         int r = -ENXIO;
 
         if (target && vt && streq(target->connector, st->connector)) {
-                StepRequest req = {
-                        .session_id = s->id,
-                        .step_index = st->index,
-                        .command = st->command,
-                        .target = target,
-                        .timeout_usec = st->timeout_usec,
-                        .output_cap = e->config.output_cap,
-                        .attempt = st->attempt,
-                        .commit_handle = on_step_handle,
-                };
+                StepRequest req = step_request(st, target);
 
                 r = connector_resume(vt, e->event, &req, st->remote, on_step_done, st, &st->job);
                 if (r >= 0) {
