@@ -583,6 +583,9 @@ azure_runbook() {
 # ---------------------------------------------------------------- ssh (tests/integration/test-ssh-*.sh)
 
 MSG_STEP_RESULT=d10897ff38f94074bd229f5f81ebcead
+MSG_STEP_STARTING=3c8a86b9f3ac4bb88c1ad836d792a56c
+MSG_HOST_EXECUTING=17d46890caf449cba665d6cb005e2989
+MSG_HOST_RESULT=f2a554bd7bf24053bc4415a1c750da78
 
 # require_sshd: dies unless the testbed runs an sshd (TESTBED_SSH_*).
 require_sshd() {

@@ -49,6 +49,24 @@ static int property_get_approvals(sd_bus *bus, const char *path, const char *int
         return sd_bus_message_close_container(reply);
 }
 
+/* One entry per host of a step on a target group; empty for other steps. */
+static int property_get_results(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Step *st = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(ssiittbs)");
+        for (size_t i = 0; r >= 0 && i < st->n_hosts; i++) {
+                const HostRun *h = &st->hosts[i];
+                r = sd_bus_message_append(reply, "(ssiittbs)", h->target, step_state_to_string(h->state),
+                                          (int32_t) h->exit_status, (int32_t) h->signal, (uint64_t) h->started_at,
+                                          (uint64_t) h->finished_at, (int) h->truncated, strempty(h->error));
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
 int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, const char *comment,
                     sd_bus_error *error) {
         _cleanup_free_ char *user = NULL, *what = NULL, *sid = NULL, *idx = NULL;
@@ -109,8 +127,24 @@ static int method_reject(sd_bus_message *message, void *userdata, sd_bus_error *
         return method_decide(message, userdata, false, error);
 }
 
-static int method_get_output(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+static int reply_output(sd_bus_message *message, const uint8_t *out, size_t out_n, const uint8_t *err, size_t err_n,
+                        bool truncated) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', out ?: (uint8_t *) "", out_n);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', err ?: (uint8_t *) "", err_n);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "b", (int) truncated);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_output(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_free_ uint8_t *out = NULL, *err = NULL;
         Manager *m = manager_of(message);
         Step *st = userdata;
@@ -122,16 +156,34 @@ static int method_get_output(sd_bus_message *message, void *userdata, sd_bus_err
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot read the output of step %u of session %u: %s",
                                                st->index, st->session->id, strerror(-r));
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_append_array(reply, 'y', out ?: (uint8_t *) "", out_n);
-        if (r >= 0)
-                r = sd_bus_message_append_array(reply, 'y', err ?: (uint8_t *) "", err_n);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "b", (int) truncated);
+        return reply_output(message, out, out_n, err, err_n, truncated);
+}
+
+static int method_get_host_output(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ uint8_t *out = NULL, *err = NULL;
+        Manager *m = manager_of(message);
+        Step *st = userdata;
+        size_t out_n = 0, err_n = 0;
+        bool truncated = false;
+        const char *target;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &target);
         if (r < 0)
                 return r;
-        return sd_bus_send(NULL, reply, NULL);
+        if (st->n_hosts == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Step %u of session %u does not run on a target group (use GetOutput).",
+                                         st->index, st->session->id);
+        r = engine_get_host_output(m->engine, st, target, &out, &out_n, &err, &err_n, &truncated);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_TARGET,
+                                         "Step %u of session %u runs on group '%s', which has no member '%s'.",
+                                         st->index, st->session->id, st->target, target);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Cannot read the output of host %s of step %u of session %u: %s",
+                                               target, st->index, st->session->id, strerror(-r));
+        return reply_output(message, out, out_n, err, err_n, truncated);
 }
 
 const sd_bus_vtable step_vtable[] = {
@@ -156,11 +208,15 @@ const sd_bus_vtable step_vtable[] = {
         SD_BUS_PROPERTY("Attempt", "u", property_get_attempt, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Truncated", "b", property_get_truncated, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Results", "a(ssiittbs)", property_get_results, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Approve", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_approve,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reject", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_reject,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetOutput", SD_BUS_NO_ARGS, SD_BUS_RESULT("ay", stdout, "ay", stderr, "b", truncated),
                                 method_get_output, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetHostOutput", SD_BUS_ARGS("s", target),
+                                SD_BUS_RESULT("ay", stdout, "ay", stderr, "b", truncated),
+                                method_get_host_output, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

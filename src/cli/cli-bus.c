@@ -226,6 +226,12 @@ void step_info_done(StepInfo *s) {
                 free(s->approvals[i].digest);
         }
         free(s->approvals);
+        for (size_t i = 0; i < s->n_results; i++) {
+                free(s->results[i].target);
+                free(s->results[i].state);
+                free(s->results[i].error);
+        }
+        free(s->results);
         *s = (StepInfo) { .exit_status = -1 };
 }
 
@@ -348,6 +354,56 @@ static int read_approvals(sd_bus_message *m, StepInfo *s) {
         return r < 0 ? r : 0;
 }
 
+static int read_results(sd_bus_message *m, StepInfo *s) {
+        HostResult *a = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "a(ssiittbs)");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "(ssiittbs)");
+        while (r >= 0) {
+                const char *target, *state, *error;
+                int32_t exit_status, sig;
+                uint64_t started, finished;
+                int truncated;
+                HostResult *b;
+
+                r = sd_bus_message_read(m, "(ssiittbs)", &target, &state, &exit_status, &sig, &started, &finished,
+                                        &truncated, &error);
+                if (r <= 0)
+                        break;
+                b = realloc(a, (n + 1) * sizeof(HostResult));
+                if (!b) {
+                        r = -ENOMEM;
+                        break;
+                }
+                a = b;
+                a[n] = (HostResult) {
+                        .target = strdup(target), .state = strdup(state), .error = strdup(error),
+                        .exit_status = exit_status, .signal = sig, .started_at = started, .finished_at = finished,
+                        .truncated = truncated,
+                };
+                n++;
+                if (!a[n - 1].target || !a[n - 1].state || !a[n - 1].error)
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        /* hand over what was read, also on failure, so step_info_done() frees it */
+        for (size_t i = 0; i < s->n_results; i++) {
+                free(s->results[i].target);
+                free(s->results[i].state);
+                free(s->results[i].error);
+        }
+        free(s->results);
+        s->results = a;
+        s->n_results = n;
+        return r < 0 ? r : 0;
+}
+
 #define READ_BASIC(sig, field) sd_bus_message_read(m, "v", sig, field)
 
 static int step_property(sd_bus_message *m, const char *name, StepInfo *s) {
@@ -395,6 +451,8 @@ static int step_property(sd_bus_message *m, const char *name, StepInfo *s) {
                 return READ_BASIC("t", &s->timeout);
         if (streq(name, "Approvals"))
                 return read_approvals(m, s);
+        if (streq(name, "Results"))
+                return read_results(m, s);
         return sd_bus_message_skip(m, "v");
 }
 

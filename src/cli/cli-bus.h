@@ -51,6 +51,14 @@ typedef struct Approval {
         char *digest;
 } Approval;
 
+/* One host of a step on a target group (Step.Results). */
+typedef struct HostResult {
+        char *target, *state, *error;
+        int32_t exit_status, signal;
+        usec_t started_at, finished_at;
+        bool truncated;
+} HostResult;
+
 typedef struct StepInfo {
         char *path;
         uint32_t index;
@@ -59,6 +67,8 @@ typedef struct StepInfo {
         uint32_t approvals_required, attempt;
         Approval *approvals;
         size_t n_approvals;
+        HostResult *results;
+        size_t n_results;
         int32_t exit_status, signal, expect_exit;
         usec_t started_at, finished_at, timeout;
 } StepInfo;

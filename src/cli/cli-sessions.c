@@ -244,6 +244,27 @@ static json_t *step_json(const StepInfo *st) {
             json_object_set_new(o, "truncated", json_boolean(st->truncated)) < 0 ||
             json_add_string(o, "path", st->path) < 0)
                 return NULL;
+        if (st->n_results > 0) {
+                _cleanup_json_ json_t *hosts = json_array();
+                if (!hosts)
+                        return NULL;
+                for (size_t i = 0; i < st->n_results; i++) {
+                        const HostResult *h = &st->results[i];
+                        _cleanup_json_ json_t *ho = json_object();
+                        if (!ho || json_add_string(ho, "target", h->target) < 0 ||
+                            json_add_string(ho, "state", h->state) < 0 ||
+                            json_object_set_new(ho, "exit_status", h->exit_status < 0 ? json_null() :
+                                                json_integer(h->exit_status)) < 0 ||
+                            json_add_integer(ho, "signal", h->signal) < 0 ||
+                            json_add_time(ho, "started_at", h->started_at) < 0 ||
+                            json_add_time(ho, "finished_at", h->finished_at) < 0 ||
+                            json_object_set_new(ho, "truncated", json_boolean(h->truncated)) < 0 ||
+                            json_add_string(ho, "error", h->error) < 0 || json_array_append(hosts, ho) < 0)
+                                return NULL;
+                }
+                if (json_object_set(o, "hosts", hosts) < 0)
+                        return NULL;
+        }
         return TAKE_PTR(o);
 }
 
@@ -327,6 +348,34 @@ static void show_step(const StepInfo *st) {
                                format_timestamp_both(buf, sizeof buf, a->time));
                         if (!isempty(a->comment))
                                 printf(": \"%s\"", a->comment);
+                        fputc('\n', stdout);
+                }
+        }
+        if (st->n_results > 0) {
+                unsigned counts[4] = {}; /* succeeded, failed, running, other */
+                for (size_t i = 0; i < st->n_results; i++) {
+                        const char *hs = st->results[i].state;
+                        counts[streq_ptr(hs, "succeeded") ? 0 :
+                               streq_ptr(hs, "failed") || streq_ptr(hs, "timed_out") || streq_ptr(hs, "cancelled") ? 1 :
+                               streq_ptr(hs, "running") ? 2 : 3]++;
+                }
+                FIELD("Hosts");
+                printf("%zu: %u succeeded, %u failed, %u running, %u other\n", st->n_results, counts[0], counts[1],
+                       counts[2], counts[3]);
+                for (size_t i = 0; i < st->n_results; i++) {
+                        const HostResult *h = &st->results[i];
+                        printf("%*s  %s%-11s%s %-20s", 14, "", ansi(state_color(h->state)), strna(h->state),
+                               ansi(ANSI_NORMAL), strna(h->target));
+                        if (h->signal > 0)
+                                printf(" signal %d", h->signal);
+                        else if (h->exit_status >= 0)
+                                printf(" exit %d", h->exit_status);
+                        if (h->started_at > 0 && h->finished_at >= h->started_at)
+                                printf(" %s", format_timespan(buf, sizeof buf, h->finished_at - h->started_at));
+                        if (h->truncated)
+                                fputs(" (output truncated)", stdout);
+                        if (!isempty(h->error))
+                                printf(": %s", h->error);
                         fputc('\n', stdout);
                 }
         }

@@ -216,6 +216,9 @@ static int local_make_env(const StepRequest *req, char ***ret) {
                 return -ENOMEM;
         if (asprintf_safe(&s, "RUNBOOK_STEP=%" PRIu32, req->step_index) < 0 || strv_consume(&env, s) < 0)
                 return -ENOMEM;
+        if (req->target && req->target->name &&
+            (asprintf_safe(&s, "RUNBOOK_TARGET=%s", req->target->name) < 0 || strv_consume(&env, s) < 0))
+                return -ENOMEM;
 
         *ret = TAKE_PTR(env);
         return 0;

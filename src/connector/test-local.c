@@ -391,7 +391,8 @@ static void test_environment(void) {
                             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
                             "PWD=/\n"
                             "RUNBOOK_SESSION=7\n"
-                            "RUNBOOK_STEP=2\n",
+                            "RUNBOOK_STEP=2\n"
+                            "RUNBOOK_TARGET=local\n",
                             home) == 0);
         check_out(&run, expect, "");
         run_clear(&run);

@@ -35,6 +35,9 @@ typedef struct PersistCtx {
         Step *clear_output;       /* delete this step's stored output */
         uint64_t start_seq;       /* the start-log record that goes with this commit (meta "start_seq") */
         json_t *audit;
+        HostRun *host_output;     /* write this group host's output (host_data/host_size) */
+        uint8_t *host_data[2];
+        size_t host_size[2];
 } PersistCtx;
 
 void hooks_changed(Engine *e, Session *s, Step *st);
@@ -49,3 +52,19 @@ Session *active_find(Engine *e, uint32_t id);
 void session_deactivate(Session *s);
 void job_bury(Engine *e, ConnectorJob *job);
 void engine_sync_soon(Engine *e);
+
+/* engine-run.c */
+/* The state a finished command leaves a step (or a group host) in, and why it did not succeed
+ * (*ret_error, NULL on success). */
+StepState step_outcome_state(const StepResult *res, int expect_exit, char **ret_error);
+/* Ends a step in 'ns' (its result fields set by the caller) and moves the session on. */
+void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *job);
+
+/* engine-group.c: steps on a target group */
+bool step_has_job(const Step *st);
+int group_step_init(Engine *e, Step *st, const Target *group, char **ret_error);
+void group_run(Step *st, const Target *target);
+void group_skip_pending(Step *st, const char *why);
+void group_cancel_jobs(Step *st);
+unsigned group_load(Step *st);
+void group_resume(Step *st);

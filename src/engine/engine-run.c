@@ -21,7 +21,7 @@ static Step *session_current(Session *s) {
 
 static bool session_has_job(Session *s) {
         for (size_t i = 0; i < s->n_steps; i++)
-                if (s->steps[i].job)
+                if (step_has_job(&s->steps[i]))
                         return true;
         return false;
 }
@@ -122,7 +122,10 @@ static void step_run(Step *st) {
         const Target *target;
         StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1 };
         StartLog *log = store_start_log(e->store);
-        PersistCtx c = { .session = s, .clear_output = st, .start_seq = start_log_next_seq(log) };
+        bool group = st->n_hosts > 0;
+        /* a group step keeps the output of hosts that succeeded in an earlier attempt; its hosts'
+         * starts are synced one by one (engine-group.c), not through the start log */
+        PersistCtx c = { .session = s, .clear_output = group ? NULL : st, .start_seq = group ? 0 : start_log_next_seq(log) };
         _cleanup_free_ char *why = NULL;
         int r;
 
@@ -144,7 +147,7 @@ static void step_run(Step *st) {
          * commit, and a start-log record that stands for it until the commit is synced (right
          * after, while the command runs) */
         r = persist(e, &c);
-        if (r >= 0)
+        if (r >= 0 && !group)
                 r = start_log_append(log, s->id, st->index, st->attempt);
         engine_sync_soon(e);
         if (r < 0) {
@@ -172,6 +175,9 @@ static void step_run(Step *st) {
                 (void) asprintf_safe(&why, "target '%s' now uses connector '%s', not '%s' as approved; not run",
                                      st->target, target->connector, st->connector);
                 res.message = why;
+        } else if (group) {
+                group_run(st, target);
+                return;
         } else if (!vt) {
                 res.error = -EOPNOTSUPP;
                 (void) asprintf_safe(&why, "connector '%s' is not available in this runbookd; not run", st->connector);
@@ -215,41 +221,51 @@ static void step_keep_result(Step *st, const StepResult *res, ConnectorJob *job,
         s->pending_result.set = true;
 }
 
+StepState step_outcome_state(const StepResult *res, int expect_exit, char **ret_error) {
+        *ret_error = NULL;
+        switch (res->outcome) {
+        case OUTCOME_EXITED:
+                if (res->exit_status == expect_exit)
+                        return STEP_SUCCEEDED;
+                (void) set_error(ret_error, "exit status %d, expected %d", res->exit_status, expect_exit);
+                return STEP_FAILED;
+        case OUTCOME_KILLED:
+                (void) set_error(ret_error, "%s", res->message ?: "killed by a signal");
+                return STEP_FAILED;
+        case OUTCOME_TIMED_OUT:
+                (void) set_error(ret_error, "%s", res->message ?: "timed out");
+                return STEP_TIMED_OUT;
+        case OUTCOME_CANCELLED:
+                (void) set_error(ret_error, "%s", res->message ?: "cancelled");
+                return STEP_CANCELLED;
+        default:
+                (void) set_error(ret_error, "%s", res->message ?: "the command could not be run");
+                return STEP_FAILED;
+        }
+}
+
 static void step_complete(Step *st, const StepResult *res, ConnectorJob *job) {
-        Session *s = st->session;
-        Engine *e = s->engine;
-        bool cancelled = st->state == STEP_CANCELLED;
-        StepState ns = STEP_FAILED;
+        _cleanup_free_ char *error = NULL;
+        StepState ns;
 
         st->finished_at = now_usec(CLOCK_REALTIME);
         st->exit_status = res->outcome == OUTCOME_EXITED ? res->exit_status : -1;
         st->signal = res->signal;
         st->truncated = job && (job->output[0].truncated || job->output[1].truncated);
-
-        switch (res->outcome) {
-        case OUTCOME_EXITED:
-                if (res->exit_status == st->expect_exit)
-                        ns = STEP_SUCCEEDED;
-                else
-                        (void) set_error(&st->error, "exit status %d, expected %d", res->exit_status, st->expect_exit);
-                break;
-        case OUTCOME_KILLED:
-                (void) set_error(&st->error, "%s", res->message ?: "killed by a signal");
-                break;
-        case OUTCOME_TIMED_OUT:
-                ns = STEP_TIMED_OUT;
-                (void) set_error(&st->error, "%s", res->message ?: "timed out");
-                break;
-        case OUTCOME_CANCELLED:
-                ns = STEP_CANCELLED;
-                if (!st->error)
-                        (void) set_error(&st->error, "cancelled");
-                break;
-        default:
-                (void) set_error(&st->error, "%s", res->message ?: "the command could not be run");
-                break;
+        ns = step_outcome_state(res, st->expect_exit, &error);
+        /* a cancelled step keeps the error that says who cancelled it */
+        if (error && !(ns == STEP_CANCELLED && st->error)) {
+                free(st->error);
+                st->error = TAKE_PTR(error);
         }
-        if (cancelled)
+        step_settle(st, ns, res, job);
+}
+
+void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *job) {
+        Session *s = st->session;
+        Engine *e = s->engine;
+
+        if (st->state == STEP_CANCELLED)
                 ns = STEP_CANCELLED;
         st->state = ns;
         st->dirty = true;
@@ -274,6 +290,18 @@ static void step_complete(Step *st, const StepResult *res, ConnectorJob *job) {
                 (void) persist_session(s);
                 if (!session_has_job(s))
                         session_deactivate(s);
+                return;
+        }
+
+        if (ns == STEP_INTERRUPTED) {
+                /* a group step some of whose hosts a restart lost: Retry or Cancel decides */
+                s->state = SESSION_INTERRUPTED;
+                (void) set_error(&s->error, "%s %u (%s) was interrupted; retry (with a fresh approval) or cancel",
+                                 step_phase_to_string(st->phase), st->index, st->name);
+                s->dirty = true;
+                (void) persist_session(s);
+                event_step_interrupted(st);
+                hooks_changed(e, s, NULL);
                 return;
         }
 
@@ -384,6 +412,16 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 r = runbook_render(rs->run, values, &st->command);
                 if (r < 0)
                         return r;
+                if (streq(t->connector, "group")) {
+                        _cleanup_free_ char *why = NULL;
+                        r = group_step_init(e, st, t, &why);
+                        if (r < 0) {
+                                if (why)
+                                        (void) asprintf_safe(ret_error, "%s step %zu (%s): %s",
+                                                             step_phase_to_string(rs->phase), i, rs->name, why);
+                                return r;
+                        }
+                }
                 r = step_compute_digest(st->connector, st->target, st->command, &st->digest);
                 if (r < 0)
                         return r;
@@ -539,27 +577,34 @@ int engine_cancel(Engine *e, Session *s, uid_t uid, const char *user) {
         if (cur && !step_state_is_final(cur->state)) {
                 cur->state = STEP_CANCELLED;
                 (void) set_error(&cur->error, "cancelled by %s", user);
-                if (!cur->job)
+                if (!step_has_job(cur))
                         cur->finished_at = now_usec(CLOCK_REALTIME);
                 cur->dirty = true;
+                if (cur->n_hosts > 0) {
+                        _cleanup_free_ char *skip = NULL;
+                        (void) asprintf_safe(&skip, "the session was cancelled by %s", user);
+                        group_skip_pending(cur, strna(skip));
+                }
         }
         c.audit = audit_event("cancel", s, NULL, uid, user, NULL);
         r = persist(e, &c);
         if (r < 0)
                 return r;
         event_session_cancelled(s, uid, user);
-        if (cur && !cur->job)
+        if (cur && !step_has_job(cur))
                 hooks_changed(e, s, cur); /* a running one is announced when its command ends */
         (void) asprintf_safe(&why, "cancelled by %s", user);
         session_finish(s, SESSION_CANCELLED, why);
 
         /* recorded first, then acted on */
-        if (cur && cur->job) {
+        if (cur && step_has_job(cur)) {
                 r = store_sync(e->store);
                 if (r < 0)
                         log_warning_errno(r, "Failed to sync the store before stopping session %u's command, stopping it anyway: %m",
                                           s->id);
-                (void) connector_job_cancel(cur->job);
+                if (cur->job)
+                        (void) connector_job_cancel(cur->job);
+                group_cancel_jobs(cur);
         }
         return 0;
 }
@@ -675,7 +720,11 @@ static int on_resume(sd_event_source *source, void *userdata) {
         for (size_t i = 0; i < n; i++) {
                 Session *s = active_find(e, ids[i]);
                 Step *st = s ? session_current(s) : NULL;
-                if (st && st->state == STEP_RUNNING && !st->job && st->remote && s->state == SESSION_RUNNING)
+                if (!st || st->state != STEP_RUNNING || step_has_job(st) || s->state != SESSION_RUNNING)
+                        continue;
+                if (st->n_hosts > 0)
+                        group_resume(st);
+                else if (st->remote)
                         step_resume(st);
         }
         return 0;
@@ -721,6 +770,18 @@ int engine_load(Engine *e) {
                         const ConnectorVTable *vt;
                         if (st->state != STEP_RUNNING)
                                 continue;
+                        if (st->n_hosts > 0) {
+                                /* hosts that can be followed are; the others are interrupted; the
+                                 * fan-out goes on only if none was (engine-group.c) */
+                                unsigned followed = group_load(st);
+                                log_info("Session %u step %zu (a group step) was running: following %u of its hosts.",
+                                         s->id, j, followed);
+                                s->state = SESSION_RUNNING;
+                                s->current_step = (int) j;
+                                s->dirty = true;
+                                n_resume++;
+                                continue;
+                        }
                         target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
                         vt = connector_find(st->connector);
                         if (st->remote && vt && vt->resume && target && streq(target->connector, st->connector)) {
@@ -806,6 +867,45 @@ int engine_get_output(Engine *e, Step *st, uint8_t **ret_out, size_t *ret_out_n,
                 if (r < 0)
                         return r;
                 *ret_truncated = st->truncated;
+        }
+        *ret_out = TAKE_PTR(out);
+        *ret_out_n = out_n;
+        *ret_err = TAKE_PTR(err);
+        *ret_err_n = err_n;
+        return 0;
+}
+
+int engine_get_host_output(Engine *e, Step *st, const char *target, uint8_t **ret_out, size_t *ret_out_n,
+                           uint8_t **ret_err, size_t *ret_err_n, bool *ret_truncated) {
+        _cleanup_free_ uint8_t *out = NULL, *err = NULL;
+        size_t out_n = 0, err_n = 0;
+        HostRun *h = NULL;
+        StoreTxn t;
+        int r;
+
+        for (size_t i = 0; i < st->n_hosts && !h; i++)
+                if (streq(st->hosts[i].target, target))
+                        h = &st->hosts[i];
+        if (!h)
+                return -ENOENT;
+        if (h->job) {
+                r = output_capture_get(&h->job->output[0], &out, &out_n);
+                if (r >= 0)
+                        r = output_capture_get(&h->job->output[1], &err, &err_n);
+                if (r < 0)
+                        return r;
+                *ret_truncated = h->job->output[0].truncated || h->job->output[1].truncated;
+        } else {
+                r = store_read_begin(e->store, &t);
+                if (r < 0)
+                        return r;
+                r = store_get_host_output(&t, st->session->id, st->index, h->index, 0, &out, &out_n);
+                if (r >= 0)
+                        r = store_get_host_output(&t, st->session->id, st->index, h->index, 1, &err, &err_n);
+                store_read_end(&t);
+                if (r < 0)
+                        return r;
+                *ret_truncated = h->truncated;
         }
         *ret_out = TAKE_PTR(out);
         *ret_out_n = out_n;

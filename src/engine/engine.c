@@ -39,6 +39,10 @@ static int persist_fn(StoreTxn *t, void *userdata) {
                 store_meta_put_u64(t, "start_seq", c->start_seq);
         if (c->clear_output)
                 store_del_output(t, s->id, c->clear_output->index);
+        if (c->host_output)
+                for (uint8_t i = 0; i < 2; i++)
+                        store_put_host_output(t, s->id, c->host_output->step->index, c->host_output->index, i,
+                                              c->host_data[i], c->host_size[i]);
         if (s->pending_output.set)
                 for (uint8_t i = 0; i < 2; i++)
                         store_put_output(t, s->id, s->pending_output.step, i, s->pending_output.data[i],
@@ -285,11 +289,13 @@ Engine *engine_free(Engine *e) {
                 return NULL;
         for (size_t i = 0; i < e->n_active; i++) {
                 Session *s = e->active[i];
-                for (size_t j = 0; j < s->n_steps; j++)
-                        if (s->steps[j].job)
-                                /* the daemon stops while a command runs: on the next start the
-                                 * step is found 'running' in the store and becomes interrupted */
-                                s->steps[j].job = connector_job_free(s->steps[j].job);
+                for (size_t j = 0; j < s->n_steps; j++) {
+                        /* the daemon stops while a command runs: on the next start the
+                         * step is found 'running' in the store and becomes interrupted */
+                        s->steps[j].job = connector_job_free(s->steps[j].job);
+                        for (size_t h = 0; h < s->steps[j].n_hosts; h++)
+                                s->steps[j].hosts[h].job = connector_job_free(s->steps[j].hosts[h].job);
+                }
                 session_free(s);
         }
         free(e->active);

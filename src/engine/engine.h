@@ -76,5 +76,8 @@ Step *session_waiting_step(Session *s);
 /* Output of a step: live from a running command, else from the store. */
 int engine_get_output(Engine *e, Step *st, uint8_t **ret_out, size_t *ret_out_n, uint8_t **ret_err,
                       size_t *ret_err_n, bool *ret_truncated);
+/* The output of host 'target' of a group step (-ENOENT: no such host in the step). */
+int engine_get_host_output(Engine *e, Step *st, const char *target, uint8_t **ret_out, size_t *ret_out_n,
+                           uint8_t **ret_err, size_t *ret_err_n, bool *ret_truncated);
 
 Store *engine_store(Engine *e);

@@ -65,7 +65,17 @@ static void approval_done(Approval *a) {
         free(a->digest);
 }
 
+static void host_done(HostRun *h) {
+        free(h->target);
+        free(h->connector);
+        free(h->error);
+        json_decref(h->remote);
+}
+
 static void step_done(Step *st) {
+        for (size_t i = 0; i < st->n_hosts; i++)
+                host_done(&st->hosts[i]);
+        free(st->hosts);
         free(st->name);
         free(st->command);
         free(st->target);

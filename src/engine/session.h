@@ -61,8 +61,36 @@ typedef struct Approval {
 } Approval;
 
 typedef struct Session Session;
+typedef struct Step Step;
 
-typedef struct Step {
+#define STEP_HOSTS_MAX 1024       /* members of a target group (target.c: TARGET_GROUP_MAX) */
+
+/* One member of a target group, in a step that runs on the group (see engine-group.c). Its
+ * states are the step states pending, running, succeeded, failed, timed_out, cancelled, skipped
+ * (never started: too many errors, or the session ended first) and interrupted. Stored as a
+ * record of its own beside the step's. */
+typedef struct HostRun {
+        Step *step;
+        uint32_t index;           /* in the step's hosts[] */
+        char *target;             /* the member target's name */
+        char *connector;          /* its connector, as when the session was created */
+        StepState state;
+        int exit_status;          /* -1: none */
+        int signal;               /* 0: none */
+        usec_t started_at;        /* CLOCK_REALTIME */
+        usec_t finished_at;
+        usec_t duration_usec;     /* as the connector measured it */
+        unsigned attempt;         /* the step attempt it last ran in; 0: never ran */
+        bool truncated;
+        char *error;              /* why it did not succeed; NULL otherwise */
+        json_t *remote;           /* its remote run's handle (azure), as a step's */
+
+        /* runtime only */
+        ConnectorJob *job;
+        bool dirty;
+} HostRun;
+
+struct Step {
         Session *session;
         uint32_t index;
         char *name;
@@ -90,10 +118,19 @@ typedef struct Step {
         json_t *remote;           /* what identifies the attempt's remote run (a connector's handle,
                                    * committed before the run is created); NULL: none */
 
+        /* a step on a target group (connector "group"): its members, fixed when the session was
+         * created, and the group's limits then; n_hosts == 0 for any other step */
+        HostRun *hosts;
+        size_t n_hosts;
+        unsigned max_concurrency;
+        unsigned max_errors;      /* failed hosts tolerated; one more and the step fails */
+
         /* runtime only, not stored */
         ConnectorJob *job;
         bool dirty;               /* changed since it was last written to the store */
-} Step;
+        bool group_busy;          /* engine-group.c: inside group_pump() */
+        usec_t group_started_mono;
+};
 
 struct Session {
         Engine *engine;

@@ -83,15 +83,26 @@ static void rec_session(Record *r, const Session *s) {
         rec_add(r, "RUNBOOK_REFERENCE", "%s", strempty(s->reference));
 }
 
-static void rec_step(Record *r, const Step *st) {
+static void rec_step_fields(Record *r, const Step *st, const char *target, const char *connector) {
         rec_session(r, st->session);
         rec_add(r, "RUNBOOK_STEP", "%u", st->index);
         rec_add(r, "RUNBOOK_STEP_NAME", "%s", st->name);
         rec_add(r, "RUNBOOK_PHASE", "%s", step_phase_to_string(st->phase));
-        rec_add(r, "RUNBOOK_TARGET", "%s", st->target);
-        rec_add(r, "RUNBOOK_CONNECTOR", "%s", st->connector);
+        rec_add(r, "RUNBOOK_TARGET", "%s", target);
+        rec_add(r, "RUNBOOK_CONNECTOR", "%s", connector);
         rec_add(r, "RUNBOOK_DIGEST", "%s", st->digest);
         rec_add(r, "RUNBOOK_ATTEMPT", "%u", st->attempt);
+}
+
+static void rec_step(Record *r, const Step *st) {
+        rec_step_fields(r, st, st->target, st->connector);
+}
+
+/* A host of a group step: the step's fields, with the host as the target. */
+static void rec_host(Record *r, const HostRun *h) {
+        rec_step_fields(r, h->step, h->target, h->connector);
+        rec_add(r, "RUNBOOK_GROUP", "%s", h->step->target);
+        rec_add(r, "RUNBOOK_HOST_INDEX", "%u", h->index);
 }
 
 /* Without a journal: one line on stderr, MESSAGE first, then the other fields quoted. */
@@ -203,7 +214,27 @@ void event_step_result(const Step *st, bool success, const StepResult *res) {
         format_duration(dur, sizeof dur, res ? res->duration_usec : 0);
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_RESULT_STR);
         rec_add(&r, "PRIORITY", "%d", success ? LOG_INFO : LOG_ERR);
-        if (success || !st->error)
+        if (st->n_hosts > 0) {
+                /* a group step: the summary of its hosts (each has a host result record) */
+                unsigned ok = 0, failed = 0, other = 0;
+                for (size_t i = 0; i < st->n_hosts; i++) {
+                        StepState hs = st->hosts[i].state;
+                        if (hs == STEP_SUCCEEDED)
+                                ok++;
+                        else if (hs == STEP_FAILED || hs == STEP_TIMED_OUT || hs == STEP_CANCELLED)
+                                failed++;
+                        else
+                                other++;
+                }
+                rec_add(&r, "MESSAGE", "[EXECUTE_STEP] Command execution result: success=%s exit_status=%d duration=%s "
+                        "hosts=%zu succeeded=%u failed=%u not_run=%u%s%s", success ? "true" : "false", st->exit_status,
+                        dur, st->n_hosts, ok, failed, other, !success && st->error ? ": " : "",
+                        !success && st->error ? st->error : "");
+                rec_add(&r, "RUNBOOK_HOSTS", "%zu", st->n_hosts);
+                rec_add(&r, "RUNBOOK_HOSTS_SUCCEEDED", "%u", ok);
+                rec_add(&r, "RUNBOOK_HOSTS_FAILED", "%u", failed);
+                rec_add(&r, "RUNBOOK_HOSTS_NOT_RUN", "%u", other);
+        } else if (success || !st->error)
                 rec_add(&r, "MESSAGE", "[EXECUTE_STEP] Command execution result: success=%s exit_status=%d duration=%s",
                         success ? "true" : "false", st->exit_status, dur);
         else
@@ -286,4 +317,50 @@ void event_step_retry(const Step *st, uid_t uid, const char *user) {
         rec_add(&r, "RUNBOOK_REQUESTER_UID", "%u", (unsigned) uid);
         rec_add(&r, "RUNBOOK_REQUESTER", "%s", user);
         rec_send(&r);
+}
+
+void event_host_executing(const HostRun *h, const char *detail) {
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_HOST_EXECUTING_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_INFO);
+        rec_add(&r, "MESSAGE", "[EXECUTE_STEP] Executing command via connector %s on %s (group %s)", h->connector,
+                h->target, h->step->target);
+        rec_host(&r, h);
+        if (detail)
+                rec_add(&r, "RUNBOOK_CONNECTION", "%s", detail);
+        rec_send(&r);
+}
+
+void event_host_result(const HostRun *h, bool success, const StepResult *res) {
+        char dur[DURATION_MAX];
+        RECORD(r);
+
+        format_duration(dur, sizeof dur, h->duration_usec);
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_HOST_RESULT_STR);
+        rec_add(&r, "PRIORITY", "%d", success ? LOG_INFO : LOG_ERR);
+        if (success || !h->error)
+                rec_add(&r, "MESSAGE", "[EXECUTE_STEP] Command execution result on %s: success=%s exit_status=%d duration=%s",
+                        h->target, success ? "true" : "false", h->exit_status, dur);
+        else
+                rec_add(&r, "MESSAGE", "[EXECUTE_STEP] Command execution result on %s: success=false exit_status=%d duration=%s: %s",
+                        h->target, h->exit_status, dur, h->error);
+        rec_host(&r, h);
+        rec_add(&r, "RUNBOOK_SUCCESS", "%s", success ? "true" : "false");
+        rec_add(&r, "RUNBOOK_EXIT_STATUS", "%d", h->exit_status);
+        rec_add(&r, "RUNBOOK_DURATION_USEC", "%llu", (unsigned long long) h->duration_usec);
+        rec_add(&r, "RUNBOOK_HOST_STATE", "%s", step_state_to_string(h->state));
+        if (h->signal > 0)
+                rec_add(&r, "RUNBOOK_SIGNAL", "%d", h->signal);
+        if (h->error)
+                rec_add(&r, "RUNBOOK_ERROR", "%s", h->error);
+        if (res && res->connection)
+                rec_add(&r, "RUNBOOK_CONNECTION", "%s", res->connection);
+        if (res && res->outcome == OUTCOME_ERROR && res->error < 0)
+                rec_add(&r, "ERRNO", "%d", -res->error);
+        rec_send(&r);
+}
+
+void event_host_interrupted(const HostRun *h) {
+        event_host_result(h, false, NULL);
 }

@@ -20,3 +20,7 @@ void event_step_rejected(const Step *st, const Approval *a);
 void event_session_cancelled(const Session *s, uid_t uid, const char *user);
 void event_step_interrupted(const Step *st);
 void event_step_retry(const Step *st, uid_t uid, const char *user);
+/* The hosts of a step on a target group: RUNBOOK_TARGET is the host, RUNBOOK_GROUP the group. */
+void event_host_executing(const HostRun *h, const char *detail);
+void event_host_result(const HostRun *h, bool success, const StepResult *res);
+void event_host_interrupted(const HostRun *h);

@@ -20,6 +20,13 @@ static void step_key(uint8_t k[8], uint32_t id, uint32_t index) {
         be32_put(k + 4, index);
 }
 
+/* A member host of a group step: be32 id | be32 index | be32 host, after its step's record. */
+static void host_key(uint8_t k[12], uint32_t id, uint32_t index, uint32_t host) {
+        be32_put(k, id);
+        be32_put(k + 4, index);
+        be32_put(k + 8, host);
+}
+
 static json_t *approval_to_json(const Approval *a) {
         return json_pack("{s:I,s:s,s:b,s:I,s:s,s:s,s:I}",
                          "uid", (json_int_t) a->uid,
@@ -68,6 +75,34 @@ static json_t *step_to_json(const Step *st) {
                 json_object_set_new(j, "error", json_string(st->error));
         if (j && st->remote)
                 json_object_set(j, "remote", st->remote);
+        if (j && st->n_hosts > 0 &&
+            (json_object_set_new(j, "hosts", json_integer((json_int_t) st->n_hosts)) < 0 ||
+             json_object_set_new(j, "max_concurrency", json_integer(st->max_concurrency)) < 0 ||
+             json_object_set_new(j, "max_errors", json_integer(st->max_errors)) < 0)) {
+                json_decref(j);
+                j = NULL;
+        }
+        return j;
+}
+
+static json_t *host_to_json(const HostRun *h) {
+        json_t *j;
+
+        j = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b}",
+                      "target", h->target,
+                      "connector", h->connector,
+                      "state", step_state_to_string(h->state),
+                      "exit_status", (json_int_t) h->exit_status,
+                      "signal", (json_int_t) h->signal,
+                      "started_at", (json_int_t) h->started_at,
+                      "finished_at", (json_int_t) h->finished_at,
+                      "duration_usec", (json_int_t) h->duration_usec,
+                      "attempt", (json_int_t) h->attempt,
+                      "truncated", h->truncated);
+        if (j && h->error)
+                json_object_set_new(j, "error", json_string(h->error));
+        if (j && h->remote)
+                json_object_set(j, "remote", h->remote);
         return j;
 }
 
@@ -132,12 +167,34 @@ void store_save_session(StoreTxn *t, Session *s, bool force) {
                 store_put_json(t, DB_STEPS, k, 8, j);
                 json_decref(j);
         }
+        for (size_t i = 0; i < s->n_steps; i++) {
+                Step *st = &s->steps[i];
+
+                for (size_t h = 0; h < st->n_hosts; h++) {
+                        uint8_t hk[12];
+                        json_t *j;
+
+                        if (!force && !st->hosts[h].dirty)
+                                continue;
+                        j = host_to_json(&st->hosts[h]);
+                        if (!j) {
+                                t->ret = -ENOMEM;
+                                return;
+                        }
+                        host_key(hk, s->id, st->index, (uint32_t) h);
+                        store_put_json(t, DB_STEPS, hk, sizeof hk, j);
+                        json_decref(j);
+                }
+        }
 }
 
 void store_session_mark_clean(Session *s) {
         s->dirty = false;
-        for (size_t i = 0; i < s->n_steps; i++)
+        for (size_t i = 0; i < s->n_steps; i++) {
                 s->steps[i].dirty = false;
+                for (size_t h = 0; h < s->steps[i].n_hosts; h++)
+                        s->steps[i].hosts[h].dirty = false;
+        }
 }
 
 static int dup_str(json_t *o, const char *key, bool required, char **ret) {
@@ -158,8 +215,31 @@ static int64_t get_int(json_t *o, const char *key, int64_t def) {
         return json_is_integer(v) ? (int64_t) json_integer_value(v) : def;
 }
 
+static int host_from_json(json_t *j, HostRun *h) {
+        int r;
+
+        if ((r = dup_str(j, "target", true, &h->target)) < 0 ||
+            (r = dup_str(j, "connector", true, &h->connector)) < 0 ||
+            (r = dup_str(j, "error", false, &h->error)) < 0)
+                return r;
+        h->state = step_state_from_string(json_string_value(json_object_get(j, "state")));
+        if (h->state < 0)
+                return -EBADMSG;
+        h->exit_status = (int) get_int(j, "exit_status", -1);
+        h->signal = (int) get_int(j, "signal", 0);
+        h->started_at = (usec_t) get_int(j, "started_at", 0);
+        h->finished_at = (usec_t) get_int(j, "finished_at", 0);
+        h->duration_usec = (usec_t) get_int(j, "duration_usec", 0);
+        h->attempt = (unsigned) get_int(j, "attempt", 0);
+        h->truncated = json_is_true(json_object_get(j, "truncated"));
+        if (json_is_object(json_object_get(j, "remote")))
+                h->remote = json_incref(json_object_get(j, "remote"));
+        return 0;
+}
+
 static int step_from_json(json_t *j, Step *st) {
         json_t *approvals, *a;
+        int64_t n_hosts;
         size_t i;
         int r;
 
@@ -188,6 +268,18 @@ static int step_from_json(json_t *j, Step *st) {
         st->truncated = json_is_true(json_object_get(j, "truncated"));
         if (json_is_object(json_object_get(j, "remote")))
                 st->remote = json_incref(json_object_get(j, "remote"));
+
+        n_hosts = get_int(j, "hosts", 0);
+        if (n_hosts < 0 || n_hosts > STEP_HOSTS_MAX)
+                return -EBADMSG;
+        if (n_hosts > 0) {
+                st->hosts = calloc((size_t) n_hosts, sizeof(HostRun));
+                if (!st->hosts)
+                        return -ENOMEM;
+                st->n_hosts = (size_t) n_hosts;
+                st->max_concurrency = (unsigned) get_int(j, "max_concurrency", 1);
+                st->max_errors = (unsigned) get_int(j, "max_errors", 0);
+        }
 
         approvals = json_object_get(j, "approvals");
         if (json_array_size(approvals) > 0) {
@@ -222,7 +314,7 @@ static int load_step_cb(const MDB_val *key, const MDB_val *val, void *userdata) 
         uint32_t index;
         int r;
 
-        if (key->mv_size != 8)
+        if (key->mv_size != 8 && key->mv_size != 12)
                 return 0;
         index = be32_get((const uint8_t *) key->mv_data + 4);
         if (index >= s->n_steps)
@@ -230,8 +322,22 @@ static int load_step_cb(const MDB_val *key, const MDB_val *val, void *userdata) 
         j = json_loadb(val->mv_data, val->mv_size, 0, &err);
         if (!j)
                 return -EBADMSG;
-        s->steps[index].session = s;
-        r = step_from_json(j, &s->steps[index]);
+        if (key->mv_size == 8) {
+                s->steps[index].session = s;
+                r = step_from_json(j, &s->steps[index]);
+        } else {
+                /* a host of a group step: keys sort after their step's */
+                Step *st = &s->steps[index];
+                uint32_t h = be32_get((const uint8_t *) key->mv_data + 8);
+
+                if (!st->name || h >= st->n_hosts || st->hosts[h].target)
+                        r = -EBADMSG;
+                else {
+                        st->hosts[h].step = st;
+                        st->hosts[h].index = h;
+                        r = host_from_json(j, &st->hosts[h]);
+                }
+        }
         json_decref(j);
         return r;
 }
@@ -285,9 +391,13 @@ int store_load_session(StoreTxn *t, uint32_t id, Session **ret) {
         r = store_foreach(t, DB_STEPS, k, 4, false, load_step_cb, &c);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < s->n_steps; i++)
+        for (size_t i = 0; i < s->n_steps; i++) {
                 if (!s->steps[i].name)
                         return -EBADMSG; /* a step record is missing */
+                for (size_t h = 0; h < s->steps[i].n_hosts; h++)
+                        if (!s->steps[i].hosts[h].target)
+                                return -EBADMSG; /* a host record is missing */
+        }
 
         *ret = TAKE_PTR(s);
         return 0;
@@ -348,6 +458,30 @@ void store_put_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, 
         }
 }
 
+/* A group member's output: be32 id | be32 index | 'h' | be32 host | stream | be32 chunk (its
+ * step's prefix, so that store_del_output() removes it with the step's). */
+static void host_output_key(uint8_t k[18], uint32_t id, uint32_t index, uint32_t host, uint8_t stream, uint32_t chunk) {
+        be32_put(k, id);
+        be32_put(k + 4, index);
+        k[8] = 'h';
+        be32_put(k + 9, host);
+        k[13] = stream;
+        be32_put(k + 14, chunk);
+}
+
+void store_put_host_output(StoreTxn *t, uint32_t id, uint32_t index, uint32_t host, uint8_t stream,
+                           const uint8_t *data, size_t n) {
+        uint8_t k[18];
+
+        host_output_key(k, id, index, host, stream, 0);
+        store_del_prefix(t, DB_OUTPUT, k, 14);
+        for (uint32_t chunk = 0; (size_t) chunk * OUTPUT_CHUNK_SIZE < n; chunk++) {
+                size_t off = (size_t) chunk * OUTPUT_CHUNK_SIZE;
+                host_output_key(k, id, index, host, stream, chunk);
+                store_put(t, DB_OUTPUT, k, sizeof k, data + off, MIN((size_t) OUTPUT_CHUNK_SIZE, n - off));
+        }
+}
+
 void store_del_output(StoreTxn *t, uint32_t id, uint32_t index) {
         uint8_t k[8];
 
@@ -380,6 +514,23 @@ int store_get_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, u
 
         output_key(k, id, index, stream, 0);
         r = store_foreach(t, DB_OUTPUT, k, 9, false, output_cb, &c);
+        if (r < 0) {
+                free(c.data);
+                return r;
+        }
+        *ret = c.data;
+        *ret_n = c.n;
+        return 0;
+}
+
+int store_get_host_output(StoreTxn *t, uint32_t id, uint32_t index, uint32_t host, uint8_t stream, uint8_t **ret,
+                          size_t *ret_n) {
+        struct output_ctx c = {};
+        uint8_t k[18];
+        int r;
+
+        host_output_key(k, id, index, host, stream, 0);
+        r = store_foreach(t, DB_OUTPUT, k, 14, false, output_cb, &c);
         if (r < 0) {
                 free(c.data);
                 return r;

@@ -22,6 +22,11 @@ int store_list_active(StoreTxn *t, uint32_t **ret, size_t *ret_n);
 void store_put_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, const uint8_t *data, size_t n);
 void store_del_output(StoreTxn *t, uint32_t id, uint32_t index);
 int store_get_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, uint8_t **ret, size_t *ret_n);
+/* Output of host 'host' of a group step (store_del_output() of the step removes it too). */
+void store_put_host_output(StoreTxn *t, uint32_t id, uint32_t index, uint32_t host, uint8_t stream,
+                           const uint8_t *data, size_t n);
+int store_get_host_output(StoreTxn *t, uint32_t id, uint32_t index, uint32_t host, uint8_t stream, uint8_t **ret,
+                          size_t *ret_n);
 
 /* Iterates session records newest first; fn gets the parsed session record JSON (borrowed). */
 typedef int (*store_session_record_fn)(uint32_t id, json_t *record, void *userdata);

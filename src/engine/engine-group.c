@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* engine-group.c: a step on a target group fans out to the group's members.
+ *
+ * The members (and the group's max_concurrency and max_errors) are fixed when the session is
+ * created; when the step runs, the group must still have exactly those members, or nothing runs.
+ * At most max_concurrency hosts run at once; each host's start is committed and synced before its
+ * command starts (so a restart knows which hosts may have run), each host's end is committed with
+ * its output before its result record is sent. Once more than max_errors hosts have failed, no
+ * further host starts; the step fails when the fan-out is over. It succeeds when at most
+ * max_errors hosts failed (the failures stay on record: Step.Results, one result record each).
+ * The step's timeout applies to each host's command. Cancel stops the running hosts and skips
+ * the rest. A restart follows hosts whose remote runs can be followed (azure) and marks the other
+ * running hosts interrupted; the step then ends interrupted, and Retry (behind a fresh approval)
+ * runs again only the hosts that did not succeed. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "engine/engine-internal.h"
+#include "journal/events.h"
+#include "shared/log.h"
+#include "store/start-log.h"
+
+#define GROUP_ERROR_HOSTS_LISTED 5
+
+bool step_has_job(const Step *st) {
+        if (st->job)
+                return true;
+        for (size_t i = 0; i < st->n_hosts; i++)
+                if (st->hosts[i].job)
+                        return true;
+        return false;
+}
+
+/* max_errors of a group: a count, or "N%" of its members (rounded down, as a count of hosts). */
+static unsigned group_max_errors(json_t *v, size_t n_members) {
+        const char *s = json_string_value(v);
+
+        if (json_is_integer(v))
+                return (unsigned) MIN(json_integer_value(v), (json_int_t) UINT32_MAX);
+        if (s)
+                return (unsigned) ((size_t) strtoul(s, NULL, 10) * n_members / 100);
+        return 0;
+}
+
+int group_step_init(Engine *e, Step *st, const Target *group, char **ret_error) {
+        json_t *members = json_object_get(group->config, "group"), *v;
+        json_int_t conc = json_integer_value(json_object_get(group->config, "max_concurrency"));
+        size_t i, n = json_array_size(members);
+
+        if (n == 0 || n > STEP_HOSTS_MAX)
+                return asprintf_safe(ret_error, "target group '%s' has %zu members (1 to %d allowed)", group->name, n,
+                                     STEP_HOSTS_MAX) < 0 ? -ENOMEM : -EINVAL;
+        st->hosts = calloc(n, sizeof(HostRun));
+        if (!st->hosts)
+                return -ENOMEM;
+        st->n_hosts = n;
+        json_array_foreach(members, i, v) {
+                const char *name = json_string_value(v);
+                const Target *t = e->targets ? target_catalog_find(e->targets, name) : NULL;
+                HostRun *h = &st->hosts[i];
+
+                if (!t || streq(t->connector, "group")) {
+                        (void) asprintf_safe(ret_error, "member '%s' of target group '%s' %s", name, group->name,
+                                             t ? "is a group itself (groups do not nest)" : "is not configured");
+                        return -ENXIO;
+                }
+                *h = (HostRun) {
+                        .step = st,
+                        .index = (uint32_t) i,
+                        .target = strdup(name),
+                        .connector = strdup(t->connector),
+                        .state = STEP_PENDING,
+                        .exit_status = -1,
+                        .dirty = true,
+                };
+                if (!h->target || !h->connector)
+                        return -ENOMEM;
+        }
+        st->max_concurrency = conc > 0 ? (unsigned) MIN(conc, (json_int_t) STEP_HOSTS_MAX) : 1;
+        st->max_errors = group_max_errors(json_object_get(group->config, "max_errors"), n);
+        return 0;
+}
+
+/* Whether the group 'target' still has exactly the step's members. */
+static bool group_unchanged(const Step *st, const Target *target) {
+        json_t *members = json_object_get(target->config, "group");
+
+        if (json_array_size(members) != st->n_hosts)
+                return false;
+        for (size_t i = 0; i < st->n_hosts; i++)
+                if (!streq_ptr(json_string_value(json_array_get(members, i)), st->hosts[i].target))
+                        return false;
+        return true;
+}
+
+static bool host_failed(const HostRun *h) {
+        return h->state == STEP_FAILED || h->state == STEP_TIMED_OUT || h->state == STEP_CANCELLED;
+}
+
+typedef struct GroupCounts {
+        unsigned pending, running, succeeded, failed, skipped, interrupted;
+} GroupCounts;
+
+static GroupCounts group_count(const Step *st) {
+        GroupCounts c = {};
+
+        for (size_t i = 0; i < st->n_hosts; i++) {
+                const HostRun *h = &st->hosts[i];
+                if (h->state == STEP_PENDING)
+                        c.pending++;
+                else if (h->state == STEP_RUNNING)
+                        c.running++;
+                else if (h->state == STEP_SUCCEEDED)
+                        c.succeeded++;
+                else if (h->state == STEP_INTERRUPTED)
+                        c.interrupted++;
+                else if (h->state == STEP_SKIPPED)
+                        c.skipped++;
+                else if (host_failed(h))
+                        c.failed++;
+        }
+        return c;
+}
+
+static void host_set_error(HostRun *h, const char *fmt, ...) _printf_(2, 3);
+static void host_set_error(HostRun *h, const char *fmt, ...) {
+        va_list ap;
+        char *m = NULL;
+
+        va_start(ap, fmt);
+        if (vasprintf(&m, fmt, ap) < 0)
+                m = NULL;
+        va_end(ap);
+        free(h->error);
+        h->error = m;
+}
+
+/* Hosts not started yet will not be: 'why' says so. */
+void group_skip_pending(Step *st, const char *why) {
+        for (size_t i = 0; i < st->n_hosts; i++) {
+                HostRun *h = &st->hosts[i];
+                if (h->state != STEP_PENDING)
+                        continue;
+                h->state = STEP_SKIPPED;
+                host_set_error(h, "not started: %s", why);
+                h->dirty = true;
+        }
+}
+
+/* The step's end, once no host runs and none will start. */
+static void group_finish(Step *st) {
+        GroupCounts c = group_count(st);
+        StepResult res = { .outcome = OUTCOME_EXITED, .exit_status = -1 };
+        _cleanup_free_ char *buf = NULL;
+        StepState ns;
+        size_t size = 0, listed = 0;
+        bool same_exit = true;
+        FILE *f;
+
+        st->finished_at = now_usec(CLOCK_REALTIME);
+        st->signal = 0;
+        st->truncated = false;
+        st->exit_status = -1;
+        for (size_t i = 0; i < st->n_hosts; i++) {
+                const HostRun *h = &st->hosts[i];
+                st->truncated = st->truncated || h->truncated;
+                if (h->state != STEP_SUCCEEDED && !host_failed(h))
+                        continue;
+                if (h->exit_status < 0 || (st->exit_status >= 0 && h->exit_status != st->exit_status))
+                        same_exit = false;
+                st->exit_status = h->exit_status;
+        }
+        if (!same_exit)
+                st->exit_status = -1;
+        res.exit_status = st->exit_status;
+        if (st->group_started_mono > 0)
+                res.duration_usec = now_usec(CLOCK_MONOTONIC) - st->group_started_mono;
+        else if (st->finished_at > st->started_at)
+                res.duration_usec = st->finished_at - st->started_at;
+
+        f = open_memstream(&buf, &size);
+        if (!f) {
+                log_oom();
+                return;
+        }
+        if (st->state == STEP_CANCELLED)
+                ns = STEP_CANCELLED;
+        else if (c.interrupted > 0) {
+                ns = STEP_INTERRUPTED;
+                fprintf(f, "runbookd stopped while %u of %zu hosts ran (not re-run); %u succeeded, %u failed, %u not started; "
+                        "retry runs the hosts that did not succeed", c.interrupted, st->n_hosts, c.succeeded, c.failed,
+                        c.pending + c.skipped);
+        } else if (c.failed > st->max_errors) {
+                ns = STEP_FAILED;
+                fprintf(f, "%u of %zu hosts failed, more than max_errors %u", c.failed, st->n_hosts, st->max_errors);
+                if (c.skipped > 0)
+                        fprintf(f, " (%u not started)", c.skipped);
+                for (size_t i = 0; i < st->n_hosts; i++) {
+                        const HostRun *h = &st->hosts[i];
+                        if (!host_failed(h))
+                                continue;
+                        if (listed++ == GROUP_ERROR_HOSTS_LISTED) {
+                                fputs("; …", f);
+                                break;
+                        }
+                        fprintf(f, "%s %s: %s", listed == 1 ? ":" : ";", h->target, strna(h->error));
+                }
+        } else
+                ns = STEP_SUCCEEDED;
+        if (fclose(f) != 0) {
+                log_oom();
+                return;
+        }
+        if (ns == STEP_FAILED || ns == STEP_INTERRUPTED) {
+                free(st->error);
+                st->error = TAKE_PTR(buf);
+        } else if (ns == STEP_SUCCEEDED)
+                st->error = mfree_str(st->error);
+        if (ns != STEP_SUCCEEDED)
+                res.outcome = ns == STEP_CANCELLED ? OUTCOME_CANCELLED : OUTCOME_ERROR;
+        st->group_started_mono = 0;
+        step_settle(st, ns, &res, NULL);
+}
+
+static void host_complete(HostRun *h, const StepResult *res, ConnectorJob *job);
+
+static void on_host_done(ConnectorJob *job, const StepResult *res, void *userdata) {
+        host_complete(userdata, res, job);
+}
+
+static int on_host_handle(ConnectorJob *job, json_t *handle, void *userdata) {
+        HostRun *h = userdata;
+        Session *s = h->step->session;
+        int r;
+
+        json_decref(h->remote);
+        h->remote = json_incref(handle);
+        h->dirty = true;
+        r = persist_session(s);
+        if (r >= 0)
+                r = store_sync(s->engine->store);
+        if (r < 0)
+                return log_error_errno(r, "Session %u step %u host %s: cannot record the remote run durably, not creating it: %m",
+                                       s->id, h->step->index, h->target);
+        return 0;
+}
+
+static StepRequest host_request(HostRun *h, const Target *target) {
+        Step *st = h->step;
+        return (StepRequest) {
+                .session_id = st->session->id,
+                .step_index = st->index,
+                .command = st->command,
+                .target = target,
+                .timeout_usec = st->timeout_usec,
+                .output_cap = st->session->engine->config.output_cap,
+                .attempt = st->attempt,
+                .commit_handle = on_host_handle,
+        };
+}
+
+/* The host could not be started (or followed): it fails without running; the caller commits. */
+static void host_fail_now(HostRun *h, int error, const char *why) {
+        StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1, .error = error, .message = why };
+
+        h->state = STEP_FAILED;
+        h->finished_at = now_usec(CLOCK_REALTIME);
+        h->exit_status = -1;
+        h->duration_usec = 0;
+        host_set_error(h, "%s", why);
+        h->dirty = true;
+        event_host_result(h, false, &res);
+}
+
+/* Starts host h's command; on failure the host has failed (not committed yet). */
+static void host_start(HostRun *h) {
+        Step *st = h->step;
+        Engine *e = st->session->engine;
+        const Target *target = e->targets ? target_catalog_find(e->targets, h->target) : NULL;
+        const ConnectorVTable *vt = connector_find(h->connector);
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        if (!target) {
+                (void) asprintf_safe(&why, "target '%s' is not configured (any more); not run", h->target);
+                host_fail_now(h, -ENXIO, why);
+        } else if (!streq(target->connector, h->connector)) {
+                (void) asprintf_safe(&why, "target '%s' now uses connector '%s', not '%s' as when the session was created; not run",
+                                     h->target, target->connector, h->connector);
+                host_fail_now(h, -ENXIO, why);
+        } else if (!vt) {
+                (void) asprintf_safe(&why, "connector '%s' is not available in this runbookd; not run", h->connector);
+                host_fail_now(h, -EOPNOTSUPP, why);
+        } else {
+                StepRequest req = host_request(h, target);
+
+                r = connector_start(vt, e->event, &req, on_host_done, h, &h->job);
+                if (r >= 0) {
+                        event_host_executing(h, NULL);
+                        return;
+                }
+                (void) asprintf_safe(&why, "could not start the command: %s", strerror(-r));
+                host_fail_now(h, r, why);
+        }
+}
+
+/* Starts hosts while the limits allow, or ends the step when nothing runs and nothing will. */
+static void group_pump(Step *st) {
+        Session *s = st->session;
+        Engine *e = s->engine;
+        bool changed = false;
+
+        for (;;) {
+                GroupCounts c = group_count(st);
+                size_t want, started = 0;
+                int r;
+
+                if (c.failed > st->max_errors && c.pending > 0) {
+                        _cleanup_free_ char *why = NULL;
+                        (void) asprintf_safe(&why, "%u hosts failed, more than max_errors %u", c.failed, st->max_errors);
+                        group_skip_pending(st, strna(why));
+                        changed = true;
+                        continue;
+                }
+                /* nothing new starts once the step is over for the session, or after a restart
+                 * lost hosts (the step ends interrupted: Retry decides about the rest) */
+                if (c.pending == 0 || st->state != STEP_RUNNING || session_state_is_final(s->state) ||
+                    c.interrupted > 0 || c.running >= st->max_concurrency) {
+                        if (changed)
+                                (void) persist_session(s);
+                        if (c.running == 0 && !step_has_job(st))
+                                group_finish(st);
+                        else if (changed)
+                                hooks_changed(e, s, st);
+                        return;
+                }
+
+                /* these hosts' starts are durable before any of their commands starts */
+                want = MIN((size_t) c.pending, (size_t) (st->max_concurrency - c.running));
+                for (size_t i = 0; i < st->n_hosts && started < want; i++) {
+                        HostRun *h = &st->hosts[i];
+                        if (h->state != STEP_PENDING)
+                                continue;
+                        h->state = STEP_RUNNING;
+                        h->attempt = st->attempt;
+                        h->started_at = now_usec(CLOCK_REALTIME);
+                        h->finished_at = 0;
+                        h->duration_usec = 0;
+                        h->exit_status = -1;
+                        h->signal = 0;
+                        h->truncated = false;
+                        h->error = mfree_str(h->error);
+                        json_decref(h->remote);
+                        h->remote = NULL;
+                        h->dirty = true;
+                        started++;
+                }
+                r = persist_session(s);
+                if (r >= 0)
+                        r = store_sync(e->store);
+                for (size_t i = 0; i < st->n_hosts; i++) {
+                        HostRun *h = &st->hosts[i];
+                        if (h->state != STEP_RUNNING || h->job)
+                                continue;
+                        if (r < 0)
+                                host_fail_now(h, r, "runbookd could not record the host as running in its state store; not run");
+                        else
+                                host_start(h);
+                }
+                changed = true;
+                hooks_changed(e, s, st);
+        }
+}
+
+static void host_complete(HostRun *h, const StepResult *res, ConnectorJob *job) {
+        Step *st = h->step;
+        Session *s = st->session;
+        Engine *e = s->engine;
+        PersistCtx c = { .session = s, .host_output = h };
+        _cleanup_free_ char *error = NULL;
+        bool success;
+
+        h->finished_at = now_usec(CLOCK_REALTIME);
+        h->duration_usec = res->duration_usec;
+        h->exit_status = res->outcome == OUTCOME_EXITED ? res->exit_status : -1;
+        h->signal = res->signal;
+        h->truncated = job && (job->output[0].truncated || job->output[1].truncated);
+        h->state = step_outcome_state(res, st->expect_exit, &error);
+        free(h->error);
+        h->error = TAKE_PTR(error);
+        h->dirty = true;
+        h->job = NULL;
+        success = h->state == STEP_SUCCEEDED;
+
+        for (unsigned i = 0; job && i < 2; i++)
+                if (output_capture_get(&job->output[i], &c.host_data[i], &c.host_size[i]) < 0)
+                        log_oom();
+        if (persist(e, &c) < 0)
+                log_error("Session %u step %u host %s: cannot record the host's result: it stays in memory only",
+                          s->id, st->index, h->target);
+        for (unsigned i = 0; i < 2; i++)
+                free(c.host_data[i]);
+        event_host_result(h, success, res);
+        if (job)
+                job_bury(e, job);
+        hooks_changed(e, s, st);
+        group_pump(st);
+}
+
+void group_run(Step *st, const Target *target) {
+        Session *s = st->session;
+        _cleanup_free_ char *detail = NULL;
+        StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1, .error = -ENXIO };
+
+        if (!group_unchanged(st, target)) {
+                (void) set_error(&st->error, "the members of target group '%s' changed since session %u was created; not run "
+                                 "(start a new session to run on the group as it is now)", st->target, s->id);
+                st->finished_at = now_usec(CLOCK_REALTIME);
+                step_settle(st, STEP_FAILED, &res, NULL);
+                return;
+        }
+        /* a first run starts every host; a retry, those that did not succeed */
+        for (size_t i = 0; i < st->n_hosts; i++) {
+                HostRun *h = &st->hosts[i];
+                if (h->state == STEP_SUCCEEDED || h->state == STEP_PENDING)
+                        continue;
+                h->state = STEP_PENDING;
+                h->error = mfree_str(h->error);
+                h->dirty = true;
+        }
+        st->group_started_mono = now_usec(CLOCK_MONOTONIC);
+        (void) asprintf_safe(&detail, "%zu hosts, at most %u at once, up to %u failures tolerated", st->n_hosts,
+                             st->max_concurrency, st->max_errors);
+        event_step_executing(st, detail);
+        group_pump(st);
+}
+
+/* After a restart (engine_load): hosts that were running and cannot be followed are interrupted;
+ * returns how many can be followed (they stay running until group_resume()). */
+unsigned group_load(Step *st) {
+        Engine *e = st->session->engine;
+        unsigned n = 0;
+
+        for (size_t i = 0; i < st->n_hosts; i++) {
+                HostRun *h = &st->hosts[i];
+                const ConnectorVTable *vt = connector_find(h->connector);
+                const Target *t = e->targets ? target_catalog_find(e->targets, h->target) : NULL;
+
+                if (h->state != STEP_RUNNING)
+                        continue;
+                if (h->remote && vt && vt->resume && t && streq(t->connector, h->connector)) {
+                        n++;
+                        continue;
+                }
+                h->state = STEP_INTERRUPTED;
+                h->finished_at = now_usec(CLOCK_REALTIME);
+                if (h->remote)
+                        host_set_error(h, "runbookd stopped while it ran; its remote run %s cannot be followed (target "
+                                       "'%s' is not configured for connector '%s' any more); not re-run",
+                                       strna(json_string_value(json_object_get(h->remote, "name"))), h->target, h->connector);
+                else if (vt && vt->resume)
+                        host_set_error(h, "runbookd stopped before its remote run was created; not re-run");
+                else
+                        host_set_error(h, "runbookd stopped while it ran; not re-run");
+                h->dirty = true;
+                event_host_interrupted(h);
+        }
+        return n;
+}
+
+/* From the loop after engine_load(): follows the hosts' remote runs, then goes on. */
+void group_resume(Step *st) {
+        Engine *e = st->session->engine;
+
+        for (size_t i = 0; i < st->n_hosts; i++) {
+                HostRun *h = &st->hosts[i];
+                const Target *t = e->targets ? target_catalog_find(e->targets, h->target) : NULL;
+                const ConnectorVTable *vt = connector_find(h->connector);
+                _cleanup_free_ char *why = NULL, *detail = NULL;
+                int r = -ENXIO;
+
+                if (h->state != STEP_RUNNING || h->job)
+                        continue;
+                if (t && vt && h->remote) {
+                        StepRequest req = host_request(h, t);
+                        r = connector_resume(vt, e->event, &req, h->remote, on_host_done, h, &h->job);
+                        if (r >= 0) {
+                                (void) asprintf_safe(&detail, "reconciling after a restart: following remote run %s",
+                                                     strna(json_string_value(json_object_get(h->remote, "name"))));
+                                event_host_executing(h, detail);
+                                continue;
+                        }
+                }
+                (void) asprintf_safe(&why, "runbookd could not follow the remote run after a restart (%s); it may or may "
+                                     "not have run; not re-run", strerror(-r));
+                host_fail_now(h, r, strna(why));
+        }
+        (void) persist_session(st->session);
+        group_pump(st);
+}
+
+/* Stops the running hosts (their ends follow through host_complete()). */
+void group_cancel_jobs(Step *st) {
+        for (size_t i = 0; i < st->n_hosts; i++)
+                if (st->hosts[i].job)
+                        (void) connector_job_cancel(st->hosts[i].job);
+}
