@@ -229,9 +229,9 @@ start_polkitd() {
 
 # ---------- sshd ----------
 # The ssh connector's peer: an OpenSSH sshd on 127.0.0.1 (a free port in 20000-59999, or
-# $TESTBED_SSH_PORT) with its own ed25519 host key, and an ed25519 client key for
+# $TESTBED_SSH_PORT) with its own ed25519 and ECDSA host keys, and an ed25519 client key for
 # $TESTBED_SSH_USER (default root) in its own authorized_keys file; DIR/ssh/known_hosts pins the
-# host key as "[127.0.0.1]:PORT". Cheap: two ed25519 keys and one sshd, no PAM, no DNS.
+# ed25519 host key (only) as "[127.0.0.1]:PORT". Cheap: a few keys and one sshd, no PAM, no DNS.
 tcp_listening() { # port
     local hex f files=(); hex=$(printf ':%04X' "$1")
     for f in /proc/net/tcp /proc/net/tcp6; do [ -r $f ] && files+=("$f"); done
@@ -243,6 +243,7 @@ write_sshd_config() { # port
 Port $1
 ListenAddress 127.0.0.1
 HostKey $DIR/ssh/host_ed25519
+HostKey $DIR/ssh/host_ecdsa
 PidFile none
 AuthorizedKeysFile $DIR/ssh/authorized_keys
 StrictModes no
@@ -280,6 +281,9 @@ start_sshd() {
     mkdir -p "$DIR/ssh"; chmod 755 "$DIR/ssh"
     [ -d /run/sshd ] || mkdir -m 755 /run/sshd      # privsep dir, compiled-in path; left in place
     ssh-keygen -q -t ed25519 -N '' -C testbed-host -f "$DIR/ssh/host_ed25519"
+    # a second host key, not in known_hosts: the client must ask for the ed25519 one it knows
+    # (libssh2's own order would take ECDSA first)
+    ssh-keygen -q -t ecdsa -b 256 -N '' -C testbed-host -f "$DIR/ssh/host_ecdsa"
     ssh-keygen -q -t ed25519 -N '' -C testbed-client -f "$DIR/ssh/id_ed25519"
     cp "$DIR/ssh/id_ed25519.pub" "$DIR/ssh/authorized_keys"
     chmod 644 "$DIR/ssh/authorized_keys"             # sshd reads it as the target user

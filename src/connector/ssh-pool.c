@@ -526,6 +526,9 @@ static void conn_connected(SshConn *c) {
                 return conn_fail(c, -ENOMEM, "cannot create an SSH session for %s", c->peer);
         libssh2_session_set_blocking(c->session, 0);
         libssh2_keepalive_config(c->session, 0, SSH_POOL_KEEPALIVE_SEC);
+        r = ssh_prefer_known_hostkeys(c->session, c->pt->ep.host, c->pt->ep.port, c->pt->ep.known_hosts);
+        if (r < 0)
+                log_debug_errno(r, "ssh %s: cannot steer the host key algorithms, using libssh2's order: %m", c->peer);
         c->state = CONN_HANDSHAKE;
         r = conn_watch(c, EPOLLIN | EPOLLOUT);
         if (r < 0)

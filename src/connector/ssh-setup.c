@@ -214,6 +214,54 @@ void ssh_hostkey_describe(LIBSSH2_SESSION *session, char *buf, size_t size) {
         snprintf(buf, size, "%s %s%s", hostkey_type_name(type), hash ? "SHA256:" : "", enc);
 }
 
+/* Host key algorithms in the order offered when known_hosts has no key of the host (OpenSSH's). */
+static const struct {
+        int type;                 /* LIBSSH2_KNOWNHOST_KEY_* */
+        const char *method;
+} hostkey_methods[] = {
+        { LIBSSH2_KNOWNHOST_KEY_ED25519, "ssh-ed25519" },
+        { LIBSSH2_KNOWNHOST_KEY_ECDSA_256, "ecdsa-sha2-nistp256" },
+        { LIBSSH2_KNOWNHOST_KEY_ECDSA_384, "ecdsa-sha2-nistp384" },
+        { LIBSSH2_KNOWNHOST_KEY_ECDSA_521, "ecdsa-sha2-nistp521" },
+        { LIBSSH2_KNOWNHOST_KEY_SSHRSA, "rsa-sha2-512" },
+        { LIBSSH2_KNOWNHOST_KEY_SSHRSA, "rsa-sha2-256" },
+        { LIBSSH2_KNOWNHOST_KEY_SSHRSA, "ssh-rsa" },
+};
+
+int ssh_prefer_known_hostkeys(LIBSSH2_SESSION *session, const char *host, uint16_t port, const char *known_hosts) {
+        bool known[ELEMENTSOF(hostkey_methods)] = {};
+        struct libssh2_knownhost *k = NULL;
+        LIBSSH2_KNOWNHOSTS *kh;
+        char name[300], pref[256] = "";
+        size_t n = 0;
+
+        if (port == 22)
+                snprintf(name, sizeof name, "%s", host);
+        else
+                snprintf(name, sizeof name, "[%s]:%u", host, port);
+        kh = libssh2_knownhost_init(session);
+        if (!kh)
+                return -ENOMEM;
+        /* an unreadable file is reported by the check after the handshake, with its reason */
+        if (libssh2_knownhost_readfile(kh, known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH) >= 0)
+                while (libssh2_knownhost_get(kh, &k, k) == 0)
+                        if (k->name && strcasecmp(k->name, name) == 0)
+                                for (size_t i = 0; i < ELEMENTSOF(hostkey_methods); i++)
+                                        if ((k->typemask & LIBSSH2_KNOWNHOST_KEY_MASK) == hostkey_methods[i].type)
+                                                known[i] = true;
+        libssh2_knownhost_free(kh);
+
+        /* the algorithms of the keys known for this host first, as OpenSSH orders them */
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < ELEMENTSOF(hostkey_methods); i++)
+                        if (known[i] == (pass == 0))
+                                n += snprintf(pref + n, sizeof pref - n, "%s%s", n > 0 ? "," : "",
+                                              hostkey_methods[i].method);
+        if (libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, pref) < 0)
+                return -EOPNOTSUPP;
+        return 0;
+}
+
 int ssh_check_hostkey(LIBSSH2_SESSION *session, const char *host, uint16_t port, const char *known_hosts,
                       const char *peer, char **ret_message) {
         LIBSSH2_KNOWNHOSTS *kh = NULL;

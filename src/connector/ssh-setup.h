@@ -38,6 +38,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(SshResolve *, ssh_resolve_free);
 int ssh_check_hostkey(LIBSSH2_SESSION *session, const char *host, uint16_t port, const char *known_hosts,
                       const char *peer, char **ret_message);
 
+/* Before the handshake: asks the server for a host key of a type known_hosts has for host:port
+ * (as OpenSSH does), so that a server with several host keys presents one that can be checked;
+ * without such an entry, ed25519 first. */
+int ssh_prefer_known_hostkeys(LIBSSH2_SESSION *session, const char *host, uint16_t port, const char *known_hosts);
+
 /* "<key type> SHA256:<base64>" of the session's host key, for messages. */
 void ssh_hostkey_describe(LIBSSH2_SESSION *session, char *buf, size_t size);
 
