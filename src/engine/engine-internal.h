@@ -35,6 +35,7 @@ typedef struct PersistCtx {
         Step *clear_output;       /* delete this step's stored output */
         uint64_t start_seq;       /* the start-log record that goes with this commit (meta "start_seq") */
         json_t *audit;
+        bool keep_pending;        /* leave the session's pending result record for the caller to flush */
         HostRun *host_output;     /* write this group host's output (host_data/host_size) */
         uint8_t *host_data[2];
         size_t host_size[2];

@@ -114,6 +114,14 @@ static StepRequest step_request(Step *st, const Target *target) {
         };
 }
 
+/* The records of a step that has started (or failed to): the result record of the step before it,
+ * whose commit the start shared, then its own "starting" record. Sent after the command was
+ * spawned, so that the journal's work overlaps the command instead of delaying it. */
+static void step_announce(Step *st) {
+        session_flush_pending(st->session);
+        event_step_starting(st);
+}
+
 /* Runs an approved (or approval-free) step. */
 static void step_run(Step *st) {
         Session *s = st->session;
@@ -125,7 +133,12 @@ static void step_run(Step *st) {
         bool group = st->n_hosts > 0;
         /* a group step keeps the output of hosts that succeeded in an earlier attempt; its hosts'
          * starts are synced one by one (engine-group.c), not through the start log */
-        PersistCtx c = { .session = s, .clear_output = group ? NULL : st, .start_seq = group ? 0 : start_log_next_seq(log) };
+        PersistCtx c = {
+                .session = s,
+                .clear_output = group ? NULL : st,
+                .start_seq = group ? 0 : start_log_next_seq(log),
+                .keep_pending = true,  /* the previous step's result record goes after the spawn */
+        };
         _cleanup_free_ char *why = NULL;
         int r;
 
@@ -147,8 +160,11 @@ static void step_run(Step *st) {
          * commit, and a start-log record that stands for it until the commit is synced (right
          * after, while the command runs) */
         r = persist(e, &c);
-        if (r >= 0 && !group)
+        if (r >= 0 && !group) {
                 r = start_log_append(log, s->id, st->index, st->attempt);
+                if (r < 0)
+                        session_flush_pending(s); /* the commit went through: its records may go */
+        }
         engine_sync_soon(e);
         if (r < 0) {
                 log_error_errno(r, "Session %u step %u: cannot record the step as running, not starting it: %m",
@@ -158,7 +174,6 @@ static void step_run(Step *st) {
                 step_complete(st, &res, NULL);
                 return;
         }
-        event_step_starting(st);
         hooks_changed(e, s, st);
 
         target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
@@ -176,6 +191,7 @@ static void step_run(Step *st) {
                                      st->target, target->connector, st->connector);
                 res.message = why;
         } else if (group) {
+                step_announce(st);
                 group_run(st, target);
                 return;
         } else if (!vt) {
@@ -187,7 +203,8 @@ static void step_run(Step *st) {
 
                 r = connector_start(vt, e->event, &req, on_step_done, st, &st->job);
                 if (r >= 0) {
-                        /* recorded once it is under way: the journal's work overlaps the command's start */
+                        /* recorded once it is under way: the journal's work overlaps the command */
+                        step_announce(st);
                         event_step_executing(st, NULL);
                         return;
                 }
@@ -195,6 +212,7 @@ static void step_run(Step *st) {
                 (void) asprintf_safe(&why, "could not start the command: %s", strerror(-r));
                 res.message = why;
         }
+        step_announce(st);
         step_complete(st, &res, NULL);
 }
 

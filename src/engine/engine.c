@@ -61,7 +61,8 @@ int persist(Engine *e, PersistCtx *c) {
         if (r < 0)
                 return log_debug_errno(r, "engine: failed to write session %u: %m", c->session->id);
         store_session_mark_clean(c->session);
-        session_flush_pending(c->session);
+        if (!c->keep_pending)
+                session_flush_pending(c->session);
         return 0;
 }
 
