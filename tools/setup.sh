@@ -3,6 +3,7 @@
 #
 # tools/setup.sh - everything runbookd needs to build and test on Debian 12, idempotent:
 #   1. installs the Debian packages below by name (apt only when one is missing);
+#      (the Cockpit page's too, and `npm ci` in cockpit/: see setup_cockpit below);
 #   2. creates the test and demo users and groups;
 #   3. configures and builds with meson: build/ (or build-asan/ with --sanitize).
 #
@@ -21,7 +22,7 @@ for a in "$@"; do
     case "$a" in
         --sanitize) SANITIZE=1 ;;
         --no-build|--deps-only) BUILD=0 ;;
-        -h|--help) sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option '$a'" ;;
     esac
 done
@@ -91,8 +92,8 @@ install_packages() {
 ensure_group() { # name
     getent group "$1" >/dev/null || { groupadd --system "$1"; say "created group $1"; }
 }
-ensure_user() { # name [supplementary group]
-    local u=$1 g=${2:-}
+ensure_user() { # name [supplementary group]...
+    local u=$1 g; shift
     if ! getent passwd "$u" >/dev/null; then
         local grp=(--user-group)
         getent group "$u" >/dev/null && grp=(--gid "$u")   # left over from an earlier userdel
@@ -100,24 +101,67 @@ ensure_user() { # name [supplementary group]
                 --shell /usr/sbin/nologin --comment "runbookd test/demo user" "$u"
         say "created user $u"
     fi
-    if [ -n "$g" ] && ! id -nG "$u" | tr ' ' '\n' | grep -qx "$g"; then
-        usermod -a -G "$g" "$u"
-        say "added $u to group $g"
-    fi
+    for g in "$@"; do
+        if ! id -nG "$u" | tr ' ' '\n' | grep -qx "$g"; then
+            usermod -a -G "$g" "$u"
+            say "added $u to group $g"
+        fi
+    done
 }
 
 create_users() {
     # tests: rbtest members are allowed every org.runbookd1.* action by
     # tests/polkit/50-runbookd-test.rules; rbtest-mallory is not a member and is refused.
+    # All four are in systemd-journal, as operators would be in production, so that the Cockpit
+    # page (run as them by tests/integration/test-cockpit.sh) can read the session's journal records.
     ensure_group rbtest
-    ensure_user rbtest-alice rbtest
-    ensure_user rbtest-bob rbtest
-    ensure_user rbtest-carol rbtest
-    ensure_user rbtest-mallory
+    ensure_group systemd-journal
+    ensure_user rbtest-alice rbtest systemd-journal
+    ensure_user rbtest-bob rbtest systemd-journal
+    ensure_user rbtest-carol rbtest systemd-journal
+    ensure_user rbtest-mallory systemd-journal
     # demo: the group policy/50-runbookd-example.rules grants
     ensure_group runbookd
     ensure_user demo-operator runbookd
     ensure_user demo-approver runbookd
+}
+
+# ---------------------------------------------------------------- Cockpit page (cockpit/)
+# The page is built from npm packages (cockpit/package-lock.json) and tested end to end in
+# Debian's Chromium against Debian's Cockpit (tests/integration/test-cockpit.sh):
+#   nodejs npm       node runs esbuild (cockpit/build.mjs) and the playwright-core test scripts
+#   cockpit-ws cockpit-bridge cockpit-system  the web server, the bridge to D-Bus, base1/cockpit.js
+#   chromium         the browser (playwright-core drives it; Playwright's own browser download
+#                    is not used)
+# A node from elsewhere (e.g. NodeSource's nodejs, which bundles npm and conflicts with Debian's
+# npm package) is kept: nodejs/npm are installed only when the node/npm commands are missing.
+# `npm ci` runs only when cockpit/node_modules is older than package-lock.json (or missing).
+COCKPIT_PACKAGES=(cockpit-ws cockpit-bridge cockpit-system chromium)
+
+setup_cockpit() {
+    local want=() p
+    command -v node >/dev/null || want+=(nodejs)
+    command -v npm >/dev/null || want+=(npm)
+    for p in "${COCKPIT_PACKAGES[@]}"; do
+        [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || want+=("$p")
+    done
+    if [ ${#want[@]} -gt 0 ]; then
+        say "installing (Cockpit page): ${want[*]}"
+        local apt=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold
+                   install --no-install-recommends)
+        DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${want[@]}" || {
+            apt-get -q update
+            DEBIAN_FRONTEND=noninteractive "${apt[@]}" "${want[@]}"; }
+    fi
+    command -v npm >/dev/null || die "npm missing after installing it"
+    local dir="$SOURCE_ROOT/cockpit" stamp="$SOURCE_ROOT/cockpit/node_modules/.package-lock.json"
+    if [ ! -e "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ] || [ "$dir/package.json" -nt "$stamp" ]; then
+        say "npm ci in cockpit/"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2 || die "npm ci in cockpit/ failed"
+        touch "$stamp"
+    else
+        say "cockpit/node_modules up to date"
+    fi
 }
 
 build() { # builddir meson-options...
@@ -142,6 +186,7 @@ build() { # builddir meson-options...
 }
 
 install_packages
+setup_cockpit
 [ -s /etc/machine-id ] || { systemd-machine-id-setup >/dev/null; say "created /etc/machine-id"; }
 create_users
 

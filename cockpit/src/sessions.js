@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// sessions.js - the sessions (Manager.ListSessions, newest first), filterable by state and
+// reference; kept current by the signals.
+import { h, replace, table, emptyState, stateLabel } from './dom.js';
+import { showError } from './actions.js';
+import * as fmt from './format.js';
+
+const STATES = ['created', 'waiting_approval', 'running', 'succeeded', 'failed', 'rejected', 'cancelled', 'interrupted'];
+const PAGE = 200;
+
+export function sessionsView(ctx, query) {
+    const root = h('section', { class: 'pf-v5-c-page__main-section rb-stack', 'aria-labelledby': 'rb-title' });
+    const messages = h('div', { class: 'rb-live', 'aria-live': 'polite' });
+    const body = h('div', { id: 'rb-sessions' });
+    const stateSel = h('select', { id: 'rb-filter-state', 'aria-label': 'Filter by state' },
+                       h('option', { value: '', text: 'All states' }),
+                       STATES.map(s => h('option', { value: s, text: s.replaceAll('_', ' ') })));
+    stateSel.value = STATES.includes(query.state) ? query.state : '';
+    const refInput = h('input', { id: 'rb-filter-reference', type: 'search', placeholder: 'Reference contains…',
+                                  'aria-label': 'Filter by reference', autocomplete: 'off' });
+    refInput.value = query.reference || '';
+    let limit = PAGE;
+
+    const toolbar = h('div', { class: 'pf-v5-c-toolbar' },
+                      h('div', { class: 'pf-v5-c-toolbar__content' },
+                        h('div', { class: 'pf-v5-c-toolbar__content-section' },
+                          h('div', { class: 'pf-v5-c-toolbar__item' },
+                            h('span', { class: 'pf-v5-c-form-control' }, stateSel)),
+                          h('div', { class: 'pf-v5-c-toolbar__item' },
+                            h('span', { class: 'pf-v5-c-form-control' }, refInput)))));
+    root.append(h('h1', { class: 'pf-v5-c-title pf-m-xl', id: 'rb-title', tabindex: '-1', text: 'Sessions' }),
+                toolbar, messages, body);
+
+    const render = store => {
+        if (store.error) {
+            showError(messages, 'Cannot list the sessions', store.error);
+            if (!store.value)
+                return;
+        } else {
+            replace(messages);
+        }
+        const state = stateSel.value, ref = refInput.value.trim().toLowerCase();
+        const all = store.value || [];
+        const rows = all.filter(s => (!state || s.state === state) && (!ref || s.reference.toLowerCase().includes(ref)));
+        if (rows.length === 0) {
+            replace(body, emptyState(all.length ? 'No session matches the filter' : 'No sessions yet',
+                                     all.length ? `${all.length} sessions in all.` : 'Start one from the Start tab.'));
+            return;
+        }
+        const shown = rows.slice(0, limit);
+        replace(body,
+                table(['ID', 'Runbook', 'Reference', 'State', 'Current step', 'Started by', 'Created', 'Finished'],
+                      shown.map(s => [
+                          h('a', { href: `#/session/${s.id}`, 'aria-label': `Session ${s.id}`, text: String(s.id) }),
+                          s.runbook,
+                          h('a', { href: `#/session/${s.id}`, text: s.reference || '—' }),
+                          stateLabel(s.state),
+                          s.current_step >= 0 ? String(s.current_step) : '—',
+                          s.creator_name,
+                          h('span', { class: 'rb-nowrap', text: fmt.time(s.created_at) }),
+                          h('span', { class: 'rb-nowrap', text: fmt.time(s.finished_at) }),
+                      ]),
+                      { caption: 'Sessions', rowAttrs: i => ({ 'data-session': shown[i].id, 'data-state': shown[i].state }) }),
+                rows.length > shown.length
+                    ? h('p', {}, `${shown.length} of ${rows.length} shown. `,
+                        h('button', { type: 'button', class: 'pf-v5-c-button pf-m-link pf-m-inline',
+                                      onclick: () => { limit += PAGE; render(ctx.sessions) } }, 'Show more'))
+                    : h('p', { class: 'rb-muted', text: `${rows.length} of ${all.length} sessions.` }));
+    };
+    const onFilter = () => {
+        limit = PAGE;
+        ctx.setQuery({ state: stateSel.value || undefined, reference: refInput.value.trim() || undefined });
+        render(ctx.sessions);
+    };
+    stateSel.addEventListener('change', onFilter);
+    refInput.addEventListener('input', onFilter);
+
+    const unsubscribe = ctx.sessions.subscribe(render);
+    if (ctx.sessions.value)
+        render(ctx.sessions);
+    ctx.sessions.refresh();
+    return { root, unmount: unsubscribe };
+}
