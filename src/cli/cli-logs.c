@@ -94,9 +94,9 @@ static int print_entry(sd_journal *j) {
 }
 
 /* The journal is shared: other runbookd instances (another state directory, an older store) may
- * have had a session with the same id. When runbookd knows the session, its runbook, reference
- * and lifetime narrow the match down to this one. */
-static int session_identity(uint32_t id, SessionInfo *s) {
+ * have had a session with the same id. When runbookd knows the session, its store's id
+ * (RUNBOOK_STORE_ID), runbook, reference and lifetime narrow the match down to this one. */
+static int session_identity(uint32_t id, SessionInfo *s, char **ret_store_id) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -112,7 +112,14 @@ static int session_identity(uint32_t id, SessionInfo *s) {
                                &reply, "s", RUNBOOKD_SESSION_INTERFACE);
         if (r < 0)
                 return r;
-        return session_info_update(s, reply);
+        r = session_info_update(s, reply);
+        if (r < 0)
+                return r;
+        /* a daemon from before store ids: no such property, no such match */
+        if (sd_bus_get_property_string(bus, RUNBOOKD_BUS_NAME, RUNBOOKD_MANAGER_PATH, RUNBOOKD_MANAGER_INTERFACE,
+                                       "StoreId", NULL, ret_store_id) < 0)
+                *ret_store_id = NULL;
+        return 0;
 }
 
 /* Slack around the session's lifetime for records written just before CreatedAt is taken or
@@ -122,7 +129,7 @@ static int session_identity(uint32_t id, SessionInfo *s) {
 int verb_logs(int argc, char *argv[]) {
         _cleanup_(journal_closep) sd_journal *j = NULL;
         _cleanup_(session_info_done) SessionInfo s = { .current_step = -1 };
-        _cleanup_free_ char *match = NULL;
+        _cleanup_free_ char *match = NULL, *store = NULL;
         usec_t since = 0, until = 0;
         uint32_t id;
         unsigned n = 0;
@@ -140,14 +147,17 @@ int verb_logs(int argc, char *argv[]) {
         if (asprintf_safe(&match, "RUNBOOK_SESSION=%u", id) < 0)
                 return cli_error(-ENOMEM, "Out of memory.");
         r = sd_journal_add_match(j, match, 0);
-        if (r >= 0 && session_identity(id, &s) >= 0 && s.runbook && s.created_at > 0) {
-                _cleanup_free_ char *m1 = NULL, *m2 = NULL;
+        if (r >= 0 && session_identity(id, &s, &store) >= 0 && s.runbook && s.created_at > 0) {
+                _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
                 if (asprintf_safe(&m1, "RUNBOOK_NAME=%s", s.runbook) < 0 ||
-                    asprintf_safe(&m2, "RUNBOOK_REFERENCE=%s", strempty(s.reference)) < 0)
+                    asprintf_safe(&m2, "RUNBOOK_REFERENCE=%s", strempty(s.reference)) < 0 ||
+                    (store && asprintf_safe(&m3, "RUNBOOK_STORE_ID=%s", store) < 0))
                         return cli_error(-ENOMEM, "Out of memory.");
                 r = sd_journal_add_match(j, m1, 0);
                 if (r >= 0)
                         r = sd_journal_add_match(j, m2, 0);
+                if (r >= 0 && m3)
+                        r = sd_journal_add_match(j, m3, 0);
                 since = s.created_at > LIFETIME_SLACK_USEC ? s.created_at - LIFETIME_SLACK_USEC : 0;
                 until = s.finished_at > 0 ? s.finished_at + LIFETIME_SLACK_USEC : 0;
         }

@@ -254,7 +254,7 @@ int manager_connect_bus(Manager *m) {
 int manager_startup(Manager *m) {
         int r;
 
-        events_init();
+        events_init(store_id(m->store));
         r = manager_load_config(m, NULL);
         if (r < 0)
                 return r;

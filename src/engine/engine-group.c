@@ -3,8 +3,9 @@
  *
  * The members (and the group's max_concurrency and max_errors) are fixed when the session is
  * created; when the step runs, the group must still have exactly those members, or nothing runs.
- * At most max_concurrency hosts run at once; each host's start is committed and synced before its
- * command starts (so a restart knows which hosts may have run), each host's end is committed with
+ * At most max_concurrency hosts run at once; each host's start is durable before its command
+ * starts (commit + start-log record, so a restart knows which hosts may have run), each host's end
+ * is committed with
  * its output before its result record is sent. Once more than max_errors hosts have failed, no
  * further host starts; the step fails when the fan-out is over. It succeeds when at most
  * max_errors hosts failed (the failures stay on record: Step.Results, one result record each).
@@ -308,6 +309,7 @@ static void host_start(HostRun *h) {
 static void group_pump(Step *st) {
         Session *s = st->session;
         Engine *e = s->engine;
+        StartLog *log = store_start_log(e->store);
         bool changed = false;
 
         for (;;) {
@@ -335,8 +337,15 @@ static void group_pump(Step *st) {
                         return;
                 }
 
-                /* these hosts' starts are durable before any of their commands starts */
+                /* these hosts' starts are durable before any of their commands starts: the
+                 * commit, and start-log records that stand for it until it is synced (right after,
+                 * while the commands run), as for a step (engine-run.c: step_run()) */
                 want = MIN((size_t) c.pending, (size_t) (st->max_concurrency - c.running));
+                _cleanup_free_ uint32_t *idx = calloc(MAX(want, (size_t) 1), sizeof(uint32_t));
+                if (!idx) {
+                        log_oom();
+                        return;
+                }
                 for (size_t i = 0; i < st->n_hosts && started < want; i++) {
                         HostRun *h = &st->hosts[i];
                         if (h->state != STEP_PENDING)
@@ -353,11 +362,14 @@ static void group_pump(Step *st) {
                         json_decref(h->remote);
                         h->remote = NULL;
                         h->dirty = true;
-                        started++;
+                        idx[started++] = (uint32_t) i;
                 }
-                r = persist_session(s);
-                if (r >= 0)
-                        r = store_sync(e->store);
+                PersistCtx pc = { .session = s, .start_seq = start_log_next_seq(log) + started - 1 };
+                r = persist(e, &pc);
+                for (size_t done = 0; r >= 0 && done < started; done += START_LOG_BATCH_MAX)
+                        r = start_log_append_hosts(log, s->id, st->index, st->attempt, idx + done,
+                                                   MIN(started - done, (size_t) START_LOG_BATCH_MAX));
+                engine_sync_soon(e);
                 for (size_t i = 0; i < st->n_hosts; i++) {
                         HostRun *h = &st->hosts[i];
                         if (h->state != STEP_RUNNING || h->job)

@@ -683,6 +683,23 @@ static void engine_replay_starts(Engine *e, uint64_t start_seq) {
                         continue;
                 }
                 st = &s->steps[recs[i].step];
+                if (recs[i].host > 0) {
+                        /* a host of a group step: running (so interrupted, or followed), never
+                         * pending, whatever the store lost */
+                        HostRun *h = recs[i].host - 1 < st->n_hosts ? &st->hosts[recs[i].host - 1] : NULL;
+                        if (!h || st->attempt > recs[i].attempt ||
+                            (h->attempt == recs[i].attempt && h->state != STEP_PENDING))
+                                continue;
+                        log_warning("Session %u step %u host %s (attempt %u) was started, but the store lost that record: "
+                                    "it counts as running.", s->id, st->index, h->target, recs[i].attempt);
+                        st->attempt = recs[i].attempt;
+                        st->state = STEP_RUNNING;
+                        st->dirty = true;
+                        h->attempt = recs[i].attempt;
+                        h->state = STEP_RUNNING;
+                        h->dirty = true;
+                        continue;
+                }
                 if (st->attempt > recs[i].attempt ||
                     (st->attempt == recs[i].attempt && st->state != STEP_PENDING &&
                      st->state != STEP_WAITING_APPROVAL && st->state != STEP_APPROVED))

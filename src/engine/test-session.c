@@ -1096,6 +1096,85 @@ static void test_start_log_replay(void) {
         fx_done(&f);
 }
 
+/* Three local targets l1..l3 and a group 'g' of them (at most 2 at once), in the fixture's
+ * config dir. */
+static void fx_group_targets(Fx *f) {
+        static const char *const files[][2] = {
+                { "l1", "{\"connector\": \"local\"}" },
+                { "l2", "{\"connector\": \"local\"}" },
+                { "l3", "{\"connector\": \"local\"}" },
+                { "g", "{\"group\": [\"l1\", \"l2\", \"l3\"], \"max_concurrency\": 2}" },
+        };
+        _cleanup_free_ char *dir = fx_path(f, "targets");
+
+        check(mkdir(dir, 0755) == 0);
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *path = NULL;
+                FILE *o;
+                check(asprintf_safe(&path, "%s/%s.json", dir, files[i][0]) == 0);
+                o = fopen(path, "we");
+                check(o);
+                check(fputs(files[i][1], o) >= 0);
+                check(fclose(o) == 0);
+        }
+        f->targets = target_catalog_free(f->targets);
+        check(target_catalog_load(NULL, f->dir, &f->targets) == 0);
+        check(f->targets->n_broken == 0);
+        engine_set_targets(f->engine, f->targets);
+}
+
+/* A group step's hosts start behind start-log records too: when the store lost the commit that
+ * had them running, they still count as having run (interrupted), the others as not started, and
+ * Retry runs them all (none succeeded). */
+static void test_group_start_log_replay(void) {
+        _cleanup_free_ char *marker = NULL;
+        uint32_t hosts[2] = { 0, 1 }, id;
+        Fx f;
+        Runbook *rb;
+        Session *s;
+        Step *st;
+
+        fx_setup(&f);
+        fx_group_targets(&f);
+        marker = fx_path(&f, "marker");
+        rb = rb_make(&f, "{ \"target\": \"g\", \"steps\": [ { \"name\": \"fan out\", "
+                         "\"run\": \"echo $RUNBOOK_TARGET >> @D@/marker\" } ] }");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        st = &s->steps[0];
+        check_int(st->n_hosts, 3);
+        check_int(st->max_concurrency, 2);
+        check_int(st->state, STEP_WAITING_APPROVAL);
+
+        /* what group_pump makes durable first for its first two hosts; the commit is "lost" */
+        check_int(start_log_append_hosts(store_start_log(f.store), id, 0, 1, hosts, 2), 0);
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+        run_for(&f, 200 * USEC_PER_MSEC);
+
+        s = get(&f, id);
+        st = &s->steps[0];
+        check_int(s->state, SESSION_INTERRUPTED);
+        check_int(st->state, STEP_INTERRUPTED);
+        check_int(st->hosts[0].state, STEP_INTERRUPTED);
+        check_int(st->hosts[1].state, STEP_INTERRUPTED);
+        check_int(st->hosts[2].state, STEP_PENDING);
+        check(strstr(st->error, "runbookd stopped while 2 of 3 hosts ran"));
+        check_int(count_lines(marker), -1);   /* nothing (re-)run by itself */
+
+        check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+        check_int(approve(&f, st, BOB), 0);
+        wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
+        check_int(count_lines(marker), 3);
+        for (size_t i = 0; i < 3; i++) {
+                check_int(st->hosts[i].state, STEP_SUCCEEDED);
+                check_int(st->hosts[i].attempt, 2);
+        }
+
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 static int save_fn(StoreTxn *t, void *userdata) {
         store_save_session(t, userdata, true);
         return t->ret;
@@ -1461,6 +1540,7 @@ int main(void) {
         TEST(interrupted);
         TEST(remote_restart);
         TEST(start_log_replay);
+        TEST(group_start_log_replay);
         TEST(output_cap);
         TEST(many);
         TEST(hooks);

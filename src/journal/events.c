@@ -11,8 +11,10 @@
 #define FIELDS_MAX 32
 
 static bool use_journal = true;
+static char store_id[40];
 
-void events_init(void) {
+void events_init(const char *id) {
+        snprintf(store_id, sizeof store_id, "%s", strempty(id));
         use_journal = access("/run/systemd/journal/socket", W_OK) == 0;
         if (!use_journal)
                 log_info("No journal socket; execution records go to stderr.");
@@ -79,6 +81,8 @@ static void rec_add(Record *r, const char *field, const char *fmt, ...) {
 
 static void rec_session(Record *r, const Session *s) {
         rec_add(r, "RUNBOOK_SESSION", "%u", s->id);
+        if (store_id[0])
+                rec_add(r, "RUNBOOK_STORE_ID", "%s", store_id);
         rec_add(r, "RUNBOOK_NAME", "%s", s->runbook);
         rec_add(r, "RUNBOOK_REFERENCE", "%s", strempty(s->reference));
 }

@@ -7,8 +7,9 @@
 #include "connector/connector.h"
 #include "engine/session.h"
 
-/* Decides once whether records go to the journal or to stderr. */
-void events_init(void);
+/* Decides once whether records go to the journal or to stderr; 'store_id' (the state store's
+ * id, see store_id()) goes on every record as RUNBOOK_STORE_ID (NULL: none). */
+void events_init(const char *store_id);
 
 void event_session_started(const Session *s);
 void event_session_finished(const Session *s);

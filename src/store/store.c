@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <systemd/sd-id128.h>
 
 #include "shared/log.h"
 #include "store/start-log.h"
@@ -16,6 +17,7 @@ struct Store {
         size_t map_size;
         size_t map_max;
         bool dirty;
+        char id[SD_ID128_STRING_MAX];
 };
 
 static const char *const db_names[_DB_MAX] = {
@@ -79,6 +81,35 @@ static int store_grow(Store *s) {
         return 0;
 }
 
+/* The store's identity: a random 128-bit id made when the store is created (meta "store_id").
+ * Session ids start at 1 in every store; the journal records carry this id beside them, so that
+ * a session's records are told from those of a session with the same id in an earlier store. */
+static int store_id_ensure(Store *s, MDB_txn *txn) {
+        MDB_val k = { .mv_size = strlen("store_id"), .mv_data = (void *) "store_id" }, v;
+        sd_id128_t id;
+        int r;
+
+        r = mdb_get(txn, s->dbi[DB_META], &k, &v);
+        if (r == 0 && v.mv_size == sizeof id.bytes)
+                memcpy(id.bytes, v.mv_data, sizeof id.bytes);
+        else if (r == 0 || r == MDB_NOTFOUND) {
+                r = sd_id128_randomize(&id);
+                if (r < 0)
+                        return r;
+                v = (MDB_val) { .mv_size = sizeof id.bytes, .mv_data = id.bytes };
+                r = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+                if (r != 0)
+                        return mdb_to_errno(r);
+        } else
+                return mdb_to_errno(r);
+        sd_id128_to_string(id, s->id);
+        return 0;
+}
+
+const char *store_id(Store *s) {
+        return s->id;
+}
+
 int store_open_sized(const char *dir, size_t initial_map, size_t max_map, Store **ret) {
         _cleanup_(store_freep) Store *s = NULL;
         MDB_envinfo info;
@@ -132,6 +163,11 @@ int store_open_sized(const char *dir, size_t initial_map, size_t max_map, Store 
                         mdb_txn_abort(txn);
                         return mdb_to_errno(r);
                 }
+        }
+        r = store_id_ensure(s, txn);
+        if (r < 0) {
+                mdb_txn_abort(txn);
+                return r;
         }
         r = mdb_txn_commit(txn);
         if (r != 0)

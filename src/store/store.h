@@ -3,7 +3,8 @@
  * a map that grows on MDB_MAP_FULL. Only the daemon's loop thread uses it.
  *
  * Named databases; integer keys are big-endian so that cursors iterate in order:
- *   meta      "schema_version", "next_session_id", "audit_seq"
+ *   meta      "schema_version", "next_session_id", "audit_seq", "store_id" (16 random bytes, made
+ *             when the store is created)
  *   sessions  be32 id                               -> session record (JSON)
  *   steps     be32 id | be32 index                  -> step record (JSON)
  *   output    be32 id | be32 index | u8 stream | be32 chunk -> bytes
@@ -75,6 +76,9 @@ int store_foreach(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, bool
 #include <jansson.h>
 void store_put_json(StoreTxn *t, StoreDb db, const void *key, size_t klen, json_t *v);
 int store_get_json(StoreTxn *t, StoreDb db, const void *key, size_t klen, json_t **ret);
+
+/* The store's id (32 hex digits), made when the store was created. */
+const char *store_id(Store *s);
 
 /* meta counters */
 uint64_t store_meta_get_u64(StoreTxn *t, const char *name, uint64_t def);
