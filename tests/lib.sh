@@ -522,6 +522,7 @@ nonempty_lines() { grep -c '[^[:space:]]' || true; }
 # azure_target NAME VM IDENTITY_JSON: targets/NAME.json for VM on the fake, e.g.
 #     azure_target web vm-1 '{"tenant":"t1","client_id":"app","client_secret":"cred:sp"}'
 # azure_runbook NAME TARGET COMMAND [TIMEOUT]: a runbook with one approval-free step.
+# azure_assert_no_secrets SECRET: no secret or token in the journal, logs, store, D-Bus properties.
 AZ_DIR="" AZ_URL="" AZ_IMDS="" AZ_CA=""
 AZ_SUB=00000000-0000-0000-0000-00000000c0de AZ_RG=rg-test
 azure_fake_up() {
@@ -572,6 +573,27 @@ azure_target() {
           --arg ca "$AZ_CA" --argjson id "$3" \
         '{connector: "azure", subscription: $sub, resource_group: $rg, vm: $vm, authority: $url,
           resource_manager: $url, imds: $imds, ca_file: $ca} + $id' > "$CONFIG_DIR/targets/$1.json"
+}
+# azure_assert_no_secrets SECRET: neither SECRET nor any of the fake's access tokens is in the
+#     journal (the daemon's records), the daemon's log, the store, or any D-Bus property.
+azure_assert_no_secrets() {
+    local path
+    journal _PID="$DAEMON_PID" > "$T/journal.json"
+    journal RUNBOOK_CONNECTOR=azure >> "$T/journal.json"
+    assert_true "journal records were read ($(wc -l < "$T/journal.json"))" test -s "$T/journal.json"
+    assert_false "the client secret is not in the journal" grep -qF "$1" "$T/journal.json"
+    assert_false "no access token is in the journal" grep -q 'fake-[0-9a-f]\{48\}' "$T/journal.json"
+    assert_false "the client secret is not in the daemon's log" grep -qF "$1" "$DAEMON_LOG"
+    assert_false "no access token is in the daemon's log" grep -q 'fake-[0-9a-f]\{48\}' "$DAEMON_LOG"
+    assert_false "the client secret is not in the store" sh -c "strings '$STATE_DIR/data.mdb' | grep -qF '$1'"
+    assert_false "no access token is in the store" sh -c "strings '$STATE_DIR/data.mdb' | grep -q 'fake-[0-9a-f]\{48\}'"
+    for path in $(busctl --system tree --list "$BUS_NAME" 2>/dev/null); do
+        busctl --system --no-pager introspect "$BUS_NAME" "$path" 2>/dev/null
+    done > "$T/properties.txt"
+    busctl --system --json=short call "$BUS_NAME" "$MANAGER" "$IFACE_MANAGER" ListTargets >> "$T/properties.txt" 2>&1
+    assert_true "D-Bus properties were read ($(wc -l < "$T/properties.txt") values)" test -s "$T/properties.txt"
+    assert_false "the client secret is in no D-Bus property" grep -qF "$1" "$T/properties.txt"
+    assert_false "no access token is in any D-Bus property" grep -q 'fake-[0-9a-f]\{48\}' "$T/properties.txt"
 }
 azure_runbook() {
     jq -n --arg t "$2" --arg run "$3" --argjson timeout "${4:-60}" \

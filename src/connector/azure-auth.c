@@ -40,15 +40,27 @@ typedef struct TokenEntry {
 static TokenEntry token_cache[TOKEN_CACHE_MAX];
 static unsigned token_fetch_count = 0;
 
-struct AzureTokenRequest {
+/* One token request on the wire (with its retries) for one identity, and everyone waiting for it. */
+typedef struct TokenFetch TokenFetch;
+struct TokenFetch {
         sd_event *event;
-        const AzureIdentity *id;  /* the caller's; outlives this request */
+        AzureIdentity *id;        /* a reference: waiters may go away first */
         HttpRequest *http;
         sd_event_source *retry_timer;
         unsigned attempt;
+        AzureTokenRequest *waiters;
+        bool dispatching;
+        TokenFetch *next;
+};
+
+struct AzureTokenRequest {
+        TokenFetch *fetch;        /* NULL once answered */
+        AzureTokenRequest *prev, *next;
         azure_token_done_t done;
         void *userdata;
 };
+
+static TokenFetch *fetches = NULL;   /* in flight */
 
 unsigned azure_token_fetches(void) {
         return token_fetch_count;
@@ -68,6 +80,9 @@ static void wipe_free_str(char *s) {
 
 AzureIdentity *azure_identity_free(AzureIdentity *id) {
         if (!id)
+                return NULL;
+        assert(id->n_ref > 0);
+        if (--id->n_ref > 0)
                 return NULL;
         free(id->authority);
         free(id->tenant);
@@ -185,6 +200,7 @@ int azure_identity_from_target(const Target *t, AzureIdentity **ret, char **ret_
         id = calloc(1, sizeof *id);
         if (!id)
                 return -ENOMEM;
+        id->n_ref = 1;
         id->kind = json_is_true(json_object_get(t->config, "managed_identity")) ? AZURE_IDENTITY_MANAGED :
                    cert ? AZURE_IDENTITY_CERTIFICATE : AZURE_IDENTITY_SECRET;
         id->authority = strdup_trim_slash(cfg_str(t, "authority") ?: "https://login.microsoftonline.com");
@@ -404,24 +420,80 @@ out:
 
 /* ---------------------------------------------------------------- requests */
 
-AzureTokenRequest *azure_token_request_free(AzureTokenRequest *tr) {
-        if (!tr)
+static void fetch_unlink(TokenFetch *f) {
+        for (TokenFetch **p = &fetches; *p; p = &(*p)->next)
+                if (*p == f) {
+                        *p = f->next;
+                        break;
+                }
+        f->next = NULL;
+}
+
+static TokenFetch *fetch_free(TokenFetch *f) {
+        if (!f)
                 return NULL;
-        http_request_free(tr->http);
-        sd_event_source_disable_unref(tr->retry_timer);
-        sd_event_unref(tr->event);
-        free(tr);
+        assert(!f->waiters);
+        fetch_unlink(f);
+        http_request_free(f->http);
+        sd_event_source_disable_unref(f->retry_timer);
+        azure_identity_free(f->id);
+        sd_event_unref(f->event);
+        free(f);
         return NULL;
 }
 
-static void token_finish(AzureTokenRequest *tr, int r, const char *token, const char *message) {
-        tr->done(r, token, message, tr->userdata);   /* may free tr */
+static TokenFetch *fetch_find(const char *key) {
+        for (TokenFetch *f = fetches; f; f = f->next)
+                if (streq(f->id->key, key))
+                        return f;
+        return NULL;
 }
 
-static int token_send(AzureTokenRequest *tr, char **ret_error);
+static void waiter_unlink(AzureTokenRequest *w) {
+        TokenFetch *f = w->fetch;
+
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                f->waiters = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        w->prev = w->next = NULL;
+        w->fetch = NULL;
+}
+
+AzureTokenRequest *azure_token_request_free(AzureTokenRequest *w) {
+        TokenFetch *f;
+
+        if (!w)
+                return NULL;
+        f = w->fetch;
+        if (f) {
+                waiter_unlink(w);
+                if (!f->waiters && !f->dispatching)
+                        fetch_free(f);   /* nobody waits any more: stop asking */
+        }
+        free(w);
+        return NULL;
+}
+
+/* Answers every waiter (each callback may free its request, or other waiters), then ends the fetch. */
+static void token_finish(TokenFetch *f, int r, const char *token, const char *message) {
+        fetch_unlink(f);   /* from now on, azure_token_get() uses the cache or starts afresh */
+        f->dispatching = true;
+        while (f->waiters) {
+                AzureTokenRequest *w = f->waiters;
+                waiter_unlink(w);
+                w->done(r, token, message, w->userdata);   /* may free w */
+        }
+        f->dispatching = false;
+        fetch_free(f);
+}
+
+static int token_send(TokenFetch *tr, char **ret_error);
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
-        AzureTokenRequest *tr = userdata;
+        TokenFetch *tr = userdata;
         _cleanup_free_ char *why = NULL;
         int r;
 
@@ -438,7 +510,7 @@ static char *first_line(const char *s, size_t max) {
         return strndup(strempty(s), MIN(n, max));
 }
 
-static char *token_error_message(const AzureTokenRequest *tr, const HttpResponse *resp, json_t *body) {
+static char *token_error_message(const TokenFetch *tr, const HttpResponse *resp, json_t *body) {
         const AzureIdentity *id = tr->id;
         const char *err = json_string_value(json_object_get(body, "error"));
         json_int_t code = json_integer_value(json_array_get(json_object_get(body, "error_codes"), 0));
@@ -490,7 +562,7 @@ static char *token_error_message(const AzureTokenRequest *tr, const HttpResponse
         }
 }
 
-static bool token_retryable(const AzureTokenRequest *tr, long status) {
+static bool token_retryable(const TokenFetch *tr, long status) {
         if (status == 408 || status == 429 || (status >= 500 && status <= 599))
                 return true;
         return tr->id->kind == AZURE_IDENTITY_MANAGED && (status == 404 || status == 410);
@@ -509,7 +581,7 @@ static usec_t json_seconds(json_t *v) {
 }
 
 static void on_token_response(HttpRequest *req, const HttpResponse *resp, void *userdata) {
-        AzureTokenRequest *tr = userdata;
+        TokenFetch *tr = userdata;
         _cleanup_(json_decrefp) json_t *body = NULL;
         _cleanup_free_ char *msg = NULL;
         const char *token;
@@ -568,7 +640,7 @@ static void on_token_response(HttpRequest *req, const HttpResponse *resp, void *
         token_finish(tr, 0, token, NULL);
 }
 
-static int token_send(AzureTokenRequest *tr, char **ret_error) {
+static int token_send(TokenFetch *tr, char **ret_error) {
         const AzureIdentity *id = tr->id;
         _cleanup_free_ char *url = NULL, *scope = NULL, *escope = NULL, *ecid = NULL, *body = NULL;
         _cleanup_free_ char *assertion = NULL, *ecred = NULL;
@@ -638,8 +710,9 @@ static int token_send(AzureTokenRequest *tr, char **ret_error) {
 int azure_token_get(sd_event *event, const AzureIdentity *id, bool refresh,
                     azure_token_done_t done, void *userdata,
                     const char **ret_token, AzureTokenRequest **ret_req, char **ret_error) {
-        _cleanup_(azure_token_request_freep) AzureTokenRequest *tr = NULL;
+        _cleanup_free_ AzureTokenRequest *w = NULL;
         TokenEntry *e = cache_find(id->key);
+        TokenFetch *f;
         int r;
 
         if (e && refresh)
@@ -649,16 +722,36 @@ int azure_token_get(sd_event *event, const AzureIdentity *id, bool refresh,
                 return 1;
         }
 
-        tr = calloc(1, sizeof *tr);
-        if (!tr)
+        w = calloc(1, sizeof *w);
+        if (!w)
                 return -ENOMEM;
-        tr->event = sd_event_ref(event);
-        tr->id = id;
-        tr->done = done;
-        tr->userdata = userdata;
-        r = token_send(tr, ret_error);
-        if (r < 0)
-                return r;
-        *ret_req = TAKE_PTR(tr);
+        w->done = done;
+        w->userdata = userdata;
+
+        /* a fetch for this identity is under way (it is sent after any token it would replace): wait for it */
+        f = fetch_find(id->key);
+        if (!f) {
+                f = calloc(1, sizeof *f);
+                if (!f)
+                        return -ENOMEM;
+                f->event = sd_event_ref(event);
+                f->id = (AzureIdentity *) id;
+                f->id->n_ref++;
+                r = token_send(f, ret_error);
+                if (r < 0) {
+                        fetch_free(f);
+                        return r;
+                }
+                f->next = fetches;
+                fetches = f;
+        } else
+                log_debug("Waiting for the token request in flight for %s.",
+                          id->kind == AZURE_IDENTITY_MANAGED ? "the managed identity" : id->client_id);
+        w->fetch = f;
+        w->next = f->waiters;
+        if (w->next)
+                w->next->prev = w;
+        f->waiters = w;
+        *ret_req = TAKE_PTR(w);
         return 0;
 }

@@ -5,7 +5,9 @@
  *
  * Tokens are cached in memory per identity (keyed by a digest of the identity and its credential)
  * and handed out until shortly before they expire; they are never logged or stored, and are wiped
- * from memory when replaced. Credentials are read from $CREDENTIALS_DIRECTORY/NAME. */
+ * from memory when replaced. Fetches are coalesced: while a token request for an identity is in
+ * flight, everyone else who needs that identity's token waits for it (one request on the wire),
+ * and all get its token or its error. Credentials are read from $CREDENTIALS_DIRECTORY/NAME. */
 #pragma once
 
 #include <systemd/sd-event.h>
@@ -31,11 +33,13 @@ typedef struct AzureIdentity {
         char *credential;         /* the secret, or the certificate PEM with its key; wiped */
         size_t credential_len;
         char *key;                /* cache key: a hex SHA-256 over all of the above */
+        unsigned n_ref;           /* a token fetch in flight keeps the identity it was started for */
 } AzureIdentity;
 
 /* Copies the identity out of an azure target and reads its credential. On failure *ret_error
  * says why (never quoting a secret). */
 int azure_identity_from_target(const Target *t, AzureIdentity **ret, char **ret_error);
+/* Drops a reference (the caller's); the identity is freed with the last one. */
 AzureIdentity *azure_identity_free(AzureIdentity *id);
 DEFINE_TRIVIAL_CLEANUP_FUNC(AzureIdentity *, azure_identity_free);
 
@@ -45,8 +49,9 @@ typedef struct AzureTokenRequest AzureTokenRequest;
 typedef void (*azure_token_done_t)(int r, const char *token, const char *message, void *userdata);
 
 /* Returns 1 and *ret_token (valid until the loop runs again) when a fresh cached token exists
- * and 'refresh' is false; else starts fetching one and returns 0 with *ret_req ('done' follows,
- * from the loop); or a negative errno with *ret_error. */
+ * and 'refresh' is false; else joins the fetch in flight for this identity, or starts one, and
+ * returns 0 with *ret_req ('done' follows, from the loop); or a negative errno with *ret_error.
+ * Freeing *ret_req before 'done' withdraws it (the fetch stops when nobody waits any more). */
 int azure_token_get(sd_event *event, const AzureIdentity *id, bool refresh,
                     azure_token_done_t done, void *userdata,
                     const char **ret_token, AzureTokenRequest **ret_req, char **ret_error);

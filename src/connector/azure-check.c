@@ -185,6 +185,7 @@ static void send_request(AzureCheck *k) {
                 .url = url,
                 .headers = headers,
                 .ca_file = k->id->ca_file,
+                .fresh_connection = true,   /* a check uses no cached connection and leaves none */
         };
         k->http = http_request_free(k->http);
         r = http_request_start(k->check->event, &p, on_response, k, &k->http);

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* azure.c: the "azure" connector: runs a step on an Azure VM through the managed Run Command
- * resource (…/virtualMachines/{vm}/runCommands/{name}), which reports the script's exit code.
+/* azure.c: the "azure" connector: runs a step on an Azure VM through Run Command, in one of two
+ * flavours chosen by the target's "api":
  *
- *   token ─► GET VM (its location) ─► PUT run command (script, timeout) ─► GET ?$expand=instanceView
- *   until executionState ends ─► record exit code, stdout, stderr ─► DELETE the run command ─► done
+ *   "managed" (default, azure-managed.c): the …/virtualMachines/{vm}/runCommands/{name} resource,
+ *       which reports the script's exit code; created, polled, deleted.
+ *   "action" (azure-action.c): the classic POST …/virtualMachines/{vm}/runCommand, followed
+ *       through its asynchronous operation; the exit status comes from a marker line the
+ *       connector's wrapper prints (Azure drops it).
  *
- * 429, 5xx and transport errors are retried with backoff (Retry-After when given); 409 Conflict
- * ("another run command is in progress") is retried until the step's timeout; 401 on a token
- * refreshes it once. Every other failure becomes OUTCOME_ERROR with a message naming the cause
- * (the VM's power state is looked up when a failure suggests the VM is not running). Timeout and
- * cancel delete the run command, which stops the script on the VM. Azure keeps only the last
- * 4096 bytes of each stream: a stream of that size is marked truncated.
+ * This file is what both share: copying the target at start, the access token, sending requests,
+ * 429/5xx/transport retries with back-off (Retry-After when given), 409 Conflict ("another run
+ * command is in progress") retried until the step's timeout, 401 refreshing the token once, and
+ * every other failure turned into OUTCOME_ERROR with a message naming the cause (the VM's power
+ * state is looked up when a failure suggests the VM is not running); the step's timeout and
+ * cancel; the remote handle committed before the run is created.
  *
  * Everything the job needs is copied from the Target at start (Reload may replace the catalog).
  * No token, secret or request body is ever logged. */
@@ -22,83 +25,25 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "connector/azure-auth.h"
 #include "connector/azure-check.h"
-#include "connector/connector.h"
-#include "connector/curl-event.h"
+#include "connector/azure-job.h"
 #include "shared/log.h"
 
-#define ARM_API_VERSION "2024-11-01"
-#define AZURE_OUTPUT_TAIL 4096
-#define POLL_FIRST_USEC (1 * USEC_PER_SEC)
-#define POLL_MAX_USEC (15 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC (60 * USEC_PER_SEC)
 #define TRANSIENT_RETRIES_MAX 8
 #define CONFLICT_WAIT_DEFAULT_USEC (10 * 60 * USEC_PER_SEC)   /* steps without a timeout */
 #define DELETE_ATTEMPTS_MAX 4
 
-#define strcaseeq_ascii(a, b) (strcasecmp((a), (b)) == 0)
-
-typedef enum AzPhase {
-        AZ_GET_VM,
-        AZ_PUT,
-        AZ_POLL,
-        AZ_CHECK_POWER,
-        AZ_DELETE,
-} AzPhase;
-
-typedef enum AzStop {
-        AZ_STOP_NONE,
-        AZ_STOP_TIMEOUT,
-        AZ_STOP_CANCEL,
-} AzStop;
-
-typedef struct AzureJob {
-        ConnectorJob job;
-        AzureIdentity *id;
-        char *vm, *resource_group;
-        char *vm_url, *rc_name, *rc_url;
-        char *command;
-        char *location;
-        char *auth_header;        /* "Authorization: Bearer …", wiped */
-        usec_t timeout_usec, deadline;
-        uint32_t session_id, step_index;
-        bool resumed;             /* following a run created before a restart (its handle) */
-        bool seen;                /* resumed: the run command was found at least once */
-
-        AzPhase phase;
-        AzStop stop;
-        bool created;             /* a PUT was sent: the resource may exist */
-        bool token_refreshed;     /* after a 401, once */
-        bool token_fresh;         /* auth_header was just filled in by on_token() */
-        const char *note;         /* for the result record (RUNBOOK_CONNECTION) */
-        sd_event_source *cancel_defer;
-        unsigned transient;       /* consecutive 429/5xx/transport failures */
-        unsigned delete_attempts;
-        usec_t poll_delay;
-
-        AzureTokenRequest *token_req;
-        HttpRequest *http;
-        sd_event_source *timer;   /* poll/backoff */
-        sd_event_source *deadline_timer;
-        sd_event_source *defer;
-
-        bool have_result;         /* the outcome, kept while the run command is deleted */
-        StepResult result;
-        char *message;
-        char *context;            /* CHECK_POWER: the failure that made us look */
-} AzureJob;
-
 static AzureJob *azure_job(ConnectorJob *j) {
         return (AzureJob *) j;
 }
 
-static void az_send(AzureJob *a);
-static void az_step(AzureJob *a);
-static void az_commit_handle(AzureJob *a);
-
 static const char *phase_method(AzPhase p) {
-        return p == AZ_PUT ? "PUT" : p == AZ_DELETE ? "DELETE" : "GET";
+        return p == AZ_PUT ? "PUT" : p == AZ_DELETE ? "DELETE" : p == AZ_POST ? "POST" : "GET";
+}
+
+static bool phase_polls(AzPhase p) {
+        return p == AZ_POLL || p == AZ_OPERATION || p == AZ_RESULT;
 }
 
 /* ---------------------------------------------------------------- finishing */
@@ -116,12 +61,12 @@ static void az_finish_now(AzureJob *a) {
         a->deadline_timer = sd_event_source_disable_unref(a->deadline_timer);
         a->cancel_defer = sd_event_source_disable_unref(a->cancel_defer);
         res.message = a->message;
-        res.connection = a->note ?: "azure run command";
+        res.connection = a->note ?: a->action ? "azure run command (action API)" : "azure run command";
         connector_job_finish(&a->job, &res);   /* last: may free the job */
 }
 
-/* Records the outcome, then deletes the run command if it may exist, then reports. */
-static void az_conclude(AzureJob *a, StepOutcome outcome, int error, int exit_status, char *message) {
+/* Records the outcome, then deletes the run command if it may exist (managed), then reports. */
+void az_conclude(AzureJob *a, StepOutcome outcome, int error, int exit_status, char *message) {
         if (!a->have_result) {
                 a->have_result = true;
                 a->result = (StepResult) { .outcome = outcome, .error = error, .exit_status = exit_status };
@@ -130,7 +75,7 @@ static void az_conclude(AzureJob *a, StepOutcome outcome, int error, int exit_st
         } else
                 free(message);
         az_clear_io(a);
-        if (a->created && a->phase != AZ_DELETE) {
+        if (!a->action && a->created && a->phase != AZ_DELETE) {
                 a->phase = AZ_DELETE;
                 a->transient = 0;
                 az_send(a);
@@ -139,8 +84,7 @@ static void az_conclude(AzureJob *a, StepOutcome outcome, int error, int exit_st
         az_finish_now(a);
 }
 
-_printf_(3, 4)
-static void az_fail(AzureJob *a, int error, const char *fmt, ...) {
+void az_fail(AzureJob *a, int error, const char *fmt, ...) {
         char *m = NULL;
         va_list ap;
 
@@ -161,7 +105,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void az_later(AzureJob *a, usec_t delay) {
+void az_later(AzureJob *a, usec_t delay) {
         int r;
 
         a->timer = sd_event_source_disable_unref(a->timer);
@@ -174,8 +118,19 @@ static void az_later(AzureJob *a, usec_t delay) {
         (void) sd_event_source_set_description(a->timer, "azure-retry");
 }
 
+void az_poll_later(AzureJob *a, const HttpResponse *resp) {
+        usec_t d = resp ? http_retry_after(resp) : USEC_INFINITY;
+
+        a->transient = 0;
+        if (d == USEC_INFINITY) {
+                d = a->poll_delay;
+                a->poll_delay = MIN(a->poll_delay * 3 / 2, POLL_MAX_USEC);
+        }
+        az_later(a, d);
+}
+
 /* "3s" for whole seconds (as the local connector says it), else "1.500s" */
-static const char *format_timeout(char *buf, size_t size, usec_t usec) {
+const char *az_format_timeout(char *buf, size_t size, usec_t usec) {
         if (usec % USEC_PER_SEC == 0) {
                 snprintf(buf, size, "%" PRIu64 "s", (uint64_t) (usec / USEC_PER_SEC));
                 return buf;
@@ -189,9 +144,11 @@ static void az_stop(AzureJob *a, AzStop why) {
         if (a->stop != AZ_STOP_NONE)
                 return;
         a->stop = why;
-        if (why == AZ_STOP_TIMEOUT) {
+        if (a->action)
+                m = azure_action_stop_message(a, why);
+        else if (why == AZ_STOP_TIMEOUT) {
                 char b[DURATION_MAX];
-                (void) asprintf_safe(&m, "timed out after %s%s", format_timeout(b, sizeof b, a->timeout_usec),
+                (void) asprintf_safe(&m, "timed out after %s%s", az_format_timeout(b, sizeof b, a->timeout_usec),
                                      a->created ? "; the run command was deleted on the VM, which stops the script" : "");
         } else
                 m = strdup(a->created ? "cancelled; the run command was deleted on the VM, which stops the script" :
@@ -226,12 +183,20 @@ static void az_retry(AzureJob *a, const HttpResponse *resp, const char *what) {
         if (d == USEC_INFINITY)
                 d = MIN(USEC_PER_SEC << MIN(a->transient, 6u), BACKOFF_MAX_USEC);
         a->transient++;
-        log_debug("Azure %s on %s for run command %s: %s; retrying in %" PRIu64 " ms.", phase_method(a->phase),
+        log_debug("Azure %s on %s for run %s: %s; retrying in %" PRIu64 " ms.", phase_method(a->phase),
                   a->vm, a->rc_name, what, d / USEC_PER_MSEC);
         az_later(a, d);
 }
 
 /* ---------------------------------------------------------------- requests */
+
+static int set_auth_header(AzureJob *a, const char *token) {
+        if (a->auth_header) {
+                explicit_bzero(a->auth_header, strlen(a->auth_header));
+                a->auth_header = mfree(a->auth_header);
+        }
+        return asprintf_safe(&a->auth_header, "Authorization: Bearer %s", token) < 0 ? -ENOMEM : 0;
+}
 
 static void on_token(int r, const char *token, const char *message, void *userdata) {
         AzureJob *a = userdata;
@@ -246,11 +211,7 @@ static void on_token(int r, const char *token, const char *message, void *userda
                 az_fail(a, r, "%s", message ?: "cannot get an access token");
                 return;
         }
-        if (a->auth_header) {
-                explicit_bzero(a->auth_header, strlen(a->auth_header));
-                a->auth_header = mfree(a->auth_header);
-        }
-        if (asprintf_safe(&a->auth_header, "Authorization: Bearer %s", token) < 0) {
+        if (set_auth_header(a, token) < 0) {
                 az_fail(a, -ENOMEM, "out of memory");
                 return;
         }
@@ -274,39 +235,14 @@ static int az_ensure_token(AzureJob *a, bool refresh) {
         }
         if (r == 0)
                 return 0;   /* on_token() continues */
-        if (a->auth_header) {
-                explicit_bzero(a->auth_header, strlen(a->auth_header));
-                a->auth_header = mfree(a->auth_header);
-        }
-        if (asprintf_safe(&a->auth_header, "Authorization: Bearer %s", token) < 0)
-                return -ENOMEM;
-        return 1;
+        r = set_auth_header(a, token);
+        return r < 0 ? r : 1;
 }
 
 static void on_response(HttpRequest *req, const HttpResponse *resp, void *userdata);
 
-static char *put_body(AzureJob *a) {
-        _cleanup_(json_decrefp) json_t *j = NULL;
-        char s[16], st[16];
-
-        snprintf(s, sizeof s, "%" PRIu32, a->session_id);
-        snprintf(st, sizeof st, "%" PRIu32, a->step_index);
-        j = json_pack("{s:s, s:{s:{s:s}, s:[{s:s,s:s},{s:s,s:s}], s:b, s:b}}",
-                      "location", a->location,
-                      "properties",
-                      "source", "script", a->command,
-                      "parameters", "name", "RUNBOOK_SESSION", "value", s, "name", "RUNBOOK_STEP", "value", st,
-                      "asyncExecution", 0, "treatFailureAsDeploymentFailure", 0);
-        if (!j)
-                return NULL;
-        if (a->timeout_usec > 0)
-                (void) json_object_set_new(json_object_get(j, "properties"), "timeoutInSeconds",
-                                           json_integer((json_int_t) ((a->timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC)));
-        return json_dumps(j, JSON_COMPACT);
-}
-
 /* Sends the request of the current phase (after making sure we hold a token). */
-static void az_send(AzureJob *a) {
+void az_send(AzureJob *a) {
         _cleanup_free_ char *url = NULL, *body = NULL;
         const char *headers[] = { NULL, "Accept: application/json", "Content-Type: application/json", NULL };
         int r;
@@ -325,32 +261,18 @@ static void az_send(AzureJob *a) {
         a->token_fresh = false;
         headers[0] = a->auth_header;
 
-        switch (a->phase) {
-        case AZ_GET_VM:
-                r = asprintf_safe(&url, "%s?api-version=" ARM_API_VERSION, a->vm_url);
-                break;
-        case AZ_CHECK_POWER:
+        if (a->phase == AZ_CHECK_POWER)
                 r = asprintf_safe(&url, "%s/instanceView?api-version=" ARM_API_VERSION, a->vm_url);
-                break;
-        case AZ_PUT:
-                body = put_body(a);
-                r = body ? asprintf_safe(&url, "%s?api-version=" ARM_API_VERSION, a->rc_url) : -ENOMEM;
-                a->created = true;
-                break;
-        case AZ_POLL:
-                r = asprintf_safe(&url, "%s?$expand=instanceView&api-version=" ARM_API_VERSION, a->rc_url);
-                break;
-        case AZ_DELETE:
-                r = asprintf_safe(&url, "%s?api-version=" ARM_API_VERSION, a->rc_url);
-                break;
-        default:
-                assert(false);
-                r = -EINVAL;
-        }
+        else if (a->action)
+                r = azure_action_request(a, &url, &body);
+        else
+                r = azure_managed_request(a, &url, &body);
         if (r < 0) {
-                az_fail(a, -ENOMEM, "out of memory");
+                az_fail(a, r, "cannot build the request: %s", strerror(-r));
                 return;
         }
+        if (a->phase == AZ_PUT || a->phase == AZ_POST)
+                a->created = true;
 
         HttpRequestParams p = {
                 .method = phase_method(a->phase),
@@ -371,8 +293,46 @@ static void az_send(AzureJob *a) {
                         az_fail(a, r, "cannot send a request to Azure Resource Manager: %s", strerror(-r));
                 return;
         }
-        log_debug("Azure %s %s (run command %s).", p.method, a->phase == AZ_GET_VM || a->phase == AZ_CHECK_POWER ?
-                  "VM" : "run command", a->rc_name);
+        log_debug("Azure %s %s (run %s).", p.method, a->phase == AZ_GET_VM || a->phase == AZ_CHECK_POWER ? "VM" :
+                  a->phase == AZ_OPERATION || a->phase == AZ_RESULT ? "operation" : "run command", a->rc_name);
+}
+
+/* ---------------------------------------------------------------- the remote handle */
+
+static void on_handle_committed(ConnectorJob *j, int error) {
+        AzureJob *a = azure_job(j);
+
+        if (a->have_result)
+                return;   /* cancelled or timed out meanwhile: nothing was created */
+        if (error < 0) {
+                az_fail(a, error, "could not record the run's name durably before creating it (%s); not run",
+                        strerror(-error));
+                return;
+        }
+        az_send(a);
+}
+
+/* What identifies the run, durable before the request that creates it (see connector.h); the
+ * action API commits it again once Azure has named the operation. 'cont' NULL: send the
+ * current phase's request once it is durable. */
+void az_commit_handle(AzureJob *a, connector_continue_t cont) {
+        _cleanup_(json_decrefp) json_t *h = NULL;
+        int r;
+
+        if (a->created_at == 0)
+                a->created_at = now_usec(CLOCK_REALTIME);
+        h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "connector", "azure", "api", a->action ? "action" : "managed",
+                      "name", a->rc_name, "vm", a->vm, "resource_group", a->resource_group,
+                      "created_at", (json_int_t) a->created_at);
+        if (!h || (!a->action && json_object_set_new(h, "url", json_string(a->rc_url)) < 0) ||
+            (a->op_url && json_object_set_new(h, "operation", json_string(a->op_url)) < 0) ||
+            (a->loc_url && json_object_set_new(h, "location", json_string(a->loc_url)) < 0)) {
+                az_fail(a, -ENOMEM, "out of memory");
+                return;
+        }
+        r = connector_job_set_handle(&a->job, h, cont ?: on_handle_committed);
+        if (r < 0)
+                az_fail(a, r, "could not record the run's name before creating it (%s); not run", strerror(-r));
 }
 
 /* ---------------------------------------------------------------- responses */
@@ -399,7 +359,23 @@ static void az_fail_forbidden(AzureJob *a, const char *message, const char *need
                 a->resource_group, a->vm);
 }
 
-static void az_check_power(AzureJob *a, char *context) {
+static const char *phase_action(AzPhase p) {
+        switch (p) {
+        case AZ_PUT:
+                return "Microsoft.Compute/virtualMachines/runCommands/write";
+        case AZ_POLL:
+                return "Microsoft.Compute/virtualMachines/runCommands/read";
+        case AZ_POST:
+                return "Microsoft.Compute/virtualMachines/runCommand/action";
+        case AZ_OPERATION:
+        case AZ_RESULT:
+                return "Microsoft.Compute/locations/operations/read";
+        default:
+                return "Microsoft.Compute/virtualMachines/read";
+        }
+}
+
+void az_check_power(AzureJob *a, char *context) {
         free(a->context);
         a->context = context;
         a->phase = AZ_CHECK_POWER;
@@ -424,70 +400,11 @@ static void on_power(AzureJob *a, long status, json_t *body) {
                 az_fail(a, -EIO, "%s", strna(a->context));
 }
 
-static void on_handle_committed(ConnectorJob *j, int error) {
-        AzureJob *a = azure_job(j);
-
-        if (a->have_result)
-                return;   /* cancelled or timed out meanwhile: nothing was created */
-        if (error < 0) {
-                az_fail(a, error, "could not record the run command's name durably before creating it (%s); not run",
-                        strerror(-error));
-                return;
-        }
-        az_send(a);
-}
-
-/* What identifies the run is durable before the PUT that creates it (see connector.h). */
-static void az_commit_handle(AzureJob *a) {
-        _cleanup_(json_decrefp) json_t *h = NULL;
-        int r;
-
-        h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "connector", "azure", "api", "managed",
-                      "name", a->rc_name, "url", a->rc_url, "vm", a->vm, "resource_group", a->resource_group,
-                      "created_at", (json_int_t) now_usec(CLOCK_REALTIME));
-        if (!h) {
-                az_fail(a, -ENOMEM, "out of memory");
-                return;
-        }
-        r = connector_job_set_handle(&a->job, h, on_handle_committed);
-        if (r < 0)
-                az_fail(a, r, "could not record the run command's name before creating it (%s); not run", strerror(-r));
-}
-
-static void on_vm(AzureJob *a, long status, json_t *body) {
-        const char *loc = json_string_value(json_object_get(body, "location"));
-
-        if (status != 200 || !loc) {
-                az_fail(a, -EBADMSG, "unexpected answer to GET VM '%s/%s' (HTTP %ld)", a->resource_group, a->vm, status);
-                return;
-        }
-        a->location = strdup(loc);
-        if (!a->location) {
-                az_fail(a, -ENOMEM, "out of memory");
-                return;
-        }
-        a->phase = AZ_PUT;
-        az_commit_handle(a);
-}
-
-static void on_put(AzureJob *a, long status, json_t *body) {
-        if (status != 200 && status != 201) {
-                az_fail(a, -EBADMSG, "unexpected answer to PUT run command (HTTP %ld)", status);
-                return;
-        }
-        a->phase = AZ_POLL;
-        a->poll_delay = POLL_FIRST_USEC;
-        az_later(a, a->poll_delay);
-}
-
-static void take_stream(AzureJob *a, unsigned k, json_t *v, bool *truncated) {
-        const char *s = json_string_value(v);
-        size_t n = s ? strlen(s) : 0;
-
+void az_take_stream(AzureJob *a, unsigned k, const char *s, size_t n, bool *truncated) {
         if (n == 0)
                 return;
         if (output_capture_append(&a->job.output[k], s, n) < 0)
-                log_debug("Out of memory keeping the output of run command %s.", a->rc_name);
+                log_debug("Out of memory keeping the output of run %s.", a->rc_name);
         if (n >= AZURE_OUTPUT_TAIL) {
                 /* Azure kept only the last 4096 bytes of this stream */
                 a->job.output[k].truncated = true;
@@ -495,64 +412,40 @@ static void take_stream(AzureJob *a, unsigned k, json_t *v, bool *truncated) {
         }
 }
 
-static void on_poll(AzureJob *a, const HttpResponse *resp, long status, json_t *body) {
-        json_t *props = json_object_get(body, "properties"), *iv = json_object_get(props, "instanceView");
-        const char *state = json_string_value(json_object_get(iv, "executionState"));
-        const char *prov = json_string_value(json_object_get(props, "provisioningState"));
-        const char *emsg = json_string_value(json_object_get(iv, "executionMessage"));
-        json_t *ec = json_object_get(iv, "exitCode");
-        int exit_code = json_is_integer(ec) ? (int) json_integer_value(ec) : 0;
-        bool truncated = false;
-        usec_t d;
-
-        if (status != 200) {
-                az_fail(a, -EBADMSG, "unexpected answer polling run command %s (HTTP %ld)", a->rc_name, status);
-                return;
-        }
-        if (state && (strcaseeq_ascii(state, "Succeeded") || strcaseeq_ascii(state, "Failed") ||
-                      strcaseeq_ascii(state, "TimedOut") || strcaseeq_ascii(state, "Canceled"))) {
-                char *note = NULL;
-
-                a->seen = true;
-                take_stream(a, 0, json_object_get(iv, "output"), &truncated);
-                take_stream(a, 1, json_object_get(iv, "error"), &truncated);
-                if (truncated)
-                        a->note = "azure run command; Azure keeps only the last 4096 bytes of each stream";
-                if (strcaseeq_ascii(state, "TimedOut") ||
-                    (a->timeout_usec > 0 && exit_code == -1 &&
-                     now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC >= a->deadline)) {
-                        char b[DURATION_MAX];
-                        (void) asprintf_safe(&note, "timed out after %s (stopped on the VM)",
-                                             format_timeout(b, sizeof b, a->timeout_usec));
-                        az_conclude(a, OUTCOME_TIMED_OUT, 0, -1, note);
-                } else if (strcaseeq_ascii(state, "Canceled"))
-                        az_fail(a, -ECANCELED, "the run command was cancelled on the VM (%s)", strna(emsg));
-                else if (exit_code < 0)
-                        az_fail(a, -EIO, "the VM's run command handler failed with code %d: %s", exit_code, strna(emsg));
-                else
-                        az_conclude(a, OUTCOME_EXITED, 0, exit_code, NULL);
-                return;
-        }
-        if (prov && strcaseeq_ascii(prov, "Failed")) {
-                char *ctx = NULL;
-                (void) asprintf_safe(&ctx, "the run command failed on VM '%s/%s' before the script ran (%s)",
-                                     a->resource_group, a->vm, emsg ?: "provisioningState Failed");
-                az_check_power(a, ctx);
-                return;
-        }
-        a->seen = true;
-        a->transient = 0;
-        d = http_retry_after(resp);
-        if (d == USEC_INFINITY) {
-                d = a->poll_delay;
-                a->poll_delay = MIN(a->poll_delay * 3 / 2, POLL_MAX_USEC);
-        }
-        az_later(a, d);
-}
-
 static bool is_token_error(const char *code) {
         return streq(code, "InvalidAuthenticationToken") || streq(code, "ExpiredAuthenticationToken") ||
                streq(code, "AuthenticationFailed") || streq(code, "InvalidAuthenticationTokenAudience") || !*code;
+}
+
+/* 409 on the request that creates a run: another run command is in progress; wait and retry
+ * within the step's timeout (a deallocating VM is not "busy"). */
+static void az_busy(AzureJob *a, const HttpResponse *resp, const char *code, const char *msg) {
+        usec_t d = http_retry_after(resp);
+
+        a->created = false;
+        if (d == USEC_INFINITY)
+                d = MIN(2 * USEC_PER_SEC << MIN(a->transient, 3u), 15 * USEC_PER_SEC);
+        a->transient = MIN(a->transient + 1, 10u);
+        if (a->timeout_usec == 0 && now_usec(CLOCK_MONOTONIC) + d > a->deadline) {
+                az_fail(a, -EBUSY, "VM '%s/%s' stayed busy with another run command (%s: %s)",
+                        a->resource_group, a->vm, code, msg);
+                return;
+        }
+        log_debug("VM %s is busy (%s), trying again in %" PRIu64 " ms.", a->vm, code, d / USEC_PER_MSEC);
+        az_later(a, d);
+}
+
+/* 404 while following a run: it is gone. */
+static void az_gone(AzureJob *a) {
+        const char *what = a->action ? "operation of run" : "run command";
+
+        a->created = false;
+        if (a->resumed && !a->seen)
+                az_fail(a, -ENXIO, "the remote run (%s %s on VM '%s/%s') was not found after a restart; "
+                        "it may or may not have run; not re-run", what, a->rc_name, a->resource_group, a->vm);
+        else
+                az_fail(a, -ENXIO, "%s %s disappeared from VM '%s/%s' while it ran (deleted by someone else?)",
+                        what, a->rc_name, a->resource_group, a->vm);
 }
 
 static void on_response(HttpRequest *req, const HttpResponse *resp, void *userdata) {
@@ -560,6 +453,7 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
         _cleanup_(json_decrefp) json_t *body = NULL;
         const char *code, *msg;
         long status = resp->status;
+        bool creates = a->phase == AZ_PUT || a->phase == AZ_POST;
         /* resp points into the request: free it on return, not before */
         _cleanup_(http_request_freep) HttpRequest *finished = TAKE_PTR(a->http);
 
@@ -593,6 +487,8 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
         if (status == 401) {
                 if (!a->token_refreshed && is_token_error(code)) {
                         a->token_refreshed = true;
+                        if (creates)
+                                a->created = false;   /* refused: nothing was created */
                         int r = az_ensure_token(a, true);
                         if (r > 0)
                                 az_send(a);
@@ -601,13 +497,13 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
                 az_fail(a, -EACCES, "Azure Resource Manager rejected the access token (%s): %s", code, msg);
                 return;
         }
+        if (status >= 400 && creates)
+                a->created = false;   /* a refused create created nothing */
         if (status == 403) {
-                az_fail_forbidden(a, msg, a->phase == AZ_PUT ? "Microsoft.Compute/virtualMachines/runCommands/write" :
-                                  a->phase == AZ_POLL ? "Microsoft.Compute/virtualMachines/runCommands/read" :
-                                  "Microsoft.Compute/virtualMachines/read");
+                az_fail_forbidden(a, msg, phase_action(a->phase));
                 return;
         }
-        if (status == 404 && a->phase != AZ_POLL) {
+        if (status == 404 && !phase_polls(a->phase)) {
                 if (streq(code, "ResourceGroupNotFound"))
                         az_fail(a, -ENXIO, "resource group '%s' not found (ResourceGroupNotFound): %s", a->resource_group, msg);
                 else if (streq(code, "SubscriptionNotFound"))
@@ -617,38 +513,17 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
                                 a->resource_group, *code ? code : "ResourceNotFound", msg);
                 return;
         }
-        if (status == 404 && a->resumed && !a->seen) {
-                a->created = false;
-                az_fail(a, -ENXIO, "the remote run (run command %s on VM '%s/%s') was not found after a restart; "
-                        "it may or may not have run; not re-run", a->rc_name, a->resource_group, a->vm);
-                return;
-        }
         if (status == 404) {
-                a->created = false;
-                az_fail(a, -ENXIO, "run command %s disappeared from VM '%s/%s' while it ran (deleted by someone else?)",
-                        a->rc_name, a->resource_group, a->vm);
+                az_gone(a);
                 return;
         }
-        if (status == 409 && a->phase == AZ_PUT && (streq(code, "Conflict") || streq(code, "RetryableErrorDueToAnotherOperation")) &&
+        if (status == 409 && creates && (streq(code, "Conflict") || streq(code, "RetryableErrorDueToAnotherOperation")) &&
             !strstr(msg, "deallocat")) {
-                usec_t d = http_retry_after(resp);
-                a->created = false;
-                if (d == USEC_INFINITY)
-                        d = MIN(2 * USEC_PER_SEC << MIN(a->transient, 3u), 15 * USEC_PER_SEC);
-                a->transient = MIN(a->transient + 1, 10u);
-                if (a->timeout_usec == 0 && now_usec(CLOCK_MONOTONIC) + d > a->deadline) {
-                        az_fail(a, -EBUSY, "VM '%s/%s' stayed busy with another run command (%s: %s)",
-                                a->resource_group, a->vm, code, msg);
-                        return;
-                }
-                log_debug("VM %s is busy (%s), trying again in %" PRIu64 " ms.", a->vm, code, d / USEC_PER_MSEC);
-                az_later(a, d);
+                az_busy(a, resp, code, msg);
                 return;
         }
         if (status == 409 || (status == 400 && streq(code, "OperationNotAllowed"))) {
                 char *ctx = NULL;
-                if (a->phase == AZ_PUT)
-                        a->created = false;
                 (void) asprintf_safe(&ctx, "%s: %s", code, msg);
                 if (a->phase == AZ_CHECK_POWER)
                         az_fail(a, -EIO, "%s", strna(ctx));
@@ -657,29 +532,17 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
                 return;
         }
         if (status >= 400) {
-                if (a->phase == AZ_PUT)
-                        a->created = false;
                 az_fail(a, -EINVAL, "Azure Resource Manager refused the %s (HTTP %ld %s): %s",
-                        a->phase == AZ_PUT ? "run command" : "request", status, code, msg);
+                        creates ? "run command" : "request", status, code, msg);
                 return;
         }
 
-        switch (a->phase) {
-        case AZ_GET_VM:
-                on_vm(a, status, body);
-                break;
-        case AZ_PUT:
-                on_put(a, status, body);
-                break;
-        case AZ_POLL:
-                on_poll(a, resp, status, body);
-                break;
-        case AZ_CHECK_POWER:
+        if (a->phase == AZ_CHECK_POWER)
                 on_power(a, status, body);
-                break;
-        default:
-                break;
-        }
+        else if (a->action)
+                azure_action_response(a, resp, status, body);
+        else
+                azure_managed_response(a, resp, status, body);
 }
 
 /* ---------------------------------------------------------------- the vtable */
@@ -688,30 +551,59 @@ static int on_begin(sd_event_source *s, void *userdata) {
         AzureJob *a = userdata;
 
         a->defer = sd_event_source_disable_unref(a->defer);
-        az_step(a);
-        return 0;
-}
-
-static void az_step(AzureJob *a) {
         if (a->message) {   /* a failure found in start(), reported from the loop */
                 char *m = TAKE_PTR(a->message);
                 az_conclude(a, OUTCOME_ERROR, a->result.error ?: -EINVAL, -1, m);
-                return;
+                return 0;
         }
-        if (a->resumed) {
-                /* the run command exists (or did): follow it, never create it again */
-                a->phase = AZ_POLL;
-                a->poll_delay = POLL_FIRST_USEC;
+        a->poll_delay = POLL_FIRST_USEC;
+        if (a->resumed)
+                /* the run exists (or did): follow it, never create it again */
+                a->phase = !a->action ? AZ_POLL : a->op_url ? AZ_OPERATION : AZ_RESULT;
+        else if (a->action) {
+                a->phase = AZ_POST;
+                az_commit_handle(a, NULL);
+                return 0;
         } else
                 a->phase = AZ_GET_VM;
         az_send(a);
+        return 0;
 }
 
 static const char *cfg(const Target *t, const char *key) {
         return json_string_value(json_object_get(t->config, key));
 }
 
-/* Both start and resume: copies what the job needs; 'handle' (resume) names the run command. */
+/* Resume: the name (and URLs) committed before the run was created. */
+static int setup_resume(AzureJob *a, const StepRequest *req, json_t *handle) {
+        const char *name = json_string_value(json_object_get(handle, "name"));
+        const char *url = json_string_value(json_object_get(handle, "url"));
+        const char *api = json_string_value(json_object_get(handle, "api"));
+        json_t *ca = json_object_get(handle, "created_at");
+        usec_t now_rt = now_usec(CLOCK_REALTIME), elapsed = 0, left;
+
+        if (isempty(name) || strchr(name, '/'))
+                return -EBADMSG;
+        a->action = streq_ptr(api, "action");   /* the API that started it, whatever the target says now */
+        a->rc_name = strdup(name);
+        if (!a->rc_name || (!a->action && url && !(a->rc_url = strdup(url))))
+                return -ENOMEM;
+        if (json_is_integer(ca) && json_integer_value(ca) > 0) {
+                a->created_at = (usec_t) json_integer_value(ca);
+                if (a->created_at < now_rt)
+                        elapsed = now_rt - a->created_at;
+        }
+        if (elapsed < a->job.started_usec)
+                a->job.started_usec -= elapsed;   /* the duration counts from the creation */
+        /* Azure stops the script at its timeout; give the last poll a little time to see it */
+        left = req->timeout_usec > elapsed ? req->timeout_usec - elapsed : 0;
+        a->deadline = now_usec(CLOCK_MONOTONIC) + (req->timeout_usec > 0 ? left + 10 * USEC_PER_SEC :
+                                                   CONFLICT_WAIT_DEFAULT_USEC);
+        a->resumed = a->created = true;
+        return 0;
+}
+
+/* Both start and resume: copies what the job needs; 'handle' (resume) names the run. */
 static int azure_setup(ConnectorJob *j, const StepRequest *req, json_t *handle) {
         AzureJob *a = azure_job(j);
         const Target *t = req->target;
@@ -732,27 +624,11 @@ static int azure_setup(ConnectorJob *j, const StepRequest *req, json_t *handle) 
         if (!a->command || !a->vm || !a->resource_group || !esub || !erg || !evm)
                 return -ENOMEM;
         if (handle) {
-                /* resume: the name (and URL) committed before the run command was created */
-                const char *name = json_string_value(json_object_get(handle, "name"));
-                const char *url = json_string_value(json_object_get(handle, "url"));
-                json_t *ca = json_object_get(handle, "created_at");
-                usec_t now_rt = now_usec(CLOCK_REALTIME), elapsed = 0, left;
-
-                if (isempty(name) || strchr(name, '/'))
-                        return -EBADMSG;
-                a->rc_name = strdup(name);
-                if (!a->rc_name || (url && !(a->rc_url = strdup(url))))
-                        return -ENOMEM;
-                if (json_is_integer(ca) && (usec_t) json_integer_value(ca) < now_rt)
-                        elapsed = now_rt - (usec_t) json_integer_value(ca);
-                if (elapsed < j->started_usec)
-                        j->started_usec -= elapsed;   /* the duration counts from the creation */
-                /* Azure stops the script at its timeout; give the last poll a little time to see it */
-                left = req->timeout_usec > elapsed ? req->timeout_usec - elapsed : 0;
-                a->deadline = now_usec(CLOCK_MONOTONIC) + (req->timeout_usec > 0 ? left + 10 * USEC_PER_SEC :
-                                                           CONFLICT_WAIT_DEFAULT_USEC);
-                a->resumed = a->created = true;
+                r = setup_resume(a, req, handle);
+                if (r < 0)
+                        return r;
         } else {
+                a->action = streq_ptr(cfg(t, "api"), "action");
                 if (RAND_bytes(rnd, sizeof rnd) != 1)
                         return -EIO;
                 /* (session, step, attempt) and a random suffix: no clash with an earlier attempt */
@@ -760,22 +636,23 @@ static int azure_setup(ConnectorJob *j, const StepRequest *req, json_t *handle) 
                                   req->step_index, req->attempt, rnd[0], rnd[1], rnd[2], rnd[3]) < 0)
                         return -ENOMEM;
         }
+        if (a->action) {
+                r = azure_action_setup(a, handle);
+                if (r < 0)
+                        return r;
+        }
 
         r = azure_identity_from_target(t, &a->id, &why);
         if (r < 0 && !why)
                 return r;
-        if (r >= 0) {
-                if (asprintf_safe(&a->vm_url, "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/"
-                                  "virtualMachines/%s", a->id->resource, esub, erg, evm) < 0 ||
-                    (!a->rc_url && asprintf_safe(&a->rc_url, "%s/runCommands/%s", a->vm_url, a->rc_name) < 0))
-                        return -ENOMEM;
-                if (!handle && streq_ptr(cfg(t, "api"), "action")) {
-                        r = -EOPNOTSUPP;
-                        why = strdup("the classic \"action\" Run Command API is not supported yet; use \"api\": \"managed\"");
-                }
-        }
+        if (r >= 0 &&
+            (asprintf_safe(&a->vm_url, "%s/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/"
+                           "virtualMachines/%s", a->id->resource, esub, erg, evm) < 0 ||
+             (!a->action && !a->rc_url && asprintf_safe(&a->rc_url, "%s/runCommands/%s", a->vm_url, a->rc_name) < 0)))
+                return -ENOMEM;
         if (r < 0) {
                 a->result.error = r;
+                free(a->message);
                 a->message = TAKE_PTR(why);
         }
 
@@ -790,8 +667,9 @@ static int azure_setup(ConnectorJob *j, const StepRequest *req, json_t *handle) 
                         return r;
                 (void) sd_event_source_set_description(a->deadline_timer, "azure-deadline");
         }
-        log_debug("%s step %" PRIu32 " of session %" PRIu32 " on Azure VM %s/%s as run command %s.",
-                  handle ? "Resuming" : "Running", req->step_index, req->session_id, a->resource_group, a->vm, a->rc_name);
+        log_debug("%s step %" PRIu32 " of session %" PRIu32 " on Azure VM %s/%s as %s %s.",
+                  handle ? "Resuming" : "Running", req->step_index, req->session_id, a->resource_group, a->vm,
+                  a->action ? "action run" : "run command", a->rc_name);
         return 0;
 }
 
@@ -843,6 +721,8 @@ static void azure_destroy(ConnectorJob *j) {
         free(a->vm_url);
         free(a->rc_name);
         free(a->rc_url);
+        free(a->op_url);
+        free(a->loc_url);
         free(a->location);
         free(a->message);
         free(a->context);

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* curl-event.c: the curl multi interface driven by sd-event.
  *
- * One multi handle serves the process (one thread, one loop); it exists while requests are in
- * flight and is dropped with the last one. curl tells us which sockets to watch
+ * One multi handle serves the process (one thread, one loop). It outlives the requests, so that
+ * its connection cache (and the TLS sessions in a share handle) serve the next ones: at most
+ * HTTP_MAX_HOST_CONNECTIONS connections per host at once (further transfers queue inside curl),
+ * at most HTTP_MAX_CONNECTS kept open; the whole of it (and so every cached connection) is dropped
+ * HTTP_IDLE_CLEANUP_USEC after the last request ended, and when the loop exits (an exit source;
+ * requests still in flight then drop it with the last of them). curl tells us which sockets to watch
  * (CURLMOPT_SOCKETFUNCTION: one sd-event io source per socket, kept with curl_multi_assign())
  * and when to call it back (CURLMOPT_TIMERFUNCTION: one time source); both events end in
  * curl_multi_socket_action(), after which finished transfers are collected and their 'done'
@@ -20,13 +24,21 @@
 #include "connector/curl-event.h"
 #include "shared/log.h"
 
+#define HTTP_MAX_HOST_CONNECTIONS 32L
+#define HTTP_MAX_CONNECTS 32L
+#define HTTP_IDLE_CLEANUP_USEC (60 * USEC_PER_SEC)
+
 typedef struct CurlGlue {
         sd_event *event;
         CURLM *multi;
+        CURLSH *share;            /* TLS sessions and DNS, for new connections */
         sd_event_source *timer;
+        sd_event_source *idle_timer;
+        sd_event_source *exit_source;
         unsigned n_requests;
         bool dispatching;
         bool closing;             /* in curl_multi_cleanup(): arm nothing new */
+        bool exiting;             /* the loop exits: drop everything once idle */
 } CurlGlue;
 
 struct HttpRequest {
@@ -50,15 +62,63 @@ unsigned http_requests_in_flight(void) {
         return glue ? glue->n_requests : 0;
 }
 
-static void glue_maybe_free(void) {
-        if (!glue || glue->n_requests > 0 || glue->dispatching)
+static void glue_maybe_free(void);
+
+static void glue_free(void) {
+        if (!glue)
                 return;
-        /* No transfers left: curl has no sockets of ours to watch any more. */
+        /* closes the cached connections: curl says CURL_POLL_REMOVE for each socket */
+        log_debug("Closing the HTTP multi handle and its cached connections.");
         glue->closing = true;
         curl_multi_cleanup(glue->multi);
+        if (glue->share)
+                curl_share_cleanup(glue->share);
         glue->timer = sd_event_source_disable_unref(glue->timer);
+        glue->idle_timer = sd_event_source_disable_unref(glue->idle_timer);
+        glue->exit_source = sd_event_source_disable_unref(glue->exit_source);
         sd_event_unref(glue->event);
         glue = mfree(glue);
+}
+
+static int on_idle(sd_event_source *s, uint64_t usec, void *userdata) {
+        if (glue && glue->n_requests == 0 && !glue->dispatching) {
+                log_debug("No HTTP requests for a while, closing cached connections.");
+                glue_free();
+        }
+        return 0;
+}
+
+static int on_exit_loop(sd_event_source *s, void *userdata) {
+        log_debug("Exiting: closing cached HTTP connections once no request is in flight (%u are).", glue->n_requests);
+        glue->exiting = true;
+        glue_maybe_free();
+        return 0;
+}
+
+/* After a request ended: when none is left, the cache stays for a while (or goes now, at exit). */
+static void glue_maybe_free(void) {
+        int r;
+
+        if (!glue || glue->n_requests > 0 || glue->dispatching)
+                return;
+        if (glue->exiting) {
+                glue_free();
+                return;
+        }
+        if (glue->idle_timer) {
+                r = sd_event_source_set_time_relative(glue->idle_timer, HTTP_IDLE_CLEANUP_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(glue->idle_timer, SD_EVENT_ONESHOT);
+        } else {
+                r = sd_event_add_time_relative(glue->event, &glue->idle_timer, CLOCK_MONOTONIC, HTTP_IDLE_CLEANUP_USEC,
+                                               USEC_PER_SEC, on_idle, NULL);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(glue->idle_timer, "curl-idle");
+        }
+        if (r < 0) {
+                log_debug_errno(r, "Failed to arm the HTTP idle timer, closing cached connections now: %m");
+                glue_free();
+        }
 }
 
 static int errno_from_curl(CURLcode c) {
@@ -225,6 +285,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
 
 static int glue_get(sd_event *event) {
         static bool global_done = false;
+        int r;
 
         if (glue) {
                 if (glue->event != event)
@@ -247,6 +308,19 @@ static int glue_get(sd_event *event) {
         glue->event = sd_event_ref(event);
         (void) curl_multi_setopt(glue->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
         (void) curl_multi_setopt(glue->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+        (void) curl_multi_setopt(glue->multi, CURLMOPT_MAX_HOST_CONNECTIONS, HTTP_MAX_HOST_CONNECTIONS);
+        (void) curl_multi_setopt(glue->multi, CURLMOPT_MAXCONNECTS, HTTP_MAX_CONNECTS);
+        glue->share = curl_share_init();
+        if (glue->share) {
+                (void) curl_share_setopt(glue->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+                (void) curl_share_setopt(glue->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        }
+        r = sd_event_add_exit(event, &glue->exit_source, on_exit_loop, NULL);
+        if (r < 0) {
+                glue_free();
+                return r;
+        }
+        (void) sd_event_source_set_description(glue->exit_source, "curl-exit");
         return 0;
 }
 
@@ -415,11 +489,19 @@ int http_request_start(sd_event *event, const HttpRequestParams *p, http_done_t 
         if (!streq(p->method, "GET") && !streq(p->method, "POST"))
                 (void) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->method);
 
+        if (glue->share)
+                (void) curl_easy_setopt(e, CURLOPT_SHARE, glue->share);
+        if (p->fresh_connection) {
+                (void) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+                (void) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+        }
         m = curl_multi_add_handle(glue->multi, e);
         if (m != CURLM_OK)
                 return m == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
         req->in_multi = true;
         glue->n_requests++;
+        if (glue->idle_timer)
+                (void) sd_event_source_set_enabled(glue->idle_timer, SD_EVENT_OFF);
 
         *ret = TAKE_PTR(req);
         return 0;

@@ -3,6 +3,9 @@
  * multi interface (CURLMOPT_SOCKETFUNCTION/TIMERFUNCTION → sd-event io and time sources,
  * curl_multi_socket_action()). Nothing here blocks; every completion is dispatched from the loop.
  *
+ * Connections (and TLS sessions) are kept and reused across requests and jobs, within bounds,
+ * and closed after an idle period and when the loop exits (see curl-event.c).
+ *
  * TLS peer and host verification are always on. Request bodies and headers are never logged:
  * they may carry secrets (client secrets, assertions, bearer tokens). */
 #pragma once
@@ -37,6 +40,7 @@ typedef struct HttpRequestParams {
         size_t body_len;
         const char *ca_file;      /* CA bundle; NULL: the system store */
         bool no_proxy;            /* never through a proxy (IMDS) */
+        bool fresh_connection;    /* a new connection, closed afterwards (checks); else cached ones are reused */
         usec_t timeout_usec;      /* whole transfer; 0: HTTP_TIMEOUT_DEFAULT_USEC */
 } HttpRequestParams;
 

@@ -10,11 +10,15 @@ verify JWT client assertions).
 Serves HTTPS on 127.0.0.1 (identity platform + Resource Manager) and plain HTTP (IMDS); writes
 DIR/ports.json {"https": N, "imds": N} once listening. CONFIG.json is re-read whenever it changes
 (the tests' control channel); DIR/state.json is rewritten after every request (what the tests
-check: request log with times, token requests per principal, live and deleted run commands).
+check: request log with times, tokens issued per principal ("token_requests"), token requests
+received per client id, answered or not ("token_attempts"), HTTPS connections accepted
+("connections"), live and deleted run commands).
+"token_delay": the client's token requests are answered S seconds late. "state_interval": S: state.json
+is rewritten at most every S seconds (for benchmarks), not after every request.
 
 Config:
   {"tenants": {"TENANT": {"clients": {"CLIENT_ID": {"secret": "...", "certs": ["cert.pem"],
-                                                    "token_lifetime": 3600}}}},
+                                                    "token_lifetime": 3600, "token_delay": S}}}},
    "managed_identity": {"client_ids": ["ID", ...], "system": true, "token_lifetime": 3600},
    "denied": {"PRINCIPAL": ["Microsoft.Compute/virtualMachines/runCommands/write", ...]},
    "permissions": {"PRINCIPAL": [{"actions": ["Microsoft.Compute/*"], "notActions": [...]},
@@ -23,6 +27,24 @@ Config:
                   "power": "running" | "deallocated" | "stopped",
                   "faults": {"put_429": N, "retry_after": S, "put_409": N, "put_500": N,
                              "arm_401": true, "exec_delay": S, "lose": true}}}}
+Action Run Command (§2): POST .../virtualMachines/VM/runCommand (needs runCommand/action; one at a
+time per VM, else 409 Conflict; a VM not running gets 409 OperationNotAllowed) really runs the script
+lines (joined with newlines; "parameters" values become $1, $2, ...) and answers 202 with
+Azure-AsyncOperation and Location URLs on .../locations/REGION/operations/ID carrying long signed
+query strings (p, t, c, s, h; any change to them is refused with 400, so clients must use them
+verbatim). The operation answers {"status": "InProgress"} until the script ends, then "Succeeded"
+with properties.output.value; Location answers 202, then 200 {"value": [...]} whose message is
+"Enable succeeded: \n[stdout]\n<last 4096 bytes>\n[stderr]\n<last 4096 bytes>" (the exit status
+is dropped, as the guest extension does). Faults for it (in the VM's "faults"): "post_429",
+"post_409", "post_500" (N times, like put_*), "poll_retry_after": S (Retry-After on the 202 and on
+every "not yet" poll answer), "op_429"/"op_500": N (the next N polls), "op_fail": CODE (the
+operation ends Failed with that error code after the script), "min_seconds": S (InProgress at
+least that long), "post_delay": S (the 202 is sent S seconds after the run started).
+Polling discipline, per operation in state.json "operations": "polls" (GETs on either URL),
+"asked" (answers that invited one more request: the 202, every "not yet", 429/500, and the
+Succeeded status that invites the final GET), "early" (GETs sent before the Retry-After of the
+previous answer had passed), "retry_after_sent" (the seconds asked for, summed).
+
 "lose": the VM's run commands vanish (their scripts are killed) at the next request, recorded in
 state.json "lost", not "deleted": a run command that is gone without anyone deleting it.
 Principals: a client id, or "mi:CLIENT_ID" / "mi:system" for managed identities.
@@ -58,7 +80,11 @@ LOCK = threading.RLock()
 ARGS = None
 CONFIG = {}
 CONFIG_MTIME = None
-STATE = {"requests": [], "token_requests": {}, "run_commands": {}, "deleted": [], "lost": [], "tokens_issued": 0}
+STATE = {"requests": [], "token_requests": {}, "run_commands": {}, "deleted": [], "lost": [], "tokens_issued": 0,
+         "operations": {}, "token_attempts": {},
+         "connections": 0}
+ACTIVE_ACTION = {}   # vm -> operation id of its running action run command
+SIGN_KEY = secrets.token_bytes(32)
 TOKENS = {}      # token -> {"principal", "exp"}
 PROCS = {}       # run command id -> Popen
 TAIL = 4096
@@ -127,7 +153,52 @@ def apply_losses():
                     pass
 
 
+def apply_action_losses():
+    for vm, vm_cfg in CONFIG.get("vms", {}).items():
+        if not vm_cfg.get("faults", {}).get("lose"):
+            continue
+        for op_id in [k for k, o in STATE["operations"].items() if o["vm"] == vm]:
+            STATE["operations"].pop(op_id)
+            STATE["lost"].append({"id": "operations/" + op_id, "t": time.time()})
+            if ACTIVE_ACTION.get(vm) == op_id:
+                ACTIVE_ACTION.pop(vm)
+            p = PROCS.pop(op_id, None)
+            if p is not None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+def op_signature(op_id, p, t, c):
+    return b64url(hashlib.sha256(SIGN_KEY + ("%s|%s|%s|%s" % (op_id, p, t, c)).encode()).digest())
+
+
+STATE_DIRTY = threading.Event()
+
+
 def save_state():
+    """Rewrites state.json now; with "state_interval": S in the config (benchmarks: many requests),
+    at most every S seconds, from a flusher thread."""
+    if CONFIG.get("state_interval"):
+        STATE_DIRTY.set()
+        return
+    write_state()
+
+
+def state_flusher():
+    while True:
+        time.sleep(float(CONFIG.get("state_interval") or 0.5))
+        if STATE_DIRTY.is_set():
+            with LOCK:
+                STATE_DIRTY.clear()
+                try:
+                    write_state()
+                except RuntimeError:   # a request's log entry changed while it was written: again
+                    STATE_DIRTY.set()
+
+
+def write_state():
     tmp = os.path.join(ARGS.dir, "state.json.tmp")
     with open(tmp, "w") as f:
         json.dump(STATE, f, indent=1)
@@ -244,6 +315,12 @@ def run_script(rc_id, script, env_params, timeout, delay):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def setup(self):
+        super().setup()
+        with LOCK:   # one handler per connection: count the HTTPS (TLS) ones
+            if not self.server.imds:
+                STATE["connections"] += 1
+
     def log_message(self, fmt, *args):   # request lines only: no headers, no bodies
         with open(os.path.join(ARGS.dir, "access.log"), "a") as f:
             f.write("%s %s\n" % (time.strftime("%H:%M:%S"), fmt % args))
@@ -265,8 +342,12 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, {"error": {"code": code, "message": message}}, h)
 
     def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        """The request body, read once (dispatch() reads it before anything can answer: an answer
+        that left it unread would poison the next request on a kept-alive connection)."""
+        if getattr(self, "_body", None) is None:
+            n = int(self.headers.get("Content-Length") or 0)
+            self._body = self.rfile.read(n) if n else b""
+        return self._body
 
     def do_GET(self):
         self.dispatch("GET")
@@ -281,9 +362,12 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch("DELETE")
 
     def dispatch(self, method):
+        self._body = None
+        self.body()
         with LOCK:
             load_config()
             apply_losses()
+            apply_action_losses()
         u = urlsplit(self.path)
         q = parse_qs(u.query)
         parts = [p for p in u.path.split("/") if p]
@@ -292,6 +376,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.imds(method, u.path, q)
             elif method == "POST" and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
                 self.token(parts[0])
+            elif len(parts) == 8 and parts[0] == "subscriptions" and parts[2] == "providers" \
+                    and parts[4].lower() == "locations" and parts[6] == "operations":
+                self.operation(method, parts, q)
             elif len(parts) >= 8 and parts[0] == "subscriptions" and parts[2].lower() == "resourcegroups" \
                     and parts[6].lower() == "virtualmachines":
                 self.arm(method, parts, q)
@@ -329,6 +416,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.aad_error(400, "invalid_request", 90002, "Tenant '%s' not found." % tenant)
         cid = form.get("client_id", "")
         client = t.get("clients", {}).get(cid)
+        with LOCK:
+            STATE["token_attempts"][cid] = STATE["token_attempts"].get(cid, 0) + 1
+        if client and client.get("token_delay"):
+            time.sleep(float(client["token_delay"]))
         if client is None:
             return self.aad_error(400, "unauthorized_client", 700016,
                                   "Application with identifier '%s' was not found in the directory '%s'." % (cid, tenant))
@@ -391,6 +482,7 @@ class Handler(BaseHTTPRequestHandler):
         log = {"t": time.time(), "kind": "arm", "method": method, "vm": vm, "path": "/".join(rest)}
         with LOCK:
             STATE["requests"].append(log)
+            save_state()   # seen on arrival, even if the answer never gets out
         principal = self.principal(vm_cfg)
         if principal is None:
             log["status"] = 401
@@ -426,6 +518,10 @@ class Handler(BaseHTTPRequestHandler):
                 {"code": "ProvisioningState/succeeded", "level": "Info", "displayStatus": "Provisioning succeeded"},
                 {"code": "PowerState/" + vm_cfg.get("power", "running"), "level": "Info",
                  "displayStatus": "VM " + vm_cfg.get("power", "running")}]}, arm_headers(200))
+        if rest == ["runCommand"]:
+            if method != "POST":
+                return self.arm_error(405, "MethodNotAllowed", "method not allowed")
+            return self.action_post(principal, scope, sub, vm, vm_cfg, faults, q, log)
         if len(rest) != 2 or rest[0] != "runCommands":
             return self.arm_error(404, "NotFound", "no such resource")
         rc_id = scope + "/runCommands/" + rest[1]
@@ -434,20 +530,8 @@ class Handler(BaseHTTPRequestHandler):
             if not self.allowed(principal, "Microsoft.Compute/virtualMachines/runCommands/write", scope):
                 log["status"] = 403
                 return
-            with LOCK:
-                for kind, status in (("put_429", 429), ("put_409", 409), ("put_500", 500)):
-                    if faults.get(kind, 0) > 0:
-                        faults[kind] -= 1
-                        log["status"] = status
-                        ra = {"Retry-After": str(faults.get("retry_after", 1))} if kind == "put_429" else {}
-                        if kind == "put_429":
-                            return self.arm_error(429, "OperationNotAllowed",
-                                                  "The server rejected the request because too many requests have been "
-                                                  "received for this subscription.", ra)
-                        if kind == "put_409":
-                            return self.arm_error(409, "Conflict", "Run command extension execution is in progress. "
-                                                  "Please wait for completion before invoking a run command.")
-                        return self.arm_error(500, "InternalServerError", "Internal error.")
+            if self.injected_fault("put", faults, log):
+                return
             if vm_cfg.get("power", "running") != "running":
                 log["status"] = 409
                 return self.arm_error(409, "OperationNotAllowed", "The operation requires the VM to be running (or set to run).")
@@ -511,6 +595,203 @@ class Handler(BaseHTTPRequestHandler):
         self.arm_error(405, "MethodNotAllowed", "method not allowed")
 
 
+    def injected_fault(self, what, faults, log):
+        """Faults WHAT_429 (with Retry-After: "retry_after"), WHAT_409 (Conflict: another run
+        command is in progress), WHAT_500: answered N times. True if one was answered."""
+        with LOCK:
+            kind = next((k for k in ("429", "409", "500") if faults.get("%s_%s" % (what, k), 0) > 0), None)
+            if kind is None:
+                return False
+            faults["%s_%s" % (what, kind)] -= 1
+        log["status"] = int(kind)
+        if kind == "429":
+            self.arm_error(429, "OperationNotAllowed", "The server rejected the request because too many requests "
+                           "have been received for this subscription.", {"Retry-After": str(faults.get("retry_after", 1))})
+        elif kind == "409":
+            self.arm_error(409, "Conflict", "Run command extension execution is in progress. "
+                           "Please wait for completion before invoking a run command.")
+        else:
+            self.arm_error(500, "InternalServerError", "Internal error.")
+        return True
+
+    # ---------------------------------------------------------------- action Run Command (§2)
+    def action_post(self, principal, scope, sub, vm, vm_cfg, faults, q, log):
+        try:
+            body = json.loads(self.body() or b"{}")
+        except ValueError:
+            body = None
+        if not self.allowed(principal, "Microsoft.Compute/virtualMachines/runCommand/action", scope):
+            log["status"] = 403
+            return
+        if self.injected_fault("post", faults, log):
+            return
+        if vm_cfg.get("power", "running") != "running":
+            log["status"] = 409
+            return self.arm_error(409, "OperationNotAllowed", "The operation requires the VM to be running (or set to run).")
+        if not isinstance(body, dict) or not body.get("commandId"):
+            log["status"] = 400
+            return self.arm_error(400, "InvalidParameter", "Required parameter 'commandId' is missing (null).")
+        if body["commandId"] != "RunShellScript":
+            log["status"] = 404
+            return self.arm_error(404, "NotFound", "The entity was not found in this Azure location.")
+        script = "\n".join(body.get("script") or [])
+        args = [p.get("value", "") for p in body.get("parameters") or []]
+        region = vm_cfg.get("location", "westeurope")
+        op_id = str(uuid.uuid4())
+        with LOCK:
+            if vm in ACTIVE_ACTION:
+                log["status"] = 409
+                return self.arm_error(409, "Conflict", "Run command extension execution is in progress. "
+                                      "Please wait for completion before invoking a run command.")
+            ACTIVE_ACTION[vm] = op_id
+            now = time.time()
+            op = {"id": op_id, "vm": vm, "sub": sub, "region": region, "status": "InProgress",
+                  "start": now, "end": None, "stdout": "", "stderr": "", "error": None,
+                  "min_until": now + float(faults.get("min_seconds", 0)),
+                  "polls": 0, "asked": 0, "early": 0, "retry_after_sent": 0, "next_ok": now, "result_fetched": False}
+            STATE["operations"][op_id] = op
+        threading.Thread(target=run_action, daemon=True,
+                         args=(op_id, script, args, faults.get("exec_delay", 0), faults.get("op_fail"))).start()
+        if faults.get("post_delay"):
+            time.sleep(float(faults["post_delay"]))
+        p, t = str(uuid.uuid4()), str(int(time.time() * 1e7) + 621355968000000000)
+        c = b64url(secrets.token_bytes(1200))
+        sig = op_signature(op_id, p, t, c)
+        base = "https://%s/subscriptions/%s/providers/Microsoft.Compute/locations/%s/operations/%s" % (
+            self.headers.get("Host"), sub, region, op_id)
+        qs = "p=%s&api-version=%s&t=%s&c=%s&s=%s&h=%s" % (p, q["api-version"][0], t, c, "x" * 40, sig)
+        h = arm_headers(202)
+        h["x-ms-request-id"] = op_id
+        h["Azure-AsyncOperation"] = base + "?" + qs
+        h["Location"] = base + "?" + qs.replace("&api-version=", "&monitor=true&api-version=", 1)
+        self.invite(op, faults, h)
+        log["status"] = 202
+        log["op"] = op_id
+        return self.reply(202, None, h)
+
+    def invite(self, op, faults, headers):
+        """The answer asks for one more request, after its Retry-After if it has one."""
+        ra = faults.get("poll_retry_after")
+        if ra is not None and "Retry-After" not in headers:
+            headers["Retry-After"] = str(ra)
+        with LOCK:
+            op["asked"] += 1
+            sent = float(headers.get("Retry-After", 0))
+            op["retry_after_sent"] += sent
+            op["next_ok"] = time.time() + sent
+
+    def operation(self, method, parts, q):
+        op_id = parts[7]
+        log = {"t": time.time(), "kind": "arm", "method": method, "path": "operations/" + op_id, "op": op_id,
+               "monitor": q.get("monitor", [""])[0] == "true"}
+        with LOCK:
+            STATE["requests"].append(log)
+            op = STATE["operations"].get(op_id)
+        log["vm"] = op["vm"] if op else None
+        vm_cfg = CONFIG.get("vms", {}).get(log["vm"]) if op else None
+        principal = self.principal(vm_cfg)
+        if principal is None:
+            log["status"] = 401
+            return
+        if method != "GET":
+            return self.arm_error(405, "MethodNotAllowed", "method not allowed")
+        if op is None:
+            log["status"] = 404
+            return self.arm_error(404, "NotFound", "The operation '%s' was not found." % op_id)
+        get = lambda k: q.get(k, [""])[0]
+        if op_signature(op_id, get("p"), get("t"), get("c")) != get("h") or not get("api-version"):
+            log["status"] = 400
+            return self.arm_error(400, "InvalidRequestContent", "The operation URL's signature is not valid.")
+        faults = vm_cfg.get("faults", {}) if vm_cfg else {}
+        with LOCK:
+            op["polls"] += 1
+            now = time.time()
+            if now + 0.005 < op["next_ok"]:
+                op["early"] += 1
+                log["early"] = True
+            for kind, status in (("op_429", 429), ("op_500", 500)):
+                if faults.get(kind, 0) > 0:
+                    faults[kind] -= 1
+                    log["status"] = status
+                    h = {"Retry-After": str(faults.get("retry_after", 1))} if status == 429 else {}
+                    self.invite(op, {}, h)
+                    if status == 429:
+                        return self.arm_error(429, "OperationNotAllowed", "The server rejected the request because "
+                                              "too many requests have been received for this subscription.", h)
+                    return self.arm_error(500, "InternalServerError", "Internal error.", h)
+            done = op["end"] is not None and now >= op["min_until"]
+            status = op["status"] if done else "InProgress"
+        start = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(op["start"]))
+        result = {"value": [{"code": "ProvisioningState/succeeded", "level": "Info",
+                             "displayStatus": "Provisioning succeeded",
+                             "message": "Enable succeeded: \n[stdout]\n%s\n[stderr]\n%s" % (op["stdout"], op["stderr"])}]}
+        if not log["monitor"]:
+            body = {"startTime": start, "status": status, "name": op_id}
+            h = arm_headers(200)
+            if status == "InProgress":
+                self.invite(op, faults, h)
+            elif status == "Succeeded":
+                body["endTime"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(op["end"]))
+                body["properties"] = {"output": result}
+                self.invite(op, {}, h)   # the final GET on Location
+            else:
+                body["error"] = op["error"]
+            log["status"] = 200
+            log["op_status"] = status
+            return self.reply(200, body, h)
+        if status == "InProgress":
+            h = arm_headers(202)
+            self.invite(op, faults, h)
+            log["status"] = 202
+            return self.reply(202, None, h)
+        if status != "Succeeded":
+            log["status"] = 400
+            return self.arm_error(400, op["error"]["code"], op["error"]["message"])
+        with LOCK:
+            op["result_fetched"] = True
+        log["status"] = 200
+        return self.reply(200, result, arm_headers(200))
+
+
+def run_action(op_id, script, args, delay, fail_code):
+    if delay:
+        time.sleep(delay)
+    work = tempfile.mkdtemp(prefix="action-", dir=ARGS.dir)
+    os.chmod(work, 0o777)
+    kw = {}
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("nobody")
+        kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+    with LOCK:
+        if op_id not in STATE["operations"]:
+            return
+        p = subprocess.Popen(["/bin/sh", "-c", script, "sh"] + args, cwd=work, stdin=subprocess.DEVNULL,
+                             env={"PATH": "/usr/bin:/bin", "HOME": work, "LANG": "C.UTF-8"},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, **kw)
+        PROCS[op_id] = p
+    out, err = p.communicate()
+    with LOCK:
+        PROCS.pop(op_id, None)
+        op = STATE["operations"].get(op_id)
+        if op is None:
+            return
+        if ACTIVE_ACTION.get(op["vm"]) == op_id:
+            ACTIVE_ACTION.pop(op["vm"])
+        # the guest extension keeps the last 4096 bytes of each stream and drops the exit status
+        op.update(end=time.time(), stdout=out[-TAIL:].decode("utf-8", "replace"),
+                  stderr=err[-TAIL:].decode("utf-8", "replace"), exit_status=p.returncode)
+        if fail_code:
+            op.update(status="Failed", error={"code": fail_code, "message": {
+                "VMExtensionProvisioningTimeout": "Provisioning of VM extension 'RunCommandLinux' has timed out. "
+                "Extension installation may be taking too long, or extension status could not be obtained.",
+                "VMAgentStatusCommunicationError": "VM '%s' has not reported status for VM agent or extensions. "
+                "Please verify the VM has a running VM agent, and can establish outbound connections to Azure "
+                "storage." % op["vm"]}.get(fail_code, "The operation failed.")})
+        else:
+            op["status"] = "Succeeded"
+        save_state()
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -531,7 +812,8 @@ def main():
     for s in (https, imds):
         s.daemon_threads = True
         threading.Thread(target=s.serve_forever, daemon=True).start()
-    save_state()
+    write_state()
+    threading.Thread(target=state_flusher, daemon=True).start()
     tmp = os.path.join(ARGS.dir, "ports.json.tmp")
     with open(tmp, "w") as f:
         json.dump({"https": https.server_address[1], "imds": imds.server_address[1]}, f)

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* azure-action.c: the classic "action" Run Command ("api": "action" on the target), as the
+ * contract (shared/azure-run-command.md §2, §7) says Azure's own SDKs follow it:
+ *
+ *   commit the run's name ─► POST …/virtualMachines/{vm}/runCommand {commandId: RunShellScript,
+ *   script: [wrapper lines]} ─► 202 with Azure-AsyncOperation and Location (verbatim) ─► commit
+ *   them ─► after Retry-After (else our interval) GET Azure-AsyncOperation until its status is
+ *   Succeeded, Failed or Canceled ─► Succeeded: one GET on Location (202: keep polling it; 200:
+ *   RunCommandResult) ─► parse "[stdout]" and "[stderr]" out of the result's message.
+ *   A synchronous 200 to the POST carries the result itself; only a Location: poll it.
+ *
+ * Exit status (the contract's design note, §2.8): the platform drops it (the message says
+ * "Enable succeeded" whatever the script returned), so the script is sent inside a wrapper that
+ * runs it with /bin/sh -c and prints, as the last line of stdout,
+ *     "\n__RUNBOOKD_EXIT_<run name>=<status>\n"
+ * The marker is at the very end of stdout, so it survives Azure's 4096-byte tail whatever came
+ * before; it carries the run's random name, so a script cannot forge it by accident; the newline
+ * printed before it is removed with it, so stdout is exactly what the script wrote. The wrapper
+ * also exports RUNBOOK_SESSION and RUNBOOK_STEP (as the managed API passes them), and when the
+ * step has a timeout runs the script under timeout(1) (if the VM has it), because this API has no
+ * way to stop a running script: a timed-out or cancelled step can only say so. Without the marker
+ * (the script was killed on the VM) an older extension's "Enable failed: … exit status=N" prefix
+ * is used, else the step fails saying the exit status was not reported.
+ *
+ * Restarts: the run's name is committed before the POST, the operation's URLs as soon as the 202
+ * names them; a restart follows the committed URLs to the end. Residual window: a restart between
+ * sending the POST and committing its 202 (one round trip and one fsync) finds no URL to follow
+ * (the action API has no way to look a run up); that step fails, saying it may or may not have
+ * run, and is never re-run. */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "connector/azure-job.h"
+#include "shared/log.h"
+
+#define EXIT_MARKER "__RUNBOOKD_EXIT_"
+#define KILL_AFTER_SEC 5
+
+/* The operation URLs are used verbatim, but only on Resource Manager's own host: the bearer
+ * token goes with every poll. */
+static bool url_on_arm(const AzureJob *a, const char *url) {
+        size_t n = strlen(a->id->resource);
+
+        return url && strncasecmp(url, a->id->resource, n) == 0 && (url[n] == '/' || url[n] == '?');
+}
+
+int azure_action_setup(AzureJob *a, json_t *handle) {
+        const char *op, *loc;
+
+        if (!handle)
+                return 0;
+        op = json_string_value(json_object_get(handle, "operation"));
+        loc = json_string_value(json_object_get(handle, "location"));
+        if ((op && !(a->op_url = strdup(op))) || (loc && !(a->loc_url = strdup(loc))))
+                return -ENOMEM;
+        if (!op && !loc) {
+                a->result.error = -ENXIO;
+                if (asprintf_safe(&a->message, "the run %s was requested from VM '%s/%s' just before runbookd stopped, "
+                                  "but Azure's answer (the operation to follow) was not recorded; it may or may not "
+                                  "have run; not re-run", a->rc_name, a->resource_group, a->vm) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* 'cmd' in single quotes for /bin/sh */
+static char *shell_quote(const char *cmd) {
+        size_t n = 2;
+        char *q, *o;
+
+        for (const char *c = cmd; *c; c++)
+                n += *c == '\'' ? 4 : 1;
+        q = o = malloc(n + 1);
+        if (!q)
+                return NULL;
+        *o++ = '\'';
+        for (const char *c = cmd; *c; c++) {
+                if (*c == '\'') {
+                        memcpy(o, "'\\''", 4);
+                        o += 4;
+                } else
+                        *o++ = *c;
+        }
+        *o++ = '\'';
+        *o = 0;
+        return q;
+}
+
+static char *post_body(AzureJob *a) {
+        _cleanup_free_ char *quoted = NULL, *wrapper = NULL, *run = NULL;
+        _cleanup_(json_decrefp) json_t *j = NULL, *lines = NULL;
+        char *body;
+
+        quoted = shell_quote(a->command);
+        if (!quoted)
+                return NULL;
+        if (a->timeout_usec > 0) {
+                unsigned long long sec = (a->timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
+                if (asprintf_safe(&run, "if command -v timeout >/dev/null 2>&1; then timeout -k %d %llu /bin/sh -c "
+                                  "\"$runbookd_script\"; else /bin/sh -c \"$runbookd_script\"; fi", KILL_AFTER_SEC, sec) < 0)
+                        return NULL;
+        } else if (!(run = strdup("/bin/sh -c \"$runbookd_script\"")))
+                return NULL;
+        if (asprintf_safe(&wrapper,
+                          "export RUNBOOK_SESSION=%" PRIu32 " RUNBOOK_STEP=%" PRIu32 "\n"
+                          "runbookd_script=%s\n"
+                          "%s\n"
+                          "printf '\\n%%s=%%d\\n' '" EXIT_MARKER "%s' \"$?\"",
+                          a->session_id, a->step_index, quoted, run, a->rc_name) < 0)
+                return NULL;
+        explicit_bzero(quoted, strlen(quoted));
+
+        /* "script" is an array of lines (the guest joins them with newlines) */
+        lines = json_array();
+        if (!lines)
+                return NULL;
+        for (const char *p = wrapper;;) {
+                size_t k = strcspn(p, "\n");
+                if (json_array_append_new(lines, json_stringn(p, k)) < 0)
+                        return NULL;
+                if (!p[k])
+                        break;
+                p += k + 1;
+        }
+        explicit_bzero(wrapper, strlen(wrapper));
+        j = json_pack("{s:s, s:O}", "commandId", "RunShellScript", "script", lines);
+        if (!j)
+                return NULL;
+        body = json_dumps(j, JSON_COMPACT);
+        return body;
+}
+
+int azure_action_request(AzureJob *a, char **ret_url, char **ret_body) {
+        switch (a->phase) {
+        case AZ_POST:
+                *ret_body = post_body(a);
+                if (!*ret_body)
+                        return -ENOMEM;
+                return asprintf_safe(ret_url, "%s/runCommand?api-version=" ARM_API_VERSION, a->vm_url) < 0 ? -ENOMEM : 0;
+        case AZ_OPERATION:
+                *ret_url = strdup(a->op_url);
+                return *ret_url ? 0 : -ENOMEM;
+        case AZ_RESULT:
+                *ret_url = strdup(a->loc_url);
+                return *ret_url ? 0 : -ENOMEM;
+        default:
+                return -EINVAL;
+        }
+}
+
+char *azure_action_stop_message(AzureJob *a, AzStop why) {
+        char b[DURATION_MAX], *m = NULL;
+
+        if (why == AZ_STOP_TIMEOUT)
+                (void) asprintf_safe(&m, "timed out after %s%s", az_format_timeout(b, sizeof b, a->timeout_usec),
+                                     a->created ? "; the classic Run Command API cannot stop a script: the VM stops "
+                                     "it at the same timeout (timeout(1) in runbookd's wrapper)" : "");
+        else if (a->created)
+                (void) asprintf_safe(&m, "cancelled; the classic Run Command API cannot stop a script: it may go on "
+                                     "running on VM '%s/%s'%s", a->resource_group, a->vm,
+                                     a->timeout_usec > 0 ? " until the step's timeout" : "");
+        else
+                m = strdup("cancelled");
+        return m;
+}
+
+/* ---------------------------------------------------------------- the result */
+
+/* Linux: "Enable succeeded: \n[stdout]\n<tail>\n[stderr]\n<tail>" (§2.5). */
+static void on_message(AzureJob *a, const char *msg) {
+        const char *out = strstr(msg, "\n[stdout]\n"), *err = NULL, *m, *out_end;
+        _cleanup_free_ char *marker = NULL;
+        bool truncated = false;
+        int exit_status = -1;
+        size_t raw_out;
+
+        if (!out) {
+                az_fail(a, -EBADMSG, "the result of run %s has no [stdout] section: %.200s", a->rc_name, msg);
+                return;
+        }
+        out += strlen("\n[stdout]\n");
+        if (asprintf_safe(&marker, "\n" EXIT_MARKER "%s=", a->rc_name) < 0) {
+                az_fail(a, -ENOMEM, "out of memory");
+                return;
+        }
+        m = strstr(out, marker);
+        if (m) {
+                char *end;
+                long v = strtol(m + strlen(marker), &end, 10);
+
+                if (end != m + strlen(marker) && strncmp(end, "\n\n[stderr]\n", 11) == 0 && v >= 0 && v <= 255) {
+                        exit_status = (int) v;
+                        out_end = m;
+                        raw_out = (size_t) (end + 1 - out);
+                        err = end + 11;
+                } else
+                        m = NULL;
+        }
+        if (!m) {
+                /* no marker: split on the last "[stderr]" heading */
+                for (const char *p = strstr(out, "\n[stderr]\n"); p; p = strstr(p + 1, "\n[stderr]\n"))
+                        err = p;
+                out_end = err ?: out + strlen(out);
+                raw_out = (size_t) (out_end - out);
+                if (err)
+                        err += strlen("\n[stderr]\n");
+                const char *es = strstr(msg, "exit status=");
+                if (es && es < out)
+                        exit_status = (int) strtol(es + strlen("exit status="), NULL, 10);
+        }
+
+        az_take_stream(a, 0, out, (size_t) (out_end - out), &truncated);
+        if (raw_out >= AZURE_OUTPUT_TAIL) {
+                a->job.output[0].truncated = true;
+                truncated = true;
+        }
+        if (err)
+                az_take_stream(a, 1, err, strlen(err), &truncated);
+        if (truncated)
+                a->note = "azure run command (action API); Azure keeps only the last 4096 bytes of each stream";
+        if (exit_status < 0) {
+                az_fail(a, -EIO, "run %s on VM '%s/%s' ended without reporting its exit status (the script was "
+                        "stopped on the VM before runbookd's wrapper could print it); its output is recorded",
+                        a->rc_name, a->resource_group, a->vm);
+                return;
+        }
+        az_conclude(a, OUTCOME_EXITED, 0, exit_status, NULL);
+}
+
+/* RunCommandResult: {"value": [InstanceViewStatus…]} */
+static void on_result(AzureJob *a, json_t *value) {
+        json_t *s;
+        size_t i;
+        const char *out = NULL, *err = NULL, *linux_msg = NULL;
+        bool truncated = false;
+
+        if (!json_is_array(value) || json_array_size(value) == 0) {
+                az_fail(a, -EBADMSG, "the result of run %s carries no status (\"value\")", a->rc_name);
+                return;
+        }
+        json_array_foreach(value, i, s) {
+                const char *code = strempty(json_string_value(json_object_get(s, "code")));
+                const char *msg = json_string_value(json_object_get(s, "message"));
+
+                if (strcasestr(code, "/StdOut/"))
+                        out = strempty(msg);
+                else if (strcasestr(code, "/StdErr/"))
+                        err = strempty(msg);
+                else if (!linux_msg && msg)
+                        linux_msg = msg;
+        }
+        if (linux_msg && !out) {
+                on_message(a, linux_msg);
+                return;
+        }
+        /* Windows' two streams: no marker to read an exit status from */
+        az_take_stream(a, 0, strempty(out), strlen(strempty(out)), &truncated);
+        az_take_stream(a, 1, strempty(err), strlen(strempty(err)), &truncated);
+        az_fail(a, -EIO, "run %s on VM '%s/%s' reported its streams without runbookd's exit status marker "
+                "(not a Linux VM?)", a->rc_name, a->resource_group, a->vm);
+}
+
+static void on_committed(ConnectorJob *j, int error) {
+        AzureJob *a = (AzureJob *) j;
+
+        if (a->have_result)
+                return;
+        if (error < 0)
+                /* the run exists: follow it anyway; only a restart could not */
+                log_debug_errno(error, "Could not record the operation of run %s, following it anyway: %m", a->rc_name);
+        usec_t d = a->poll_delay;
+        a->poll_delay = POLL_FIRST_USEC;
+        az_later(a, d);
+}
+
+static void on_accepted(AzureJob *a, const HttpResponse *resp) {
+        usec_t d = http_retry_after(resp);
+
+        if (!resp->async_operation && !resp->location) {
+                az_fail(a, -EBADMSG, "Azure accepted run %s but named no operation to follow (no Azure-AsyncOperation "
+                        "or Location header)", a->rc_name);
+                return;
+        }
+        if ((resp->async_operation && !url_on_arm(a, resp->async_operation)) ||
+            (resp->location && !url_on_arm(a, resp->location))) {
+                az_fail(a, -EBADMSG, "Azure named an operation URL outside Resource Manager (%s) for run %s; not "
+                        "following it with our token", a->id->resource, a->rc_name);
+                return;
+        }
+        if ((resp->async_operation && !(a->op_url = strdup(resp->async_operation))) ||
+            (resp->location && !(a->loc_url = strdup(resp->location)))) {
+                az_fail(a, -ENOMEM, "out of memory");
+                return;
+        }
+        a->phase = a->op_url ? AZ_OPERATION : AZ_RESULT;
+        /* the first poll honours the 202's Retry-After (as Go's poller does), else our interval */
+        a->poll_delay = d != USEC_INFINITY ? d : POLL_FIRST_USEC;
+        az_commit_handle(a, on_committed);
+}
+
+static void on_operation(AzureJob *a, const HttpResponse *resp, json_t *body) {
+        const char *status = json_string_value(json_object_get(body, "status"));
+        json_t *e = json_object_get(body, "error");
+        const char *code = strempty(json_string_value(json_object_get(e, "code")));
+        const char *msg = strempty(json_string_value(json_object_get(e, "message")));
+
+        if (!status) {
+                az_fail(a, -EBADMSG, "the operation of run %s answered without a status", a->rc_name);
+                return;
+        }
+        a->seen = true;
+        if (strcaseeq_ascii(status, "Succeeded")) {
+                usec_t d = http_retry_after(resp);
+                if (!a->loc_url) {
+                        on_result(a, json_object_get(json_object_get(json_object_get(body, "properties"), "output"), "value"));
+                        return;
+                }
+                a->phase = AZ_RESULT;
+                az_later(a, d == USEC_INFINITY ? 0 : d);
+                return;
+        }
+        if (strcaseeq_ascii(status, "Failed")) {
+                char *ctx = NULL;
+                (void) asprintf_safe(&ctx, "run %s failed on VM '%s/%s' (%s): %s", a->rc_name, a->resource_group, a->vm,
+                                     *code ? code : "no error code", msg);
+                if (streq(code, "OperationNotAllowed"))
+                        az_check_power(a, ctx);
+                else
+                        az_conclude(a, OUTCOME_ERROR, -EIO, -1, ctx);
+                return;
+        }
+        if (strcaseeq_ascii(status, "Canceled")) {
+                az_fail(a, -ECANCELED, "run %s was cancelled on VM '%s/%s' (%s): %s", a->rc_name, a->resource_group,
+                        a->vm, *code ? code : "no error code", msg);
+                return;
+        }
+        az_poll_later(a, resp);
+}
+
+void azure_action_response(AzureJob *a, const HttpResponse *resp, long status, json_t *body) {
+        switch (a->phase) {
+        case AZ_POST:
+                if (status == 200)
+                        on_result(a, json_object_get(body, "value"));
+                else
+                        on_accepted(a, resp);
+                return;
+        case AZ_OPERATION:
+                if (status != 200) {
+                        az_fail(a, -EBADMSG, "unexpected answer polling the operation of run %s (HTTP %ld)",
+                                a->rc_name, status);
+                        return;
+                }
+                on_operation(a, resp, body);
+                return;
+        case AZ_RESULT:
+                a->seen = true;
+                if (status == 202) {
+                        if (resp->location && url_on_arm(a, resp->location) && !streq(resp->location, a->loc_url)) {
+                                char *l = strdup(resp->location);
+                                if (l) {
+                                        free(a->loc_url);
+                                        a->loc_url = l;
+                                }
+                        }
+                        az_poll_later(a, resp);
+                        return;
+                }
+                on_result(a, json_object_get(body, "value"));
+                return;
+        default:
+                az_fail(a, -EINVAL, "internal error: unexpected phase %d", (int) a->phase);
+        }
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* azure-managed.c: the managed Run Command resource (…/virtualMachines/{vm}/runCommands/{name}),
+ * which reports the script's exit code (the default "api"):
+ *
+ *   token ─► GET VM (its location) ─► PUT run command (script, timeout) ─► GET ?$expand=instanceView
+ *   until executionState ends ─► record exit code, stdout, stderr ─► DELETE the run command ─► done
+ *
+ * The run command's name (and URL) is committed before the PUT; timeout and cancel delete the run
+ * command, which stops the script on the VM. Azure keeps only the last 4096 bytes of each stream:
+ * a stream of that size is marked truncated. Errors and retries: azure.c. */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "connector/azure-job.h"
+#include "shared/log.h"
+
+static char *put_body(AzureJob *a) {
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        char s[16], st[16];
+
+        snprintf(s, sizeof s, "%" PRIu32, a->session_id);
+        snprintf(st, sizeof st, "%" PRIu32, a->step_index);
+        j = json_pack("{s:s, s:{s:{s:s}, s:[{s:s,s:s},{s:s,s:s}], s:b, s:b}}",
+                      "location", a->location,
+                      "properties",
+                      "source", "script", a->command,
+                      "parameters", "name", "RUNBOOK_SESSION", "value", s, "name", "RUNBOOK_STEP", "value", st,
+                      "asyncExecution", 0, "treatFailureAsDeploymentFailure", 0);
+        if (!j)
+                return NULL;
+        if (a->timeout_usec > 0)
+                (void) json_object_set_new(json_object_get(j, "properties"), "timeoutInSeconds",
+                                           json_integer((json_int_t) ((a->timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC)));
+        return json_dumps(j, JSON_COMPACT);
+}
+
+int azure_managed_request(AzureJob *a, char **ret_url, char **ret_body) {
+        switch (a->phase) {
+        case AZ_GET_VM:
+                return asprintf_safe(ret_url, "%s?api-version=" ARM_API_VERSION, a->vm_url) < 0 ? -ENOMEM : 0;
+        case AZ_PUT:
+                *ret_body = put_body(a);
+                if (!*ret_body)
+                        return -ENOMEM;
+                return asprintf_safe(ret_url, "%s?api-version=" ARM_API_VERSION, a->rc_url) < 0 ? -ENOMEM : 0;
+        case AZ_POLL:
+                return asprintf_safe(ret_url, "%s?$expand=instanceView&api-version=" ARM_API_VERSION, a->rc_url) < 0 ?
+                        -ENOMEM : 0;
+        case AZ_DELETE:
+                return asprintf_safe(ret_url, "%s?api-version=" ARM_API_VERSION, a->rc_url) < 0 ? -ENOMEM : 0;
+        default:
+                return -EINVAL;
+        }
+}
+
+static void on_vm(AzureJob *a, long status, json_t *body) {
+        const char *loc = json_string_value(json_object_get(body, "location"));
+
+        if (status != 200 || !loc) {
+                az_fail(a, -EBADMSG, "unexpected answer to GET VM '%s/%s' (HTTP %ld)", a->resource_group, a->vm, status);
+                return;
+        }
+        a->location = strdup(loc);
+        if (!a->location) {
+                az_fail(a, -ENOMEM, "out of memory");
+                return;
+        }
+        a->phase = AZ_PUT;
+        az_commit_handle(a, NULL);   /* then the PUT */
+}
+
+static void on_put(AzureJob *a, long status) {
+        if (status != 200 && status != 201) {
+                az_fail(a, -EBADMSG, "unexpected answer to PUT run command (HTTP %ld)", status);
+                return;
+        }
+        a->phase = AZ_POLL;
+        a->poll_delay = POLL_FIRST_USEC;
+        az_later(a, a->poll_delay);
+}
+
+static void take_stream(AzureJob *a, unsigned k, json_t *v, bool *truncated) {
+        const char *s = json_string_value(v);
+
+        az_take_stream(a, k, s, s ? strlen(s) : 0, truncated);
+}
+
+static void on_poll(AzureJob *a, const HttpResponse *resp, long status, json_t *body) {
+        json_t *props = json_object_get(body, "properties"), *iv = json_object_get(props, "instanceView");
+        const char *state = json_string_value(json_object_get(iv, "executionState"));
+        const char *prov = json_string_value(json_object_get(props, "provisioningState"));
+        const char *emsg = json_string_value(json_object_get(iv, "executionMessage"));
+        json_t *ec = json_object_get(iv, "exitCode");
+        int exit_code = json_is_integer(ec) ? (int) json_integer_value(ec) : 0;
+        bool truncated = false;
+
+        if (status != 200) {
+                az_fail(a, -EBADMSG, "unexpected answer polling run command %s (HTTP %ld)", a->rc_name, status);
+                return;
+        }
+        if (state && (strcaseeq_ascii(state, "Succeeded") || strcaseeq_ascii(state, "Failed") ||
+                      strcaseeq_ascii(state, "TimedOut") || strcaseeq_ascii(state, "Canceled"))) {
+                char *note = NULL;
+
+                a->seen = true;
+                take_stream(a, 0, json_object_get(iv, "output"), &truncated);
+                take_stream(a, 1, json_object_get(iv, "error"), &truncated);
+                if (truncated)
+                        a->note = "azure run command; Azure keeps only the last 4096 bytes of each stream";
+                if (strcaseeq_ascii(state, "TimedOut") ||
+                    (a->timeout_usec > 0 && exit_code == -1 &&
+                     now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC >= a->deadline)) {
+                        char b[DURATION_MAX];
+                        (void) asprintf_safe(&note, "timed out after %s (stopped on the VM)",
+                                             az_format_timeout(b, sizeof b, a->timeout_usec));
+                        az_conclude(a, OUTCOME_TIMED_OUT, 0, -1, note);
+                } else if (strcaseeq_ascii(state, "Canceled"))
+                        az_fail(a, -ECANCELED, "the run command was cancelled on the VM (%s)", strna(emsg));
+                else if (exit_code < 0)
+                        az_fail(a, -EIO, "the VM's run command handler failed with code %d: %s", exit_code, strna(emsg));
+                else
+                        az_conclude(a, OUTCOME_EXITED, 0, exit_code, NULL);
+                return;
+        }
+        if (prov && strcaseeq_ascii(prov, "Failed")) {
+                char *ctx = NULL;
+                (void) asprintf_safe(&ctx, "the run command failed on VM '%s/%s' before the script ran (%s)",
+                                     a->resource_group, a->vm, emsg ?: "provisioningState Failed");
+                az_check_power(a, ctx);
+                return;
+        }
+        a->seen = true;
+        az_poll_later(a, resp);
+}
+
+void azure_managed_response(AzureJob *a, const HttpResponse *resp, long status, json_t *body) {
+        switch (a->phase) {
+        case AZ_GET_VM:
+                on_vm(a, status, body);
+                break;
+        case AZ_PUT:
+                on_put(a, status);
+                break;
+        case AZ_POLL:
+                on_poll(a, resp, status, body);
+                break;
+        default:
+                az_fail(a, -EINVAL, "internal error: unexpected phase %d", (int) a->phase);
+        }
+}
