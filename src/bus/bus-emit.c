@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* bus-emit.c: announcements and replies wait for the store to be durable. Changes are collected
- * during a loop iteration; one idle-priority defer source then syncs the store once (group
- * commit), announces new objects and changed properties, and sends the queued replies. */
+/* bus-emit.c: announcements and replies wait for the store to be durable. Changes are collected;
+ * a flush syncs the store once (group commit), announces new objects and changed properties, and
+ * sends the queued replies: at idle once a reply is queued, else within ANNOUNCE_DELAY_USEC. */
 #include <stdio.h>
 
 #include "bus/bus-errors.h"
 #include "bus/bus-objects.h"
 #include "daemon/manager.h"
 #include "shared/log.h"
+
+#define ANNOUNCE_DELAY_USEC (10 * USEC_PER_MSEC)
 
 char *session_path(uint32_t id) {
         char *p;
@@ -19,9 +21,23 @@ char *step_path(uint32_t id, uint32_t index) {
         return asprintf_safe(&p, "/org/runbookd1/session/%u/step/%u", id, index) < 0 ? NULL : p;
 }
 
-static void arm(Manager *m) {
-        if (m->flush_source)
-                (void) sd_event_source_set_enabled(m->flush_source, SD_EVENT_ONESHOT);
+/* A reply is sent as soon as the loop is idle (after the store is synced, once for all the
+ * calls handled in this iteration). Changes with no reply waiting are announced within
+ * ANNOUNCE_DELAY_USEC: the commits of a busy stretch (a fan-out, a run of quick steps) share one
+ * fsync instead of one each. */
+static void arm(Manager *m, bool now) {
+        int enabled = SD_EVENT_OFF;
+
+        if (now) {
+                if (m->flush_source)
+                        (void) sd_event_source_set_enabled(m->flush_source, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (!m->announce_timer ||
+            (sd_event_source_get_enabled(m->announce_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF))
+                return;
+        (void) sd_event_source_set_time_relative(m->announce_timer, ANNOUNCE_DELAY_USEC);
+        (void) sd_event_source_set_enabled(m->announce_timer, SD_EVENT_ONESHOT);
 }
 
 void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool added) {
@@ -30,7 +46,7 @@ void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool adde
                 ChangedObject *c = &m->changed[i - 1];
                 if (c->session == session && c->step == step) {
                         c->added = c->added || added;
-                        arm(m);
+                        arm(m, false);
                         return;
                 }
         }
@@ -45,7 +61,7 @@ void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool adde
                 m->n_changed_allocated = n;
         }
         m->changed[m->n_changed++] = (ChangedObject) { session, step, added };
-        arm(m);
+        arm(m, false);
 }
 
 int manager_queue_reply(Manager *m, sd_bus_message *call, sd_bus_message *reply) {
@@ -60,7 +76,7 @@ int manager_queue_reply(Manager *m, sd_bus_message *call, sd_bus_message *reply)
                 m->n_replies_allocated = n;
         }
         m->replies[m->n_replies++] = (PendingReply) { sd_bus_message_ref(call), reply };
-        arm(m);
+        arm(m, true);
         return 0;
 }
 
@@ -93,6 +109,8 @@ static int flush_cb(sd_event_source *s, void *userdata) {
         size_t n_changed, n_replies;
         int r;
 
+        (void) sd_event_source_set_enabled(m->announce_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(m->flush_source, SD_EVENT_OFF);
         r = store_sync(m->store);
         if (r < 0)
                 log_error_errno(r, "Failed to make the state store durable: %m");
@@ -125,8 +143,21 @@ static int flush_cb(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+static int announce_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) {
+        return flush_cb(s, userdata);
+}
+
 int manager_setup_flush(Manager *m) {
         int r;
+
+        r = sd_event_add_time(m->event, &m->announce_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC,
+                              announce_timer_cb, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(m->announce_timer, "announce");
+        r = sd_event_source_set_enabled(m->announce_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
 
         r = sd_event_add_defer(m->event, &m->flush_source, flush_cb, m);
         if (r < 0)

@@ -74,6 +74,7 @@ Manager *manager_free(Manager *m) {
         free(m->replies);
         free(m->changed);
         sd_event_source_disable_unref(m->flush_source);
+        sd_event_source_disable_unref(m->announce_timer);
         polkit_registry_free(m->polkit);
         bus_target_checks_free(m);   /* before the ssh pool goes */
         engine_free(m->engine);

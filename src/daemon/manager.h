@@ -43,6 +43,7 @@ typedef struct Manager {
         PendingReply *replies;
         size_t n_replies, n_replies_allocated;
         sd_event_source *flush_source;
+        sd_event_source *announce_timer;
 
         /* Target.Check() calls in progress (bus-target.c) */
         struct TargetCheck *checks;

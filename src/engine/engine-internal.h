@@ -6,6 +6,7 @@
 #include "engine/engine.h"
 
 #define ENGINE_CACHE_SIZE 16
+#define ENGINE_SYNC_DELAY_USEC (10 * USEC_PER_MSEC)
 
 struct Engine {
         sd_event *event;

@@ -239,7 +239,7 @@ void job_bury(Engine *e, ConnectorJob *job) {
         (void) sd_event_source_set_enabled(e->reaper, SD_EVENT_ONESHOT);
 }
 
-static int syncer_cb(sd_event_source *source, void *userdata) {
+static int syncer_cb(sd_event_source *source, uint64_t usec, void *userdata) {
         Engine *e = userdata;
         int r;
 
@@ -249,8 +249,16 @@ static int syncer_cb(sd_event_source *source, void *userdata) {
         return sd_event_source_set_enabled(source, SD_EVENT_OFF);
 }
 
-/* What was committed becomes durable once nothing else is pending (one fsync for many). */
+/* What was committed becomes durable shortly (ENGINE_SYNC_DELAY_USEC): one fsync for all the
+ * commits in between. What must be durable before something happens is synced right there (or
+ * has its start-log record); this only bounds how long the rest can stay in the page cache, and
+ * how many start-log records a start-up may have to replay. */
 void engine_sync_soon(Engine *e) {
+        int enabled = SD_EVENT_OFF;
+
+        if (sd_event_source_get_enabled(e->syncer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_time_relative(e->syncer, ENGINE_SYNC_DELAY_USEC);
         (void) sd_event_source_set_enabled(e->syncer, SD_EVENT_ONESHOT);
 }
 
@@ -275,10 +283,10 @@ int engine_new(sd_event *event, Store *store, Engine **ret) {
                 return r;
         (void) sd_event_source_set_enabled(e->reaper, SD_EVENT_OFF);
         (void) sd_event_source_set_description(e->reaper, "engine-reaper");
-        r = sd_event_add_defer(event, &e->syncer, syncer_cb, e);
+        r = sd_event_add_time(event, &e->syncer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC,
+                              syncer_cb, e);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_priority(e->syncer, SD_EVENT_PRIORITY_IDLE);
         (void) sd_event_source_set_enabled(e->syncer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(e->syncer, "engine-sync");
         *ret = TAKE_PTR(e);
