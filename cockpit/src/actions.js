@@ -40,7 +40,9 @@ export async function reject(region, stepPath, label) {
 }
 
 export async function cancel(region, sessionPath, label) {
-    const ok = await confirmDialog(`Cancel ${label}?`, 'The running step is stopped (its whole process group) and the remaining steps are skipped.', 'Cancel session');
+    const ok = await confirmDialog(`Cancel ${label}?`,
+                                   'A running step is stopped (its whole process group) and the steps that have not run are skipped. This cannot be undone.',
+                                   'Cancel session');
     if (!ok)
         return false;
     return run(region, `Cancelling ${label} failed`, `Cancelled ${label}.`,
@@ -107,6 +109,6 @@ function askComment(title, help) {
 function confirmDialog(title, text, confirmLabel) {
     return modal(title, h('p', { text }), close => [
         button(confirmLabel, { variant: 'danger', onClick: () => close(true) }),
-        button('Keep running', { variant: 'link', onClick: () => close(false) }),
+        button('Keep the session', { variant: 'link', onClick: () => close(false) }),
     ]).then(v => v === true);
 }

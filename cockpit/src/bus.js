@@ -11,7 +11,8 @@ export const IFACE_SESSION = 'org.runbookd1.Session';
 export const IFACE_STEP = 'org.runbookd1.Step';
 const IFACE_PROPS = 'org.freedesktop.DBus.Properties';
 
-export const SESSION_FINISHED = ['succeeded', 'failed', 'rejected', 'cancelled', 'interrupted'];
+// An interrupted session is not finished: it waits for an operator's Retry or Cancel.
+export const SESSION_FINISHED = ['succeeded', 'failed', 'rejected', 'cancelled'];
 export const STEP_FINISHED = ['succeeded', 'failed', 'timed_out', 'rejected', 'skipped', 'cancelled', 'interrupted'];
 
 export const sessionPath = id => `${MANAGER}/session/${id}`;

@@ -132,6 +132,28 @@ export function textInput(id, { value = '', placeholder, describedBy, required, 
     return { wrap, input };
 }
 
+// formSelect(select): PatternFly's form control around a <select>, with its caret (the select's own
+// arrow is hidden by the form control's appearance: none), as PatternFly React's FormSelect does.
+export function formSelect(select) {
+    return h('span', { class: 'pf-v5-c-form-control' }, select,
+             h('span', { class: 'pf-v5-c-form-control__utilities' },
+               h('span', { class: 'pf-v5-c-form-control__toggle-icon' }, caretDown())));
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+// A downward caret as inline SVG (no icon font is loaded), sized and coloured like text.
+function caretDown() {
+    const svg = document.createElementNS(SVG_NS, 'svg');
+    for (const [k, v] of Object.entries({ class: 'pf-v5-svg', viewBox: '0 0 320 512', width: '1em', height: '1em',
+                                          fill: 'currentColor', 'aria-hidden': 'true', focusable: 'false' }))
+        svg.setAttribute(k, v);
+    const path = document.createElementNS(SVG_NS, 'path');
+    path.setAttribute('d', 'M24 192h272a16 16 0 0 1 11.3 27.3l-136 136a16 16 0 0 1-22.6 0l-136-136A16 16 0 0 1 24 192z');
+    svg.append(path);
+    return svg;
+}
+
 export function setInvalid(wrap, input, invalid) {
     wrap.classList.toggle('pf-m-error', invalid);
     input.setAttribute('aria-invalid', invalid ? 'true' : 'false');

@@ -12,6 +12,7 @@ import { h, button, replace, stateLabel, descriptionList, alert } from './dom.js
 import { approve, reject, cancel, retry, showError } from './actions.js';
 import * as fmt from './format.js';
 
+const WHO_READS = 'Members of the group systemd-journal (or adm) may read the system journal.';
 const STEP_COLUMNS = ['', '#', 'Phase', 'Step', 'State', 'Target', 'Exit', 'Duration', 'Approvals'];
 
 export function sessionView(ctx, id) {
@@ -96,6 +97,8 @@ export function sessionView(ctx, id) {
     const stepLabel = s => `step ${s.Index} (${s.Name}) of session ${id}`;
 
     // ------------------------------------------------------------ steps
+    const onGroup = s => s.Connector === 'group' || hostResults(s).length > 0;
+
     function isExpanded(s) {
         if (expanded.has(s.Index))
             return expanded.get(s.Index);
@@ -133,7 +136,7 @@ export function sessionView(ctx, id) {
         else
             stepsTable.append(body);
         stepBodies[i] = body;
-        if (open)
+        if (open && !onGroup(s))
             loadOutput(s);
     }
 
@@ -153,8 +156,8 @@ export function sessionView(ctx, id) {
                              h('li', {}, `${decision === 'approve' ? 'Approved' : 'Rejected'} by ${user} at ${fmt.time(t)}`,
                                comment ? `: “${comment}”` : '')))] : null,
                  ]),
-                 hosts.length ? hostsTable(s, hosts) : null,
-                 outputNode(s));
+                 // a step on a target group has no output of its own: each host has its own
+                 onGroup(s) ? hostsTable(s, hosts) : outputNode(s));
     }
 
     function outputNode(s) {
@@ -299,7 +302,8 @@ export function sessionView(ctx, id) {
             if (changed)
                 renderJournal();
             if (noted)
-                replace(journalNote, alert('warning', 'The journal cannot be read completely', notes.join(' ')));
+                replace(journalNote, alert('warning', 'The journal cannot be read completely',
+                                           `${notes.join(' ')}${/permission/i.test(notes.join(' ')) ? ` ${WHO_READS}` : ''}`));
         });
         journalProc.then(() => {}, err => {
             if (closed)
@@ -308,7 +312,7 @@ export function sessionView(ctx, id) {
             renderJournal();
             const why = err.message || cockpit.message(err);
             replace(journalNote, alert('warning', 'The journal cannot be read',
-                                       `${why}${notes.length ? ` (${notes.join(' ')})` : ''}. Members of the group systemd-journal (or adm) may read the system journal.`));
+                                       `${why}${notes.length ? ` (${notes.join(' ')})` : ''}. ${WHO_READS}`));
         });
     }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // sessions.js - the sessions (Manager.ListSessions, newest first), filterable by state and
 // reference; kept current by the signals.
-import { h, replace, table, emptyState, stateLabel } from './dom.js';
+import { h, replace, table, emptyState, stateLabel, formSelect } from './dom.js';
 import { showError } from './actions.js';
 import * as fmt from './format.js';
 
@@ -25,7 +25,7 @@ export function sessionsView(ctx, query) {
                       h('div', { class: 'pf-v5-c-toolbar__content' },
                         h('div', { class: 'pf-v5-c-toolbar__content-section' },
                           h('div', { class: 'pf-v5-c-toolbar__item' },
-                            h('span', { class: 'pf-v5-c-form-control' }, stateSel)),
+                            formSelect(stateSel)),
                           h('div', { class: 'pf-v5-c-toolbar__item' },
                             h('span', { class: 'pf-v5-c-form-control' }, refInput)))));
     root.append(h('h1', { class: 'pf-v5-c-title pf-m-xl', id: 'rb-title', tabindex: '-1', text: 'Sessions' }),

@@ -3,7 +3,7 @@
 // before sending; the daemon checks again and its refusal is shown), set the reference, start,
 // and land on the session view.
 import { listRunbooks, getRunbook, startSession } from './bus.js';
-import { h, button, replace, textInput, setInvalid, emptyState } from './dom.js';
+import { h, button, replace, textInput, setInvalid, emptyState, formSelect } from './dom.js';
 import { showError } from './actions.js';
 
 const REFERENCE_MAX = 256;
@@ -66,7 +66,7 @@ export function startView(ctx, query) {
     let fields = [];   // [{name, wrap, input, helpSlot, helpId, regex, pattern, def, description}]
 
     const form = h('form', { class: 'pf-v5-c-form', novalidate: true, id: 'rb-start-form' },
-                   group('rb-runbook', 'Runbook', true, h('span', { class: 'pf-v5-c-form-control' }, runbookSel), runbookHelp),
+                   group('rb-runbook', 'Runbook', true, formSelect(runbookSel), runbookHelp),
                    group('rb-reference', 'Reference', false, ref.wrap, refHelp),
                    paramSlot,
                    h('div', { class: 'pf-v5-c-form__group pf-m-action' },

@@ -71,6 +71,24 @@ export async function openPage(user, hash = '', { width = 1280, height = 900 } =
     return { browser, page };
 }
 
+// openSessionView(a): openPage() on session a.session's view as a.user (a.width), the document
+// marked so that sameDocument(page) tells whether the page was reloaded since.
+export async function openSessionView(a) {
+    const r = await openPage(a.user, `/session/${a.session}`, { width: Number(a.width || 1280) });
+    await r.page.evaluate(() => { window.__rbNoReload = 'still the same document' });
+    return r;
+}
+export const sameDocument = page => page.evaluate(() => window.__rbNoReload === 'still the same document');
+
+// the <tbody> of step N in the session view (data-state, data-exit)
+export const stepSel = n => `#rb-steps tbody[data-step="${n}"]`;
+
+// waitStepState(page, n, state, {timeout}): waits (a PASS or a FAIL) until step N is shown in STATE
+export function waitStepState(page, n, state, { timeout } = {}) {
+    return waitOrFail(page.waitForSelector(`${stepSel(n)}[data-state="${state}"]`, timeout ? { timeout } : {}),
+                      `step ${n} is shown ${state.replaceAll('_', ' ')}`);
+}
+
 export async function shot(page, name) {
     const file = path.join(ARTIFACTS, `${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
@@ -81,6 +99,29 @@ export async function shot(page, name) {
 export async function textOf(page, selector) {
     const el = await page.$(selector);
     return el ? (await el.innerText()).trim() : '';
+}
+
+// checkSelectCaret(page, selector): the <select> shows PatternFly's caret: an icon inside the
+// control's box, at its right end, vertically within it, and not covering the select's text.
+export async function checkSelectCaret(page, selector) {
+    const r = await page.evaluate(sel => {
+        const select = document.querySelector(sel);
+        const icon = select?.parentElement.querySelector('.pf-v5-c-form-control__toggle-icon svg');
+        if (!select || !icon)
+            return { missing: !select ? 'select' : 'caret' };
+        const box = b => ({ left: b.left, right: b.right, top: b.top, bottom: b.bottom, width: b.width, height: b.height });
+        const style = getComputedStyle(icon);
+        return { select: box(select.getBoundingClientRect()), icon: box(icon.getBoundingClientRect()),
+                 visible: style.visibility === 'visible' && style.display !== 'none' && style.opacity !== '0',
+                 appearance: getComputedStyle(select).appearance, paddingRight: parseFloat(getComputedStyle(select).paddingRight) };
+    }, selector);
+    if (r.missing)
+        return check(false, `${selector} has a caret`, `no ${r.missing}`);
+    const { select: s, icon: i } = r;
+    return check(r.visible && i.width >= 6 && i.height >= 6 &&
+                 i.left >= s.left + s.width / 2 && i.right <= s.right && s.right - i.right <= 32 &&
+                 i.top >= s.top && i.bottom <= s.bottom && r.paddingRight >= i.width && r.appearance === 'none',
+                 `${selector} shows a caret at its right end (PatternFly's form control toggle icon)`, JSON.stringify(r));
 }
 
 export async function waitOrFail(promise, msg) {

@@ -12,14 +12,13 @@
 //   --shot NAME
 // Prints "PAGE: {json}" with what the page shows per step, for the shell to compare with the daemon.
 import { writeFileSync } from 'node:fs';
-import { args, list, openPage, shot, check, note, textOf, waitOrFail, run } from './lib.mjs';
+import { args, list, openSessionView, sameDocument, shot, check, note, textOf, waitOrFail, run } from './lib.mjs';
 
 const a = args();
 
 run(async () => {
-    const { browser, page } = await openPage(a.user, `/session/${a.session}`, { width: Number(a.width || 1280) });
+    const { browser, page } = await openSessionView(a);
     try {
-        await page.evaluate(() => { window.__rbNoReload = 'still the same document' });
         await waitOrFail(page.waitForSelector('#rb-steps tbody[data-step="0"]'), `session ${a.session}: the steps are shown`);
         if (a['running-step'] !== undefined) {
             await waitOrFail(page.waitForSelector(`#rb-steps tbody[data-step="${a['running-step']}"][data-state="running"]`),
@@ -31,7 +30,7 @@ run(async () => {
             writeFileSync(a.release, 'go\n');
         await waitOrFail(page.waitForSelector(`#rb-session-state[data-state="${a.state}"]`, { timeout: 90000 }),
                          `the page follows the session to '${a.state}'`);
-        check(await page.evaluate(() => window.__rbNoReload) === 'still the same document', 'without a reload');
+        check(await sameDocument(page), 'without a reload');
         // the last step's output and journal records arrive just after the state: let them land
         const wantJournal = Number(a['journal-min'] || 0);
         if (wantJournal)

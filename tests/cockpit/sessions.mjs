@@ -4,7 +4,7 @@
 //   --user U --all IDS            (comma-separated) the ids the unfiltered list must show, in order
 //   --state S --reference R --filtered IDS   the ids shown once filtered by state S and reference R
 //   --shot NAME
-import { args, openPage, shot, check, run } from './lib.mjs';
+import { args, openPage, shot, check, checkSelectCaret, run } from './lib.mjs';
 
 const a = args();
 const ids = page => page.evaluate(() => [...document.querySelectorAll('#rb-sessions tr[data-session]')].map(tr => tr.dataset.session).join(','));
@@ -14,6 +14,7 @@ run(async () => {
     try {
         await page.waitForSelector('#rb-sessions tr[data-session], #rb-sessions .pf-v5-c-empty-state');
         check(await ids(page) === a.all, 'the list shows every session, newest first', `${await ids(page)} vs ${a.all}`);
+        await checkSelectCaret(page, '#rb-filter-state');
         if (a.shot)
             await shot(page, `${a.shot}-all`);
         await page.selectOption('#rb-filter-state', a.state);

@@ -12,7 +12,7 @@
 //   --shot NAME
 // Prints "STARTED: ID" on success.
 import { execSync } from 'node:child_process';
-import { args, openPage, shot, check, note, textOf, waitOrFail, run } from './lib.mjs';
+import { args, openPage, shot, check, checkSelectCaret, note, textOf, waitOrFail, run } from './lib.mjs';
 
 const a = args();
 
@@ -21,6 +21,7 @@ run(async () => {
     try {
         await page.waitForSelector('#rb-runbook option[value="' + a.runbook + '"]', { state: 'attached' });
         await page.selectOption('#rb-runbook', a.runbook);
+        await checkSelectCaret(page, '#rb-runbook');
         const input = `#rb-start-form input[data-param="${a.param}"]`;
         await waitOrFail(page.waitForSelector(input), `the form asks for parameter '${a.param}'`);
         await page.fill('#rb-reference', a.reference);

@@ -10,7 +10,13 @@
 #   with a comment on a narrow screen; a session view follows a running session to its end without
 #   reload (outputs, truncation, [EXECUTE_STEP] records); a parameter failing its pattern is refused
 #   in the form, a value the daemon refuses shows its words, a good one lands on the session view;
-#   the sessions list filters by state and reference; a user who cannot read the journal is told why.
+#   the sessions list filters by state and reference; a user who cannot read the journal is told why;
+#   from a session's view: bob approves a step on a target group (three local hosts, one fails,
+#   max_errors 1), reads each host's state, exit status, duration and error and two hosts' outputs
+#   (checked against Results and GetHostOutput), then rejects the next step; carol cancels a running
+#   session (declining first); runbookd is killed (-9) and restarted under an open view, which shows
+#   the session interrupted without reload, and alice retries it (then four-eyes refuses her
+#   approval); the <select>s show PatternFly's caret.
 # Screenshots: $COCKPIT_ARTIFACTS (meson: BUILD/test-artifacts/cockpit).
 # Skips (77) only when chromium, cockpit-ws/bridge or cockpit/node_modules are absent.
 SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -74,57 +80,77 @@ mkdir -p "$NOJOURNAL" && chmod 700 "$NOJOURNAL"
 # start another once that one has ended (after the last page closed it answers "500 Internal
 # error in login process"), so each page run gets a fresh cockpit-ws of its own.
 WS_PID="" WS_URL=""
+# free_port: a TCP port no socket uses (any state), below the kernel's ephemeral range (outgoing
+# connections of other tests take ports from that range at any time).
 free_port() {
-    local p
+    local p lo
+    read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+    [ "$lo" -gt 12000 ] || lo=61000
     for _ in $(seq 50); do
-        p=$(( 20000 + RANDOM % 40000 ))
-        ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+        p=$(( 10000 + RANDOM % (lo - 10000) ))
+        ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
     done
     return 1
 }
 # cockpit_up USER [JOURNAL_DIR]: cockpit-ws --local-session=cockpit-bridge as USER on 127.0.0.1,
 # with the testbed's bus, the page's package dir and JOURNAL_DIR (default: the testbed's) on
 # /run/log/journal, in its own pid and mount namespace (unshare --kill-child: killing it ends the
-# bridge and the session bus and ssh-agent the bridge starts). Sets WS_URL.
+# bridge and the session bus and ssh-agent the bridge starts). Sets WS_URL. A port taken between
+# free_port and cockpit-ws's bind (cockpit-ws exits) is given up for another, up to 5 times.
 cockpit_up() {
-    local u=$1 jdir=${2:-$JDIR} port home="$T/home-$1"
-    port=$(free_port) || die "no free port"
+    local u=$1 jdir=${2:-$JDIR} port home="$T/home-$1" try
     mkdir -p "$home/run" && chown -R "$u:" "$home" && chmod 700 "$home/run"
-    setsid unshare --pid --fork --kill-child --mount --propagation private sh -c '
-        mount -t tmpfs -o mode=755 tmpfs /run/log && mkdir /run/log/journal &&
-            mount --bind "$1" /run/log/journal || exit 1
-        setpriv --reuid="$2" --regid="$(id -g "$2")" --init-groups \
-            env -i HOME="$3" USER="$2" LOGNAME="$2" PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-                XDG_RUNTIME_DIR="$3/run" XDG_DATA_DIRS="$4" DBUS_SYSTEM_BUS_ADDRESS="$5" \
-            '"$COCKPIT_WS"' --local-session=cockpit-bridge --port "$6" --address 127.0.0.1
-        :' sh "$jdir" "$u" "$home" "$T/xdg:/usr/local/share:/usr/share" "$DBUS_SYSTEM_BUS_ADDRESS" "$port" \
-        </dev/null >>"$T/cockpit-ws-$u.log" 2>&1 &
-    WS_PID=$!
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-        sleep 0.1
+    for try in 1 2 3 4 5; do
+        port=$(free_port) || die "no free port"
+        setsid unshare --pid --fork --kill-child --mount --propagation private sh -c '
+            mount -t tmpfs -o mode=755 tmpfs /run/log && mkdir /run/log/journal &&
+                mount --bind "$1" /run/log/journal || exit 1
+            setpriv --reuid="$2" --regid="$(id -g "$2")" --init-groups \
+                env -i HOME="$3" USER="$2" LOGNAME="$2" PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+                    XDG_RUNTIME_DIR="$3/run" XDG_DATA_DIRS="$4" DBUS_SYSTEM_BUS_ADDRESS="$5" \
+                '"$COCKPIT_WS"' --local-session=cockpit-bridge --port "$6" --address 127.0.0.1
+            :' sh "$jdir" "$u" "$home" "$T/xdg:/usr/local/share:/usr/share" "$DBUS_SYSTEM_BUS_ADDRESS" "$port" \
+            </dev/null >>"$T/cockpit-ws-$u.log" 2>&1 &
+        WS_PID=$!
+        for _ in $(seq 100); do
+            kill -0 "$WS_PID" 2>/dev/null || break
+            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+                WS_URL="http://127.0.0.1:$port"
+                return 0
+            fi
+            sleep 0.1
+        done
+        cockpit_down
+        note "cockpit-ws for $u did not serve on port $port (attempt $try): $(tail -n 1 "$T/cockpit-ws-$u.log")"
     done
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { cat "$T/cockpit-ws-$u.log"; die "cockpit-ws for $u did not listen on $port"; }
-    WS_URL="http://127.0.0.1:$port"
+    cat "$T/cockpit-ws-$u.log"
+    die "cockpit-ws for $u did not start"
 }
 cockpit_down() {
     [ -n "$WS_PID" ] || return 0
     kill -KILL "$WS_PID" 2>/dev/null; wait "$WS_PID" 2>/dev/null
     WS_PID=""
 }
-trap 'rc=$?; cockpit_down; (exit $rc); _teardown' EXIT
+trap 'rc=$?; [ -z "${PAGE_PID:-}" ] || kill "$PAGE_PID" 2>/dev/null; cockpit_down; (exit $rc); _teardown' EXIT
 
 # page USER SCRIPT ARGS...: runs tests/cockpit/SCRIPT.mjs --user USER ARGS against a fresh
 # cockpit-ws for USER (journal: $PAGE_JOURNAL_DIR, default the testbed's); its PASS/FAIL lines
 # count here. Its output is kept in $PAGE_OUT (PAGE:/STARTED: lines are read from there).
-PAGE_OUT="" PAGE_JOURNAL_DIR=""
-page() {
-    local u=$1 s=$2 rc line; shift 2
+# page_bg starts the same in the background (PAGE_PID) for a test that acts while the page runs;
+# page_wait then waits for it and counts its lines.
+PAGE_OUT="" PAGE_JOURNAL_DIR="" PAGE_PID="" PAGE_SCRIPT=""
+page_bg() {
+    local u=$1 s=$2; shift 2
     cockpit_up "$u" "$PAGE_JOURNAL_DIR"
-    PAGE_OUT="$T/$s.$RANDOM.out"
+    PAGE_OUT="$T/$s.$RANDOM.out" PAGE_SCRIPT=$s
     COCKPIT_URLS=$(jq -n -c --arg u "$u" --arg url "$WS_URL" '{($u): $url}') ARTIFACTS="$COCKPIT_ARTIFACTS" \
-        CHROMIUM="$CHROMIUM" timeout 180 node "$SOURCE_ROOT/tests/cockpit/$s.mjs" --user "$u" "$@" >"$PAGE_OUT" 2>&1
-    rc=$?
+        CHROMIUM="$CHROMIUM" timeout 180 node "$SOURCE_ROOT/tests/cockpit/$s.mjs" --user "$u" "$@" >"$PAGE_OUT" 2>&1 &
+    PAGE_PID=$!
+}
+page_wait() {
+    local rc line
+    wait "$PAGE_PID"; rc=$?
+    PAGE_PID=""
     cockpit_down
     while IFS= read -r line; do
         case "$line" in
@@ -133,9 +159,10 @@ page() {
             *) echo "  $line" ;;
         esac
     done < "$PAGE_OUT"
-    [ $rc = 0 ] || fail "tests/cockpit/$s.mjs exited with status $rc"
+    [ $rc = 0 ] || fail "tests/cockpit/$PAGE_SCRIPT.mjs exited with status $rc"
     return $rc
 }
+page() { page_bg "$@"; page_wait; }
 
 # ---------------------------------------------------------------- runbooks and daemon
 write_config '{ "output_cap": 4096 }'
@@ -157,11 +184,30 @@ deploy_runbook() { # PATTERN
         steps: [{name: "deploy", run: "echo deploying {{version}}", approval: "none"}]}' > "$CONFIG_DIR/runbooks/deploy.json"
 }
 deploy_runbook '^[0-9]+\.[0-9]+$'
+install_runbook long-running
+# a target group of three local hosts of which one may fail; its step and the next need approval
+for h in l1 l2 l3; do echo '{"connector": "local"}' > "$CONFIG_DIR/targets/$h.json"; done
+jq -n '{group: ["l1", "l2", "l3"], max_errors: 1}' > "$CONFIG_DIR/targets/trio.json"
+write_runbook fleet <<'JSON'
+{
+  "description": "A step on a target group (l2 fails, max_errors 1 lets the step succeed), then a local step",
+  "parameters": { "dir": { "description": "scratch directory", "pattern": "^/[A-Za-z0-9/._-]+$" } },
+  "steps": [
+    { "name": "fan out", "target": "trio",
+      "run": "case $RUNBOOK_TARGET in l3) sleep 0.3;; esac; echo \"on $RUNBOOK_TARGET\"; echo \"stderr of $RUNBOOK_TARGET\" >&2; test \"$RUNBOOK_TARGET\" != l2 || exit 3" },
+    { "name": "after", "target": "local", "run": "echo after >> {{dir}}/after.marker" }
+  ]
+}
+JSON
 start_daemon
 
 
 MSG_APPROVED=8de48586e7594676831e72346ec10213
 MSG_EXECUTE_RESULT=d10897ff38f94074bd229f5f81ebcead
+MSG_REJECTED=0b41da497c8b4b34a127841f31704eb0
+MSG_CANCELLED=68de450d136e446294a323c48625095e
+MSG_INTERRUPTED=44c4248056ef4869899ae04e41ff63fc
+MSG_RETRY=35c0c94d05044b4ea1b3dbc16104fdd5
 
 # ---------------------------------------------------------------- approvals
 note "bob approves alice's waiting step from the page (keyboard only)"
@@ -245,6 +291,106 @@ if [ -n "$sid" ]; then
 else
     fail "the page did not report the started session"
 fi
+
+# ---------------------------------------------------------------- session view: decide, hosts
+note "from a session's view: bob approves a step on a target group, reads its hosts and their outputs, rejects the next step"
+rg=$(ref fleet)
+mkdir -p "$WORK/g" && chmod 777 "$WORK/g"
+gid=$(start_session "$ALICE" fleet "$rg" dir "$WORK/g") || die "StartSession failed"
+wait_step_state "$gid" 0 waiting_approval
+assert_eq "$(step_prop "$gid" 0 Connector) $(step_prop "$gid" 0 Target)" "group trio" "daemon: step 0 runs on the group trio"
+page "$BOB" session-decide --session "$gid" --approve 0 --approved-state succeeded --hosts l1,l2,l3 \
+    --host-output l2 --host-output l1 --reject 1 --comment "hosts first" --state rejected --journal-min 9 \
+    --shot 09-session-group-decide
+shown=$(sed -n 's/^PAGE: //p' "$PAGE_OUT")
+wait_session_state "$gid" rejected
+assert_eq "$(step_prop "$gid" 0 Approvals | jq -r '.[0][1] + " " + .[0][2]')" "$BOB approve" "daemon: step 0 approved by bob"
+assert_eq "$(step_prop "$gid" 0 State)" succeeded "daemon: the group step succeeded although l2 failed (max_errors 1)"
+results=$(prop_json "$(step_path "$gid" 0)" "$IFACE_STEP" Results | jq -c .data)
+assert_eq "$(jq -r '[.[] | .[0] + "=" + .[1] + "/" + (.[2] | tostring)] | join(" ")' <<<"$results")" \
+    "l1=succeeded/0 l2=failed/3 l3=succeeded/0" "daemon: the hosts' states and exit statuses"
+assert_ne "$(jq -r '.[1][7]' <<<"$results")" "" "daemon: the failed host has an error ('$(jq -r '.[1][7]' <<<"$results")')"
+# what the page must show for each host: the daemon's Results through the page's own formatting
+want=$(node --input-type=module -e "
+    import * as fmt from '$SOURCE_ROOT/cockpit/src/format.js';
+    const rows = JSON.parse(process.argv[1]);
+    console.log(JSON.stringify(rows.map(([target, state, exit, signal, start, end, , error]) => ({
+        target, state, exit: fmt.exitStatus(exit, signal), duration: fmt.duration(start, end), error: error || '—' }))));
+" "$results")
+assert_eq "$(jq -c .hosts <<<"$shown")" "$want" "page and daemon agree on each host's state, exit status, duration and error"
+for h in l1 l2; do
+    busctl --system --json=short call "$BUS_NAME" "$(step_path "$gid" 0)" "$IFACE_STEP" GetHostOutput s "$h" >"$T/host-$h.json"
+    assert_eq "$(jq -r --arg h "$h" '.outputs[$h].stdout' <<<"$shown")" "$(jq -r '.data[0] | implode' "$T/host-$h.json")" \
+        "host $h's stdout shown is GetHostOutput's"
+    assert_eq "$(jq -r --arg h "$h" '.outputs[$h].stderr' <<<"$shown")" "$(jq -r '.data[1] | implode' "$T/host-$h.json")" \
+        "host $h's stderr shown is GetHostOutput's"
+    assert_eq "$(jq -r '.data[0] | implode' "$T/host-$h.json")" "on $h" "daemon: host $h's command saw RUNBOOK_TARGET=$h"
+done
+assert_eq "$(step_prop "$gid" 1 Approvals | jq -r '.[0][1] + "|" + .[0][2] + "|" + .[0][4]')" "$BOB|reject|hosts first" \
+    "daemon: step 1 rejected by bob with his comment"
+assert_false "daemon: the rejected step did not run" test -e "$WORK/g/after.marker"
+assert_eq "$(journal RUNBOOK_REFERENCE="$rg" MESSAGE_ID=$MSG_APPROVED | jq -r .RUNBOOK_APPROVER)" "$BOB" "journal: step 0 approved by bob"
+assert_eq "$(journal RUNBOOK_REFERENCE="$rg" MESSAGE_ID=$MSG_REJECTED | jq -r .RUNBOOK_APPROVER)" "$BOB" "journal: step 1 rejected by bob"
+n_daemon=$(journal RUNBOOK_SESSION="$gid" RUNBOOK_REFERENCE="$rg" | jq -r .MESSAGE | grep -c '^\[EXECUTE_STEP\]')
+assert_eq "$(jq '[.journal[] | select(contains("[EXECUTE_STEP]"))] | length' <<<"$shown")" "$n_daemon" \
+    "the page shows the session's $n_daemon [EXECUTE_STEP] records (the hosts' included)"
+
+# ---------------------------------------------------------------- session view: cancel
+# start_long NAME: alice starts long-running (reference LONG_REF, scratch dir D=$WORK/NAME) and
+# its step 0 runs (its marker written); sets LONG_ID.
+LONG_ID="" LONG_REF="" D=""
+start_long() {
+    LONG_REF=$(ref "$1") D="$WORK/$1"
+    mkdir -p "$D" && chmod 777 "$D"
+    LONG_ID=$(start_session "$ALICE" long-running "$LONG_REF" dir "$D") || die "StartSession failed"
+    wait_step_state "$LONG_ID" 0 running
+    wait_file "$D/started.marker" || fail "session $LONG_ID's step did not start"
+}
+note "carol cancels a running session from its view"
+start_long cancel; cid=$LONG_ID rc_=$LONG_REF
+page "$CAROL" session-cancel --session "$cid" --running-step 0 --skipped 1 --shot 10-session-cancel
+wait_session_state "$cid" cancelled
+assert_eq "$(step_prop "$cid" 0 State) $(step_prop "$cid" 1 State)" "cancelled skipped" "daemon: step 0 cancelled, step 1 skipped"
+assert_eq "$(sed -n 's/^PAGE: //p' "$PAGE_OUT" | jq -r '.steps | join(" ")')" "cancelled skipped" "page and daemon agree on the steps"
+assert_true "daemon: the step's processes are gone" wait_gone "$D/" 15
+assert_eq "$(journal RUNBOOK_REFERENCE="$rc_" MESSAGE_ID=$MSG_CANCELLED | jq -r .MESSAGE)" \
+    "[CANCEL_SESSION] Session $cid cancelled by $CAROL" "journal: cancelled by carol, once"
+assert_eq "$(count_lines "$D/started.marker")" 1 "the step ran once"
+assert_false "daemon: the next step did not run" test -e "$D/after.marker"
+
+# ---------------------------------------------------------------- session view: restart, retry
+note "runbookd is killed (-9) and restarted under an open session view; alice retries from it"
+start_long retry; rid=$LONG_ID rr=$LONG_REF
+READY="$T/retry-page.ready"
+page_bg "$ALICE" session-retry --session "$rid" --running-step 0 --ready "$READY" --try-approve self --shot 11-session-retry
+for _ in $(seq 300); do [ -e "$READY" ] || ! kill -0 "$PAGE_PID" 2>/dev/null && break; sleep 0.1; done
+if [ -e "$READY" ]; then
+    kill_daemon -9
+    # the step's processes outlive a SIGKILLed daemon: stop them, as an operator would
+    for pid in $(pgrep -f -- "$D/"); do
+        pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
+        [ -n "$pgid" ] && [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ] && kill -KILL -- "-$pgid" 2>/dev/null
+    done
+    wait_gone "$D/" 10 || fail "the step's processes did not go"
+    start_daemon
+else
+    fail "the page did not show the running step (no $READY)"
+fi
+page_wait
+assert_eq "$(step_prop "$rid" 0 State) $(session_prop "$rid" State)" "waiting_approval waiting_approval" \
+    "daemon: Retry put the step back to waiting for approval"
+assert_eq "$(step_prop "$rid" 0 Attempt)" 2 "daemon: attempt 2"
+assert_eq "$(step_prop "$rid" 0 Approvals)" "[]" "daemon: no approval (alice's was refused by four-eyes)"
+assert_eq "$(sed -n 's/^PAGE: //p' "$PAGE_OUT" | jq -r '[.state, .steps[0], .attempt] | join(" ")')" \
+    "waiting_approval waiting_approval 2" "page and daemon agree on the session, the step and its attempt"
+assert_eq "$(journal RUNBOOK_REFERENCE="$rr" MESSAGE_ID=$MSG_INTERRUPTED | wc -l)" 1 "journal: one interrupt record"
+assert_eq "$(journal RUNBOOK_REFERENCE="$rr" MESSAGE_ID=$MSG_RETRY | jq -r .MESSAGE)" \
+    "[RETRY_STEP] Step 0 (long) in session $rid re-armed for attempt 2 by $ALICE" "journal: re-armed by alice"
+assert_eq "$(count_lines "$D/started.marker")" 1 "daemon: the step was not re-run by the restart nor by the Retry alone"
+touch "$D/fast"
+expect_ok "rbtest-bob approves the retried step" rb_call "$BOB" "$(session_path "$rid")" "$IFACE_SESSION" Approve s "retry ok"
+wait_session_state "$rid" succeeded
+assert_eq "$(count_lines "$D/started.marker")" 2 "daemon: the approved retry ran the step a second time"
 
 # ---------------------------------------------------------------- sessions list
 note "the sessions list, filtered by state and reference"
