@@ -10,7 +10,8 @@
  * Stopping the remote command. Closing a channel does not stop the command: sshd (without a pty)
  * does not signal it. So the command is wrapped as
  *
- *     printf 'runbookd-pgid %s\n' "$$"; exec env RUNBOOK_SESSION=.. RUNBOOK_STEP=.. RUNBOOK_TARGET=.. /bin/sh -c '<command>'
+ *     printf 'runbookd-pgid %s\n' "$$"; exec /bin/sh -c 'RUNBOOK_SESSION=.. RUNBOOK_STEP=.. RUNBOOK_TARGET=..;
+ *         export RUNBOOK_SESSION RUNBOOK_STEP RUNBOOK_TARGET; <command>'
  *
  * sshd starts the user's shell for a session in a new session (setsid()), so that shell is a
  * process group leader and "$$" is the group of everything the command starts (as for local, a
@@ -610,9 +611,10 @@ static int wrap_command(const StepRequest *req, char **ret) {
                 } else
                         *p++ = *c;
         *p = 0;
-        return asprintf_safe(ret, "printf '" SSH_HEADER_PREFIX "%%s\\n' \"$$\"; exec env RUNBOOK_SESSION=%" PRIu32
-                             " RUNBOOK_STEP=%" PRIu32 " RUNBOOK_TARGET=%s /bin/sh -c '%s'", req->session_id, req->step_index,
-                             req->target->name, q);
+        /* the variables are set by the shell that runs the command: no env(1) to exec in between */
+        return asprintf_safe(ret, "printf '" SSH_HEADER_PREFIX "%%s\\n' \"$$\"; exec /bin/sh -c 'RUNBOOK_SESSION=%" PRIu32
+                             " RUNBOOK_STEP=%" PRIu32 " RUNBOOK_TARGET=%s; export RUNBOOK_SESSION RUNBOOK_STEP RUNBOOK_TARGET; %s'",
+                             req->session_id, req->step_index, req->target->name, q);
 }
 
 static int ssh_start(ConnectorJob *j, const StepRequest *req) {

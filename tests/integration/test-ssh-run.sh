@@ -59,6 +59,15 @@ wait_session_state "$id2" succeeded 30
 assert_eq "$(step_result "$R2" 0 RUNBOOK_CONNECTION)" reused "next session: RUNBOOK_CONNECTION=reused"
 assert_eq "$(grep -c 'opening a new connection' "$DAEMON_LOG")" 1 "one connection for all four steps"
 
+# quotes of every kind reach the remote shell intact, with the step's variables set
+R3=$(ref quotes)
+write_ssh_runbook ssh-quotes web "printf '%s|%s|%s|%s\\n' \"it's\" 'a \"b\"' \"\$RUNBOOK_TARGET\" \"\$RUNBOOK_STEP\""
+expect_ok "Reload" rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
+id3=$(start_session "$ALICE" ssh-quotes "$R3") || die "StartSession failed"
+wait_session_state "$id3" succeeded 30
+get_output "$id3" 0 || die "GetOutput failed"
+assert_eq "$OUT_STDOUT" "it's|a \"b\"|web|0" "single and double quotes intact; RUNBOOK_TARGET and RUNBOOK_STEP set"
+
 # no key material anywhere: the private key's base64 body (its longest line) and the target's
 # identity file contents
 body=$(grep -v -- '-----' "$TESTBED_SSH_KEY" | tr -d '\n')
