@@ -306,11 +306,49 @@ static void host_start(HostRun *h) {
 }
 
 /* Starts hosts while the limits allow, or ends the step when nothing runs and nothing will. */
-static void group_pump(Step *st) {
+/* A host that just ended: its result and output go into the next commit (the one that starts the
+ * next host, when there is one), and its result record right after that commit. */
+typedef struct HostDone {
+        HostRun *host;            /* NULL: none, or already committed */
+        const StepResult *res;
+        uint8_t *data[2];
+        size_t size[2];
+} HostDone;
+
+static void host_done_clear(HostDone *d) {
+        for (unsigned i = 0; i < 2; i++)
+                d->data[i] = mfree(d->data[i]);
+        d->host = NULL;
+}
+
+/* Commits what changed, with the ended host's output; then sends its result record. */
+static int group_persist(Step *st, PersistCtx *pc, HostDone *done) {
+        Session *s = st->session;
+        int r;
+
+        if (done && done->host) {
+                pc->host_output = done->host;
+                for (unsigned i = 0; i < 2; i++) {
+                        pc->host_data[i] = done->data[i];
+                        pc->host_size[i] = done->size[i];
+                }
+        }
+        r = persist(s->engine, pc);
+        if (r < 0 && done && done->host)
+                log_error("Session %u step %u host %s: cannot record the host's result: it stays in memory only",
+                          s->id, st->index, done->host->target);
+        if (done && done->host) {
+                event_host_result(done->host, done->host->state == STEP_SUCCEEDED, done->res);
+                host_done_clear(done);
+        }
+        return r;
+}
+
+static void group_pump(Step *st, HostDone *done) {
         Session *s = st->session;
         Engine *e = s->engine;
         StartLog *log = store_start_log(e->store);
-        bool changed = false;
+        bool changed = done && done->host;
 
         for (;;) {
                 GroupCounts c = group_count(st);
@@ -328,8 +366,10 @@ static void group_pump(Step *st) {
                  * lost hosts (the step ends interrupted: Retry decides about the rest) */
                 if (c.pending == 0 || st->state != STEP_RUNNING || session_state_is_final(s->state) ||
                     c.interrupted > 0 || c.running >= st->max_concurrency) {
-                        if (changed)
-                                (void) persist_session(s);
+                        if (changed) {
+                                PersistCtx pc = { .session = s };
+                                (void) group_persist(st, &pc, done);
+                        }
                         if (c.running == 0 && !step_has_job(st))
                                 group_finish(st);
                         else if (changed)
@@ -365,10 +405,10 @@ static void group_pump(Step *st) {
                         idx[started++] = (uint32_t) i;
                 }
                 PersistCtx pc = { .session = s, .start_seq = start_log_next_seq(log) + started - 1 };
-                r = persist(e, &pc);
-                for (size_t done = 0; r >= 0 && done < started; done += START_LOG_BATCH_MAX)
-                        r = start_log_append_hosts(log, s->id, st->index, st->attempt, idx + done,
-                                                   MIN(started - done, (size_t) START_LOG_BATCH_MAX));
+                r = group_persist(st, &pc, done);
+                for (size_t k = 0; r >= 0 && k < started; k += START_LOG_BATCH_MAX)
+                        r = start_log_append_hosts(log, s->id, st->index, st->attempt, idx + k,
+                                                   MIN(started - k, (size_t) START_LOG_BATCH_MAX));
                 engine_sync_soon(e);
                 for (size_t i = 0; i < st->n_hosts; i++) {
                         HostRun *h = &st->hosts[i];
@@ -388,9 +428,8 @@ static void host_complete(HostRun *h, const StepResult *res, ConnectorJob *job) 
         Step *st = h->step;
         Session *s = st->session;
         Engine *e = s->engine;
-        PersistCtx c = { .session = s, .host_output = h };
+        HostDone done = { .host = h, .res = res };
         _cleanup_free_ char *error = NULL;
-        bool success;
 
         h->finished_at = now_usec(CLOCK_REALTIME);
         h->duration_usec = res->duration_usec;
@@ -402,21 +441,16 @@ static void host_complete(HostRun *h, const StepResult *res, ConnectorJob *job) 
         h->error = TAKE_PTR(error);
         h->dirty = true;
         h->job = NULL;
-        success = h->state == STEP_SUCCEEDED;
 
         for (unsigned i = 0; job && i < 2; i++)
-                if (output_capture_get(&job->output[i], &c.host_data[i], &c.host_size[i]) < 0)
+                if (output_capture_get(&job->output[i], &done.data[i], &done.size[i]) < 0)
                         log_oom();
-        if (persist(e, &c) < 0)
-                log_error("Session %u step %u host %s: cannot record the host's result: it stays in memory only",
-                          s->id, st->index, h->target);
-        for (unsigned i = 0; i < 2; i++)
-                free(c.host_data[i]);
-        event_host_result(h, success, res);
-        if (job)
-                job_bury(e, job);
         hooks_changed(e, s, st);
-        group_pump(st);
+        /* its end and the next host's start share one commit */
+        group_pump(st, &done);
+        host_done_clear(&done);
+        if (job)
+                job_bury(e, job); /* after the result record: 'res' points into it */
 }
 
 void group_run(Step *st, const Target *target) {
@@ -444,7 +478,7 @@ void group_run(Step *st, const Target *target) {
         (void) asprintf_safe(&detail, "%zu hosts, at most %u at once, up to %u failures tolerated", st->n_hosts,
                              st->max_concurrency, st->max_errors);
         event_step_executing(st, detail);
-        group_pump(st);
+        group_pump(st, NULL);
 }
 
 /* After a restart (engine_load): hosts that were running and cannot be followed are interrupted;
@@ -508,7 +542,7 @@ void group_resume(Step *st) {
                 host_fail_now(h, r, strna(why));
         }
         (void) persist_session(st->session);
-        group_pump(st);
+        group_pump(st, NULL);
 }
 
 /* Stops the running hosts (their ends follow through host_complete()). */
