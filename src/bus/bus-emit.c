@@ -22,9 +22,9 @@ char *step_path(uint32_t id, uint32_t index) {
 }
 
 /* A reply is sent as soon as the loop is idle (after the store is synced, once for all the
- * calls handled in this iteration). Changes with no reply waiting are announced within
- * ANNOUNCE_DELAY_USEC: the commits of a busy stretch (a fan-out, a run of quick steps) share one
- * fsync instead of one each. */
+ * calls handled in this iteration), and so is a change marked 'now' (a session that stops).
+ * Other changes are announced within ANNOUNCE_DELAY_USEC: the commits of a busy stretch (a
+ * fan-out, a run of quick steps) share one fsync instead of one each. */
 static void arm(Manager *m, bool now) {
         int enabled = SD_EVENT_OFF;
 
@@ -40,13 +40,13 @@ static void arm(Manager *m, bool now) {
         (void) sd_event_source_set_enabled(m->announce_timer, SD_EVENT_ONESHOT);
 }
 
-void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool added) {
+void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool added, bool now) {
         /* consecutive changes of the same object fold into one */
         for (size_t i = m->n_changed; i > 0 && i + 8 > m->n_changed; i--) {
                 ChangedObject *c = &m->changed[i - 1];
                 if (c->session == session && c->step == step) {
                         c->added = c->added || added;
-                        arm(m, false);
+                        arm(m, now);
                         return;
                 }
         }
@@ -61,7 +61,7 @@ void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool adde
                 m->n_changed_allocated = n;
         }
         m->changed[m->n_changed++] = (ChangedObject) { session, step, added };
-        arm(m, false);
+        arm(m, now);
 }
 
 int manager_queue_reply(Manager *m, sd_bus_message *call, sd_bus_message *reply) {

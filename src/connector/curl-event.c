@@ -7,20 +7,20 @@
  * at most HTTP_MAX_CONNECTS kept open; the whole of it (and so every cached connection) is dropped
  * HTTP_IDLE_CLEANUP_USEC after the last request ended, and when the loop exits (an exit source;
  * requests still in flight then drop it with the last of them). curl tells us which sockets to watch
- * (CURLMOPT_SOCKETFUNCTION: one sd-event io source per socket, kept with curl_multi_assign())
+ * (CURLMOPT_SOCKETFUNCTION: one sd-event io source per socket, kept with sym_curl_multi_assign())
  * and when to call it back (CURLMOPT_TIMERFUNCTION: one time source); both events end in
- * curl_multi_socket_action(), after which finished transfers are collected and their 'done'
+ * sym_curl_multi_socket_action(), after which finished transfers are collected and their 'done'
  * callbacks run. */
 
 #include <assert.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <time.h>
 
 #include "config.h"
+#include "connector/curl-dl.h"
 #include "connector/curl-event.h"
 #include "shared/log.h"
 
@@ -37,7 +37,7 @@ typedef struct CurlGlue {
         sd_event_source *exit_source;
         unsigned n_requests;
         bool dispatching;
-        bool closing;             /* in curl_multi_cleanup(): arm nothing new */
+        bool closing;             /* in sym_curl_multi_cleanup(): arm nothing new */
         bool exiting;             /* the loop exits: drop everything once idle */
 } CurlGlue;
 
@@ -70,9 +70,9 @@ static void glue_free(void) {
         /* closes the cached connections: curl says CURL_POLL_REMOVE for each socket */
         log_debug("Closing the HTTP multi handle and its cached connections.");
         glue->closing = true;
-        curl_multi_cleanup(glue->multi);
+        sym_curl_multi_cleanup(glue->multi);
         if (glue->share)
-                curl_share_cleanup(glue->share);
+                sym_curl_share_cleanup(glue->share);
         glue->timer = sd_event_source_disable_unref(glue->timer);
         glue->idle_timer = sd_event_source_disable_unref(glue->idle_timer);
         glue->exit_source = sd_event_source_disable_unref(glue->exit_source);
@@ -156,17 +156,17 @@ static void glue_collect(void) {
         CURLMsg *msg;
         int left;
 
-        while ((msg = curl_multi_info_read(glue->multi, &left))) {
+        while ((msg = sym_curl_multi_info_read(glue->multi, &left))) {
                 HttpRequest *req = NULL;
                 HttpResponse resp = {};
 
                 if (msg->msg != CURLMSG_DONE)
                         continue;
-                (void) curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &req);
+                (void) sym_curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &req);
                 assert(req);
                 CURLcode code = msg->data.result;   /* msg is invalid after remove_handle */
 
-                (void) curl_multi_remove_handle(glue->multi, req->easy);
+                (void) sym_curl_multi_remove_handle(glue->multi, req->easy);
                 req->in_multi = false;
                 glue->n_requests--;
 
@@ -175,9 +175,9 @@ static void glue_collect(void) {
                         resp.error_text = "response body too large";
                 } else if (code != CURLE_OK) {
                         resp.error = errno_from_curl(code);
-                        resp.error_text = req->errbuf[0] ? req->errbuf : curl_easy_strerror(code);
+                        resp.error_text = req->errbuf[0] ? req->errbuf : sym_curl_easy_strerror(code);
                 } else
-                        (void) curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &resp.status);
+                        (void) sym_curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &resp.status);
                 resp.body = req->buf ?: "";
                 resp.body_len = req->buf_len;
                 resp.retry_after = req->hdr_retry_after;
@@ -193,9 +193,9 @@ static void glue_action(curl_socket_t fd, int flags) {
         CURLMcode m;
 
         glue->dispatching = true;
-        m = curl_multi_socket_action(glue->multi, fd, flags, &running);
+        m = sym_curl_multi_socket_action(glue->multi, fd, flags, &running);
         if (m != CURLM_OK)
-                log_debug("curl_multi_socket_action() failed: %s", curl_multi_strerror(m));
+                log_debug("sym_curl_multi_socket_action() failed: %s", sym_curl_multi_strerror(m));
         glue_collect();
         glue->dispatching = false;
         glue_maybe_free();
@@ -226,7 +226,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 
         if (what == CURL_POLL_REMOVE) {
                 if (src) {
-                        (void) curl_multi_assign(glue->multi, fd, NULL);
+                        (void) sym_curl_multi_assign(glue->multi, fd, NULL);
                         sd_event_source_disable_unref(src);
                 }
                 return 0;
@@ -246,7 +246,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
                 r = sd_event_add_io(glue->event, &src, fd, events, on_io, NULL);
                 if (r >= 0) {
                         (void) sd_event_source_set_description(src, "curl-io");
-                        (void) curl_multi_assign(glue->multi, fd, src);
+                        (void) sym_curl_multi_assign(glue->multi, fd, src);
                 }
         }
         if (r < 0) {
@@ -293,27 +293,30 @@ static int glue_get(sd_event *event) {
                 return 0;
         }
         if (!global_done) {
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                r = curl_dl_open(NULL);
+                if (r < 0)
+                        return r;
+                if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                         return -EIO;
                 global_done = true;
         }
         glue = calloc(1, sizeof *glue);
         if (!glue)
                 return -ENOMEM;
-        glue->multi = curl_multi_init();
+        glue->multi = sym_curl_multi_init();
         if (!glue->multi) {
                 glue = mfree(glue);
                 return -ENOMEM;
         }
         glue->event = sd_event_ref(event);
-        (void) curl_multi_setopt(glue->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-        (void) curl_multi_setopt(glue->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-        (void) curl_multi_setopt(glue->multi, CURLMOPT_MAX_HOST_CONNECTIONS, HTTP_MAX_HOST_CONNECTIONS);
-        (void) curl_multi_setopt(glue->multi, CURLMOPT_MAXCONNECTS, HTTP_MAX_CONNECTS);
-        glue->share = curl_share_init();
+        (void) sym_curl_multi_setopt(glue->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+        (void) sym_curl_multi_setopt(glue->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+        (void) sym_curl_multi_setopt(glue->multi, CURLMOPT_MAX_HOST_CONNECTIONS, HTTP_MAX_HOST_CONNECTIONS);
+        (void) sym_curl_multi_setopt(glue->multi, CURLMOPT_MAXCONNECTS, HTTP_MAX_CONNECTS);
+        glue->share = sym_curl_share_init();
         if (glue->share) {
-                (void) curl_share_setopt(glue->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-                (void) curl_share_setopt(glue->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+                (void) sym_curl_share_setopt(glue->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+                (void) sym_curl_share_setopt(glue->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
         }
         r = sd_event_add_exit(event, &glue->exit_source, on_exit_loop, NULL);
         if (r < 0) {
@@ -394,12 +397,12 @@ HttpRequest *http_request_free(HttpRequest *req) {
         if (!req)
                 return NULL;
         if (req->in_multi && glue) {
-                (void) curl_multi_remove_handle(glue->multi, req->easy);
+                (void) sym_curl_multi_remove_handle(glue->multi, req->easy);
                 glue->n_requests--;
         }
         if (req->easy)
-                curl_easy_cleanup(req->easy);
-        curl_slist_free_all(req->headers);
+                sym_curl_easy_cleanup(req->easy);
+        sym_curl_slist_free_all(req->headers);
         if (req->body) {
                 explicit_bzero(req->body, req->body_len);
                 free(req->body);
@@ -437,12 +440,12 @@ int http_request_start(sd_event *event, const HttpRequestParams *p, http_done_t 
         }
         req->done = done;
         req->userdata = userdata;
-        req->easy = curl_easy_init();
+        req->easy = sym_curl_easy_init();
         if (!req->easy)
                 return -ENOMEM;
 
         for (const char *const *h = p->headers; h && *h; h++) {
-                struct curl_slist *l = curl_slist_append(req->headers, *h);
+                struct curl_slist *l = sym_curl_slist_append(req->headers, *h);
                 if (!l)
                         return -ENOMEM;
                 req->headers = l;
@@ -458,44 +461,44 @@ int http_request_start(sd_event *event, const HttpRequestParams *p, http_done_t 
 
         timeout = p->timeout_usec > 0 ? p->timeout_usec : HTTP_TIMEOUT_DEFAULT_USEC;
         CURL *e = req->easy;
-        if (curl_easy_setopt(e, CURLOPT_URL, p->url) != CURLE_OK)
+        if (sym_curl_easy_setopt(e, CURLOPT_URL, p->url) != CURLE_OK)
                 return -EINVAL;
-        (void) curl_easy_setopt(e, CURLOPT_PRIVATE, req);
-        (void) curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        (void) curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-        (void) curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+        (void) sym_curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+        (void) sym_curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        (void) sym_curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        (void) sym_curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        (void) sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+        (void) sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
         if (p->ca_file)
-                (void) curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file);
+                (void) sym_curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file);
         if (p->no_proxy)
-                (void) curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-        (void) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) (timeout / USEC_PER_MSEC));
-        (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) MIN(timeout, 15 * USEC_PER_SEC) / (long) USEC_PER_MSEC);
-        (void) curl_easy_setopt(e, CURLOPT_USERAGENT, "runbookd/" PACKAGE_VERSION);
-        (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
-        (void) curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
-        (void) curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-        (void) curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
-        (void) curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-        (void) curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
-        (void) curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+                (void) sym_curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+        (void) sym_curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) (timeout / USEC_PER_MSEC));
+        (void) sym_curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) MIN(timeout, 15 * USEC_PER_SEC) / (long) USEC_PER_MSEC);
+        (void) sym_curl_easy_setopt(e, CURLOPT_USERAGENT, "runbookd/" PACKAGE_VERSION);
+        (void) sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
+        (void) sym_curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
+        (void) sym_curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+        (void) sym_curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+        (void) sym_curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+        (void) sym_curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+        (void) sym_curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
         if (streq(p->method, "GET") || streq(p->method, "DELETE"))
-                (void) curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+                (void) sym_curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         else {
-                (void) curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ?: "");
-                (void) curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+                (void) sym_curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ?: "");
+                (void) sym_curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
         }
         if (!streq(p->method, "GET") && !streq(p->method, "POST"))
-                (void) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->method);
+                (void) sym_curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->method);
 
         if (glue->share)
-                (void) curl_easy_setopt(e, CURLOPT_SHARE, glue->share);
+                (void) sym_curl_easy_setopt(e, CURLOPT_SHARE, glue->share);
         if (p->fresh_connection) {
-                (void) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-                (void) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+                (void) sym_curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+                (void) sym_curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
         }
-        m = curl_multi_add_handle(glue->multi, e);
+        m = sym_curl_multi_add_handle(glue->multi, e);
         if (m != CURLM_OK)
                 return m == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
         req->in_multi = true;
@@ -539,7 +542,7 @@ usec_t http_retry_after(const HttpResponse *resp) {
                 unsigned long long sec = strtoull(resp->retry_after, &end, 10);
                 if (end != resp->retry_after && *end == 0)
                         return (usec_t) MIN(sec, 3600ULL) * USEC_PER_SEC;
-                time_t t = curl_getdate(resp->retry_after, NULL);
+                time_t t = sym_curl_getdate(resp->retry_after, NULL);
                 if (t > 0) {
                         time_t n = time(NULL);
                         return t > n ? (usec_t) MIN(t - n, 3600) * USEC_PER_SEC : 0;

@@ -15,17 +15,21 @@
 static void hook_session_new(Session *s, void *userdata) {
         Manager *m = userdata;
 
-        manager_queue_changed(m, s->id, -1, true);
+        manager_queue_changed(m, s->id, -1, true, false);
         for (size_t i = 0; i < s->n_steps; i++)
-                manager_queue_changed(m, s->id, (int32_t) i, true);
+                manager_queue_changed(m, s->id, (int32_t) i, true, false);
 }
 
 static void hook_changed(Session *s, Step *st, void *userdata) {
         Manager *m = userdata;
+        /* a session that stops (at its end, at a gate, interrupted) is what clients wait for:
+         * announced at once; progress in between may wait a little and share an fsync */
+        bool stops = session_state_is_final(s->state) || s->state == SESSION_WAITING_APPROVAL ||
+                s->state == SESSION_INTERRUPTED;
 
         if (st)
-                manager_queue_changed(m, s->id, (int32_t) st->index, false);
-        manager_queue_changed(m, s->id, -1, false);
+                manager_queue_changed(m, s->id, (int32_t) st->index, false, stops);
+        manager_queue_changed(m, s->id, -1, false, stops);
 }
 
 int manager_new(const char *config_dir, const char *state_dir, const char *vendor_dir, Manager **ret) {

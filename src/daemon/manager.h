@@ -60,7 +60,9 @@ int manager_connect_bus(Manager *m);
 int manager_startup(Manager *m);
 
 /* bus-emit.c */
-void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool added);
+/* Announces the object's change (or addition) once the store is durable: within
+ * ANNOUNCE_DELAY_USEC, or as soon as the loop is idle when 'now'. */
+void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool added, bool now);
 /* Sends 'reply' (taking it) to 'call' once everything committed so far is durable. */
 int manager_queue_reply(Manager *m, sd_bus_message *call, sd_bus_message *reply);
 int manager_setup_flush(Manager *m);

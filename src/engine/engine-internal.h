@@ -6,7 +6,8 @@
 #include "engine/engine.h"
 
 #define ENGINE_CACHE_SIZE 16
-#define ENGINE_SYNC_DELAY_USEC (10 * USEC_PER_MSEC)
+/* a backstop: the bus layer syncs before it announces changes, within 10 ms */
+#define ENGINE_SYNC_DELAY_USEC (50 * USEC_PER_MSEC)
 
 struct Engine {
         sd_event *event;
