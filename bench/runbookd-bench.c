@@ -4,6 +4,7 @@
  *   runbookd-bench start-rate CLIENTS COUNT RUNBOOK   StartSession from CLIENTS connections at once
  *   runbookd-bench approve-latency COUNT RUNBOOK      Approve() call to the step seen running
  *   runbookd-bench session-time RUNBOOK               StartSession to the session seen finished
+ *   runbookd-bench session-result RUNBOOK             the same, and its end state: fails unless succeeded
  *   runbookd-bench startup -- RUNBOOKD ARGS...      exec to READY=1, and RSS at READY
  *   runbookd-bench rss PID                            VmRSS of a process, KiB
  *   runbookd-bench populate STATE_DIR COUNT           COUNT finished sessions written to a store
@@ -224,7 +225,9 @@ static int get_state(sd_bus *bus, const char *path, char **ret) {
         return sd_bus_get_property_string(bus, BUS, path, "org.runbookd1.Session", "State", NULL, ret);
 }
 
-static int cmd_session_time(const char *runbook) {
+/* session-time, and with 'check' (session-result) also the end state ("session_state S"): exit 1
+ * unless the session succeeded. */
+static int cmd_session_time(const char *runbook, bool check) {
         static const char *const done[] = { "succeeded", "failed", "cancelled", "rejected", NULL };
         _cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -248,6 +251,10 @@ static int cmd_session_time(const char *runbook) {
                 return fprintf(stderr, "StartSession: %s\n", err.message), 1;
         sd_bus_message_read(reply, "uo", &id, &opath);
         snprintf(path, sizeof path, "%s", opath);
+        if (check) {
+                printf("session_id %u\n", id);
+                fflush(stdout);
+        }
         /* only this session's own signals (not its steps'): watch, then look, so that an end
          * between the reply and the match is not missed */
         w = (Watch) { .path = path, .states = done };
@@ -265,8 +272,15 @@ static int cmd_session_time(const char *runbook) {
                 return fprintf(stderr, "session %u did not finish\n", id), 1;
         printf("session_time %.3f ms\n", (w.seen - t0) / 1000.0);
         sd_bus_slot_unref(slot);
+        if (check) {
+                state = mfree(state);
+                r = get_state(bus, path, &state);
+                if (r < 0)
+                        return fprintf(stderr, "session %u: State: %s\n", id, strerror(-r)), 1;
+                printf("session_state %s\n", state);
+        }
         sd_bus_flush_close_unref(bus);
-        return 0;
+        return check && !streq(state, "succeeded") ? 1 : 0;
 }
 
 /* ---- start-up ---- */
@@ -459,7 +473,9 @@ int main(int argc, char *argv[]) {
         if (argc >= 4 && streq(argv[1], "approve-latency"))
                 return cmd_approve_latency((unsigned) atoi(argv[2]), argv[3]);
         if (argc >= 3 && streq(argv[1], "session-time"))
-                return cmd_session_time(argv[2]);
+                return cmd_session_time(argv[2], false);
+        if (argc >= 3 && streq(argv[1], "session-result"))
+                return cmd_session_time(argv[2], true);
         if (argc >= 4 && streq(argv[1], "startup") && streq(argv[2], "--"))
                 return cmd_startup(argv + 3);
         if (argc >= 3 && streq(argv[1], "rss"))
