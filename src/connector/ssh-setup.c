@@ -233,7 +233,9 @@ int ssh_prefer_known_hostkeys(LIBSSH2_SESSION *session, const char *host, uint16
         struct libssh2_knownhost *k = NULL;
         LIBSSH2_KNOWNHOSTS *kh;
         char name[300], pref[256] = "";
+        const char **algs = NULL;
         size_t n = 0;
+        int n_algs;
 
         if (port == 22)
                 snprintf(name, sizeof name, "%s", host);
@@ -251,13 +253,25 @@ int ssh_prefer_known_hostkeys(LIBSSH2_SESSION *session, const char *host, uint16
                                                 known[i] = true;
         libssh2_knownhost_free(kh);
 
+        /* only what this libssh2 implements (Debian's 1.10: no rsa-sha2-* host keys): on a list with
+         * others, libssh2 1.10 drops them with an overlapping memcpy() */
+        n_algs = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &algs);
+        if (n_algs <= 0)
+                return -EOPNOTSUPP;
         /* the algorithms of the keys known for this host first, as OpenSSH orders them */
         for (int pass = 0; pass < 2; pass++)
-                for (size_t i = 0; i < ELEMENTSOF(hostkey_methods); i++)
-                        if (known[i] == (pass == 0))
+                for (size_t i = 0; i < ELEMENTSOF(hostkey_methods); i++) {
+                        bool supported = false;
+                        if (known[i] != (pass == 0))
+                                continue;
+                        for (int a = 0; a < n_algs && !supported; a++)
+                                supported = streq(algs[a], hostkey_methods[i].method);
+                        if (supported)
                                 n += snprintf(pref + n, sizeof pref - n, "%s%s", n > 0 ? "," : "",
                                               hostkey_methods[i].method);
-        if (libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, pref) < 0)
+                }
+        libssh2_free(session, algs);
+        if (n == 0 || libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, pref) < 0)
                 return -EOPNOTSUPP;
         return 0;
 }
