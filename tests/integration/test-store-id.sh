@@ -38,9 +38,9 @@ assert_eq "$(journal RUNBOOK_SESSION=1 RUNBOOK_REFERENCE="$R" RUNBOOK_STORE_ID="
     "store B's records carry its id"
 jdir=()
 [ -n "${TESTBED_JOURNAL_DIR:-}" ] && jdir=(--directory="$TESTBED_JOURNAL_DIR")
-expect_ctl_ok "runbookctl logs 1" root logs "${jdir[@]}" --no-pager --output=json 1
-n_b=$(jq -r 'select(.RUNBOOK_STORE_ID == "'"$b"'") | .MESSAGE' <<<"$CTL_OUT" | wc -l)
-n_a=$(jq -r 'select(.RUNBOOK_STORE_ID == "'"$a"'") | .MESSAGE' <<<"$CTL_OUT" | wc -l)
+expect_ctl_ok "runbookctl logs 1" root --json=short logs "${jdir[@]}" --no-pager 1
+n_b=$(jq -r 'select(.fields.RUNBOOK_STORE_ID == "'"$b"'") | .message' <<<"$CTL_OUT" | wc -l)
+n_a=$(jq -r 'select(.fields.RUNBOOK_STORE_ID == "'"$a"'") | .message' <<<"$CTL_OUT" | wc -l)
 assert_true "runbookctl logs shows store B's records ($n_b)" test "$n_b" -ge 5
 assert_eq "$n_a" 0 "runbookctl logs shows none of store A's session 1"
 finish
