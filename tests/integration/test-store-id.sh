@@ -25,6 +25,7 @@ assert_eq "$(jq -r '.RUNBOOK_STORE_ID' <<<"$recs" | sort -u)" "$a" "every record
 kill_daemon -TERM
 
 # ---- store B (a fresh state directory): session 1 again, same runbook and reference
+# shellcheck disable=SC2034  # read by start_daemon (lib.sh)
 STATE_DIR="$T/state-b"
 start_daemon
 b=$(prop "$MANAGER" "$IFACE_MANAGER" StoreId)
