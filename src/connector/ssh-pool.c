@@ -734,7 +734,9 @@ static void pool_serve(PoolTarget *pt) {
                                 conn_free(c, true);
                         }
                         r = conn_new(a);
-                        if (r >= 0)
+                        /* a connection of a check's own has the check's timeout only: two timers
+                         * of the same length would race over which one says why it failed */
+                        if (r >= 0 && !pt->detached)
                                 r = sd_event_add_time_relative(a->event, &a->timer, CLOCK_MONOTONIC,
                                                                SSH_CONNECT_TIMEOUT_USEC, USEC_PER_SEC,
                                                                on_connect_timeout, a);

@@ -47,7 +47,8 @@ typedef void (*ssh_conn_io_t)(SshConn *conn, void *userdata);
 int ssh_pool_acquire(sd_event *event, const SshEndpoint *ep, bool fresh, ssh_acquire_done_t done,
                      void *userdata, SshAcquire **ret);
 /* Like ssh_pool_acquire(fresh), for a connection of its own that the pool neither hands out
- * before nor keeps after (Target.Check()): ssh_pool_release() closes it. */
+ * before nor keeps after (Target.Check()): ssh_pool_release() closes it. It has no connect
+ * timeout of its own: the caller's (the check's) applies. */
 int ssh_connect_unpooled(sd_event *event, const SshEndpoint *ep, ssh_acquire_done_t done, void *userdata,
                          SshAcquire **ret);
 
