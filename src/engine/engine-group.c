@@ -3,8 +3,10 @@
  *
  * The members (and the group's max_concurrency and max_errors) are fixed when the session is
  * created; when the step runs, the group must still have exactly those members, or nothing runs.
- * At most max_concurrency hosts run at once; each host's start is durable before its command
- * starts (commit + start-log record, so a restart knows which hosts may have run), each host's end
+ * At most max_concurrency hosts run at once. The step's start is durable before any host starts
+ * (start log); each host's start is committed before its command starts, and synced soon after:
+ * after a restart in the same boot the store knows exactly which hosts ran, and after a reboot
+ * every host not recorded as finished counts as possibly started (interrupted). Each host's end
  * is committed with
  * its output before its result record is sent. Once more than max_errors hosts have failed, no
  * further host starts; the step fails when the fan-out is over. It succeeds when at most
@@ -347,7 +349,6 @@ static int group_persist(Step *st, PersistCtx *pc, HostDone *done) {
 static void group_pump(Step *st, HostDone *done) {
         Session *s = st->session;
         Engine *e = s->engine;
-        StartLog *log = store_start_log(e->store);
         bool changed = done && done->host;
 
         for (;;) {
@@ -377,15 +378,10 @@ static void group_pump(Step *st, HostDone *done) {
                         return;
                 }
 
-                /* these hosts' starts are durable before any of their commands starts: the
-                 * commit, and start-log records that stand for it until it is synced (right after,
-                 * while the commands run), as for a step (engine-run.c: step_run()) */
+                /* the step's start record (engine-run.c: step_run()) covers its hosts: after a
+                 * restart in another boot, every host not recorded as finished counts as possibly
+                 * started (group_load()); within one boot the store is exact (page cache) */
                 want = MIN((size_t) c.pending, (size_t) (st->max_concurrency - c.running));
-                _cleanup_free_ uint32_t *idx = calloc(MAX(want, (size_t) 1), sizeof(uint32_t));
-                if (!idx) {
-                        log_oom();
-                        return;
-                }
                 for (size_t i = 0; i < st->n_hosts && started < want; i++) {
                         HostRun *h = &st->hosts[i];
                         if (h->state != STEP_PENDING)
@@ -402,13 +398,10 @@ static void group_pump(Step *st, HostDone *done) {
                         json_decref(h->remote);
                         h->remote = NULL;
                         h->dirty = true;
-                        idx[started++] = (uint32_t) i;
+                        started++;
                 }
-                PersistCtx pc = { .session = s, .start_seq = start_log_next_seq(log) + started - 1 };
+                PersistCtx pc = { .session = s };
                 r = group_persist(st, &pc, done);
-                for (size_t k = 0; r >= 0 && k < started; k += START_LOG_BATCH_MAX)
-                        r = start_log_append_hosts(log, s->id, st->index, st->attempt, idx + k,
-                                                   MIN(started - k, (size_t) START_LOG_BATCH_MAX));
                 engine_sync_soon(e);
                 for (size_t i = 0; i < st->n_hosts; i++) {
                         HostRun *h = &st->hosts[i];
@@ -481,9 +474,10 @@ void group_run(Step *st, const Target *target) {
         group_pump(st, NULL);
 }
 
-/* After a restart (engine_load): hosts that were running and cannot be followed are interrupted;
- * returns how many can be followed (they stay running until group_resume()). */
-unsigned group_load(Step *st) {
+/* After a restart (engine_load): hosts that were running and cannot be followed are interrupted,
+ * and after a reboot those not started too (their start may be lost); returns how many can be
+ * followed (they stay running until group_resume()). */
+unsigned group_load(Step *st, bool same_boot) {
         Engine *e = st->session->engine;
         unsigned n = 0;
 
@@ -492,6 +486,16 @@ unsigned group_load(Step *st) {
                 const ConnectorVTable *vt = connector_find(h->connector);
                 const Target *t = e->targets ? target_catalog_find(e->targets, h->target) : NULL;
 
+                if (h->state == STEP_PENDING && !same_boot) {
+                        /* the machine restarted: the commit that had it running may be lost */
+                        h->state = STEP_INTERRUPTED;
+                        h->finished_at = now_usec(CLOCK_REALTIME);
+                        host_set_error(h, "the machine restarted while the step ran, before this host's start or end "
+                                       "was certainly on disk; it may have started; not run again by itself");
+                        h->dirty = true;
+                        event_host_interrupted(h);
+                        continue;
+                }
                 if (h->state != STEP_RUNNING)
                         continue;
                 if (h->remote && vt && vt->resume && t && streq(t->connector, h->connector)) {

@@ -69,5 +69,5 @@ int group_step_init(Engine *e, Step *st, const Target *group, char **ret_error);
 void group_run(Step *st, const Target *target);
 void group_skip_pending(Step *st, const char *why);
 void group_cancel_jobs(Step *st);
-unsigned group_load(Step *st);
+unsigned group_load(Step *st, bool same_boot);
 void group_resume(Step *st);

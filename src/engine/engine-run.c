@@ -131,12 +131,11 @@ static void step_run(Step *st) {
         StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1 };
         StartLog *log = store_start_log(e->store);
         bool group = st->n_hosts > 0;
-        /* a group step keeps the output of hosts that succeeded in an earlier attempt; its hosts'
-         * starts are synced one by one (engine-group.c), not through the start log */
+        /* a group step keeps the output of hosts that succeeded in an earlier attempt */
         PersistCtx c = {
                 .session = s,
                 .clear_output = group ? NULL : st,
-                .start_seq = group ? 0 : start_log_next_seq(log),
+                .start_seq = start_log_next_seq(log),
                 .keep_pending = true,  /* the previous step's result record goes after the spawn */
         };
         _cleanup_free_ char *why = NULL;
@@ -160,7 +159,7 @@ static void step_run(Step *st) {
          * commit, and a start-log record that stands for it until the commit is synced (right
          * after, while the command runs) */
         r = persist(e, &c);
-        if (r >= 0 && !group) {
+        if (r >= 0) {
                 r = start_log_append(log, s->id, st->index, st->attempt);
                 if (r < 0)
                         session_flush_pending(s); /* the commit went through: its records may go */
@@ -683,23 +682,6 @@ static void engine_replay_starts(Engine *e, uint64_t start_seq) {
                         continue;
                 }
                 st = &s->steps[recs[i].step];
-                if (recs[i].host > 0) {
-                        /* a host of a group step: running (so interrupted, or followed), never
-                         * pending, whatever the store lost */
-                        HostRun *h = recs[i].host - 1 < st->n_hosts ? &st->hosts[recs[i].host - 1] : NULL;
-                        if (!h || st->attempt > recs[i].attempt ||
-                            (h->attempt == recs[i].attempt && h->state != STEP_PENDING))
-                                continue;
-                        log_warning("Session %u step %u host %s (attempt %u) was started, but the store lost that record: "
-                                    "it counts as running.", s->id, st->index, h->target, recs[i].attempt);
-                        st->attempt = recs[i].attempt;
-                        st->state = STEP_RUNNING;
-                        st->dirty = true;
-                        h->attempt = recs[i].attempt;
-                        h->state = STEP_RUNNING;
-                        h->dirty = true;
-                        continue;
-                }
                 if (st->attempt > recs[i].attempt ||
                     (st->attempt == recs[i].attempt && st->state != STEP_PENDING &&
                      st->state != STEP_WAITING_APPROVAL && st->state != STEP_APPROVED))
@@ -808,7 +790,7 @@ int engine_load(Engine *e) {
                         if (st->n_hosts > 0) {
                                 /* hosts that can be followed are; the others are interrupted; the
                                  * fan-out goes on only if none was (engine-group.c) */
-                                unsigned followed = group_load(st);
+                                unsigned followed = group_load(st, store_same_boot(e->store));
                                 log_info("Session %u step %zu (a group step) was running: following %u of its hosts.",
                                          s->id, j, followed);
                                 s->state = SESSION_RUNNING;

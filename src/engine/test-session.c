@@ -1123,12 +1123,18 @@ static void fx_group_targets(Fx *f) {
         engine_set_targets(f->engine, f->targets);
 }
 
-/* A group step's hosts start behind start-log records too: when the store lost the commit that
- * had them running, they still count as having run (interrupted), the others as not started, and
- * Retry runs them all (none succeeded). */
-static void test_group_start_log_replay(void) {
+static int put_boot_id(StoreTxn *t, void *userdata) {
+        static const uint8_t other_boot[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+        store_put(t, DB_META, "boot_id", strlen("boot_id"), other_boot, sizeof other_boot);
+        return t->ret;
+}
+
+/* A group step whose start only the start log has (the commit was lost with the machine): after
+ * the reboot every host not recorded as finished counts as possibly started (interrupted), none
+ * runs by itself, and Retry (behind a fresh approval) runs them all. */
+static void test_group_restart_new_boot(void) {
         _cleanup_free_ char *marker = NULL;
-        uint32_t hosts[2] = { 0, 1 }, id;
+        uint32_t id;
         Fx f;
         Runbook *rb;
         Session *s;
@@ -1145,21 +1151,30 @@ static void test_group_start_log_replay(void) {
         check_int(st->n_hosts, 3);
         check_int(st->max_concurrency, 2);
         check_int(st->state, STEP_WAITING_APPROVAL);
+        check(store_same_boot(f.store) == false);   /* a new store */
 
-        /* what group_pump makes durable first for its first two hosts; the commit is "lost" */
-        check_int(start_log_append_hosts(store_start_log(f.store), id, 0, 1, hosts, 2), 0);
+        /* what step_run makes durable first; its commit (and any host's) is "lost" ... */
+        check_int(start_log_append(store_start_log(f.store), id, 0, 1), 0);
         fx_close_engine(&f);
+        /* ... because the machine rebooted */
+        check(store_open(f.state_dir, &f.store) == 0);
+        check(store_same_boot(f.store));
+        check_int(store_write(f.store, put_boot_id, NULL), 0);
+        check_int(store_sync(f.store), 0);
+        f.store = store_free(f.store);
         fx_open_engine(&f);
+        check(!store_same_boot(f.store));
         run_for(&f, 200 * USEC_PER_MSEC);
 
         s = get(&f, id);
         st = &s->steps[0];
         check_int(s->state, SESSION_INTERRUPTED);
         check_int(st->state, STEP_INTERRUPTED);
-        check_int(st->hosts[0].state, STEP_INTERRUPTED);
-        check_int(st->hosts[1].state, STEP_INTERRUPTED);
-        check_int(st->hosts[2].state, STEP_PENDING);
-        check(strstr(st->error, "runbookd stopped while 2 of 3 hosts ran"));
+        for (size_t i = 0; i < 3; i++) {
+                check_int(st->hosts[i].state, STEP_INTERRUPTED);
+                check(strstr(st->hosts[i].error, "the machine restarted"));
+        }
+        check(strstr(st->error, "runbookd stopped while 3 of 3 hosts ran"));
         check_int(count_lines(marker), -1);   /* nothing (re-)run by itself */
 
         check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
@@ -1170,6 +1185,11 @@ static void test_group_start_log_replay(void) {
                 check_int(st->hosts[i].state, STEP_SUCCEEDED);
                 check_int(st->hosts[i].attempt, 2);
         }
+
+        /* the same boot: the store is exact, and pending hosts stay pending (test-group-stop.sh) */
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+        check(store_same_boot(f.store));
 
         runbook_free(rb);
         fx_done(&f);
@@ -1540,7 +1560,7 @@ int main(void) {
         TEST(interrupted);
         TEST(remote_restart);
         TEST(start_log_replay);
-        TEST(group_start_log_replay);
+        TEST(group_restart_new_boot);
         TEST(output_cap);
         TEST(many);
         TEST(hooks);

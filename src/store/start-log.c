@@ -30,8 +30,7 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t n) {
         return ~c;
 }
 
-/* slot: magic, crc (over the rest), seq, session, step, attempt, host (0: the step itself, else
- * the index of a target group's member + 1), all big-endian */
+/* slot: magic, crc (over the rest), seq, session, step, attempt, all big-endian; 4 bytes unused */
 static void encode(uint8_t b[START_LOG_SLOT_SIZE], const StartRecord *r) {
         memset(b, 0, START_LOG_SLOT_SIZE);
         be32_put(b, START_LOG_MAGIC);
@@ -39,7 +38,6 @@ static void encode(uint8_t b[START_LOG_SLOT_SIZE], const StartRecord *r) {
         be32_put(b + 16, r->session);
         be32_put(b + 20, r->step);
         be32_put(b + 24, r->attempt);
-        be32_put(b + 28, r->host);
         be32_put(b + 4, crc32_ieee(b + 8, START_LOG_SLOT_SIZE - 8));
 }
 
@@ -50,7 +48,6 @@ static bool decode(const uint8_t b[START_LOG_SLOT_SIZE], StartRecord *r) {
         r->session = be32_get(b + 16);
         r->step = be32_get(b + 20);
         r->attempt = be32_get(b + 24);
-        r->host = be32_get(b + 28);
         return r->seq > 0;
 }
 
@@ -128,50 +125,18 @@ void start_log_seq_at_least(StartLog *l, uint64_t seq) {
                 l->next_seq = seq + 1;
 }
 
-/* Writes slots [first, first + n) of the ring in one write (they do not wrap). */
-static int write_slots(StartLog *l, const uint8_t *b, uint64_t first_seq, size_t n) {
-        size_t size = n * START_LOG_SLOT_SIZE;
-        ssize_t k;
-
-        k = pwrite(l->fd, b, size, (off_t) ((first_seq % START_LOG_SLOTS) * START_LOG_SLOT_SIZE));
-        if (k < 0)
-                return negative_errno();
-        return (size_t) k == size ? 0 : -EIO;
-}
-
 int start_log_append(StartLog *l, uint32_t session, uint32_t step, uint32_t attempt) {
-        return start_log_append_hosts(l, session, step, attempt, NULL, 1);
-}
+        StartRecord rec = { .seq = l->next_seq, .session = session, .step = step, .attempt = attempt };
+        uint8_t b[START_LOG_SLOT_SIZE];
+        ssize_t n;
 
-int start_log_append_hosts(StartLog *l, uint32_t session, uint32_t step, uint32_t attempt, const uint32_t *hosts,
-                           size_t n) {
-        uint8_t b[START_LOG_BATCH_MAX * START_LOG_SLOT_SIZE];
-        size_t done = 0;
-
-        if (n == 0 || n > START_LOG_BATCH_MAX)
-                return -EINVAL;
-        /* one O_DSYNC write for the batch, two where it wraps around the end of the ring */
-        while (done < n) {
-                uint64_t first = l->next_seq + done;
-                size_t m = MIN(n - done, (size_t) (START_LOG_SLOTS - first % START_LOG_SLOTS));
-                int r;
-
-                for (size_t i = 0; i < m; i++) {
-                        StartRecord rec = {
-                                .seq = first + i,
-                                .session = session,
-                                .step = step,
-                                .attempt = attempt,
-                                .host = hosts ? hosts[done + i] + 1 : 0,
-                        };
-                        encode(b + i * START_LOG_SLOT_SIZE, &rec);
-                }
-                r = write_slots(l, b, first, m);
-                if (r < 0)
-                        return r;
-                done += m;
-        }
-        l->next_seq += n;
+        encode(b, &rec);
+        n = pwrite(l->fd, b, sizeof b, (off_t) ((rec.seq % START_LOG_SLOTS) * START_LOG_SLOT_SIZE));
+        if (n < 0)
+                return negative_errno();
+        if (n != sizeof b)
+                return -EIO;
+        l->next_seq++;
         return 0;
 }
 

@@ -9,8 +9,7 @@
  * may have started although the store lost its 'running' record (power loss): the engine
  * treats it as interrupted, never as not run.
  *
- * The hosts of a step on a target group start the same way, one record each (a batch of them in
- * one write).
+ * A step on a target group has one record, for all its hosts (see engine-group.c).
  *
  * The file is a ring of fixed-size, checksummed slots; only the records newer than the store's
  * start_seq matter, and there are never more than a handful of those. */
@@ -25,10 +24,8 @@ typedef struct StartRecord {
         uint32_t session;
         uint32_t step;
         uint32_t attempt;
-        uint32_t host;            /* 0: the step; else a member of the step's target group, index + 1 */
 } StartRecord;
 
-#define START_LOG_BATCH_MAX 64
 
 int start_log_open(const char *dir, StartLog **ret);
 StartLog *start_log_free(StartLog *l);
@@ -40,9 +37,5 @@ uint64_t start_log_next_seq(StartLog *l);
 void start_log_seq_at_least(StartLog *l, uint64_t seq);
 /* Writes the record with sequence start_log_next_seq(); durable when this returns 0. */
 int start_log_append(StartLog *l, uint32_t session, uint32_t step, uint32_t attempt);
-/* The same for n (at most START_LOG_BATCH_MAX) hosts of a step on a target group (host indexes),
- * sequences start_log_next_seq() … + n - 1, in one write. */
-int start_log_append_hosts(StartLog *l, uint32_t session, uint32_t step, uint32_t attempt, const uint32_t *hosts,
-                           size_t n);
 /* Every valid record with a sequence number greater than 'after', in order. */
 int start_log_read(StartLog *l, uint64_t after, StartRecord **ret, size_t *ret_n);

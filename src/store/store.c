@@ -18,6 +18,7 @@ struct Store {
         size_t map_max;
         bool dirty;
         char id[SD_ID128_STRING_MAX];
+        bool same_boot;           /* the store was last opened since this machine booted */
 };
 
 static const char *const db_names[_DB_MAX] = {
@@ -110,6 +111,33 @@ const char *store_id(Store *s) {
         return s->id;
 }
 
+/* Whether the store was last opened in this boot of the machine (meta "boot_id"), noted and
+ * updated at open. Within one boot, a commit reaches the page cache and survives the process
+ * (kill -9 loses nothing committed); after a reboot, the last commits before the crash may be
+ * missing (they are synced within ENGINE_SYNC_DELAY_USEC). */
+static int store_boot_ensure(Store *s, MDB_txn *txn) {
+        MDB_val k = { .mv_size = strlen("boot_id"), .mv_data = (void *) "boot_id" }, v;
+        sd_id128_t boot;
+        int r;
+
+        r = sd_id128_get_boot(&boot);
+        if (r < 0)
+                return r;
+        r = mdb_get(txn, s->dbi[DB_META], &k, &v);
+        if (r != 0 && r != MDB_NOTFOUND)
+                return mdb_to_errno(r);
+        s->same_boot = r == 0 && v.mv_size == sizeof boot.bytes && memcmp(v.mv_data, boot.bytes, sizeof boot.bytes) == 0;
+        if (s->same_boot)
+                return 0;
+        v = (MDB_val) { .mv_size = sizeof boot.bytes, .mv_data = boot.bytes };
+        r = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+        return r != 0 ? mdb_to_errno(r) : 0;
+}
+
+bool store_same_boot(Store *s) {
+        return s->same_boot;
+}
+
 int store_open_sized(const char *dir, size_t initial_map, size_t max_map, Store **ret) {
         _cleanup_(store_freep) Store *s = NULL;
         MDB_envinfo info;
@@ -165,6 +193,8 @@ int store_open_sized(const char *dir, size_t initial_map, size_t max_map, Store 
                 }
         }
         r = store_id_ensure(s, txn);
+        if (r >= 0)
+                r = store_boot_ensure(s, txn);
         if (r < 0) {
                 mdb_txn_abort(txn);
                 return r;

@@ -4,7 +4,7 @@
  *
  * Named databases; integer keys are big-endian so that cursors iterate in order:
  *   meta      "schema_version", "next_session_id", "audit_seq", "store_id" (16 random bytes, made
- *             when the store is created)
+ *             when the store is created), "boot_id" (the machine's boot when it was last opened)
  *   sessions  be32 id                               -> session record (JSON)
  *   steps     be32 id | be32 index                  -> step record (JSON)
  *   output    be32 id | be32 index | u8 stream | be32 chunk -> bytes
@@ -79,6 +79,9 @@ int store_get_json(StoreTxn *t, StoreDb db, const void *key, size_t klen, json_t
 
 /* The store's id (32 hex digits), made when the store was created. */
 const char *store_id(Store *s);
+/* Whether the store was last opened in this boot of the machine (meta "boot_id"): then nothing
+ * committed before a crash of the process is lost (the page cache has it). */
+bool store_same_boot(Store *s);
 
 /* meta counters */
 uint64_t store_meta_get_u64(StoreTxn *t, const char *name, uint64_t def);

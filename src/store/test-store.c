@@ -1505,43 +1505,6 @@ static void test_start_log(void) {
         tmpdir_done(&d);
 }
 
-/* hosts of a group step: one write for a batch, also across the end of the ring; host is the
- * member's index + 1, 0 for a step's own record */
-static void test_start_log_hosts(void) {
-        _cleanup_free_ StartRecord *recs = NULL;
-        uint32_t hosts[5] = { 0, 3, 4, 8, 1023 };
-        StartLog *l = NULL;
-        size_t n = 0;
-        TmpDir d;
-
-        tmpdir_make(&d);
-        check_int(start_log_open(d.path, &l), 0);
-        /* 2048 slots: seq 2045 is slot 2045, so the five take slots 2045..2047, 0, 1 */
-        start_log_seq_at_least(l, 2043);
-        check_int(start_log_append(l, 1, 1, 1), 0);
-        check_int(start_log_append_hosts(l, 42, 2, 3, hosts, 5), 0);
-        check_int(start_log_next_seq(l), 2050);
-        check_int(start_log_append_hosts(l, 42, 2, 3, hosts, 0), -EINVAL);
-        check_int(start_log_append_hosts(l, 42, 2, 3, hosts, START_LOG_BATCH_MAX + 1), -EINVAL);
-        l = start_log_free(l);
-
-        check_int(start_log_open(d.path, &l), 0);
-        check_int(start_log_next_seq(l), 2050);
-        check_int(start_log_read(l, 0, &recs, &n), 0);
-        check_int(n, 6);
-        check_int(recs[0].seq, 2044);
-        check_int(recs[0].host, 0);
-        for (size_t i = 0; i < 5; i++) {
-                check_int(recs[1 + i].seq, 2045 + i);
-                check_int(recs[1 + i].session, 42);
-                check_int(recs[1 + i].step, 2);
-                check_int(recs[1 + i].attempt, 3);
-                check_int(recs[1 + i].host, hosts[i] + 1);
-        }
-        l = start_log_free(l);
-        tmpdir_done(&d);
-}
-
 int main(void) {
         TEST(open_close_reopen);
         TEST(write_commit_sync);
@@ -1554,7 +1517,6 @@ int main(void) {
         TEST(map_growth);
         TEST(session_roundtrip);
         TEST(step_remote);
-        TEST(start_log_hosts);
         TEST(session_dirty);
         TEST(list_active);
         TEST(output);
