@@ -15,13 +15,11 @@
  * the rest. A restart follows hosts whose remote runs can be followed (azure) and marks the other
  * running hosts interrupted; the step then ends interrupted, and Retry (behind a fresh approval)
  * runs again only the hosts that did not succeed. */
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "engine/engine-internal.h"
 #include "journal/events.h"
 #include "shared/log.h"
-#include "store/start-log.h"
 
 #define GROUP_ERROR_HOSTS_LISTED 5
 
@@ -125,19 +123,6 @@ static GroupCounts group_count(const Step *st) {
         return c;
 }
 
-static void host_set_error(HostRun *h, const char *fmt, ...) _printf_(2, 3);
-static void host_set_error(HostRun *h, const char *fmt, ...) {
-        va_list ap;
-        char *m = NULL;
-
-        va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        free(h->error);
-        h->error = m;
-}
-
 /* Hosts not started yet will not be: 'why' says so. */
 void group_skip_pending(Step *st, const char *why) {
         for (size_t i = 0; i < st->n_hosts; i++) {
@@ -145,7 +130,7 @@ void group_skip_pending(Step *st, const char *why) {
                 if (h->state != STEP_PENDING)
                         continue;
                 h->state = STEP_SKIPPED;
-                host_set_error(h, "not started: %s", why);
+                (void) set_error(&h->error, "not started: %s", why);
                 h->dirty = true;
         }
 }
@@ -239,9 +224,7 @@ static int on_host_handle(ConnectorJob *job, json_t *handle, void *userdata) {
         json_decref(h->remote);
         h->remote = json_incref(handle);
         h->dirty = true;
-        r = persist_session(s);
-        if (r >= 0)
-                r = store_sync(s->engine->store);
+        r = persist_session_durably(s);
         if (r < 0)
                 return log_error_errno(r, "Session %u step %u host %s: cannot record the remote run durably, not creating it: %m",
                                        s->id, h->step->index, h->target);
@@ -249,17 +232,10 @@ static int on_host_handle(ConnectorJob *job, json_t *handle, void *userdata) {
 }
 
 static StepRequest host_request(HostRun *h, const Target *target) {
-        Step *st = h->step;
-        return (StepRequest) {
-                .session_id = st->session->id,
-                .step_index = st->index,
-                .command = st->command,
-                .target = target,
-                .timeout_usec = st->timeout_usec,
-                .output_cap = st->session->engine->config.output_cap,
-                .attempt = st->attempt,
-                .commit_handle = on_host_handle,
-        };
+        StepRequest req = step_request(h->step, target);
+
+        req.commit_handle = on_host_handle;
+        return req;
 }
 
 /* The host could not be started (or followed): it fails without running; the caller commits. */
@@ -270,7 +246,7 @@ static void host_fail_now(HostRun *h, int error, const char *why) {
         h->finished_at = now_usec(CLOCK_REALTIME);
         h->exit_status = -1;
         h->duration_usec = 0;
-        host_set_error(h, "%s", why);
+        (void) set_error(&h->error, "%s", why);
         h->dirty = true;
         event_host_result(h, false, &res);
 }
@@ -490,8 +466,8 @@ unsigned group_load(Step *st, bool same_boot) {
                         /* the machine restarted: the commit that had it running may be lost */
                         h->state = STEP_INTERRUPTED;
                         h->finished_at = now_usec(CLOCK_REALTIME);
-                        host_set_error(h, "the machine restarted while the step ran, before this host's start or end "
-                                       "was certainly on disk; it may have started; not run again by itself");
+                        (void) set_error(&h->error, "the machine restarted while the step ran, before this host's start "
+                                         "or end was certainly on disk; it may have started; not run again by itself");
                         h->dirty = true;
                         event_host_interrupted(h);
                         continue;
@@ -505,13 +481,13 @@ unsigned group_load(Step *st, bool same_boot) {
                 h->state = STEP_INTERRUPTED;
                 h->finished_at = now_usec(CLOCK_REALTIME);
                 if (h->remote)
-                        host_set_error(h, "runbookd stopped while it ran; its remote run %s cannot be followed (target "
-                                       "'%s' is not configured for connector '%s' any more); not re-run",
-                                       strna(json_string_value(json_object_get(h->remote, "name"))), h->target, h->connector);
+                        (void) set_error(&h->error, "runbookd stopped while it ran; its remote run %s cannot be followed "
+                                         "(target '%s' is not configured for connector '%s' any more); not re-run",
+                                         remote_run_name(h->remote), h->target, h->connector);
                 else if (vt && vt->resume)
-                        host_set_error(h, "runbookd stopped before its remote run was created; not re-run");
+                        (void) set_error(&h->error, "runbookd stopped before its remote run was created; not re-run");
                 else
-                        host_set_error(h, "runbookd stopped while it ran; not re-run");
+                        (void) set_error(&h->error, "runbookd stopped while it ran; not re-run");
                 h->dirty = true;
                 event_host_interrupted(h);
         }
@@ -536,7 +512,7 @@ void group_resume(Step *st) {
                         r = connector_resume(vt, e->event, &req, h->remote, on_host_done, h, &h->job);
                         if (r >= 0) {
                                 (void) asprintf_safe(&detail, "reconciling after a restart: following remote run %s",
-                                                     strna(json_string_value(json_object_get(h->remote, "name"))));
+                                                     remote_run_name(h->remote));
                                 event_host_executing(h, detail);
                                 continue;
                         }

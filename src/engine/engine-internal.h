@@ -47,6 +47,8 @@ void hooks_changed(Engine *e, Session *s, Step *st);
 int set_error(char **field, const char *fmt, ...) _printf_(2, 3);
 int persist(Engine *e, PersistCtx *c);
 int persist_session(Session *s);
+/* persist_session(), then synced: before a remote run is created under the handle just stored */
+int persist_session_durably(Session *s);
 void session_flush_pending(Session *s);
 json_t *audit_event(const char *what, const Session *s, const Step *st, uid_t uid, const char *user,
                     const char *comment);
@@ -57,6 +59,10 @@ void job_bury(Engine *e, ConnectorJob *job);
 void engine_sync_soon(Engine *e);
 
 /* engine-run.c */
+/* What a connector is given to run (or follow) the step's command on 'target'. */
+StepRequest step_request(Step *st, const Target *target);
+/* The name of a remote run from its handle, for messages. */
+const char *remote_run_name(const json_t *remote);
 /* The state a finished command leaves a step (or a group host) in, and why it did not succeed
  * (*ret_error, NULL on success). */
 StepState step_outcome_state(const StepResult *res, int expect_exit, char **ret_error);

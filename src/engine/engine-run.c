@@ -85,9 +85,7 @@ static int on_step_handle(ConnectorJob *job, json_t *handle, void *userdata) {
         json_decref(st->remote);
         st->remote = json_incref(handle);
         st->dirty = true;
-        r = persist_session(s);
-        if (r >= 0)
-                r = store_sync(s->engine->store);
+        r = persist_session_durably(s);
         if (r < 0) {
                 log_error_errno(r, "Session %u step %u: cannot record the remote run durably, not creating it: %m",
                                 s->id, st->index);
@@ -96,12 +94,16 @@ static int on_step_handle(ConnectorJob *job, json_t *handle, void *userdata) {
         return 0;
 }
 
+const char *remote_run_name(const json_t *remote) {
+        return json_string_value(json_object_get(remote, "name")) ?: "(unnamed)";
+}
+
 static const char *step_remote_name(const Step *st) {
-        return json_string_value(json_object_get(st->remote, "name")) ?: "(unnamed)";
+        return remote_run_name(st->remote);
 }
 
 /* What a connector is given to run (or follow) the step's command on 'target'. */
-static StepRequest step_request(Step *st, const Target *target) {
+StepRequest step_request(Step *st, const Target *target) {
         return (StepRequest) {
                 .session_id = st->session->id,
                 .step_index = st->index,
@@ -859,74 +861,51 @@ int engine_load(Engine *e) {
         return 0;
 }
 
-int engine_get_output(Engine *e, Step *st, uint8_t **ret_out, size_t *ret_out_n, uint8_t **ret_err,
-                      size_t *ret_err_n, bool *ret_truncated) {
-        _cleanup_free_ uint8_t *out = NULL, *err = NULL;
-        size_t out_n = 0, err_n = 0;
+/* The output of a step (h NULL) or of one host of a group step: live from its job while it runs,
+ * else as stored. */
+static int get_output(Engine *e, Step *st, const HostRun *h, uint8_t **ret_out, size_t *ret_out_n,
+                      uint8_t **ret_err, size_t *ret_err_n, bool *ret_truncated) {
+        ConnectorJob *job = h ? h->job : st->job;
+        uint8_t *data[2] = {};
+        size_t n[2] = {};
         StoreTxn t;
-        int r;
+        int r = 0;
 
-        if (st->job) {
-                r = output_capture_get(&st->job->output[0], &out, &out_n);
-                if (r >= 0)
-                        r = output_capture_get(&st->job->output[1], &err, &err_n);
-                if (r < 0)
-                        return r;
-                *ret_truncated = st->job->output[0].truncated || st->job->output[1].truncated;
+        if (job) {
+                for (unsigned i = 0; r >= 0 && i < 2; i++)
+                        r = output_capture_get(&job->output[i], &data[i], &n[i]);
+                *ret_truncated = job->output[0].truncated || job->output[1].truncated;
         } else {
                 r = store_read_begin(e->store, &t);
                 if (r < 0)
                         return r;
-                r = store_get_output(&t, st->session->id, st->index, 0, &out, &out_n);
-                if (r >= 0)
-                        r = store_get_output(&t, st->session->id, st->index, 1, &err, &err_n);
+                for (uint8_t i = 0; r >= 0 && i < 2; i++)
+                        r = h ? store_get_host_output(&t, st->session->id, st->index, h->index, i, &data[i], &n[i]) :
+                                store_get_output(&t, st->session->id, st->index, i, &data[i], &n[i]);
                 store_read_end(&t);
-                if (r < 0)
-                        return r;
-                *ret_truncated = st->truncated;
+                *ret_truncated = h ? h->truncated : st->truncated;
         }
-        *ret_out = TAKE_PTR(out);
-        *ret_out_n = out_n;
-        *ret_err = TAKE_PTR(err);
-        *ret_err_n = err_n;
+        if (r < 0) {
+                free(data[0]);
+                free(data[1]);
+                return r;
+        }
+        *ret_out = data[0];
+        *ret_out_n = n[0];
+        *ret_err = data[1];
+        *ret_err_n = n[1];
         return 0;
+}
+
+int engine_get_output(Engine *e, Step *st, uint8_t **ret_out, size_t *ret_out_n, uint8_t **ret_err,
+                      size_t *ret_err_n, bool *ret_truncated) {
+        return get_output(e, st, NULL, ret_out, ret_out_n, ret_err, ret_err_n, ret_truncated);
 }
 
 int engine_get_host_output(Engine *e, Step *st, const char *target, uint8_t **ret_out, size_t *ret_out_n,
                            uint8_t **ret_err, size_t *ret_err_n, bool *ret_truncated) {
-        _cleanup_free_ uint8_t *out = NULL, *err = NULL;
-        size_t out_n = 0, err_n = 0;
-        HostRun *h = NULL;
-        StoreTxn t;
-        int r;
-
-        for (size_t i = 0; i < st->n_hosts && !h; i++)
+        for (size_t i = 0; i < st->n_hosts; i++)
                 if (streq(st->hosts[i].target, target))
-                        h = &st->hosts[i];
-        if (!h)
-                return -ENOENT;
-        if (h->job) {
-                r = output_capture_get(&h->job->output[0], &out, &out_n);
-                if (r >= 0)
-                        r = output_capture_get(&h->job->output[1], &err, &err_n);
-                if (r < 0)
-                        return r;
-                *ret_truncated = h->job->output[0].truncated || h->job->output[1].truncated;
-        } else {
-                r = store_read_begin(e->store, &t);
-                if (r < 0)
-                        return r;
-                r = store_get_host_output(&t, st->session->id, st->index, h->index, 0, &out, &out_n);
-                if (r >= 0)
-                        r = store_get_host_output(&t, st->session->id, st->index, h->index, 1, &err, &err_n);
-                store_read_end(&t);
-                if (r < 0)
-                        return r;
-                *ret_truncated = h->truncated;
-        }
-        *ret_out = TAKE_PTR(out);
-        *ret_out_n = out_n;
-        *ret_err = TAKE_PTR(err);
-        *ret_err_n = err_n;
-        return 0;
+                        return get_output(e, st, &st->hosts[i], ret_out, ret_out_n, ret_err, ret_err_n, ret_truncated);
+        return -ENOENT;
 }

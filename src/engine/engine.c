@@ -91,6 +91,11 @@ int persist_session(Session *s) {
         return persist(s->engine, &c);
 }
 
+int persist_session_durably(Session *s) {
+        int r = persist_session(s);
+        return r < 0 ? r : store_sync(s->engine->store);
+}
+
 json_t *audit_event(const char *what, const Session *s, const Step *st, uid_t uid, const char *user,
                            const char *comment) {
         json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:s}", "event", what, "time", (json_int_t) now_usec(CLOCK_REALTIME),

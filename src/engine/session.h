@@ -128,7 +128,6 @@ struct Step {
         /* runtime only, not stored */
         ConnectorJob *job;
         bool dirty;               /* changed since it was last written to the store */
-        bool group_busy;          /* engine-group.c: inside group_pump() */
         usec_t group_started_mono;
 };
 
