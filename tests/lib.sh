@@ -251,8 +251,10 @@ _lib_init() {
     note "$TEST_NAME: temp dir $T, bus $DBUS_SYSTEM_BUS_ADDRESS, journal ${TESTBED_JOURNAL_DIR:-default} ($TESTBED_JOURNAL_MODE)"
 }
 
-# ref SUFFIX: a reference unique to this test run (journal matches never see another run).
-ref() { echo "T-$$-$1"; }
+# ref SUFFIX: a reference unique to this test run (journal matches never see another run): the
+# journal may be shared by many runs and PIDs come back, so a random token goes with the PID.
+_REF_TOKEN=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+ref() { echo "T-$$-$_REF_TOKEN-$1"; }
 session_path() { echo "/org/runbookd1/session/$1"; }
 step_path() { echo "/org/runbookd1/session/$1/step/$2"; }
 
