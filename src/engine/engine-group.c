@@ -354,7 +354,7 @@ static void group_pump(Step *st, HostDone *done) {
                         return;
                 }
 
-                /* the step's start record (engine-run.c: step_run()) covers its hosts: after a
+                /* the step's durable start (engine-start.c) covers its hosts: after a
                  * restart in another boot, every host not recorded as finished counts as possibly
                  * started (group_load()); within one boot the store is exact (page cache) */
                 want = MIN((size_t) c.pending, (size_t) (st->max_concurrency - c.running));

@@ -9,6 +9,14 @@
 /* a backstop: the bus layer syncs before it announces changes, within 10 ms */
 #define ENGINE_SYNC_DELAY_USEC (50 * USEC_PER_MSEC)
 
+/* a start-log record written ahead for a session's next step (engine-start.c) */
+typedef struct StartAhead {
+        uint32_t session;
+        uint32_t step;
+        uint32_t attempt;
+        uint64_t seq;
+} StartAhead;
+
 struct Engine {
         sd_event *event;
         Store *store;
@@ -28,6 +36,10 @@ struct Engine {
         sd_event_source *reaper;
         sd_event_source *syncer;  /* makes the store durable once the loop is idle */
         sd_event_source *resumer; /* after engine_load(): follows remote runs begun before a restart */
+
+        StartAhead *ahead;        /* at most one per session, not yet resolved */
+        size_t n_ahead;
+        uint64_t start_seq_stored; /* meta "start_seq" as last committed */
 };
 
 typedef struct PersistCtx {
@@ -35,7 +47,8 @@ typedef struct PersistCtx {
         bool force;
         bool write_next_id;
         Step *clear_output;       /* delete this step's stored output */
-        uint64_t start_seq;       /* the start-log record that goes with this commit (meta "start_seq") */
+        bool start_record;        /* a start-log record for this commit's start is written right after it */
+        uint64_t start_seq;       /* set by persist(): the watermark this commit carries */
         json_t *audit;
         bool keep_pending;        /* leave the session's pending result record for the caller to flush */
         HostRun *host_output;     /* write this group host's output (host_data/host_size) */
@@ -68,6 +81,21 @@ const char *remote_run_name(const json_t *remote);
 StepState step_outcome_state(const StepResult *res, int expect_exit, char **ret_error);
 /* Ends a step in 'ns' (its result fields set by the caller) and moves the session on. */
 void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *job);
+
+/* engine-start.c: the durability of step starts */
+/* Meta "start_seq" for a commit now: every record up to it is reflected in the store. */
+uint64_t engine_start_watermark(Engine *e, bool own_record);
+/* Whether a record written ahead stands for st's start; it is resolved either way. */
+bool step_take_start_ahead(Step *st);
+/* Makes st's start (just committed) durable: a start-log record if it follows a step that just
+ * succeeded ('chained'), else the store is synced, with the decision that started it. */
+int step_start_durable(Step *st, bool chained);
+/* Once st's command runs: the record for the next step, if that one will start by itself. */
+void step_write_start_ahead(Step *st);
+/* The session's record written ahead can no longer be used. */
+void session_drop_start_ahead(Session *s);
+/* engine_load(): after a reboot, the steps the start log says may have started run 'running'. */
+void engine_replay_starts(Engine *e, uint64_t start_seq);
 
 /* engine-group.c: steps on a target group */
 bool step_has_job(const Step *st);

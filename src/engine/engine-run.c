@@ -8,10 +8,9 @@
 #include "engine/engine-internal.h"
 #include "journal/events.h"
 #include "shared/log.h"
-#include "store/start-log.h"
 #include "store/store-records.h"
 
-static void session_advance(Session *s);
+static void session_advance(Session *s, bool chained);
 
 static Step *session_current(Session *s) {
         if (s->current_step < 0 || (size_t) s->current_step >= s->n_steps)
@@ -30,6 +29,7 @@ static bool session_has_job(Session *s) {
 static void session_finish(Session *s, SessionState state, const char *error) {
         Engine *e = s->engine;
 
+        session_drop_start_ahead(s);
         for (size_t i = 0; i < s->n_steps; i++) {
                 Step *st = &s->steps[i];
                 if (st->state == STEP_PENDING || st->state == STEP_WAITING_APPROVAL || st->state == STEP_APPROVED) {
@@ -124,20 +124,20 @@ static void step_announce(Step *st) {
         event_step_starting(st);
 }
 
-/* Runs an approved (or approval-free) step. */
-static void step_run(Step *st) {
+/* Runs an approved (or approval-free) step; 'chained': it follows a step that just succeeded. */
+static void step_run(Step *st, bool chained) {
         Session *s = st->session;
         Engine *e = s->engine;
         const ConnectorVTable *vt;
         const Target *target;
         StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1 };
-        StartLog *log = store_start_log(e->store);
         bool group = st->n_hosts > 0;
+        bool ahead = step_take_start_ahead(st);
         /* a group step keeps the output of hosts that succeeded in an earlier attempt */
         PersistCtx c = {
                 .session = s,
                 .clear_output = group ? NULL : st,
-                .start_seq = start_log_next_seq(log),
+                .start_record = chained && !ahead,
                 .keep_pending = true,  /* the previous step's result record goes after the spawn */
         };
         _cleanup_free_ char *why = NULL;
@@ -158,11 +158,10 @@ static void step_run(Step *st) {
         s->dirty = true;
 
         /* the 'running' record (with its attempt) is durable before the command starts: the
-         * commit, and a start-log record that stands for it until the commit is synced (right
-         * after, while the command runs) */
+         * commit, and what stands for it until the commit is synced (engine-start.c) */
         r = persist(e, &c);
-        if (r >= 0) {
-                r = start_log_append(log, s->id, st->index, st->attempt);
+        if (r >= 0 && !ahead) {
+                r = step_start_durable(st, chained);
                 if (r < 0)
                         session_flush_pending(s); /* the commit went through: its records may go */
         }
@@ -194,6 +193,7 @@ static void step_run(Step *st) {
         } else if (group) {
                 step_announce(st);
                 group_run(st, target);
+                step_write_start_ahead(st);
                 return;
         } else if (!vt) {
                 res.error = -EOPNOTSUPP;
@@ -207,6 +207,7 @@ static void step_run(Step *st) {
                         /* recorded once it is under way: the journal's work overlaps the command */
                         step_announce(st);
                         event_step_executing(st, NULL);
+                        step_write_start_ahead(st);
                         return;
                 }
                 res.error = r;
@@ -300,9 +301,10 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
                  * is written in the same transaction as this one */
                 s->current_step++;
                 s->dirty = true;
-                session_advance(s);
+                session_advance(s, true);
                 return;
         }
+        session_drop_start_ahead(s);
 
         if (session_state_is_final(s->state)) {
                 /* cancelled while it ran: the session was already ended */
@@ -331,7 +333,7 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
 }
 
 /* Moves the session on from its current step until something needs a person or a command. */
-static void session_advance(Session *s) {
+static void session_advance(Session *s, bool chained) {
         Engine *e = s->engine;
 
         for (;;) {
@@ -353,15 +355,25 @@ static void session_advance(Session *s) {
                                 hooks_changed(e, s, st);
                                 return;
                         }
-                        step_run(st);
+                        step_run(st, chained);
                         return;
                 case STEP_APPROVED:
-                        step_run(st);
+                        step_run(st, chained);
                         return;
                 case STEP_SUCCEEDED:
                         s->current_step++;
                         s->dirty = true;
                         continue;
+                case STEP_INTERRUPTED:
+                        /* found possibly started after a reboot (engine-start.c), behind the one
+                         * that was running then: Retry or Cancel decides */
+                        s->state = SESSION_INTERRUPTED;
+                        (void) set_error(&s->error, "%s %u (%s) was interrupted; retry (with a fresh approval) or cancel",
+                                         step_phase_to_string(st->phase), st->index, st->name);
+                        s->dirty = true;
+                        (void) persist_session(s);
+                        hooks_changed(e, s, NULL);
+                        return;
                 default:
                         return;
                 }
@@ -472,7 +484,7 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
         if (e->hooks.session_new)
                 e->hooks.session_new(created, e->hooks.userdata);
         if (created->state == SESSION_CREATED)
-                session_advance(created);
+                session_advance(created, false);
         *ret = created;
         return 0;
 }
@@ -549,7 +561,7 @@ int engine_approve(Engine *e, Step *st, uid_t uid, const char *user, const char 
         event_step_approved(st, &st->approvals[st->n_approvals - 1]);
         hooks_changed(e, s, st);
         if (st->state == STEP_APPROVED)
-                session_advance(s);
+                session_advance(s, false);
         return 0;
 }
 
@@ -661,41 +673,6 @@ int engine_retry(Engine *e, Session *s, uid_t uid, const char *user) {
         return 0;
 }
 
-/* Steps whose start is in the start log but not in the store (its commit was lost with the
- * machine) may have run: they are found 'running', like any step the daemon left running. */
-static void engine_replay_starts(Engine *e, uint64_t start_seq) {
-        _cleanup_free_ StartRecord *recs = NULL;
-        StartLog *log = store_start_log(e->store);
-        size_t n = 0;
-        int r;
-
-        start_log_seq_at_least(log, start_seq);
-        r = start_log_read(log, start_seq, &recs, &n);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to read the start log, ignoring: %m");
-                return;
-        }
-        for (size_t i = 0; i < n; i++) {
-                Session *s = active_find(e, recs[i].session);
-                Step *st;
-
-                if (!s || recs[i].step >= s->n_steps) {
-                        log_debug("engine: start record %" PRIu64 " names no active step, ignoring", recs[i].seq);
-                        continue;
-                }
-                st = &s->steps[recs[i].step];
-                if (st->attempt > recs[i].attempt ||
-                    (st->attempt == recs[i].attempt && st->state != STEP_PENDING &&
-                     st->state != STEP_WAITING_APPROVAL && st->state != STEP_APPROVED))
-                        continue; /* the store knows of this start already */
-                log_warning("Session %u step %u attempt %u was started, but the store lost that record: it counts as running.",
-                            s->id, st->index, recs[i].attempt);
-                st->attempt = recs[i].attempt;
-                st->state = STEP_RUNNING;
-                st->dirty = true;
-        }
-}
-
 /* Follows a remote run that was under way when runbookd stopped (its handle is in the record). */
 static void step_resume(Step *st) {
         Session *s = st->session;
@@ -783,12 +760,30 @@ int engine_load(Engine *e) {
         engine_replay_starts(e, start_seq);
         for (size_t i = 0; i < e->n_active; i++) {
                 Session *s = e->active[i];
+                bool seen_running = false;
                 for (size_t j = 0; j < s->n_steps; j++) {
                         Step *st = &s->steps[j];
                         const Target *target;
                         const ConnectorVTable *vt;
                         if (st->state != STEP_RUNNING)
                                 continue;
+                        if (seen_running) {
+                                /* a later step that only a record written ahead names (after a
+                                 * reboot, engine-start.c): it may have started once the one before
+                                 * it ended; the session stays on its first running step */
+                                if (st->n_hosts > 0)
+                                        (void) group_load(st, false);
+                                st->state = STEP_INTERRUPTED;
+                                st->finished_at = now_usec(CLOCK_REALTIME);
+                                (void) set_error(&st->error, "the machine restarted while an earlier step ran; this "
+                                                 "step may have started after it (attempt %u); not run again by itself",
+                                                 st->attempt);
+                                st->dirty = true;
+                                s->dirty = true;
+                                event_step_interrupted(st);
+                                continue;
+                        }
+                        seen_running = true;
                         if (st->n_hosts > 0) {
                                 /* hosts that can be followed are; the others are interrupted; the
                                  * fan-out goes on only if none was (engine-group.c) */
@@ -824,6 +819,9 @@ int engine_load(Engine *e) {
                         else if (vt && vt->resume)
                                 (void) set_error(&st->error, "runbookd stopped before attempt %u's remote run was created: "
                                                  "the remote run was never created; not re-run", st->attempt);
+                        else if (st->start_replayed)
+                                (void) set_error(&st->error, "the machine restarted while attempt %u was starting or "
+                                                 "running (the store lost its last writes); not re-run", st->attempt);
                         else
                                 (void) set_error(&st->error, "runbookd stopped while attempt %u was running; not re-run",
                                                  st->attempt);
@@ -854,7 +852,7 @@ int engine_load(Engine *e) {
                 size_t before = e->n_active;
                 if (s->state == SESSION_CREATED || s->state == SESSION_RUNNING ||
                     (session_current(s) && session_current(s)->state == STEP_APPROVED))
-                        session_advance(s);
+                        session_advance(s, false);
                 if (e->n_active == before)
                         i++;
         }

@@ -35,7 +35,7 @@ static int persist_fn(StoreTxn *t, void *userdata) {
         store_save_session(t, s, c->force);
         if (c->write_next_id)
                 store_meta_put_u64(t, "next_session_id", (uint64_t) s->id + 1);
-        if (c->start_seq > 0)
+        if (c->start_seq != s->engine->start_seq_stored)
                 store_meta_put_u64(t, "start_seq", c->start_seq);
         if (c->clear_output)
                 store_del_output(t, s->id, c->clear_output->index);
@@ -55,11 +55,13 @@ static int persist_fn(StoreTxn *t, void *userdata) {
 int persist(Engine *e, PersistCtx *c) {
         int r;
 
+        c->start_seq = engine_start_watermark(e, c->start_record);
         r = store_write(e->store, persist_fn, c);
         json_decref(c->audit);
         c->audit = NULL;
         if (r < 0)
                 return log_debug_errno(r, "engine: failed to write session %u: %m", c->session->id);
+        e->start_seq_stored = c->start_seq;
         store_session_mark_clean(c->session);
         if (!c->keep_pending)
                 session_flush_pending(c->session);
@@ -165,6 +167,7 @@ void session_deactivate(Session *s) {
 
         if (!s->active)
                 return;
+        session_drop_start_ahead(s);
         if (p < e->n_active && e->active[p] == s) {
                 memmove(e->active + p, e->active + p + 1, (e->n_active - p - 1) * sizeof(Session *));
                 e->n_active--;
@@ -318,6 +321,7 @@ Engine *engine_free(Engine *e) {
         for (size_t i = 0; i < e->n_graveyard; i++)
                 connector_job_free(e->graveyard[i]);
         free(e->graveyard);
+        free(e->ahead);
         sd_event_source_disable_unref(e->reaper);
         sd_event_source_disable_unref(e->syncer);
         sd_event_source_disable_unref(e->resumer);

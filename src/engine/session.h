@@ -128,6 +128,7 @@ struct Step {
         /* runtime only, not stored */
         ConnectorJob *job;
         bool dirty;               /* changed since it was last written to the store */
+        bool start_replayed;      /* engine_load(): only the start log had its start */
         usec_t group_started_mono;
 };
 

@@ -234,6 +234,11 @@ static void run_for(Fx *f, usec_t usec) {
                 check(sd_event_run(f->event, end - n) >= 0);
 }
 
+static int touch(const char *path) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        return fd < 0 ? -errno : close(fd);
+}
+
 /* Lines in a file; -1 if it does not exist. */
 static int count_lines(const char *path) {
         FILE *fp = fopen(path, "re");
@@ -1047,8 +1052,27 @@ static void test_restart_waiting(void) {
         fx_done(&f);
 }
 
+static int put_boot_id(StoreTxn *t, void *userdata) {
+        static const uint8_t other_boot[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+        store_put(t, DB_META, "boot_id", strlen("boot_id"), other_boot, sizeof other_boot);
+        return t->ret;
+}
+
+/* runbookd stops (the engine is freed, its commands killed) and the machine reboots: the store
+ * says it was last opened in another boot. Its content stays as written: what a real power loss
+ * would have lost, a test leaves out of the store to begin with. */
+static void fx_reboot(Fx *f) {
+        fx_close_engine(f);
+        check(store_open(f->state_dir, &f->store) == 0);
+        check_int(store_write(f->store, put_boot_id, NULL), 0);
+        check_int(store_sync(f->store), 0);
+        f->store = store_free(f->store);
+        fx_open_engine(f);
+        check(!store_same_boot(f->store));
+}
+
 /* The store lost the commit that recorded a step as running (power loss), but the start log
- * has the start: after a restart the step counts as having run (interrupted), never as not run. */
+ * has the start: after the reboot the step counts as having run (interrupted), never as not run. */
 static void test_start_log_replay(void) {
         Fx f;
         Runbook *rb;
@@ -1065,19 +1089,18 @@ static void test_start_log_replay(void) {
 
         /* what step_run makes durable first; the commit that goes with it is "lost" */
         check_int(start_log_append(store_start_log(f.store), id, 0, 1), 0);
-        fx_close_engine(&f);
-        fx_open_engine(&f);
+        fx_reboot(&f);
 
         s = get(&f, id);
         check_int(s->state, SESSION_INTERRUPTED);
         check_int(s->steps[0].state, STEP_INTERRUPTED);
         check_int(s->steps[0].attempt, 1);
+        check(strstr(s->steps[0].error, "the machine restarted while attempt 1 was starting or running"));
         run_for(&f, 200 * USEC_PER_MSEC);
         check_int(count_lines(marker), -1);   /* not (re-)run by itself */
 
         /* the same record is not replayed twice, and the step still goes on behind a retry */
-        fx_close_engine(&f);
-        fx_open_engine(&f);
+        fx_reboot(&f);
         s = get(&f, id);
         check_int(s->steps[0].state, STEP_INTERRUPTED);
         check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
@@ -1087,12 +1110,109 @@ static void test_start_log_replay(void) {
         check_int(count_lines(marker), 1);
 
         /* a record the store already knows about changes nothing */
-        fx_close_engine(&f);
-        fx_open_engine(&f);
+        fx_reboot(&f);
         s = get(&f, id);
         check_int(s->state, SESSION_SUCCEEDED);
 
+        /* in the same boot the store has every commit, and the log is not read: a record the
+         * store does not reflect changes nothing (a new session, its step waiting again) */
+        s = start(&f, rb, NULL);
+        id = s->id;
+        check_int(start_log_append(store_start_log(f.store), id, 0, 1), 0);
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+        check(store_same_boot(f.store));
+        s = get(&f, id);
+        check_int(s->state, SESSION_WAITING_APPROVAL);
+        check_int(s->steps[0].state, STEP_WAITING_APPROVAL);
+
         runbook_free(rb);
+        fx_done(&f);
+}
+
+/* Three steps that start by themselves: while one runs, the next one's start record is written
+ * ahead. After a reboot that record counts: the step after the running one is interrupted too
+ * (it may have started), each goes on only behind its own Retry; the watermark other sessions'
+ * commits carry does not pass a record written ahead. In the same boot nothing changes but the
+ * running step. */
+static void test_start_ahead(void) {
+        _cleanup_free_ char *marker = NULL, *fast = NULL;
+        Runbook *rb, *rb2;
+        Session *s, *b;
+        uint32_t id, bid;
+        Fx f;
+
+        fx_setup(&f);
+        marker = fx_path(&f, "marker");
+        fast = fx_path(&f, "fast");
+        rb = rb_make(&f, "{ \"steps\": ["
+                         "{ \"name\": \"a\", \"approval\": \"none\", \"run\": \"echo a >> @D@/marker; test -e @D@/fast || sleep 20\" },"
+                         "{ \"name\": \"b\", \"approval\": \"none\", \"run\": \"echo b >> @D@/marker\" },"
+                         "{ \"name\": \"c\", \"approval\": \"none\", \"run\": \"echo c >> @D@/marker\" } ] }");
+        rb2 = rb_make(&f, "{ \"steps\": ["
+                          "{ \"name\": \"x\", \"approval\": \"none\", \"run\": \"true\" },"
+                          "{ \"name\": \"y\", \"approval\": \"none\", \"run\": \"true\" } ] }");
+
+        /* a reboot while step a runs; meanwhile another session ran two steps and ended */
+        s = start(&f, rb, NULL);
+        id = s->id;
+        check_int(s->steps[0].state, STEP_RUNNING);
+        b = start(&f, rb2, NULL);
+        bid = b->id;
+        wait_state(&f, bid, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
+        wait_state(&f, id, SESSION_RUNNING, 0, USEC_PER_SEC);
+        fx_reboot(&f);
+
+        s = get(&f, id);
+        check_int(s->state, SESSION_INTERRUPTED);
+        check_int(s->current_step, 0);
+        check_int(s->steps[0].state, STEP_INTERRUPTED);
+        check(strstr(s->steps[0].error, "runbookd stopped while attempt 1 was running"));
+        check_int(s->steps[1].state, STEP_INTERRUPTED);
+        check(strstr(s->steps[1].error, "the machine restarted while an earlier step ran"));
+        check_int(s->steps[2].state, STEP_PENDING);
+        check_int(get(&f, bid)->state, SESSION_SUCCEEDED);
+        run_for(&f, 200 * USEC_PER_MSEC);
+        check_int(count_lines(marker), 1);   /* a, once; nothing more by itself */
+
+        /* Retry a: it runs, then the session stops at b */
+        check(touch(fast) == 0);
+        check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+        check_int(approve(&f, &s->steps[0], BOB), 0);
+        wait_state(&f, id, SESSION_INTERRUPTED, 1, 10 * USEC_PER_SEC);
+        check_int(s->steps[0].state, STEP_SUCCEEDED);
+        check_int(s->steps[1].state, STEP_INTERRUPTED);
+        check_int(s->steps[2].state, STEP_PENDING);
+        check(strstr(s->error, "1 (b) was interrupted"));
+        check_int(count_lines(marker), 2);
+
+        /* Retry b (a fresh approval): b and c run */
+        check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+        check_int(s->steps[1].state, STEP_WAITING_APPROVAL);
+        check_int(approve(&f, &s->steps[1], BOB), 0);
+        wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
+        check_int(count_lines(marker), 4);
+
+        /* the same boot: a crash while a runs leaves b pending, as the store says */
+        check(unlink(fast) == 0);
+        s = start(&f, rb, NULL);
+        id = s->id;
+        check_int(s->steps[0].state, STEP_RUNNING);
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+        check(store_same_boot(f.store));
+        s = get(&f, id);
+        check_int(s->state, SESSION_INTERRUPTED);
+        check_int(s->steps[0].state, STEP_INTERRUPTED);
+        check_int(s->steps[1].state, STEP_PENDING);
+        check(touch(fast) == 0);
+        check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+        check_int(approve(&f, &s->steps[0], BOB), 0);
+        wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
+        check_int(count_lines(marker), 8);
+
+        runbook_free(rb);
+        runbook_free(rb2);
         fx_done(&f);
 }
 
@@ -1121,12 +1241,6 @@ static void fx_group_targets(Fx *f) {
         check(target_catalog_load(NULL, f->dir, &f->targets) == 0);
         check(f->targets->n_broken == 0);
         engine_set_targets(f->engine, f->targets);
-}
-
-static int put_boot_id(StoreTxn *t, void *userdata) {
-        static const uint8_t other_boot[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
-        store_put(t, DB_META, "boot_id", strlen("boot_id"), other_boot, sizeof other_boot);
-        return t->ret;
 }
 
 /* A group step whose start only the start log has (the commit was lost with the machine): after
@@ -1560,6 +1674,7 @@ int main(void) {
         TEST(interrupted);
         TEST(remote_restart);
         TEST(start_log_replay);
+        TEST(start_ahead);
         TEST(group_restart_new_boot);
         TEST(output_cap);
         TEST(many);

@@ -131,13 +131,18 @@ int start_log_append(StartLog *l, uint32_t session, uint32_t step, uint32_t atte
         ssize_t n;
 
         encode(b, &rec);
+        /* a sequence number is never given twice, even if its write failed: a commit may name it */
+        l->next_seq++;
         n = pwrite(l->fd, b, sizeof b, (off_t) ((rec.seq % START_LOG_SLOTS) * START_LOG_SLOT_SIZE));
         if (n < 0)
                 return negative_errno();
         if (n != sizeof b)
                 return -EIO;
-        l->next_seq++;
         return 0;
+}
+
+bool start_log_holds(StartLog *l, uint64_t seq) {
+        return seq > 0 && seq < l->next_seq && l->next_seq - seq <= START_LOG_SLOTS;
 }
 
 static int cmp_record(const void *a, const void *b) {

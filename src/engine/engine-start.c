@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* engine-start.c: a step's start is durable before its command runs.
+ *
+ * The 'running' record is an LMDB commit, which the store makes durable later (group commit). A
+ * command may start before that only if something else already stands for its start on disk:
+ *
+ *   - a step started by a decision (StartSession, Approve, the loop after a restart): the store is
+ *     synced before the command starts, so the decision that let it run is durable with it;
+ *   - a step that follows a step that just succeeded: a start-log record. That record is written
+ *     ahead, while the step before it runs, when the next step will start by itself (it needs no
+ *     approval); so the common case of a chain of steps waits for no disk write between them.
+ *
+ * Meta "start_seq" (the watermark) is committed with every store write: every start-log record
+ * up to it is reflected in the store (its step's start is committed, or that step can no longer
+ * start under it). Records written ahead and not yet resolved hold it back.
+ *
+ * After a restart in the same boot of the machine the store has every commit (the page cache
+ * survives a crash of runbookd), and the log is not read. After a reboot the store may have lost
+ * its last commits: every record above the watermark whose step the store does not show started
+ * names a step that may have started, which then counts as interrupted: never as not run. With
+ * records written ahead that may include the step after the one that ran; Retry (with a fresh
+ * approval) decides for each. */
+#include <inttypes.h>
+
+#include "engine/engine-internal.h"
+#include "shared/log.h"
+#include "store/start-log.h"
+
+static void ahead_remove(Engine *e, size_t i) {
+        memmove(e->ahead + i, e->ahead + i + 1, (e->n_ahead - i - 1) * sizeof(StartAhead));
+        e->n_ahead--;
+}
+
+static StartAhead *ahead_find(Engine *e, uint32_t session) {
+        for (size_t i = 0; i < e->n_ahead; i++)
+                if (e->ahead[i].session == session)
+                        return &e->ahead[i];
+        return NULL;
+}
+
+void session_drop_start_ahead(Session *s) {
+        Engine *e = s->engine;
+        StartAhead *a = ahead_find(e, s->id);
+
+        if (a)
+                ahead_remove(e, (size_t) (a - e->ahead));
+}
+
+uint64_t engine_start_watermark(Engine *e, bool own_record) {
+        uint64_t w = start_log_next_seq(store_start_log(e->store));
+
+        if (!own_record)
+                w--;
+        for (size_t i = 0; i < e->n_ahead; i++)
+                w = MIN(w, e->ahead[i].seq - 1);
+        return w;
+}
+
+bool step_take_start_ahead(Step *st) {
+        Session *s = st->session;
+        StartAhead *a = ahead_find(s->engine, s->id);
+        bool ok;
+
+        if (!a)
+                return false;
+        ok = a->step == st->index && a->attempt == st->attempt &&
+             start_log_holds(store_start_log(s->engine->store), a->seq);
+        /* used or not, this start resolves it */
+        ahead_remove(s->engine, (size_t) (a - s->engine->ahead));
+        return ok;
+}
+
+int step_start_durable(Step *st, bool chained) {
+        Session *s = st->session;
+        Engine *e = s->engine;
+
+        if (chained)
+                return start_log_append(store_start_log(e->store), s->id, st->index, st->attempt);
+        return store_sync(e->store);
+}
+
+void step_write_start_ahead(Step *st) {
+        Session *s = st->session;
+        Engine *e = s->engine;
+        StartLog *log = store_start_log(e->store);
+        StartAhead *a;
+        Step *next;
+        uint64_t seq;
+        int r;
+
+        if (st->index + 1 >= s->n_steps)
+                return;
+        next = &s->steps[st->index + 1];
+        if (next->state != STEP_PENDING || next->requires_approval || ahead_find(e, s->id))
+                return;
+        a = realloc(e->ahead, (e->n_ahead + 1) * sizeof(StartAhead));
+        if (!a) {
+                log_oom();
+                return;
+        }
+        e->ahead = a;
+        seq = start_log_next_seq(log);
+        r = start_log_append(log, s->id, next->index, next->attempt);
+        if (r < 0) {
+                /* not fatal: the next step writes its own record when it starts */
+                log_debug_errno(r, "engine: cannot write session %u step %u's start ahead: %m", s->id, next->index);
+                return;
+        }
+        e->ahead[e->n_ahead++] = (StartAhead) {
+                .session = s->id,
+                .step = next->index,
+                .attempt = next->attempt,
+                .seq = seq,
+        };
+}
+
+/* After a reboot: the steps whose start is in the start log but not in the store may have run.
+ * They are marked running (and so become interrupted when the engine loads). */
+void engine_replay_starts(Engine *e, uint64_t start_seq) {
+        _cleanup_free_ StartRecord *recs = NULL;
+        StartLog *log = store_start_log(e->store);
+        size_t n = 0;
+        int r;
+
+        start_log_seq_at_least(log, start_seq);
+        e->start_seq_stored = start_seq;
+        if (store_same_boot(e->store))
+                return;
+        r = start_log_read(log, start_seq, &recs, &n);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to read the start log, ignoring: %m");
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                Session *s = active_find(e, recs[i].session);
+                Step *st;
+
+                if (!s || recs[i].step >= s->n_steps) {
+                        log_debug("engine: start record %" PRIu64 " names no active step, ignoring", recs[i].seq);
+                        continue;
+                }
+                st = &s->steps[recs[i].step];
+                if (st->attempt > recs[i].attempt ||
+                    (st->attempt == recs[i].attempt && st->state != STEP_PENDING &&
+                     st->state != STEP_WAITING_APPROVAL && st->state != STEP_APPROVED))
+                        continue; /* the store knows of this start already */
+                log_warning("Session %u step %u attempt %u may have started before the machine restarted, but the store "
+                            "does not have that record: it counts as running.", s->id, st->index, recs[i].attempt);
+                st->attempt = recs[i].attempt;
+                st->state = STEP_RUNNING;
+                st->start_replayed = true;
+                st->dirty = true;
+        }
+}
