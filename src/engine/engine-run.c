@@ -132,7 +132,8 @@ static void step_run(Step *st, bool chained) {
         const Target *target;
         StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1 };
         bool group = st->n_hosts > 0;
-        bool ahead = step_take_start_ahead(st);
+        /* a record written ahead stands only for a start no decision made (that one is synced) */
+        bool ahead = step_take_start_ahead(st) && chained;
         /* a group step keeps the output of hosts that succeeded in an earlier attempt */
         PersistCtx c = {
                 .session = s,
