@@ -772,13 +772,19 @@ int engine_load(Engine *e) {
                                 /* a later step that only a record written ahead names (after a
                                  * reboot, engine-start.c): it may have started once the one before
                                  * it ended; the session stays on its first running step */
+                                vt = connector_find(st->connector);
                                 if (st->n_hosts > 0)
                                         (void) group_load(st, false);
                                 st->state = STEP_INTERRUPTED;
                                 st->finished_at = now_usec(CLOCK_REALTIME);
-                                (void) set_error(&st->error, "the machine restarted while an earlier step ran; this "
-                                                 "step may have started after it (attempt %u); not run again by itself",
-                                                 st->attempt);
+                                if (st->n_hosts == 0 && vt && vt->resume)
+                                        /* its remote run is named durably before it is created */
+                                        (void) set_error(&st->error, "the machine restarted while an earlier step ran; "
+                                                         "this step's remote run was never created; not run again by itself");
+                                else
+                                        (void) set_error(&st->error, "the machine restarted while an earlier step ran; this "
+                                                         "step may have started after it (attempt %u); not run again by "
+                                                         "itself", st->attempt);
                                 st->dirty = true;
                                 s->dirty = true;
                                 event_step_interrupted(st);
