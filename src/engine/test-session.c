@@ -234,6 +234,18 @@ static void run_for(Fx *f, usec_t usec) {
                 check(sd_event_run(f->event, end - n) >= 0);
 }
 
+static int count_lines(const char *path);
+
+/* Runs the loop until 'path' has at least n lines (commands write there as they run). */
+static void wait_lines(Fx *f, const char *path, int n, usec_t max) {
+        usec_t end = now_usec(CLOCK_MONOTONIC) + max;
+
+        while (count_lines(path) < n) {
+                check(now_usec(CLOCK_MONOTONIC) < end);
+                check(sd_event_run(f->event, 10 * USEC_PER_MSEC) >= 0);
+        }
+}
+
 static int touch(const char *path) {
         int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         return fd < 0 ? -errno : close(fd);
@@ -1160,6 +1172,7 @@ static void test_start_ahead(void) {
         b = start(&f, rb2, NULL);
         bid = b->id;
         wait_state(&f, bid, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
+        wait_lines(&f, marker, 1, 10 * USEC_PER_SEC);   /* a is under way */
         wait_state(&f, id, SESSION_RUNNING, 0, USEC_PER_SEC);
         fx_reboot(&f);
 
@@ -1198,6 +1211,7 @@ static void test_start_ahead(void) {
         s = start(&f, rb, NULL);
         id = s->id;
         check_int(s->steps[0].state, STEP_RUNNING);
+        wait_lines(&f, marker, 5, 10 * USEC_PER_SEC);   /* a is under way */
         fx_close_engine(&f);
         fx_open_engine(&f);
         check(store_same_boot(f.store));
