@@ -17,6 +17,11 @@ struct Store {
         size_t map_size;
         size_t map_max;
         bool dirty;
+        /* A read transaction on the last synced snapshot. LMDB reuses the pages of a snapshot
+         * no reader holds; with MDB_NOSYNC the transactions committed since the last sync could
+         * otherwise write over the pages of the one snapshot that is certainly on disk, and a
+         * crash of the machine in between would leave neither whole. Renewed at every sync. */
+        MDB_txn *pin;
         char id[SD_ID128_STRING_MAX];
         bool same_boot;           /* the store was last opened since this machine booted */
 };
@@ -67,6 +72,36 @@ size_t store_map_size(Store *s) {
         return s->map_size;
 }
 
+/* Moves the pin to the newest snapshot, which must be synced. */
+static int store_repin(Store *s) {
+        if (!s->pin)
+                return mdb_to_errno(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->pin));
+        mdb_txn_reset(s->pin);
+        return mdb_to_errno(mdb_txn_renew(s->pin));
+}
+
+/* mdb_env_set_mapsize() wants no transaction active: the pin is let go around it (after a sync,
+ * so that it can take the newest snapshot again). */
+static int store_set_mapsize(Store *s, size_t n) {
+        int r;
+
+        if (s->dirty) {
+                r = mdb_env_sync(s->env, 1);
+                if (r != 0)
+                        return mdb_to_errno(r);
+                s->dirty = false;
+        }
+        if (s->pin)
+                mdb_txn_reset(s->pin);
+        r = mdb_to_errno(mdb_env_set_mapsize(s->env, n));
+        if (s->pin) {
+                int q = mdb_to_errno(mdb_txn_renew(s->pin));
+                if (r >= 0)
+                        r = q;
+        }
+        return r;
+}
+
 static int store_grow(Store *s) {
         size_t n;
         int r;
@@ -74,9 +109,9 @@ static int store_grow(Store *s) {
         if (s->map_size >= s->map_max)
                 return -ENOSPC;
         n = MIN(s->map_size * 2, s->map_max);
-        r = mdb_env_set_mapsize(s->env, n);
-        if (r != 0)
-                return mdb_to_errno(r);
+        r = store_set_mapsize(s, n);
+        if (r < 0)
+                return r;
         log_debug("store: map grown from %zu to %zu bytes", s->map_size, n);
         s->map_size = n;
         return 0;
@@ -205,6 +240,9 @@ int store_open_sized(const char *dir, size_t initial_map, size_t max_map, Store 
         r = mdb_env_sync(s->env, 1);
         if (r != 0)
                 return mdb_to_errno(r);
+        r = store_repin(s);
+        if (r < 0)
+                return r;
 
         r = start_log_open(dir, &s->start_log);
         if (r < 0)
@@ -222,6 +260,8 @@ Store *store_free(Store *s) {
         if (!s)
                 return NULL;
         if (s->env) {
+                if (s->pin)
+                        mdb_txn_abort(s->pin);
                 if (s->dirty)
                         (void) mdb_env_sync(s->env, 1);
                 mdb_env_close(s->env);
@@ -238,7 +278,7 @@ int store_write(Store *s, store_write_fn fn, void *userdata) {
 
                 r = mdb_txn_begin(s->env, NULL, 0, &t.txn);
                 if (r == MDB_MAP_RESIZED && attempt < 8) {
-                        (void) mdb_env_set_mapsize(s->env, 0);
+                        (void) store_set_mapsize(s, 0);
                         continue;
                 }
                 if (r != 0)
@@ -277,7 +317,7 @@ int store_read_begin(Store *s, StoreTxn *t) {
                 r = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
         }
         if (r == MDB_MAP_RESIZED) {
-                (void) mdb_env_set_mapsize(s->env, 0);
+                (void) store_set_mapsize(s, 0);
                 r = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
         }
         if (r != 0) {
@@ -306,6 +346,10 @@ int store_sync(Store *s) {
         if (r != 0)
                 return mdb_to_errno(r);
         s->dirty = false;
+        r = store_repin(s);
+        if (r < 0)
+                /* the commits are durable; only the pin is missing until the next sync */
+                log_warning_errno(r, "store: cannot hold the synced snapshot: %m");
         return 0;
 }
 
