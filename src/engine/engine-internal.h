@@ -39,6 +39,9 @@ struct Engine {
 
         StartAhead *ahead;        /* at most one per session, not yet resolved */
         size_t n_ahead;
+        uint32_t *want_ahead;     /* sessions whose next step's record is to be written ahead */
+        size_t n_want_ahead;
+        sd_event_source *ahead_writer;
         uint64_t start_seq_stored; /* meta "start_seq" as last committed */
 };
 
@@ -90,8 +93,11 @@ bool step_take_start_ahead(Step *st);
 /* Makes st's start (just committed) durable: a start-log record if it follows a step that just
  * succeeded ('chained'), else the store is synced, with the decision that started it. */
 int step_start_durable(Step *st, bool chained);
-/* Once st's command runs: the record for the next step, if that one will start by itself. */
-void step_write_start_ahead(Step *st);
+/* Once st's command runs: the record for the next step is written ahead (from the loop, once it
+ * is idle), if that one will start by itself. */
+void step_want_start_ahead(Step *st);
+int engine_start_init(Engine *e);
+void engine_start_done(Engine *e);
 /* The session's record written ahead can no longer be used. */
 void session_drop_start_ahead(Session *s);
 /* engine_load(): after a reboot, the steps the start log says may have started run 'running'. */

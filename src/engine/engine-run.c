@@ -194,7 +194,7 @@ static void step_run(Step *st, bool chained) {
         } else if (group) {
                 step_announce(st);
                 group_run(st, target);
-                step_write_start_ahead(st);
+                step_want_start_ahead(st);
                 return;
         } else if (!vt) {
                 res.error = -EOPNOTSUPP;
@@ -208,7 +208,7 @@ static void step_run(Step *st, bool chained) {
                         /* recorded once it is under way: the journal's work overlaps the command */
                         step_announce(st);
                         event_step_executing(st, NULL);
-                        step_write_start_ahead(st);
+                        step_want_start_ahead(st);
                         return;
                 }
                 res.error = r;

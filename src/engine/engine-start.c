@@ -79,7 +79,7 @@ int step_start_durable(Step *st, bool chained) {
         return store_sync(e->store);
 }
 
-void step_write_start_ahead(Step *st) {
+static void step_write_start_ahead(Step *st) {
         Session *s = st->session;
         Engine *e = s->engine;
         StartLog *log = store_start_log(e->store);
@@ -112,6 +112,70 @@ void step_write_start_ahead(Step *st) {
                 .attempt = next->attempt,
                 .seq = seq,
         };
+}
+
+/* Writes the records asked for, once the loop is idle: after the replies and announcements of
+ * this iteration (bus-emit.c flushes at SD_EVENT_PRIORITY_IDLE), so that a quick command's end
+ * is not taken before the change that started it is announced. A step whose command ended
+ * already simply writes its own record when the next step starts. */
+static int ahead_writer_cb(sd_event_source *source, void *userdata) {
+        Engine *e = userdata;
+        _cleanup_free_ uint32_t *ids = TAKE_PTR(e->want_ahead);
+        size_t n = e->n_want_ahead;
+
+        e->n_want_ahead = 0;
+        for (size_t i = 0; i < n; i++) {
+                Session *s = active_find(e, ids[i]);
+                Step *st;
+
+                if (!s || s->current_step < 0 || (size_t) s->current_step >= s->n_steps)
+                        continue;
+                st = &s->steps[s->current_step];
+                if (st->state == STEP_RUNNING)
+                        step_write_start_ahead(st);
+        }
+        return sd_event_source_set_enabled(source, SD_EVENT_OFF);
+}
+
+void step_want_start_ahead(Step *st) {
+        Session *s = st->session;
+        Engine *e = s->engine;
+        uint32_t *ids;
+        const Step *next;
+
+        if (st->index + 1 >= s->n_steps || !e->ahead_writer)
+                return;
+        next = &s->steps[st->index + 1];
+        if (next->state != STEP_PENDING || next->requires_approval)
+                return;
+        ids = realloc(e->want_ahead, (e->n_want_ahead + 1) * sizeof(uint32_t));
+        if (!ids) {
+                log_oom();
+                return;
+        }
+        e->want_ahead = ids;
+        e->want_ahead[e->n_want_ahead++] = s->id;
+        (void) sd_event_source_set_enabled(e->ahead_writer, SD_EVENT_ONESHOT);
+}
+
+int engine_start_init(Engine *e) {
+        int r;
+
+        r = sd_event_add_defer(e->event, &e->ahead_writer, ahead_writer_cb, e);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(e->ahead_writer, SD_EVENT_OFF);
+        (void) sd_event_source_set_priority(e->ahead_writer, SD_EVENT_PRIORITY_IDLE + 1);
+        (void) sd_event_source_set_description(e->ahead_writer, "engine-start-ahead");
+        return 0;
+}
+
+void engine_start_done(Engine *e) {
+        e->ahead_writer = sd_event_source_disable_unref(e->ahead_writer);
+        e->want_ahead = mfree(e->want_ahead);
+        e->n_want_ahead = 0;
+        e->ahead = mfree(e->ahead);
+        e->n_ahead = 0;
 }
 
 /* After a reboot: the steps whose start is in the start log but not in the store may have run.

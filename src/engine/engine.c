@@ -297,6 +297,9 @@ int engine_new(sd_event *event, Store *store, Engine **ret) {
                 return r;
         (void) sd_event_source_set_enabled(e->syncer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(e->syncer, "engine-sync");
+        r = engine_start_init(e);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(e);
         return 0;
 }
@@ -321,7 +324,7 @@ Engine *engine_free(Engine *e) {
         for (size_t i = 0; i < e->n_graveyard; i++)
                 connector_job_free(e->graveyard[i]);
         free(e->graveyard);
-        free(e->ahead);
+        engine_start_done(e);
         sd_event_source_disable_unref(e->reaper);
         sd_event_source_disable_unref(e->syncer);
         sd_event_source_disable_unref(e->resumer);
