@@ -9,10 +9,11 @@
 /* a backstop: the bus layer syncs before it announces changes, within 10 ms */
 #define ENGINE_SYNC_DELAY_USEC (50 * USEC_PER_MSEC)
 
-/* a start-log record written ahead for a session's next step (engine-start.c) */
+/* a start-log record written ahead for a session's next steps (engine-start.c) */
 typedef struct StartAhead {
         uint32_t session;
-        uint32_t step;
+        uint32_t step;            /* the next step it stands for */
+        uint32_t last;            /* the last step it covers */
         uint32_t attempt;
         uint64_t seq;
 } StartAhead;
@@ -88,8 +89,13 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
 /* engine-start.c: the durability of step starts */
 /* Meta "start_seq" for a commit now: every record up to it is reflected in the store. */
 uint64_t engine_start_watermark(Engine *e, bool own_record);
-/* Whether a record written ahead stands for st's start; it is resolved either way. */
+/* A record written ahead covers up to this many steps, when each takes less than the other. */
+#define START_AHEAD_SPAN_MAX 16u
+#define START_AHEAD_QUICK_USEC (20 * USEC_PER_MSEC)
+/* Whether a record written ahead stands for st's start (it is resolved with its last step). */
 bool step_take_start_ahead(Step *st);
+/* A step succeeded after 'duration': sets how many steps the next record written ahead covers. */
+void step_note_duration(Step *st, usec_t duration);
 /* Makes st's start (just committed) durable: a start-log record if it follows a step that just
  * succeeded ('chained'), else the store is synced, with the decision that started it. */
 int step_start_durable(Step *st, bool chained);

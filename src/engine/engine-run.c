@@ -298,6 +298,7 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
         hooks_changed(e, s, st);
 
         if (ns == STEP_SUCCEEDED && !session_state_is_final(s->state)) {
+                step_note_duration(st, res->duration_usec);
                 /* the next transition (the next step running, waiting for approval, or the end)
                  * is written in the same transaction as this one */
                 s->current_step++;

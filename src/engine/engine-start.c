@@ -9,6 +9,8 @@
  *   - a step that follows a step that just succeeded: a start-log record. That record is written
  *     ahead, while the step before it runs, when the next step will start by itself (it needs no
  *     approval); so the common case of a chain of steps waits for no disk write between them.
+ *     After quick steps one record covers the next few (a span that doubles with each step
+ *     quicker than START_AHEAD_QUICK_USEC, up to START_AHEAD_SPAN_MAX): one write for all.
  *
  * Meta "start_seq" (the watermark) is committed with every store write: every start-log record
  * up to it is reflected in the store (its step's start is committed, or that step can no longer
@@ -17,9 +19,9 @@
  * After a restart in the same boot of the machine the store has every commit (the page cache
  * survives a crash of runbookd), and the log is not read. After a reboot the store may have lost
  * its last commits: every record above the watermark whose step the store does not show started
- * names a step that may have started, which then counts as interrupted: never as not run. With
- * records written ahead that may include the step after the one that ran; Retry (with a fresh
- * approval) decides for each. */
+ * names steps that may have started, which then count as interrupted: never as not run. With
+ * records written ahead that may include the steps after the one that ran (as many as the
+ * record covers); Retry (with a fresh approval) decides for each. */
 #include <inttypes.h>
 
 #include "engine/engine-internal.h"
@@ -65,9 +67,23 @@ bool step_take_start_ahead(Step *st) {
                 return false;
         ok = a->step == st->index && a->attempt == st->attempt &&
              start_log_holds(store_start_log(s->engine->store), a->seq);
-        /* used or not, this start resolves it */
-        ahead_remove(s->engine, (size_t) (a - s->engine->ahead));
+        if (ok && st->index < a->last)
+                a->step = st->index + 1;  /* it stands for the steps after this one still */
+        else
+                /* its last step starts, or it cannot be used: either way it is resolved */
+                ahead_remove(s->engine, (size_t) (a - s->engine->ahead));
         return ok;
+}
+
+void step_note_duration(Step *st, usec_t duration) {
+        Session *s = st->session;
+
+        /* quick steps: one record for more of them, doubling up to START_AHEAD_SPAN_MAX; a step
+         * that takes long hides the write of a record for its successor alone */
+        if (duration < START_AHEAD_QUICK_USEC)
+                s->ahead_span = MIN(MAX(s->ahead_span, 1u) * 2, START_AHEAD_SPAN_MAX);
+        else
+                s->ahead_span = 1;
 }
 
 int step_start_durable(Step *st, bool chained) {
@@ -86,6 +102,7 @@ static void step_write_start_ahead(Step *st) {
         StartAhead *a;
         Step *next;
         uint64_t seq;
+        uint32_t n = 1;
         int r;
 
         if (st->index + 1 >= s->n_steps)
@@ -93,6 +110,13 @@ static void step_write_start_ahead(Step *st) {
         next = &s->steps[st->index + 1];
         if (next->state != STEP_PENDING || next->requires_approval || ahead_find(e, s->id))
                 return;
+        /* the steps after it that would start by themselves too, at the same attempt */
+        while (n < MAX(s->ahead_span, 1u) && next->index + n < s->n_steps) {
+                const Step *o = &s->steps[next->index + n];
+                if (o->state != STEP_PENDING || o->requires_approval || o->attempt != next->attempt)
+                        break;
+                n++;
+        }
         a = realloc(e->ahead, (e->n_ahead + 1) * sizeof(StartAhead));
         if (!a) {
                 log_oom();
@@ -100,7 +124,7 @@ static void step_write_start_ahead(Step *st) {
         }
         e->ahead = a;
         seq = start_log_next_seq(log);
-        r = start_log_append(log, s->id, next->index, next->attempt);
+        r = start_log_append_range(log, s->id, next->index, next->attempt, n);
         if (r < 0) {
                 /* not fatal: the next step writes its own record when it starts */
                 log_debug_errno(r, "engine: cannot write session %u step %u's start ahead: %m", s->id, next->index);
@@ -109,6 +133,7 @@ static void step_write_start_ahead(Step *st) {
         e->ahead[e->n_ahead++] = (StartAhead) {
                 .session = s->id,
                 .step = next->index,
+                .last = next->index + n - 1,
                 .attempt = next->attempt,
                 .seq = seq,
         };
@@ -197,22 +222,25 @@ void engine_replay_starts(Engine *e, uint64_t start_seq) {
         }
         for (size_t i = 0; i < n; i++) {
                 Session *s = active_find(e, recs[i].session);
-                Step *st;
 
                 if (!s || recs[i].step >= s->n_steps) {
                         log_debug("engine: start record %" PRIu64 " names no active step, ignoring", recs[i].seq);
                         continue;
                 }
-                st = &s->steps[recs[i].step];
-                if (st->attempt > recs[i].attempt ||
-                    (st->attempt == recs[i].attempt && st->state != STEP_PENDING &&
-                     st->state != STEP_WAITING_APPROVAL && st->state != STEP_APPROVED))
-                        continue; /* the store knows of this start already */
-                log_warning("Session %u step %u attempt %u may have started before the machine restarted, but the store "
-                            "does not have that record: it counts as running.", s->id, st->index, recs[i].attempt);
-                st->attempt = recs[i].attempt;
-                st->state = STEP_RUNNING;
-                st->start_replayed = true;
-                st->dirty = true;
+                for (uint32_t k = recs[i].step; k < s->n_steps && k - recs[i].step < recs[i].count; k++) {
+                        Step *st = &s->steps[k];
+
+                        if (st->attempt > recs[i].attempt ||
+                            (st->attempt == recs[i].attempt && st->state != STEP_PENDING &&
+                             st->state != STEP_WAITING_APPROVAL && st->state != STEP_APPROVED))
+                                continue; /* the store knows of this start already */
+                        log_warning("Session %u step %u attempt %u may have started before the machine restarted, but "
+                                    "the store does not have that record: it counts as running.",
+                                    s->id, st->index, recs[i].attempt);
+                        st->attempt = recs[i].attempt;
+                        st->state = STEP_RUNNING;
+                        st->start_replayed = true;
+                        st->dirty = true;
+                }
         }
 }

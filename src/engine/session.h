@@ -161,6 +161,7 @@ struct Session {
                 uint8_t *data[2];
                 size_t size[2];
         } pending_output;
+        unsigned ahead_span;      /* steps the next record written ahead may cover (engine-start.c) */
         struct {
                 bool set;
                 uint32_t step;

@@ -1230,6 +1230,96 @@ static void test_start_ahead(void) {
         fx_done(&f);
 }
 
+/* Records of the session's steps in the start log. */
+static size_t count_start_records(Fx *f, uint32_t id, uint32_t *ret_max_count) {
+        _cleanup_free_ StartRecord *recs = NULL;
+        size_t n = 0, m = 0;
+
+        *ret_max_count = 0;
+        check_int(start_log_read(store_start_log(f->store), 0, &recs, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                if (recs[i].session == id) {
+                        m++;
+                        *ret_max_count = MAX(*ret_max_count, recs[i].count);
+                }
+        return m;
+}
+
+/* A run of quick steps: one record written ahead stands for several of them (the span doubles
+ * with each quick step). After a reboot every step such a record covers that the store does
+ * not show finished counts as possibly started. */
+static void test_start_ahead_range(void) {
+        static const char tmpl[] =
+                "{ \"steps\": ["
+                "{ \"name\": \"q0\", \"approval\": \"none\", \"run\": \"echo q0 >> @D@/marker\" },"
+                "{ \"name\": \"q1\", \"approval\": \"none\", \"run\": \"echo q1 >> @D@/marker\" },"
+                "{ \"name\": \"q2\", \"approval\": \"none\", \"run\": \"echo q2 >> @D@/marker\" },"
+                "{ \"name\": \"q3\", \"approval\": \"none\", \"run\": \"echo q3 >> @D@/marker\" },"
+                "{ \"name\": \"q4\", \"approval\": \"none\", \"run\": \"echo q4 >> @D@/marker\" },"
+                "{ \"name\": \"q5\", \"approval\": \"none\", \"run\": \"echo q5 >> @D@/marker\" },"
+                "{ \"name\": \"long\", \"approval\": \"none\", \"run\": \"echo long >> @D@/marker; test -e @D@/fast || sleep 20\" },"
+                "{ \"name\": \"t1\", \"approval\": \"none\", \"run\": \"echo t1 >> @D@/marker\" },"
+                "{ \"name\": \"t2\", \"approval\": \"none\", \"run\": \"echo t2 >> @D@/marker\" },"
+                "{ \"name\": \"t3\", \"approval\": \"none\", \"run\": \"echo t3 >> @D@/marker\" } ] }";
+        _cleanup_free_ char *marker = NULL, *fast = NULL;
+        uint32_t id, max_count;
+        Runbook *rb;
+        Session *s;
+        Fx f;
+
+        fx_setup(&f);
+        marker = fx_path(&f, "marker");
+        fast = fx_path(&f, "fast");
+        rb = rb_make(&f, tmpl);
+
+        /* all quick: nine steps start from the one before, with fewer records than that */
+        check(touch(fast) == 0);
+        s = start(&f, rb, NULL);
+        id = s->id;
+        wait_state(&f, id, SESSION_SUCCEEDED, -2, 20 * USEC_PER_SEC);
+        check_int(count_lines(marker), 10);
+        check(count_start_records(&f, id, &max_count) < 9);
+        check(max_count > 1);
+
+        /* a reboot while 'long' runs: t1..t3 are covered by a record written ahead */
+        check(unlink(fast) == 0);
+        check(unlink(marker) == 0);
+        s = start(&f, rb, NULL);
+        id = s->id;
+        wait_state(&f, id, SESSION_RUNNING, 6, 20 * USEC_PER_SEC);
+        wait_lines(&f, marker, 7, 10 * USEC_PER_SEC);   /* long is under way */
+        run_for(&f, 100 * USEC_PER_MSEC);
+        fx_reboot(&f);
+
+        s = get(&f, id);
+        check_int(s->state, SESSION_INTERRUPTED);
+        check_int(s->current_step, 6);
+        for (size_t i = 0; i < 6; i++)
+                check_int(s->steps[i].state, STEP_SUCCEEDED);
+        check_int(s->steps[6].state, STEP_INTERRUPTED);
+        for (size_t i = 7; i < 10; i++) {
+                check_int(s->steps[i].state, STEP_INTERRUPTED);
+                check(strstr(s->steps[i].error, "the machine restarted while an earlier step ran"));
+        }
+        run_for(&f, 200 * USEC_PER_MSEC);
+        check_int(count_lines(marker), 7);   /* nothing more by itself */
+
+        /* each goes on behind its own Retry */
+        check(touch(fast) == 0);
+        for (int i = 6; i < 10; i++) {
+                check_int(s->current_step, i);
+                check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+                check_int(approve(&f, &s->steps[i], BOB), 0);
+                if (i < 9)
+                        wait_state(&f, id, SESSION_INTERRUPTED, i + 1, 10 * USEC_PER_SEC);
+        }
+        wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
+        check_int(count_lines(marker), 11);
+
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 /* Three local targets l1..l3 and a group 'g' of them (at most 2 at once), in the fixture's
  * config dir. */
 static void fx_group_targets(Fx *f) {
@@ -1689,6 +1779,7 @@ int main(void) {
         TEST(remote_restart);
         TEST(start_log_replay);
         TEST(start_ahead);
+        TEST(start_ahead_range);
         TEST(group_restart_new_boot);
         TEST(output_cap);
         TEST(many);

@@ -30,7 +30,8 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t n) {
         return ~c;
 }
 
-/* slot: magic, crc (over the rest), seq, session, step, attempt, all big-endian; 4 bytes unused */
+/* slot: magic, crc (over the rest), seq, session, step, attempt, count, all big-endian (a count
+ * of 0, as written before ranges existed, means 1) */
 static void encode(uint8_t b[START_LOG_SLOT_SIZE], const StartRecord *r) {
         memset(b, 0, START_LOG_SLOT_SIZE);
         be32_put(b, START_LOG_MAGIC);
@@ -38,6 +39,7 @@ static void encode(uint8_t b[START_LOG_SLOT_SIZE], const StartRecord *r) {
         be32_put(b + 16, r->session);
         be32_put(b + 20, r->step);
         be32_put(b + 24, r->attempt);
+        be32_put(b + 28, r->count);
         be32_put(b + 4, crc32_ieee(b + 8, START_LOG_SLOT_SIZE - 8));
 }
 
@@ -48,6 +50,7 @@ static bool decode(const uint8_t b[START_LOG_SLOT_SIZE], StartRecord *r) {
         r->session = be32_get(b + 16);
         r->step = be32_get(b + 20);
         r->attempt = be32_get(b + 24);
+        r->count = MAX(be32_get(b + 28), 1u);
         return r->seq > 0;
 }
 
@@ -126,7 +129,12 @@ void start_log_seq_at_least(StartLog *l, uint64_t seq) {
 }
 
 int start_log_append(StartLog *l, uint32_t session, uint32_t step, uint32_t attempt) {
-        StartRecord rec = { .seq = l->next_seq, .session = session, .step = step, .attempt = attempt };
+        return start_log_append_range(l, session, step, attempt, 1);
+}
+
+int start_log_append_range(StartLog *l, uint32_t session, uint32_t step, uint32_t attempt, uint32_t count) {
+        StartRecord rec = { .seq = l->next_seq, .session = session, .step = step, .attempt = attempt,
+                            .count = MAX(count, 1u) };
         uint8_t b[START_LOG_SLOT_SIZE];
         ssize_t n;
 

@@ -25,6 +25,7 @@ typedef struct StartRecord {
         uint32_t session;
         uint32_t step;
         uint32_t attempt;
+        uint32_t count;           /* steps step .. step + count - 1, each at 'attempt' (>= 1) */
 } StartRecord;
 
 
@@ -38,6 +39,8 @@ uint64_t start_log_next_seq(StartLog *l);
 void start_log_seq_at_least(StartLog *l, uint64_t seq);
 /* Writes the record with sequence start_log_next_seq(); durable when this returns 0. */
 int start_log_append(StartLog *l, uint32_t session, uint32_t step, uint32_t attempt);
+/* The same for 'count' consecutive steps of a session, which may start one after the other. */
+int start_log_append_range(StartLog *l, uint32_t session, uint32_t step, uint32_t attempt, uint32_t count);
 /* Whether record 'seq' (written earlier) is still in the file: the ring overwrites the oldest. */
 bool start_log_holds(StartLog *l, uint64_t seq);
 /* Every valid record with a sequence number greater than 'after', in order. */

@@ -1535,7 +1535,7 @@ static void test_start_log(void) {
         recs = mfree(recs);
 
         check_int(start_log_append(l, 7, 0, 1), 0);
-        check_int(start_log_append(l, 7, 1, 1), 0);
+        check_int(start_log_append_range(l, 7, 1, 1, 5), 0);
         check_int(start_log_append(l, 9, 3, 2), 0);
         l = start_log_free(l);
 
@@ -1545,6 +1545,10 @@ static void test_start_log(void) {
         check_int(n, 3);
         check_int(recs[0].seq, 1);
         check_int(recs[0].session, 7);
+        check_int(recs[0].count, 1);
+        check_int(recs[1].step, 1);
+        check_int(recs[1].count, 5);   /* steps 1..5 */
+        check_int(recs[2].count, 1);
         check_int(recs[2].seq, 3);
         check_int(recs[2].session, 9);
         check_int(recs[2].step, 3);
