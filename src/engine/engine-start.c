@@ -95,27 +95,34 @@ int step_start_durable(Step *st, bool chained) {
         return store_sync(e->store);
 }
 
+/* The step after st, if it would start by itself once st succeeds. */
+static Step *step_next_chained(Step *st) {
+        Session *s = st->session;
+        Step *next;
+
+        if (st->index + 1 >= s->n_steps)
+                return NULL;
+        next = &s->steps[st->index + 1];
+        return next->state == STEP_PENDING && !next->requires_approval ? next : NULL;
+}
+
 static void step_write_start_ahead(Step *st) {
         Session *s = st->session;
         Engine *e = s->engine;
         StartLog *log = store_start_log(e->store);
         StartAhead *a;
-        Step *next;
+        Step *next = step_next_chained(st);
         uint64_t seq;
         uint32_t n = 1;
         int r;
 
-        if (st->index + 1 >= s->n_steps)
-                return;
-        next = &s->steps[st->index + 1];
-        if (next->state != STEP_PENDING || next->requires_approval || ahead_find(e, s->id))
+        if (!next || ahead_find(e, s->id))
                 return;
         /* the steps after it that would start by themselves too, at the same attempt */
-        while (n < MAX(s->ahead_span, 1u) && next->index + n < s->n_steps) {
-                const Step *o = &s->steps[next->index + n];
-                if (o->state != STEP_PENDING || o->requires_approval || o->attempt != next->attempt)
+        for (Step *o = next; n < MAX(s->ahead_span, 1u); n++) {
+                o = step_next_chained(o);
+                if (!o || o->attempt != next->attempt)
                         break;
-                n++;
         }
         a = realloc(e->ahead, (e->n_ahead + 1) * sizeof(StartAhead));
         if (!a) {
@@ -166,12 +173,8 @@ void step_want_start_ahead(Step *st) {
         Session *s = st->session;
         Engine *e = s->engine;
         uint32_t *ids;
-        const Step *next;
 
-        if (st->index + 1 >= s->n_steps || !e->ahead_writer)
-                return;
-        next = &s->steps[st->index + 1];
-        if (next->state != STEP_PENDING || next->requires_approval)
+        if (!e->ahead_writer || !step_next_chained(st))
                 return;
         ids = realloc(e->want_ahead, (e->n_want_ahead + 1) * sizeof(uint32_t));
         if (!ids) {

@@ -96,12 +96,9 @@ static int store_repin(Store *s) {
 static int store_set_mapsize(Store *s, size_t n) {
         int r;
 
-        if (s->dirty) {
-                r = mdb_env_sync(s->env, 1);
-                if (r != 0)
-                        return mdb_to_errno(r);
-                s->dirty = false;
-        }
+        r = store_sync(s);
+        if (r < 0)
+                return r;
         if (s->pin)
                 mdb_txn_reset(s->pin);
         r = mdb_to_errno(mdb_env_set_mapsize(s->env, n));
