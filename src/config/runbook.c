@@ -3,6 +3,7 @@
 
 #include "config/runbook.h"
 #include "config/target.h"
+#include "config/template.h"
 #include "shared/log.h"
 
 #define PARAM_NAME_MAX 64
@@ -47,14 +48,6 @@ StepPhase step_phase_from_string(const char *s) {
         return _PHASE_INVALID;
 }
 
-static bool ascii_isalpha(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool ascii_isdigit(char c) {
-        return c >= '0' && c <= '9';
-}
-
 bool config_name_is_valid(const char *name) {
         size_t n;
 
@@ -69,68 +62,8 @@ bool config_name_is_valid(const char *name) {
         return true;
 }
 
-/* [A-Za-z_][A-Za-z0-9_]{0,63}, as a (name, length) span. */
-static bool param_name_is_valid_n(const char *s, size_t n) {
-        if (n == 0 || n > PARAM_NAME_MAX || ascii_isdigit(s[0]))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!ascii_isalpha(s[i]) && !ascii_isdigit(s[i]) && s[i] != '_')
-                        return false;
-        return true;
-}
-
 static bool param_name_is_valid(const char *s) {
-        return param_name_is_valid_n(s, strnlen(s, PARAM_NAME_MAX + 1));
-}
-
-char *shell_quote(const char *s) {
-        size_t n = 2, k = 0, len = strlen(s);
-        char *r;
-
-        if (len > (SIZE_MAX - 3) / 4)
-                return NULL;
-        for (const char *p = s; *p; p++)
-                n += *p == '\'' ? 4 : 1;
-        r = malloc(n + 1);
-        if (!r)
-                return NULL;
-        r[k++] = '\'';
-        for (const char *p = s; *p; p++) {
-                if (*p == '\'') {
-                        memcpy(r + k, "'\\''", 4);
-                        k += 4;
-                } else
-                        r[k++] = *p;
-        }
-        r[k++] = '\'';
-        r[k] = 0;
-        return r;
-}
-
-/* Finds the next "{{ name }}" at or after 'p'. Returns 0 if there is none; 1 with the span of the
- * whole reference in [*ret_start, *ret_end) and of the name in *ret_name, *ret_name_len; -EINVAL if
- * a "{{" has no "}}"; -EBADMSG if the braces do not hold a valid parameter name. */
-static int template_next(const char *p, const char **ret_start, const char **ret_end,
-                         const char **ret_name, size_t *ret_name_len) {
-        const char *start, *close, *a, *b;
-
-        start = strstr(p, "{{");
-        if (!start)
-                return 0;
-        *ret_start = start;
-        close = strstr(start + 2, "}}");
-        if (!close)
-                return -EINVAL;
-        *ret_end = close + 2;
-        for (a = start + 2; *a == ' ' || *a == '\t'; a++)
-                ;
-        for (b = close; b > a && (b[-1] == ' ' || b[-1] == '\t'); b--)
-                ;
-        *ret_name = a;
-        *ret_name_len = (size_t) (b - a);
-        if (!param_name_is_valid_n(a, (size_t) (b - a)))
-                return -EBADMSG;
-        return 1;
+        return template_name_is_valid(s, strnlen(s, PARAM_NAME_MAX + 1));
 }
 
 static void runbook_param_done(RunbookParam *p) {
@@ -276,7 +209,8 @@ static int parse_param(RunbookParam *p, const char *name, json_t *v, const char 
         return 0;
 }
 
-/* Checks that every {{name}} in 'run' refers to a declared parameter. */
+/* Checks that every {{name}} in 'run' refers to a declared parameter, and stands where its
+ * quoted value is one whole shell word of data (template_check_placements()). */
 static int check_template(const Runbook *rb, const char *run, const char *source, const char *path,
                           char **ret_error) {
         const char *p = run, *start, *end, *name;
@@ -286,7 +220,7 @@ static int check_template(const Runbook *rb, const char *run, const char *source
         for (;;) {
                 r = template_next(p, &start, &end, &name, &len);
                 if (r == 0)
-                        return 0;
+                        break;
                 if (r == -EINVAL)
                         return config_error(ret_error, source, path, "unterminated '{{' (at offset %zu)",
                                             (size_t) (start - run));
@@ -306,6 +240,20 @@ static int check_template(const Runbook *rb, const char *run, const char *source
                                             (int) len, name, (int) len, name);
                 p = end;
         }
+
+        char problem[TEMPLATE_PROBLEM_MAX];
+        size_t offset;
+        r = template_check_placements(run, &offset, problem);
+        if (r < 0)
+                return r == -ENOMEM ? r : config_error(ret_error, source, path, "malformed template");
+        if (r > 0) {
+                (void) template_next(run + offset, &start, &end, &name, &len);
+                return config_error(ret_error, source, path,
+                                    "'%.*s' (at offset %zu) %s: a parameter may only stand where its quoted value "
+                                    "is one whole shell word of data (see docs/runbooks.md)",
+                                    (int) MIN((size_t) (end - start), (size_t) 80), start, offset, problem);
+        }
+        return 0;
 }
 
 static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, const char *source,
@@ -594,60 +542,6 @@ int runbook_bind_parameters(const Runbook *rb, json_t *given, json_t **ret, char
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(bound);
-        return 0;
-}
-
-int runbook_render(const char *tmpl, json_t *values, char **ret) {
-        _cleanup_free_ char *buf = NULL;
-        const char *p = tmpl, *start, *end, *name;
-        size_t size = 0, len;
-        FILE *f;
-        int r = 0;
-
-        f = open_memstream(&buf, &size);
-        if (!f)
-                return -ENOMEM;
-        for (;;) {
-                _cleanup_free_ char *key = NULL, *quoted = NULL;
-                const char *value;
-
-                r = template_next(p, &start, &end, &name, &len);
-                if (r < 0) {
-                        log_debug("Invalid template: %s", r == -EBADMSG ? "bad {{name}}" : "unterminated '{{'");
-                        r = -EINVAL;
-                        break;
-                }
-                if (r == 0) {
-                        fputs(p, f);
-                        break;
-                }
-                fwrite(p, 1, (size_t) (start - p), f);
-                key = strndup(name, len);
-                if (!key) {
-                        r = -ENOMEM;
-                        break;
-                }
-                value = config_json_string(json_object_get(values, key));
-                if (!value) {
-                        log_debug("Template refers to parameter '%s', which has no string value.", key);
-                        r = -ENXIO;
-                        break;
-                }
-                quoted = shell_quote(value);
-                if (!quoted) {
-                        r = -ENOMEM;
-                        break;
-                }
-                fputs(quoted, f);
-                p = end;
-        }
-        if (ferror(f) && r >= 0)
-                r = -ENOMEM;
-        if (fclose(f) != 0 && r >= 0)
-                r = -ENOMEM;
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(buf);
         return 0;
 }
 

@@ -80,12 +80,6 @@ const RunbookParam *runbook_find_param(const Runbook *rb, const char *name);
  * -EINVAL and *ret_error says which parameter and why. */
 int runbook_bind_parameters(const Runbook *rb, json_t *given, json_t **ret, char **ret_error);
 
-/* Substitutes {{name}} in 'tmpl' by the shell-quoted value from 'values'. */
-int runbook_render(const char *tmpl, json_t *values, char **ret);
-
-/* Quotes 's' for /bin/sh: 'abc' with each ' written as '\'' . */
-char *shell_quote(const char *s);
-
 /* The set of runbooks: vendor_dir/runbooks/ then config_dir/runbooks/; a file in config_dir
  * wins over a vendor file of the same name. Files that fail to parse are kept as "broken"
  * with their error, so that StartSession can say why. Either dir may be NULL. */

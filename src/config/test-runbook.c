@@ -5,6 +5,7 @@
 
 #include "config/runbook.h"
 #include "config/target.h"
+#include "config/template.h"
 #include "shared/tests.h"
 
 #define SRC "/x/runbooks/web.json"
@@ -322,8 +323,18 @@ static void test_templates(void) {
 
         _cleanup_(runbook_freep) Runbook *rb =
                 parse_ok("{\"parameters\": {\"a\": {}, \"_b2\": {}}, \"steps\": [{\"name\": \"x\", "
-                         "\"run\": \"{{a}}{{\\t_b2 }} }} {{  a}}\"}]}");
+                         "\"run\": \"echo {{a}}{{\\t_b2 }} }} {{  a}}\"}]}");
         check_int(rb->n_steps, 1);
+
+        /* a reference must stand where its quoted value is one whole word of data */
+        check_error("{\"parameters\": {\"v\": {}}, \"steps\": [{\"name\": \"x\", \"run\": \"echo ok\"},"
+                    " {\"name\": \"y\", \"run\": \"logger -t rb \\\"{{v}}\\\"\"}]}",
+                    SRC ": $.steps[1].run: '{{v}}' (at offset 14) stands inside \"…\" quotes, where its single quotes "
+                    "are plain characters and $(…) still runs: a parameter may only stand where its quoted value is "
+                    "one whole shell word of data (see docs/runbooks.md)");
+        check_error("{\"parameters\": {\"v\": {}}, \"postchecks\": [{\"name\": \"x\", \"run\": \"sh -c {{ v }}\"}]}",
+                    SRC ": $.postchecks[0].run: '{{ v }}' (at offset 6) is the program 'sh' runs (its first operand): "
+                    "a parameter may only stand where its quoted value is one whole shell word of data (see docs/runbooks.md)");
 }
 
 static void test_parameters(void) {
@@ -426,18 +437,18 @@ static void test_render(void) {
         _cleanup_(json_decrefp) json_t *values = json_pack("{s:s, s:s}", "a", "x y", "b", "it's");
         _cleanup_free_ char *out = NULL;
 
-        check_int(runbook_render("cmd {{a}} {{ b }}{{a}} }} {", values, &out), 0);
+        check_int(template_render("cmd {{a}} {{ b }}{{a}} }} {", values, &out), 0);
         check_streq(out, "cmd 'x y' 'it'\\''s''x y' }} {");
         free(TAKE_PTR(out));
-        check_int(runbook_render("no refs", values, &out), 0);
+        check_int(template_render("no refs", values, &out), 0);
         check_streq(out, "no refs");
         free(TAKE_PTR(out));
-        check_int(runbook_render("", values, &out), 0);
+        check_int(template_render("", values, &out), 0);
         check_streq(out, "");
         free(TAKE_PTR(out));
-        check_int(runbook_render("{{c}}", values, &out), -ENXIO);
-        check_int(runbook_render("{{a", values, &out), -EINVAL);
-        check_int(runbook_render("{{a b}}", values, &out), -EINVAL);
+        check_int(template_render("{{c}}", values, &out), -ENXIO);
+        check_int(template_render("{{a", values, &out), -EINVAL);
+        check_int(template_render("{{a b}}", values, &out), -EINVAL);
         check(!out);
 }
 
@@ -478,7 +489,7 @@ static void test_injection(void) {
                 _cleanup_free_ char *error = NULL, *cmd = NULL, *out = NULL;
 
                 check_int(runbook_bind_parameters(rb, given, &bound, &error), 0);
-                check_int(runbook_render(rb->steps[0].run, bound, &cmd), 0);
+                check_int(template_render(rb->steps[0].run, bound, &cmd), 0);
                 check_streq(cmd, "echo 'x; rm -rf /'");
                 out = run_sh(cmd);
                 check_streq(out, "x; rm -rf /\n");
@@ -497,7 +508,7 @@ static void test_injection(void) {
                         check(value = strdup(values[i]));
                 given = json_pack("{s:s}", "v", value);
                 check_int(runbook_bind_parameters(rb, given, &bound, &error), 0);
-                check_int(runbook_render(rb->steps[1].run, bound, &cmd), 0);
+                check_int(template_render(rb->steps[1].run, bound, &cmd), 0);
                 /* run in the temporary directory, so that '*' could only ever glob there */
                 check(asprintf_safe(&full, "cd '%s' && %s", dir, cmd) == 0);
                 out = run_sh(full);

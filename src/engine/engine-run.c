@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "engine/engine-internal.h"
+#include "config/template.h"
 #include "journal/events.h"
 #include "shared/log.h"
 #include "store/store-records.h"
@@ -442,7 +443,7 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 st->connector = strdup(t->connector);
                 if (!st->name || !st->target || !st->connector)
                         return -ENOMEM;
-                r = runbook_render(rs->run, values, &st->command);
+                r = template_render(rs->run, values, &st->command);
                 if (r < 0)
                         return r;
                 if (streq(t->connector, "group")) {

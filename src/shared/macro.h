@@ -75,6 +75,14 @@ static inline bool streq_ptr(const char *a, const char *b) {
         return strcmp(a, b) == 0;
 }
 #define streq(a, b) (strcmp((a), (b)) == 0)
+
+static inline bool ascii_isalpha(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline bool ascii_isdigit(char c) {
+        return c >= '0' && c <= '9';
+}
 #define isempty(s) (!(s) || (s)[0] == 0)
 #define strna(s) ((s) ? (s) : "n/a")
 #define strempty(s) ((s) ? (s) : "")

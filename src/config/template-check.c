@@ -1,0 +1,1369 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* template-check.c: where may a {{name}} stand in a step's command?
+ *
+ * A value is substituted single-quoted ('…', each ' written '\''), which makes it exactly one
+ * word of data — if the shell reads the quotes as quotes, and if nothing runs that word as code.
+ * This file reads a template the way sh/bash do (quotes, escapes, $…, `…`, (…), comments,
+ * here-documents, redirections, reserved words, case patterns) and refuses, with the reason,
+ * every reference that stands
+ *   - where the quotes would not be quotes: inside '…', "…", $'…', `…`, $(…), ${…}, $((…)),
+ *     ((…)), [[…]], <(…), a comment or a here-document, after '$' or a backslash;
+ *   - where the word would choose what runs: the program's name, the name of an assignment,
+ *     an assignment to PATH, LD_PRELOAD, …;
+ *   - where a known program runs the word as code: eval/./trap/…, the program of sh, awk, sed,
+ *     python, … (their first operand or a code option), the command line of ssh, su, sudo -s, …,
+ *     find -exec, a command run inside a container;
+ *   - where it feeds a program that reads its program from standard input (… | sh, sh < file).
+ * When it cannot follow the template (a construct it does not know, an option it does not
+ * know), every later reference is refused: the check fails closed. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/template.h"
+#include "shared/util.h"
+
+#define NONE SIZE_MAX
+#define DEPTH_MAX 32
+#define HEREDOCS_MAX 8
+#define CASES_MAX 16
+#define SMALL_MAX 64
+
+typedef struct Heredoc {
+        char delim[SMALL_MAX];
+        bool strip_tabs;
+} Heredoc;
+
+typedef struct Lexer {
+        const char *s, *p;
+        const char *refuse;        /* non-NULL: a reference here is refused, this is why */
+        const char *uncertain;     /* non-NULL: the scan lost its way here; later references are refused */
+        const char *unterminated;  /* non-NULL: this construct runs to the end of the template */
+        size_t first_pl;           /* offset of the first reference */
+        size_t bad;                /* offset of the refused reference */
+        char *problem;
+        Heredoc heredocs[HEREDOCS_MAX];
+        size_t n_heredocs;
+        unsigned depth;
+} Lexer;
+
+typedef struct Word {
+        const char *start, *end;
+        size_t first_pl;           /* offset of the word's first reference, NONE if none */
+        size_t lit_len;            /* length of its leading run of plain characters */
+        bool plain;                /* no quotes, escapes, expansions or references */
+} Word;
+
+typedef enum CaseState { CASE_WORD, CASE_IN, CASE_PATTERN, CASE_COMMANDS } CaseState;
+
+typedef struct Frame {
+        unsigned compound;         /* open if/while/until/for/select/case/{ */
+        size_t item_pl;            /* first reference of the current pipeline (or open compound) */
+        size_t any_pl;             /* first reference anywhere in the frame */
+        CaseState cases[CASES_MAX];
+        unsigned n_cases;
+} Frame;
+
+typedef enum Special {
+        SP_NONE,
+        SP_FOR_NAME, SP_FOR_IN, SP_FOR_WORDS,
+        SP_CASE_WORD, SP_CASE_IN,
+        SP_FUNC_NAME,
+        SP_DBRACKET,
+        SP_DONE,                   /* after fi, done, }, esac, ]], (…), ((…)): only redirections */
+} Special;
+
+typedef struct Cmd {
+        bool any_word;
+        bool started;              /* the program is known (or a keyword took the place) */
+        bool in_wrapper;           /* the next operand names the program a wrapper runs */
+        bool unknown;              /* the program's name is not written out */
+        const CommandSpec *spec;
+        CommandRule rule;
+        Special special;
+        char name[SMALL_MAX];
+        unsigned operands;
+        unsigned pending;          /* option arguments still expected */
+        bool pending_code;
+        char pending_opt[SMALL_MAX];
+        bool opts_done;
+        bool decided;              /* PROG: the program is chosen; JOIN: the command line began */
+        bool stdin_program;
+        bool lost;
+        bool find_exec;
+        bool join_code;
+        bool nameref;
+        bool container_cmd;
+        unsigned n_code;
+        int redirect;              /* the next word is a redirection's target: '<' stdin, '>' other */
+        size_t prev_pl;            /* first reference of the pipeline's earlier commands */
+        size_t own_pl;
+        size_t stdin_pl;
+} Cmd;
+
+static int scan_list(Lexer *L, char closer, const char *refuse, size_t *ret_any_pl);
+
+static bool is_pl(const char *p) {
+        return p[0] == '{' && p[1] == '{';
+}
+
+static bool is_meta(char c) {
+        return c == 0 || strchr(" \t\n;&|<>()", c);
+}
+
+static int refuse(Lexer *L, size_t off, const char *fmt, ...) {
+        va_list ap;
+
+        L->bad = off;
+        va_start(ap, fmt);
+        vsnprintf(L->problem, TEMPLATE_PROBLEM_MAX, fmt, ap);
+        va_end(ap);
+        return 1;
+}
+
+/* At a "{{": records the reference, refuses it if the context says so, moves past it. */
+static int placement(Lexer *L) {
+        const char *start, *end, *name;
+        size_t len, off = (size_t) (L->p - L->s);
+        int r;
+
+        r = template_next(L->p, &start, &end, &name, &len);
+        if (r <= 0 || start != L->p)
+                return -EINVAL;
+        if (L->first_pl == NONE)
+                L->first_pl = off;
+        if (L->refuse)
+                return refuse(L, off, "%s", L->refuse);
+        if (L->uncertain)
+                return refuse(L, off, "follows %s, which runbookd cannot follow with certainty", L->uncertain);
+        L->p = end;
+        return 0;
+}
+
+/* A reference in a context that refuses it ('why' unless an outer context already says why). */
+static int placement_refused(Lexer *L, const char *why) {
+        const char *saved = L->refuse;
+        int r;
+
+        L->refuse = saved ?: why;
+        r = placement(L);
+        L->refuse = saved;
+        return r;
+}
+
+/* At a backslash: a reference right after it would lose its opening quote. */
+static int skip_escape(Lexer *L) {
+        if (is_pl(L->p + 1)) {
+                L->p++;
+                return placement_refused(L, "stands right after a backslash, which would make its opening quote a plain character");
+        }
+        L->p += L->p[1] ? 2 : 1;
+        return 0;
+}
+
+static bool enter(Lexer *L) {
+        if (++L->depth <= DEPTH_MAX)
+                return true;
+        /* too deep to follow: give up on the rest, failing closed */
+        L->unterminated = "nesting deeper than 32 levels";
+        L->p += strlen(L->p);
+        return false;
+}
+
+/* At ' : up to the closing ' . */
+static int skip_squote(Lexer *L) {
+        const char *saved = L->refuse;
+        int r = 0;
+
+        L->refuse = saved ?: "stands inside '…' quotes, where its own quotes would end and restart them";
+        for (L->p++;;) {
+                if (!*L->p) {
+                        L->unterminated = "a '…' quote";
+                        break;
+                }
+                if (*L->p == '\'') {
+                        L->p++;
+                        break;
+                }
+                if (is_pl(L->p)) {
+                        r = placement(L);
+                        break;
+                }
+                L->p++;
+        }
+        L->refuse = saved;
+        return r;
+}
+
+/* At ' of $'…' (bash): backslash escapes inside. */
+static int skip_ansi(Lexer *L) {
+        const char *saved = L->refuse;
+        int r = 0;
+
+        L->refuse = saved ?: "stands inside $'…' quotes";
+        for (L->p++;;) {
+                if (!*L->p) {
+                        L->unterminated = "a $'…' quote";
+                        break;
+                }
+                if (*L->p == '\'') {
+                        L->p++;
+                        break;
+                }
+                if (is_pl(L->p)) {
+                        r = placement(L);
+                        break;
+                }
+                if (*L->p == '\\') {
+                        r = skip_escape(L);
+                        if (r)
+                                break;
+                        continue;
+                }
+                L->p++;
+        }
+        L->refuse = saved;
+        return r;
+}
+
+static int skip_dollar(Lexer *L, bool quoted);
+
+/* At ` : up to the first backquote not preceded by a backslash. */
+static int skip_backtick(Lexer *L) {
+        const char *saved = L->refuse;
+        int r = 0;
+
+        L->refuse = saved ?: "stands inside `…`, whose text is parsed again as a command";
+        for (L->p++;;) {
+                if (!*L->p) {
+                        L->unterminated = "a `…` command substitution";
+                        break;
+                }
+                if (*L->p == '`') {
+                        L->p++;
+                        break;
+                }
+                if (is_pl(L->p)) {
+                        r = placement(L);
+                        break;
+                }
+                if (*L->p == '\\') {
+                        r = skip_escape(L);
+                        if (r)
+                                break;
+                        continue;
+                }
+                L->p++;
+        }
+        L->refuse = saved;
+        return r;
+}
+
+/* At " : up to the closing " , following $…, `…` and escapes inside. */
+static int skip_dquote(Lexer *L) {
+        const char *saved = L->refuse;
+        int r = 0;
+
+        if (!enter(L))
+                return 0;
+        L->refuse = saved ?: "stands inside \"…\" quotes, where its single quotes are plain characters and $(…) still runs";
+        for (L->p++;;) {
+                char c = *L->p;
+
+                if (!c) {
+                        L->unterminated = "a \"…\" quote";
+                        break;
+                }
+                if (c == '"') {
+                        L->p++;
+                        break;
+                }
+                if (is_pl(L->p))
+                        r = placement(L);
+                else if (c == '\\')
+                        r = skip_escape(L);
+                else if (c == '$')
+                        r = skip_dollar(L, true);
+                else if (c == '`')
+                        r = skip_backtick(L);
+                else
+                        L->p++;
+                if (r)
+                        break;
+        }
+        L->refuse = saved;
+        L->depth--;
+        return r;
+}
+
+/* At the first '(' of $(( or ((, or the '[' of $[ : an arithmetic expression. */
+static int skip_arith(Lexer *L, size_t skip, const char *why) {
+        const char *saved = L->refuse;
+        bool bracket = L->p[0] == '[';
+        unsigned depth = 0;
+        int r = 0;
+
+        if (!enter(L))
+                return 0;
+        L->refuse = saved ?: why;
+        for (L->p += skip;;) {
+                char c = *L->p;
+
+                if (!c) {
+                        L->unterminated = "an arithmetic expression";
+                        break;
+                }
+                if (bracket && c == ']') {
+                        L->p++;
+                        break;
+                }
+                if (!bracket && c == ')') {
+                        if (depth == 0) {
+                                if (L->p[1] == ')') {
+                                        L->p += 2;
+                                        break;
+                                }
+                                L->uncertain = L->uncertain ?: "an arithmetic expression";
+                                L->p++;
+                                break;
+                        }
+                        depth--;
+                        L->p++;
+                        continue;
+                }
+                if (c == '(')
+                        depth++;
+                if (is_pl(L->p))
+                        r = placement(L);
+                else if (c == '\\')
+                        r = skip_escape(L);
+                else if (c == '$')
+                        r = skip_dollar(L, true);
+                else if (c == '`')
+                        r = skip_backtick(L);
+                else if (c == '"')
+                        r = skip_dquote(L);
+                else if (c == '\'')
+                        r = skip_squote(L);
+                else
+                        L->p++;
+                if (r)
+                        break;
+        }
+        L->refuse = saved;
+        L->depth--;
+        return r;
+}
+
+/* At ${ : up to its } . */
+static int skip_param(Lexer *L) {
+        const char *saved = L->refuse;
+        int r = 0;
+
+        if (!enter(L))
+                return 0;
+        L->refuse = saved ?: "stands inside ${…}";
+        for (L->p += 2;;) {
+                char c = *L->p;
+
+                if (!c) {
+                        L->unterminated = "a ${…} expansion";
+                        break;
+                }
+                if (c == '}') {
+                        L->p++;
+                        break;
+                }
+                if (is_pl(L->p))
+                        r = placement(L);
+                else if (c == '\\')
+                        r = skip_escape(L);
+                else if (c == '$')
+                        r = skip_dollar(L, true);
+                else if (c == '`')
+                        r = skip_backtick(L);
+                else if (c == '"' || c == '\'' || c == '{') {
+                        /* quoting rules inside ${…} differ between shells and contexts */
+                        L->uncertain = L->uncertain ?: "quotes or braces inside ${…}";
+                        r = c == '"' ? skip_dquote(L) : c == '\'' ? skip_squote(L) : (L->p++, 0);
+                } else
+                        L->p++;
+                if (r)
+                        break;
+        }
+        L->refuse = saved;
+        L->depth--;
+        return r;
+}
+
+/* At $ : what follows it. */
+static int skip_dollar(Lexer *L, bool quoted) {
+        const char *q = L->p;
+
+        if (is_pl(q + 1)) {
+                L->p++;
+                return placement_refused(L, "stands right after '$', which would make its quotes $'…' or $\"…\"");
+        }
+        if (q[1] == '(' && q[2] == '(') {
+                L->p++;
+                return skip_arith(L, 2, "stands inside an arithmetic expression $((…)), which evaluates it");
+        }
+        if (q[1] == '(') {
+                L->p += 2;
+                return scan_list(L, ')', "stands inside $(…)", NULL);
+        }
+        if (q[1] == '[') {
+                L->p++;
+                return skip_arith(L, 1, "stands inside an arithmetic expression $[…], which evaluates it");
+        }
+        if (q[1] == '{')
+                return skip_param(L);
+        if (!quoted && q[1] == '\'') {
+                L->p++;
+                return skip_ansi(L);
+        }
+        if (!quoted && q[1] == '"') {
+                L->p++;
+                return skip_dquote(L);
+        }
+        L->p++;
+        return 0;
+}
+
+static int read_word(Lexer *L, Word *w) {
+        bool lit = true;
+        int r = 0;
+
+        *w = (Word) { .start = L->p, .first_pl = NONE, .plain = true };
+        for (;;) {
+                char c = *L->p;
+
+                if (is_meta(c))
+                        break;
+                if (is_pl(L->p)) {
+                        size_t off = (size_t) (L->p - L->s);
+
+                        r = placement(L);
+                        if (w->first_pl == NONE)
+                                w->first_pl = off;
+                } else if (c == '\\') {
+                        if (L->p[1] == '\n')
+                                L->p += 2;
+                        else
+                                r = skip_escape(L);
+                } else if (c == '\'')
+                        r = skip_squote(L);
+                else if (c == '"')
+                        r = skip_dquote(L);
+                else if (c == '`')
+                        r = skip_backtick(L);
+                else if (c == '$')
+                        r = skip_dollar(L, false);
+                else {
+                        L->p++;
+                        if (lit)
+                                w->lit_len++;
+                        continue;
+                }
+                if (r)
+                        return r;
+                lit = false;
+                w->plain = false;
+        }
+        w->end = L->p;
+        return 0;
+}
+
+/* The word after quote removal, if it has no expansion and no reference and fits in 'size'. */
+static bool word_value(const Word *w, char *buf, size_t size) {
+        size_t k = 0;
+
+        for (const char *p = w->start; p < w->end;) {
+                char c = *p;
+
+                if (c == '$' || c == '`' || is_pl(p))
+                        return false;
+                if (c == '\\') {
+                        if (p + 1 >= w->end)
+                                return false;
+                        c = p[1];
+                        p += 2;
+                } else if (c == '\'' || c == '"') {
+                        char q = c;
+
+                        for (p++; p < w->end && *p != q; p++) {
+                                if (q == '"' && (*p == '$' || *p == '`' || *p == '\\'))
+                                        return false;
+                                if (is_pl(p) || k + 1 >= size)
+                                        return false;
+                                buf[k++] = *p;
+                        }
+                        if (p >= w->end)
+                                return false;
+                        p++;
+                        continue;
+                } else
+                        p++;
+                if (k + 1 >= size)
+                        return false;
+                buf[k++] = c;
+        }
+        buf[k] = 0;
+        return true;
+}
+
+static bool is_stdin_path(const char *v) {
+        return streq(v, "-") || streq(v, "/dev/stdin") || streq(v, "/dev/fd/0") || streq(v, "/proc/self/fd/0");
+}
+
+/* If 'w' is NAME=…, NAME+=… or NAME[…]=…: the length of NAME, with *ret_eq the offset of '='. */
+static size_t assignment_name(const Word *w, size_t *ret_eq) {
+        const char *p = w->start;
+        size_t n = 0;
+
+        if (w->lit_len == 0 || !(ascii_isalpha(p[0]) || p[0] == '_'))
+                return 0;
+        while (p + n < w->end && (ascii_isalpha(p[n]) || ascii_isdigit(p[n]) || p[n] == '_'))
+                n++;
+        if (p + n < w->end && p[n] == '=') {
+                *ret_eq = n;
+                return n;
+        }
+        if (p + n + 1 < w->end && p[n] == '+' && p[n + 1] == '=') {
+                *ret_eq = n + 1;
+                return n;
+        }
+        if (p + n < w->end && p[n] == '[') {
+                const char *e = memmem(p + n, (size_t) (w->end - p - n), "]=", 2);
+                if (e) {
+                        *ret_eq = (size_t) (e - p) + 1;
+                        return n;
+                }
+        }
+        return 0;
+}
+
+static int assignment(Lexer *L, const Word *w, size_t n, size_t eq) {
+        size_t start = (size_t) (w->start - L->s);
+
+        if (w->first_pl == NONE)
+                return 0;
+        if (w->first_pl < start + eq)
+                return refuse(L, w->first_pl, "stands in the name of a variable assignment");
+        if (command_variable_is_dangerous(w->start, n))
+                return refuse(L, w->first_pl, "is assigned to %.*s, which decides what programs run or load",
+                              (int) n, w->start);
+        return 0;
+}
+
+static void cmd_reset(Cmd *c, const Frame *f) {
+        *c = (Cmd) { .prev_pl = f->item_pl, .own_pl = NONE, .stdin_pl = NONE };
+}
+
+/* The program of the command is known: 'spec' (NULL: one whose arguments are data). */
+static void cmd_program(Cmd *c, const CommandSpec *spec, const char *name) {
+        *c = (Cmd) {
+                .any_word = true,
+                .started = true,
+                .spec = spec,
+                .rule = spec ? spec->rule : RULE_DATA,
+                .redirect = c->redirect,
+                .prev_pl = c->prev_pl,
+                .own_pl = c->own_pl,
+                .stdin_pl = c->stdin_pl,
+        };
+        snprintf(c->name, sizeof c->name, "%s", name);
+}
+
+static CaseState *case_top(Frame *f) {
+        return f->n_cases > 0 ? &f->cases[f->n_cases - 1] : NULL;
+}
+
+/* The first word of a simple command: a reserved word, an assignment, or the program. */
+static int first_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v) {
+        size_t n, eq;
+
+        if (!c->in_wrapper && w->plain && v) {
+                if (streq(v, "if") || streq(v, "while") || streq(v, "until") || streq(v, "{")) {
+                        f->compound++;
+                        return 0;
+                }
+                if (streq(v, "then") || streq(v, "else") || streq(v, "elif") || streq(v, "do") || streq(v, "!"))
+                        return 0;
+                if (streq(v, "fi") || streq(v, "done") || streq(v, "}")) {
+                        if (f->compound > 0)
+                                f->compound--;
+                        c->started = true;
+                        c->special = SP_DONE;
+                        return 0;
+                }
+                if (streq(v, "esac") && case_top(f)) {
+                        f->n_cases--;
+                        if (f->compound > 0)
+                                f->compound--;
+                        c->started = true;
+                        c->special = SP_DONE;
+                        return 0;
+                }
+                if (streq(v, "case")) {
+                        if (f->n_cases >= CASES_MAX) {
+                                L->uncertain = L->uncertain ?: "case statements nested too deep";
+                                return 0;
+                        }
+                        f->cases[f->n_cases++] = CASE_WORD;
+                        f->compound++;
+                        c->started = true;
+                        c->special = SP_CASE_WORD;
+                        return 0;
+                }
+                if (streq(v, "for") || streq(v, "select")) {
+                        f->compound++;
+                        c->started = true;
+                        c->special = SP_FOR_NAME;
+                        return 0;
+                }
+                if (streq(v, "function")) {
+                        c->started = true;
+                        c->special = SP_FUNC_NAME;
+                        return 0;
+                }
+                if (streq(v, "[[")) {
+                        c->started = true;
+                        c->special = SP_DBRACKET;
+                        return 0;
+                }
+        }
+        if (!c->in_wrapper) {
+                n = assignment_name(w, &eq);
+                if (n > 0)
+                        return assignment(L, w, n, eq);
+        }
+        if (w->first_pl != NONE)
+                return refuse(L, w->first_pl, "is (part of) the name of the program to run");
+        if (!v) {
+                cmd_program(c, NULL, "?");
+                c->unknown = true;
+                c->rule = RULE_EVAL;
+                snprintf(c->name, sizeof c->name, "%.*s", (int) MIN((size_t) (w->end - w->start), (size_t) 40),
+                         w->start);
+                return 0;
+        }
+        const char *base = strrchr(v, '/');
+        base = base && base[1] ? base + 1 : v;
+        cmd_program(c, command_spec_find(base), base);
+        return 0;
+}
+
+/* Looks up option 'name' (of length n) in a comma-separated list; returns its suffix kind
+ * ('f' a flag, ':' data, '!' code, '?' optional attached, '@' mode) and the number of ':'s,
+ * or 0 if unknown. */
+static char long_kind(const char *list, const char *name, size_t n, unsigned *ret_count) {
+        for (const char *p = list; p && *p;) {
+                const char *e = strchr(p, ','), *k;
+                size_t len = e ? (size_t) (e - p) : strlen(p), base = len;
+
+                while (base > 0 && strchr(":!?@", p[base - 1]))
+                        base--;
+                if (base == n && memcmp(p, name, n) == 0) {
+                        *ret_count = (unsigned) (len - base);
+                        k = p + base;
+                        return base == len ? 'f' : *k;
+                }
+                p = e ? e + 1 : NULL;
+        }
+        return 0;
+}
+
+static char short_kind(const char *spec, char ch) {
+        for (const char *p = spec; *p; p++) {
+                if (strchr(":!?@", *p))
+                        continue;
+                if (*p == ch)
+                        return p[1] && strchr(":!?@", p[1]) ? p[1] : 'f';
+        }
+        return 0;
+}
+
+static void cmd_mode(Cmd *c) {
+        if (c->rule == RULE_WRAP) {
+                /* sudo -s / -i, doas -s: the rest is a command line for a shell */
+                c->rule = RULE_JOIN;
+                c->operands = 0;
+        } else if (c->rule == RULE_PROG) {
+                /* sh -s / -i: the program comes from standard input; operands are $1… */
+                c->decided = true;
+                c->stdin_program = true;
+        }
+}
+
+static void cmd_code_option(Cmd *c) {
+        if (c->rule == RULE_PROG)
+                c->decided = true;
+        else if (c->rule == RULE_JOIN)
+                c->join_code = true;
+}
+
+static int lost(Lexer *L, Cmd *c, const Word *w) {
+        c->lost = true;
+        if (w->first_pl != NONE)
+                return refuse(L, w->first_pl, "follows an option of '%s' that runbookd does not know, so it cannot tell what this argument does",
+                              c->name);
+        return 0;
+}
+
+/* An option word of a PROG, JOIN or WRAP command. */
+static int option_word(Lexer *L, Cmd *c, const Word *w) {
+        const char *t = w->start;
+        size_t wlen = (size_t) (w->end - w->start);
+        unsigned count = 0;
+        char kind;
+
+        if (t[0] == '-' && t[1] == '-' && w->lit_len >= 2) {
+                const char *eq = memchr(t + 2, '=', w->lit_len - 2);
+                size_t n = eq ? (size_t) (eq - t - 2) : w->lit_len - 2;
+
+                if (!eq && !w->plain) {
+                        if (w->first_pl != NONE)
+                                return refuse(L, w->first_pl, "is part of an option name of '%s'", c->name);
+                        return lost(L, c, w);
+                }
+                kind = long_kind(c->spec ? c->spec->longopts : NULL, t + 2, n, &count);
+                if (kind == 0)
+                        return lost(L, c, w);
+                if (kind == '@')
+                        cmd_mode(c);
+                if (eq) {
+                        if (kind == '!') {
+                                cmd_code_option(c);
+                                if (w->first_pl != NONE)
+                                        return refuse(L, w->first_pl, "is the argument of '%s --%.*s', which is code or names code",
+                                                      c->name, (int) n, t + 2);
+                        }
+                        return 0;
+                }
+                if (kind == ':' || kind == '!') {
+                        c->pending = kind == ':' ? count : 1;
+                        c->pending_code = kind == '!';
+                        snprintf(c->pending_opt, sizeof c->pending_opt, "--%.*s", (int) MIN(n, (size_t) 40), t + 2);
+                }
+                return 0;
+        }
+
+        for (size_t i = 1; i < wlen; i++) {
+                if (i >= w->lit_len) {
+                        if (w->first_pl != NONE)
+                                return refuse(L, w->first_pl, "is glued to the options '%.*s' of '%s'", (int) MIN(i, (size_t) 40), t,
+                                              c->name);
+                        return lost(L, c, w);
+                }
+                kind = short_kind(c->spec ? c->spec->shortopts : "", t[i]);
+                if (kind == 0)
+                        return lost(L, c, w);
+                if (kind == 'f')
+                        continue;
+                if (kind == '@') {
+                        cmd_mode(c);
+                        continue;
+                }
+                if (kind == '?')
+                        return 0;
+                /* ':' or '!': the rest of the word, or the next word, is the argument */
+                if (kind == '!')
+                        cmd_code_option(c);
+                if (i + 1 < wlen) {
+                        if (kind == '!' && w->first_pl != NONE)
+                                return refuse(L, w->first_pl, "is the argument of '%s -%c', which is code or names code", c->name,
+                                              t[i]);
+                        return 0;
+                }
+                c->pending = 1;
+                c->pending_code = kind == '!';
+                snprintf(c->pending_opt, sizeof c->pending_opt, "-%c", t[i]);
+                return 0;
+        }
+        return 0;
+}
+
+static int operand(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v) {
+        const CommandSpec *s = c->spec;
+        size_t off = w->first_pl, n, eq;
+
+        switch (c->rule) {
+        case RULE_PROG:
+                if (!c->decided) {
+                        c->decided = true;
+                        if (!(s->flags & COMMAND_PERMUTE))
+                                c->opts_done = true;
+                        if (v && (s->flags & COMMAND_STDINPATH) && is_stdin_path(v))
+                                c->stdin_program = true;
+                        if (off != NONE)
+                                return refuse(L, off, "is the program '%s' runs (its first operand)", c->name);
+                        return 0;
+                }
+                c->operands++;
+                return 0;
+        case RULE_JOIN:
+                if (c->n_code == 0 && c->operands < s->n_data) {
+                        c->operands++;
+                        return 0;
+                }
+                c->n_code++;
+                c->opts_done = true;
+                if (off != NONE)
+                        return refuse(L, off, "is part of the command line '%s' hands to a shell", c->name);
+                return 0;
+        case RULE_WRAP:
+                if ((s->flags & COMMAND_ASSIGN) && (n = assignment_name(w, &eq)) > 0)
+                        return assignment(L, w, n, eq);
+                if (c->operands < s->n_data) {
+                        c->operands++;
+                        return 0;
+                }
+                c->started = false;
+                c->in_wrapper = true;
+                return first_word(L, f, c, w, v);
+        default:
+                return 0;
+        }
+}
+
+/* A word after the program's name. */
+static int arg_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v) {
+        size_t off = w->first_pl, n, eq;
+
+        switch (c->rule) {
+        case RULE_DATA:
+                return 0;
+        case RULE_EVAL:
+                if (c->unknown) {
+                        if (off != NONE)
+                                return refuse(L, off, "is an argument of a program whose name is not written out (%s)", c->name);
+                        return 0;
+                }
+                if (off != NONE)
+                        return refuse(L, off, "is an argument of '%s', which runs or evaluates its arguments as code", c->name);
+                if (v && (c->spec->flags & COMMAND_STDINPATH) && is_stdin_path(v))
+                        c->stdin_program = true;
+                return 0;
+        case RULE_DECLARE:
+                if (w->plain && v && (v[0] == '-' || v[0] == '+')) {
+                        if (strchr(v, 'n'))
+                                c->nameref = true;
+                        return 0;
+                }
+                if (off == NONE)
+                        return 0;
+                n = assignment_name(w, &eq);
+                if (n == 0 || c->nameref || memchr(w->start, '[', eq))
+                        return refuse(L, off, "is an argument of '%s' other than the value of NAME=VALUE", c->name);
+                return assignment(L, w, n, eq);
+        case RULE_TEST:
+        case RULE_PRINTF:
+                if (c->pending) {
+                        c->pending = 0;
+                        if (off != NONE)
+                                return refuse(L, off, "names the variable of '%s -v', whose subscript bash evaluates", c->name);
+                        return 0;
+                }
+                if (v && streq(v, "-v") && (c->rule == RULE_TEST || c->operands == 0))
+                        c->pending = 1;
+                c->operands++;
+                return 0;
+        case RULE_FIND:
+                if (c->find_exec) {
+                        if (v && (streq(v, ";") || streq(v, "+")))
+                                c->find_exec = false;
+                        else if (off != NONE)
+                                return refuse(L, off, "is part of the command '%s -exec' runs", c->name);
+                        return 0;
+                }
+                if (v && (streq(v, "-exec") || streq(v, "-execdir") || streq(v, "-ok") || streq(v, "-okdir")))
+                        c->find_exec = true;
+                return 0;
+        case RULE_CONTAINER:
+                if (c->container_cmd) {
+                        if (off != NONE)
+                                return refuse(L, off, "follows '%s %s', which runs a command in a container", c->name, c->pending_opt);
+                        return 0;
+                }
+                if (v && (streq(v, "exec") || streq(v, "run") || streq(v, "create") || streq(v, "debug") ||
+                          streq(v, "attach") || streq(v, "--"))) {
+                        c->container_cmd = true;
+                        snprintf(c->pending_opt, sizeof c->pending_opt, "%s", v);
+                }
+                return 0;
+        case RULE_PROG:
+        case RULE_JOIN:
+        case RULE_WRAP:
+                break;
+        }
+
+        if (c->lost) {
+                if (off != NONE)
+                        return refuse(L, off, "follows an option of '%s' that runbookd does not know, so it cannot tell what this argument does",
+                                      c->name);
+                return 0;
+        }
+        if (c->pending > 0) {
+                c->pending--;
+                if (c->pending_code) {
+                        if (off != NONE)
+                                return refuse(L, off, "is the argument of '%s %s', which is code or names code", c->name,
+                                              c->pending_opt);
+                }
+                return 0;
+        }
+        if (!c->opts_done && w->lit_len >= 1) {
+                const char *t = w->start;
+                bool dash = t[0] == '-' || (t[0] == '+' && (c->spec->flags & COMMAND_SHELL));
+                size_t wlen = (size_t) (w->end - w->start);
+
+                if (dash && wlen == 2 && t[0] == '-' && t[1] == '-' && w->plain) {
+                        c->opts_done = true;
+                        return 0;
+                }
+                if (dash && wlen == 1) {
+                        if (c->spec->flags & COMMAND_DASHFLAG)
+                                return 0;
+                        if (c->spec->flags & COMMAND_SHELL) {
+                                c->opts_done = true;
+                                return 0;
+                        }
+                } else if (dash)
+                        return option_word(L, c, w);
+        }
+        return operand(L, f, c, w, v);
+}
+
+static int special_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v) {
+        size_t off = w->first_pl;
+        CaseState *cs;
+
+        switch (c->special) {
+        case SP_FOR_NAME:
+                c->special = SP_FOR_IN;
+                if (off != NONE)
+                        return refuse(L, off, "is the name of a loop variable");
+                return 0;
+        case SP_FOR_IN:
+                if (v && w->plain && streq(v, "in")) {
+                        c->special = SP_FOR_WORDS;
+                        return 0;
+                }
+                if (v && w->plain && streq(v, "do")) {
+                        cmd_reset(c, f);
+                        return 0;
+                }
+                L->uncertain = L->uncertain ?: "a for loop";
+                return off != NONE ? refuse(L, off, "stands in a for loop runbookd cannot follow") : 0;
+        case SP_FOR_WORDS:
+                return 0;      /* the loop's words are data */
+        case SP_CASE_WORD:
+                c->special = SP_CASE_IN;
+                return 0;      /* the word a case matches is data */
+        case SP_CASE_IN:
+                cs = case_top(f);
+                if (v && w->plain && streq(v, "in") && cs) {
+                        *cs = CASE_PATTERN;
+                        cmd_reset(c, f);
+                        return 0;
+                }
+                L->uncertain = L->uncertain ?: "a case statement";
+                return off != NONE ? refuse(L, off, "stands in a case statement runbookd cannot follow") : 0;
+        case SP_FUNC_NAME:
+                if (off != NONE)
+                        return refuse(L, off, "is the name of a function");
+                cmd_reset(c, f);
+                c->any_word = true;
+                c->started = true;
+                c->special = SP_DONE;     /* "()" may follow, then the body */
+                return 0;
+        case SP_DBRACKET:
+                if (v && w->plain && streq(v, "]]")) {
+                        c->special = SP_DONE;
+                        return 0;
+                }
+                if (off != NONE)
+                        return refuse(L, off, "stands inside [[ … ]], whose operands bash may evaluate as arithmetic (use [ … ])");
+                return 0;
+        case SP_DONE:
+                if (off != NONE)
+                        return refuse(L, off, "follows the end of a compound command");
+                return 0;
+        case SP_NONE:
+                break;
+        }
+        return 0;
+}
+
+static int cmd_word(Lexer *L, Frame *f, Cmd *c, const Word *w) {
+        char buf[SMALL_MAX];
+        const char *v = word_value(w, buf, sizeof buf) ? buf : NULL;
+        size_t off = w->first_pl;
+
+        if (off != NONE) {
+                c->own_pl = MIN(c->own_pl, off);
+                f->any_pl = MIN(f->any_pl, off);
+        }
+        c->any_word = true;
+        if (c->redirect) {
+                if (c->redirect == '<' && off != NONE && c->stdin_pl == NONE)
+                        c->stdin_pl = off;
+                c->redirect = 0;
+                return 0;
+        }
+        if (c->special != SP_NONE)
+                return special_word(L, f, c, w, v);
+        if (!c->started)
+                return first_word(L, f, c, w, v);
+        return arg_word(L, f, c, w, v);
+}
+
+typedef enum Sep { SEP_PIPE, SEP_LIST } Sep;
+
+static int end_command(Lexer *L, Frame *f, Cmd *c, Sep sep) {
+        bool stdin_program = false;
+
+        if (c->started && c->special == SP_NONE)
+                switch (c->rule) {
+                case RULE_PROG:
+                        stdin_program = !c->decided || c->stdin_program;
+                        break;
+                case RULE_JOIN:
+                        stdin_program = c->n_code == 0 && !c->join_code;
+                        break;
+                case RULE_EVAL:
+                        stdin_program = c->unknown || c->stdin_program;
+                        break;
+                default:
+                        break;
+                }
+        if (stdin_program) {
+                if (c->prev_pl != NONE)
+                        return refuse(L, c->prev_pl, "feeds '%s', which reads the program it runs from standard input", c->name);
+                if (c->stdin_pl != NONE)
+                        return refuse(L, c->stdin_pl, "names the file '%s' reads the program it runs from", c->name);
+        }
+        f->item_pl = MIN(f->item_pl, c->own_pl);
+        if (sep == SEP_LIST && f->compound == 0)
+                f->item_pl = NONE;
+        cmd_reset(c, f);
+        return 0;
+}
+
+/* After a newline: the bodies of the here-documents whose operators were on that line. */
+static int read_heredocs(Lexer *L) {
+        for (size_t i = 0; i < L->n_heredocs; i++) {
+                const Heredoc *h = &L->heredocs[i];
+
+                for (;;) {
+                        const char *line = L->p, *e;
+                        int r;
+
+                        if (!*line) {
+                                L->unterminated = "a here-document";
+                                return 0;
+                        }
+                        e = strchrnul(line, '\n');
+                        if (h->strip_tabs)
+                                while (line < e && *line == '\t')
+                                        line++;
+                        if ((size_t) (e - line) == strlen(h->delim) && memcmp(line, h->delim, (size_t) (e - line)) == 0) {
+                                L->p = *e ? e + 1 : e;
+                                break;
+                        }
+                        for (; L->p < e; L->p++)
+                                if (is_pl(L->p)) {
+                                        r = placement_refused(L, "stands in a here-document, whose text is not a shell word");
+                                        if (r)
+                                                return r;
+                                }
+                        L->p = *e ? e + 1 : e;
+                }
+        }
+        L->n_heredocs = 0;
+        return 0;
+}
+
+/* At << or <<- : the delimiter word; the body is read after the line ends. */
+static int heredoc(Lexer *L) {
+        const char *saved = L->refuse;
+        Heredoc h = {};
+        size_t k = 0;
+        Word w;
+        int r;
+
+        L->p += 2;
+        if (*L->p == '-') {
+                h.strip_tabs = true;
+                L->p++;
+        }
+        while (*L->p == ' ' || *L->p == '\t')
+                L->p++;
+        L->refuse = saved ?: "is the delimiter of a here-document";
+        r = read_word(L, &w);
+        L->refuse = saved;
+        if (r)
+                return r;
+        for (const char *p = w.start; p < w.end; p++) {
+                if (*p == '\'' || *p == '"' || *p == '\\')
+                        continue;
+                if (k + 1 >= sizeof h.delim)
+                        break;
+                h.delim[k++] = *p;
+        }
+        if (k == 0 || L->n_heredocs >= HEREDOCS_MAX) {
+                L->uncertain = L->uncertain ?: "a here-document";
+                return 0;
+        }
+        L->heredocs[L->n_heredocs++] = h;
+        return 0;
+}
+
+/* Reads a list of commands up to 'closer' (')') or the end. A reference anywhere in it is
+ * refused for 'refuse' if given; *ret_any_pl is the offset of its first reference. */
+static int scan_list(Lexer *L, char closer, const char *refuse_why, size_t *ret_any_pl) {
+        const char *saved = L->refuse;
+        Frame f = { .item_pl = NONE, .any_pl = NONE };
+        Cmd c;
+        int r = 0;
+
+        if (!enter(L))
+                return 0;
+        if (refuse_why && !L->refuse)
+                L->refuse = refuse_why;
+        cmd_reset(&c, &f);
+
+        for (;;) {
+                const char *p = L->p;
+                CaseState *cs = case_top(&f);
+                Word w;
+
+                if (*p == ' ' || *p == '\t') {
+                        L->p++;
+                        continue;
+                }
+                if (p[0] == '\\' && p[1] == '\n') {
+                        L->p += 2;
+                        continue;
+                }
+                if (*p == 0) {
+                        if (closer)
+                                L->unterminated = L->unterminated ?: "a (…)";
+                        r = end_command(L, &f, &c, SEP_LIST);
+                        break;
+                }
+                if (*p == '#') {
+                        while (*L->p && *L->p != '\n') {
+                                if (is_pl(L->p)) {
+                                        r = placement_refused(L, "stands in a comment, which a newline in the value would end");
+                                        if (r)
+                                                goto out;
+                                        continue;
+                                }
+                                L->p++;
+                        }
+                        continue;
+                }
+                if (*p == '\n') {
+                        r = end_command(L, &f, &c, SEP_LIST);
+                        if (r)
+                                break;
+                        L->p++;
+                        r = read_heredocs(L);
+                        if (r)
+                                break;
+                        continue;
+                }
+
+                /* case patterns: "(a | b)" */
+                if (cs && *cs == CASE_PATTERN && !c.any_word) {
+                        if (*p == '(' || *p == '|' || *p == ';') {
+                                L->p++;
+                                continue;
+                        }
+                        if (*p == ')') {
+                                *cs = CASE_COMMANDS;
+                                L->p++;
+                                continue;
+                        }
+                        r = read_word(L, &w);
+                        if (r)
+                                break;
+                        char buf[SMALL_MAX];
+                        if (w.plain && word_value(&w, buf, sizeof buf) && streq(buf, "esac")) {
+                                f.n_cases--;
+                                if (f.compound > 0)
+                                        f.compound--;
+                                c.started = true;
+                                c.any_word = true;
+                                c.special = SP_DONE;
+                        }
+                        if (w.end == w.start) {
+                                L->uncertain = L->uncertain ?: "a case pattern";
+                                L->p++;
+                        }
+                        continue;       /* a pattern is data */
+                }
+
+                if (c.special == SP_DBRACKET && strchr("<>&|()", *p)) {
+                        /* operators of the test, not of the shell */
+                        L->p++;
+                        continue;
+                }
+
+                switch (*p) {
+                case ';':
+                        if (p[1] == ';' || p[1] == '&') {
+                                L->p += p[1] == ';' && p[2] == '&' ? 3 : 2;
+                                r = end_command(L, &f, &c, SEP_LIST);
+                                if (cs && *cs == CASE_COMMANDS)
+                                        *cs = CASE_PATTERN;
+                                else
+                                        L->uncertain = L->uncertain ?: "a ';;' outside a case";
+                        } else {
+                                L->p++;
+                                r = end_command(L, &f, &c, SEP_LIST);
+                        }
+                        break;
+                case '&':
+                        if (p[1] == '>') {
+                                L->p += p[2] == '>' ? 3 : 2;
+                                c.redirect = '>';
+                        } else {
+                                L->p += p[1] == '&' ? 2 : 1;
+                                r = end_command(L, &f, &c, SEP_LIST);
+                        }
+                        break;
+                case '|':
+                        if (p[1] == '|') {
+                                L->p += 2;
+                                r = end_command(L, &f, &c, SEP_LIST);
+                        } else {
+                                L->p += p[1] == '&' ? 2 : 1;
+                                r = end_command(L, &f, &c, SEP_PIPE);
+                        }
+                        break;
+                case '<':
+                case '>':
+                        if (p[1] == '(') {
+                                size_t sub = NONE;
+
+                                L->p += 2;
+                                r = scan_list(L, ')', "stands inside a process substitution <(…) or >(…)", &sub);
+                                if (!c.started) {
+                                        cmd_program(&c, NULL, "<(…)");
+                                        c.unknown = true;
+                                        c.rule = RULE_EVAL;
+                                }
+                                c.any_word = true;
+                                break;
+                        }
+                        if (p[0] == '<' && p[1] == '<' && p[2] == '<') {
+                                L->p += 3;
+                                c.redirect = '>';      /* a here-string: data on stdin */
+                                break;
+                        }
+                        if (p[0] == '<' && p[1] == '<') {
+                                r = heredoc(L);
+                                break;
+                        }
+                        c.redirect = p[0] == '<' ? '<' : '>';
+                        L->p += (p[1] == '>' || p[1] == '&' || p[1] == '|') ? 2 : 1;
+                        break;
+                case '(':
+                        if (!c.started && p[1] == '(') {
+                                L->p++;
+                                r = skip_arith(L, 1, "stands inside an arithmetic command ((…)), which evaluates it");
+                                c.started = true;
+                                c.any_word = true;
+                                c.special = SP_DONE;
+                        } else if (!c.started) {
+                                size_t sub = NONE;
+
+                                L->p++;
+                                r = scan_list(L, ')', NULL, &sub);
+                                c.started = true;
+                                c.any_word = true;
+                                c.special = SP_DONE;
+                                c.own_pl = MIN(c.own_pl, sub);
+                                f.any_pl = MIN(f.any_pl, sub);
+                        } else if (c.special == SP_FOR_IN && p[1] == '(') {
+                                L->p++;
+                                r = skip_arith(L, 1, "stands inside an arithmetic for loop");
+                                c.special = SP_FOR_WORDS;
+                        } else {
+                                /* "name()": a function definition, else not something we follow */
+                                const char *q = p + 1;
+                                while (*q == ' ' || *q == '\t')
+                                        q++;
+                                if (*q == ')' && (c.special == SP_DONE || (c.special == SP_NONE && c.operands == 0 && !c.pending))) {
+                                        L->p = q + 1;
+                                        cmd_reset(&c, &f);
+                                } else {
+                                        L->uncertain = L->uncertain ?: "a '(' inside a command";
+                                        L->p++;
+                                }
+                        }
+                        break;
+                case ')':
+                        if (cs && *cs == CASE_PATTERN) {
+                                *cs = CASE_COMMANDS;
+                                L->p++;
+                                cmd_reset(&c, &f);
+                                break;
+                        }
+                        if (closer == ')') {
+                                r = end_command(L, &f, &c, SEP_LIST);
+                                L->p++;
+                                goto out;
+                        }
+                        L->uncertain = L->uncertain ?: "an unmatched ')'";
+                        L->p++;
+                        break;
+                default:
+                        r = read_word(L, &w);
+                        if (r)
+                                break;
+                        if (w.end == w.start) {
+                                L->p++;
+                                break;
+                        }
+                        /* "2>file": a file descriptor number, not a word */
+                        if (w.plain && (*L->p == '<' || *L->p == '>')) {
+                                bool digits = true;
+                                for (const char *q = w.start; q < w.end; q++)
+                                        digits = digits && ascii_isdigit(*q);
+                                if (digits)
+                                        break;
+                        }
+                        r = cmd_word(L, &f, &c, &w);
+                        break;
+                }
+                if (r)
+                        break;
+        }
+out:
+        if (r == 0 && f.n_cases > 0)
+                L->unterminated = L->unterminated ?: "a case statement";
+        if (ret_any_pl)
+                *ret_any_pl = f.any_pl;
+        L->refuse = saved;
+        L->depth--;
+        return r;
+}
+
+int template_check_placements(const char *tmpl, size_t *ret_offset, char *problem) {
+        Lexer L = { .s = tmpl, .p = tmpl, .first_pl = NONE, .bad = NONE, .problem = problem };
+        int r;
+
+        problem[0] = 0;
+        r = scan_list(&L, 0, NULL, NULL);
+        if (r == 0 && L.first_pl != NONE && (L.unterminated || L.n_heredocs > 0))
+                r = refuse(&L, L.first_pl, "stands in a command that does not parse: %s is not closed",
+                           L.unterminated ?: "a here-document");
+        if (r == 1)
+                *ret_offset = L.bad;
+        return r;
+}
