@@ -28,7 +28,7 @@ static const char *const step_phase_key[_PHASE_MAX] = {
 static const char *const runbook_keys[] = {
         "description", "parameters", "target", "prechecks", "steps", "postchecks", NULL,
 };
-static const char *const param_keys[] = { "description", "default", "pattern", NULL };
+static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
 static const char *const step_keys[] = {
         "name", "run", "approval", "target", "timeout", "expect_exit", "approvers", NULL,
 };
@@ -118,6 +118,10 @@ static int param_value_problem(const RunbookParam *p, json_t *v, char **ret_prob
                                      RUNBOOK_PARAM_VALUE_MAX) < 0 ? -ENOMEM : 1;
         if (!utf8_is_printable_text(s, RUNBOOK_PARAM_VALUE_MAX))
                 return asprintf_safe(ret_problem, "value is not printable UTF-8 text") < 0 ? -ENOMEM : 1;
+        if (s[0] == '-' && !p->allow_leading_dash)
+                return asprintf_safe(ret_problem,
+                                     "value starts with '-', which a program could take as an option "
+                                     "(the runbook may allow it with \"allow_leading_dash\": true)") < 0 ? -ENOMEM : 1;
         if (p->pattern && regexec(&p->regex, s, 0, NULL, 0) != 0)
                 return asprintf_safe(ret_problem, "value '%s' does not match pattern '%s'", s, p->pattern) < 0
                                ? -ENOMEM : 1;
@@ -173,6 +177,15 @@ static int parse_param(RunbookParam *p, const char *name, json_t *v, const char 
         p->name = strdup(name);
         if (!p->name || strdup_opt(description, &p->description) < 0)
                 return -ENOMEM;
+
+        json_t *dash = json_object_get(v, "allow_leading_dash");
+        if (dash) {
+                if (!json_is_boolean(dash)) {
+                        snprintf(ep, sizeof ep, "%s.allow_leading_dash", path);
+                        return config_error(ret_error, source, ep, "must be true or false");
+                }
+                p->allow_leading_dash = json_is_true(dash);
+        }
 
         if (pattern) {
                 snprintf(ep, sizeof ep, "%s.pattern", path);

@@ -34,6 +34,7 @@ typedef struct RunbookParam {
         char *default_value;      /* NULL: the parameter must be given */
         char *pattern;            /* POSIX extended regex, may be NULL (any value) */
         regex_t regex;            /* compiled 'pattern', valid if pattern != NULL */
+        bool allow_leading_dash;  /* a value may start with '-' (else refused: it could be an option) */
 } RunbookParam;
 
 typedef struct RunbookStep {
@@ -75,7 +76,8 @@ const RunbookParam *runbook_find_param(const Runbook *rb, const char *name);
 
 /* Validates caller-supplied parameter values (a JSON object of strings) against the runbook:
  * unknown names, missing values without default, values failing their pattern, values that
- * are not printable UTF-8 or longer than RUNBOOK_PARAM_VALUE_MAX. On success *ret is a new
+ * are not printable UTF-8 or longer than RUNBOOK_PARAM_VALUE_MAX, values starting with '-'
+ * unless the parameter allows it. On success *ret is a new
  * object with every parameter of the runbook bound (defaults filled in). On failure returns
  * -EINVAL and *ret_error says which parameter and why. */
 int runbook_bind_parameters(const Runbook *rb, json_t *given, json_t **ret, char **ret_error);

@@ -234,7 +234,7 @@ static void test_unknown_keys(void) {
                     SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, approval, target, timeout, "
                     "expect_exit, approvers)");
         check_error("{\"parameters\": {\"p\": {\"type\": \"string\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern)");
+                    SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash)");
 }
 
 static void test_wrong_types(void) {
@@ -385,6 +385,21 @@ static void test_bind(void) {
         check_bind_error(rb, "{\"service\": \"a\\u001bb\"}", "parameter 'service': value is not printable UTF-8 text");
         check_bind_error(rb, "{\"service\": 5}", "parameter 'service': value must be a string");
         check_bind_error(rb, "[\"nginx\"]", "parameters must be a JSON object of strings");
+        check_bind_error(rb, "{\"service\": \"nginx\", \"note\": \"--help\"}",
+                         "parameter 'note': value starts with '-', which a program could take as an option "
+                         "(the runbook may allow it with \"allow_leading_dash\": true)");
+        {
+                _cleanup_(runbook_freep) Runbook *dash = parse_ok(
+                        "{\"parameters\": {\"n\": {\"allow_leading_dash\": true}},"
+                        " \"steps\": [{\"name\": \"a\", \"run\": \"echo {{n}}\"}]}");
+                _cleanup_(json_decrefp) json_t *g = json_pack("{s:s}", "n", "-5"), *b = NULL;
+                _cleanup_free_ char *e = NULL;
+
+                check_int(runbook_bind_parameters(dash, g, &b, &e), 0);
+                check_streq(json_string_value(json_object_get(b, "n")), "-5");
+        }
+        check_error("{\"parameters\": {\"n\": {\"allow_leading_dash\": \"yes\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    SRC ": $.parameters.n.allow_leading_dash: must be true or false");
 
         big = malloc(RUNBOOK_PARAM_VALUE_MAX + 2);
         check(big);
@@ -479,7 +494,7 @@ static void test_injection(void) {
         };
 
         check(asprintf_safe(&canary, "%s/pwned", dir) == 0);
-        rb = parse_ok("{\"parameters\": {\"v\": {\"pattern\": \".*\"}},"
+        rb = parse_ok("{\"parameters\": {\"v\": {\"pattern\": \".*\", \"allow_leading_dash\": true}},"
                       "\"steps\": [{\"name\": \"echo\", \"run\": \"echo {{v}}\"},"
                       "            {\"name\": \"printf\", \"run\": \"printf '%s' {{ v }}\"}]}");
 
