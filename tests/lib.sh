@@ -346,7 +346,7 @@ rb_call() {
 start_session() {
     local u=$1 runbook=$2 reference=$3 out; shift 3
     local n=$(( $# / 2 ))
-    out=$(bus_error_of rb "$u" --json=short call "$BUS_NAME" "$MANAGER" "$IFACE_MANAGER" StartSession \
+    out=$(bus_error_of rb "$u" --json=short -- call "$BUS_NAME" "$MANAGER" "$IFACE_MANAGER" StartSession \
           'ssa{ss}' "$runbook" "$reference" "$n" "$@") || {
         echo "start_session $runbook as $u failed: $LAST_ERROR_NAME: $LAST_ERROR_MESSAGE" >&2; return 1; }
     jq -r '.data[0]' <<<"$out"
