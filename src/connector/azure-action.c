@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "config/template.h"
 #include "connector/azure-job.h"
 #include "shared/log.h"
 
@@ -63,29 +64,6 @@ int azure_action_setup(AzureJob *a, json_t *handle) {
                         return -ENOMEM;
         }
         return 0;
-}
-
-/* 'cmd' in single quotes for /bin/sh */
-static char *shell_quote(const char *cmd) {
-        size_t n = 2;
-        char *q, *o;
-
-        for (const char *c = cmd; *c; c++)
-                n += *c == '\'' ? 4 : 1;
-        q = o = malloc(n + 1);
-        if (!q)
-                return NULL;
-        *o++ = '\'';
-        for (const char *c = cmd; *c; c++) {
-                if (*c == '\'') {
-                        memcpy(o, "'\\''", 4);
-                        o += 4;
-                } else
-                        *o++ = *c;
-        }
-        *o++ = '\'';
-        *o = 0;
-        return q;
 }
 
 static char *post_body(AzureJob *a) {

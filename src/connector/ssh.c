@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "config/template.h"
 #include "connector/connector.h"
 #include "connector/ssh-check.h"
 #include "connector/ssh-pool.h"
@@ -598,23 +599,17 @@ int ssh_endpoint_from_target(const Target *t, SshEndpoint *ep) {
 
 /* The command as the login shell gets it: see the top of this file. */
 static int wrap_command(const StepRequest *req, char **ret) {
-        size_t n = strlen(req->command);
-        _cleanup_free_ char *q = malloc(4 * n + 1);
-        char *p = q;
+        _cleanup_free_ char *inner = NULL, *q = NULL;
 
+        /* the variables are set by the shell that runs the command: no env(1) to exec in between */
+        if (asprintf_safe(&inner, "RUNBOOK_SESSION=%" PRIu32 " RUNBOOK_STEP=%" PRIu32 " RUNBOOK_TARGET=%s; "
+                          "export RUNBOOK_SESSION RUNBOOK_STEP RUNBOOK_TARGET; %s",
+                          req->session_id, req->step_index, req->target->name, req->command) < 0)
+                return -ENOMEM;
+        q = shell_quote(inner);
         if (!q)
                 return -ENOMEM;
-        for (const char *c = req->command; *c; c++)
-                if (*c == '\'') {
-                        memcpy(p, "'\\''", 4);
-                        p += 4;
-                } else
-                        *p++ = *c;
-        *p = 0;
-        /* the variables are set by the shell that runs the command: no env(1) to exec in between */
-        return asprintf_safe(ret, "printf '" SSH_HEADER_PREFIX "%%s\\n' \"$$\"; exec /bin/sh -c 'RUNBOOK_SESSION=%" PRIu32
-                             " RUNBOOK_STEP=%" PRIu32 " RUNBOOK_TARGET=%s; export RUNBOOK_SESSION RUNBOOK_STEP RUNBOOK_TARGET; %s'",
-                             req->session_id, req->step_index, req->target->name, q);
+        return asprintf_safe(ret, "printf '" SSH_HEADER_PREFIX "%%s\\n' \"$$\"; exec /bin/sh -c %s", q);
 }
 
 static int ssh_start(ConnectorJob *j, const StepRequest *req) {
