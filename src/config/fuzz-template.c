@@ -45,6 +45,8 @@ static const char *const programs[] = {
         "unset", "let", "nice", "nice sh -c", "grep -c", "printf -v", "test -v", "declare", "local", "ls",
         "case", "for x in", "{ echo", "( echo", "if true; then echo", "while false; do echo", "cat <<EOF\n",
         "cat <<'EOF'\n", "cat <<-EOF\n\t", "f() { echo", "sh -s", "bash -s --", "\"$SHELL\" -c", "$0 -c",
+        "{sh,-c}", "nice {sh,-c}", "/bin/da?h -c", "python3 {-c,}", "alias x=eval\nx", "xargs -a", "env -S",
+        "flock /tmp/fuzz-template.lock", "time", "! eval", "builtin eval",
 };
 
 /* What may stand around a reference (P) within a word or a command. */
@@ -58,7 +60,7 @@ static const char *const shapes[] = {
 /* How commands are joined; "| sh" and friends make the earlier ones a program. */
 static const char *const joins[] = {
         "; ", " && ", " || ", " | ", "\n", " | sh", " | bash", " | sh -s", "; sh < /dev/stdin", " | xargs sh -c",
-        " & wait; ", "\nEOF\n", "; }", " )", "; fi", "; done", " | python3 -", " | ssh localhost",
+        " & wait; ", "\nEOF\n", "; }", " )", "; fi", "; done", " | python3 -",
 };
 
 /* Values that, if run as code anywhere, create MARK (replaced by the marker's path). */

@@ -53,6 +53,7 @@ typedef struct Word {
         size_t first_pl;           /* offset of the word's first reference, NONE if none */
         size_t lit_len;            /* length of its leading run of plain characters */
         bool plain;                /* no quotes, escapes, expansions or references */
+        bool expands;              /* unquoted glob or brace expansion: may become several words, or others */
 } Word;
 
 typedef enum CaseState { CASE_WORD, CASE_IN, CASE_PATTERN, CASE_COMMANDS } CaseState;
@@ -86,11 +87,13 @@ typedef struct Cmd {
         unsigned operands;
         unsigned pending;          /* option arguments still expected */
         bool pending_code;
+        bool pending_stdin;        /* the option argument names the program's standard input (xargs -a) */
         char pending_opt[SMALL_MAX];
         bool opts_done;
         bool decided;              /* PROG: the program is chosen; JOIN: the command line began */
         bool stdin_program;
-        bool lost;
+        bool lost;                 /* runbookd cannot tell what the later arguments are */
+        bool lost_expansion;       /* … because of a glob or brace expansion (else an unknown option) */
         bool find_exec;
         bool join_code;
         bool nameref;
@@ -431,7 +434,26 @@ static int skip_dollar(Lexer *L, bool quoted) {
         return 0;
 }
 
+/* Whether the unquoted text from 'p' (the first of * ? [ { in a word) to 'end' may expand into
+ * other or several words: a glob (*, ?, […]) or a brace expansion ({a,b}, {1..3}). Quoted parts
+ * are counted too, which can only err on the side of "it may". */
+static bool word_expands(const char *p, const char *end) {
+        for (const char *q = p; q < end; q++) {
+                if (*q == '*' || *q == '?')
+                        return true;
+                if (*q == '[' && memchr(q + 1, ']', (size_t) (end - q - 1)))
+                        return true;
+                if (*q == '{') {
+                        const char *close = memchr(q + 1, '}', (size_t) (end - q - 1));
+                        if (close && (memchr(q + 1, ',', (size_t) (close - q - 1)) || memmem(q + 1, (size_t) (close - q - 1), "..", 2)))
+                                return true;
+                }
+        }
+        return false;
+}
+
 static int read_word(Lexer *L, Word *w) {
+        const char *special = NULL;
         bool lit = true;
         int r = 0;
 
@@ -461,6 +483,8 @@ static int read_word(Lexer *L, Word *w) {
                 else if (c == '$')
                         r = skip_dollar(L, false);
                 else {
+                        if (c == '*' || c == '?' || c == '[' || c == '{')
+                                special = special ?: L->p;
                         L->p++;
                         if (lit)
                                 w->lit_len++;
@@ -472,6 +496,7 @@ static int read_word(Lexer *L, Word *w) {
                 w->plain = false;
         }
         w->end = L->p;
+        w->expands = special && word_expands(special, w->end);
         return 0;
 }
 
@@ -641,7 +666,7 @@ static int first_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v) 
         }
         if (w->first_pl != NONE)
                 return refuse(L, w->first_pl, "is (part of) the name of the program to run");
-        if (!v) {
+        if (!v || w->expands) {
                 cmd_program(c, NULL, "?");
                 c->unknown = true;
                 c->rule = RULE_EVAL;
@@ -652,18 +677,21 @@ static int first_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v) 
         const char *base = strrchr(v, '/');
         base = base && base[1] ? base + 1 : v;
         cmd_program(c, command_spec_find(base), base);
+        if (streq(base, "alias") || streq(base, "shopt"))
+                /* an alias can turn any later word into a command (dash expands aliases) */
+                L->uncertain = L->uncertain ?: "an alias definition (or shopt), which can change what later words mean";
         return 0;
 }
 
 /* Looks up option 'name' (of length n) in a comma-separated list; returns its suffix kind
- * ('f' a flag, ':' data, '!' code, '?' optional attached, '@' mode) and the number of ':'s,
+ * ('f' a flag, ':' data, '!' code, '?' optional attached, '@' mode, '<' names stdin) and the number of ':'s,
  * or 0 if unknown. */
 static char long_kind(const char *list, const char *name, size_t n, unsigned *ret_count) {
         for (const char *p = list; p && *p;) {
                 const char *e = strchr(p, ','), *k;
                 size_t len = e ? (size_t) (e - p) : strlen(p), base = len;
 
-                while (base > 0 && strchr(":!?@", p[base - 1]))
+                while (base > 0 && strchr(":!?@<", p[base - 1]))
                         base--;
                 if (base == n && memcmp(p, name, n) == 0) {
                         *ret_count = (unsigned) (len - base);
@@ -677,10 +705,10 @@ static char long_kind(const char *list, const char *name, size_t n, unsigned *re
 
 static char short_kind(const char *spec, char ch) {
         for (const char *p = spec; *p; p++) {
-                if (strchr(":!?@", *p))
+                if (strchr(":!?@<", *p))
                         continue;
                 if (*p == ch)
-                        return p[1] && strchr(":!?@", p[1]) ? p[1] : 'f';
+                        return p[1] && strchr(":!?@<", p[1]) ? p[1] : 'f';
         }
         return 0;
 }
@@ -733,6 +761,16 @@ static int option_word(Lexer *L, Cmd *c, const Word *w) {
                         return lost(L, c, w);
                 if (kind == '@')
                         cmd_mode(c);
+                if (kind == '<') {
+                        if (eq) {
+                                if (w->first_pl != NONE && c->stdin_pl == NONE)
+                                        c->stdin_pl = w->first_pl;
+                        } else {
+                                c->pending = 1;
+                                c->pending_stdin = true;
+                        }
+                        return 0;
+                }
                 if (eq) {
                         if (kind == '!') {
                                 cmd_code_option(c);
@@ -760,6 +798,17 @@ static int option_word(Lexer *L, Cmd *c, const Word *w) {
                 kind = short_kind(c->spec ? c->spec->shortopts : "", t[i]);
                 if (kind == 0)
                         return lost(L, c, w);
+                if (kind == '<') {
+                        /* its argument names the file the program reads as standard input */
+                        if (i + 1 < wlen) {
+                                if (w->first_pl != NONE && c->stdin_pl == NONE)
+                                        c->stdin_pl = w->first_pl;
+                                return 0;
+                        }
+                        c->pending = 1;
+                        c->pending_stdin = true;
+                        return 0;
+                }
                 if (kind == 'f')
                         continue;
                 if (kind == '@') {
@@ -866,7 +915,7 @@ static int arg_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v) {
                                 return refuse(L, off, "names the variable of '%s -v', whose subscript bash evaluates", c->name);
                         return 0;
                 }
-                if (v && streq(v, "-v") && (c->rule == RULE_TEST || c->operands == 0))
+                if (v && (streq(v, "-v") || (streq(v, "-R") && c->rule == RULE_TEST)) && (c->rule == RULE_TEST || c->operands == 0))
                         c->pending = 1;
                 c->operands++;
                 return 0;
@@ -899,7 +948,19 @@ static int arg_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v) {
                 break;
         }
 
+        if (w->expands && !c->lost && c->pending == 0) {
+                /* a glob or brace expansion may become several words (or an option): the
+                 * positions of the words after it are unknown */
+                c->lost = c->lost_expansion = true;
+                if (off != NONE)
+                        return refuse(L, off, "is in a word that the shell may expand into several (a glob or {a,b}) among the arguments of '%s'",
+                                      c->name);
+                return 0;
+        }
         if (c->lost) {
+                if (off != NONE && c->lost_expansion)
+                        return refuse(L, off, "follows a word that the shell may expand into several (a glob or {a,b}), "
+                                      "so runbookd cannot tell what this argument of '%s' is", c->name);
                 if (off != NONE)
                         return refuse(L, off, "follows an option of '%s' that runbookd does not know, so it cannot tell what this argument does",
                                       c->name);
@@ -907,6 +968,12 @@ static int arg_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v) {
         }
         if (c->pending > 0) {
                 c->pending--;
+                if (c->pending_stdin) {
+                        c->pending_stdin = false;
+                        if (off != NONE && c->stdin_pl == NONE)
+                                c->stdin_pl = off;
+                        return 0;
+                }
                 if (c->pending_code) {
                         if (off != NONE)
                                 return refuse(L, off, "is the argument of '%s %s', which is code or names code", c->name,

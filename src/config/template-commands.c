@@ -129,8 +129,8 @@ static const CommandSpec command_specs[] = {
         { "taskset",   RULE_WRAP, 0, "ac", "all-tasks,cpu-list", 1 },
         { "flock",     RULE_WRAP, 0, "sexnuoFv" "w:E:" "c!",
           "shared,exclusive,unlock,nonblock,no-fork,close,verbose,wait:,timeout:,conflict-exit-code:,command!", 1 },
-        { "xargs",     RULE_WRAP, 0, "0prtx" "i?l?e?" "a:d:E:I:L:n:P:s:",
-          "null,arg-file:,delimiter:,eof?,replace?,max-lines?,max-args:,max-procs:,max-chars:,interactive,verbose,"
+        { "xargs",     RULE_WRAP, 0, "0prtx" "i?l?e?" "a<" "d:E:I:L:n:P:s:",
+          "null,arg-file<,delimiter:,eof?,replace?,max-lines?,max-args:,max-procs:,max-chars:,interactive,verbose,"
           "no-run-if-empty,exit,open-tty,show-limits", 0 },
         { "busybox",   RULE_WRAP, 0, "", "", 0 },
 

@@ -66,7 +66,8 @@ typedef struct CommandSpec {
         /* Short options, getopt-like: "x" a flag, "x:" takes a data argument, "x!" takes a code
          * argument (or one that names the program), "x?" takes an optional attached argument,
          * "x@" switches mode (sudo -s: the rest is a shell command line; sh -s: the program comes
-         * from standard input). */
+         * from standard input), "x<" takes a data argument that names the program's standard input
+         * (xargs -a FILE). */
         const char *shortopts;
         /* Long options, comma-separated, each with the same suffixes; "name::" takes two data
          * arguments (jq --arg NAME VALUE). */
