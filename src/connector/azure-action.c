@@ -163,7 +163,10 @@ static void on_message(AzureJob *a, const char *msg) {
                 az_fail(a, -ENOMEM, "out of memory");
                 return;
         }
-        m = strstr(out, marker);
+        /* the wrapper prints its marker last: a marker the script itself printed comes before it */
+        m = NULL;
+        for (const char *p = strstr(out, marker); p; p = strstr(p + 1, marker))
+                m = p;
         if (m) {
                 char *end;
                 long v = strtol(m + strlen(marker), &end, 10);

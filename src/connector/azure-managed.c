@@ -9,6 +9,7 @@
  * command, which stops the script on the VM. Azure keeps only the last 4096 bytes of each stream:
  * a stream of that size is marked truncated. Errors and retries: azure.c. */
 
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <strings.h>
@@ -93,7 +94,9 @@ static void on_poll(AzureJob *a, const HttpResponse *resp, long status, json_t *
         const char *prov = json_string_value(json_object_get(props, "provisioningState"));
         const char *emsg = json_string_value(json_object_get(iv, "executionMessage"));
         json_t *ec = json_object_get(iv, "exitCode");
-        int exit_code = json_is_integer(ec) ? (int) json_integer_value(ec) : 0;
+        /* only an integer is an exit code: anything else leaves the result unclear */
+        bool has_code = json_is_integer(ec) && json_integer_value(ec) >= INT_MIN && json_integer_value(ec) <= INT_MAX;
+        int exit_code = has_code ? (int) json_integer_value(ec) : -1;
         bool truncated = false;
 
         if (status != 200) {
@@ -118,8 +121,16 @@ static void on_poll(AzureJob *a, const HttpResponse *resp, long status, json_t *
                         az_conclude(a, OUTCOME_TIMED_OUT, 0, -1, note);
                 } else if (strcaseeq_ascii(state, "Canceled"))
                         az_fail(a, -ECANCELED, "the run command was cancelled on the VM (%s)", strna(emsg));
+                else if (!has_code)
+                        /* fail closed: no exit code is no success, whatever the state says */
+                        az_fail(a, -EIO, "Azure reported executionState '%s' for run command %s without an integer "
+                                "exit code (exitCode %s): %s", state, a->rc_name, ec ? "is not an integer" : "missing",
+                                strna(emsg));
                 else if (exit_code < 0)
                         az_fail(a, -EIO, "the VM's run command handler failed with code %d: %s", exit_code, strna(emsg));
+                else if (strcaseeq_ascii(state, "Failed") && exit_code == 0)
+                        az_fail(a, -EIO, "Azure reported executionState 'Failed' with exit code 0 for run command %s: %s",
+                                a->rc_name, strna(emsg));
                 else
                         az_conclude(a, OUTCOME_EXITED, 0, exit_code, NULL);
                 return;

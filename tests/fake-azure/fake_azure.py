@@ -26,7 +26,9 @@ Config:
    "vms": {"VM": {"subscription": "...", "resource_group": "...", "location": "westeurope",
                   "power": "running" | "deallocated" | "stopped",
                   "faults": {"put_429": N, "retry_after": S, "put_409": N, "put_500": N,
-                             "arm_401": true, "exec_delay": S, "lose": true}}}}
+                             "arm_401": true, "exec_delay": S, "lose": true,
+                             "result": {"executionState": "Failed", "exitCode": null, ...}}}}}
+"result" overrides the managed run command's final instance view fields (null leaves one out).
 Action Run Command (§2): POST .../virtualMachines/VM/runCommand (needs runCommand/action; one at a
 time per VM, else 409 Conflict; a VM not running gets 409 OperationNotAllowed) really runs the script
 lines (joined with newlines; "parameters" values become $1, $2, ...) and answers 202 with
@@ -263,7 +265,7 @@ def verify_assertion(assertion, client, token_url_suffix):
     return None
 
 
-def run_script(rc_id, script, env_params, timeout, delay):
+def run_script(rc_id, script, env_params, timeout, delay, result=None):
     if delay:
         time.sleep(delay)
     with LOCK:
@@ -308,6 +310,12 @@ def run_script(rc_id, script, env_params, timeout, delay):
         else:
             iv.update(executionState="Failed",
                       executionMessage="Execution failed: failed to execute command: command terminated with exit status=%d" % code)
+        for k, v in (result or {}).items():
+            # fault "result": the instance view's fields as given (null: the field left out)
+            if v is None:
+                iv.pop(k, None)
+            else:
+                iv[k] = v
         rc["properties"]["provisioningState"] = "Succeeded"
         save_state()
 
@@ -552,7 +560,8 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 STATE["run_commands"][rc_id] = rc
             threading.Thread(target=run_script, daemon=True,
-                             args=(rc_id, script, env, props.get("timeoutInSeconds", 0), faults.get("exec_delay", 0))).start()
+                             args=(rc_id, script, env, props.get("timeoutInSeconds", 0), faults.get("exec_delay", 0),
+                                   faults.get("result"))).start()
             op = "https://%s/subscriptions/%s/providers/Microsoft.Compute/locations/%s/operations/%s?p=%s&api-version=%s" % (
                 self.headers.get("Host"), sub, body["location"], uuid.uuid4(), uuid.uuid4(), q["api-version"][0])
             h = arm_headers(201)
