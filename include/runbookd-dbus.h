@@ -29,5 +29,6 @@
 #define BUS_ERROR_ALREADY_APPROVED "org.runbookd1.Error.AlreadyApproved"
 #define BUS_ERROR_SESSION_FINISHED "org.runbookd1.Error.SessionFinished"
 #define BUS_ERROR_NOT_INTERRUPTED "org.runbookd1.Error.NotInterrupted"
+#define BUS_ERROR_DIGEST_MISMATCH "org.runbookd1.Error.DigestMismatch"
 #define BUS_ERROR_LIMIT_EXCEEDED "org.runbookd1.Error.LimitExceeded"
 #define BUS_ERROR_STORE_FAILED "org.runbookd1.Error.StoreFailed"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
 #include <systemd/sd-event.h>
 
+#include "bus/bus-errors.h"
 #include "bus/bus-polkit.h"
 #include "shared/log.h"
 #include "shared/util.h"
@@ -15,6 +17,7 @@ struct AsyncQuery {
         sd_bus_message *request;
         sd_bus_slot *slot;
         char *action;
+        char *details;            /* what polkit was asked about: re-entered calls must ask about the same */
         int result;               /* 0: pending; 1: authorized; -EACCES: denied; other: error */
         sd_bus_error error;
         sd_event_source *defer;
@@ -40,6 +43,7 @@ static AsyncQuery *query_free(AsyncQuery *q) {
         sd_event_source_disable_unref(q->defer);
         sd_bus_error_free(&q->error);
         free(q->action);
+        free(q->details);
         free(q);
         return NULL;
 }
@@ -175,6 +179,23 @@ static int polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         return 0;
 }
 
+/* "k1=v1, k2=v2": the details a query was made with (the command may be long; it is kept whole). */
+static char *details_key(const char **details) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        for (const char **d = details; d && d[0] && d[1]; d += 2)
+                fprintf(f, "%s%s=%s", d == details ? "" : ", ", d[0], d[1]);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
 int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char **details, PolkitRegistry *registry,
                             sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *pk = NULL;
@@ -183,10 +204,21 @@ int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char **
         uid_t uid;
         int r;
 
+        _cleanup_free_ char *key = details_key(details);
+        if (!key)
+                return -ENOMEM;
+
         for (q = registry->queries; q; q = q->next)
                 if (q->request == m && streq(q->action, action)) {
                         if (q->result == 0)
                                 return 0; /* still waiting */
+                        /* the call is re-entered with polkit's answer: it must be about what the
+                         * caller was asked about, else the answer covers something else */
+                        if (!streq(q->details, key))
+                                return sd_bus_error_setf(error, BUS_ERROR_DIGEST_MISMATCH,
+                                                         "What this call acts on changed while polkit was deciding "
+                                                         "(asked about: %.400s; now: %.400s); nothing was done. Look again.",
+                                                         q->details, key);
                         if (q->result > 0)
                                 return 1;
                         if (sd_bus_error_is_set(&q->error))
@@ -232,6 +264,7 @@ int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char **
         q->registry = registry;
         q->request = sd_bus_message_ref(m);
         q->action = strdup(action);
+        q->details = TAKE_PTR(key);
         if (!q->action) {
                 query_free(q);
                 return -ENOMEM;
@@ -246,5 +279,6 @@ int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char **
         q->next = registry->queries;
         registry->queries = q;
         registry->n_queries++;
+        log_debug("Asked polkit whether %s (uid %u) may %s (%.200s).", sender, (unsigned) uid, action, q->details);
         return 0;
 }

@@ -90,7 +90,7 @@ int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, co
 
         const char *details[] = {
                 "session", sid, "step", idx, "runbook", s->runbook, "step_name", st->name,
-                "command", st->command, "target", st->target, NULL,
+                "command", st->command, "target", st->target, "digest", strempty(st->digest), NULL,
         };
         r = bus_verify_polkit_async(call, RUNBOOKD_ACTION_APPROVE_STEP, details, m->polkit, error);
         if (r < 0)

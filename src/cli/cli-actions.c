@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cli-actions.c: the verbs that change something, each behind a polkit action: start, approve,
  * reject, cancel, retry. */
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "cli/cli-bus.h"
@@ -110,15 +111,94 @@ static int call_object(const char *id_arg, const char *step_arg, const char *met
         return 0;
 }
 
+/* Without a step number: finds the step of session 'id_arg' that waits for approval, shows what
+ * it runs, and returns its number in 'buf', so that the decision is made on that very step
+ * (Step.Approve), not on whatever waits when polkit answers. */
+static int resolve_waiting_step(const char *id_arg, const char *verb, char *buf, size_t size) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *path = NULL, *spath = NULL, *state = NULL, *name = NULL, *command = NULL,
+                            *target = NULL, *sstate = NULL;
+        uint32_t id;
+        int32_t current;
+        int r;
+
+        if (parse_session_id(id_arg, &id) < 0)
+                return cli_error(-EINVAL, "Invalid session id '%s'.", id_arg);
+        r = open_or_fail(&bus);
+        if (r < 0)
+                return r;
+        path = session_path_of(id);
+        if (!path)
+                return cli_error(-ENOMEM, "Out of memory.");
+        r = sd_bus_get_property_trivial(bus, RUNBOOKD_BUS_NAME, path, RUNBOOKD_SESSION_INTERFACE, "CurrentStep",
+                                        &error, 'i', &current);
+        if (r >= 0)
+                r = sd_bus_get_property_string(bus, RUNBOOKD_BUS_NAME, path, RUNBOOKD_SESSION_INTERFACE, "State",
+                                               &error, &sstate);
+        if (r < 0) {
+                if (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT, SD_BUS_ERROR_UNKNOWN_METHOD,
+                                           SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_UNKNOWN_PROPERTY))
+                        return cli_error(r, "No such session: %u.", id);
+                return cli_bus_error(r, &error, NULL, "read the session");
+        }
+        if (current >= 0) {
+                spath = step_path_of(id, (uint32_t) current);
+                if (!spath)
+                        return cli_error(-ENOMEM, "Out of memory.");
+                r = sd_bus_get_property_string(bus, RUNBOOKD_BUS_NAME, spath, RUNBOOKD_STEP_INTERFACE, "State", &error,
+                                               &state);
+                if (r >= 0)
+                        r = sd_bus_get_property_string(bus, RUNBOOKD_BUS_NAME, spath, RUNBOOKD_STEP_INTERFACE, "Name",
+                                                       &error, &name);
+                if (r >= 0)
+                        r = sd_bus_get_property_string(bus, RUNBOOKD_BUS_NAME, spath, RUNBOOKD_STEP_INTERFACE,
+                                                       "Command", &error, &command);
+                if (r >= 0)
+                        r = sd_bus_get_property_string(bus, RUNBOOKD_BUS_NAME, spath, RUNBOOKD_STEP_INTERFACE,
+                                                       "Target", &error, &target);
+                if (r < 0)
+                        return cli_bus_error(r, &error, NULL, "read the waiting step");
+        }
+        if (current < 0 || !streq_ptr(state, "waiting_approval"))
+                return cli_error(-ESTALE, "Session %u has no step waiting for approval (it is %s).", id, strna(sstate));
+
+        /* what the decision covers: the person sees it before polkit asks */
+        _cleanup_free_ char *shown = cli_escape(command);
+        if (!shown)
+                return cli_error(-ENOMEM, "Out of memory.");
+        fprintf(arg_json != JSON_OFF ? stderr : stdout, "%s step %" PRIi32 " (%s) of session %u on %s:\n    %s\n",
+                verb, current, name, id, target, shown);
+        fflush(stdout);
+        snprintf(buf, size, "%" PRIi32, current);
+        return 0;
+}
+
 int verb_approve(int argc, char *argv[]) {
-        return call_object(argv[1], argc > 2 ? argv[2] : NULL, "Approve", RUNBOOKD_ACTION_APPROVE_STEP, "approve",
+        char step[16];
+        int r;
+
+        if (argc <= 2) {
+                r = resolve_waiting_step(argv[1], "Approving", step, sizeof step);
+                if (r < 0)
+                        return r;
+        }
+        return call_object(argv[1], argc > 2 ? argv[2] : step, "Approve", RUNBOOKD_ACTION_APPROVE_STEP, "approve",
                            strempty(arg_comment));
 }
 
 int verb_reject(int argc, char *argv[]) {
+        char step[16];
+        int r;
+
         if (isempty(arg_comment))
                 return cli_error(-EINVAL, "reject needs a comment that says why: runbookctl reject ID [STEP] -m COMMENT");
-        return call_object(argv[1], argc > 2 ? argv[2] : NULL, "Reject", RUNBOOKD_ACTION_APPROVE_STEP, "reject",
+        if (argc <= 2) {
+                r = resolve_waiting_step(argv[1], "Rejecting", step, sizeof step);
+                if (r < 0)
+                        return r;
+        }
+        return call_object(argv[1], argc > 2 ? argv[2] : step, "Reject", RUNBOOKD_ACTION_APPROVE_STEP, "reject",
                            arg_comment);
 }
 

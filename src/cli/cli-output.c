@@ -446,3 +446,31 @@ json_t *json_bytes(const void *p, size_t n) {
                 }
         return a;
 }
+
+char *cli_escape(const char *s) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        for (const unsigned char *p = (const unsigned char *) strempty(s); *p; p++) {
+                if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+                        fprintf(f, "\\x%02x", *p);
+                else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+                        fprintf(f, "\\u{%04x}", p[1]);          /* C1 control */
+                        p++;
+                } else if (p[0] == 0xe2 && ((p[1] == 0x80 && ((p[2] >= 0xaa && p[2] <= 0xae) || p[2] == 0x8e || p[2] == 0x8f)) ||
+                                            (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9))) {
+                        /* bidi embeddings, overrides, isolates and marks */
+                        fprintf(f, "\\u{%04x}", 0x2000 + ((p[1] & 0x3f) << 6) + (p[2] & 0x3f));
+                        p += 2;
+                } else
+                        fputc(*p, f);
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}

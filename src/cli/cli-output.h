@@ -30,6 +30,10 @@ int cli_error(int error, const char *fmt, ...) _printf_(2, 3);
 /* Same, as a note: returns 0. */
 void cli_note(const char *fmt, ...) _printf_(1, 2);
 
+/* A copy of 's' fit for a terminal: C0 controls (but newline and tab), DEL, C1 controls and
+ * bidirectional overrides are written as \xNN or \u{XXXX}. NULL on ENOMEM. */
+char *cli_escape(const char *s);
+
 /* Colours: only when stdout is a terminal (decided once, before a pager takes stdout), and not
  * with NO_COLOR set or SYSTEMD_COLORS=0/no/false, or TERM=dumb. */
 bool colors_enabled(void);
