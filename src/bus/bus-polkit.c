@@ -7,7 +7,9 @@
 #include "shared/log.h"
 #include "shared/util.h"
 
-#define POLKIT_QUERIES_MAX 256
+#define POLKIT_QUERIES_MAX 256           /* in flight, for the whole daemon */
+#define POLKIT_QUERIES_PER_UID_MAX 16    /* … for one user, whatever connections they use */
+#define POLKIT_QUERIES_PER_SENDER_MAX 8  /* … for one connection */
 #define UID_CACHE_SIZE 64
 
 typedef struct AsyncQuery AsyncQuery;
@@ -18,6 +20,8 @@ struct AsyncQuery {
         sd_bus_slot *slot;
         char *action;
         char *details;            /* what polkit was asked about: re-entered calls must ask about the same */
+        char *sender;             /* the caller's unique bus name, and its uid: per-caller bounds */
+        uid_t uid;
         int result;               /* 0: pending; 1: authorized; -EACCES: denied; other: error */
         sd_bus_error error;
         sd_event_source *defer;
@@ -44,6 +48,7 @@ static AsyncQuery *query_free(AsyncQuery *q) {
         sd_bus_error_free(&q->error);
         free(q->action);
         free(q->details);
+        free(q->sender);
         free(q);
         return NULL;
 }
@@ -237,6 +242,19 @@ int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char **
         sender = sd_bus_message_get_sender(m);
         if (!sender)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Not authorized: the caller has no bus name.");
+        /* one caller cannot hold every check: bounds per connection and per user, then overall */
+        unsigned by_sender = 0, by_uid = 0;
+        for (q = registry->queries; q; q = q->next)
+                if (q->result == 0) {
+                        by_sender += streq_ptr(q->sender, sender);
+                        by_uid += q->uid == uid;
+                }
+        if (by_sender >= POLKIT_QUERIES_PER_SENDER_MAX || by_uid >= POLKIT_QUERIES_PER_UID_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Too many authorization requests in flight from this caller (%u from this "
+                                         "connection, %u from uid %u; at most %d and %d): try again when they are answered.",
+                                         by_sender, by_uid, (unsigned) uid, POLKIT_QUERIES_PER_SENDER_MAX,
+                                         POLKIT_QUERIES_PER_UID_MAX);
         if (registry->n_queries >= POLKIT_QUERIES_MAX)
                 return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                         "Too many authorization requests in flight; try again later.");
@@ -265,7 +283,9 @@ int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char **
         q->request = sd_bus_message_ref(m);
         q->action = strdup(action);
         q->details = TAKE_PTR(key);
-        if (!q->action) {
+        q->sender = strdup(sender);
+        q->uid = uid;
+        if (!q->action || !q->sender) {
                 query_free(q);
                 return -ENOMEM;
         }
