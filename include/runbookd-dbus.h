@@ -17,6 +17,7 @@
 #define RUNBOOKD_ACTION_APPROVE_STEP "org.runbookd1.approve-step"
 #define RUNBOOKD_ACTION_CANCEL_SESSION "org.runbookd1.cancel-session"
 #define RUNBOOKD_ACTION_MANAGE "org.runbookd1.manage"
+#define RUNBOOKD_ACTION_READ_OUTPUT "org.runbookd1.read-output"
 
 #define BUS_ERROR_NO_SUCH_SESSION "org.runbookd1.Error.NoSuchSession"
 #define BUS_ERROR_NO_SUCH_STEP "org.runbookd1.Error.NoSuchStep"

@@ -144,6 +144,17 @@ static int reply_output(sd_bus_message *message, const uint8_t *out, size_t out_
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Step output may hold what the systems it ran on print (secrets included): polkit decides who
+ * reads it (org.runbookd1.read-output). 1: go on; 0: the answer is pending; < 0: refused. */
+static int verify_read_output(Manager *m, sd_bus_message *message, Step *st, sd_bus_error *error) {
+        char sid[16], idx[16];
+
+        snprintf(sid, sizeof sid, "%u", st->session->id);
+        snprintf(idx, sizeof idx, "%u", st->index);
+        const char *details[] = { "session", sid, "step", idx, "runbook", st->session->runbook, "target", st->target, NULL };
+        return bus_verify_polkit_async(message, RUNBOOKD_ACTION_READ_OUTPUT, details, m->polkit, error);
+}
+
 static int method_get_output(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_free_ uint8_t *out = NULL, *err = NULL;
         Manager *m = manager_of(message);
@@ -152,6 +163,9 @@ static int method_get_output(sd_bus_message *message, void *userdata, sd_bus_err
         bool truncated = false;
         int r;
 
+        r = verify_read_output(m, message, st, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         r = engine_get_output(m->engine, st, &out, &out_n, &err, &err_n, &truncated);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot read the output of step %u of session %u: %s",
@@ -171,6 +185,9 @@ static int method_get_host_output(sd_bus_message *message, void *userdata, sd_bu
         r = sd_bus_message_read(message, "s", &target);
         if (r < 0)
                 return r;
+        r = verify_read_output(m, message, st, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
         if (st->n_hosts == 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Step %u of session %u does not run on a target group (use GetOutput).",

@@ -117,6 +117,7 @@ static const char *action_description(const char *action) {
                 { RUNBOOKD_ACTION_APPROVE_STEP, "approve steps" },
                 { RUNBOOKD_ACTION_CANCEL_SESSION, "cancel sessions" },
                 { RUNBOOKD_ACTION_MANAGE, "manage runbookd" },
+                { RUNBOOKD_ACTION_READ_OUTPUT, "read step output" },
         };
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
                 if (streq(action, table[i].action))

@@ -537,7 +537,7 @@ int verb_output(int argc, char *argv[]) {
                 if (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
                     sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD))
                         return cli_error(r, "No such step: session %u has no step %u.", id, index);
-                return cli_bus_error(r, &error, NULL, "read the step's output");
+                return cli_bus_error(r, &error, RUNBOOKD_ACTION_READ_OUTPUT, "read the step's output");
         }
         r = sd_bus_message_read_array(reply, 'y', &out, &n_out);
         if (r >= 0)

@@ -25,14 +25,14 @@ polkit_pid=$(busctl --system --json=short call org.freedesktop.DBus /org/freedes
 asked_polkit() { grep -c "Asked polkit whether .* may org.runbookd1.approve-step" "$DAEMON_LOG" 2>/dev/null || true; }
 
 late_decision() { # ID METHOD COMMENT: a session-level decision by bob that polkit answers late
-    local id=$1 method=$2 comment=$3 out="$T/late-$2.out" caller i
+    local id=$1 method=$2 comment=$3 out="$T/late-$2.out" caller
     local before; before=$(asked_polkit)
     kill -STOP "$polkit_pid"
     ( rb "$BOB" -- call "$BUS_NAME" "$(session_path "$id")" "$IFACE_SESSION" "$method" s "$comment" \
         >"$out" 2>&1; echo "rc=$?" >> "$out" ) &
     caller=$!
     # wait until the daemon's CheckAuthorization for bob waits at the paused polkitd
-    for i in $(seq 100); do [ "$(asked_polkit)" -gt "$before" ] && break; sleep 0.1; done
+    for _ in $(seq 100); do [ "$(asked_polkit)" -gt "$before" ] && break; sleep 0.1; done
     [ "$(asked_polkit)" -gt "$before" ] || echo "the daemon did not ask polkit about bob's call"
     # root (no polkit) approves step 0; the session moves on to step 1's gate
     rb root call "$BUS_NAME" "$(step_path "$id" 0)" "$IFACE_STEP" Approve s "root approves" >/dev/null \

@@ -111,8 +111,8 @@ printf 'precheck\nprepare\nchange\n' > "$T/want4"
 assert_true "output $id 4 prints the report step's stdout byte for byte" cmp "$T/out4" "$T/want4"
 get_output "$id" 4
 assert_eq "$(cat "$T/out4")" "$OUT_STDOUT" "output agrees with Step.GetOutput"
-ctl_timeout 60 "$MALLORY" output "$id" 4 --stderr > "$T/err4"; rc=$?
-assert_eq "$rc" 0 "output --stderr exits 0 (reading needs no authorization)"
+ctl_timeout 60 "$CAROL" output "$id" 4 --stderr > "$T/err4"; rc=$?
+assert_eq "$rc" 0 "output --stderr exits 0 (carol may read output)"
 assert_eq "$(stat -c %s "$T/err4")" 0 "output --stderr: the step wrote nothing on stderr"
 ctl_timeout 60 root output "$id" 0 > "$T/out0"; rc=$?
 assert_eq "$rc" 0 "output $id 0 exits 0"

@@ -18,8 +18,7 @@ polkit_pid=$(busctl --system --json=short call org.freedesktop.DBus /org/freedes
 asked() { grep -c "Asked polkit whether .* (uid $1) may org.runbookd1.start-session" "$DAEMON_LOG" 2>/dev/null || true; }
 bob_uid=$(id -u "$BOB") carol_uid=$(id -u "$CAROL")
 wait_until() { # TIMEOUT_S SHELL-CONDITION: polls the condition (evaluated each time) every 0.1 s
-    local i
-    for i in $(seq $(( $1 * 10 ))); do eval "$2" && return 0; sleep 0.1; done
+    for _ in $(seq $(( $1 * 10 ))); do eval "$2" && return 0; sleep 0.1; done
     eval "$2"
 }
 
