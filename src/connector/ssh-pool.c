@@ -455,8 +455,12 @@ static void conn_advance(SshConn *c) {
                         if (rc == LIBSSH2_ERROR_EAGAIN)
                                 goto wait;
                         if (rc < 0)
-                                return conn_fail(c, -EPROTO, "SSH handshake with %s failed: %s", c->peer,
-                                                 ssh_conn_last_error(c));
+                                return conn_fail(c, -EPROTO, "SSH handshake with %s failed: %s%s", c->peer,
+                                                 ssh_conn_last_error(c),
+                                                 rc == LIBSSH2_ERROR_KEX_FAILURE || rc == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED
+                                                 ? " (the server offers no key exchange, cipher or MAC in common with "
+                                                   "runbookd's current ones: curve25519/ECDH/DH group 14-18 with SHA-2, "
+                                                   "AES-CTR, HMAC-SHA2)" : "");
                         c->progress.stage = SSH_STAGE_HOST_KEY;
                         r = ssh_check_hostkey(c->session, ep->host, ep->port, ep->known_hosts, c->peer, &msg);
                         if (r < 0)
@@ -534,6 +538,9 @@ static void conn_connected(SshConn *c) {
         r = ssh_prefer_known_hostkeys(c->session, c->pt->ep.host, c->pt->ep.port, c->pt->ep.known_hosts);
         if (r < 0)
                 log_debug_errno(r, "ssh %s: cannot steer the host key algorithms, using libssh2's order: %m", c->peer);
+        r = ssh_restrict_algorithms(c->session);
+        if (r < 0)
+                return conn_fail(c, r, "cannot restrict the SSH algorithms offered to %s to current ones", c->peer);
         c->state = CONN_HANDSHAKE;
         r = conn_watch(c, EPOLLIN | EPOLLOUT);
         if (r < 0)

@@ -43,6 +43,9 @@ int ssh_check_hostkey(LIBSSH2_SESSION *session, const char *host, uint16_t port,
  * without such an entry, ed25519 first. */
 int ssh_prefer_known_hostkeys(LIBSSH2_SESSION *session, const char *host, uint16_t port, const char *known_hosts);
 
+/* Offers only current key exchanges, ciphers and MACs (see ssh-setup.c), before the handshake. */
+int ssh_restrict_algorithms(LIBSSH2_SESSION *session);
+
 /* "<key type> SHA256:<base64>" of the session's host key, for messages. */
 void ssh_hostkey_describe(LIBSSH2_SESSION *session, char *buf, size_t size);
 
