@@ -469,8 +469,13 @@ int http_request_start(sd_event *event, const HttpRequestParams *p, http_done_t 
         (void) sym_curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
         (void) sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
         (void) sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (p->ca_file)
-                (void) sym_curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file);
+        if (p->ca_file) {
+                /* the target's CA bundle REPLACES the system store: no built-in CA directory either
+                 * (libcurl's default CAPATH, /etc/ssl/certs on Debian, would add every system CA) */
+                if (sym_curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file) != CURLE_OK ||
+                    sym_curl_easy_setopt(e, CURLOPT_CAPATH, (char *) NULL) != CURLE_OK)
+                        return -EINVAL;
+        }
         if (p->no_proxy)
                 (void) sym_curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
         (void) sym_curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) (timeout / USEC_PER_MSEC));
