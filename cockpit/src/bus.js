@@ -60,6 +60,21 @@ export function call(path, iface, method, signature = '', args = []) {
     });
 }
 
+// daemonUid(): the uid runbookd runs as (the owner of org.runbookd1, which only root may own);
+// 0 when it cannot be asked. The journal view matches it as _UID: records anyone else wrote with
+// RUNBOOK_* fields (logger --journald) are not runbookd's.
+export async function daemonUid() {
+    try {
+        const bus = cockpit.dbus('org.freedesktop.DBus', { bus: 'system' });
+        const [uid] = await bus.call('/org/freedesktop/DBus', 'org.freedesktop.DBus', 'GetConnectionUnixUser',
+                                     [BUS_NAME], { type: 's' });
+        bus.close();
+        return Number.isInteger(uid) ? uid : 0;
+    } catch (e) {
+        return 0;
+    }
+}
+
 function busError(err) {
     const e = new Error(err?.message || cockpit.message(err) || String(err));
     e.name = err?.name || err?.problem || 'Error';

@@ -5,7 +5,7 @@
 // PropertiesChanged signals and `journalctl --follow`.
 /* global cockpit */
 import {
-    onSignal, getAll, changedProps, getOutput, getHostOutput, hostResults, sessionPath,
+    onSignal, getAll, changedProps, getOutput, getHostOutput, hostResults, sessionPath, daemonUid,
     IFACE_SESSION, IFACE_STEP, SESSION_FINISHED,
 } from './bus.js';
 import { h, button, replace, stateLabel, descriptionList, alert } from './dom.js';
@@ -269,12 +269,23 @@ export function sessionView(ctx, id) {
     }
 
     function startJournal() {
+        // a placeholder until the real journalctl runs: daemonUid() is asked first
+        journalProc = { close() {} };
+        daemonUid().then(uid => {
+            if (!closed)
+                spawnJournal(uid);
+        });
+    }
+
+    function spawnJournal(uid) {
         const notes = [];
         let partial = '';
         renderJournal();
         // Session ids are unique within one state directory only: the runbook, the reference and
-        // the creation time single out this session's records.
-        const matches = [`RUNBOOK_SESSION=${id}`, `RUNBOOK_NAME=${session.Runbook}`];
+        // the creation time single out this session's records. Any local user can write records
+        // with RUNBOOK_* fields: only those runbookd wrote count, told by fields journald adds
+        // itself (_UID of runbookd, _COMM=runbookd).
+        const matches = [`RUNBOOK_SESSION=${id}`, `RUNBOOK_NAME=${session.Runbook}`, `_UID=${uid}`, '_COMM=runbookd'];
         if (session.Reference)
             matches.push(`RUNBOOK_REFERENCE=${session.Reference}`);
         const since = Math.floor(session.CreatedAt / 1e6) - 1;

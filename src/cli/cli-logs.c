@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cli-logs.c: logs: a session's journal records, read with sd-journal by the field match
- * RUNBOOK_SESSION=ID, printed like journalctl's short output or as JSON. */
+ * RUNBOOK_SESSION=ID, printed like journalctl's short output or as JSON. Any local user can
+ * write a record with RUNBOOK_* fields (logger --journald): only records runbookd wrote count,
+ * told by the fields journald itself adds and nobody can forge, _UID (runbookd's uid) and
+ * _COMM=runbookd. */
 #include <stdio.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
@@ -122,6 +125,21 @@ static int session_identity(uint32_t id, SessionInfo *s, char **ret_store_id) {
         return 0;
 }
 
+/* The uid runbookd runs as: the owner of its bus name (only root may own it, says the bus
+ * policy); when runbookd is not running, root. */
+static uid_t daemon_uid(void) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
+        uid_t uid;
+
+        if (cli_bus_open(&bus) < 0 ||
+            sd_bus_get_name_creds(bus, RUNBOOKD_BUS_NAME, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID, &c) < 0)
+                return 0;
+        if (sd_bus_creds_get_euid(c, &uid) >= 0 || sd_bus_creds_get_uid(c, &uid) >= 0)
+                return uid;
+        return 0;
+}
+
 /* Slack around the session's lifetime for records written just before CreatedAt is taken or
  * after FinishedAt. */
 #define LIFETIME_SLACK_USEC (5 * USEC_PER_SEC)
@@ -129,7 +147,7 @@ static int session_identity(uint32_t id, SessionInfo *s, char **ret_store_id) {
 int verb_logs(int argc, char *argv[]) {
         _cleanup_(journal_closep) sd_journal *j = NULL;
         _cleanup_(session_info_done) SessionInfo s = { .current_step = -1 };
-        _cleanup_free_ char *match = NULL, *store = NULL;
+        _cleanup_free_ char *match = NULL, *uid_match = NULL, *store = NULL;
         usec_t since = 0, until = 0;
         uint32_t id;
         unsigned n = 0;
@@ -144,9 +162,15 @@ int verb_logs(int argc, char *argv[]) {
         if (r < 0)
                 return cli_error(r, "Failed to open the journal%s%s: %s", arg_directory ? " in " : "",
                                  strempty(arg_directory), strerror(-r));
-        if (asprintf_safe(&match, "RUNBOOK_SESSION=%u", id) < 0)
+        if (asprintf_safe(&match, "RUNBOOK_SESSION=%u", id) < 0 ||
+            asprintf_safe(&uid_match, "_UID=%u", (unsigned) daemon_uid()) < 0)
                 return cli_error(-ENOMEM, "Out of memory.");
         r = sd_journal_add_match(j, match, 0);
+        /* runbookd's own records only (trusted fields, see the top of this file) */
+        if (r >= 0)
+                r = sd_journal_add_match(j, uid_match, 0);
+        if (r >= 0)
+                r = sd_journal_add_match(j, "_COMM=runbookd", 0);
         if (r >= 0 && session_identity(id, &s, &store) >= 0 && s.runbook && s.created_at > 0) {
                 _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
                 if (asprintf_safe(&m1, "RUNBOOK_NAME=%s", s.runbook) < 0 ||

@@ -11,11 +11,13 @@
  *
  * Exit status (the contract's design note, §2.8): the platform drops it (the message says
  * "Enable succeeded" whatever the script returned), so the script is sent inside a wrapper that
- * runs it with /bin/sh -c and prints, as the last line of stdout,
+ * runs it with /bin/sh -c and prints, as the last line of stdout and again of stderr,
  *     "\n__RUNBOOKD_EXIT_<run name>=<status>\n"
- * The marker is at the very end of stdout, so it survives Azure's 4096-byte tail whatever came
- * before; it carries the run's random name, so a script cannot forge it by accident; the newline
- * printed before it is removed with it, so stdout is exactly what the script wrote. The wrapper
+ * The marker is at the very end of each stream, so it survives Azure's 4096-byte tail whatever
+ * came before; it carries the run's random name, so a script cannot print it by accident; the
+ * newline printed before it is removed with it, so each stream is exactly what the script wrote.
+ * The status is read from the copy that ends the whole result (the end of stderr): a script that
+ * prints a marker of its own, on either stream, prints it before that one, so it is never taken. The wrapper
  * also exports RUNBOOK_SESSION and RUNBOOK_STEP (as the managed API passes them), and when the
  * step has a timeout runs the script under timeout(1) (if the VM has it), because this API has no
  * way to stop a running script: a timed-out or cancelled step can only say so. Without the marker
@@ -85,8 +87,10 @@ static char *post_body(AzureJob *a) {
                           "export RUNBOOK_SESSION=%" PRIu32 " RUNBOOK_STEP=%" PRIu32 "\n"
                           "runbookd_script=%s\n"
                           "%s\n"
-                          "printf '\\n%%s=%%d\\n' '" EXIT_MARKER "%s' \"$?\"",
-                          a->session_id, a->step_index, quoted, run, a->rc_name) < 0)
+                          "runbookd_rc=$?\n"
+                          "printf '\\n%%s=%%d\\n' '" EXIT_MARKER "%s' \"$runbookd_rc\"\n"
+                          "printf '\\n%%s=%%d\\n' '" EXIT_MARKER "%s' \"$runbookd_rc\" >&2",
+                          a->session_id, a->step_index, quoted, run, a->rc_name, a->rc_name) < 0)
                 return NULL;
         explicit_bzero(quoted, strlen(quoted));
 
@@ -146,47 +150,85 @@ char *azure_action_stop_message(AzureJob *a, AzStop why) {
 
 /* ---------------------------------------------------------------- the result */
 
-/* Linux: "Enable succeeded: \n[stdout]\n<tail>\n[stderr]\n<tail>" (§2.5). */
+/* The last occurrence of NEEDLE in [HAYSTACK, LIMIT) (it ends at or before LIMIT); NULL if none. */
+static const char *find_last(const char *haystack, const char *limit, const char *needle) {
+        size_t n = strlen(needle);
+        const char *last = NULL;
+
+        for (const char *p = strstr(haystack, needle); p && p + n <= limit; p = strstr(p + 1, needle))
+                last = p;
+        return last;
+}
+
+/* Linux: "Enable succeeded: \n[stdout]\n<tail>\n[stderr]\n<tail>" (§2.5). The wrapper ends stdout
+ * AND stderr with "\n<marker>=<status>\n". The exit status is read only from the copy that ends the
+ * whole message (the end of stderr): whatever the script prints — a marker on stdout or stderr,
+ * even with the run's name, even "[stderr]" headings — comes before it, so it cannot stand in for
+ * it. The split between the streams is the LAST stdout copy of that same marker before it. */
 static void on_message(AzureJob *a, const char *msg) {
-        const char *out = strstr(msg, "\n[stdout]\n"), *err = NULL, *m, *out_end;
-        _cleanup_free_ char *marker = NULL;
+        const char *out = strstr(msg, "\n[stdout]\n"), *err = NULL, *out_end, *err_end;
+        _cleanup_free_ char *marker = NULL, *line = NULL, *split = NULL;
         bool truncated = false;
         int exit_status = -1;
-        size_t raw_out;
+        size_t raw_out, raw_err = 0;
 
         if (!out) {
                 az_fail(a, -EBADMSG, "the result of run %s has no [stdout] section: %.200s", a->rc_name, msg);
                 return;
         }
         out += strlen("\n[stdout]\n");
+        err_end = out + strlen(out);
         if (asprintf_safe(&marker, "\n" EXIT_MARKER "%s=", a->rc_name) < 0) {
                 az_fail(a, -ENOMEM, "out of memory");
                 return;
         }
-        /* the wrapper prints its marker last: a marker the script itself printed comes before it */
-        m = NULL;
-        for (const char *p = strstr(out, marker); p; p = strstr(p + 1, marker))
-                m = p;
+        const char *m = find_last(out, err_end, marker);
         if (m) {
+                const char *d = m + strlen(marker);
                 char *end;
-                long v = strtol(m + strlen(marker), &end, 10);
+                long v;
 
-                if (end != m + strlen(marker) && strncmp(end, "\n\n[stderr]\n", 11) == 0 && v >= 0 && v <= 255) {
+                errno = 0;
+                v = (*d >= '0' && *d <= '9') ? strtol(d, &end, 10) : -1;
+                if (v >= 0 && v <= 255 && errno == 0 && streq(end, "\n")) {
                         exit_status = (int) v;
-                        out_end = m;
-                        raw_out = (size_t) (end + 1 - out);
-                        err = end + 11;
+                        err_end = m;
                 } else
                         m = NULL;
         }
-        if (!m) {
-                /* no marker: split on the last "[stderr]" heading */
+        if (m) {
+                const char *s;
+
+                if (asprintf_safe(&line, "\n" EXIT_MARKER "%s=%d\n", a->rc_name, exit_status) < 0 ||
+                    asprintf_safe(&split, "%s\n[stderr]\n", line) < 0) {
+                        az_fail(a, -ENOMEM, "out of memory");
+                        return;
+                }
+                s = find_last(out, err_end, split);
+                if (!s) {
+                        az_take_stream(a, 0, out, (size_t) (err_end - out), &truncated);
+                        az_fail(a, -EBADMSG, "the result of run %s on VM '%s/%s' is malformed: runbookd's exit marker "
+                                "ends stderr but not stdout; not taken as a result", a->rc_name, a->resource_group, a->vm);
+                        return;
+                }
+                out_end = s;
+                raw_out = (size_t) (s - out) + strlen(line);
+                err = s + strlen(split);
+                raw_err = (size_t) (err_end - err) + strlen(line);
+        } else {
+                /* no marker at the end: split on the last "[stderr]" heading; only the prefix Azure
+                 * itself wrote (an older extension's "Enable failed: … exit status=N") may say the
+                 * exit status */
+                exit_status = -1;
+                err_end = out + strlen(out);
                 for (const char *p = strstr(out, "\n[stderr]\n"); p; p = strstr(p + 1, "\n[stderr]\n"))
                         err = p;
-                out_end = err ?: out + strlen(out);
+                out_end = err ?: err_end;
                 raw_out = (size_t) (out_end - out);
-                if (err)
+                if (err) {
                         err += strlen("\n[stderr]\n");
+                        raw_err = (size_t) (err_end - err);
+                }
                 const char *es = strstr(msg, "exit status=");
                 if (es && es < out)
                         exit_status = (int) strtol(es + strlen("exit status="), NULL, 10);
@@ -198,13 +240,17 @@ static void on_message(AzureJob *a, const char *msg) {
                 truncated = true;
         }
         if (err)
-                az_take_stream(a, 1, err, strlen(err), &truncated);
+                az_take_stream(a, 1, err, (size_t) (err_end - err), &truncated);
+        if (raw_err >= AZURE_OUTPUT_TAIL) {
+                a->job.output[1].truncated = true;
+                truncated = true;
+        }
         if (truncated)
                 a->note = "azure run command (action API); Azure keeps only the last 4096 bytes of each stream";
         if (exit_status < 0) {
-                az_fail(a, -EIO, "run %s on VM '%s/%s' ended without reporting its exit status (the script was "
-                        "stopped on the VM before runbookd's wrapper could print it); its output is recorded",
-                        a->rc_name, a->resource_group, a->vm);
+                az_fail(a, -EIO, "run %s on VM '%s/%s' ended without reporting its exit status (runbookd's wrapper "
+                        "did not end the output with it: the script was stopped on the VM, or something it started "
+                        "went on writing); its output is recorded", a->rc_name, a->resource_group, a->vm);
                 return;
         }
         az_conclude(a, OUTCOME_EXITED, 0, exit_status, NULL);

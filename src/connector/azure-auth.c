@@ -580,9 +580,22 @@ static usec_t json_seconds(json_t *v) {
         return 0;
 }
 
+/* A token response, parsed: its access_token is wiped before the document is freed. */
+static void token_json_wipe_decrefp(json_t **j) {
+        json_t *t;
+
+        if (!*j)
+                return;
+        t = json_object_get(*j, "access_token");
+        if (json_is_string(t))
+                explicit_bzero((char *) json_string_value(t), json_string_length(t));
+        json_decref(*j);
+        *j = NULL;
+}
+
 static void on_token_response(HttpRequest *req, const HttpResponse *resp, void *userdata) {
         TokenFetch *tr = userdata;
-        _cleanup_(json_decrefp) json_t *body = NULL;
+        _cleanup_(token_json_wipe_decrefp) json_t *body = NULL;
         _cleanup_free_ char *msg = NULL;
         const char *token;
         usec_t lifetime;

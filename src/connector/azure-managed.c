@@ -9,7 +9,6 @@
  * command, which stops the script on the VM. Azure keeps only the last 4096 bytes of each stream:
  * a stream of that size is marked truncated. Errors and retries: azure.c. */
 
-#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <strings.h>
@@ -88,51 +87,99 @@ static void take_stream(AzureJob *a, unsigned k, json_t *v, bool *truncated) {
         az_take_stream(a, k, s, s ? strlen(s) : 0, truncated);
 }
 
+/* The instance view's exit code, when it is one: an integer that fits an exit status (0…255) or
+ * one of the handler's own negative codes (-1 killed, -100…: the handler failed). Anything else
+ * is no exit code at all; *ret_why says what it was instead. */
+static bool exit_code_of(json_t *ec, int *ret, const char **ret_why) {
+        json_int_t v;
+
+        if (!ec || json_is_null(ec)) {
+                *ret_why = "missing";
+                return false;
+        }
+        if (!json_is_integer(ec)) {
+                *ret_why = "is not an integer";
+                return false;
+        }
+        v = json_integer_value(ec);
+        if (v < -100000 || v > 255) {
+                *ret_why = "is out of range";
+                return false;
+        }
+        *ret = (int) v;
+        return true;
+}
+
+static bool state_is(const char *state, const char *what) {
+        return state && strcaseeq_ascii(state, what);
+}
+
+/* A finished run command is a success only when Azure says so plainly: executionState Succeeded
+ * with exitCode 0. A script that exited non-zero is reported as Failed with that exit code (1…255),
+ * which is recorded as the step's exit status. Every other combination — Failed or Succeeded
+ * without an integer exit code, Failed with 0, Succeeded with another code, a state this code does
+ * not know — fails the step with the state Azure reported: never an exit status 0 by default. */
+static void conclude_finished(AzureJob *a, const char *state, json_t *ec, const char *emsg) {
+        const char *why = NULL;
+        int exit_code = 0;
+        char b[DURATION_MAX];
+        char *note = NULL;
+        bool have = exit_code_of(ec, &exit_code, &why);
+
+        if (state_is(state, "TimedOut") ||
+            (state_is(state, "Failed") && have && exit_code == -1 && a->timeout_usec > 0 &&
+             now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC >= a->deadline)) {
+                (void) asprintf_safe(&note, "timed out after %s (stopped on the VM)",
+                                     az_format_timeout(b, sizeof b, a->timeout_usec));
+                az_conclude(a, OUTCOME_TIMED_OUT, 0, -1, note);
+                return;
+        }
+        if (state_is(state, "Canceled")) {
+                az_fail(a, -ECANCELED, "the run command was cancelled on the VM (%s)", strna(emsg));
+                return;
+        }
+        if (state_is(state, "Succeeded") && have && exit_code == 0) {
+                az_conclude(a, OUTCOME_EXITED, 0, 0, NULL);
+                return;
+        }
+        if (state_is(state, "Failed") && have && exit_code > 0) {
+                az_conclude(a, OUTCOME_EXITED, 0, exit_code, NULL);
+                return;
+        }
+        if (state_is(state, "Failed") && have && exit_code < 0) {
+                az_fail(a, -EIO, "the VM's run command handler failed with code %d: %s", exit_code, strna(emsg));
+                return;
+        }
+        /* not a clear result */
+        if (have)
+                az_fail(a, -EBADMSG, "Azure reported executionState '%s' with exit code %d for run command %s on VM "
+                        "'%s/%s', which do not agree; not taken as a success: %s", strna(state), exit_code, a->rc_name,
+                        a->resource_group, a->vm, strna(emsg));
+        else
+                az_fail(a, -EBADMSG, "Azure reported executionState '%s' for run command %s on VM '%s/%s' without an "
+                        "integer exit code (exitCode %s); not taken as a success: %s", strna(state), a->rc_name,
+                        a->resource_group, a->vm, why, strna(emsg));
+}
+
 static void on_poll(AzureJob *a, const HttpResponse *resp, long status, json_t *body) {
         json_t *props = json_object_get(body, "properties"), *iv = json_object_get(props, "instanceView");
         const char *state = json_string_value(json_object_get(iv, "executionState"));
         const char *prov = json_string_value(json_object_get(props, "provisioningState"));
         const char *emsg = json_string_value(json_object_get(iv, "executionMessage"));
-        json_t *ec = json_object_get(iv, "exitCode");
-        /* only an integer is an exit code: anything else leaves the result unclear */
-        bool has_code = json_is_integer(ec) && json_integer_value(ec) >= INT_MIN && json_integer_value(ec) <= INT_MAX;
-        int exit_code = has_code ? (int) json_integer_value(ec) : -1;
         bool truncated = false;
 
         if (status != 200) {
                 az_fail(a, -EBADMSG, "unexpected answer polling run command %s (HTTP %ld)", a->rc_name, status);
                 return;
         }
-        if (state && (strcaseeq_ascii(state, "Succeeded") || strcaseeq_ascii(state, "Failed") ||
-                      strcaseeq_ascii(state, "TimedOut") || strcaseeq_ascii(state, "Canceled"))) {
-                char *note = NULL;
-
+        /* still going: no state yet, or one of the states of a run that has not ended */
+        if (state && !state_is(state, "Pending") && !state_is(state, "Running") && !state_is(state, "Unknown")) {
                 a->seen = true;
                 take_stream(a, 0, json_object_get(iv, "output"), &truncated);
                 take_stream(a, 1, json_object_get(iv, "error"), &truncated);
                 if (truncated)
                         a->note = "azure run command; Azure keeps only the last 4096 bytes of each stream";
-                if (strcaseeq_ascii(state, "TimedOut") ||
-                    (a->timeout_usec > 0 && exit_code == -1 &&
-                     now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC >= a->deadline)) {
-                        char b[DURATION_MAX];
-                        (void) asprintf_safe(&note, "timed out after %s (stopped on the VM)",
-                                             az_format_timeout(b, sizeof b, a->timeout_usec));
-                        az_conclude(a, OUTCOME_TIMED_OUT, 0, -1, note);
-                } else if (strcaseeq_ascii(state, "Canceled"))
-                        az_fail(a, -ECANCELED, "the run command was cancelled on the VM (%s)", strna(emsg));
-                else if (!has_code)
-                        /* fail closed: no exit code is no success, whatever the state says */
-                        az_fail(a, -EIO, "Azure reported executionState '%s' for run command %s without an integer "
-                                "exit code (exitCode %s): %s", state, a->rc_name, ec ? "is not an integer" : "missing",
-                                strna(emsg));
-                else if (exit_code < 0)
-                        az_fail(a, -EIO, "the VM's run command handler failed with code %d: %s", exit_code, strna(emsg));
-                else if (strcaseeq_ascii(state, "Failed") && exit_code == 0)
-                        az_fail(a, -EIO, "Azure reported executionState 'Failed' with exit code 0 for run command %s: %s",
-                                a->rc_name, strna(emsg));
-                else
-                        az_conclude(a, OUTCOME_EXITED, 0, exit_code, NULL);
+                conclude_finished(a, state, json_object_get(iv, "exitCode"), emsg);
                 return;
         }
         if (prov && strcaseeq_ascii(prov, "Failed")) {

@@ -338,9 +338,15 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata) {
         if (req->buf_len + n + 1 > req->buf_alloc) {
                 size_t a = MAX(req->buf_alloc * 2, req->buf_len + n + 1);
                 a = MAX(a, (size_t) 4096);
-                char *p = realloc(req->buf, a);
+                /* not realloc(): the old buffer may hold a token; it is wiped, not left behind */
+                char *p = malloc(a);
                 if (!p)
                         return 0;   /* makes curl fail the transfer */
+                if (req->buf) {
+                        memcpy(p, req->buf, req->buf_len);
+                        explicit_bzero(req->buf, req->buf_alloc);
+                        free(req->buf);
+                }
                 req->buf = p;
                 req->buf_alloc = a;
         }
@@ -402,12 +408,20 @@ HttpRequest *http_request_free(HttpRequest *req) {
         }
         if (req->easy)
                 sym_curl_easy_cleanup(req->easy);
+        /* request headers ("Authorization: Bearer …"), request bodies (client secrets, assertions)
+         * and response bodies (access tokens) are wiped before they are freed */
+        for (struct curl_slist *l = req->headers; l; l = l->next)
+                if (l->data)
+                        explicit_bzero(l->data, strlen(l->data));
         sym_curl_slist_free_all(req->headers);
         if (req->body) {
                 explicit_bzero(req->body, req->body_len);
                 free(req->body);
         }
-        free(req->buf);
+        if (req->buf) {
+                explicit_bzero(req->buf, req->buf_alloc);
+                free(req->buf);
+        }
         free(req->hdr_retry_after);
         free(req->hdr_retry_after_ms);
         free(req->hdr_location);
@@ -469,8 +483,13 @@ int http_request_start(sd_event *event, const HttpRequestParams *p, http_done_t 
         (void) sym_curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
         (void) sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
         (void) sym_curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (p->ca_file)
-                (void) sym_curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file);
+        if (p->ca_file) {
+                /* the target's CA bundle REPLACES the system store: no built-in CA directory either
+                 * (libcurl's default CAPATH, /etc/ssl/certs on Debian, would add every system CA) */
+                if (sym_curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file) != CURLE_OK ||
+                    sym_curl_easy_setopt(e, CURLOPT_CAPATH, (char *) NULL) != CURLE_OK)
+                        return -EINVAL;
+        }
         if (p->no_proxy)
                 (void) sym_curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
         (void) sym_curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) (timeout / USEC_PER_MSEC));

@@ -38,7 +38,7 @@ typedef struct HttpRequestParams {
         const char *const *headers;   /* NULL-terminated "Name: value" lines, may be NULL */
         const char *body;         /* may be NULL; copied; wiped from our memory when freed */
         size_t body_len;
-        const char *ca_file;      /* CA bundle; NULL: the system store */
+        const char *ca_file;      /* CA bundle, the only CAs trusted (not added to the system store); NULL: the system store */
         bool no_proxy;            /* never through a proxy (IMDS) */
         bool fresh_connection;    /* a new connection, closed afterwards (checks); else cached ones are reused */
         usec_t timeout_usec;      /* whole transfer; 0: HTTP_TIMEOUT_DEFAULT_USEC */

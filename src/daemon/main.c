@@ -3,6 +3,8 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
@@ -104,6 +106,14 @@ static int run(int argc, char *argv[]) {
                 return r;
 
         umask(0022);
+        /* runbookd holds secrets (client secrets, keys, access tokens): no core dump may carry them,
+         * and no other user may ptrace it or read its memory (/proc/PID/mem, environ). The unit
+         * says LimitCORE=0 too; this covers a runbookd started some other way. Steps inherit the
+         * core limit (a program they exec is dumpable again, as usual). */
+        if (setrlimit(RLIMIT_CORE, &(struct rlimit) { 0, 0 }) < 0)
+                return log_error_errno(-errno, "Failed to disable core dumps: %m");
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return log_error_errno(-errno, "Failed to make the process non-dumpable: %m");
         /* child processes and termination are event sources */
         sigemptyset(&ss);
         sigaddset(&ss, SIGCHLD);

@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # verify-unit.sh UNIT RUNBOOKD: systemd-analyze verify on the generated unit (works without
 # systemd as PID 1), with ExecStart pointed at the built binary so that the executable check
-# passes. Any warning fails the test. Also checks the directives the product relies on.
+# passes. Any warning fails the test. Also checks the directives the product relies on (among them
+# LimitCORE=0: no core dump may carry the secrets runbookd holds).
 set -euo pipefail
 unit=$1 daemon=$2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail=0
 for d in 'Type=notify' 'BusName=org.runbookd1' 'ExecStart=/.*/runbookd$' 'StateDirectory=runbookd' \
          'ConfigurationDirectory=runbookd' 'NoNewPrivileges=yes' 'PrivateTmp=yes' \
-         'ProtectKernelTunables=yes' 'SystemCallArchitectures=native' '^#LoadCredential='; do
+         'ProtectKernelTunables=yes' 'SystemCallArchitectures=native' '^#LoadCredential=' \
+         '^LimitCORE=0$'; do
     grep -qE "^$d|$d" "$unit" || { echo "missing in $unit: $d"; fail=1; }
 done
 grep -q '@[a-z_]*@' "$unit" && { echo "unsubstituted @var@ in $unit"; fail=1; }

@@ -8,7 +8,8 @@
 #   bob approves a waiting step from the page (with the keyboard) and it runs; mallory (polkit: no)
 #   sees the refusal and nothing runs; alice, the creator, is refused by four-eyes; carol rejects
 #   with a comment on a narrow screen; a session view follows a running session to its end without
-#   reload (outputs, truncation, [EXECUTE_STEP] records); a parameter failing its pattern is refused
+#   reload (outputs, truncation, [EXECUTE_STEP] records, not a record mallory forged for it with
+#   logger --journald); a parameter failing its pattern is refused
 #   in the form, a value the daemon refuses shows its words, a good one lands on the session view;
 #   the sessions list filters by state and reference; a user who cannot read the journal is told why;
 #   from a session's view: bob approves a step on a target group (three local hosts, one fails,
@@ -251,6 +252,11 @@ rf=$(ref follow)
 mkdir -p "$WORK/f" && chmod 777 "$WORK/f"
 fid=$(start_session "$ALICE" follow "$rf" dir "$WORK/f") || die "StartSession failed"
 wait_step_state "$fid" 1 running
+# a record forged by mallory for this session, with the RUNBOOK_* fields the page matches on: the
+# page shows only records runbookd wrote (_UID, _COMM), so not this one
+printf '%s\n' "MESSAGE=[EXECUTE_STEP] Command execution result: success=true exit_status=0 forged-by-mallory" \
+    "RUNBOOK_SESSION=$fid" "RUNBOOK_STEP=0" "RUNBOOK_NAME=follow" "RUNBOOK_REFERENCE=$rf" |
+    setpriv --reuid="$MALLORY" --regid="$(id -g "$MALLORY")" --init-groups logger --journald
 page "$BOB" session --session "$fid" --running-step 1 --release "$WORK/f/go" --state succeeded \
     --stdout "0=preparing $WORK/f" --stderr 0=warn-from-stderr --stdout 1=waited --stdout 2=20000 --truncated 2 \
     --journal-min 9 --shot 05-session-follow
@@ -261,9 +267,12 @@ for n in 0 1 2; do
         "$(step_prop "$fid" $n State) $(step_prop "$fid" $n ExitStatus)" "page and daemon agree on step $n's state and exit status"
 done
 assert_eq "$(step_prop "$fid" 2 Truncated)" true "daemon: step 2's output was truncated"
-n_daemon=$(journal RUNBOOK_SESSION="$fid" RUNBOOK_REFERENCE="$rf" | jq -r .MESSAGE | grep -c '^\[EXECUTE_STEP\]')
+n_daemon=$(journal RUNBOOK_SESSION="$fid" RUNBOOK_REFERENCE="$rf" _COMM=runbookd _UID=0 | jq -r .MESSAGE | grep -c '^\[EXECUTE_STEP\]')
 n_page=$(jq '[.journal[] | select(contains("[EXECUTE_STEP]"))] | length' <<<"$shown")
 assert_eq "$n_page" "$n_daemon" "the page shows the session's $n_daemon [EXECUTE_STEP] records"
+assert_eq "$(journal RUNBOOK_SESSION="$fid" RUNBOOK_REFERENCE="$rf" | jq -r .MESSAGE | grep -c forged-by-mallory)" 1 \
+    "journal: mallory's forged record is there"
+assert_eq "$(jq '[.journal[] | select(contains("forged"))] | length' <<<"$shown")" 0 "the page does not show the forged record"
 assert_eq "$(journal RUNBOOK_SESSION="$fid" RUNBOOK_REFERENCE="$rf" MESSAGE_ID=$MSG_EXECUTE_RESULT | wc -l)" 3 "journal: three step results"
 
 # ---------------------------------------------------------------- start
