@@ -14,6 +14,7 @@
 #   memory                idle RSS <= 8 MiB; with 100,000 finished sessions RSS <= 16 MiB and
 #                         start-up to READY <= 200 ms (baseline: start-up with an empty store)
 set -euo pipefail
+umask 022   # runbookd refuses group- or world-writable configuration files
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-$ROOT/build-bench}
 [ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }

@@ -45,6 +45,8 @@
 #               step_result REF N FIELD  wait_gone ERE [TIMEOUT]  wait_file FILE [TIMEOUT]
 #               (the testbed's sshd: TESTBED_SSH_HOST/PORT/USER/KEY/PUBKEY/KNOWN_HOSTS)
 set -uo pipefail
+# config files the tests write must pass runbookd's ownership and mode checks (issue #11, item 16)
+umask 022
 
 SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 RUNBOOKD=${RUNBOOKD:-$SOURCE_ROOT/build/src/runbookd}

@@ -7,6 +7,7 @@
 #   demo-approver approves each gate -> the session succeeds -> its journal records -> teardown.
 # Exits non-zero if anything did not happen as shown.
 set -euo pipefail
+umask 022   # runbookd refuses group- or world-writable configuration files
 
 SOURCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEMO=/tmp/runbookd-demo

@@ -119,6 +119,53 @@ const char *config_json_string(json_t *v) {
         return s;
 }
 
+/* As sshd's StrictModes: what runbookd runs is decided by files only root or runbookd's own user
+ * can change. 'st' describes 'path' (opened); its directory is checked too. 0 or -EPERM. */
+int config_check_trusted(const char *path, const struct stat *st, char **ret_error) {
+        _cleanup_free_ char *dir = NULL;
+        struct stat dst;
+        const char *what = "file";
+        char *slash;
+
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (slash)
+                *(slash == dir ? slash + 1 : slash) = 0;
+        else
+                strcpy(dir, ".");
+
+        for (int i = 0; i < 2; i++) {
+                const struct stat *s = st;
+
+                if (i == 1) {
+                        if (stat(dir, &dst) < 0)
+                                return 0;  /* the open succeeded: nothing more to learn */
+                        s = &dst;
+                        what = "directory";
+                }
+                if (s->st_uid != 0 && s->st_uid != geteuid()) {
+                        if (ret_error && asprintf_safe(ret_error, "%s: refused: its %s%s%s is owned by uid %u; only root or "
+                                                       "runbookd's own user (uid %u) may own it", path, what,
+                                                       i == 1 ? " " : "", i == 1 ? dir : "", (unsigned) s->st_uid,
+                                                       (unsigned) geteuid()) < 0)
+                                return -ENOMEM;
+                        return -EPERM;
+                }
+                if (s->st_mode & (S_IWGRP | S_IWOTH)) {
+                        if (ret_error && asprintf_safe(ret_error, "%s: refused: its %s%s%s is writable by %s (mode %04o); "
+                                                       "only root or runbookd's own user may be able to change it "
+                                                       "(chmod go-w)", path, what, i == 1 ? " " : "", i == 1 ? dir : "",
+                                                       (s->st_mode & S_IWOTH) ? "others" : "its group",
+                                                       (unsigned) (s->st_mode & 07777)) < 0)
+                                return -ENOMEM;
+                        return -EPERM;
+                }
+        }
+        return 0;
+}
+
 int config_json_load_file(const char *path, size_t max_size, json_t **ret, char **ret_error) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
@@ -147,6 +194,9 @@ int config_json_load_file(const char *path, size_t max_size, json_t **ret, char 
                         return -ENOMEM;
                 return -EBADFD;
         }
+        r = config_check_trusted(path, &st, ret_error);
+        if (r < 0)
+                return r;
         if ((uint64_t) st.st_size > max_size)
                 goto too_large;
 

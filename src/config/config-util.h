@@ -41,6 +41,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ConfigFile *, config_files_free);
  * returns a negative errno and sets *ret_error, e.g. "<path>: line 3 column 5: <jansson text>". */
 int config_json_load_file(const char *path, size_t max_size, json_t **ret, char **ret_error);
 
+/* Refuses (-EPERM, with *ret_error saying why) a file described by 'st', or its directory, that
+ * is group- or world-writable or owned by anyone but root or runbookd's own user. */
+struct stat;
+int config_check_trusted(const char *path, const struct stat *st, char **ret_error);
+
 /* Sets *ret_error (if not NULL) to "<source>: <path>: <message>" ("<path>: <message>" if source
  * is NULL) and returns -EINVAL, or -ENOMEM if the message could not be allocated. */
 int config_error(char **ret_error, const char *source, const char *path, const char *fmt, ...) _printf_(4, 5);

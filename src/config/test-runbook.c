@@ -620,6 +620,7 @@ static void test_catalog(void) {
 }
 
 int main(void) {
+        umask(022);   /* the files written here must pass the ownership and mode checks */
         TEST(phase_and_names);
         TEST(valid);
         TEST(default_target_local);

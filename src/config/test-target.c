@@ -335,6 +335,7 @@ static void test_json_helpers(void) {
 }
 
 int main(void) {
+        umask(022);   /* the files written here must pass the ownership and mode checks */
         TEST(local);
         TEST(ssh);
         TEST(azure);

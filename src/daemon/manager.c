@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* manager.c: the daemon's lifecycle: configuration, store, engine and bus, tied together. */
+#include <sys/stat.h>
 #include <stdio.h>
 
 #include "bus/bus-errors.h"
@@ -110,8 +111,12 @@ static int load_settings(const char *config_dir, EngineConfig *c, char **ret_err
         };
         if (asprintf_safe(&path, "%s/runbookd.json", config_dir) < 0)
                 return -ENOMEM;
-        if (access(path, F_OK) < 0)
+        struct stat st;
+        if (stat(path, &st) < 0)
                 return errno == ENOENT ? 0 : negative_errno();
+        int r = config_check_trusted(path, &st, ret_error);
+        if (r < 0)
+                return r;
         doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
         if (!doc) {
                 (void) asprintf_safe(ret_error, "%s: line %d column %d: %s", path, jerr.line, jerr.column, jerr.text);

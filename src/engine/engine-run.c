@@ -424,8 +424,13 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 const Target *t = e->targets ? target_catalog_find(e->targets, rs->target) : NULL;
 
                 if (!t) {
-                        (void) asprintf_safe(ret_error, "%s step %zu (%s) runs on target '%s', which is not configured",
-                                             step_phase_to_string(rs->phase), i, rs->name, rs->target);
+                        const TargetBroken *b = e->targets ? target_catalog_find_broken(e->targets, rs->target) : NULL;
+                        if (b)
+                                (void) asprintf_safe(ret_error, "%s step %zu (%s) runs on target '%s', which cannot be used: %s",
+                                                     step_phase_to_string(rs->phase), i, rs->name, rs->target, b->error);
+                        else
+                                (void) asprintf_safe(ret_error, "%s step %zu (%s) runs on target '%s', which is not configured",
+                                                     step_phase_to_string(rs->phase), i, rs->name, rs->target);
                         return -ENXIO;
                 }
                 st->session = s;
