@@ -39,9 +39,11 @@ int bus_check_text(const char *what, const char *s, size_t max, sd_bus_error *er
         if (strlen(s) > max)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
                                          "The %s is %zu bytes long; at most %zu are allowed.", what, strlen(s), max);
-        if (!utf8_is_printable_text(s, max))
+        char buf[96];
+        const char *problem = utf8_text_problem(s, max, buf, sizeof buf);
+        if (problem)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
-                                         "The %s must be printable UTF-8 text.", what);
+                                         "The %s must be printable UTF-8 text: it has a %s.", what, problem);
         return 0;
 }
 

@@ -50,7 +50,7 @@ static int print_short(sd_journal *j) {
         if (!localtime_r(&sec, &tm) || strftime(when, sizeof when, "%b %d %H:%M:%S", &tm) == 0)
                 snprintf(when, sizeof when, "%llu", (unsigned long long) t);
         printf("%s %s %s%s%s%s: %s%s%s\n", when, strna(host), strna(ident), pid ? "[" : "", strempty(pid),
-               pid ? "]" : "", prio <= 3 ? ansi(ANSI_RED) : prio <= 4 ? ansi(ANSI_YELLOW) : "", strempty(message),
+               pid ? "]" : "", prio <= 3 ? ansi(ANSI_RED) : prio <= 4 ? ansi(ANSI_YELLOW) : "", strempty(cli_esc(message)),
                prio <= 4 ? ansi(ANSI_NORMAL) : "");
         return 0;
 }

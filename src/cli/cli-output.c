@@ -284,7 +284,8 @@ int table_add_cell(Table *t, const char *text, const char *color) {
                 t->cells = c;
                 t->n_allocated = n;
         }
-        copy = strdup(isempty(text) ? "-" : text);
+        /* what the daemon sent is shown, never interpreted by the terminal */
+        copy = cli_escape(isempty(text) ? "-" : text);
         if (!copy)
                 return -ENOMEM;
         /* a table cell is one line */
@@ -473,4 +474,19 @@ char *cli_escape(const char *s) {
                 return NULL;
         }
         return buf;
+}
+
+const char *cli_esc(const char *s) {
+        static char *ring[8];
+        static unsigned next;
+        char *e;
+
+        if (!s)
+                return NULL;
+        e = cli_escape(s);
+        if (!e)
+                return "(out of memory)";
+        free(ring[next % ELEMENTSOF(ring)]);
+        ring[next++ % ELEMENTSOF(ring)] = e;
+        return e;
 }

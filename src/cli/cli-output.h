@@ -33,6 +33,8 @@ void cli_note(const char *fmt, ...) _printf_(1, 2);
 /* A copy of 's' fit for a terminal: C0 controls (but newline and tab), DEL, C1 controls and
  * bidirectional overrides are written as \xNN or \u{XXXX}. NULL on ENOMEM. */
 char *cli_escape(const char *s);
+/* cli_escape() for printing: the result stays valid for the next 7 calls. NULL for NULL. */
+const char *cli_esc(const char *s);
 
 /* Colours: only when stdout is a terminal (decided once, before a pager takes stdout), and not
  * with NO_COLOR set or SYSTEMD_COLORS=0/no/false, or TERM=dumb. */

@@ -299,12 +299,12 @@ static void show_step(const StepInfo *st) {
         char buf[FORMAT_TIMESTAMP_MAX];
 
         printf("\n%s%s Step %u%s (%s: %s) %s%s%s\n", ansi(state_color(st->state)), colors_enabled() ? "●" : "*",
-               st->index, ansi(ANSI_NORMAL), strna(st->phase), strna(st->name), ansi(state_color(st->state)),
+               st->index, ansi(ANSI_NORMAL), strna(st->phase), strna(cli_esc(st->name)), ansi(state_color(st->state)),
                strna(st->state), ansi(ANSI_NORMAL));
         FIELD("Command");
-        printf("%s\n", strna(st->command));
+        printf("%s\n", strna(cli_esc(st->command)));
         FIELD("Target");
-        printf("%s (%s)\n", strna(st->target), strna(st->connector));
+        printf("%s (%s)\n", strna(cli_esc(st->target)), strna(cli_esc(st->connector)));
         if (st->attempt > 1) {
                 FIELD("Attempt");
                 printf("%u\n", st->attempt);
@@ -332,7 +332,7 @@ static void show_step(const StepInfo *st) {
         }
         if (!isempty(st->error)) {
                 FIELD("Error");
-                printf("%s%s%s\n", ansi(ANSI_RED), st->error, ansi(ANSI_NORMAL));
+                printf("%s%s%s\n", ansi(ANSI_RED), cli_esc(st->error), ansi(ANSI_NORMAL));
         }
         if (st->requires_approval || st->n_approvals > 0) {
                 size_t approved = 0;
@@ -347,7 +347,7 @@ static void show_step(const StepInfo *st) {
                                streq_ptr(a->decision, "approve") ? "approved" : "rejected", strna(a->user), a->uid,
                                format_timestamp_both(buf, sizeof buf, a->time));
                         if (!isempty(a->comment))
-                                printf(": \"%s\"", a->comment);
+                                printf(": \"%s\"", cli_esc(a->comment));
                         fputc('\n', stdout);
                 }
         }
@@ -413,13 +413,13 @@ int verb_show(int argc, char *argv[]) {
         FIELD("State");
         printf("%s%s%s\n", ansi(state_color(s.state)), strna(s.state), ansi(ANSI_NORMAL));
         FIELD("Runbook");
-        printf("%s\n", strna(s.runbook));
+        printf("%s\n", strna(cli_esc(s.runbook)));
         FIELD("Reference");
-        printf("%s\n", isempty(s.reference) ? "-" : s.reference);
+        printf("%s\n", isempty(s.reference) ? "-" : cli_esc(s.reference));
         if (s.parameters && s.parameters[0]) {
                 FIELD("Parameters");
                 for (char **p = s.parameters; p[0] && p[1]; p += 2)
-                        printf("%s%s=%s\n", p == s.parameters ? "" : "                ", p[0], p[1]);
+                        printf("%s%s=%s\n", p == s.parameters ? "" : "                ", cli_esc(p[0]), cli_esc(p[1]));
         }
         FIELD("Created by");
         printf("%s (uid %u)\n", strna(s.created_by), s.created_by_uid);
@@ -435,7 +435,7 @@ int verb_show(int argc, char *argv[]) {
         }
         if (!isempty(s.error)) {
                 FIELD("Error");
-                printf("%s\n", s.error);
+                printf("%s\n", cli_esc(s.error));
         }
         for (size_t i = 0; i < s.n_step_info; i++)
                 show_step(&s.step_info[i]);

@@ -116,8 +116,10 @@ static int param_value_problem(const RunbookParam *p, json_t *v, char **ret_prob
         if (strlen(s) > RUNBOOK_PARAM_VALUE_MAX)
                 return asprintf_safe(ret_problem, "value is too long (maximum %d bytes)",
                                      RUNBOOK_PARAM_VALUE_MAX) < 0 ? -ENOMEM : 1;
-        if (!utf8_is_printable_text(s, RUNBOOK_PARAM_VALUE_MAX))
-                return asprintf_safe(ret_problem, "value is not printable UTF-8 text") < 0 ? -ENOMEM : 1;
+        char buf[96];
+        const char *bad = utf8_text_problem(s, RUNBOOK_PARAM_VALUE_MAX, buf, sizeof buf);
+        if (bad)
+                return asprintf_safe(ret_problem, "value is not printable UTF-8 text (%s)", bad) < 0 ? -ENOMEM : 1;
         if (s[0] == '-' && !p->allow_leading_dash)
                 return asprintf_safe(ret_problem,
                                      "value starts with '-', which a program could take as an option "

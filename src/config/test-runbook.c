@@ -348,7 +348,7 @@ static void test_parameters(void) {
                     "\"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     SRC ": $.parameters.p.default: value 'Nope' does not match pattern '^[a-z]+$'");
         check_error("{\"parameters\": {\"p\": {\"default\": \"a\\u0001b\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.parameters.p.default: value is not printable UTF-8 text");
+                    SRC ": $.parameters.p.default: value is not printable UTF-8 text (control character U+0001 at byte 1)");
 }
 
 static Runbook *bind_runbook(void) {
@@ -382,7 +382,12 @@ static void test_bind(void) {
                          "parameter 'service': value 'x; rm -rf /' does not match pattern '^[a-z0-9@._-]+$'");
         check_bind_error(rb, "{\"service\": \"nginx\", \"port\": \"80a\"}",
                          "parameter 'port': value '80a' does not match pattern '^[0-9]+$'");
-        check_bind_error(rb, "{\"service\": \"a\\u001bb\"}", "parameter 'service': value is not printable UTF-8 text");
+        check_bind_error(rb, "{\"service\": \"a\\u001bb\"}",
+                         "parameter 'service': value is not printable UTF-8 text (control character U+001B at byte 1)");
+        check_bind_error(rb, "{\"service\": \"ab\\u202ec\"}",
+                         "parameter 'service': value is not printable UTF-8 text (bidirectional control character U+202E at byte 2)");
+        check_bind_error(rb, "{\"service\": \"a\\u0085\"}",
+                         "parameter 'service': value is not printable UTF-8 text (C1 control character U+0085 at byte 1)");
         check_bind_error(rb, "{\"service\": 5}", "parameter 'service': value must be a string");
         check_bind_error(rb, "[\"nginx\"]", "parameters must be a JSON object of strings");
         check_bind_error(rb, "{\"service\": \"nginx\", \"note\": \"--help\"}",

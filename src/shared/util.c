@@ -91,19 +91,24 @@ char *hexmem(const void *p, size_t n) {
         return r;
 }
 
-bool utf8_is_printable_text(const char *s, size_t max_len) {
+const char *utf8_text_problem(const char *s, size_t max_len, char *buf, size_t size) {
         const unsigned char *p = (const unsigned char *) s;
         size_t len = 0;
 
         while (*p) {
+                size_t at = (size_t) (p - (const unsigned char *) s);
                 unsigned n;
                 uint32_t cp;
 
-                if (++len > max_len)
-                        return false;
+                if (++len > max_len) {
+                        snprintf(buf, size, "longer than %zu characters", max_len);
+                        return buf;
+                }
                 if (*p < 0x80) {
-                        if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
-                                return false;
+                        if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f) {
+                                snprintf(buf, size, "control character U+%04X at byte %zu", *p, at);
+                                return buf;
+                        }
                         p++;
                         continue;
                 }
@@ -117,18 +122,38 @@ bool utf8_is_printable_text(const char *s, size_t max_len) {
                         n = 3;
                         cp = *p & 0x07;
                 } else
-                        return false;
+                        goto invalid;
                 p++;
                 for (unsigned i = 0; i < n; i++, p++) {
                         if ((*p & 0xc0) != 0x80)
-                                return false;
+                                goto invalid;
                         cp = (cp << 6) | (*p & 0x3f);
                 }
                 if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
                     cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                        return false;
+                        goto invalid;
+                if (cp >= 0x80 && cp <= 0x9f) {
+                        snprintf(buf, size, "C1 control character U+%04X at byte %zu", (unsigned) cp, at);
+                        return buf;
+                }
+                /* bidirectional embeddings, overrides, isolates and marks: text that reads
+                 * differently from what it is ("Trojan Source") */
+                if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
+                    cp == 0x200f || cp == 0x061c) {
+                        snprintf(buf, size, "bidirectional control character U+%04X at byte %zu", (unsigned) cp, at);
+                        return buf;
+                }
+                continue;
+        invalid:
+                snprintf(buf, size, "invalid UTF-8 at byte %zu", at);
+                return buf;
         }
-        return true;
+        return NULL;
+}
+
+bool utf8_is_printable_text(const char *s, size_t max_len) {
+        char buf[96];
+        return !utf8_text_problem(s, max_len, buf, sizeof buf);
 }
 
 char *uid_to_name(uid_t uid) {

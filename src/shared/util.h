@@ -37,6 +37,10 @@ char *hexmem(const void *p, size_t n);
 
 /* True if 's' is valid UTF-8 without NUL and control characters other than \t and \n. */
 bool utf8_is_printable_text(const char *s, size_t max_len);
+/* Why 's' is not printable text (NULL if it is): invalid UTF-8, a C0 control other than tab and
+ * newline, DEL, a C1 control, a bidirectional control, more than 'max_len' characters; written
+ * into 'buf' with the code point and byte offset. */
+const char *utf8_text_problem(const char *s, size_t max_len, char *buf, size_t size);
 
 /* Looks up the user name of 'uid'; "uid:N" when the user has no name. */
 char *uid_to_name(uid_t uid);
