@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+
 #include "shared/log.h"
 #include "store/store-records.h"
 
@@ -269,6 +271,12 @@ static int step_from_json(json_t *j, Step *st) {
         if (json_is_object(json_object_get(j, "remote")))
                 st->remote = json_incref(json_object_get(j, "remote"));
 
+        /* a record is trusted no further than its key and the bounds the engine relies on */
+        if (st->approvals_required < 1 || st->approvals_required > RUNBOOK_APPROVERS_MAX ||
+            st->exit_status < -1 || st->exit_status > 255 || st->signal < 0 || st->signal > 64 ||
+            st->expect_exit < 0 || st->expect_exit > 255 || st->attempt < 1)
+                return -EBADMSG;
+
         n_hosts = get_int(j, "hosts", 0);
         if (n_hosts < 0 || n_hosts > STEP_HOSTS_MAX)
                 return -EBADMSG;
@@ -279,6 +287,9 @@ static int step_from_json(json_t *j, Step *st) {
                 st->n_hosts = (size_t) n_hosts;
                 st->max_concurrency = (unsigned) get_int(j, "max_concurrency", 1);
                 st->max_errors = (unsigned) get_int(j, "max_errors", 0);
+                if (st->max_concurrency < 1 || st->max_concurrency > (unsigned) n_hosts ||
+                    st->max_errors > (unsigned) n_hosts)
+                        return -EBADMSG;
         }
 
         approvals = json_object_get(j, "approvals");
@@ -323,8 +334,14 @@ static int load_step_cb(const MDB_val *key, const MDB_val *val, void *userdata) 
         if (!j)
                 return -EBADMSG;
         if (key->mv_size == 8) {
-                s->steps[index].session = s;
-                r = step_from_json(j, &s->steps[index]);
+                if (s->steps[index].name)
+                        r = -EBADMSG;   /* two records for one step */
+                else {
+                        s->steps[index].session = s;
+                        r = step_from_json(j, &s->steps[index]);
+                        if (r >= 0 && s->steps[index].index != index)
+                                r = -EBADMSG;   /* the record claims another step than its key */
+                }
         } else {
                 /* a host of a group step: keys sort after their step's */
                 Step *st = &s->steps[index];
@@ -336,9 +353,15 @@ static int load_step_cb(const MDB_val *key, const MDB_val *val, void *userdata) 
                         st->hosts[h].step = st;
                         st->hosts[h].index = h;
                         r = host_from_json(j, &st->hosts[h]);
+                        if (r >= 0 && (st->hosts[h].exit_status < -1 || st->hosts[h].exit_status > 255 ||
+                                       st->hosts[h].signal < 0 || st->hosts[h].signal > 64))
+                                r = -EBADMSG;
                 }
         }
         json_decref(j);
+        if (r == -EBADMSG)
+                log_error("Store: the record of step %u%s of session %u does not match its key or bounds; the session "
+                          "cannot be loaded.", index, key->mv_size == 12 ? " (a host)" : "", s->id);
         return r;
 }
 
@@ -380,8 +403,11 @@ int store_load_session(StoreTxn *t, uint32_t id, Session **ret) {
         s->finished_at = (usec_t) get_int(j, "finished_at", 0);
         s->current_step = (int) get_int(j, "current_step", -1);
         n = get_int(j, "n_steps", 0);
-        if (n <= 0 || n > 65536)
+        if (n <= 0 || n > RUNBOOK_STEPS_MAX || s->current_step < -1 || s->current_step >= n) {
+                log_error("Store: the record of session %u is out of bounds (n_steps %" PRIi64 ", current_step %d); "
+                          "it cannot be loaded.", id, n, s->current_step);
                 return -EBADMSG;
+        }
         s->steps = calloc((size_t) n, sizeof(Step));
         if (!s->steps)
                 return -ENOMEM;

@@ -1155,6 +1155,78 @@ static void test_session_roundtrip(void) {
         tmpdir_done(&d);
 }
 
+/* Decoding trusts a record no further than its key and the engine's bounds: a step record that
+ * claims another index than its key, and fields out of range, make the session unloadable
+ * (-EBADMSG) instead of being used as array indices or counts. */
+typedef struct CorruptCtx {
+        uint32_t id, key_index;
+        const char *field;
+        json_t *value;
+        bool session_record;
+} CorruptCtx;
+
+static int corrupt_fn(StoreTxn *t, void *userdata) {
+        CorruptCtx *c = userdata;
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        uint8_t k[8];
+
+        k[0] = (uint8_t) (c->id >> 24); k[1] = (uint8_t) (c->id >> 16); k[2] = (uint8_t) (c->id >> 8); k[3] = (uint8_t) c->id;
+        k[4] = (uint8_t) (c->key_index >> 24); k[5] = (uint8_t) (c->key_index >> 16);
+        k[6] = (uint8_t) (c->key_index >> 8); k[7] = (uint8_t) c->key_index;
+        check(store_get_json(t, c->session_record ? DB_SESSIONS : DB_STEPS, k, c->session_record ? 4 : 8, &j) == 0);
+        check(json_object_set(j, c->field, c->value) == 0);
+        store_put_json(t, c->session_record ? DB_SESSIONS : DB_STEPS, k, c->session_record ? 4 : 8, j);
+        return 0;
+}
+
+static void test_corrupt_records(void) {
+        static const struct {
+                bool session_record;
+                uint32_t key_index;
+                const char *field;
+                const char *value;   /* JSON */
+        } cases[] = {
+                { false, 1, "index", "3" },                  /* step 1's record says it is step 3 */
+                { false, 1, "index", "99" },
+                { false, 0, "approvals_required", "0" },
+                { false, 0, "approvals_required", "1000" },
+                { false, 2, "exit_status", "4096" },
+                { false, 2, "signal", "-5" },
+                { false, 3, "attempt", "0" },
+                { false, 0, "state", "\"bogus\"" },
+                { false, 0, "hosts", "-1" },
+                { true, 0, "current_step", "4" },            /* four steps: 0..3 */
+                { true, 0, "current_step", "-7" },
+                { true, 0, "n_steps", "100000" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                TmpDir d;
+                _cleanup_free_ char *dir = NULL;
+                Store *st = NULL;
+                Session *s, *l;
+                CorruptCtx c = { 7, cases[i].key_index, cases[i].field, NULL, cases[i].session_record };
+
+                tmpdir_make(&d);
+                dir = db_dir(&d);
+                check(store_open(dir, &st) == 0);
+                s = make_session(7, SESSION_RUNNING);
+                save(st, s, true);
+                l = load(st, 7, 0);            /* as written it loads */
+                session_free(l);
+                c.value = json_loads(cases[i].value, JSON_DECODE_ANY, NULL);
+                check(c.value);
+                check(store_write(st, corrupt_fn, &c) == 0);
+                fprintf(stderr, "   %s record, %s = %s: refused\n", cases[i].session_record ? "session" : "step",
+                        cases[i].field, cases[i].value);
+                check(!load(st, 7, -EBADMSG));
+                json_decref(c.value);
+                session_free(s);
+                store_free(st);
+                tmpdir_done(&d);
+        }
+}
+
 /* A step's remote handle ("remote"): written before a remote run is created, read back as it
  * was (across a reopen), dropped when cleared; records without it load with none. */
 static void test_step_remote(void) {
@@ -1606,6 +1678,7 @@ int main(void) {
         TEST(audit);
         TEST(map_growth);
         TEST(session_roundtrip);
+        TEST(corrupt_records);
         TEST(step_remote);
         TEST(session_dirty);
         TEST(list_active);
