@@ -405,7 +405,7 @@ static int cmd_populate(const char *dir, uint32_t count) {
                 st->attempt = 1;
                 st->started_at = now;
                 st->finished_at = now;
-                step_compute_digest("local", "local", st->command, &st->digest);
+                step_compute_digest("local", "local", NULL, st->command, &st->digest);
                 if (i < 2) {
                         st->approvals = calloc(1, sizeof(Approval));
                         st->approvals[0] = (Approval) { .uid = 1001, .user = strdup("bob"), .approve = true, .time = now,

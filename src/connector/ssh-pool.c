@@ -7,6 +7,7 @@
  * One sd-event I/O source per connection watches the socket for whatever libssh2 blocked on; it
  * drives the set-up here, the user's handler while leased, and the liveness check while idle. */
 
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <assert.h>
 #include <netinet/in.h>
@@ -53,6 +54,8 @@ struct SshConn {
         char *key_name;                   /* the key file, for messages (a path or a cred name) */
         char *methods;                    /* the server's accepted auth methods */
         bool reused;
+        struct stat known_hosts_st;       /* the known_hosts file the host key was checked against */
+        bool known_hosts_st_valid;
         ssh_conn_io_t cb;
         void *userdata;
         sd_event_source *idle_timer, *keepalive_timer;
@@ -462,6 +465,7 @@ static void conn_advance(SshConn *c) {
                                                    "runbookd's current ones: curve25519/ECDH/DH group 14-18 with SHA-2, "
                                                    "AES-CTR, HMAC-SHA2)" : "");
                         c->progress.stage = SSH_STAGE_HOST_KEY;
+                        c->known_hosts_st_valid = ep->known_hosts && stat(ep->known_hosts, &c->known_hosts_st) >= 0;
                         r = ssh_check_hostkey(c->session, ep->host, ep->port, ep->known_hosts, c->peer, &msg);
                         if (r < 0)
                                 return conn_fail(c, r, "%s", strna(msg));
@@ -712,11 +716,34 @@ static int on_connect_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* Whether known_hosts is still the file this connection's host key was checked against. */
+static bool conn_known_hosts_unchanged(SshConn *c) {
+        struct stat st;
+
+        if (!c->known_hosts_st_valid || !c->pt->ep.known_hosts || stat(c->pt->ep.known_hosts, &st) < 0)
+                return false;
+        return st.st_dev == c->known_hosts_st.st_dev && st.st_ino == c->known_hosts_st.st_ino &&
+               st.st_size == c->known_hosts_st.st_size &&
+               st.st_mtim.tv_sec == c->known_hosts_st.st_mtim.tv_sec &&
+               st.st_mtim.tv_nsec == c->known_hosts_st.st_mtim.tv_nsec &&
+               st.st_ctim.tv_sec == c->known_hosts_st.st_ctim.tv_sec &&
+               st.st_ctim.tv_nsec == c->known_hosts_st.st_ctim.tv_nsec;
+}
+
 /* Gives waiting requests what there is: idle connections, else new ones within the limit. */
 static void pool_serve(PoolTarget *pt) {
         while (pt->wait_head) {
                 SshAcquire *a = pt->wait_head;
                 int r;
+
+                /* a pooled connection is reused only while known_hosts is as it was checked */
+                while (pt->idle && !conn_known_hosts_unchanged(pt->idle)) {
+                        SshConn *c = pt->idle;
+                        log_info("ssh %s: known_hosts '%s' changed since this idle connection's host key was checked; "
+                                 "closing it.", c->peer, strna(pt->ep.known_hosts));
+                        idle_unlink(c);
+                        conn_free(c, true);
+                }
 
                 if (!pt->idle && pt->n_conns >= SSH_POOL_PER_TARGET_MAX)
                         return;

@@ -53,6 +53,51 @@ static void session_finish(Session *s, SessionState state, const char *error) {
                 session_deactivate(s);
 }
 
+/* The definition a step's digest covers: the target's document, and for a group its members'
+ * ("" for the built-in local target). */
+static int target_definition(Engine *e, const Target *t, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        json_t *members, *m;
+        size_t i;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        if (t->config) {
+                char *d = json_dumps(t->config, JSON_SORT_KEYS | JSON_COMPACT);
+                if (d) {
+                        fputs(d, f);
+                        free(d);
+                } else
+                        fputs("?", f);
+        }
+        members = t->config ? json_object_get(t->config, "group") : NULL;
+        json_array_foreach(members, i, m) {
+                const Target *mt = e->targets && json_is_string(m) ?
+                        target_catalog_find(e->targets, json_string_value(m)) : NULL;
+                char *d = mt && mt->config ? json_dumps(mt->config, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+
+                fprintf(f, "\n%s=%s", json_is_string(m) ? json_string_value(m) : "?", d ?: (mt ? "" : "(missing)"));
+                free(d);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int step_digest_now(Engine *e, const Step *st, const Target *t, char **ret) {
+        _cleanup_free_ char *def = NULL;
+        int r;
+
+        r = target_definition(e, t, &def);
+        if (r < 0)
+                return r;
+        return step_compute_digest(st->connector, st->target, def, st->command, ret);
+}
+
 static bool step_approvals_valid(const Step *st) {
         unsigned n = 0;
 
@@ -180,9 +225,24 @@ static void step_run(Step *st, bool chained) {
 
         target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
         vt = connector_find(st->connector);
+        /* what the approvals cover is computed again from what would run now */
+        _cleanup_free_ char *digest_now = NULL;
+        if (target && (st->requires_approval || st->attempt > 1) && step_digest_now(e, st, target, &digest_now) < 0)
+                digest_now = NULL;
         if (!step_approvals_valid(st)) {
                 res.error = -EPERM;
                 res.message = "the step's approvals do not match what it would run (digest mismatch); not run";
+        } else if (target && (st->requires_approval || st->attempt > 1) && !streq_ptr(digest_now, st->digest)) {
+                res.error = -EPERM;
+                if (group)
+                        (void) asprintf_safe(&why, "the members of target group '%s' or their definitions changed since "
+                                             "the step was approved (now digest %.12s…, not %.12s… as approved); not run",
+                                             st->target, strna(digest_now), strna(st->digest));
+                else
+                        (void) asprintf_safe(&why, "target '%s' changed since the step was approved (its definition, now "
+                                             "digest %.12s…, is not what the approval covers, %.12s…); not run",
+                                             st->target, strna(digest_now), strna(st->digest));
+                res.message = why;
         } else if (!target) {
                 res.error = -ENXIO;
                 (void) asprintf_safe(&why, "target '%s' is not configured (any more); not run", st->target);
@@ -461,7 +521,7 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                                 return r;
                         }
                 }
-                r = step_compute_digest(st->connector, st->target, st->command, &st->digest);
+                r = step_digest_now(e, st, t, &st->digest);
                 if (r < 0)
                         return r;
         }

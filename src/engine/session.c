@@ -128,7 +128,8 @@ unsigned step_approvals_needed(const Step *st) {
         return MAX(st->approvals_required, 1u);
 }
 
-int step_compute_digest(const char *connector, const char *target, const char *command, char **ret) {
+int step_compute_digest(const char *connector, const char *target, const char *target_definition,
+                        const char *command, char **ret) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int len = 0;
         EVP_MD_CTX *ctx;
@@ -140,6 +141,7 @@ int step_compute_digest(const char *connector, const char *target, const char *c
         ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
              EVP_DigestUpdate(ctx, connector, strlen(connector) + 1) &&
              EVP_DigestUpdate(ctx, target, strlen(target) + 1) &&
+             EVP_DigestUpdate(ctx, strempty(target_definition), strlen(strempty(target_definition)) + 1) &&
              EVP_DigestUpdate(ctx, command, strlen(command)) &&
              EVP_DigestFinal_ex(ctx, md, &len);
         EVP_MD_CTX_free(ctx);

@@ -185,4 +185,8 @@ bool step_approved_by(const Step *step, uid_t uid);
 unsigned step_approvals_needed(const Step *step);
 
 /* Hex SHA-256 over connector, target and command (NUL-separated). */
-int step_compute_digest(const char *connector, const char *target, const char *command, char **ret);
+/* The hex SHA-256 of what a step runs: its connector, its target's name and definition (the
+ * target document, and its members' for a group: host, port, user, VM, credential names, …)
+ * and the command. An approval binds to it; it is computed again just before the step runs. */
+int step_compute_digest(const char *connector, const char *target, const char *target_definition,
+                        const char *command, char **ret);

@@ -443,7 +443,7 @@ static void test_scenario(void) {
         check_streq(s->steps[0].command, expect_cmd);
         {
                 _cleanup_free_ char *dg = NULL;
-                check(step_compute_digest("local", "local", expect_cmd, &dg) == 0);
+                check(step_compute_digest("local", "local", "{\"connector\":\"local\"}", expect_cmd, &dg) == 0);
                 check_streq(s->steps[0].digest, dg);
         }
         run_for(&f, 200 * USEC_PER_MSEC);

@@ -946,7 +946,7 @@ static void step_set(Session *s, size_t i, const char *name, StepPhase phase, co
         st->state = state;
         st->exit_status = -1;
         st->attempt = 1;
-        check(step_compute_digest(st->connector, st->target, st->command, &st->digest) == 0);
+        check(step_compute_digest(st->connector, st->target, NULL, st->command, &st->digest) == 0);
         check(strlen(st->digest) == 64);
         st->dirty = true;
 }
