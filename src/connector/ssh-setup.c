@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "connector/known-hosts.h"
 #include "connector/ssh-setup.h"
 #include "shared/log.h"
 
@@ -329,14 +330,40 @@ int ssh_prefer_known_hostkeys(LIBSSH2_SESSION *session, const char *host, uint16
         return 0;
 }
 
+#define KNOWN_HOSTS_MAX (4 * 1024 * 1024)
+
+/* The whole of a small file, NUL-terminated. -EFBIG past 'max'. */
+static int read_small_file(const char *path, size_t max, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
+        FILE *f = fopen(path, "re");
+
+        if (!f)
+                return -errno;
+        buf = malloc(max + 1);
+        if (!buf) {
+                fclose(f);
+                return -ENOMEM;
+        }
+        n = fread(buf, 1, max + 1, f);
+        if (ferror(f)) {
+                fclose(f);
+                return -EIO;
+        }
+        fclose(f);
+        if (n > max)
+                return -EFBIG;
+        buf[n] = 0;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
 int ssh_check_hostkey(LIBSSH2_SESSION *session, const char *host, uint16_t port, const char *known_hosts,
                       const char *peer, char **ret_message) {
-        LIBSSH2_KNOWNHOSTS *kh = NULL;
-        struct libssh2_knownhost *known = NULL;
         const char *key, *hash;
         char seen[80] = "(unknown)", expected[80];
         size_t len;
-        int type, r, check;
+        int type, r;
 
         key = libssh2_session_hostkey(session, &len, &type);
         if (!key)
@@ -348,49 +375,41 @@ int ssh_check_hostkey(LIBSSH2_SESSION *session, const char *host, uint16_t port,
                 snprintf(seen, sizeof seen, "SHA256:%s", enc);
         }
 
-        if (access(known_hosts, R_OK) < 0) {
-                r = -errno;
+        /* matched here, as OpenSSH does: libssh2 1.10 ignores @revoked and !negations, and
+         * takes a plain "host" entry for every port */
+        _cleanup_free_ char *text = NULL, *want = NULL;
+        KnownHostsResult check;
+        r = read_small_file(known_hosts, KNOWN_HOSTS_MAX, &text);
+        if (r < 0)
                 return fail(ret_message, r, "cannot read known_hosts file '%s': %s; not connecting to %s",
-                            known_hosts, strerror(-r), peer);
-        }
-        kh = libssh2_knownhost_init(session);
-        if (!kh)
-                return -ENOMEM;
-        r = libssh2_knownhost_readfile(kh, known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
-        if (r < 0) {
-                libssh2_knownhost_free(kh);
-                return fail(ret_message, -EBADMSG, "cannot use known_hosts file '%s': %s; not connecting to %s",
-                            known_hosts, ssh_session_error(session), peer);
-        }
-        /* libssh2 knows "[host]:port" entries for ports other than 22, as OpenSSH writes them */
-        check = libssh2_knownhost_checkp(kh, host, port, key, len,
-                                         LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
-                                         ((type + 1) << LIBSSH2_KNOWNHOST_KEY_SHIFT),
-                                         &known);
-        if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH && known && known->key)
-                fingerprint_of_b64(known->key, expected, sizeof expected);
+                            known_hosts, r == -EFBIG ? "larger than 4 MiB" : strerror(-r), peer);
+        r = known_hosts_check(text, host, port, hostkey_type_name(type), (const uint8_t *) key, len, &check, &want);
+        if (r < 0)
+                return r;
+        if (want)
+                fingerprint_of_b64(want, expected, sizeof expected);
         else
                 snprintf(expected, sizeof expected, "(unknown)");
-        libssh2_knownhost_free(kh);
 
         switch (check) {
-        case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+        case KNOWN_HOSTS_REVOKED:
+                return fail(ret_message, -EPERM, "revoked host key for %s: the server offered %s %s, which known_hosts "
+                            "file '%s' marks @revoked; not connecting", peer, hostkey_type_name(type), seen, known_hosts);
+        case KNOWN_HOSTS_MATCH:
                 log_debug("ssh %s: host key %s %s matches '%s'.", peer, hostkey_type_name(type), seen,
                           known_hosts);
                 return 0;
-        case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+        case KNOWN_HOSTS_MISMATCH:
                 return fail(ret_message, -EPERM, "changed host key for %s: the server offered %s %s, but "
                             "known_hosts file '%s' expects %s; not connecting (the host was reinstalled, or "
                             "someone is intercepting the connection)", peer, hostkey_type_name(type), seen,
                             known_hosts, expected);
-        case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-                return fail(ret_message, -EPERM, "unknown host key for %s: the server offered %s %s, which is "
-                            "not in known_hosts file '%s'; not connecting", peer, hostkey_type_name(type), seen,
-                            known_hosts);
+        case KNOWN_HOSTS_NOT_FOUND:
         default:
-                return fail(ret_message, -EPERM, "cannot check the host key of %s (%s %s) against '%s': %s; "
-                            "not connecting", peer, hostkey_type_name(type), seen, known_hosts,
-                            ssh_session_error(session));
+                return fail(ret_message, -EPERM, "unknown host key for %s: the server offered %s %s, which is "
+                            "not in known_hosts file '%s' for %s (a plain host entry is for port 22 only; other "
+                            "ports are written [host]:port); not connecting", peer, hostkey_type_name(type), seen,
+                            known_hosts, peer);
         }
 }
 
