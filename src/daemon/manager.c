@@ -108,6 +108,7 @@ static int load_settings(const char *config_dir, EngineConfig *c, char **ret_err
                 .allow_self_approval = false,
                 .output_cap = OUTPUT_CAP_DEFAULT,
                 .max_active_sessions = ENGINE_MAX_ACTIVE_DEFAULT,
+                .max_active_sessions_per_user = ENGINE_MAX_ACTIVE_PER_USER_DEFAULT,
         };
         if (asprintf_safe(&path, "%s/runbookd.json", config_dir) < 0)
                 return -ENOMEM;
@@ -146,9 +147,18 @@ static int load_settings(const char *config_dir, EngineConfig *c, char **ret_err
                                 return -EINVAL;
                         }
                         c->max_active_sessions = (unsigned) json_integer_value(v);
+                } else if (streq(key, "max_active_sessions_per_user")) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000) {
+                                (void) asprintf_safe(ret_error,
+                                                     "%s: $.max_active_sessions_per_user: must be an integer from 1 to 1000000",
+                                                     path);
+                                return -EINVAL;
+                        }
+                        c->max_active_sessions_per_user = (unsigned) json_integer_value(v);
                 } else {
                         (void) asprintf_safe(ret_error,
-                                             "%s: $.%s: unknown key (allowed: allow_self_approval, output_cap, max_active_sessions)",
+                                             "%s: $.%s: unknown key (allowed: allow_self_approval, output_cap, max_active_sessions, "
+                                             "max_active_sessions_per_user)",
                                              path, key);
                         return -EINVAL;
                 }

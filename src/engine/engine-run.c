@@ -455,6 +455,15 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                                      e->config.max_active_sessions);
                 return -ENOBUFS;
         }
+        /* one user cannot take every slot */
+        unsigned mine = 0;
+        for (size_t i = 0; i < e->n_active; i++)
+                mine += e->active[i]->creator_uid == uid;
+        if (mine >= e->config.max_active_sessions_per_user) {
+                (void) asprintf_safe(ret_error, "%s already has %u active sessions (max_active_sessions_per_user); "
+                                     "finish or cancel some first", strna(user), mine);
+                return -ENOBUFS;
+        }
         r = runbook_bind_parameters(rb, given_params, &values, ret_error);
         if (r < 0)
                 return r;

@@ -285,6 +285,7 @@ int engine_new(sd_event *event, Store *store, Engine **ret) {
         e->config = (EngineConfig) {
                 .output_cap = OUTPUT_CAP_DEFAULT,
                 .max_active_sessions = ENGINE_MAX_ACTIVE_DEFAULT,
+                .max_active_sessions_per_user = ENGINE_MAX_ACTIVE_PER_USER_DEFAULT,
         };
         r = sd_event_add_defer(event, &e->reaper, reaper_cb, e);
         if (r < 0)
@@ -343,6 +344,8 @@ void engine_set_config(Engine *e, const EngineConfig *config) {
                 e->config.output_cap = OUTPUT_CAP_DEFAULT;
         if (e->config.max_active_sessions == 0)
                 e->config.max_active_sessions = ENGINE_MAX_ACTIVE_DEFAULT;
+        if (e->config.max_active_sessions_per_user == 0)
+                e->config.max_active_sessions_per_user = ENGINE_MAX_ACTIVE_PER_USER_DEFAULT;
 }
 
 const EngineConfig *engine_get_config(Engine *e) {

@@ -27,9 +27,11 @@ typedef struct EngineConfig {
         bool allow_self_approval;
         size_t output_cap;                /* per stream, bytes */
         unsigned max_active_sessions;
+        unsigned max_active_sessions_per_user;  /* sessions not yet finished that one user started */
 } EngineConfig;
 
 #define ENGINE_MAX_ACTIVE_DEFAULT 4096
+#define ENGINE_MAX_ACTIVE_PER_USER_DEFAULT 256
 
 typedef struct EngineHooks {
         /* A session was created (already committed, not yet synced). */
