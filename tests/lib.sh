@@ -453,9 +453,16 @@ require_runbookctl() {
 # _ctl_argv USER: sets _CTL_ARGV to the command line that runs $RUNBOOKCTL as USER ("root":
 # directly) on the testbed bus, with --no-ask-password and --no-pager.
 _ctl_argv() {
-    local u=$1
+    local u=$1 bin=$RUNBOOKCTL
+    if [ "$u" != root ]; then
+        # the checkout may be where other users cannot reach (/root): they run a copy in $T
+        if [ ! -x "$T/bin/runbookctl" ]; then
+            mkdir -p "$T/bin" && chmod 755 "$T/bin" && install -m 755 "$RUNBOOKCTL" "$T/bin/runbookctl"
+        fi
+        bin=$T/bin/runbookctl
+    fi
     _CTL_ARGV=(env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS"
-               "$RUNBOOKCTL" --no-ask-password --no-pager)
+               "$bin" --no-ask-password --no-pager)
     if [ "$u" != root ]; then
         _CTL_ARGV=(setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "${_CTL_ARGV[@]}")
     fi
