@@ -29,8 +29,10 @@ group moving 2 0 h01 h02
 group broken 2 0 h01 nosuchhost
 
 # each command logs its start and end (ns) on the server side; the overlap is the concurrency
+# (1.5 s each: on a loaded 2-core machine a connection's set-up can take longer than 0.3 s, and
+# with shorter commands the hosts never overlapped, even on the code of an earlier stop)
 write_ssh_runbook fleet-run fleet \
-    "echo \"\$(date +%s%N) 1\" >> $MARK/fleet.log; sleep 0.3; echo \"\$(date +%s%N) -1\" >> $MARK/fleet.log; echo out-\$RUNBOOK_SESSION; echo err >&2"
+    "echo \"\$(date +%s%N) 1\" >> $MARK/fleet.log; sleep 1.5; echo \"\$(date +%s%N) -1\" >> $MARK/fleet.log; echo out-\$RUNBOOK_SESSION; echo err >&2"
 write_ssh_runbook flaky-run flaky "echo x >> $MARK/flaky.log; sleep 0.2; exit 1"
 write_ssh_runbook tolerant-run tolerant "if mkdir $MARK/once 2>/dev/null; then exit 7; fi; echo fine"
 jq -n '{description: "approve first", target: "moving", steps: [{name: "go", run: "echo moved", approval: "required"}]}' \
