@@ -54,8 +54,9 @@ note "screenshots in $COCKPIT_ARTIFACTS"
 # build's bundle.
 PKG="$T/xdg/cockpit/runbookd"
 mkdir -p "$PKG" && chmod 755 "$T/xdg" "$T/xdg/cockpit" "$PKG"
-ln -s "$SOURCE_ROOT/cockpit/manifest.json" "$SOURCE_ROOT/cockpit/index.html" "$PKG/"
-ln -s "$COCKPIT_BUILD_DIR/runbookd.js" "$COCKPIT_BUILD_DIR/runbookd.css" "$PKG/"
+# copies, not links: the checkout may be where the test users cannot reach (/root)
+install -m 644 "$SOURCE_ROOT/cockpit/manifest.json" "$SOURCE_ROOT/cockpit/index.html" "$PKG/"
+install -m 644 "$COCKPIT_BUILD_DIR/runbookd.js" "$COCKPIT_BUILD_DIR/runbookd.css" "$PKG/"
 
 # ---------------------------------------------------------------- the journal, as the page sees it
 # The testbed's journald keeps its files in $TESTBED_JOURNAL_DIR; each cockpit-ws runs in a mount
