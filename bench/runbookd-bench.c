@@ -380,6 +380,7 @@ static int cmd_populate(const char *dir, uint32_t count) {
         s->reference = strdup("CHG-0001");
         s->creator_name = strdup("alice");
         s->creator_uid = 1000;
+        s->creator_login_uid = UID_INVALID;
         s->parameters = json_pack("{s:s}", "service", "nginx");
         s->snapshot = json_loads(snapshot_json, 0, &jerr);
         s->state = SESSION_SUCCEEDED;
@@ -408,7 +409,7 @@ static int cmd_populate(const char *dir, uint32_t count) {
                 step_compute_digest("local", "local", NULL, st->command, &st->digest);
                 if (i < 2) {
                         st->approvals = calloc(1, sizeof(Approval));
-                        st->approvals[0] = (Approval) { .uid = 1001, .user = strdup("bob"), .approve = true, .time = now,
+                        st->approvals[0] = (Approval) { .uid = 1001, .user = strdup("bob"), .login_uid = UID_INVALID, .approve = true, .time = now,
                                                         .comment = strdup("ok"), .digest = strdup(st->digest), .attempt = 1 };
                         st->n_approvals = 1;
                 }

@@ -33,3 +33,4 @@
 #define BUS_ERROR_DIGEST_MISMATCH "org.runbookd1.Error.DigestMismatch"
 #define BUS_ERROR_LIMIT_EXCEEDED "org.runbookd1.Error.LimitExceeded"
 #define BUS_ERROR_STORE_FAILED "org.runbookd1.Error.StoreFailed"
+#define BUS_ERROR_APPROVER_UNIDENTIFIED "org.runbookd1.Error.ApproverUnidentified"

@@ -27,7 +27,8 @@
 #   setup:      install_runbook NAME...  write_runbook NAME < json  write_config JSON
 #               ref SUFFIX  session_path ID  step_path ID N
 #   daemon:     start_daemon [ARGS...]  kill_daemon -9|-TERM  restart_daemon
-#   bus:        as_user USER CMD...  rb USER busctl-args...  rb_call USER PATH IFACE METHOD [SIG ARGS...]
+#   bus:        as_user USER CMD...  with_login USER|none CMD...  require_loginuid
+#               rb USER busctl-args...  rb_call USER PATH IFACE METHOD [SIG ARGS...]
 #               start_session USER RUNBOOK REF [KEY VALUE]...   (prints the id)
 #               prop PATH IFACE PROP  session_prop ID PROP  step_prop ID N PROP
 #               prop_json PATH IFACE PROP   wait_for_prop PATH IFACE PROP VALUE TIMEOUT
@@ -285,7 +286,9 @@ start_daemon() {
     [ -z "$DAEMON_PID" ] || die "start_daemon: daemon already running ($DAEMON_PID)"
     _DAEMON_N=$((_DAEMON_N + 1))
     DAEMON_LOG="$T/daemon-$_DAEMON_N.log"
-    "$RUNBOOKD" --config-dir="$CONFIG_DIR" --state-dir="$STATE_DIR" --log-level=debug "$@" \
+    # as under systemd, the daemon (and every local step it runs) has no login uid, whatever
+    # login session the tests run in
+    ( _set_loginuid none; exec "$RUNBOOKD" --config-dir="$CONFIG_DIR" --state-dir="$STATE_DIR" --log-level=debug "$@" ) \
         </dev/null >"$DAEMON_LOG" 2>&1 &
     DAEMON_PID=$!
     local t
@@ -323,11 +326,38 @@ restart_daemon() { kill_daemon -TERM; start_daemon "$@"; }
 
 # ---------------------------------------------------------------- bus helpers
 
-# as_user USER CMD...: runs CMD as USER (real uid/gid, the user's groups), on the testbed bus.
+# A test user acts in a login session of their own (login uid = their uid, as a real login
+# gives them), not in the one the tests run from: under a root login every user would otherwise
+# be the same person (login uid 0). Best effort: where it cannot be set, it stays as inherited.
+# _LOGIN_SH runs "$@" with /proc/self/loginuid set to $0 (sh -c "$_LOGIN_SH" UID CMD...).
+_LOGIN_SH='{ echo "$0" > /proc/self/loginuid; } 2>/dev/null; exec "$@"'
+
+# as_user USER CMD...: runs CMD as USER (real uid/gid, the user's groups, their own login uid),
+# on the testbed bus.
 as_user() {
     local u=$1; shift
-    setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
+    sh -c "$_LOGIN_SH" "$(id -u "$u")" setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
         env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" "$@"
+}
+
+# The audit login uid (the person behind a process: /proc/self/loginuid, kept across sudo/su).
+# _set_loginuid UID|none: sets this (sub)shell's; needs CAP_AUDIT_CONTROL and a kernel with audit.
+_set_loginuid() {
+    local v=$1
+    [ "$v" = none ] && v=4294967295
+    { echo "$v" > /proc/self/loginuid; } 2>/dev/null
+}
+# require_loginuid: skips the test (77) where login uids cannot be set here.
+require_loginuid() {
+    ( _set_loginuid "$(id -u "$ALICE")" && [ "$(cat /proc/self/loginuid)" = "$(id -u "$ALICE")" ] ) ||
+        { echo "SKIP: cannot set /proc/self/loginuid here (no audit in the kernel, or no CAP_AUDIT_CONTROL)"; exit 77; }
+}
+# with_login USER|none CMD...: CMD in a login session of USER (as sudo from USER's login leaves
+# it), or with none (as a service, or a process a step left behind); the uid does not change.
+with_login() {
+    local l=$1; shift
+    [ "$l" = none ] || l=$(id -u "$l")
+    ( _set_loginuid "$l" || { echo "with_login: cannot set the login uid" >&2; exit 1; }; "$@" )
 }
 
 # rb USER BUSCTL-ARGS...: busctl --system as USER ("root" runs it directly).
@@ -464,7 +494,8 @@ _ctl_argv() {
     _CTL_ARGV=(env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS"
                "$bin" --no-ask-password --no-pager)
     if [ "$u" != root ]; then
-        _CTL_ARGV=(setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "${_CTL_ARGV[@]}")
+        _CTL_ARGV=(sh -c "$_LOGIN_SH" "$(id -u "$u")"
+                   setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "${_CTL_ARGV[@]}")
     fi
 }
 # ctl USER ARGS...: runbookctl ARGS as USER; its stdout, stderr and exit status.

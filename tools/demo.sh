@@ -66,9 +66,11 @@ say "polkit: $OPERATOR and $APPROVER are in group 'runbookd', which the example 
 JCTL=(journalctl --no-pager)
 [ -n "$TESTBED_JOURNAL_DIR" ] && JCTL+=(-D "$TESTBED_JOURNAL_DIR")
 
-as() { # USER CMD...
+as() { # USER CMD...: as USER, in a login session of their own (their login uid: runbookd counts
+    # persons by login uid, and under a root login both users would otherwise be root's person)
     local u=$1; shift
-    setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
+    sh -c '{ echo "$0" > /proc/self/loginuid; } 2>/dev/null; exec "$@"' "$(id -u "$u")" \
+        setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
         env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" "$@"
 }
 prop() { busctl --system --json=short get-property $BUS "$1" "$2" "$3" | jq -r '.data | if type == "string" then . else tojson end'; }
@@ -90,7 +92,9 @@ show_session() { # ID
 
 step "Starting runbookd with the example runbook $RUNBOOK"
 cp "$SOURCE_ROOT/examples/runbooks/$RUNBOOK.json" "$DEMO/config/runbooks/"
-"$RUNBOOKD" --config-dir="$DEMO/config" --state-dir="$DEMO/state" </dev/null >"$DEMO/runbookd.log" 2>&1 &
+# a service has no login uid (as under systemd), whatever session the demo runs from
+( { echo 4294967295 > /proc/self/loginuid; } 2>/dev/null
+  exec "$RUNBOOKD" --config-dir="$DEMO/config" --state-dir="$DEMO/state" ) </dev/null >"$DEMO/runbookd.log" 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 100); do
     busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s $BUS 2>/dev/null |

@@ -58,7 +58,7 @@ function init() {
             return;
         }
         const step = changedProps(iface, member, args, IFACE_STEP);
-        if (step && ('State' in step || 'Approvals' in step))
+        if (step && ('State' in step || 'Approvals' in step || 'Decisions' in step))
             pending.refresh();
         const session = changedProps(iface, member, args, IFACE_SESSION);
         if (session && ('State' in session || 'CurrentStep' in session || 'FinishedAt' in session)) {

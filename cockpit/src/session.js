@@ -141,7 +141,8 @@ export function sessionView(ctx, id) {
     }
 
     function stepDetails(s) {
-        const approvals = s.Approvals || [];
+        // Decisions: (uid, login uid, user, login user, decision, time, attempt, comment, digest)
+        const decisions = s.Decisions || [];
         const hosts = hostResults(s);
         return h('div', { class: 'rb-details' },
                  descriptionList([
@@ -151,9 +152,10 @@ export function sessionView(ctx, id) {
                      ['Finished', fmt.time(s.FinishedAt)],
                      s.Attempt > 1 ? ['Attempt', String(s.Attempt)] : null,
                      s.Error ? ['Error', h('span', { class: 'rb-step-error', text: s.Error })] : null,
-                     approvals.length ? ['Decisions', h('ul', { class: 'rb-approvals' },
-                         approvals.map(([, user, decision, t, comment]) =>
-                             h('li', {}, `${decision === 'approve' ? 'Approved' : 'Rejected'} by ${user} at ${fmt.time(t)}`,
+                     decisions.length ? ['Decisions', h('ul', { class: 'rb-approvals' },
+                         decisions.map(([uid, loginUid, user, loginUser, decision, t, , comment]) =>
+                             h('li', {}, `${decision === 'approve' ? 'Approved' : 'Rejected'} by ` +
+                               `${loginUser && loginUid !== uid ? `${loginUser} (as ${user})` : user} at ${fmt.time(t)}`,
                                comment ? `: “${comment}”` : '')))] : null,
                  ]),
                  // a step on a target group has no output of its own: each host has its own

@@ -19,6 +19,7 @@ static const sd_bus_error_map runbookd_error_map[] = {
         SD_BUS_ERROR_MAP(BUS_ERROR_DIGEST_MISMATCH, EXDEV),
         SD_BUS_ERROR_MAP(BUS_ERROR_LIMIT_EXCEEDED, ENOBUFS),
         SD_BUS_ERROR_MAP(BUS_ERROR_STORE_FAILED, EIO),
+        SD_BUS_ERROR_MAP(BUS_ERROR_APPROVER_UNIDENTIFIED, ENOKEY),
         SD_BUS_ERROR_MAP_END,
 };
 
@@ -43,6 +44,12 @@ int bus_error_from_engine(sd_bus_error *error, int r, const char *what, const ch
         case -EALREADY:
                 return sd_bus_error_setf(error, BUS_ERROR_ALREADY_APPROVED,
                                          "You already approved %s; it needs a different approver.", what);
+        case -ENOKEY:
+                return sd_bus_error_setf(error, BUS_ERROR_APPROVER_UNIDENTIFIED,
+                                         "%s needs the approval of a person: this caller runs as root (or as runbookd's "
+                                         "own user) with no login uid, as a service or a process left behind by a step "
+                                         "does. Approve from a login session (sudo keeps the login uid), or set "
+                                         "\"allow_unattended_root_approval\": true in runbookd.json.", what);
         case -ESHUTDOWN:
                 return sd_bus_error_setf(error, BUS_ERROR_SESSION_FINISHED, "The session of %s is finished.", what);
         case -ENOMSG:

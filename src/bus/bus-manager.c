@@ -25,16 +25,6 @@ int bus_reply_durable_empty(Manager *m, sd_bus_message *call) {
         return bus_reply_durable(m, call, reply);
 }
 
-int bus_caller(Manager *m, sd_bus_message *call, uid_t *ret_uid, char **ret_name, sd_bus_error *error) {
-        int r;
-
-        r = bus_query_caller_uid(m->polkit, call, ret_uid);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's user: %s", strerror(-r));
-        *ret_name = uid_to_name(*ret_uid);
-        return *ret_name ? 0 : -ENOMEM;
-}
-
 int bus_check_text(const char *what, const char *s, size_t max, sd_bus_error *error) {
         if (strlen(s) > max)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
@@ -50,11 +40,11 @@ int bus_check_text(const char *what, const char *s, size_t max, sd_bus_error *er
 static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_(json_decrefp) json_t *params = NULL;
-        _cleanup_free_ char *user = NULL, *detail = NULL, *path = NULL;
+        _cleanup_free_ char *detail = NULL, *path = NULL, *user = NULL;
+        _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
         const char *name, *reference, *key, *value;
         const Runbook *rb;
         Session *s;
-        uid_t uid;
         int r;
 
         r = sd_bus_message_read(message, "ss", &name, &reference);
@@ -107,12 +97,13 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
         if (r == 0)
                 return 1; /* polkit is asked; the call comes back */
 
-        r = bus_caller(m, message, &uid, &user, error);
+        r = bus_caller(m, message, &who, error);
         if (r < 0)
                 return r;
-        r = engine_start_session(m->engine, rb, reference, params, uid, user, &s, &detail);
+        r = engine_start_session(m->engine, rb, reference, params, &who, &s, &detail);
         if (r < 0)
                 return bus_error_from_engine(error, r, "the new session", detail);
+        user = identity_describe(&who);
 
         log_info("Session %u started from runbook '%s' by %s.", s->id, name, user);
         path = session_path(s->id);

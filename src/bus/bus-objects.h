@@ -30,8 +30,9 @@ int bus_reply_durable(Manager *m, sd_bus_message *call, sd_bus_message *reply);
 /* Replies with no arguments once the store is durable; returns 1. */
 int bus_reply_durable_empty(Manager *m, sd_bus_message *call);
 
-/* The caller's uid and user name. */
-int bus_caller(Manager *m, sd_bus_message *call, uid_t *ret_uid, char **ret_name, sd_bus_error *error);
+/* Who is calling: uid, user name, and login uid and its name where the caller has one
+ * (bus-caller.c); the caller frees it with identity_done(). */
+int bus_caller(Manager *m, sd_bus_message *call, Identity *ret, sd_bus_error *error);
 
 /* Validates a free-text argument (comment, reference): printable UTF-8, at most 'max' bytes. */
 int bus_check_text(const char *what, const char *s, size_t max, sd_bus_error *error);

@@ -35,6 +35,7 @@ struct PolkitRegistry {
         struct {
                 char *name;
                 uid_t uid;
+                pid_t pid;
         } uid_cache[UID_CACHE_SIZE];
         unsigned uid_cache_next;
 };
@@ -89,24 +90,30 @@ PolkitRegistry *polkit_registry_free(PolkitRegistry *r) {
         return NULL;
 }
 
-int bus_query_caller_uid(PolkitRegistry *reg, sd_bus_message *m, uid_t *ret) {
+int bus_query_caller(PolkitRegistry *reg, sd_bus_message *m, uid_t *ret_uid, pid_t *ret_pid) {
         sd_bus_creds *creds = NULL;
         const char *sender = sd_bus_message_get_sender(m);
         uid_t uid;
+        pid_t pid = 0;
         int r;
 
         if (reg && sender)
                 for (unsigned i = 0; i < UID_CACHE_SIZE; i++)
                         if (streq_ptr(reg->uid_cache[i].name, sender)) {
-                                *ret = reg->uid_cache[i].uid;
+                                *ret_uid = reg->uid_cache[i].uid;
+                                if (ret_pid)
+                                        *ret_pid = reg->uid_cache[i].pid;
                                 return 0;
                         }
 
-        /* never trust augmented (racy, /proc-derived) fields for authorization */
-        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+        /* never trust augmented (racy, /proc-derived) fields for authorization: the uid and the
+         * pid are what dbus-daemon took from the socket when the caller connected */
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID, &creds);
         if (r < 0)
                 return r;
         r = sd_bus_creds_get_euid(creds, &uid);
+        if (r >= 0 && sd_bus_creds_get_pid(creds, &pid) < 0)
+                pid = 0;
         sd_bus_creds_unref(creds);
         if (r < 0)
                 return r;
@@ -116,9 +123,16 @@ int bus_query_caller_uid(PolkitRegistry *reg, sd_bus_message *m, uid_t *ret) {
                 free(reg->uid_cache[i].name);
                 reg->uid_cache[i].name = strdup(sender);
                 reg->uid_cache[i].uid = uid;
+                reg->uid_cache[i].pid = pid;
         }
-        *ret = uid;
+        *ret_uid = uid;
+        if (ret_pid)
+                *ret_pid = pid;
         return 0;
+}
+
+int bus_query_caller_uid(PolkitRegistry *reg, sd_bus_message *m, uid_t *ret) {
+        return bus_query_caller(reg, m, ret, NULL);
 }
 
 static int query_defer_free(sd_event_source *s, void *userdata) {

@@ -21,3 +21,5 @@ int bus_verify_polkit_async(sd_bus_message *m, const char *action, const char **
 
 /* The caller's effective uid (cached per unique name: unique names are never reused). */
 int bus_query_caller_uid(PolkitRegistry *registry, sd_bus_message *m, uid_t *ret);
+/* The same, and the pid of the process that opened the caller's connection (0: unknown). */
+int bus_query_caller(PolkitRegistry *registry, sd_bus_message *m, uid_t *ret_uid, pid_t *ret_pid);

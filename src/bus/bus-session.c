@@ -146,6 +146,8 @@ SESSION_GETTER(reference, "s", strempty(s->reference))
 SESSION_GETTER(state, "s", session_state_to_string(s->state))
 SESSION_GETTER(created_by, "s", s->creator_name)
 SESSION_GETTER(created_by_uid, "u", (uint32_t) s->creator_uid)
+SESSION_GETTER(created_by_login_uid, "u", (uint32_t) s->creator_login_uid)
+SESSION_GETTER(created_by_login, "s", strempty(s->creator_login_name))
 SESSION_GETTER(created_at, "t", (uint64_t) s->created_at)
 SESSION_GETTER(finished_at, "t", (uint64_t) s->finished_at)
 SESSION_GETTER(current_step, "i", (int32_t) s->current_step)
@@ -224,8 +226,8 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
         Session *s = userdata;
         Manager *m = manager_of(message);
         _cleanup_free_ char *user = NULL, *what = NULL, *id = NULL;
+        _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
         uint32_t sid = s->id;
-        uid_t uid;
         int r;
 
         if (!s->active || session_state_is_final(s->state))
@@ -239,10 +241,11 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
                 return r;
         if (r == 0)
                 return 1;
-        r = bus_caller(m, message, &uid, &user, error);
+        r = bus_caller(m, message, &who, error);
         if (r < 0)
                 return r;
-        r = engine_cancel(m->engine, s, uid, user);
+        user = identity_describe(&who);
+        r = engine_cancel(m->engine, s, &who);
         if (r < 0) {
                 (void) asprintf_safe(&what, "session %u", sid);
                 return bus_error_from_engine(error, r, strna(what), NULL);
@@ -255,7 +258,7 @@ static int method_retry(sd_bus_message *message, void *userdata, sd_bus_error *e
         Session *s = userdata;
         Manager *m = manager_of(message);
         _cleanup_free_ char *user = NULL, *what = NULL, *id = NULL;
-        uid_t uid;
+        _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
         int r;
 
         if (asprintf_safe(&what, "Session %u", s->id) < 0 || asprintf_safe(&id, "%u", s->id) < 0)
@@ -270,10 +273,11 @@ static int method_retry(sd_bus_message *message, void *userdata, sd_bus_error *e
                 return r;
         if (r == 0)
                 return 1;
-        r = bus_caller(m, message, &uid, &user, error);
+        r = bus_caller(m, message, &who, error);
         if (r < 0)
                 return r;
-        r = engine_retry(m->engine, s, uid, user);
+        user = identity_describe(&who);
+        r = engine_retry(m->engine, s, &who);
         if (r < 0)
                 return bus_error_from_engine(error, r, what, NULL);
         log_info("Session %u re-armed for a retry by %s.", s->id, user);
@@ -289,6 +293,8 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("CreatedBy", "s", property_get_created_by, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("CreatedByUid", "u", property_get_created_by_uid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CreatedByLoginUid", "u", property_get_created_by_login_uid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CreatedByLogin", "s", property_get_created_by_login, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("CreatedAt", "t", property_get_created_at, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("FinishedAt", "t", property_get_finished_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("CurrentStep", "i", property_get_current_step, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -49,6 +49,25 @@ static int property_get_approvals(sd_bus *bus, const char *path, const char *int
         return sd_bus_message_close_container(reply);
 }
 
+/* Every decision with the person behind it: (uid, login uid — 4294967295 when none —, user,
+ * login user — "" when none —, decision, time, attempt, comment, digest). */
+static int property_get_decisions(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Step *st = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(uussstuss)");
+        for (size_t i = 0; r >= 0 && i < st->n_approvals; i++) {
+                const Approval *a = &st->approvals[i];
+                r = sd_bus_message_append(reply, "(uussstuss)", (uint32_t) a->uid, (uint32_t) a->login_uid, a->user,
+                                          strempty(a->login_user), a->approve ? "approve" : "reject", (uint64_t) a->time,
+                                          (uint32_t) a->attempt, strempty(a->comment), strempty(a->digest));
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
 /* One entry per host of a step on a target group; empty for other steps. */
 static int property_get_results(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -70,9 +89,9 @@ static int property_get_results(sd_bus *bus, const char *path, const char *inter
 int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, const char *comment,
                     sd_bus_error *error) {
         _cleanup_free_ char *user = NULL, *what = NULL, *sid = NULL, *idx = NULL;
+        _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
         Session *s = st->session;
         uint32_t session_id = s->id, index = st->index;
-        uid_t uid;
         int r;
 
         r = bus_check_text("comment", comment, COMMENT_MAX, error);
@@ -98,10 +117,11 @@ int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, co
         if (r == 0)
                 return 1;
 
-        r = bus_caller(m, call, &uid, &user, error);
+        r = bus_caller(m, call, &who, error);
         if (r < 0)
                 return r;
-        r = approve ? engine_approve(m->engine, st, uid, user, comment) : engine_reject(m->engine, st, uid, user, comment);
+        user = identity_describe(&who);
+        r = approve ? engine_approve(m->engine, st, &who, comment) : engine_reject(m->engine, st, &who, comment);
         if (r < 0)
                 return bus_error_from_engine(error, r, what, NULL);
         /* the session may have ended and left the active set: use the ids, not the objects */
@@ -215,6 +235,7 @@ const sd_bus_vtable step_vtable[] = {
         SD_BUS_PROPERTY("ApprovalsRequired", "u", property_get_approvals_required, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Approvals", "a(usstss)", property_get_approvals, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Decisions", "a(uussstuss)", property_get_decisions, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ExitStatus", "i", property_get_exit_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Signal", "i", property_get_signal, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StartedAt", "t", property_get_started_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

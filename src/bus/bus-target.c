@@ -147,7 +147,7 @@ static int method_check(sd_bus_message *message, void *userdata, sd_bus_error *e
         const Target *t = userdata;
         const ConnectorVTable *vt;
         TargetCheck *tc;
-        uid_t uid;
+        _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
         int r;
 
         /* a check connects to hosts with the daemon's credentials: the manage action, first */
@@ -177,7 +177,9 @@ static int method_check(sd_bus_message *message, void *userdata, sd_bus_error *e
         tc->next = m->checks;
         m->checks = tc;
         m->n_checks++;
-        r = bus_caller(m, message, &uid, &tc->user, error);
+        r = bus_caller(m, message, &who, error);
+        if (r >= 0 && !(tc->user = identity_describe(&who)))
+                r = -ENOMEM;
         if (r >= 0 && !tc->target)
                 r = -ENOMEM;
         if (r >= 0)

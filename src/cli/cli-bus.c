@@ -208,6 +208,17 @@ char *step_path_of(uint32_t id, uint32_t index) {
         return asprintf_safe(&p, RUNBOOKD_SESSION_PREFIX "/%u/step/%u", id, index) < 0 ? NULL : p;
 }
 
+static void approvals_free(Approval *a, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(a[i].user);
+                free(a[i].login_user);
+                free(a[i].decision);
+                free(a[i].comment);
+                free(a[i].digest);
+        }
+        free(a);
+}
+
 /* --- properties --- */
 
 void step_info_done(StepInfo *s) {
@@ -220,13 +231,7 @@ void step_info_done(StepInfo *s) {
         free(s->state);
         free(s->digest);
         free(s->error);
-        for (size_t i = 0; i < s->n_approvals; i++) {
-                free(s->approvals[i].user);
-                free(s->approvals[i].decision);
-                free(s->approvals[i].comment);
-                free(s->approvals[i].digest);
-        }
-        free(s->approvals);
+        approvals_free(s->approvals, s->n_approvals);
         for (size_t i = 0; i < s->n_results; i++) {
                 free(s->results[i].target);
                 free(s->results[i].state);
@@ -310,21 +315,31 @@ static int read_strv(sd_bus_message *m, const char *contents, char ***field, boo
         return 0;
 }
 
-static int read_approvals(sd_bus_message *m, StepInfo *s) {
+const char *approval_who(const Approval *a, char *buf, size_t size) {
+        if (a->login_user && a->login_uid != a->uid)
+                (void) snprintf(buf, size, "%s (as %s)", a->login_user, strna(a->user));
+        else
+                (void) snprintf(buf, size, "%s", strna(a->user));
+        return buf;
+}
+
+/* Step.Decisions: each decision with the uid and the login uid (the person) behind it. */
+static int read_decisions(sd_bus_message *m, StepInfo *s) {
         Approval *a = NULL;
         size_t n = 0;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'v', "a(usstss)");
+        r = sd_bus_message_enter_container(m, 'v', "a(uussstuss)");
         if (r >= 0)
-                r = sd_bus_message_enter_container(m, 'a', "(usstss)");
+                r = sd_bus_message_enter_container(m, 'a', "(uussstuss)");
         while (r >= 0) {
-                uint32_t uid;
-                const char *user, *decision, *comment, *digest;
+                uint32_t uid, login_uid, attempt;
+                const char *user, *login_user, *decision, *comment, *digest;
                 uint64_t t;
                 Approval *b;
 
-                r = sd_bus_message_read(m, "(usstss)", &uid, &user, &decision, &t, &comment, &digest);
+                r = sd_bus_message_read(m, "(uussstuss)", &uid, &login_uid, &user, &login_user, &decision, &t,
+                                        &attempt, &comment, &digest);
                 if (r <= 0)
                         break;
                 b = realloc(a, (n + 1) * sizeof(Approval));
@@ -333,9 +348,20 @@ static int read_approvals(sd_bus_message *m, StepInfo *s) {
                         break;
                 }
                 a = b;
-                a[n] = (Approval) { uid, strdup(user), strdup(decision), t, strdup(comment), strdup(digest) };
+                a[n] = (Approval) {
+                        .uid = uid,
+                        .user = strdup(user),
+                        .login_uid = login_uid,
+                        .login_user = isempty(login_user) ? NULL : strdup(login_user),
+                        .decision = strdup(decision),
+                        .time = t,
+                        .attempt = attempt,
+                        .comment = strdup(comment),
+                        .digest = strdup(digest),
+                };
                 n++;
-                if (!a[n - 1].user || !a[n - 1].decision || !a[n - 1].comment || !a[n - 1].digest)
+                if (!a[n - 1].user || !a[n - 1].decision || !a[n - 1].comment || !a[n - 1].digest ||
+                    (!isempty(login_user) && !a[n - 1].login_user))
                         r = -ENOMEM;
         }
         if (r >= 0)
@@ -343,13 +369,7 @@ static int read_approvals(sd_bus_message *m, StepInfo *s) {
         if (r >= 0)
                 r = sd_bus_message_exit_container(m);
         /* hand over what was read, also on failure, so step_info_done() frees it */
-        for (size_t i = 0; i < s->n_approvals; i++) {
-                free(s->approvals[i].user);
-                free(s->approvals[i].decision);
-                free(s->approvals[i].comment);
-                free(s->approvals[i].digest);
-        }
-        free(s->approvals);
+        approvals_free(s->approvals, s->n_approvals);
         s->approvals = a;
         s->n_approvals = n;
         return r < 0 ? r : 0;
@@ -450,8 +470,8 @@ static int step_property(sd_bus_message *m, const char *name, StepInfo *s) {
                 return READ_BASIC("t", &s->finished_at);
         if (streq(name, "Timeout"))
                 return READ_BASIC("t", &s->timeout);
-        if (streq(name, "Approvals"))
-                return read_approvals(m, s);
+        if (streq(name, "Decisions"))
+                return read_decisions(m, s);
         if (streq(name, "Results"))
                 return read_results(m, s);
         return sd_bus_message_skip(m, "v");

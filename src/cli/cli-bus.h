@@ -42,14 +42,21 @@ int parse_step_index(const char *s, uint32_t *ret);
 char *session_path_of(uint32_t id);
 char *step_path_of(uint32_t id, uint32_t index);
 
+/* One decision on a step (Step.Decisions). */
 typedef struct Approval {
         uint32_t uid;
         char *user;
+        uint32_t login_uid;       /* 4294967295: none */
+        char *login_user;         /* NULL: none */
         char *decision;
         usec_t time;
+        unsigned attempt;
         char *comment;
         char *digest;
 } Approval;
+
+/* Who decided: "alice", or "alice (as root)" when alice's login acted under another uid. */
+const char *approval_who(const Approval *a, char *buf, size_t size);
 
 /* One host of a step on a target group (Step.Results). */
 typedef struct HostResult {

@@ -222,7 +222,10 @@ static json_t *step_json(const StepInfo *st) {
                 const Approval *a = &st->approvals[i];
                 json_t *j = json_object();
                 if (!j || json_array_append_new(approvals, j) < 0 || json_add_integer(j, "uid", a->uid) < 0 ||
-                    json_add_string(j, "user", a->user) < 0 || json_add_string(j, "decision", a->decision) < 0 ||
+                    json_add_string(j, "user", a->user) < 0 ||
+                    (a->login_user && (json_add_integer(j, "login_uid", a->login_uid) < 0 ||
+                                       json_add_string(j, "login_user", a->login_user) < 0)) ||
+                    json_add_integer(j, "attempt", a->attempt) < 0 || json_add_string(j, "decision", a->decision) < 0 ||
                     json_add_time(j, "time", a->time) < 0 || json_add_string(j, "comment", a->comment) < 0 ||
                     json_add_string(j, "digest", a->digest) < 0)
                         return NULL;
@@ -342,9 +345,11 @@ static void show_step(const StepInfo *st) {
                 printf("%zu/%u\n", approved, st->approvals_required);
                 for (size_t i = 0; i < st->n_approvals; i++) {
                         const Approval *a = &st->approvals[i];
+                        char who[160];
                         printf("%*s  %s %s by %s (uid %u) on %s", 14, "",
                                streq_ptr(a->decision, "approve") ? "✓" : "✗",
-                               streq_ptr(a->decision, "approve") ? "approved" : "rejected", strna(a->user), a->uid,
+                               streq_ptr(a->decision, "approve") ? "approved" : "rejected",
+                               cli_esc(approval_who(a, who, sizeof who)), a->uid,
                                format_timestamp_both(buf, sizeof buf, a->time));
                         if (!isempty(a->comment))
                                 printf(": \"%s\"", cli_esc(a->comment));

@@ -84,9 +84,11 @@ static void report_step(Watch *w, size_t i) {
         /* decisions first: they explain the state change that follows them */
         for (; sh->approvals < st->n_approvals; sh->approvals++) {
                 const Approval *a = &st->approvals[sh->approvals];
+                char who[160];
                 clear_status(w);
                 printf("  Step %u %s by %s%s%s%s\n", st->index,
-                       streq_ptr(a->decision, "approve") ? "approved" : "rejected", strna(a->user),
+                       streq_ptr(a->decision, "approve") ? "approved" : "rejected",
+                       cli_esc(approval_who(a, who, sizeof who)),
                        isempty(a->comment) ? "" : ": \"", strempty(a->comment), isempty(a->comment) ? "" : "\"");
         }
         if (!st->state || streq_ptr(st->state, sh->state))

@@ -132,6 +132,10 @@ static int load_settings(const char *config_dir, EngineConfig *c, char **ret_err
                         if (!json_is_boolean(v))
                                 goto type;
                         c->allow_self_approval = json_is_true(v);
+                } else if (streq(key, "allow_unattended_root_approval")) {
+                        if (!json_is_boolean(v))
+                                goto type;
+                        c->allow_unattended_root_approval = json_is_true(v);
                 } else if (streq(key, "output_cap")) {
                         if (!json_is_integer(v) || json_integer_value(v) < OUTPUT_CAP_MIN ||
                             json_integer_value(v) > OUTPUT_CAP_MAX) {
@@ -157,7 +161,8 @@ static int load_settings(const char *config_dir, EngineConfig *c, char **ret_err
                         c->max_active_sessions_per_user = (unsigned) json_integer_value(v);
                 } else {
                         (void) asprintf_safe(ret_error,
-                                             "%s: $.%s: unknown key (allowed: allow_self_approval, output_cap, max_active_sessions, "
+                                             "%s: $.%s: unknown key (allowed: allow_self_approval, "
+                                             "allow_unattended_root_approval, output_cap, max_active_sessions, "
                                              "max_active_sessions_per_user)",
                                              path, key);
                         return -EINVAL;

@@ -67,8 +67,7 @@ int persist_session(Session *s);
 /* persist_session(), then synced: before a remote run is created under the handle just stored */
 int persist_session_durably(Session *s);
 void session_flush_pending(Session *s);
-json_t *audit_event(const char *what, const Session *s, const Step *st, uid_t uid, const char *user,
-                    const char *comment);
+json_t *audit_event(const char *what, const Session *s, const Step *st, const Identity *who, const char *comment);
 int active_add(Engine *e, Session *s);
 Session *active_find(Engine *e, uint32_t id);
 void session_deactivate(Session *s);

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include <unistd.h>
+
 #include "engine/engine-internal.h"
 #include "config/template.h"
 #include "journal/events.h"
@@ -444,7 +446,7 @@ static void session_advance(Session *s, bool chained) {
 }
 
 int engine_start_session(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
-                         uid_t uid, const char *user, Session **ret, char **ret_error) {
+                         const Identity *who, Session **ret, char **ret_error) {
         _cleanup_(json_decrefp) json_t *values = NULL;
         _cleanup_(session_freep) Session *s = NULL;
         PersistCtx c = {};
@@ -455,13 +457,15 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                                      e->config.max_active_sessions);
                 return -ENOBUFS;
         }
-        /* one user cannot take every slot */
+        /* one person cannot take every slot (whatever uid they use) */
         unsigned mine = 0;
+        uid_t person = identity_person(who);
         for (size_t i = 0; i < e->n_active; i++)
-                mine += e->active[i]->creator_uid == uid;
+                mine += session_creator_person(e->active[i]) == person;
         if (mine >= e->config.max_active_sessions_per_user) {
+                _cleanup_free_ char *name = identity_describe(who);
                 (void) asprintf_safe(ret_error, "%s already has %u active sessions (max_active_sessions_per_user); "
-                                     "finish or cancel some first", strna(user), mine);
+                                     "finish or cancel some first", strna(name), mine);
                 return -ENOBUFS;
         }
         r = runbook_bind_parameters(rb, given_params, &values, ret_error);
@@ -475,14 +479,17 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
         s->id = e->next_id;
         s->runbook = strdup(rb->name);
         s->reference = strdup(strempty(reference));
-        s->creator_name = strdup(user);
+        s->creator_name = strdup(strempty(who->user));
+        s->creator_login_uid = who->login_uid;
+        if (who->login_user && !(s->creator_login_name = strdup(who->login_user)))
+                return -ENOMEM;
         s->parameters = json_incref(values);
         s->snapshot = json_deep_copy(rb->json);
         s->steps = calloc(rb->n_steps, sizeof(Step));
         if (!s->runbook || !s->reference || !s->creator_name || !s->snapshot || !s->steps)
                 return -ENOMEM;
         s->n_steps = rb->n_steps;
-        s->creator_uid = uid;
+        s->creator_uid = who->uid;
         s->created_at = now_usec(CLOCK_REALTIME);
         s->current_step = 0;
         s->state = SESSION_CREATED;
@@ -546,7 +553,7 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 .session = s,
                 .force = true,
                 .write_next_id = true,
-                .audit = audit_event("start", s, NULL, uid, user, NULL),
+                .audit = audit_event("start", s, NULL, who, NULL),
         };
         r = persist(e, &c);
         if (r < 0)
@@ -569,11 +576,12 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
 static void approval_pop(Step *st) {
         Approval *a = &st->approvals[--st->n_approvals];
         free(a->user);
+        free(a->login_user);
         free(a->comment);
         free(a->digest);
 }
 
-static int step_add_decision(Step *st, uid_t uid, const char *user, bool approve, const char *comment) {
+static int step_add_decision(Step *st, const Identity *who, bool approve, const char *comment) {
         Approval *a;
 
         a = realloc(st->approvals, (st->n_approvals + 1) * sizeof(Approval));
@@ -582,16 +590,18 @@ static int step_add_decision(Step *st, uid_t uid, const char *user, bool approve
         st->approvals = a;
         a = &st->approvals[st->n_approvals];
         *a = (Approval) {
-                .uid = uid,
+                .uid = who->uid,
+                .login_uid = who->login_uid,
                 .approve = approve,
                 .time = now_usec(CLOCK_REALTIME),
                 .attempt = st->attempt,
-                .user = strdup(user),
+                .user = strdup(strempty(who->user)),
+                .login_user = who->login_user ? strdup(who->login_user) : NULL,
                 .comment = strdup(strempty(comment)),
                 .digest = strdup(st->digest),
         };
         st->n_approvals++;
-        if (!a->user || !a->comment || !a->digest) {
+        if (!a->user || !a->comment || !a->digest || (who->login_user && !a->login_user)) {
                 approval_pop(st);
                 return -ENOMEM;
         }
@@ -599,36 +609,44 @@ static int step_add_decision(Step *st, uid_t uid, const char *user, bool approve
         return 0;
 }
 
-static int check_decision(Engine *e, Step *st, uid_t uid, bool approve) {
+static int check_decision(Engine *e, Step *st, const Identity *who, bool approve) {
         Session *s = st->session;
 
         if (!s->active || session_state_is_final(s->state))
                 return -ESHUTDOWN;
         if (st->state != STEP_WAITING_APPROVAL)
                 return -ESTALE;
-        if (approve && uid == s->creator_uid && !e->config.allow_self_approval)
+        if (!approve)
+                return 0;
+        /* root (or our own uid) with no login uid is a service or a process a step left behind,
+         * not a person: it cannot count as an approver unless the configuration says so */
+        if ((who->uid == 0 || who->uid == geteuid()) && !uid_is_valid(who->login_uid) &&
+            !e->config.allow_unattended_root_approval)
+                return -ENOKEY;
+        /* four eyes and M-of-N count persons, whatever uid each one acts as */
+        if (identity_person(who) == session_creator_person(s) && !e->config.allow_self_approval)
                 return -EPERM;
-        if (approve && step_approved_by(st, uid))
+        if (step_approved_by(st, identity_person(who)))
                 return -EALREADY;
         return 0;
 }
 
-int engine_approve(Engine *e, Step *st, uid_t uid, const char *user, const char *comment) {
+int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment) {
         Session *s = st->session;
         PersistCtx c = { .session = s };
         int r;
 
-        r = check_decision(e, st, uid, true);
+        r = check_decision(e, st, who, true);
         if (r < 0)
                 return r;
-        r = step_add_decision(st, uid, user, true, comment);
+        r = step_add_decision(st, who, true, comment);
         if (r < 0)
                 return r;
         if (step_count_approvals(st) >= step_approvals_needed(st))
                 st->state = STEP_APPROVED;
 
         /* the approval is durable before anyone is told (the bus layer syncs before replying) */
-        c.audit = audit_event("approve", s, st, uid, user, comment);
+        c.audit = audit_event("approve", s, st, who, comment);
         r = persist(e, &c);
         if (r < 0) {
                 approval_pop(st);
@@ -642,22 +660,22 @@ int engine_approve(Engine *e, Step *st, uid_t uid, const char *user, const char 
         return 0;
 }
 
-int engine_reject(Engine *e, Step *st, uid_t uid, const char *user, const char *comment) {
+int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment) {
         Session *s = st->session;
         PersistCtx c = { .session = s };
-        _cleanup_free_ char *why = NULL;
+        _cleanup_free_ char *why = NULL, *user = identity_describe(who);
         int r;
 
-        r = check_decision(e, st, uid, false);
+        r = check_decision(e, st, who, false);
         if (r < 0)
                 return r;
-        r = step_add_decision(st, uid, user, false, comment);
+        r = step_add_decision(st, who, false, comment);
         if (r < 0)
                 return r;
         st->state = STEP_REJECTED;
         st->finished_at = now_usec(CLOCK_REALTIME);
-        (void) set_error(&st->error, "rejected by %s%s%s", user, isempty(comment) ? "" : ": ", strempty(comment));
-        c.audit = audit_event("reject", s, st, uid, user, comment);
+        (void) set_error(&st->error, "rejected by %s%s%s", strna(user), isempty(comment) ? "" : ": ", strempty(comment));
+        c.audit = audit_event("reject", s, st, who, comment);
         r = persist(e, &c);
         if (r < 0) {
                 approval_pop(st);
@@ -667,14 +685,15 @@ int engine_reject(Engine *e, Step *st, uid_t uid, const char *user, const char *
         }
         event_step_rejected(st, &st->approvals[st->n_approvals - 1]);
         hooks_changed(e, s, st);
-        (void) asprintf_safe(&why, "%s %u (%s) rejected by %s", step_phase_to_string(st->phase), st->index, st->name, user);
+        (void) asprintf_safe(&why, "%s %u (%s) rejected by %s", step_phase_to_string(st->phase), st->index, st->name,
+                             strna(user));
         session_finish(s, SESSION_REJECTED, why);
         return 0;
 }
 
-int engine_cancel(Engine *e, Session *s, uid_t uid, const char *user) {
+int engine_cancel(Engine *e, Session *s, const Identity *who) {
         PersistCtx c = { .session = s };
-        _cleanup_free_ char *why = NULL;
+        _cleanup_free_ char *why = NULL, *user = identity_describe(who);
         Step *cur;
         int r;
 
@@ -684,24 +703,24 @@ int engine_cancel(Engine *e, Session *s, uid_t uid, const char *user) {
         cur = session_current(s);
         if (cur && !step_state_is_final(cur->state)) {
                 cur->state = STEP_CANCELLED;
-                (void) set_error(&cur->error, "cancelled by %s", user);
+                (void) set_error(&cur->error, "cancelled by %s", strna(user));
                 if (!step_has_job(cur))
                         cur->finished_at = now_usec(CLOCK_REALTIME);
                 cur->dirty = true;
                 if (cur->n_hosts > 0) {
                         _cleanup_free_ char *skip = NULL;
-                        (void) asprintf_safe(&skip, "the session was cancelled by %s", user);
+                        (void) asprintf_safe(&skip, "the session was cancelled by %s", strna(user));
                         group_skip_pending(cur, strna(skip));
                 }
         }
-        c.audit = audit_event("cancel", s, NULL, uid, user, NULL);
+        c.audit = audit_event("cancel", s, NULL, who, NULL);
         r = persist(e, &c);
         if (r < 0)
                 return r;
-        event_session_cancelled(s, uid, user);
+        event_session_cancelled(s, who);
         if (cur && !step_has_job(cur))
                 hooks_changed(e, s, cur); /* a running one is announced when its command ends */
-        (void) asprintf_safe(&why, "cancelled by %s", user);
+        (void) asprintf_safe(&why, "cancelled by %s", strna(user));
         session_finish(s, SESSION_CANCELLED, why);
 
         /* recorded first, then acted on */
@@ -717,7 +736,7 @@ int engine_cancel(Engine *e, Session *s, uid_t uid, const char *user) {
         return 0;
 }
 
-int engine_retry(Engine *e, Session *s, uid_t uid, const char *user) {
+int engine_retry(Engine *e, Session *s, const Identity *who) {
         PersistCtx c = { .session = s };
         Step *st;
         int r;
@@ -736,7 +755,7 @@ int engine_retry(Engine *e, Session *s, uid_t uid, const char *user) {
         s->state = SESSION_WAITING_APPROVAL;
         s->error = mfree_str(s->error);
         s->dirty = true;
-        c.audit = audit_event("retry", s, st, uid, user, NULL);
+        c.audit = audit_event("retry", s, st, who, NULL);
         r = persist(e, &c);
         if (r < 0) {
                 /* put the model back as the store has it */
@@ -745,7 +764,7 @@ int engine_retry(Engine *e, Session *s, uid_t uid, const char *user) {
                 s->state = SESSION_INTERRUPTED;
                 return r;
         }
-        event_step_retry(st, uid, user);
+        event_step_retry(st, who);
         hooks_changed(e, s, st);
         return 0;
 }

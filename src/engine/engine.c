@@ -98,12 +98,15 @@ int persist_session_durably(Session *s) {
         return r < 0 ? r : store_sync(s->engine->store);
 }
 
-json_t *audit_event(const char *what, const Session *s, const Step *st, uid_t uid, const char *user,
-                           const char *comment) {
+json_t *audit_event(const char *what, const Session *s, const Step *st, const Identity *who, const char *comment) {
         json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:s}", "event", what, "time", (json_int_t) now_usec(CLOCK_REALTIME),
-                              "session", (json_int_t) s->id, "uid", (json_int_t) uid, "user", strempty(user));
+                              "session", (json_int_t) s->id, "uid", (json_int_t) who->uid, "user", strempty(who->user));
         if (!j)
                 return NULL;
+        if (uid_is_valid(who->login_uid)) {
+                json_object_set_new(j, "login_uid", json_integer((json_int_t) who->login_uid));
+                json_object_set_new(j, "login_user", json_string(strempty(who->login_user)));
+        }
         if (st) {
                 json_object_set_new(j, "step", json_integer(st->index));
                 json_object_set_new(j, "digest", json_string(st->digest));

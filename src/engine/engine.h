@@ -9,8 +9,10 @@
  *   -ENXIO    a step names a target that is not configured
  *   -ENOBUFS  too many active sessions
  *   -ESTALE   the step is not waiting for approval
- *   -EPERM    the session's creator may not approve its own step
- *   -EALREADY this user already approved this step
+ *   -EPERM    the session's creator (the same person) may not approve its own step
+ *   -EALREADY this person already approved this step
+ *   -ENOKEY   the approver is root (or runbookd's uid) with no login uid, and runbookd.json does not
+ *             allow that
  *   -ESHUTDOWN the session is finished
  *   -ENOMSG   the session is not interrupted (Retry)
  *   -ENOENT   no such session / step */
@@ -25,6 +27,7 @@
 
 typedef struct EngineConfig {
         bool allow_self_approval;
+        bool allow_unattended_root_approval;  /* root/our uid with no login uid may approve */
         size_t output_cap;                /* per stream, bytes */
         unsigned max_active_sessions;
         unsigned max_active_sessions_per_user;  /* sessions not yet finished that one user started */
@@ -65,12 +68,13 @@ int engine_foreach_active(Engine *e, int (*fn)(Session *s, void *userdata), void
 /* True when nothing runs, waits for approval, or is in flight. */
 bool engine_is_idle(Engine *e);
 
+/* 'who' is the caller (see Identity in session.h); the engine copies what it keeps. */
 int engine_start_session(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
-                         uid_t uid, const char *user, Session **ret, char **ret_error);
-int engine_approve(Engine *e, Step *st, uid_t uid, const char *user, const char *comment);
-int engine_reject(Engine *e, Step *st, uid_t uid, const char *user, const char *comment);
-int engine_cancel(Engine *e, Session *s, uid_t uid, const char *user);
-int engine_retry(Engine *e, Session *s, uid_t uid, const char *user);
+                         const Identity *who, Session **ret, char **ret_error);
+int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment);
+int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment);
+int engine_cancel(Engine *e, Session *s, const Identity *who);
+int engine_retry(Engine *e, Session *s, const Identity *who);
 
 /* The step now waiting for approval, or NULL. */
 Step *session_waiting_step(Session *s);

@@ -61,6 +61,7 @@ bool step_state_is_final(StepState s) {
 
 static void approval_done(Approval *a) {
         free(a->user);
+        free(a->login_user);
         free(a->comment);
         free(a->digest);
 }
@@ -102,6 +103,7 @@ Session *session_free(Session *s) {
         json_decref(s->parameters);
         json_decref(s->snapshot);
         free(s->creator_name);
+        free(s->creator_login_name);
         free(s->error);
         free(s);
         return NULL;
@@ -116,10 +118,48 @@ unsigned step_count_approvals(const Step *st) {
         return n;
 }
 
-bool step_approved_by(const Step *st, uid_t uid) {
+uid_t identity_person(const Identity *id) {
+        return uid_is_valid(id->login_uid) ? id->login_uid : id->uid;
+}
+
+char *identity_describe(const Identity *id) {
+        char *s = NULL;
+
+        if (!id->login_user || id->login_uid == id->uid)
+                return strdup(strempty(id->user));
+        (void) asprintf_safe(&s, "%s (as %s)", id->login_user, strempty(id->user));
+        return s;
+}
+
+void identity_done(Identity *id) {
+        id->user = mfree(id->user);
+        id->login_user = mfree(id->login_user);
+}
+
+int identity_copy(const Identity *from, Identity *to) {
+        *to = (Identity) { .uid = from->uid, .login_uid = from->login_uid };
+        to->user = strdup(strempty(from->user));
+        if (from->login_user)
+                to->login_user = strdup(from->login_user);
+        if (!to->user || (from->login_user && !to->login_user)) {
+                identity_done(to);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+uid_t approval_person(const Approval *a) {
+        return uid_is_valid(a->login_uid) ? a->login_uid : a->uid;
+}
+
+uid_t session_creator_person(const Session *s) {
+        return uid_is_valid(s->creator_login_uid) ? s->creator_login_uid : s->creator_uid;
+}
+
+bool step_approved_by(const Step *st, uid_t person) {
         for (size_t i = 0; i < st->n_approvals; i++)
                 if (st->approvals[i].approve && st->approvals[i].attempt == st->attempt &&
-                    st->approvals[i].uid == uid)
+                    approval_person(&st->approvals[i]) == person)
                         return true;
         return false;
 }

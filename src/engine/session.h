@@ -50,9 +50,27 @@ StepState step_state_from_string(const char *s);
 bool session_state_is_final(SessionState s);
 bool step_state_is_final(StepState s);
 
+/* Who is behind a call: the caller's uid and, where the kernel keeps one, its audit login uid —
+ * the user who logged in to the session the caller runs in, kept across sudo and su. The person
+ * is the login uid where there is one, else the uid; four eyes and M-of-N count persons. */
+typedef struct Identity {
+        uid_t uid;
+        char *user;               /* the uid's name */
+        uid_t login_uid;          /* UID_INVALID: none */
+        char *login_user;         /* the login uid's name; NULL when there is none */
+} Identity;
+
+uid_t identity_person(const Identity *id);
+/* "alice", or "alice (as root)" when the login user acted under another uid. */
+char *identity_describe(const Identity *id);
+void identity_done(Identity *id);
+int identity_copy(const Identity *from, Identity *to);
+
 typedef struct Approval {
         uid_t uid;
         char *user;
+        uid_t login_uid;          /* UID_INVALID: none (and for decisions stored before it was kept) */
+        char *login_user;         /* NULL when login_uid is UID_INVALID */
         bool approve;             /* false: a rejection */
         usec_t time;              /* CLOCK_REALTIME */
         char *comment;
@@ -142,6 +160,8 @@ struct Session {
         SessionState state;
         uid_t creator_uid;
         char *creator_name;
+        uid_t creator_login_uid;  /* UID_INVALID: none */
+        char *creator_login_name; /* NULL when creator_login_uid is UID_INVALID */
         usec_t created_at;
         usec_t finished_at;
         int current_step;         /* -1: none */
@@ -178,8 +198,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Session *, session_free);
 
 /* Number of approvals (approve decisions) given for the step's current attempt. */
 unsigned step_count_approvals(const Step *step);
-/* True if 'uid' approved the step's current attempt already. */
-bool step_approved_by(const Step *step, uid_t uid);
+/* The person behind a decision: its login uid, else its uid. */
+uid_t approval_person(const Approval *a);
+/* The person who created the session. */
+uid_t session_creator_person(const Session *s);
+/* True if 'person' approved the step's current attempt already. */
+bool step_approved_by(const Step *step, uid_t person);
 
 /* The number of approvals the step needs before it may run (>= 1). */
 unsigned step_approvals_needed(const Step *step);

@@ -162,7 +162,26 @@ static Runbook *rb_make(const Fx *f, const char *tmpl) {
 }
 
 static const char *user_of(uid_t uid) {
-        return uid == ALICE ? "alice" : uid == BOB ? "bob" : uid == CAROL ? "carol" : "someone";
+        return uid == ALICE ? "alice" : uid == BOB ? "bob" : uid == CAROL ? "carol" : uid == 0 ? "root" : "someone";
+}
+
+/* The caller with this uid and no login uid (as test users started without a login are). */
+static const Identity *as(uid_t uid) {
+        static Identity ids[4];
+        static unsigned next;
+        Identity *id = &ids[next++ % 4];
+        *id = (Identity) { .uid = uid, .user = (char *) user_of(uid), .login_uid = UID_INVALID };
+        return id;
+}
+
+/* The caller with uid 'uid' in the login session of 'login' (e.g. root through sudo). */
+static const Identity *as_login(uid_t uid, uid_t login) {
+        static Identity ids[4];
+        static unsigned next;
+        Identity *id = &ids[next++ % 4];
+        *id = (Identity) { .uid = uid, .user = (char *) user_of(uid), .login_uid = login,
+                           .login_user = (char *) user_of(login) };
+        return id;
 }
 
 static Session *start(Fx *f, const Runbook *rb, const char *params_json) {
@@ -172,7 +191,7 @@ static Session *start(Fx *f, const Runbook *rb, const char *params_json) {
         int r;
 
         check(!params_json || params);
-        r = engine_start_session(f->engine, rb, "TICKET-1", params, ALICE, "alice", &s, &err);
+        r = engine_start_session(f->engine, rb, "TICKET-1", params, as(ALICE), &s, &err);
         if (r < 0)
                 fprintf(stderr, "engine_start_session: %d %s\n", r, strna(err));
         check(r == 0);
@@ -183,7 +202,7 @@ static Session *start(Fx *f, const Runbook *rb, const char *params_json) {
 }
 
 static int approve(Fx *f, Step *st, uid_t uid) {
-        int r = engine_approve(f->engine, st, uid, user_of(uid), "ok by me");
+        int r = engine_approve(f->engine, st, as(uid), "ok by me");
         if (r >= 0)
                 check(store_sync(f->store) == 0);
         return r;
@@ -552,10 +571,10 @@ static void test_scenario(void) {
                 check_int(hooks.last_step_states[i], STEP_SUCCEEDED);
 
         /* a finished session takes no decisions, and cannot be cancelled or retried */
-        check_int(engine_approve(f.engine, &s->steps[2], BOB, "bob", NULL), -ESHUTDOWN);
-        check_int(engine_reject(f.engine, &s->steps[2], BOB, "bob", NULL), -ESHUTDOWN);
-        check_int(engine_cancel(f.engine, s, BOB, "bob"), -ESHUTDOWN);
-        check_int(engine_retry(f.engine, s, BOB, "bob"), -ESHUTDOWN);
+        check_int(engine_approve(f.engine, &s->steps[2], as(BOB), NULL), -ESHUTDOWN);
+        check_int(engine_reject(f.engine, &s->steps[2], as(BOB), NULL), -ESHUTDOWN);
+        check_int(engine_cancel(f.engine, s, as(BOB)), -ESHUTDOWN);
+        check_int(engine_retry(f.engine, s, as(BOB)), -ESHUTDOWN);
 
         /* unknown ids */
         {
@@ -641,6 +660,94 @@ static void test_two_approvers(void) {
         fx_done(&f);
 }
 
+/* Four eyes and M-of-N count persons — the login uid where there is one — not uids; root with no
+ * login uid approves only when the configuration allows it (issue #11, item 4). */
+static void test_persons(void) {
+        static const char two_json[] =
+                "{ \"steps\": [ { \"name\": \"two\", \"run\": \"echo ran >> @D@/marker\", \"approvers\": 2 } ] }";
+        Fx f;
+        Runbook *rb;
+        Session *s, *s2 = NULL, *s3;
+        EngineConfig cfg;
+        uint32_t id;
+        _cleanup_free_ char *marker = NULL, *err = NULL;
+
+        fx_setup(&f);
+        marker = fx_path(&f, "marker");
+        rb = rb_make(&f, two_json);
+
+        s = start(&f, rb, NULL); /* alice, no login uid */
+        id = s->id;
+        check_int(s->creator_login_uid, UID_INVALID);
+        /* alice through sudo is still alice */
+        check_int(engine_approve(f.engine, &s->steps[0], as_login(0, ALICE), NULL), -EPERM);
+        /* root with no login uid (a service, a step's leftover process) is nobody */
+        check_int(engine_approve(f.engine, &s->steps[0], as(0), NULL), -ENOKEY);
+        check_int(s->steps[0].n_approvals, 0);
+        /* bob as root, then bob as himself: one person */
+        check_int(engine_approve(f.engine, &s->steps[0], as_login(0, BOB), "as root"), 0);
+        check_int(engine_approve(f.engine, &s->steps[0], as(BOB), NULL), -EALREADY);
+        check_int(engine_approve(f.engine, &s->steps[0], as_login(CAROL, BOB), NULL), -EALREADY);
+        check_int(s->steps[0].n_approvals, 1);
+        check_int(s->steps[0].state, STEP_WAITING_APPROVAL);
+        check_int(store_sync(f.store), 0);
+
+        /* the decision keeps both uids, across a restart */
+        fx_close_engine(&f);
+        hooks_reset();
+        fx_open_engine(&f);
+        s = get(&f, id);
+        check_int(s->steps[0].approvals[0].uid, 0);
+        check_streq(s->steps[0].approvals[0].user, "root");
+        check_int(s->steps[0].approvals[0].login_uid, BOB);
+        check_streq(s->steps[0].approvals[0].login_user, "bob");
+        check_int(engine_approve(f.engine, &s->steps[0], as(BOB), NULL), -EALREADY);
+        check_int(engine_approve(f.engine, &s->steps[0], as(CAROL), NULL), 0);
+        wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
+        check_int(count_lines(marker), 1);
+        s = get(&f, id);
+        check_int(s->steps[0].approvals[1].login_uid, UID_INVALID);
+        check(!s->steps[0].approvals[1].login_user);
+
+        /* a session alice starts through sudo is hers */
+        check_int(engine_start_session(f.engine, rb, NULL, NULL, as_login(0, ALICE), &s2, &err), 0);
+        check_int(store_sync(f.store), 0);
+        id = s2->id;
+        check_int(s2->creator_uid, 0);
+        check_int(s2->creator_login_uid, ALICE);
+        check_int(engine_approve(f.engine, &s2->steps[0], as(ALICE), NULL), -EPERM);
+        /* root with no login uid may reject: that stops, it does not run anything */
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+        s2 = get(&f, id);
+        check_int(s2->creator_login_uid, ALICE);
+        check_streq(s2->creator_login_name, "alice");
+        check_int(engine_approve(f.engine, &s2->steps[0], as(ALICE), NULL), -EPERM);
+        check_int(engine_reject(f.engine, &s2->steps[0], as(0), "no"), 0);
+        check_int(s2->state, SESSION_REJECTED);
+
+        /* when runbookd.json allows it, root with no login uid approves, as one person (uid 0) */
+        cfg = *engine_get_config(f.engine);
+        cfg.allow_unattended_root_approval = true;
+        engine_set_config(f.engine, &cfg);
+        s3 = start(&f, rb, NULL);
+        check_int(engine_approve(f.engine, &s3->steps[0], as(0), NULL), 0);
+        check_int(engine_approve(f.engine, &s3->steps[0], as(0), NULL), -EALREADY);
+
+        /* max_active_sessions_per_user counts persons: alice (s3) has one; through sudo too */
+        cfg.max_active_sessions_per_user = 1;
+        engine_set_config(f.engine, &cfg);
+        err = mfree(err);
+        s2 = NULL;
+        check_int(engine_start_session(f.engine, rb, NULL, NULL, as_login(0, ALICE), &s2, &err), -ENOBUFS);
+        check(err && strstr(err, "alice (as root)"));
+        err = mfree(err);
+        check_int(engine_start_session(f.engine, rb, NULL, NULL, as_login(0, BOB), &s2, &err), 0);
+
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 static void test_reject(void) {
         Fx f;
         Runbook *rb;
@@ -655,7 +762,7 @@ static void test_reject(void) {
         s = start(&f, rb, NULL);
         id = s->id;
 
-        check_int(engine_reject(f.engine, &s->steps[0], BOB, "bob", "not today"), 0);
+        check_int(engine_reject(f.engine, &s->steps[0], as(BOB), "not today"), 0);
         check(store_sync(f.store) == 0);
         check_int(s->state, SESSION_REJECTED);
         check_int(s->steps[0].state, STEP_REJECTED);
@@ -683,7 +790,7 @@ static void test_reject(void) {
         check_streq(c->error, s->error);
         session_free(c);
 
-        check_int(engine_approve(f.engine, &s->steps[0], CAROL, "carol", NULL), -ESHUTDOWN);
+        check_int(engine_approve(f.engine, &s->steps[0], as(CAROL), NULL), -ESHUTDOWN);
         check_int(hooks.last_changed_id, id);
 
         runbook_free(rb);
@@ -856,13 +963,13 @@ static void test_cancel_running(void) {
         }
         check_int(s->steps[0].state, STEP_RUNNING);
 
-        check_int(engine_cancel(f.engine, s, BOB, "bob"), 0);
+        check_int(engine_cancel(f.engine, s, as(BOB)), 0);
         check(store_sync(f.store) == 0);
         check_int(s->state, SESSION_CANCELLED);
         check_int(s->steps[0].state, STEP_CANCELLED);
         check_int(s->steps[1].state, STEP_SKIPPED);
         check(s->error && strstr(s->error, "cancelled by bob"));
-        check_int(engine_cancel(f.engine, s, BOB, "bob"), -ESHUTDOWN);
+        check_int(engine_cancel(f.engine, s, as(BOB)), -ESHUTDOWN);
 
         wait_no_job(&f, &s->steps[0], 10 * USEC_PER_SEC);
         s = get(&f, id);
@@ -902,7 +1009,7 @@ static void test_cancel_waiting(void) {
         fx_setup(&f);
         rb = rb_make(&f, one_step_json);
         s = start(&f, rb, NULL);
-        check_int(engine_cancel(f.engine, s, ALICE, "alice"), 0);
+        check_int(engine_cancel(f.engine, s, as(ALICE)), 0);
         check_int(s->state, SESSION_CANCELLED);
         check_int(s->steps[0].state, STEP_CANCELLED);
         check(s->steps[0].finished_at > 0);
@@ -937,7 +1044,7 @@ static void test_bad_parameters(void) {
                 json_t *p = json_loads(bad[i], 0, NULL);
                 check(p);
                 s = NULL;
-                check_int(engine_start_session(f.engine, rb, "T", p, ALICE, "alice", &s, &err), -EINVAL);
+                check_int(engine_start_session(f.engine, rb, "T", p, as(ALICE), &s, &err), -EINVAL);
                 json_decref(p);
                 check(!s);
                 check(err);
@@ -948,7 +1055,7 @@ static void test_bad_parameters(void) {
         /* no parameters at all, but one is required */
         {
                 _cleanup_free_ char *err = NULL;
-                check_int(engine_start_session(f.engine, rb, NULL, NULL, ALICE, "alice", &s, &err), -EINVAL);
+                check_int(engine_start_session(f.engine, rb, NULL, NULL, as(ALICE), &s, &err), -EINVAL);
                 check(err && strstr(err, "svc"));
         }
 
@@ -984,7 +1091,7 @@ static void test_no_such_target(void) {
         rb = rb_make(&f,
                      "{ \"steps\": [ { \"name\": \"here\", \"run\": \"true\" },"
                      "              { \"name\": \"there\", \"run\": \"touch @D@/marker\", \"target\": \"nowhere\" } ] }");
-        check_int(engine_start_session(f.engine, rb, NULL, NULL, ALICE, "alice", &s, &err), -ENXIO);
+        check_int(engine_start_session(f.engine, rb, NULL, NULL, as(ALICE), &s, &err), -ENXIO);
         check(!s);
         check(err && strstr(err, "nowhere"));
         check_int(stored_sessions(&f), 0);
@@ -996,7 +1103,7 @@ static void test_no_such_target(void) {
         free(err);
         err = NULL;
         rb = rb_make(&f, "{ \"target\": \"elsewhere\", \"steps\": [ { \"name\": \"x\", \"run\": \"true\" } ] }");
-        check_int(engine_start_session(f.engine, rb, NULL, NULL, ALICE, "alice", &s, &err), -ENXIO);
+        check_int(engine_start_session(f.engine, rb, NULL, NULL, as(ALICE), &s, &err), -ENXIO);
         check(err && strstr(err, "elsewhere"));
         check_int(stored_sessions(&f), 0);
         runbook_free(rb);
@@ -1115,7 +1222,7 @@ static void test_start_log_replay(void) {
         fx_reboot(&f);
         s = get(&f, id);
         check_int(s->steps[0].state, STEP_INTERRUPTED);
-        check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+        check_int(engine_retry(f.engine, s, as(BOB)), 0);
         check_int(s->steps[0].attempt, 2);
         check_int(approve(&f, &s->steps[0], BOB), 0);
         wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
@@ -1190,7 +1297,7 @@ static void test_start_ahead(void) {
 
         /* Retry a: it runs, then the session stops at b */
         check(touch(fast) == 0);
-        check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+        check_int(engine_retry(f.engine, s, as(BOB)), 0);
         check_int(approve(&f, &s->steps[0], BOB), 0);
         wait_state(&f, id, SESSION_INTERRUPTED, 1, 10 * USEC_PER_SEC);
         check_int(s->steps[0].state, STEP_SUCCEEDED);
@@ -1200,7 +1307,7 @@ static void test_start_ahead(void) {
         check_int(count_lines(marker), 2);
 
         /* Retry b (a fresh approval): b and c run */
-        check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+        check_int(engine_retry(f.engine, s, as(BOB)), 0);
         check_int(s->steps[1].state, STEP_WAITING_APPROVAL);
         check_int(approve(&f, &s->steps[1], BOB), 0);
         wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
@@ -1220,7 +1327,7 @@ static void test_start_ahead(void) {
         check_int(s->steps[0].state, STEP_INTERRUPTED);
         check_int(s->steps[1].state, STEP_PENDING);
         check(touch(fast) == 0);
-        check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+        check_int(engine_retry(f.engine, s, as(BOB)), 0);
         check_int(approve(&f, &s->steps[0], BOB), 0);
         wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
         check_int(count_lines(marker), 8);
@@ -1308,7 +1415,7 @@ static void test_start_ahead_range(void) {
         check(touch(fast) == 0);
         for (int i = 6; i < 10; i++) {
                 check_int(s->current_step, i);
-                check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+                check_int(engine_retry(f.engine, s, as(BOB)), 0);
                 check_int(approve(&f, &s->steps[i], BOB), 0);
                 if (i < 9)
                         wait_state(&f, id, SESSION_INTERRUPTED, i + 1, 10 * USEC_PER_SEC);
@@ -1395,7 +1502,7 @@ static void test_group_restart_new_boot(void) {
         check(strstr(st->error, "runbookd stopped while 3 of 3 hosts ran"));
         check_int(count_lines(marker), -1);   /* nothing (re-)run by itself */
 
-        check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+        check_int(engine_retry(f.engine, s, as(BOB)), 0);
         check_int(approve(&f, st, BOB), 0);
         wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
         check_int(count_lines(marker), 3);
@@ -1492,7 +1599,7 @@ static void test_interrupted(void) {
         check_int(s->steps[0].state, STEP_RUNNING);
 
         /* retry needs an interrupted session */
-        check_int(engine_retry(f.engine, s, BOB, "bob"), -ENOMSG);
+        check_int(engine_retry(f.engine, s, as(BOB)), -ENOMSG);
 
         /* "crash": the engine goes away while the command runs */
         fx_close_engine(&f);
@@ -1533,7 +1640,7 @@ static void test_interrupted(void) {
 
         /* retry: a fresh approval for attempt 2 */
         hooks_reset();
-        check_int(engine_retry(f.engine, s, BOB, "bob"), 0);
+        check_int(engine_retry(f.engine, s, as(BOB)), 0);
         check(store_sync(f.store) == 0);
         check_int(hooks.n_changed, 1);
         check_int(s->state, SESSION_WAITING_APPROVAL);
@@ -1543,7 +1650,7 @@ static void test_interrupted(void) {
         check(!s->error);
         check(session_waiting_step(s) == &s->steps[0]);
         check_int(step_count_approvals(&s->steps[0]), 0);
-        check_int(engine_retry(f.engine, s, BOB, "bob"), -ENOMSG);
+        check_int(engine_retry(f.engine, s, as(BOB)), -ENOMSG);
         run_for(&f, 100 * USEC_PER_MSEC);
         check_int(count_lines(count), 1);
 
@@ -1668,7 +1775,7 @@ static void test_hooks(void) {
         /* reject: the session's end is announced, and so is each step it changed */
         {
                 unsigned before = hooks.n_changed, before_session = hooks.n_changed_session;
-                check_int(engine_reject(f.engine, &s2->steps[1], BOB, "bob", NULL), 0);
+                check_int(engine_reject(f.engine, &s2->steps[1], as(BOB), NULL), 0);
                 check(hooks.n_changed > before);
                 check(hooks.n_changed_session > before_session);
                 check_int(hooks.last_changed_id, s2->id);
@@ -1677,7 +1784,7 @@ static void test_hooks(void) {
         /* cancel while waiting */
         s3 = start(&f, rb, NULL);
         wait_state(&f, s3->id, SESSION_WAITING_APPROVAL, 1, 10 * USEC_PER_SEC);
-        check_int(engine_cancel(f.engine, s3, BOB, "bob"), 0);
+        check_int(engine_cancel(f.engine, s3, as(BOB)), 0);
 
         /* a failing first step: the rest is skipped */
         runbook_free(rb);
@@ -1718,7 +1825,7 @@ static void test_many(void) {
         check_int(last, ELEMENTSOF(ss));
         /* reject every other one, from the middle out */
         for (size_t i = 0; i < ELEMENTSOF(ss); i += 2)
-                check_int(engine_reject(f.engine, &ss[i]->steps[0], BOB, "bob", NULL), 0);
+                check_int(engine_reject(f.engine, &ss[i]->steps[0], as(BOB), NULL), 0);
         check_int(engine_n_active(f.engine), ELEMENTSOF(ss) / 2);
         last = 0;
         check(engine_foreach_active(f.engine, collect_active, &last) == 0);
@@ -1736,7 +1843,7 @@ static void test_many(void) {
                 Session *s = NULL;
                 cfg.max_active_sessions = 20;
                 engine_set_config(f.engine, &cfg);
-                check_int(engine_start_session(f.engine, rb, NULL, NULL, ALICE, "alice", &s, &err), -ENOBUFS);
+                check_int(engine_start_session(f.engine, rb, NULL, NULL, as(ALICE), &s, &err), -ENOBUFS);
                 check(err);
                 check_int(stored_sessions(&f), ELEMENTSOF(ss));
         }
@@ -1765,6 +1872,7 @@ int main(void) {
         TEST(scenario);
         TEST(self_approval);
         TEST(two_approvers);
+        TEST(persons);
         TEST(reject);
         TEST(failed_precheck);
         TEST(failed_main_and_postcheck);

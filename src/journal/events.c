@@ -158,16 +158,39 @@ static void rec_send(Record *r) {
         r->n = 0;
 }
 
+/* PREFIX_UID and PREFIX (uid and name), and PREFIX_LOGIN_UID and PREFIX_LOGIN when the caller
+ * had a login uid (see Identity in session.h); 'who' gets what a message names. */
+static void rec_who(Record *r, const char *prefix, uid_t uid, const char *user, uid_t login_uid, const char *login) {
+        char f[64];
+
+        (void) snprintf(f, sizeof f, "%s_UID", prefix);
+        rec_add(r, f, "%u", (unsigned) uid);
+        rec_add(r, prefix, "%s", strempty(user));
+        if (uid_is_valid(login_uid)) {
+                (void) snprintf(f, sizeof f, "%s_LOGIN_UID", prefix);
+                rec_add(r, f, "%u", (unsigned) login_uid);
+                (void) snprintf(f, sizeof f, "%s_LOGIN", prefix);
+                rec_add(r, f, "%s", strempty(login));
+        }
+}
+
+/* "alice", or "alice (as root)" */
+static char *who_text(const char *user, uid_t uid, uid_t login_uid, const char *login) {
+        Identity id = { .uid = uid, .user = (char *) user, .login_uid = login_uid, .login_user = (char *) login };
+        return identity_describe(&id);
+}
+
 void event_session_started(const Session *s) {
         RECORD(r);
 
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_STARTED_STR);
         rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
+        _cleanup_free_ char *who = who_text(s->creator_name, s->creator_uid, s->creator_login_uid,
+                                            s->creator_login_name);
         rec_add(&r, "MESSAGE", "[SESSION_START] Session %u started from runbook %s by %s", s->id, s->runbook,
-                s->creator_name);
+                strna(who));
         rec_session(&r, s);
-        rec_add(&r, "RUNBOOK_CREATOR_UID", "%u", (unsigned) s->creator_uid);
-        rec_add(&r, "RUNBOOK_CREATOR", "%s", s->creator_name);
+        rec_who(&r, "RUNBOOK_CREATOR", s->creator_uid, s->creator_name, s->creator_login_uid, s->creator_login_name);
         rec_send(&r);
 }
 
@@ -261,19 +284,19 @@ void event_step_result(const Step *st, bool success, const StepResult *res) {
 }
 
 static void approval_record(const Step *st, const Approval *a, bool approve) {
+        _cleanup_free_ char *who = who_text(a->user, a->uid, a->login_uid, a->login_user);
         RECORD(r);
 
         rec_add(&r, "MESSAGE_ID", "%s", approve ? RUNBOOK_MESSAGE_STEP_APPROVED_STR : RUNBOOK_MESSAGE_STEP_REJECTED_STR);
         rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
         if (approve)
                 rec_add(&r, "MESSAGE", "[APPROVE_STEP] Step %u (%s) in session %u approved by %s (%u/%u)", st->index,
-                        st->name, st->session->id, a->user, step_count_approvals(st), step_approvals_needed(st));
+                        st->name, st->session->id, strna(who), step_count_approvals(st), step_approvals_needed(st));
         else
                 rec_add(&r, "MESSAGE", "[REJECT_STEP] Step %u (%s) in session %u rejected by %s", st->index, st->name,
-                        st->session->id, a->user);
+                        st->session->id, strna(who));
         rec_step(&r, st);
-        rec_add(&r, "RUNBOOK_APPROVER_UID", "%u", (unsigned) a->uid);
-        rec_add(&r, "RUNBOOK_APPROVER", "%s", a->user);
+        rec_who(&r, "RUNBOOK_APPROVER", a->uid, a->user, a->login_uid, a->login_user);
         if (!isempty(a->comment))
                 rec_add(&r, "RUNBOOK_COMMENT", "%s", a->comment);
         rec_send(&r);
@@ -287,15 +310,15 @@ void event_step_rejected(const Step *st, const Approval *a) {
         approval_record(st, a, false);
 }
 
-void event_session_cancelled(const Session *s, uid_t uid, const char *user) {
+void event_session_cancelled(const Session *s, const Identity *by) {
+        _cleanup_free_ char *who = identity_describe(by);
         RECORD(r);
 
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_CANCELLED_STR);
         rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
-        rec_add(&r, "MESSAGE", "[CANCEL_SESSION] Session %u cancelled by %s", s->id, user);
+        rec_add(&r, "MESSAGE", "[CANCEL_SESSION] Session %u cancelled by %s", s->id, strna(who));
         rec_session(&r, s);
-        rec_add(&r, "RUNBOOK_CANCELLER_UID", "%u", (unsigned) uid);
-        rec_add(&r, "RUNBOOK_CANCELLER", "%s", user);
+        rec_who(&r, "RUNBOOK_CANCELLER", by->uid, by->user, by->login_uid, by->login_user);
         rec_send(&r);
 }
 
@@ -310,16 +333,16 @@ void event_step_interrupted(const Step *st) {
         rec_send(&r);
 }
 
-void event_step_retry(const Step *st, uid_t uid, const char *user) {
+void event_step_retry(const Step *st, const Identity *by) {
+        _cleanup_free_ char *who = identity_describe(by);
         RECORD(r);
 
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_RETRY_STR);
         rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
         rec_add(&r, "MESSAGE", "[RETRY_STEP] Step %u (%s) in session %u re-armed for attempt %u by %s", st->index,
-                st->name, st->session->id, st->attempt, user);
+                st->name, st->session->id, st->attempt, strna(who));
         rec_step(&r, st);
-        rec_add(&r, "RUNBOOK_REQUESTER_UID", "%u", (unsigned) uid);
-        rec_add(&r, "RUNBOOK_REQUESTER", "%s", user);
+        rec_who(&r, "RUNBOOK_REQUESTER", by->uid, by->user, by->login_uid, by->login_user);
         rec_send(&r);
 }
 

@@ -18,9 +18,9 @@ void event_step_executing(const Step *st, const char *detail);
 void event_step_result(const Step *st, bool success, const StepResult *res);
 void event_step_approved(const Step *st, const Approval *a);
 void event_step_rejected(const Step *st, const Approval *a);
-void event_session_cancelled(const Session *s, uid_t uid, const char *user);
+void event_session_cancelled(const Session *s, const Identity *by);
 void event_step_interrupted(const Step *st);
-void event_step_retry(const Step *st, uid_t uid, const char *user);
+void event_step_retry(const Step *st, const Identity *by);
 /* The hosts of a step on a target group: RUNBOOK_TARGET is the host, RUNBOOK_GROUP the group. */
 void event_host_executing(const HostRun *h, const char *detail);
 void event_host_result(const HostRun *h, bool success, const StepResult *res);

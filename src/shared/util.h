@@ -45,5 +45,10 @@ const char *utf8_text_problem(const char *s, size_t max_len, char *buf, size_t s
 /* Looks up the user name of 'uid'; "uid:N" when the user has no name. */
 char *uid_to_name(uid_t uid);
 
+#define UID_INVALID ((uid_t) -1)
+static inline bool uid_is_valid(uid_t u) {
+        return u != UID_INVALID;
+}
+
 /* Writes all of 'n' bytes, retrying on EINTR. */
 int loop_write(int fd, const void *buf, size_t n);

@@ -29,15 +29,28 @@ static void host_key(uint8_t k[12], uint32_t id, uint32_t index, uint32_t host) 
         be32_put(k + 8, host);
 }
 
+/* "<prefix>login_uid" and the name under 'name_key', only when there is a login uid */
+static json_t *set_login(json_t *j, const char *uid_key, const char *name_key, uid_t login_uid, const char *name) {
+        if (!j || !uid_is_valid(login_uid))
+                return j;
+        if (json_object_set_new(j, uid_key, json_integer((json_int_t) login_uid)) < 0 ||
+            json_object_set_new(j, name_key, json_string(strempty(name))) < 0) {
+                json_decref(j);
+                return NULL;
+        }
+        return j;
+}
+
 static json_t *approval_to_json(const Approval *a) {
-        return json_pack("{s:I,s:s,s:b,s:I,s:s,s:s,s:I}",
-                         "uid", (json_int_t) a->uid,
-                         "user", a->user,
-                         "approve", a->approve,
-                         "time", (json_int_t) a->time,
-                         "comment", strempty(a->comment),
-                         "digest", strempty(a->digest),
-                         "attempt", (json_int_t) a->attempt);
+        json_t *j = json_pack("{s:I,s:s,s:b,s:I,s:s,s:s,s:I}",
+                              "uid", (json_int_t) a->uid,
+                              "user", a->user,
+                              "approve", a->approve,
+                              "time", (json_int_t) a->time,
+                              "comment", strempty(a->comment),
+                              "digest", strempty(a->digest),
+                              "attempt", (json_int_t) a->attempt);
+        return set_login(j, "login_uid", "login_user", a->login_uid, a->login_user);
 }
 
 static json_t *step_to_json(const Step *st) {
@@ -125,7 +138,7 @@ static json_t *session_to_json(const Session *s) {
                       "n_steps", (json_int_t) s->n_steps);
         if (j && s->error)
                 json_object_set_new(j, "error", json_string(s->error));
-        return j;
+        return set_login(j, "creator_login_uid", "creator_login_name", s->creator_login_uid, s->creator_login_name);
 }
 
 void store_save_session(StoreTxn *t, Session *s, bool force) {
@@ -217,6 +230,20 @@ static int64_t get_int(json_t *o, const char *key, int64_t def) {
         return json_is_integer(v) ? (int64_t) json_integer_value(v) : def;
 }
 
+/* An optional login uid and its name: both or neither; UID_INVALID when absent. */
+static int get_login(json_t *o, const char *uid_key, const char *name_key, uid_t *ret_uid, char **ret_name) {
+        json_t *v = json_object_get(o, uid_key);
+
+        *ret_uid = UID_INVALID;
+        *ret_name = NULL;
+        if (!v)
+                return json_object_get(o, name_key) ? -EBADMSG : 0;
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= (json_int_t) UID_INVALID)
+                return -EBADMSG;
+        *ret_uid = (uid_t) json_integer_value(v);
+        return dup_str(o, name_key, true, ret_name);
+}
+
 static int host_from_json(json_t *j, HostRun *h) {
         int r;
 
@@ -304,6 +331,7 @@ static int step_from_json(json_t *j, Step *st) {
                         ap->time = (usec_t) get_int(a, "time", 0);
                         ap->attempt = (unsigned) get_int(a, "attempt", 1);
                         if ((r = dup_str(a, "user", true, &ap->user)) < 0 ||
+                            (r = get_login(a, "login_uid", "login_user", &ap->login_uid, &ap->login_user)) < 0 ||
                             (r = dup_str(a, "comment", false, &ap->comment)) < 0 ||
                             (r = dup_str(a, "digest", false, &ap->digest)) < 0)
                                 return r;
@@ -385,6 +413,8 @@ int store_load_session(StoreTxn *t, uint32_t id, Session **ret) {
         if ((r = dup_str(j, "runbook", true, &s->runbook)) < 0 ||
             (r = dup_str(j, "reference", false, &s->reference)) < 0 ||
             (r = dup_str(j, "creator_name", true, &s->creator_name)) < 0 ||
+            (r = get_login(j, "creator_login_uid", "creator_login_name", &s->creator_login_uid,
+                           &s->creator_login_name)) < 0 ||
             (r = dup_str(j, "error", false, &s->error)) < 0)
                 return r;
         s->parameters = json_incref(json_object_get(j, "parameters"));

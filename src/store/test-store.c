@@ -918,6 +918,7 @@ static void approval_set(Approval *a, uid_t uid, const char *user, bool approve,
         *a = (Approval) {
                 .uid = uid,
                 .user = strdup(user),
+                .login_uid = UID_INVALID,
                 .approve = approve,
                 .time = time,
                 .comment = strdup(comment),
@@ -969,6 +970,10 @@ static Session *make_session(uint32_t id, SessionState state) {
         check(s->runbook && s->reference && s->creator_name && s->parameters && s->snapshot);
         s->state = state;
         s->creator_uid = 1000;
+        /* even ids: alice logged in as herself; odd: no login uid */
+        s->creator_login_uid = id % 2 ? UID_INVALID : 1000;
+        s->creator_login_name = id % 2 ? NULL : strdup("alice");
+        check(id % 2 || s->creator_login_name);
         s->created_at = UINT64_C(1700000000123456);
         s->finished_at = 0;
         s->current_step = 2;
@@ -996,7 +1001,10 @@ static Session *make_session(uint32_t id, SessionState state) {
         st->n_approvals = 3;
         st->approvals = calloc(3, sizeof(Approval));
         check(st->approvals && st->error);
-        approval_set(&st->approvals[0], 1001, "bob", true, UINT64_C(1700000000320000), "looks fine", st->digest, 1);
+        approval_set(&st->approvals[0], 0, "root", true, UINT64_C(1700000000320000), "looks fine", st->digest, 1);
+        st->approvals[0].login_uid = 1001; /* bob, through sudo */
+        st->approvals[0].login_user = strdup("bob");
+        check(st->approvals[0].login_user);
         approval_set(&st->approvals[1], 1002, "carol", false, UINT64_C(1700000000330000), "", st->digest, 1);
         approval_set(&st->approvals[2], 1001, "bob", true, UINT64_C(1700000000340000), "ünïcode ✓", "0000", 2);
 
@@ -1069,6 +1077,8 @@ static void check_same_step(const Step *a, const Step *b, const Session *bs) {
                 const Approval *x = &a->approvals[i], *y = &b->approvals[i];
                 check_int(x->uid, y->uid);
                 check_streq(x->user, y->user);
+                check_int(x->login_uid, y->login_uid);
+                check(streq_ptr(x->login_user, y->login_user));
                 check_int(x->approve, y->approve);
                 check_int(x->time, y->time);
                 check_streq(x->comment, y->comment);
@@ -1087,6 +1097,8 @@ static void check_same_session(const Session *a, const Session *b) {
         check_int(a->state, b->state);
         check_int(a->creator_uid, b->creator_uid);
         check_streq(a->creator_name, b->creator_name);
+        check_int(a->creator_login_uid, b->creator_login_uid);
+        check(streq_ptr(a->creator_login_name, b->creator_login_name));
         check_int(a->created_at, b->created_at);
         check_int(a->finished_at, b->finished_at);
         check_int(a->current_step, b->current_step);
@@ -1198,6 +1210,10 @@ static void test_corrupt_records(void) {
                 { true, 0, "current_step", "4" },            /* four steps: 0..3 */
                 { true, 0, "current_step", "-7" },
                 { true, 0, "n_steps", "100000" },
+                { true, 0, "creator_login_uid", "-1" },
+                { true, 0, "creator_login_uid", "4294967295" },
+                { true, 0, "creator_login_uid", "5" },       /* a login uid with no name */
+                { true, 0, "creator_login_name", "\"x\"" },  /* a name with no login uid */
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {

@@ -107,6 +107,7 @@ cockpit_up() {
         setsid unshare --pid --fork --kill-child --mount --propagation private sh -c '
             mount -t tmpfs -o mode=755 tmpfs /run/log && mkdir /run/log/journal &&
                 mount --bind "$1" /run/log/journal || exit 1
+            { id -u "$2" > /proc/self/loginuid; } 2>/dev/null # a login of their own (see lib.sh)
             setpriv --reuid="$2" --regid="$(id -g "$2")" --init-groups \
                 env -i HOME="$3" USER="$2" LOGNAME="$2" PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
                     XDG_RUNTIME_DIR="$3/run" XDG_DATA_DIRS="$4" DBUS_SYSTEM_BUS_ADDRESS="$5" \
