@@ -120,9 +120,10 @@ t_started=$(date +%s%N)
 started=$(grep -c '"data"' "$T/started.json" || true)
 
 # ---- until every session has ended (or 10 minutes)
-sessions() { busctl --system --json=short call org.runbookd1 /org/runbookd1 org.runbookd1.Manager ListSessions; }
+active() { busctl --system --json=short call org.runbookd1 /org/runbookd1 org.runbookd1.Manager ListSessions 'a{sv}' \
+             2 states as 3 created running waiting_approval limit u 1; }
 for _ in $(seq 6000); do
-    left=$(sessions | jq '[.data[0][] | select(.[3] == "created" or .[3] == "running" or .[3] == "waiting_approval")] | length')
+    left=$(active | jq '.data[0] | length')
     [ "$left" = 0 ] && break
     sleep 0.1
 done
@@ -130,8 +131,18 @@ t1=$(date +%s%N)
 hwm=$(rss_kib "$DAEMON" VmHWM)
 kill "$SAMPLER" 2>/dev/null; SAMPLER=""
 peak=$(cat "$T/peak" 2>/dev/null || echo 0)
-succeeded=$(sessions | jq '[.data[0][] | select(.[3] == "succeeded")] | length')
-failed=$(sessions | jq '[.data[0][] | select(.[3] != "succeeded")] | length')
+count() { # STATE...: sessions in these states (pages of 1000, newest first)
+    local n=0 before=0 out
+    while :; do
+        out=$(busctl --system --json=short call org.runbookd1 /org/runbookd1 org.runbookd1.Manager ListSessions 'a{sv}' \
+              3 states as "$#" "$@" limit u 1000 before u "$before")
+        n=$((n + $(jq '.data[0] | length' <<<"$out"))) before=$(jq '.data[1]' <<<"$out")
+        [ "$before" = 0 ] && break
+    done
+    echo "$n"
+}
+succeeded=$(count succeeded)
+failed=$(count created waiting_approval running failed rejected cancelled interrupted)
 sleep 1   # the fake's state.json is flushed every 0.5 s
 
 st="$AZ/state.json"

@@ -425,9 +425,11 @@ wait_step_state() {
     fi
 }
 
-# list_sessions: ListSessions' array as compact JSON ("[]" when empty), for before/after checks.
+# list_sessions: ListSessions' array (its first page of up to 1000, newest first) as compact
+# JSON ("[]" when empty), for before/after checks.
 list_sessions() {
-    busctl --system --json=short call "$BUS_NAME" "$MANAGER" "$IFACE_MANAGER" ListSessions | jq -c '.data[0]'
+    busctl --system --json=short call "$BUS_NAME" "$MANAGER" "$IFACE_MANAGER" ListSessions 'a{sv}' 1 limit u 1000 |
+        jq -c '.data[0]'
 }
 # list_runbooks: ListRunbooks' array as compact JSON.
 list_runbooks() {

@@ -126,9 +126,28 @@ export async function listPendingApprovals() {
     return toObjects(rows, PENDING_FIELDS);
 }
 
-export async function listSessions() {
-    const [rows] = await call(MANAGER, IFACE_MANAGER, 'ListSessions');
-    return toObjects(rows, SESSION_FIELDS);
+// One page of ListSessions, newest first: { sessions, next } — next is the id to pass as
+// `before` for the page after it, 0 when there is none. `states`: only these (all when empty).
+export async function listSessions({ states = [], before = 0, limit = 200 } = {}) {
+    const options = { limit: { t: 'u', v: limit } };
+    if (states.length)
+        options.states = { t: 'as', v: states };
+    if (before)
+        options.before = { t: 'u', v: before };
+    const [rows, next] = await call(MANAGER, IFACE_MANAGER, 'ListSessions', 'a{sv}', [options]);
+    return { sessions: toObjects(rows, SESSION_FIELDS), next };
+}
+
+// The newest `count` sessions in `states` (all when empty), page by page: { sessions, more }.
+export async function listNewestSessions(states, count) {
+    const sessions = [];
+    let before = 0;
+    do {
+        const page = await listSessions({ states, before, limit: Math.min(1000, count - sessions.length) });
+        sessions.push(...page.sessions);
+        before = page.next;
+    } while (before && sessions.length < count);
+    return { sessions, more: before !== 0 };
 }
 
 export async function listRunbooks() {

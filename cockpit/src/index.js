@@ -2,7 +2,7 @@
 // index.js - runbookd's Cockpit page: tabs Pending approvals / Sessions / Start, and the session
 // view; routes through cockpit.location (#/, #/sessions, #/start, #/session/ID).
 /* global cockpit */
-import { onSignal, onOwner, listPendingApprovals, listSessions, IFACE_SESSION, IFACE_STEP, changedProps } from './bus.js';
+import { onSignal, onOwner, listPendingApprovals, listNewestSessions, IFACE_SESSION, IFACE_STEP, changedProps } from './bus.js';
 import { Store } from './store.js';
 import { h, replace } from './dom.js';
 import { approvalsView } from './approvals.js';
@@ -19,11 +19,15 @@ const TABS = [
 function init() {
     const main = document.getElementById('main');
     const pending = new Store(listPendingApprovals);
-    const sessions = new Store(listSessions);
+    // the Sessions tab's list: the newest `count` sessions in the state filtered on, fetched page
+    // by page (the daemon bounds each call); "Show more" raises count
+    const sessionsQuery = { states: [], count: 200 };
+    const sessions = new Store(() => listNewestSessions(sessionsQuery.states, sessionsQuery.count));
     const ctx = {
         user: null,
         pending,
         sessions,
+        sessionsQuery,
         go: path => cockpit.location.go(path),
         setQuery: options => {
             const clean = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));

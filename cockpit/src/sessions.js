@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// sessions.js - the sessions (Manager.ListSessions, newest first), filterable by state and
-// reference; kept current by the signals.
+// sessions.js - the sessions (Manager.ListSessions, newest first, a page at a time), filtered by
+// state (by the daemon) and reference (among those loaded); kept current by the signals.
 import { h, replace, table, emptyState, stateLabel, formSelect } from './dom.js';
 import { showError } from './actions.js';
 import * as fmt from './format.js';
@@ -19,7 +19,8 @@ export function sessionsView(ctx, query) {
     const refInput = h('input', { id: 'rb-filter-reference', type: 'search', placeholder: 'Reference contains…',
                                   'aria-label': 'Filter by reference', autocomplete: 'off' });
     refInput.value = query.reference || '';
-    let limit = PAGE;
+    ctx.sessionsQuery.states = stateSel.value ? [stateSel.value] : [];
+    ctx.sessionsQuery.count = PAGE;
 
     const toolbar = h('div', { class: 'pf-v5-c-toolbar' },
                       h('div', { class: 'pf-v5-c-toolbar__content' },
@@ -40,14 +41,23 @@ export function sessionsView(ctx, query) {
             replace(messages);
         }
         const state = stateSel.value, ref = refInput.value.trim().toLowerCase();
-        const all = store.value || [];
-        const rows = all.filter(s => (!state || s.state === state) && (!ref || s.reference.toLowerCase().includes(ref)));
+        const loaded = store.value ? store.value.sessions : [];
+        const more = store.value ? store.value.more : false;
+        // a reload for another state may still be on its way: show only what matches
+        const rows = loaded.filter(s => (!state || s.state === state) && (!ref || s.reference.toLowerCase().includes(ref)));
+        const showMore = more
+            ? h('button', { type: 'button', class: 'pf-v5-c-button pf-m-link pf-m-inline', id: 'rb-sessions-more',
+                            onclick: () => { ctx.sessionsQuery.count += PAGE; ctx.sessions.refresh() } }, 'Show more')
+            : null;
         if (rows.length === 0) {
-            replace(body, emptyState(all.length ? 'No session matches the filter' : 'No sessions yet',
-                                     all.length ? `${all.length} sessions in all.` : 'Start one from the Start tab.'));
+            const filtered = state || ref;
+            replace(body, emptyState(filtered ? 'No session matches the filter' : 'No sessions yet',
+                                     filtered ? (more ? `None among the newest ${loaded.length} loaded.` : 'None in all.')
+                                              : 'Start one from the Start tab.'),
+                    showMore);
             return;
         }
-        const shown = rows.slice(0, limit);
+        const shown = rows;
         replace(body,
                 table(['ID', 'Runbook', 'Reference', 'State', 'Current step', 'Started by', 'Created', 'Finished'],
                       shown.map(s => [
@@ -61,18 +71,20 @@ export function sessionsView(ctx, query) {
                           h('span', { class: 'rb-nowrap', text: fmt.time(s.finished_at) }),
                       ]),
                       { caption: 'Sessions', rowAttrs: i => ({ 'data-session': shown[i].id, 'data-state': shown[i].state }) }),
-                rows.length > shown.length
-                    ? h('p', {}, `${shown.length} of ${rows.length} shown. `,
-                        h('button', { type: 'button', class: 'pf-v5-c-button pf-m-link pf-m-inline',
-                                      onclick: () => { limit += PAGE; render(ctx.sessions) } }, 'Show more'))
-                    : h('p', { class: 'rb-muted', text: `${rows.length} of ${all.length} sessions.` }));
+                more
+                    ? h('p', {}, `${shown.length} of the newest ${loaded.length} sessions shown. `, showMore)
+                    : h('p', { class: 'rb-muted', text: `${shown.length} of ${loaded.length} sessions.` }));
     };
     const onFilter = () => {
-        limit = PAGE;
         ctx.setQuery({ state: stateSel.value || undefined, reference: refInput.value.trim() || undefined });
         render(ctx.sessions);
     };
-    stateSel.addEventListener('change', onFilter);
+    stateSel.addEventListener('change', () => {
+        ctx.sessionsQuery.states = stateSel.value ? [stateSel.value] : [];
+        ctx.sessionsQuery.count = PAGE;
+        onFilter();
+        ctx.sessions.refresh();
+    });
     refInput.addEventListener('input', onFilter);
 
     const unsubscribe = ctx.sessions.subscribe(render);

@@ -122,35 +122,122 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
         return bus_reply_durable(m, message, reply);
 }
 
+#define LIST_LIMIT_DEFAULT 100u
+#define LIST_LIMIT_MAX 1000u       /* sessions in one reply */
+#define LIST_READ_MAX 20000u       /* session records read for one call: the walk resumes from 'next' */
+
 struct list_ctx {
         sd_bus_message *reply;
+        uint64_t states;           /* bit per SessionState; 0: all */
+        usec_t since;
+        unsigned limit, n;
+        bool reached_since;
 };
 
-static int list_session_cb(uint32_t id, json_t *rec, void *userdata) {
+static int list_session_cb(const SessionSummary *sum, void *userdata) {
         struct list_ctx *c = userdata;
-        _cleanup_free_ char *path = session_path(id);
+        _cleanup_free_ char *path = NULL;
         int r;
 
+        if (c->since > 0 && sum->created_at < c->since) {
+                c->reached_since = true;   /* ids follow creation: the rest is older */
+                return 1;
+        }
+        if (c->states != 0 && (sum->state < 0 || !(c->states & (UINT64_C(1) << sum->state))))
+                return 0;
+        path = session_path(sum->id);
         if (!path)
                 return -ENOMEM;
-        r = sd_bus_message_append(c->reply, "(usssiustto)", id,
-                                     json_string_value(json_object_get(rec, "runbook")) ?: "",
-                                     json_string_value(json_object_get(rec, "reference")) ?: "",
-                                     json_string_value(json_object_get(rec, "state")) ?: "",
-                                     (int32_t) json_integer_value(json_object_get(rec, "current_step")),
-                                     (uint32_t) json_integer_value(json_object_get(rec, "creator_uid")),
-                                     json_string_value(json_object_get(rec, "creator_name")) ?: "",
-                                     (uint64_t) json_integer_value(json_object_get(rec, "created_at")),
-                                     (uint64_t) json_integer_value(json_object_get(rec, "finished_at")), path);
-        return r < 0 ? r : 0; /* > 0 would stop the iteration */
+        r = sd_bus_message_append(c->reply, "(usssiustto)", sum->id, sum->runbook, sum->reference,
+                                  sum->state >= 0 ? session_state_to_string(sum->state) : "", (int32_t) sum->current_step,
+                                  (uint32_t) sum->creator_uid, sum->creator_name, (uint64_t) sum->created_at,
+                                  (uint64_t) sum->finished_at, path);
+        if (r < 0)
+                return r;
+        return ++c->n >= c->limit ? 1 : 0;
+}
+
+/* ListSessions' options: states (as), since (t), before (u), limit (u). */
+static int read_list_options(sd_bus_message *m, struct list_ctx *c, uint32_t *before, sd_bus_error *error) {
+        const char *key;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "states")) {
+                        const char *st;
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r < 0)
+                                goto type;
+                        r = sd_bus_message_enter_container(m, 'a', "s");
+                        if (r < 0)
+                                return r;
+                        while ((r = sd_bus_message_read(m, "s", &st)) > 0) {
+                                SessionState s = session_state_from_string(st);
+                                if (s < 0)
+                                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
+                                                                 "ListSessions: '%.64s' in option 'states' is not a session "
+                                                                 "state (created, waiting_approval, running, succeeded, failed, "
+                                                                 "rejected, cancelled, interrupted).", st);
+                                c->states |= UINT64_C(1) << s;
+                        }
+                        if (r < 0)
+                                return r;
+                        r = sd_bus_message_exit_container(m);
+                } else if (streq(key, "since")) {
+                        uint64_t v;
+                        r = sd_bus_message_enter_container(m, 'v', "t");
+                        if (r < 0)
+                                goto type;
+                        r = sd_bus_message_read(m, "t", &v);
+                        c->since = v;
+                } else if (streq(key, "before") || streq(key, "limit")) {
+                        uint32_t v;
+                        r = sd_bus_message_enter_container(m, 'v', "u");
+                        if (r < 0)
+                                goto type;
+                        r = sd_bus_message_read(m, "u", &v);
+                        if (streq(key, "before"))
+                                *before = v;
+                        else
+                                c->limit = v;
+                } else
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
+                                                 "ListSessions: unknown option '%.64s' (known: states as, since t, "
+                                                 "before u, limit u).", key);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m); /* the variant */
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m); /* the dict entry */
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+type:
+        return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
+                                 "ListSessions: option '%.64s' has the wrong type (states as, since t, before u, limit u).",
+                                 key);
 }
 
 static int method_list_sessions(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
-        struct list_ctx c;
+        struct list_ctx c = {};
+        uint32_t before = 0, next = 0;
         StoreTxn t;
         int r;
+
+        r = read_list_options(message, &c, &before, error);
+        if (r < 0)
+                return r;
+        c.limit = c.limit == 0 ? LIST_LIMIT_DEFAULT : MIN(c.limit, LIST_LIMIT_MAX);
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
@@ -162,11 +249,15 @@ static int method_list_sessions(sd_bus_message *message, void *userdata, sd_bus_
         if (r < 0)
                 return r;
         c.reply = reply;
-        r = store_foreach_session(&t, list_session_cb, &c);
+        r = store_walk_sessions(&t, before, LIST_READ_MAX, list_session_cb, &c, &next);
         store_read_end(&t);
         if (r < 0)
                 return r;
+        if (c.reached_since)
+                next = 0;
         r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "u", next);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -342,7 +433,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("s", runbook, "s", reference, "a{ss}", parameters),
                                 SD_BUS_RESULT("u", id, "o", path),
                                 method_start_session, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(usssiustto)", sessions),
+        SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_ARGS("a{sv}", options),
+                                SD_BUS_RESULT("a(usssiustto)", sessions, "u", next),
                                 method_list_sessions, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListPendingApprovals", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(uussssssustuuo)", steps),
                                 method_list_pending_approvals, SD_BUS_VTABLE_UNPRIVILEGED),

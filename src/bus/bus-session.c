@@ -102,29 +102,23 @@ static int enum_add(struct enum_ctx *c, char *path) {
         return 0;
 }
 
-static int enum_session_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
-        return key->mv_size == 4 ? enum_add(userdata, session_path(be32_get(key->mv_data))) : 0;
+static int enum_active_cb(Session *s, void *userdata) {
+        int r = enum_add(userdata, session_path(s->id));
+        for (size_t i = 0; r >= 0 && i < s->n_steps; i++)
+                r = enum_add(userdata, step_path(s->id, (uint32_t) i));
+        return r < 0 ? r : 0;
 }
 
-static int enum_step_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
-        const uint8_t *k = key->mv_data;
-        return key->mv_size == 8 ? enum_add(userdata, step_path(be32_get(k), be32_get(k + 4))) : 0;
-}
-
-/* Lists sessions and steps from the keys of the store, without reading their records. */
+/* The active sessions and their steps (bounded by max_active_sessions): what GetManagedObjects
+ * and introspection show. A finished session is still reachable by its path (the fallback
+ * vtable finds it in the store), it is just not enumerated: that would walk the whole store on
+ * the event loop for any caller. ListSessions pages through all of them. */
 int session_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
         Manager *m = userdata;
         struct enum_ctx c = {};
-        StoreTxn t;
         int r;
 
-        r = store_read_begin(m->store, &t);
-        if (r < 0)
-                return r;
-        r = store_foreach(&t, DB_SESSIONS, NULL, 0, false, enum_session_cb, &c);
-        if (r >= 0)
-                r = store_foreach(&t, DB_STEPS, NULL, 0, false, enum_step_cb, &c);
-        store_read_end(&t);
+        r = engine_foreach_active(m->engine, enum_active_cb, &c);
         if (r < 0) {
                 strv_free(c.nodes);
                 return r;

@@ -11,6 +11,78 @@ static int call_manager(sd_bus *bus, const char *method, sd_bus_error *error, sd
                                   error, reply, NULL);
 }
 
+/* One entry of ListSessions. */
+typedef struct SessionRow {
+        uint32_t id, creator_uid;
+        const char *runbook, *reference, *state, *creator, *path;
+        int32_t current_step;
+        uint64_t created_at, finished_at;
+} SessionRow;
+
+#define LIST_PAGE 1000u /* the daemon's most per call */
+
+/* Calls ListSessions page by page (each call bounded by the daemon), newest first, until
+ * 'limit' sessions (0: all) have been given to 'fn'. */
+static int list_sessions_paged(sd_bus *bus, char **states, uint64_t since, unsigned limit,
+                               int (*fn)(const SessionRow *row, void *userdata), void *userdata, sd_bus_error *error) {
+        uint32_t before = 0;
+        unsigned n = 0;
+        int r;
+
+        do {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+                unsigned want = limit == 0 ? LIST_PAGE : MIN(LIST_PAGE, limit - n);
+                SessionRow row;
+
+                r = sd_bus_message_new_method_call(bus, &call, RUNBOOKD_BUS_NAME, RUNBOOKD_MANAGER_PATH,
+                                                   RUNBOOKD_MANAGER_INTERFACE, "ListSessions");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(call, 'a', "{sv}");
+                if (r >= 0 && states && states[0]) {
+                        r = sd_bus_message_open_container(call, 'e', "sv");
+                        if (r >= 0)
+                                r = sd_bus_message_append(call, "s", "states");
+                        if (r >= 0)
+                                r = sd_bus_message_open_container(call, 'v', "as");
+                        if (r >= 0)
+                                r = sd_bus_message_append_strv(call, states);
+                        if (r >= 0)
+                                r = sd_bus_message_close_container(call);
+                        if (r >= 0)
+                                r = sd_bus_message_close_container(call);
+                }
+                if (r >= 0 && since > 0)
+                        r = sd_bus_message_append(call, "{sv}", "since", "t", since);
+                if (r >= 0 && before > 0)
+                        r = sd_bus_message_append(call, "{sv}", "before", "u", before);
+                if (r >= 0)
+                        r = sd_bus_message_append(call, "{sv}", "limit", "u", want);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(call);
+                if (r < 0)
+                        return r;
+                r = sd_bus_call(bus, call, 0, error, &reply);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_enter_container(reply, 'a', "(usssiustto)");
+                while (r >= 0 && (r = sd_bus_message_read(reply, "(usssiustto)", &row.id, &row.runbook, &row.reference,
+                                                          &row.state, &row.current_step, &row.creator_uid, &row.creator,
+                                                          &row.created_at, &row.finished_at, &row.path)) > 0) {
+                        r = fn(&row, userdata);
+                        if (r < 0)
+                                return r;
+                        n++;
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "u", &before);
+                if (r < 0)
+                        return r;
+        } while (before > 0 && (limit == 0 || n < limit));
+        return 0;
+}
+
 static int open_or_fail(sd_bus **bus) {
         int r = cli_bus_open(bus);
         if (r < 0)
@@ -73,69 +145,59 @@ int verb_targets(int argc, char *argv[]) {
         return list_triples("ListTargets", keys, headers, "target", "targets");
 }
 
-static bool state_wanted(const char *state) {
-        if (!arg_states)
-                return true;
-        for (char **s = arg_states; *s; s++)
-                if (streq(*s, state))
-                        return true;
-        return false;
+struct list_rows {
+        Table *table;
+        json_t *array;
+};
+
+static int list_row(const SessionRow *row, void *userdata) {
+        struct list_rows *l = userdata;
+        char age[48];
+        json_t *o;
+        int r;
+
+        o = json_object();
+        if (!o || json_array_append_new(l->array, o) < 0)
+                return -ENOMEM;
+        if ((r = json_add_integer(o, "id", row->id)) < 0 || (r = json_add_string(o, "runbook", row->runbook)) < 0 ||
+            (r = json_add_string(o, "reference", row->reference)) < 0 || (r = json_add_string(o, "state", row->state)) < 0 ||
+            (r = json_object_set_new(o, "current_step", row->current_step < 0 ? json_null() : json_integer(row->current_step))) < 0 ||
+            (r = json_add_integer(o, "created_by_uid", row->creator_uid)) < 0 ||
+            (r = json_add_string(o, "created_by", row->creator)) < 0 ||
+            (r = json_add_time(o, "created_at", row->created_at)) < 0 ||
+            (r = json_add_time(o, "finished_at", row->finished_at)) < 0 || (r = json_add_string(o, "path", row->path)) < 0)
+                return -ENOMEM;
+        if ((r = table_add_cellf(l->table, ANSI_HIGHLIGHT, "%u", row->id)) < 0 ||
+            (r = table_add_cell(l->table, row->runbook, NULL)) < 0 || (r = table_add_cell(l->table, row->reference, NULL)) < 0 ||
+            (r = table_add_cell(l->table, row->state, state_color(row->state))) < 0 ||
+            (r = row->current_step < 0 ? table_add_cell(l->table, NULL, NULL) : table_add_cellf(l->table, NULL, "%d", row->current_step)) < 0 ||
+            (r = table_add_cell(l->table, row->creator, NULL)) < 0 ||
+            (r = table_add_cell(l->table, format_timestamp_relative(age, sizeof age, row->created_at), NULL)) < 0)
+                return r;
+        return 0;
 }
 
 int verb_list(int argc, char *argv[]) {
         static const char *const headers[] = { "ID", "RUNBOOK", "REFERENCE", "STATE", "STEP", "CREATED BY", "AGE" };
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_json_ json_t *array = NULL;
-        const char *runbook, *reference, *state, *creator, *path;
-        uint32_t id, uid;
-        int32_t current;
-        uint64_t created, finished;
         int r;
 
         r = open_or_fail(&bus);
         if (r < 0)
                 return r;
-        r = call_manager(bus, "ListSessions", &error, &reply);
-        if (r < 0)
-                return cli_bus_error(r, &error, NULL, "list sessions");
         t = table_new(ELEMENTSOF(headers), headers);
         array = json_array();
         if (!t || !array)
                 return cli_error(-ENOMEM, "Out of memory.");
         table_set_max_width(t, 2, 32);
-        r = sd_bus_message_enter_container(reply, 'a', "(usssiustto)");
-        while (r >= 0 && (r = sd_bus_message_read(reply, "(usssiustto)", &id, &runbook, &reference, &state, &current,
-                                                  &uid, &creator, &created, &finished, &path)) > 0) {
-                char age[48];
-                json_t *o;
-
-                if (!state_wanted(state))
-                        continue;
-                o = json_object();
-                if (!o || json_array_append_new(array, o) < 0)
-                        return cli_error(-ENOMEM, "Out of memory.");
-                if ((r = json_add_integer(o, "id", id)) < 0 || (r = json_add_string(o, "runbook", runbook)) < 0 ||
-                    (r = json_add_string(o, "reference", reference)) < 0 ||
-                    (r = json_add_string(o, "state", state)) < 0 ||
-                    (r = json_object_set_new(o, "current_step", current < 0 ? json_null() : json_integer(current))) <
-                            0 ||
-                    (r = json_add_integer(o, "created_by_uid", uid)) < 0 ||
-                    (r = json_add_string(o, "created_by", creator)) < 0 ||
-                    (r = json_add_time(o, "created_at", created)) < 0 ||
-                    (r = json_add_time(o, "finished_at", finished)) < 0 || (r = json_add_string(o, "path", path)) < 0)
-                        return cli_error(-ENOMEM, "Out of memory.");
-                if ((r = table_add_cellf(t, ANSI_HIGHLIGHT, "%u", id)) < 0 || (r = table_add_cell(t, runbook, NULL)) < 0 ||
-                    (r = table_add_cell(t, reference, NULL)) < 0 || (r = table_add_cell(t, state, state_color(state))) < 0 ||
-                    (r = current < 0 ? table_add_cell(t, NULL, NULL) : table_add_cellf(t, NULL, "%d", current)) < 0 ||
-                    (r = table_add_cell(t, creator, NULL)) < 0 ||
-                    (r = table_add_cell(t, format_timestamp_relative(age, sizeof age, created), NULL)) < 0)
-                        return cli_error(r, "Out of memory.");
-        }
+        struct list_rows l = { t, array };
+        r = list_sessions_paged(bus, arg_states, arg_since, arg_limit, list_row, &l, &error);
         if (r < 0)
-                return cli_error(r, "Failed to parse runbookd's reply: %s", strerror(-r));
+                return sd_bus_error_is_set(&error) ? cli_bus_error(r, &error, NULL, "list sessions")
+                                                   : cli_error(r, "Failed to list sessions: %s", strerror(-r));
         if (arg_json != JSON_OFF)
                 return json_print(array);
         pager_open();
@@ -449,14 +511,28 @@ int verb_show(int argc, char *argv[]) {
 
 /* --- status --- */
 
+struct status_counts {
+        unsigned counts[16], total;
+};
+
+static int count_row(const SessionRow *row, void *userdata) {
+        struct status_counts *c = userdata;
+
+        c->total++;
+        for (size_t i = 0; cli_session_states[i] && i < ELEMENTSOF(c->counts); i++)
+                if (streq(cli_session_states[i], row->state))
+                        c->counts[i]++;
+        return 0;
+}
+
 int verb_status(int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sessions = NULL, *pending = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *pending = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *version = NULL;
         _cleanup_json_ json_t *o = NULL, *by_state = NULL;
-        unsigned counts[16] = {}, total = 0, n_pending = 0;
-        const char *state;
+        struct status_counts c = {};
+        unsigned n_pending = 0;
         int r;
 
         r = open_or_fail(&bus);
@@ -465,22 +541,13 @@ int verb_status(int argc, char *argv[]) {
         r = sd_bus_get_property_string(bus, RUNBOOKD_BUS_NAME, RUNBOOKD_MANAGER_PATH, RUNBOOKD_MANAGER_INTERFACE,
                                        "Version", &error, &version);
         if (r >= 0)
-                r = call_manager(bus, "ListSessions", &error, &sessions);
+                r = list_sessions_paged(bus, NULL, 0, 0, count_row, &c, &error);
         if (r >= 0)
                 r = call_manager(bus, "ListPendingApprovals", &error, &pending);
         if (r < 0)
                 return cli_bus_error(r, &error, NULL, "read runbookd's status");
 
-        r = sd_bus_message_enter_container(sessions, 'a', "(usssiustto)");
-        while (r >= 0 && (r = sd_bus_message_read(sessions, "(usssiustto)", NULL, NULL, NULL, &state, NULL, NULL, NULL,
-                                                  NULL, NULL, NULL)) > 0) {
-                total++;
-                for (size_t i = 0; cli_session_states[i]; i++)
-                        if (streq(cli_session_states[i], state))
-                                counts[i]++;
-        }
-        if (r >= 0)
-                r = sd_bus_message_enter_container(pending, 'a', "(uussssssustuuo)");
+        r = sd_bus_message_enter_container(pending, 'a', "(uussssssustuuo)");
         while (r >= 0 && (r = sd_bus_message_skip(pending, "(uussssssustuuo)")) > 0)
                 n_pending++;
         if (r < 0)
@@ -492,10 +559,10 @@ int verb_status(int argc, char *argv[]) {
                 if (!o || !by_state)
                         return cli_error(-ENOMEM, "Out of memory.");
                 for (size_t i = 0; cli_session_states[i]; i++)
-                        if (json_add_integer(by_state, cli_session_states[i], counts[i]) < 0)
+                        if (json_add_integer(by_state, cli_session_states[i], c.counts[i]) < 0)
                                 return cli_error(-ENOMEM, "Out of memory.");
                 if (json_add_string(o, "version", version) < 0 || json_object_set(o, "sessions", by_state) < 0 ||
-                    json_add_integer(o, "sessions_total", total) < 0 ||
+                    json_add_integer(o, "sessions_total", c.total) < 0 ||
                     json_add_integer(o, "pending_approvals", n_pending) < 0)
                         return cli_error(-ENOMEM, "Out of memory.");
                 return json_print(o);
@@ -503,11 +570,11 @@ int verb_status(int argc, char *argv[]) {
         printf("%s%s%s runbookd %s (%s on the system bus)\n", ansi(ANSI_GREEN), colors_enabled() ? "●" : "*",
                ansi(ANSI_NORMAL), version, RUNBOOKD_BUS_NAME);
         FIELD("Sessions");
-        printf("%u\n", total);
+        printf("%u\n", c.total);
         for (size_t i = 0; cli_session_states[i]; i++)
-                if (counts[i] > 0) {
+                if (c.counts[i] > 0) {
                         printf("%*s  %s%s%s: %u\n", 14, "", ansi(state_color(cli_session_states[i])),
-                               cli_session_states[i], ansi(ANSI_NORMAL), counts[i]);
+                               cli_session_states[i], ansi(ANSI_NORMAL), c.counts[i]);
                 }
         FIELD("Pending");
         printf("%s%u%s approval%s\n", n_pending > 0 ? ansi(ANSI_YELLOW) : "", n_pending,

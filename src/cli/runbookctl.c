@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* runbookctl.c: main(), the global options and the verb table (in the manner of systemd's
  * verbs.c): each verb has a name, a minimum and maximum number of arguments and a function. */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <time.h>
 #include <locale.h>
 #include <stdio.h>
 
@@ -16,6 +19,8 @@ bool arg_watch = false;
 bool arg_until_end = false;
 const char *arg_comment = NULL;
 char **arg_states = NULL;
+unsigned arg_limit = 0;
+uint64_t arg_since = 0;
 bool arg_stderr = false;
 bool arg_follow = false;
 const char *arg_directory = NULL;
@@ -36,8 +41,12 @@ typedef struct Verb {
 static const Verb verbs[] = {
         { "runbooks", 0, 0, verb_runbooks, "runbooks", "List the runbooks runbookd can run", TABLE_OPTS },
         { "targets", 0, 0, verb_targets, "targets", "List the targets steps can run on", TABLE_OPTS },
-        { "list", 0, 0, verb_list, "list [--state=STATE[,STATE…]]", "List sessions, newest first",
-          "     --state=STATES    only sessions in these states (comma-separated; 'help' lists them)\n" TABLE_OPTS },
+        { "list", 0, 0, verb_list, "list [--state=STATE[,STATE…]] [--since=TIME] [--limit=N]",
+          "List sessions, newest first",
+          "     --state=STATES    only sessions in these states (comma-separated; 'help' lists them)\n"
+          "     --since=TIME      only sessions created since TIME: 'YYYY-MM-DD[ HH:MM[:SS]]' (local\n"
+          "                       time), '@SECONDS' since the epoch, or '-N' + s, m, h or d (ago)\n"
+          "     --limit=N         at most the N newest (default: all, fetched page by page)\n" TABLE_OPTS },
         { "pending", 0, 0, verb_pending, "pending", "List every step waiting for approval", TABLE_OPTS },
         { "show", 1, 1, verb_show, "show ID", "Show a session and each of its steps",
           "     --no-pager        do not pipe into a pager\n" JSON_OPT },
@@ -110,6 +119,8 @@ static void help(void) {
                "     --until-end         watch: follow through approvals until the session ends\n"
                "  -m --comment=TEXT      approve, reject: the comment\n"
                "     --state=STATES      list: only these states (comma-separated)\n"
+               "     --since=TIME        list: only sessions created since TIME\n"
+               "     --limit=N           list: at most the N newest\n"
                "     --stderr            output: standard error instead of standard output\n"
                "  -f --follow            logs: keep printing new records\n"
                "  -n --lines=N           logs: the last N records\n"
@@ -140,6 +151,8 @@ enum {
         ARG_VERSION = 0x100,
         ARG_UNTIL_END,
         ARG_STATE,
+        ARG_SINCE,
+        ARG_LIMIT,
         ARG_STDERR,
         ARG_JSON,
         ARG_NO_LEGEND,
@@ -184,6 +197,43 @@ static int add_states(const char *a) {
         return 0;
 }
 
+/* --since: 'YYYY-MM-DD[ HH:MM[:SS]]' (local time), '@SECONDS', or '-N' + s/m/h/d before now. */
+static int parse_since(const char *s, uint64_t *ret) {
+        char *end;
+
+        if (s[0] == '@' || s[0] == '-') {
+                errno = 0;
+                unsigned long long v = strtoull(s + 1, &end, 10);
+                if (errno != 0 || end == s + 1 || !isdigit((unsigned char) s[1]))
+                        return -EINVAL;
+                if (s[0] == '@') {
+                        if (*end != '\0' || v > UINT64_MAX / USEC_PER_SEC)
+                                return -EINVAL;
+                        *ret = (uint64_t) v * USEC_PER_SEC;
+                        return 0;
+                }
+                uint64_t unit = streq(end, "s") ? 1 : streq(end, "m") ? 60 : streq(end, "h") ? 3600 : streq(end, "d") ? 86400 : 0;
+                uint64_t now = now_usec(CLOCK_REALTIME);
+                if (unit == 0 || v > now / USEC_PER_SEC / unit)
+                        return -EINVAL;
+                *ret = now - (uint64_t) v * unit * USEC_PER_SEC;
+                return 0;
+        }
+        static const char *const formats[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d" };
+        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
+                struct tm tm = { .tm_isdst = -1 };
+                end = strptime(s, formats[i], &tm);
+                if (!end || *end != '\0')
+                        continue;
+                time_t t = mktime(&tm);
+                if (t < 0)
+                        return -EINVAL;
+                *ret = (uint64_t) t * USEC_PER_SEC;
+                return 0;
+        }
+        return -EINVAL;
+}
+
 /* Returns 1 to go on, 0 to exit successfully, negative on error. */
 static int parse_argv(int argc, char *argv[], bool *ret_help) {
         static const struct option options[] = {
@@ -195,6 +245,8 @@ static int parse_argv(int argc, char *argv[], bool *ret_help) {
                 { "until-end", no_argument, NULL, ARG_UNTIL_END },
                 { "comment", required_argument, NULL, 'm' },
                 { "state", required_argument, NULL, ARG_STATE },
+                { "since", required_argument, NULL, ARG_SINCE },
+                { "limit", required_argument, NULL, ARG_LIMIT },
                 { "stderr", no_argument, NULL, ARG_STDERR },
                 { "follow", no_argument, NULL, 'f' },
                 { "lines", required_argument, NULL, 'n' },
@@ -244,6 +296,19 @@ static int parse_argv(int argc, char *argv[], bool *ret_help) {
                         if (r < 0)
                                 return r;
                         break;
+                case ARG_SINCE:
+                        r = parse_since(optarg, &arg_since);
+                        if (r < 0)
+                                return cli_error(r, "Invalid time '%s' for --since: expected 'YYYY-MM-DD[ HH:MM[:SS]]', "
+                                                 "'@SECONDS' or '-N' followed by s, m, h or d.", optarg);
+                        break;
+                case ARG_LIMIT: {
+                        uint32_t n;
+                        if (parse_step_index(optarg, &n) < 0 || n == 0)
+                                return cli_error(-EINVAL, "Invalid --limit '%s': expected a number from 1.", optarg);
+                        arg_limit = n;
+                        break;
+                }
                 case ARG_STDERR:
                         arg_stderr = true;
                         break;

@@ -24,6 +24,8 @@ extern bool arg_watch;
 extern bool arg_until_end;
 extern const char *arg_comment;
 extern char **arg_states;
+extern unsigned arg_limit;   /* list --limit; 0: all */
+extern uint64_t arg_since;   /* list --since, µs since the epoch; 0: any */
 extern bool arg_stderr;
 extern bool arg_follow;
 extern const char *arg_directory;

@@ -621,3 +621,66 @@ int store_foreach_session(StoreTxn *t, store_session_record_fn fn, void *userdat
         struct foreach_session_ctx c = { fn, userdata };
         return store_foreach(t, DB_SESSIONS, NULL, 0, true, foreach_session_cb, &c);
 }
+
+struct walk_ctx {
+        store_session_summary_fn fn;
+        void *userdata;
+        size_t max_read, n_read;
+        uint32_t last;
+        bool stopped;
+};
+
+static const char *rec_str(json_t *j, const char *key) {
+        return json_string_value(json_object_get(j, key)) ?: "";
+}
+
+static int walk_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
+        struct walk_ctx *c = userdata;
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        SessionSummary sum;
+        uint32_t id;
+        int r;
+
+        if (key->mv_size != 4)
+                return 0; /* a snapshot, next_id, … */
+        if (c->n_read >= c->max_read) {
+                c->stopped = true;
+                return 1;
+        }
+        id = be32_get(key->mv_data);
+        c->n_read++;
+        c->last = id;
+        j = json_loadb(val->mv_data, val->mv_size, 0, NULL);
+        if (!j)
+                return 0; /* skip a corrupt record rather than hide all the others */
+        sum = (SessionSummary) {
+                .id = id,
+                .runbook = rec_str(j, "runbook"),
+                .reference = rec_str(j, "reference"),
+                .state = session_state_from_string(rec_str(j, "state")),
+                .current_step = (int) get_int(j, "current_step", -1),
+                .creator_uid = (uid_t) get_int(j, "creator_uid", -1),
+                .creator_name = rec_str(j, "creator_name"),
+                .created_at = (usec_t) get_int(j, "created_at", 0),
+                .finished_at = (usec_t) get_int(j, "finished_at", 0),
+        };
+        r = c->fn(&sum, c->userdata);
+        if (r != 0)
+                c->stopped = true;
+        return r;
+}
+
+int store_walk_sessions(StoreTxn *t, uint32_t before, size_t max_read, store_session_summary_fn fn, void *userdata,
+                        uint32_t *ret_next) {
+        struct walk_ctx c = { fn, userdata, max_read, 0, 0, false };
+        uint8_t k[4];
+        int r;
+
+        be32_put(k, before);
+        r = store_foreach_below(t, DB_SESSIONS, k, before > 0 ? sizeof k : 0, walk_cb, &c);
+        if (r < 0)
+                return r;
+        /* stopped early: go on below the last one looked at; the walk came to the oldest: 0 */
+        *ret_next = c.stopped ? c.last : 0;
+        return 0;
+}

@@ -31,3 +31,21 @@ int store_get_host_output(StoreTxn *t, uint32_t id, uint32_t index, uint32_t hos
 /* Iterates session records newest first; fn gets the parsed session record JSON (borrowed). */
 typedef int (*store_session_record_fn)(uint32_t id, json_t *record, void *userdata);
 int store_foreach_session(StoreTxn *t, store_session_record_fn fn, void *userdata);
+
+/* What a listing shows of a session, read from its record (strings valid during the callback). */
+typedef struct SessionSummary {
+        uint32_t id;
+        const char *runbook, *reference, *creator_name;
+        SessionState state;           /* _SESSION_STATE_INVALID for a record that names none */
+        int current_step;
+        uid_t creator_uid;
+        usec_t created_at, finished_at;
+} SessionSummary;
+/* The callback returns 0 to go on, > 0 to stop (the walk can be resumed after this session),
+ * < 0 to fail. */
+typedef int (*store_session_summary_fn)(const SessionSummary *s, void *userdata);
+/* Walks the sessions newest first, from the one below id 'before' (0: from the newest), reading
+ * at most 'max_read' session records (bounded work per call). *ret_next is the id to pass as
+ * 'before' to go on, or 0 when the walk reached the oldest session. */
+int store_walk_sessions(StoreTxn *t, uint32_t before, size_t max_read, store_session_summary_fn fn, void *userdata,
+                        uint32_t *ret_next);

@@ -398,11 +398,43 @@ int store_get(StoreTxn *t, StoreDb db, const void *key, size_t klen, MDB_val *re
         return mdb_to_errno(mdb_get(t->txn, t->store->dbi[db], &k, ret));
 }
 
+/* Puts the cursor on the greatest key below 'key' (the greatest of all when klen is 0). */
+static int cursor_last_below(MDB_cursor *c, const void *key, size_t klen, MDB_val *k, MDB_val *v) {
+        int r;
+
+        if (klen == 0)
+                return mdb_cursor_get(c, k, v, MDB_LAST);
+        /* the first key >= 'key', then one back; none >= 'key': the last */
+        *k = (MDB_val) { klen, (void *) key };
+        r = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+        return mdb_cursor_get(c, k, v, r == 0 ? MDB_PREV : MDB_LAST);
+}
+
+/* From where the cursor was put ('r', the LMDB result of that), calls 'fn' for each key that
+ * begins with 'prefix' (every key when plen is 0), forwards or back; closes the cursor. */
+static int cursor_walk(MDB_cursor *c, int r, MDB_val *k, MDB_val *v, bool reverse, const void *prefix, size_t plen,
+                       store_foreach_fn fn, void *userdata) {
+        for (; r == 0; r = mdb_cursor_get(c, k, v, reverse ? MDB_PREV : MDB_NEXT)) {
+                int q;
+
+                if (plen > 0 && (k->mv_size < plen || memcmp(k->mv_data, prefix, plen) != 0))
+                        break;
+                q = fn(k, v, userdata);
+                if (q != 0) {
+                        mdb_cursor_close(c);
+                        return q < 0 ? q : 0;
+                }
+        }
+        mdb_cursor_close(c);
+        r = mdb_to_errno(r);
+        return r == -ENOENT ? 0 : r;
+}
+
 int store_foreach(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, bool reverse,
                   store_foreach_fn fn, void *userdata) {
         MDB_cursor *c = NULL;
         MDB_val k, v;
-        int r, op;
+        int r;
 
         if (t->ret < 0)
                 return t->ret;
@@ -413,48 +445,41 @@ int store_foreach(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, bool
         if (!reverse) {
                 if (plen > 0) {
                         k = (MDB_val) { plen, (void *) prefix };
-                        op = MDB_SET_RANGE;
+                        r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
                 } else
-                        op = MDB_FIRST;
-                r = mdb_cursor_get(c, &k, &v, op);
+                        r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
         } else {
-                /* position on the first key after the prefix's range (the prefix's successor:
-                 * its last byte below 0xff incremented, the rest cut), then step back */
-                if (plen > 0) {
-                        uint8_t hi[64];
-                        size_t n = plen;
-                        if (plen > sizeof hi) {
-                                mdb_cursor_close(c);
-                                return -EINVAL;
-                        }
-                        memcpy(hi, prefix, plen);
-                        while (n > 0 && hi[n - 1] == 0xff)
-                                n--;
-                        if (n > 0) {
-                                hi[n - 1]++;
-                                k = (MDB_val) { n, hi };
-                                r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-                                r = mdb_cursor_get(c, &k, &v, r == 0 ? MDB_PREV : MDB_LAST);
-                        } else
-                                r = mdb_cursor_get(c, &k, &v, MDB_LAST);
-                } else
-                        r = mdb_cursor_get(c, &k, &v, MDB_LAST);
-        }
-
-        for (; r == 0; r = mdb_cursor_get(c, &k, &v, reverse ? MDB_PREV : MDB_NEXT)) {
-                int q;
-
-                if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
-                        break;
-                q = fn(&k, &v, userdata);
-                if (q != 0) {
+                /* the last key below the prefix's successor (its last byte below 0xff
+                 * incremented, the rest cut; none: the last key of all) */
+                uint8_t hi[64];
+                size_t n = plen;
+                if (plen > sizeof hi) {
                         mdb_cursor_close(c);
-                        return q < 0 ? q : 0;
+                        return -EINVAL;
                 }
+                if (plen > 0)
+                        memcpy(hi, prefix, plen);
+                while (n > 0 && hi[n - 1] == 0xff)
+                        n--;
+                if (n > 0)
+                        hi[n - 1]++;
+                r = cursor_last_below(c, hi, n, &k, &v);
         }
-        mdb_cursor_close(c);
-        r = mdb_to_errno(r);
-        return r == -ENOENT ? 0 : r;
+        return cursor_walk(c, r, &k, &v, reverse, prefix, plen, fn, userdata);
+}
+
+int store_foreach_below(StoreTxn *t, StoreDb db, const void *key, size_t klen, store_foreach_fn fn, void *userdata) {
+        MDB_cursor *c = NULL;
+        MDB_val k, v;
+        int r;
+
+        if (t->ret < 0)
+                return t->ret;
+        r = mdb_to_errno(mdb_cursor_open(t->txn, t->store->dbi[db], &c));
+        if (r < 0)
+                return r;
+        r = cursor_last_below(c, key, klen, &k, &v);
+        return cursor_walk(c, r, &k, &v, true, NULL, 0, fn, userdata);
 }
 
 void store_del_prefix(StoreTxn *t, StoreDb db, const void *prefix, size_t plen) {

@@ -72,6 +72,10 @@ typedef int (*store_foreach_fn)(const MDB_val *key, const MDB_val *val, void *us
 int store_foreach(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, bool reverse,
                   store_foreach_fn fn, void *userdata);
 
+/* Iterates the keys below 'key' (all keys when klen is 0) in reverse order, from the greatest;
+ * the callback as for store_foreach(). */
+int store_foreach_below(StoreTxn *t, StoreDb db, const void *key, size_t klen, store_foreach_fn fn, void *userdata);
+
 /* JSON helpers: a record is a compact JSON object. */
 #include <jansson.h>
 void store_put_json(StoreTxn *t, StoreDb db, const void *key, size_t klen, json_t *v);

@@ -1606,6 +1606,109 @@ static void test_foreach_session(void) {
         tmpdir_done(&d);
 }
 
+typedef struct WalkSeen {
+        uint32_t ids[16];
+        SessionState states[16];
+        size_t n, stop_after;
+} WalkSeen;
+
+static int walk_cb(const SessionSummary *sum, void *userdata) {
+        WalkSeen *c = userdata;
+
+        check(c->n < ELEMENTSOF(c->ids));
+        check_streq(sum->runbook, "restart-web");
+        check_streq(sum->reference, "TICKET-42");
+        check_streq(sum->creator_name, "alice");
+        check_int(sum->creator_uid, 1000);
+        check_int(sum->current_step, 2);
+        check_int(sum->created_at, UINT64_C(1700000000123456));
+        c->ids[c->n] = sum->id;
+        c->states[c->n++] = sum->state;
+        return c->stop_after > 0 && c->n >= c->stop_after ? 1 : 0;
+}
+
+static uint32_t walk(Store *st, uint32_t before, size_t max_read, WalkSeen *c) {
+        uint32_t next = 12345;
+        StoreTxn t;
+
+        check(store_read_begin(st, &t) == 0);
+        check_int(store_walk_sessions(&t, before, max_read, walk_cb, c, &next), 0);
+        store_read_end(&t);
+        return next;
+}
+
+/* store_walk_sessions(): newest first, from below a cursor, at most max_read records a call,
+ * and the cursor to go on from (0 at the oldest); resumed, it sees each session once. */
+static void test_walk_sessions(void) {
+        static const uint32_t ids[] = { 1, 2, 3, 256, 70000 };
+        _cleanup_free_ char *dir = NULL;
+        Store *st = NULL;
+        WalkSeen c = {};
+        TmpDir d;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &st) == 0);
+        check_int(walk(st, 0, 100, &c), 0);
+        check_int(c.n, 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
+                Session *s = make_session(ids[i], i % 2 ? SESSION_SUCCEEDED : SESSION_WAITING_APPROVAL);
+                save(st, s, true);
+                session_free(s);
+        }
+
+        /* all, newest first, with their states (snapshot keys are not sessions) */
+        check_int(walk(st, 0, 100, &c), 0);
+        check_int(c.n, ELEMENTSOF(ids));
+        for (size_t i = 0; i < c.n; i++) {
+                size_t j = ELEMENTSOF(ids) - 1 - i;
+                check_int(c.ids[i], ids[j]);
+                check_int(c.states[i], j % 2 ? SESSION_SUCCEEDED : SESSION_WAITING_APPROVAL);
+        }
+
+        /* below a cursor: an id that exists, one that does not, one above them all */
+        c = (WalkSeen) {};
+        check_int(walk(st, 256, 100, &c), 0);
+        check_int(c.n, 3);
+        check_int(c.ids[0], 3);
+        c = (WalkSeen) {};
+        check_int(walk(st, 200, 100, &c), 0);
+        check_int(c.n, 3);
+        check_int(c.ids[0], 3);
+        c = (WalkSeen) {};
+        check_int(walk(st, 100000, 100, &c), 0);
+        check_int(c.n, 5);
+        c = (WalkSeen) {};
+        check_int(walk(st, 1, 100, &c), 0);
+        check_int(c.n, 0);
+
+        /* the callback stops it: go on below the last one it took */
+        c = (WalkSeen) { .stop_after = 2 };
+        check_int(walk(st, 0, 100, &c), 256);
+        check_int(c.n, 2);
+
+        /* at most max_read records a call; resumed from the cursor, each one once */
+        uint32_t next = 0, seen[8];
+        size_t n_seen = 0, calls = 0;
+        do {
+                c = (WalkSeen) {};
+                next = walk(st, next, 2, &c);
+                check(c.n <= 2);
+                for (size_t i = 0; i < c.n; i++)
+                        seen[n_seen++] = c.ids[i];
+                calls++;
+        } while (next != 0 && calls < 10);
+        check_int(next, 0);
+        check_int(calls, 3);
+        check_int(n_seen, ELEMENTSOF(ids));
+        for (size_t i = 0; i < n_seen; i++)
+                check_int(seen[i], ids[ELEMENTSOF(ids) - 1 - i]);
+
+        store_free(st);
+        tmpdir_done(&d);
+}
+
 /* the start log: durable records of step starts, read back after a reopen, in order, only the
  * ones newer than asked; a ring that wraps; a damaged slot is ignored, not trusted */
 static void test_start_log(void) {
@@ -1695,6 +1798,7 @@ int main(void) {
         TEST(map_growth);
         TEST(session_roundtrip);
         TEST(corrupt_records);
+        TEST(walk_sessions);
         TEST(step_remote);
         TEST(session_dirty);
         TEST(list_active);

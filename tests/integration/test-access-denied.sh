@@ -40,7 +40,7 @@ assert_eq "$(journal RUNBOOK_REFERENCE="$R" MESSAGE_ID=0b41da497c8b4b34a127841f3
 # reading needs no authorization
 assert_eq "$(as_user "$MALLORY" busctl --system --json=short get-property org.runbookd1 "$S" "$IFACE_SESSION" State | jq -r .data)" \
     waiting_approval "mallory may read properties"
-assert_true "mallory may ListSessions" as_user "$MALLORY" busctl --system call org.runbookd1 "$MANAGER" "$IFACE_MANAGER" ListSessions
+assert_true "mallory may ListSessions" as_user "$MALLORY" busctl --system call org.runbookd1 "$MANAGER" "$IFACE_MANAGER" ListSessions 'a{sv}' 0
 
 # an authorized user still can
 expect_ok "rbtest-bob approves" rb_call "$BOB" "$S" "$IFACE_SESSION" Approve s ""

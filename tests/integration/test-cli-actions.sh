@@ -99,4 +99,23 @@ expect_ctl_ok "list --state=running" root list --state=running --json=short
 assert_eq "$(json_rows <<<"$CTL_OUT" | jq -r 'length')" 0 "list --state=running: none"
 expect_ctl_ok "list" root list --json=short
 assert_eq "$(json_rows <<<"$CTL_OUT" | jq -r 'length')" 4 "list without --state: all 4 sessions"
+all=$(json_rows <<<"$CTL_OUT" | jq -r "$J"' [.[] | s_id | tostring] | join(",")')
+assert_eq "$all" "$(printf '%s\n' "$idi" "$idr" "$idc" "$ids" | sort -rn | paste -sd,)" "list: newest first"
+
+# --- list --limit, --since (issue #11 item 8: the daemon pages, runbookctl pages through)
+expect_ctl_ok "list --limit=2" root list --limit=2 --json=short
+assert_eq "$(json_rows <<<"$CTL_OUT" | jq -r "$J"' [.[] | s_id | tostring] | join(",")')" "$(cut -d, -f1-2 <<<"$all")" \
+    "list --limit=2: the two newest"
+expect_ctl_ok "list --state=succeeded --limit=1" root list --state=succeeded --limit=1 --json=short
+assert_eq "$(json_rows <<<"$CTL_OUT" | jq -r "$J"' [.[] | s_id | tostring] | join(",")')" "$ids" \
+    "list --state=succeeded --limit=1: the newest succeeded session"
+expect_ctl_ok "list --since=-1h" root list --since=-1h --json=short
+assert_eq "$(json_rows <<<"$CTL_OUT" | jq -r 'length')" 4 "list --since=-1h: all four"
+expect_ctl_ok "list --since=@(an hour ahead)" root list --since=@$(( $(date +%s) + 3600 )) --json=short
+assert_eq "$(json_rows <<<"$CTL_OUT" | jq -r 'length')" 0 "list --since an hour ahead: none"
+hour_ago=$(date -d '-1 hour' '+%Y-%m-%d %H:%M')
+expect_ctl_ok "list --since='$hour_ago'" root list --since="$hour_ago" --state=succeeded --json=short
+assert_eq "$(json_rows <<<"$CTL_OUT" | jq -r 'length')" 2 "list --since='YYYY-MM-DD HH:MM' an hour ago --state=succeeded: two"
+expect_ctl_fail "list --since=soon is refused" "Invalid time 'soon' for --since" root list --since=soon
+expect_ctl_fail "list --limit=0 is refused" "Invalid --limit '0'" root list --limit=0
 finish

@@ -188,6 +188,9 @@ deploy_runbook() { # PATTERN
 }
 deploy_runbook '^[0-9]+\.[0-9]+$'
 install_runbook long-running
+write_runbook quick <<'JSON'
+{ "description": "One quick step", "steps": [ { "name": "true", "run": "true", "approval": "none" } ] }
+JSON
 # a target group of three local hosts of which one may fail; its step and the next need approval
 for h in l1 l2 l3; do echo '{"connector": "local"}' > "$CONFIG_DIR/targets/$h.json"; done
 jq -n '{group: ["l1", "l2", "l3"], max_errors: 1}' > "$CONFIG_DIR/targets/trio.json"
@@ -409,6 +412,16 @@ all=$(list_sessions | jq -r '[.[] | .[0] | tostring] | join(",")')
 filtered=$(list_sessions | jq -r --arg r "follow" '[.[] | select(.[3] == "succeeded" and (.[2] | contains($r))) | .[0] | tostring] | join(",")')
 assert_eq "$filtered" "$fid" "daemon: exactly the follow session is succeeded with 'follow' in its reference"
 page "$BOB" sessions --all "$all" --state succeeded --reference follow --filtered "$filtered" --shot 07-sessions
+
+note "the sessions list pages: the newest 200 first, then 'Show more' asks the daemon for the next page"
+for i in $(seq 200); do
+    rb root call "$BUS_NAME" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' quick "$(ref "q$i")" 0 >/dev/null ||
+        die "StartSession quick $i failed"
+done
+all=$(list_sessions | jq -r '[.[] | .[0] | tostring] | join(",")')
+first=$(list_sessions | jq -r '[.[0:200][] | .[0] | tostring] | join(",")')
+assert_ne "$first" "$all" "daemon: more than 200 sessions"
+page "$BOB" sessions --all "$first" --more "$all"
 
 # ---------------------------------------------------------------- journal not readable
 note "a user whose journal cannot be read is told why"
