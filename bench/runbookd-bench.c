@@ -21,7 +21,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "engine/session.h"
+#include "model/session.h"
 #include "shared/util.h"
 #include "store/store-records.h"
 
@@ -357,6 +357,8 @@ static int populate_fn(StoreTxn *t, void *userdata) {
         for (uint32_t i = 0; i < c->count; i++) {
                 c->s->id = c->first + i;
                 store_save_session(t, c->s, true);
+                for (size_t j = 0; j < c->s->n_steps; j++)
+                        store_save_step(t, &c->s->steps[j]);
                 store_put_output(t, c->s->id, 0, 0, (const uint8_t *) "Filesystem Size Used Avail Use% Mounted on\n", 44);
         }
         store_meta_put_u64(t, "next_session_id", (uint64_t) c->first + c->count);

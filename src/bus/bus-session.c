@@ -224,7 +224,7 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
         uint32_t sid = s->id;
         int r;
 
-        if (!s->active || session_state_is_final(s->state))
+        if (!engine_session_is_active(s) || session_state_is_final(s->state))
                 return sd_bus_error_setf(error, BUS_ERROR_SESSION_FINISHED, "Session %u is finished (%s).", s->id,
                                          session_state_to_string(s->state));
         if (asprintf_safe(&id, "%u", s->id) < 0)

@@ -100,7 +100,7 @@ int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, co
         if (asprintf_safe(&what, "step %u (%s) of session %u", st->index, st->name, s->id) < 0 ||
             asprintf_safe(&sid, "%u", s->id) < 0 || asprintf_safe(&idx, "%u", st->index) < 0)
                 return -ENOMEM;
-        if (!s->active || session_state_is_final(s->state))
+        if (!engine_session_is_active(s) || session_state_is_final(s->state))
                 return bus_error_from_engine(error, -ESHUTDOWN, what, NULL);
         if (st->state != STEP_WAITING_APPROVAL)
                 return sd_bus_error_setf(error, BUS_ERROR_NOT_WAITING_APPROVAL,

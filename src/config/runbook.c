@@ -12,11 +12,6 @@
 #define STEP_TIMEOUT_MAX_SEC (7 * 24 * 3600)
 #define STEP_PATH_MAX 64          /* "$.postchecks[N]" */
 
-static const char *const step_phase_table[_PHASE_MAX] = {
-        [PHASE_PRECHECK] = "precheck",
-        [PHASE_MAIN] = "main",
-        [PHASE_POSTCHECK] = "postcheck",
-};
 
 /* The document key that lists the steps of each phase. */
 static const char *const step_phase_key[_PHASE_MAX] = {
@@ -32,21 +27,6 @@ static const char *const param_keys[] = { "description", "default", "pattern", "
 static const char *const step_keys[] = {
         "name", "run", "approval", "target", "timeout", "expect_exit", "approvers", NULL,
 };
-
-const char *step_phase_to_string(StepPhase p) {
-        if (p < 0 || p >= _PHASE_MAX)
-                return NULL;
-        return step_phase_table[p];
-}
-
-StepPhase step_phase_from_string(const char *s) {
-        if (!s)
-                return _PHASE_INVALID;
-        for (StepPhase p = 0; p < _PHASE_MAX; p++)
-                if (streq(s, step_phase_table[p]))
-                        return p;
-        return _PHASE_INVALID;
-}
 
 bool config_name_is_valid(const char *name) {
         size_t n;

@@ -7,25 +7,16 @@
 #include <regex.h>
 
 #include "config/config-util.h"
+#include "model/session.h"
 #include "shared/util.h"
 
-typedef enum StepPhase {
-        PHASE_PRECHECK,
-        PHASE_MAIN,
-        PHASE_POSTCHECK,
-        _PHASE_MAX,
-        _PHASE_INVALID = -EINVAL,
-} StepPhase;
-
-const char *step_phase_to_string(StepPhase p);     /* "precheck", "main", "postcheck" */
-StepPhase step_phase_from_string(const char *s);
 
 #define RUNBOOK_NAME_MAX 128
 #define RUNBOOK_PARAMS_MAX 64
-#define RUNBOOK_STEPS_MAX 1024
+#define RUNBOOK_STEPS_MAX SESSION_STEPS_MAX
 #define RUNBOOK_PARAM_VALUE_MAX 4096
 #define RUNBOOK_FILE_SIZE_MAX (1024 * 1024)
-#define RUNBOOK_APPROVERS_MAX 16
+#define RUNBOOK_APPROVERS_MAX STEP_APPROVERS_MAX
 #define STEP_TIMEOUT_DEFAULT_SEC 600
 
 typedef struct RunbookParam {

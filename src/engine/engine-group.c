@@ -24,10 +24,10 @@
 #define GROUP_ERROR_HOSTS_LISTED 5
 
 bool step_has_job(const Step *st) {
-        if (st->job)
+        if (step_rt(st)->job)
                 return true;
         for (size_t i = 0; i < st->n_hosts; i++)
-                if (st->hosts[i].job)
+                if (host_rt(&st->hosts[i])->job)
                         return true;
         return false;
 }
@@ -72,7 +72,6 @@ int group_step_init(Engine *e, Step *st, const Target *group, char **ret_error) 
                         .connector = strdup(t->connector),
                         .state = STEP_PENDING,
                         .exit_status = -1,
-                        .dirty = true,
                 };
                 if (!h->target || !h->connector)
                         return -ENOMEM;
@@ -131,7 +130,7 @@ void group_skip_pending(Step *st, const char *why) {
                         continue;
                 h->state = STEP_SKIPPED;
                 (void) set_error(&h->error, "not started: %s", why);
-                h->dirty = true;
+                host_rt(h)->dirty = true;
         }
 }
 
@@ -161,8 +160,8 @@ static void group_finish(Step *st) {
         if (!same_exit)
                 st->exit_status = -1;
         res.exit_status = st->exit_status;
-        if (st->group_started_mono > 0)
-                res.duration_usec = now_usec(CLOCK_MONOTONIC) - st->group_started_mono;
+        if (step_rt(st)->group_started_mono > 0)
+                res.duration_usec = now_usec(CLOCK_MONOTONIC) - step_rt(st)->group_started_mono;
         else if (st->finished_at > st->started_at)
                 res.duration_usec = st->finished_at - st->started_at;
 
@@ -206,7 +205,7 @@ static void group_finish(Step *st) {
                 st->error = mfree_str(st->error);
         if (ns != STEP_SUCCEEDED)
                 res.outcome = ns == STEP_CANCELLED ? OUTCOME_CANCELLED : OUTCOME_ERROR;
-        st->group_started_mono = 0;
+        step_rt(st)->group_started_mono = 0;
         step_settle(st, ns, &res, NULL);
 }
 
@@ -223,7 +222,7 @@ static int on_host_handle(ConnectorJob *job, json_t *handle, void *userdata) {
 
         json_decref(h->remote);
         h->remote = json_incref(handle);
-        h->dirty = true;
+        host_rt(h)->dirty = true;
         r = persist_session_durably(s);
         if (r < 0)
                 return log_error_errno(r, "Session %u step %u host %s: cannot record the remote run durably, not creating it: %m",
@@ -247,14 +246,14 @@ static void host_fail_now(HostRun *h, int error, const char *why) {
         h->exit_status = -1;
         h->duration_usec = 0;
         (void) set_error(&h->error, "%s", why);
-        h->dirty = true;
+        host_rt(h)->dirty = true;
         event_host_result(h, false, &res);
 }
 
 /* Starts host h's command; on failure the host has failed (not committed yet). */
 static void host_start(HostRun *h) {
         Step *st = h->step;
-        Engine *e = st->session->engine;
+        Engine *e = session_engine(st->session);
         const Target *target = e->targets ? target_catalog_find(e->targets, h->target) : NULL;
         const ConnectorVTable *vt = connector_find(h->connector);
         _cleanup_free_ char *why = NULL;
@@ -273,7 +272,7 @@ static void host_start(HostRun *h) {
         } else {
                 StepRequest req = host_request(h, target);
 
-                r = connector_start(vt, e->event, &req, on_host_done, h, &h->job);
+                r = connector_start(vt, e->event, &req, on_host_done, h, &host_rt(h)->job);
                 if (r >= 0) {
                         event_host_executing(h, NULL);
                         return;
@@ -311,7 +310,7 @@ static int group_persist(Step *st, PersistCtx *pc, HostDone *done) {
                         pc->host_size[i] = done->size[i];
                 }
         }
-        r = persist(s->engine, pc);
+        r = persist(session_engine(s), pc);
         if (r < 0 && done && done->host)
                 log_error("Session %u step %u host %s: cannot record the host's result: it stays in memory only",
                           s->id, st->index, done->host->target);
@@ -324,7 +323,7 @@ static int group_persist(Step *st, PersistCtx *pc, HostDone *done) {
 
 static void group_pump(Step *st, HostDone *done) {
         Session *s = st->session;
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
         bool changed = done && done->host;
 
         for (;;) {
@@ -373,7 +372,7 @@ static void group_pump(Step *st, HostDone *done) {
                         h->error = mfree_str(h->error);
                         json_decref(h->remote);
                         h->remote = NULL;
-                        h->dirty = true;
+                        host_rt(h)->dirty = true;
                         started++;
                 }
                 PersistCtx pc = { .session = s };
@@ -381,7 +380,7 @@ static void group_pump(Step *st, HostDone *done) {
                 engine_sync_soon(e);
                 for (size_t i = 0; i < st->n_hosts; i++) {
                         HostRun *h = &st->hosts[i];
-                        if (h->state != STEP_RUNNING || h->job)
+                        if (h->state != STEP_RUNNING || host_rt(h)->job)
                                 continue;
                         if (r < 0)
                                 host_fail_now(h, r, "runbookd could not record the host as running in its state store; not run");
@@ -396,7 +395,7 @@ static void group_pump(Step *st, HostDone *done) {
 static void host_complete(HostRun *h, const StepResult *res, ConnectorJob *job) {
         Step *st = h->step;
         Session *s = st->session;
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
         HostDone done = { .host = h, .res = res };
         _cleanup_free_ char *error = NULL;
 
@@ -408,8 +407,8 @@ static void host_complete(HostRun *h, const StepResult *res, ConnectorJob *job) 
         h->state = step_outcome_state(res, st->expect_exit, &error);
         free(h->error);
         h->error = TAKE_PTR(error);
-        h->dirty = true;
-        h->job = NULL;
+        host_rt(h)->dirty = true;
+        host_rt(h)->job = NULL;
 
         for (unsigned i = 0; job && i < 2; i++)
                 if (output_capture_get(&job->output[i], &done.data[i], &done.size[i]) < 0)
@@ -441,9 +440,9 @@ void group_run(Step *st, const Target *target) {
                         continue;
                 h->state = STEP_PENDING;
                 h->error = mfree_str(h->error);
-                h->dirty = true;
+                host_rt(h)->dirty = true;
         }
-        st->group_started_mono = now_usec(CLOCK_MONOTONIC);
+        step_rt(st)->group_started_mono = now_usec(CLOCK_MONOTONIC);
         (void) asprintf_safe(&detail, "%zu hosts, at most %u at once, up to %u failures tolerated", st->n_hosts,
                              st->max_concurrency, st->max_errors);
         event_step_executing(st, detail);
@@ -454,7 +453,7 @@ void group_run(Step *st, const Target *target) {
  * and after a reboot those not started too (their start may be lost); returns how many can be
  * followed (they stay running until group_resume()). */
 unsigned group_load(Step *st, bool same_boot) {
-        Engine *e = st->session->engine;
+        Engine *e = session_engine(st->session);
         unsigned n = 0;
 
         for (size_t i = 0; i < st->n_hosts; i++) {
@@ -468,7 +467,7 @@ unsigned group_load(Step *st, bool same_boot) {
                         h->finished_at = now_usec(CLOCK_REALTIME);
                         (void) set_error(&h->error, "the machine restarted while the step ran, before this host's start "
                                          "or end was certainly on disk; it may have started; not run again by itself");
-                        h->dirty = true;
+                        host_rt(h)->dirty = true;
                         event_host_interrupted(h);
                         continue;
                 }
@@ -488,7 +487,7 @@ unsigned group_load(Step *st, bool same_boot) {
                         (void) set_error(&h->error, "runbookd stopped before its remote run was created; not re-run");
                 else
                         (void) set_error(&h->error, "runbookd stopped while it ran; not re-run");
-                h->dirty = true;
+                host_rt(h)->dirty = true;
                 event_host_interrupted(h);
         }
         return n;
@@ -496,7 +495,7 @@ unsigned group_load(Step *st, bool same_boot) {
 
 /* From the loop after engine_load(): follows the hosts' remote runs, then goes on. */
 void group_resume(Step *st) {
-        Engine *e = st->session->engine;
+        Engine *e = session_engine(st->session);
 
         for (size_t i = 0; i < st->n_hosts; i++) {
                 HostRun *h = &st->hosts[i];
@@ -505,11 +504,11 @@ void group_resume(Step *st) {
                 _cleanup_free_ char *why = NULL, *detail = NULL;
                 int r = -ENXIO;
 
-                if (h->state != STEP_RUNNING || h->job)
+                if (h->state != STEP_RUNNING || host_rt(h)->job)
                         continue;
                 if (t && vt && h->remote) {
                         StepRequest req = host_request(h, t);
-                        r = connector_resume(vt, e->event, &req, h->remote, on_host_done, h, &h->job);
+                        r = connector_resume(vt, e->event, &req, h->remote, on_host_done, h, &host_rt(h)->job);
                         if (r >= 0) {
                                 (void) asprintf_safe(&detail, "reconciling after a restart: following remote run %s",
                                                      remote_run_name(h->remote));
@@ -528,6 +527,6 @@ void group_resume(Step *st) {
 /* Stops the running hosts (their ends follow through host_complete()). */
 void group_cancel_jobs(Step *st) {
         for (size_t i = 0; i < st->n_hosts; i++)
-                if (st->hosts[i].job)
-                        (void) connector_job_cancel(st->hosts[i].job);
+                if (host_rt(&st->hosts[i])->job)
+                        (void) connector_job_cancel(host_rt(&st->hosts[i])->job);
 }

@@ -18,6 +18,68 @@ typedef struct StartAhead {
         uint64_t seq;
 } StartAhead;
 
+/* The engine's runtime state of a session (Session.runtime), a step and a group host: nothing of
+ * it is stored. Every session the engine holds (active, or in its cache) has one. */
+typedef struct HostRuntime {
+        ConnectorJob *job;
+        bool dirty;               /* changed since it was last written to the store */
+} HostRuntime;
+
+typedef struct StepRuntime {
+        ConnectorJob *job;
+        bool dirty;               /* changed since it was last written to the store */
+        bool start_replayed;      /* engine_load(): only the start log had its start */
+        usec_t group_started_mono;
+        HostRuntime *hosts;       /* n_hosts of the step */
+} StepRuntime;
+
+struct SessionRuntime {
+        Engine *engine;
+        bool active;              /* in the engine's active set (not a read-only copy from the store) */
+        bool dirty;               /* the session record changed since it was last written */
+
+        /* what a finished step leaves for the next commit, which writes its output and after
+         * which its result record is sent (so that the end of one step and the start of the
+         * next share one transaction) */
+        struct {
+                bool set;
+                uint32_t step;
+                uint8_t *data[2];
+                size_t size[2];
+        } pending_output;
+        unsigned ahead_span;      /* steps the next record written ahead may cover (engine-start.c) */
+        struct {
+                bool set;
+                uint32_t step;
+                bool success;
+                int outcome;      /* StepOutcome */
+                int error;
+                usec_t duration_usec;
+                char *connection;
+        } pending_result;
+
+        StepRuntime *steps;       /* n_steps of the session */
+};
+
+static inline SessionRuntime *session_rt(const Session *s) {
+        return s->runtime;
+}
+static inline StepRuntime *step_rt(const Step *st) {
+        return &st->session->runtime->steps[st->index];
+}
+static inline HostRuntime *host_rt(const HostRun *h) {
+        return &step_rt(h->step)->hosts[h->index];
+}
+static inline Engine *session_engine(const Session *s) {
+        return s->runtime->engine;
+}
+
+/* Gives a session the engine's runtime (after its steps and hosts are in place). */
+int session_runtime_attach(Engine *e, Session *s);
+/* Frees the runtime, then the session. */
+Session *engine_session_free(Session *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Session *, engine_session_free);
+
 struct Engine {
         sd_event *event;
         Store *store;

@@ -30,14 +30,14 @@ static bool session_has_job(Session *s) {
 
 /* Ends the session in 'state': the steps that have not run are skipped. */
 static void session_finish(Session *s, SessionState state, const char *error) {
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
 
         session_drop_start_ahead(s);
         for (size_t i = 0; i < s->n_steps; i++) {
                 Step *st = &s->steps[i];
                 if (st->state == STEP_PENDING || st->state == STEP_WAITING_APPROVAL || st->state == STEP_APPROVED) {
                         st->state = STEP_SKIPPED;
-                        st->dirty = true;
+                        step_rt(st)->dirty = true;
                         hooks_changed(e, s, st); /* announced after the commit, by the bus layer */
                 }
         }
@@ -47,7 +47,7 @@ static void session_finish(Session *s, SessionState state, const char *error) {
         s->finished_at = now_usec(CLOCK_REALTIME);
         if (state == SESSION_SUCCEEDED)
                 s->current_step = -1;
-        s->dirty = true;
+        session_rt(s)->dirty = true;
         (void) persist_session(s);
         event_session_finished(s);
         hooks_changed(e, s, NULL);
@@ -132,7 +132,7 @@ static int on_step_handle(ConnectorJob *job, json_t *handle, void *userdata) {
 
         json_decref(st->remote);
         st->remote = json_incref(handle);
-        st->dirty = true;
+        step_rt(st)->dirty = true;
         r = persist_session_durably(s);
         if (r < 0) {
                 log_error_errno(r, "Session %u step %u: cannot record the remote run durably, not creating it: %m",
@@ -158,7 +158,7 @@ StepRequest step_request(Step *st, const Target *target) {
                 .command = st->command,
                 .target = target,
                 .timeout_usec = st->timeout_usec,
-                .output_cap = st->session->engine->config.output_cap,
+                .output_cap = session_engine(st->session)->config.output_cap,
                 .attempt = st->attempt,
                 .commit_handle = on_step_handle,
         };
@@ -175,7 +175,7 @@ static void step_announce(Step *st) {
 /* Runs an approved (or approval-free) step; 'chained': it follows a step that just succeeded. */
 static void step_run(Step *st, bool chained) {
         Session *s = st->session;
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
         const ConnectorVTable *vt;
         const Target *target;
         StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1 };
@@ -201,10 +201,10 @@ static void step_run(Step *st, bool chained) {
         st->error = mfree_str(st->error);
         json_decref(st->remote);  /* a fresh attempt: its remote run is not created yet */
         st->remote = NULL;
-        st->dirty = true;
+        step_rt(st)->dirty = true;
         s->state = SESSION_RUNNING;
         s->current_step = (int) st->index;
-        s->dirty = true;
+        session_rt(s)->dirty = true;
 
         /* the 'running' record (with its attempt) is durable before the command starts: the
          * commit, and what stands for it until the commit is synced (engine-start.c) */
@@ -266,7 +266,7 @@ static void step_run(Step *st, bool chained) {
         } else {
                 StepRequest req = step_request(st, target);
 
-                r = connector_start(vt, e->event, &req, on_step_done, st, &st->job);
+                r = connector_start(vt, e->event, &req, on_step_done, st, &step_rt(st)->job);
                 if (r >= 0) {
                         /* recorded once it is under way: the journal's work overlaps the command */
                         step_announce(st);
@@ -287,22 +287,22 @@ static void step_keep_result(Step *st, const StepResult *res, ConnectorJob *job,
         Session *s = st->session;
 
         for (unsigned i = 0; i < 2; i++) {
-                free(s->pending_output.data[i]);
-                s->pending_output.data[i] = NULL;
-                s->pending_output.size[i] = 0;
-                if (job && output_capture_get(&job->output[i], &s->pending_output.data[i], &s->pending_output.size[i]) < 0)
+                free(session_rt(s)->pending_output.data[i]);
+                session_rt(s)->pending_output.data[i] = NULL;
+                session_rt(s)->pending_output.size[i] = 0;
+                if (job && output_capture_get(&job->output[i], &session_rt(s)->pending_output.data[i], &session_rt(s)->pending_output.size[i]) < 0)
                         log_oom();
         }
-        s->pending_output.step = st->index;
-        s->pending_output.set = job != NULL;
-        s->pending_result.step = st->index;
-        s->pending_result.success = success;
-        s->pending_result.outcome = res->outcome;
-        s->pending_result.error = res->error;
-        s->pending_result.duration_usec = res->duration_usec;
-        free(s->pending_result.connection);
-        s->pending_result.connection = res->connection ? strdup(res->connection) : NULL;
-        s->pending_result.set = true;
+        session_rt(s)->pending_output.step = st->index;
+        session_rt(s)->pending_output.set = job != NULL;
+        session_rt(s)->pending_result.step = st->index;
+        session_rt(s)->pending_result.success = success;
+        session_rt(s)->pending_result.outcome = res->outcome;
+        session_rt(s)->pending_result.error = res->error;
+        session_rt(s)->pending_result.duration_usec = res->duration_usec;
+        free(session_rt(s)->pending_result.connection);
+        session_rt(s)->pending_result.connection = res->connection ? strdup(res->connection) : NULL;
+        session_rt(s)->pending_result.set = true;
 }
 
 StepState step_outcome_state(const StepResult *res, int expect_exit, char **ret_error) {
@@ -347,15 +347,15 @@ static void step_complete(Step *st, const StepResult *res, ConnectorJob *job) {
 
 void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *job) {
         Session *s = st->session;
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
 
         if (st->state == STEP_CANCELLED)
                 ns = STEP_CANCELLED;
         st->state = ns;
-        st->dirty = true;
+        step_rt(st)->dirty = true;
         step_keep_result(st, res, job, ns == STEP_SUCCEEDED);
         if (job) {
-                st->job = NULL;
+                step_rt(st)->job = NULL;
                 job_bury(e, job);
         }
         hooks_changed(e, s, st);
@@ -365,7 +365,7 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
                 /* the next transition (the next step running, waiting for approval, or the end)
                  * is written in the same transaction as this one */
                 s->current_step++;
-                s->dirty = true;
+                session_rt(s)->dirty = true;
                 session_advance(s, true);
                 return;
         }
@@ -384,7 +384,7 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
                 s->state = SESSION_INTERRUPTED;
                 (void) set_error(&s->error, "%s %u (%s) was interrupted; retry (with a fresh approval) or cancel",
                                  step_phase_to_string(st->phase), st->index, st->name);
-                s->dirty = true;
+                session_rt(s)->dirty = true;
                 (void) persist_session(s);
                 event_step_interrupted(st);
                 hooks_changed(e, s, NULL);
@@ -399,7 +399,7 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
 
 /* Moves the session on from its current step until something needs a person or a command. */
 static void session_advance(Session *s, bool chained) {
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
 
         for (;;) {
                 Step *st = session_current(s);
@@ -413,9 +413,9 @@ static void session_advance(Session *s, bool chained) {
                         if (st->requires_approval) {
                                 st->state = STEP_WAITING_APPROVAL;
                                 st->waiting_since = now_usec(CLOCK_REALTIME);
-                                st->dirty = true;
+                                step_rt(st)->dirty = true;
                                 s->state = SESSION_WAITING_APPROVAL;
-                                s->dirty = true;
+                                session_rt(s)->dirty = true;
                                 (void) persist_session(s);
                                 hooks_changed(e, s, st);
                                 return;
@@ -427,7 +427,7 @@ static void session_advance(Session *s, bool chained) {
                         return;
                 case STEP_SUCCEEDED:
                         s->current_step++;
-                        s->dirty = true;
+                        session_rt(s)->dirty = true;
                         continue;
                 case STEP_INTERRUPTED:
                         /* found possibly started after a reboot (engine-start.c), behind the one
@@ -435,7 +435,7 @@ static void session_advance(Session *s, bool chained) {
                         s->state = SESSION_INTERRUPTED;
                         (void) set_error(&s->error, "%s %u (%s) was interrupted; retry (with a fresh approval) or cancel",
                                          step_phase_to_string(st->phase), st->index, st->name);
-                        s->dirty = true;
+                        session_rt(s)->dirty = true;
                         (void) persist_session(s);
                         hooks_changed(e, s, NULL);
                         return;
@@ -448,7 +448,7 @@ static void session_advance(Session *s, bool chained) {
 int engine_start_session(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
                          const Identity *who, Session **ret, char **ret_error) {
         _cleanup_(json_decrefp) json_t *values = NULL;
-        _cleanup_(session_freep) Session *s = NULL;
+        _cleanup_(engine_session_freep) Session *s = NULL;
         PersistCtx c = {};
         int r;
 
@@ -475,7 +475,6 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
         s = calloc(1, sizeof(Session));
         if (!s)
                 return -ENOMEM;
-        s->engine = e;
         s->id = e->next_id;
         s->runbook = strdup(rb->name);
         s->reference = strdup(strempty(reference));
@@ -541,6 +540,9 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 if (r < 0)
                         return r;
         }
+        r = session_runtime_attach(e, s);
+        if (r < 0)
+                return r;
 
         /* the first stop needs no action: take it in the same transaction */
         if (s->steps[0].requires_approval) {
@@ -605,14 +607,14 @@ static int step_add_decision(Step *st, const Identity *who, bool approve, const 
                 approval_pop(st);
                 return -ENOMEM;
         }
-        st->dirty = true;
+        step_rt(st)->dirty = true;
         return 0;
 }
 
 static int check_decision(Engine *e, Step *st, const Identity *who, bool approve) {
         Session *s = st->session;
 
-        if (!s->active || session_state_is_final(s->state))
+        if (!session_rt(s)->active || session_state_is_final(s->state))
                 return -ESHUTDOWN;
         if (st->state != STEP_WAITING_APPROVAL)
                 return -ESTALE;
@@ -697,7 +699,7 @@ int engine_cancel(Engine *e, Session *s, const Identity *who) {
         Step *cur;
         int r;
 
-        if (!s->active || session_state_is_final(s->state))
+        if (!session_rt(s)->active || session_state_is_final(s->state))
                 return -ESHUTDOWN;
 
         cur = session_current(s);
@@ -706,7 +708,7 @@ int engine_cancel(Engine *e, Session *s, const Identity *who) {
                 (void) set_error(&cur->error, "cancelled by %s", strna(user));
                 if (!step_has_job(cur))
                         cur->finished_at = now_usec(CLOCK_REALTIME);
-                cur->dirty = true;
+                step_rt(cur)->dirty = true;
                 if (cur->n_hosts > 0) {
                         _cleanup_free_ char *skip = NULL;
                         (void) asprintf_safe(&skip, "the session was cancelled by %s", strna(user));
@@ -729,8 +731,8 @@ int engine_cancel(Engine *e, Session *s, const Identity *who) {
                 if (r < 0)
                         log_warning_errno(r, "Failed to sync the store before stopping session %u's command, stopping it anyway: %m",
                                           s->id);
-                if (cur->job)
-                        (void) connector_job_cancel(cur->job);
+                if (step_rt(cur)->job)
+                        (void) connector_job_cancel(step_rt(cur)->job);
                 group_cancel_jobs(cur);
         }
         return 0;
@@ -741,7 +743,7 @@ int engine_retry(Engine *e, Session *s, const Identity *who) {
         Step *st;
         int r;
 
-        if (!s->active || session_state_is_final(s->state))
+        if (!session_rt(s)->active || session_state_is_final(s->state))
                 return -ESHUTDOWN;
         st = session_current(s);
         if (s->state != SESSION_INTERRUPTED || !st || st->state != STEP_INTERRUPTED)
@@ -751,10 +753,10 @@ int engine_retry(Engine *e, Session *s, const Identity *who) {
         st->state = STEP_WAITING_APPROVAL;
         st->waiting_since = now_usec(CLOCK_REALTIME);
         st->error = mfree_str(st->error);
-        st->dirty = true;
+        step_rt(st)->dirty = true;
         s->state = SESSION_WAITING_APPROVAL;
         s->error = mfree_str(s->error);
-        s->dirty = true;
+        session_rt(s)->dirty = true;
         c.audit = audit_event("retry", s, st, who, NULL);
         r = persist(e, &c);
         if (r < 0) {
@@ -772,7 +774,7 @@ int engine_retry(Engine *e, Session *s, const Identity *who) {
 /* Follows a remote run that was under way when runbookd stopped (its handle is in the record). */
 static void step_resume(Step *st) {
         Session *s = st->session;
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
         const Target *target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
         const ConnectorVTable *vt = connector_find(st->connector);
         StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1 };
@@ -782,7 +784,7 @@ static void step_resume(Step *st) {
         if (target && vt && streq(target->connector, st->connector)) {
                 StepRequest req = step_request(st, target);
 
-                r = connector_resume(vt, e->event, &req, st->remote, on_step_done, st, &st->job);
+                r = connector_resume(vt, e->event, &req, st->remote, on_step_done, st, &step_rt(st)->job);
                 if (r >= 0) {
                         (void) asprintf_safe(&detail, "reconciling after a restart: following remote run %s of attempt %u",
                                              step_remote_name(st), st->attempt);
@@ -842,12 +844,13 @@ int engine_load(Engine *e) {
                         log_warning_errno(q, "Failed to load active session %u, ignoring: %m", ids[i]);
                         continue;
                 }
-                s->engine = e;
-                if (s->id >= e->next_id)
+                r = session_runtime_attach(e, s);
+                if (r >= 0 && s->id >= e->next_id)
                         e->next_id = s->id + 1;
-                r = active_add(e, s);
+                if (r >= 0)
+                        r = active_add(e, s);
                 if (r < 0)
-                        session_free(s);
+                        engine_session_free(s);
         }
         store_read_end(&t);
         if (r < 0)
@@ -880,8 +883,8 @@ int engine_load(Engine *e) {
                                         (void) set_error(&st->error, "the machine restarted while an earlier step ran; this "
                                                          "step may have started after it (attempt %u); not run again by "
                                                          "itself", st->attempt);
-                                st->dirty = true;
-                                s->dirty = true;
+                                step_rt(st)->dirty = true;
+                                session_rt(s)->dirty = true;
                                 event_step_interrupted(st);
                                 continue;
                         }
@@ -894,7 +897,7 @@ int engine_load(Engine *e) {
                                          s->id, j, followed);
                                 s->state = SESSION_RUNNING;
                                 s->current_step = (int) j;
-                                s->dirty = true;
+                                session_rt(s)->dirty = true;
                                 n_resume++;
                                 continue;
                         }
@@ -921,21 +924,21 @@ int engine_load(Engine *e) {
                         else if (vt && vt->resume)
                                 (void) set_error(&st->error, "runbookd stopped before attempt %u's remote run was created: "
                                                  "the remote run was never created; not re-run", st->attempt);
-                        else if (st->start_replayed)
+                        else if (step_rt(st)->start_replayed)
                                 (void) set_error(&st->error, "the machine restarted while attempt %u was starting or "
                                                  "running (the store lost its last writes); not re-run", st->attempt);
                         else
                                 (void) set_error(&st->error, "runbookd stopped while attempt %u was running; not re-run",
                                                  st->attempt);
-                        st->dirty = true;
+                        step_rt(st)->dirty = true;
                         s->state = SESSION_INTERRUPTED;
                         s->current_step = (int) j;
                         (void) set_error(&s->error, "%s %zu (%s) was interrupted; retry (with a fresh approval) or cancel",
                                          step_phase_to_string(st->phase), j, st->name);
-                        s->dirty = true;
+                        session_rt(s)->dirty = true;
                         event_step_interrupted(st);
                 }
-                if (s->dirty)
+                if (session_rt(s)->dirty)
                         (void) persist_session(s);
         }
         if (n_resume > 0) {
@@ -965,7 +968,7 @@ int engine_load(Engine *e) {
  * else as stored. */
 static int get_output(Engine *e, Step *st, const HostRun *h, uint8_t **ret_out, size_t *ret_out_n,
                       uint8_t **ret_err, size_t *ret_err_n, bool *ret_truncated) {
-        ConnectorJob *job = h ? h->job : st->job;
+        ConnectorJob *job = h ? host_rt(h)->job : step_rt(st)->job;
         uint8_t *data[2] = {};
         size_t n[2] = {};
         StoreTxn t;

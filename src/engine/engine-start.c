@@ -41,7 +41,7 @@ static StartAhead *ahead_find(Engine *e, uint32_t session) {
 }
 
 void session_drop_start_ahead(Session *s) {
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
         StartAhead *a = ahead_find(e, s->id);
 
         if (a)
@@ -60,18 +60,18 @@ uint64_t engine_start_watermark(Engine *e, bool own_record) {
 
 bool step_take_start_ahead(Step *st) {
         Session *s = st->session;
-        StartAhead *a = ahead_find(s->engine, s->id);
+        StartAhead *a = ahead_find(session_engine(s), s->id);
         bool ok;
 
         if (!a)
                 return false;
         ok = a->step == st->index && a->attempt == st->attempt &&
-             start_log_holds(store_start_log(s->engine->store), a->seq);
+             start_log_holds(store_start_log(session_engine(s)->store), a->seq);
         if (ok && st->index < a->last)
                 a->step = st->index + 1;  /* it stands for the steps after this one still */
         else
                 /* its last step starts, or it cannot be used: either way it is resolved */
-                ahead_remove(s->engine, (size_t) (a - s->engine->ahead));
+                ahead_remove(session_engine(s), (size_t) (a - session_engine(s)->ahead));
         return ok;
 }
 
@@ -81,14 +81,14 @@ void step_note_duration(Step *st, usec_t duration) {
         /* quick steps: one record for more of them, doubling up to START_AHEAD_SPAN_MAX; a step
          * that takes long hides the write of a record for its successor alone */
         if (duration < START_AHEAD_QUICK_USEC)
-                s->ahead_span = MIN(MAX(s->ahead_span, 1u) * 2, START_AHEAD_SPAN_MAX);
+                session_rt(s)->ahead_span = MIN(MAX(session_rt(s)->ahead_span, 1u) * 2, START_AHEAD_SPAN_MAX);
         else
-                s->ahead_span = 1;
+                session_rt(s)->ahead_span = 1;
 }
 
 int step_start_durable(Step *st, bool chained) {
         Session *s = st->session;
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
 
         if (chained)
                 return start_log_append(store_start_log(e->store), s->id, st->index, st->attempt);
@@ -108,7 +108,7 @@ static Step *step_next_chained(Step *st) {
 
 static void step_write_start_ahead(Step *st) {
         Session *s = st->session;
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
         StartLog *log = store_start_log(e->store);
         StartAhead *a;
         Step *next = step_next_chained(st);
@@ -119,7 +119,7 @@ static void step_write_start_ahead(Step *st) {
         if (!next || ahead_find(e, s->id))
                 return;
         /* the steps after it that would start by themselves too, at the same attempt */
-        for (Step *o = next; n < MAX(s->ahead_span, 1u); n++) {
+        for (Step *o = next; n < MAX(session_rt(s)->ahead_span, 1u); n++) {
                 o = step_next_chained(o);
                 if (!o || o->attempt != next->attempt)
                         break;
@@ -171,7 +171,7 @@ static int ahead_writer_cb(sd_event_source *source, void *userdata) {
 
 void step_want_start_ahead(Step *st) {
         Session *s = st->session;
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
         uint32_t *ids;
 
         if (!e->ahead_writer || !step_next_chained(st))
@@ -242,8 +242,8 @@ void engine_replay_starts(Engine *e, uint64_t start_seq) {
                                     s->id, st->index, recs[i].attempt);
                         st->attempt = recs[i].attempt;
                         st->state = STEP_RUNNING;
-                        st->start_replayed = true;
-                        st->dirty = true;
+                        step_rt(st)->start_replayed = true;
+                        step_rt(st)->dirty = true;
                 }
         }
 }

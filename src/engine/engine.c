@@ -28,14 +28,43 @@ int set_error(char **field, const char *fmt, ...) {
         return m ? 0 : -ENOMEM;
 }
 
+/* Writes what changed of a session (all of it with c->force: a new session). */
+static void save_changed(StoreTxn *t, Session *s, bool force) {
+        SessionRuntime *rt = session_rt(s);
+
+        if (force || rt->dirty)
+                store_save_session(t, s, force);
+        for (size_t i = 0; i < s->n_steps; i++) {
+                const Step *st = &s->steps[i];
+                if (force || rt->steps[i].dirty)
+                        store_save_step(t, st);
+                for (size_t h = 0; h < st->n_hosts; h++)
+                        if (force || rt->steps[i].hosts[h].dirty)
+                                store_save_host(t, &st->hosts[h]);
+        }
+}
+
+/* After a commit: nothing of the session is left unwritten. */
+static void mark_clean(Session *s) {
+        SessionRuntime *rt = session_rt(s);
+
+        rt->dirty = false;
+        for (size_t i = 0; i < s->n_steps; i++) {
+                rt->steps[i].dirty = false;
+                for (size_t h = 0; h < s->steps[i].n_hosts; h++)
+                        rt->steps[i].hosts[h].dirty = false;
+        }
+}
+
 static int persist_fn(StoreTxn *t, void *userdata) {
         PersistCtx *c = userdata;
         Session *s = c->session;
+        SessionRuntime *rt = session_rt(s);
 
-        store_save_session(t, s, c->force);
+        save_changed(t, s, c->force);
         if (c->write_next_id)
                 store_meta_put_u64(t, "next_session_id", (uint64_t) s->id + 1);
-        if (c->start_seq != s->engine->start_seq_stored)
+        if (c->start_seq != rt->engine->start_seq_stored)
                 store_meta_put_u64(t, "start_seq", c->start_seq);
         if (c->clear_output)
                 store_del_output(t, s->id, c->clear_output->index);
@@ -43,10 +72,10 @@ static int persist_fn(StoreTxn *t, void *userdata) {
                 for (uint8_t i = 0; i < 2; i++)
                         store_put_host_output(t, s->id, c->host_output->step->index, c->host_output->index, i,
                                               c->host_data[i], c->host_size[i]);
-        if (s->pending_output.set)
+        if (rt->pending_output.set)
                 for (uint8_t i = 0; i < 2; i++)
-                        store_put_output(t, s->id, s->pending_output.step, i, s->pending_output.data[i],
-                                         s->pending_output.size[i]);
+                        store_put_output(t, s->id, rt->pending_output.step, i, rt->pending_output.data[i],
+                                         rt->pending_output.size[i]);
         if (c->audit)
                 store_audit_append(t, c->audit);
         return t->ret;
@@ -62,7 +91,7 @@ int persist(Engine *e, PersistCtx *c) {
         if (r < 0)
                 return log_debug_errno(r, "engine: failed to write session %u: %m", c->session->id);
         e->start_seq_stored = c->start_seq;
-        store_session_mark_clean(c->session);
+        mark_clean(c->session);
         if (!c->keep_pending)
                 session_flush_pending(c->session);
         return 0;
@@ -70,32 +99,34 @@ int persist(Engine *e, PersistCtx *c) {
 
 /* After a commit: the finished step's output is in the store, and its result record may go. */
 void session_flush_pending(Session *s) {
-        if (s->pending_output.set) {
+        SessionRuntime *rt = session_rt(s);
+
+        if (rt->pending_output.set) {
                 for (unsigned i = 0; i < 2; i++)
-                        s->pending_output.data[i] = mfree(s->pending_output.data[i]);
-                s->pending_output.set = false;
+                        rt->pending_output.data[i] = mfree(rt->pending_output.data[i]);
+                rt->pending_output.set = false;
         }
-        if (s->pending_result.set) {
+        if (rt->pending_result.set) {
                 StepResult res = {
-                        .outcome = s->pending_result.outcome,
-                        .error = s->pending_result.error,
-                        .duration_usec = s->pending_result.duration_usec,
-                        .connection = s->pending_result.connection,
+                        .outcome = rt->pending_result.outcome,
+                        .error = rt->pending_result.error,
+                        .duration_usec = rt->pending_result.duration_usec,
+                        .connection = rt->pending_result.connection,
                 };
-                s->pending_result.set = false;
-                event_step_result(&s->steps[s->pending_result.step], s->pending_result.success, &res);
-                s->pending_result.connection = mfree(s->pending_result.connection);
+                rt->pending_result.set = false;
+                event_step_result(&s->steps[rt->pending_result.step], rt->pending_result.success, &res);
+                rt->pending_result.connection = mfree(rt->pending_result.connection);
         }
 }
 
 int persist_session(Session *s) {
         PersistCtx c = { .session = s };
-        return persist(s->engine, &c);
+        return persist(session_engine(s), &c);
 }
 
 int persist_session_durably(Session *s) {
         int r = persist_session(s);
-        return r < 0 ? r : store_sync(s->engine->store);
+        return r < 0 ? r : store_sync(session_engine(s)->store);
 }
 
 json_t *audit_event(const char *what, const Session *s, const Step *st, const Identity *who, const char *comment) {
@@ -152,30 +183,75 @@ int active_add(Engine *e, Session *s) {
         memmove(e->active + p + 1, e->active + p, (e->n_active - p) * sizeof(Session *));
         e->active[p] = s;
         e->n_active++;
-        s->active = true;
+        session_rt(s)->active = true;
         return 0;
 }
 
 static void cache_add(Engine *e, Session *s) {
         unsigned i = e->cache_next++ % ENGINE_CACHE_SIZE;
 
-        session_free(e->cache[i]);
+        engine_session_free(e->cache[i]);
         e->cache[i] = s;
+}
+
+int session_runtime_attach(Engine *e, Session *s) {
+        SessionRuntime *rt;
+
+        rt = calloc(1, sizeof(SessionRuntime));
+        if (!rt)
+                return -ENOMEM;
+        rt->engine = e;
+        rt->steps = calloc(MAX(s->n_steps, (size_t) 1), sizeof(StepRuntime));
+        if (!rt->steps) {
+                free(rt);
+                return -ENOMEM;
+        }
+        s->runtime = rt;
+        for (size_t i = 0; i < s->n_steps; i++)
+                if (s->steps[i].n_hosts > 0) {
+                        rt->steps[i].hosts = calloc(s->steps[i].n_hosts, sizeof(HostRuntime));
+                        if (!rt->steps[i].hosts)
+                                return -ENOMEM; /* the caller frees the session, and this with it */
+                }
+        return 0;
+}
+
+Session *engine_session_free(Session *s) {
+        SessionRuntime *rt;
+
+        if (!s)
+                return NULL;
+        rt = s->runtime;
+        if (rt) {
+                for (size_t i = 0; i < s->n_steps; i++)
+                        free(rt->steps[i].hosts);
+                free(rt->steps);
+                free(rt->pending_output.data[0]);
+                free(rt->pending_output.data[1]);
+                free(rt->pending_result.connection);
+                free(rt);
+                s->runtime = NULL;
+        }
+        return session_free(s);
+}
+
+bool engine_session_is_active(const Session *s) {
+        return s->runtime && s->runtime->active;
 }
 
 /* A finished session leaves the active set; it stays readable from the cache for now. */
 void session_deactivate(Session *s) {
-        Engine *e = s->engine;
+        Engine *e = session_engine(s);
         size_t p = active_pos(e, s->id);
 
-        if (!s->active)
+        if (!session_rt(s)->active)
                 return;
         session_drop_start_ahead(s);
         if (p < e->n_active && e->active[p] == s) {
                 memmove(e->active + p, e->active + p + 1, (e->n_active - p - 1) * sizeof(Session *));
                 e->n_active--;
         }
-        s->active = false;
+        session_rt(s)->active = false;
         cache_add(e, s);
 }
 
@@ -203,7 +279,11 @@ int engine_get_session(Engine *e, uint32_t id, Session **ret) {
         store_read_end(&t);
         if (r < 0)
                 return r;
-        s->engine = e;
+        r = session_runtime_attach(e, s);
+        if (r < 0) {
+                engine_session_free(s);
+                return r;
+        }
         cache_add(e, s);
         *ret = s;
         return 0;
@@ -316,15 +396,16 @@ Engine *engine_free(Engine *e) {
                 for (size_t j = 0; j < s->n_steps; j++) {
                         /* the daemon stops while a command runs: on the next start the
                          * step is found 'running' in the store and becomes interrupted */
-                        s->steps[j].job = connector_job_free(s->steps[j].job);
+                        StepRuntime *srt = &session_rt(s)->steps[j];
+                        srt->job = connector_job_free(srt->job);
                         for (size_t h = 0; h < s->steps[j].n_hosts; h++)
-                                s->steps[j].hosts[h].job = connector_job_free(s->steps[j].hosts[h].job);
+                                srt->hosts[h].job = connector_job_free(srt->hosts[h].job);
                 }
-                session_free(s);
+                engine_session_free(s);
         }
         free(e->active);
         for (unsigned i = 0; i < ENGINE_CACHE_SIZE; i++)
-                session_free(e->cache[i]);
+                engine_session_free(e->cache[i]);
         for (size_t i = 0; i < e->n_graveyard; i++)
                 connector_job_free(e->graveyard[i]);
         free(e->graveyard);

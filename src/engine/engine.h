@@ -22,8 +22,10 @@
 
 #include "config/runbook.h"
 #include "config/target.h"
-#include "engine/session.h"
+#include "model/session.h"
 #include "store/store.h"
+
+typedef struct Engine Engine;
 
 typedef struct EngineConfig {
         bool allow_self_approval;
@@ -75,6 +77,9 @@ int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment
 int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment);
 int engine_cancel(Engine *e, Session *s, const Identity *who);
 int engine_retry(Engine *e, Session *s, const Identity *who);
+
+/* True while the session is in the engine's active set (not finished; not a read-only copy). */
+bool engine_session_is_active(const Session *s);
 
 /* The step now waiting for approval, or NULL. */
 Step *session_waiting_step(Session *s);

@@ -18,6 +18,7 @@
 #include "config/target.h"
 #include "connector/connector.h"
 #include "engine/engine.h"
+#include "engine/engine-internal.h" /* white box: jobs and runtime */
 #include "store/start-log.h"
 #include "shared/tests.h"
 #include "store/store-records.h"
@@ -57,7 +58,7 @@ static void hooks_reset(void) {
 static void on_session_new(Session *s, void *userdata) {
         check(userdata == &hooks);
         check(s);
-        check(s->active);
+        check(engine_session_is_active(s));
         check(hooks.n_new < ELEMENTSOF(hooks.new_ids));
         hooks.new_ids[hooks.n_new++] = s->id;
 }
@@ -240,7 +241,7 @@ static void wait_state(Fx *f, uint32_t id, SessionState state, int step, usec_t 
 static void wait_no_job(Fx *f, Step *st, usec_t max) {
         usec_t end = now_usec(CLOCK_MONOTONIC) + max;
 
-        while (st->job) {
+        while (step_rt(st)->job) {
                 check(now_usec(CLOCK_MONOTONIC) < end);
                 check(sd_event_run(f->event, 50 * USEC_PER_MSEC) >= 0);
         }
@@ -525,13 +526,13 @@ static void test_scenario(void) {
         check_streq(text, "pre\nauto\nmain\npost\n");
 
         s = get(&f, id);
-        check(!s->active);
+        check(!engine_session_is_active(s));
         check_int(s->current_step, -1);
         check(!s->error);
         check(s->finished_at > 0);
         for (size_t i = 0; i < 4; i++) {
                 check_int(s->steps[i].state, STEP_SUCCEEDED);
-                check(!s->steps[i].job);
+                check(!step_rt(&s->steps[i])->job);
         }
         check_int(s->steps[3].exit_status, 4);
         check_int(s->steps[2].exit_status, 0);
@@ -772,7 +773,7 @@ static void test_reject(void) {
         check(s->steps[0].error && strstr(s->steps[0].error, "not today"));
         check_int(s->steps[0].n_approvals, 1);
         check(!s->steps[0].approvals[0].approve);
-        check(!s->active);
+        check(!engine_session_is_active(s));
         check(s->finished_at > 0);
 
         run_for(&f, 300 * USEC_PER_MSEC);
@@ -904,7 +905,7 @@ static void test_timeout(void) {
         s = start(&f, rb, NULL);
         check_int(s->steps[0].state, STEP_RUNNING);
         check_int(s->state, SESSION_RUNNING);
-        check(s->steps[0].job);
+        check(step_rt(&s->steps[0])->job);
         {
                 /* the running record is durable before the command starts */
                 Session *c = stored(&f, s->id);
@@ -973,7 +974,7 @@ static void test_cancel_running(void) {
 
         wait_no_job(&f, &s->steps[0], 10 * USEC_PER_SEC);
         s = get(&f, id);
-        check(!s->active);
+        check(!engine_session_is_active(s));
         check_int(engine_n_active(f.engine), 0);
         check_int(s->steps[0].state, STEP_CANCELLED);
         check_int(s->state, SESSION_CANCELLED);
@@ -1013,7 +1014,7 @@ static void test_cancel_waiting(void) {
         check_int(s->state, SESSION_CANCELLED);
         check_int(s->steps[0].state, STEP_CANCELLED);
         check(s->steps[0].finished_at > 0);
-        check(!s->active);
+        check(!engine_session_is_active(s));
         check_int(approve(&f, &s->steps[0], BOB), -ESHUTDOWN);
         run_for(&f, 100 * USEC_PER_MSEC);
         check(!file_exists(&f, "marker"));
@@ -1142,8 +1143,8 @@ static void test_restart_waiting(void) {
 
         check_int(engine_n_active(f.engine), 1);
         s = get(&f, id);
-        check(s->active);
-        check(s->engine == f.engine);
+        check(engine_session_is_active(s));
+        check(session_engine(s) == f.engine);
         check_int(s->state, SESSION_WAITING_APPROVAL);
         check_int(s->current_step, 0);
         check(session_waiting_step(s) == &s->steps[0]);
@@ -1521,7 +1522,11 @@ static void test_group_restart_new_boot(void) {
 }
 
 static int save_fn(StoreTxn *t, void *userdata) {
-        store_save_session(t, userdata, true);
+        Session *s = userdata;
+
+        store_save_session(t, s, true);
+        for (size_t i = 0; i < s->n_steps; i++)
+                store_save_step(t, &s->steps[i]);
         return t->ret;
 }
 
@@ -1570,7 +1575,7 @@ static void test_remote_restart(void) {
         check(s->steps[0].remote);
         run_for(&f, 200 * USEC_PER_MSEC);
         check(!file_exists(&f, "ran"));
-        check(!s->steps[0].job);
+        check(!step_rt(&s->steps[0])->job);
 
         runbook_free(rb);
         fx_done(&f);
@@ -1609,7 +1614,7 @@ static void test_interrupted(void) {
         fx_open_engine(&f);
 
         s = get(&f, id);
-        check(s->active);
+        check(engine_session_is_active(s));
         check_int(s->state, SESSION_INTERRUPTED);
         check_int(s->current_step, 0);
         check_int(s->steps[0].state, STEP_INTERRUPTED);

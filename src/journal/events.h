@@ -4,8 +4,8 @@
  * writes the same fields as one line on stderr. No secret is ever passed here. */
 #pragma once
 
-#include "connector/connector.h"
-#include "engine/session.h"
+#include "model/result.h"
+#include "model/session.h"
 
 /* Decides once whether records go to the journal or to stderr; 'store_id' (the state store's
  * id, see store_id()) goes on every record as RUNBOOK_STORE_ID (NULL: none). */

@@ -141,75 +141,63 @@ static json_t *session_to_json(const Session *s) {
         return set_login(j, "creator_login_uid", "creator_login_name", s->creator_login_uid, s->creator_login_name);
 }
 
-void store_save_session(StoreTxn *t, Session *s, bool force) {
-        uint8_t k[8];
+void store_save_session(StoreTxn *t, const Session *s, bool created) {
+        uint8_t k[4];
+        json_t *j;
 
         if (t->ret < 0)
                 return;
-        if (force || s->dirty) {
-                json_t *j = session_to_json(s);
-                if (!j) {
-                        t->ret = -ENOMEM;
-                        return;
-                }
-                session_key(k, s->id);
-                store_put_json(t, DB_SESSIONS, k, 4, j);
-                json_decref(j);
-                if (force) {
-                        uint8_t sk[5];
-                        snapshot_key(sk, s->id);
-                        store_put_json(t, DB_SESSIONS, sk, sizeof sk, s->snapshot);
-                }
-                /* a session is active from its creation until it is final: the key is written
-                 * then and deleted at the end, not rewritten (a page copy) on every transition */
-                if (session_state_is_final(s->state))
-                        store_del(t, DB_ACTIVE, k, 4);
-                else if (force)
-                        store_put(t, DB_ACTIVE, k, 4, "", 0);
+        j = session_to_json(s);
+        if (!j) {
+                t->ret = -ENOMEM;
+                return;
         }
-        for (size_t i = 0; i < s->n_steps; i++) {
-                Step *st = &s->steps[i];
-                json_t *j;
-
-                if (!force && !st->dirty)
-                        continue;
-                j = step_to_json(st);
-                if (!j) {
-                        t->ret = -ENOMEM;
-                        return;
-                }
-                step_key(k, s->id, st->index);
-                store_put_json(t, DB_STEPS, k, 8, j);
-                json_decref(j);
+        session_key(k, s->id);
+        store_put_json(t, DB_SESSIONS, k, 4, j);
+        json_decref(j);
+        if (created) {
+                uint8_t sk[5];
+                snapshot_key(sk, s->id);
+                store_put_json(t, DB_SESSIONS, sk, sizeof sk, s->snapshot);
         }
-        for (size_t i = 0; i < s->n_steps; i++) {
-                Step *st = &s->steps[i];
-
-                for (size_t h = 0; h < st->n_hosts; h++) {
-                        uint8_t hk[12];
-                        json_t *j;
-
-                        if (!force && !st->hosts[h].dirty)
-                                continue;
-                        j = host_to_json(&st->hosts[h]);
-                        if (!j) {
-                                t->ret = -ENOMEM;
-                                return;
-                        }
-                        host_key(hk, s->id, st->index, (uint32_t) h);
-                        store_put_json(t, DB_STEPS, hk, sizeof hk, j);
-                        json_decref(j);
-                }
-        }
+        /* a session is active from its creation until it is final: the key is written then
+         * and deleted at the end, not rewritten (a page copy) on every transition */
+        if (session_state_is_final(s->state))
+                store_del(t, DB_ACTIVE, k, 4);
+        else if (created)
+                store_put(t, DB_ACTIVE, k, 4, "", 0);
 }
 
-void store_session_mark_clean(Session *s) {
-        s->dirty = false;
-        for (size_t i = 0; i < s->n_steps; i++) {
-                s->steps[i].dirty = false;
-                for (size_t h = 0; h < s->steps[i].n_hosts; h++)
-                        s->steps[i].hosts[h].dirty = false;
+void store_save_step(StoreTxn *t, const Step *st) {
+        uint8_t k[8];
+        json_t *j;
+
+        if (t->ret < 0)
+                return;
+        j = step_to_json(st);
+        if (!j) {
+                t->ret = -ENOMEM;
+                return;
         }
+        step_key(k, st->session->id, st->index);
+        store_put_json(t, DB_STEPS, k, 8, j);
+        json_decref(j);
+}
+
+void store_save_host(StoreTxn *t, const HostRun *h) {
+        uint8_t k[12];
+        json_t *j;
+
+        if (t->ret < 0)
+                return;
+        j = host_to_json(h);
+        if (!j) {
+                t->ret = -ENOMEM;
+                return;
+        }
+        host_key(k, h->step->session->id, h->step->index, h->index);
+        store_put_json(t, DB_STEPS, k, sizeof k, j);
+        json_decref(j);
 }
 
 static int dup_str(json_t *o, const char *key, bool required, char **ret) {
@@ -299,7 +287,7 @@ static int step_from_json(json_t *j, Step *st) {
                 st->remote = json_incref(json_object_get(j, "remote"));
 
         /* a record is trusted no further than its key and the bounds the engine relies on */
-        if (st->approvals_required < 1 || st->approvals_required > RUNBOOK_APPROVERS_MAX ||
+        if (st->approvals_required < 1 || st->approvals_required > STEP_APPROVERS_MAX ||
             st->exit_status < -1 || st->exit_status > 255 || st->signal < 0 || st->signal > 64 ||
             st->expect_exit < 0 || st->expect_exit > 255 || st->attempt < 1)
                 return -EBADMSG;
@@ -433,7 +421,7 @@ int store_load_session(StoreTxn *t, uint32_t id, Session **ret) {
         s->finished_at = (usec_t) get_int(j, "finished_at", 0);
         s->current_step = (int) get_int(j, "current_step", -1);
         n = get_int(j, "n_steps", 0);
-        if (n <= 0 || n > RUNBOOK_STEPS_MAX || s->current_step < -1 || s->current_step >= n) {
+        if (n <= 0 || n > SESSION_STEPS_MAX || s->current_step < -1 || s->current_step >= n) {
                 log_error("Store: the record of session %u is out of bounds (n_steps %" PRIi64 ", current_step %d); "
                           "it cannot be loaded.", id, n, s->current_step);
                 return -EBADMSG;

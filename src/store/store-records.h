@@ -2,15 +2,16 @@
 /* store-records.h: sessions, steps and their output as store records. */
 #pragma once
 
-#include "engine/session.h"
+#include "model/session.h"
 #include "store/store.h"
 
-/* Writes the session record if it is dirty (or 'force'), and every dirty step (or all with
- * 'force'); the 'active' key is written with 'force' (a new session) unless the session is
- * final, and deleted once it is. Clears the dirty flags only
- * through store_session_mark_clean() after a successful commit. */
-void store_save_session(StoreTxn *t, Session *s, bool force);
-void store_session_mark_clean(Session *s);
+/* Writes the session record; with 'created' (a new session) also its runbook snapshot and its
+ * 'active' key, which is deleted once the session is final. */
+void store_save_session(StoreTxn *t, const Session *s, bool created);
+/* Writes a step's record, or a group host's (beside its step's). Which ones changed is the
+ * writer's business: the store keeps no flags. */
+void store_save_step(StoreTxn *t, const Step *st);
+void store_save_host(StoreTxn *t, const HostRun *h);
 
 /* Loads a session and all its steps. -ENOENT if there is none. */
 int store_load_session(StoreTxn *t, uint32_t id, Session **ret);

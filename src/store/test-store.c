@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "engine/session.h"
+#include "model/session.h"
 #include "shared/tests.h"
 #include "store/start-log.h"
 #include "store/store-records.h"
@@ -949,7 +949,6 @@ static void step_set(Session *s, size_t i, const char *name, StepPhase phase, co
         st->attempt = 1;
         check(step_compute_digest(st->connector, st->target, NULL, st->command, &st->digest) == 0);
         check(strlen(st->digest) == 64);
-        st->dirty = true;
 }
 
 /* A session of four steps, by hand, with every kind of field set. */
@@ -1015,25 +1014,40 @@ static Session *make_session(uint32_t id, SessionState state) {
         check(st->error);
 
         step_set(s, 3, "is active", PHASE_POSTCHECK, "systemctl is-active 'nginx'", false, 1, STEP_PENDING);
-        s->dirty = true;
         return s;
 }
 
 typedef struct SaveCtx {
         Session *s;
-        bool force;
+        const Step *step;         /* only this step's record */
+        bool all;                 /* a new session: everything */
 } SaveCtx;
 
 static int save_fn(StoreTxn *t, void *userdata) {
         SaveCtx *c = userdata;
-        store_save_session(t, c->s, c->force);
+
+        if (c->step) {
+                store_save_step(t, c->step);
+                return 0;
+        }
+        store_save_session(t, c->s, c->all);
+        for (size_t i = 0; c->all && i < c->s->n_steps; i++) {
+                store_save_step(t, &c->s->steps[i]);
+                for (size_t h = 0; h < c->s->steps[i].n_hosts; h++)
+                        store_save_host(t, &c->s->steps[i].hosts[h]);
+        }
         return 0;
 }
 
-static void save(Store *st, Session *s, bool force) {
-        SaveCtx c = { s, force };
+/* save(st, s, true): a new session, all of it; save(st, s, false): the session record. */
+static void save(Store *st, Session *s, bool all) {
+        SaveCtx c = { .s = s, .all = all };
         check(store_write(st, save_fn, &c) == 0);
-        store_session_mark_clean(s);
+}
+
+static void save_step(Store *st, const Step *step) {
+        SaveCtx c = { .step = step };
+        check(store_write(st, save_fn, &c) == 0);
 }
 
 static Session *load(Store *st, uint32_t id, int expect) {
@@ -1070,8 +1084,6 @@ static void check_same_step(const Step *a, const Step *b, const Session *bs) {
         check(streq_ptr(a->error, b->error));
         check_int(a->truncated, b->truncated);
         check(a->remote ? json_equal(a->remote, b->remote) : !b->remote);
-        check(!b->job);
-        check(!b->dirty);
         check_int(a->n_approvals, b->n_approvals);
         for (size_t i = 0; i < a->n_approvals; i++) {
                 const Approval *x = &a->approvals[i], *y = &b->approvals[i];
@@ -1103,8 +1115,7 @@ static void check_same_session(const Session *a, const Session *b) {
         check_int(a->finished_at, b->finished_at);
         check_int(a->current_step, b->current_step);
         check(streq_ptr(a->error, b->error));
-        check(!b->active);
-        check(!b->dirty);
+        check(!b->runtime);
         check_int(a->n_steps, b->n_steps);
         for (size_t i = 0; i < a->n_steps; i++)
                 check_same_step(&a->steps[i], &b->steps[i], b);
@@ -1132,7 +1143,6 @@ static void test_session_roundtrip(void) {
 
         s = make_session(7, SESSION_RUNNING);
         save(st, s, true);
-        check(!s->dirty && !s->steps[0].dirty && !s->steps[3].dirty);
 
         l = load(st, 7, 0);
         check_same_session(s, l);
@@ -1146,7 +1156,6 @@ static void test_session_roundtrip(void) {
         s->current_step = 1;
         s->error = strdup("main 1 (restart) failed: exit status 3, expected 1");
         check(s->error);
-        s->dirty = true;
         save(st, s, false);
 
         st = store_free(st);
@@ -1271,8 +1280,7 @@ static void test_step_remote(void) {
         check(h);
         s->steps[1].state = STEP_RUNNING;
         s->steps[1].remote = h;
-        s->steps[1].dirty = true;
-        save(st, s, false);
+        save_step(st, &s->steps[1]);
 
         st = store_free(st);
         check(store_open(dir, &st) == 0);
@@ -1287,8 +1295,7 @@ static void test_step_remote(void) {
         /* a new attempt clears it */
         json_decref(s->steps[1].remote);
         s->steps[1].remote = NULL;
-        s->steps[1].dirty = true;
-        save(st, s, false);
+        save_step(st, &s->steps[1]);
         l = load(st, 9, 0);
         check(!l->steps[1].remote);
         check_same_session(s, l);
@@ -1299,8 +1306,8 @@ static void test_step_remote(void) {
         tmpdir_done(&d);
 }
 
-/* Only dirty parts are written, unless forced. */
-static void test_session_dirty(void) {
+/* Each save writes its own record and nothing else (what changed is the engine's business). */
+static void test_save_parts(void) {
         TmpDir d;
         _cleanup_free_ char *dir = NULL;
         Store *st = NULL;
@@ -1312,22 +1319,22 @@ static void test_session_dirty(void) {
 
         s = make_session(3, SESSION_WAITING_APPROVAL);
         save(st, s, true);
-
-        /* changed in memory but not marked dirty: not written */
         s->steps[3].state = STEP_RUNNING;
         s->current_step = 3;
-        save(st, s, false);
-        l = load(st, 3, 0);
-        check_int(l->steps[3].state, STEP_PENDING);
-        check_int(l->current_step, 2);
-        session_free(l);
 
-        /* a dirty step alone: the step record, not the session record */
-        s->steps[3].dirty = true;
-        save(st, s, false);
+        /* a step's record, not the session's */
+        save_step(st, &s->steps[3]);
         l = load(st, 3, 0);
         check_int(l->steps[3].state, STEP_RUNNING);
         check_int(l->current_step, 2);
+        session_free(l);
+
+        /* the session's record, not its steps' */
+        s->steps[2].state = STEP_SUCCEEDED;
+        save(st, s, false);
+        l = load(st, 3, 0);
+        check_int(l->current_step, 3);
+        check_int(l->steps[2].state, STEP_TIMED_OUT);
         session_free(l);
 
         /* forced: everything */
@@ -1376,13 +1383,11 @@ static void test_list_active(void) {
         static const SessionState finals[] = { SESSION_FAILED, SESSION_REJECTED, SESSION_CANCELLED };
         for (size_t i = 0; i < 3; i++) {
                 s[i]->state = finals[i];
-                s[i]->dirty = true;
                 save(st, s[i], false);
         }
         /* no transition leaves a final state; the key is written with a new session ('force')
          * and not again on later transitions */
         s[3]->state = SESSION_CREATED;
-        s[3]->dirty = true;
         save(st, s[3], false);
         list_active(st, &ids, &n);
         check_int(n, 0);
@@ -1395,7 +1400,6 @@ static void test_list_active(void) {
         free(ids);
 
         /* a session record written again while final stays inactive */
-        s[0]->dirty = true;
         save(st, s[0], false);
         list_active(st, &ids, &n);
         check_int(n, 1);
@@ -1800,7 +1804,7 @@ int main(void) {
         TEST(corrupt_records);
         TEST(walk_sessions);
         TEST(step_remote);
-        TEST(session_dirty);
+        TEST(save_parts);
         TEST(list_active);
         TEST(output);
         TEST(foreach_session);

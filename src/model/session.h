@@ -6,49 +6,14 @@
 #include <jansson.h>
 #include <sys/types.h>
 
-#include "config/runbook.h"
+#include "model/states.h"
 #include "shared/util.h"
 
-typedef struct ConnectorJob ConnectorJob;
-typedef struct Engine Engine;
+/* What the engine keeps of a session while it runs it (jobs, what is not yet written): its own,
+ * opaque here (engine/engine-internal.h); NULL outside the engine. */
+typedef struct SessionRuntime SessionRuntime;
 
-typedef enum SessionState {
-        SESSION_CREATED,
-        SESSION_WAITING_APPROVAL,
-        SESSION_RUNNING,
-        SESSION_SUCCEEDED,
-        SESSION_FAILED,
-        SESSION_REJECTED,
-        SESSION_CANCELLED,
-        SESSION_INTERRUPTED,
-        _SESSION_STATE_MAX,
-        _SESSION_STATE_INVALID = -EINVAL,
-} SessionState;
 
-typedef enum StepState {
-        STEP_PENDING,
-        STEP_WAITING_APPROVAL,
-        STEP_APPROVED,
-        STEP_RUNNING,
-        STEP_SUCCEEDED,
-        STEP_FAILED,
-        STEP_TIMED_OUT,
-        STEP_REJECTED,
-        STEP_SKIPPED,
-        STEP_CANCELLED,
-        STEP_INTERRUPTED,
-        _STEP_STATE_MAX,
-        _STEP_STATE_INVALID = -EINVAL,
-} StepState;
-
-const char *session_state_to_string(SessionState s);
-SessionState session_state_from_string(const char *s);
-const char *step_state_to_string(StepState s);
-StepState step_state_from_string(const char *s);
-
-/* Finished: no further transition happens by itself (interrupted waits for Retry or Cancel). */
-bool session_state_is_final(SessionState s);
-bool step_state_is_final(StepState s);
 
 /* Who is behind a call: the caller's uid and, where the kernel keeps one, its audit login uid —
  * the user who logged in to the session the caller runs in, kept across sudo and su. The person
@@ -81,6 +46,8 @@ typedef struct Approval {
 typedef struct Session Session;
 typedef struct Step Step;
 
+#define SESSION_STEPS_MAX 1024    /* steps in a session (a runbook's, all phases) */
+#define STEP_APPROVERS_MAX 16     /* persons a step may require */
 #define STEP_HOSTS_MAX 1024       /* members of a target group (target.c: TARGET_GROUP_MAX) */
 
 /* One member of a target group, in a step that runs on the group (see engine-group.c). Its
@@ -102,10 +69,6 @@ typedef struct HostRun {
         bool truncated;
         char *error;              /* why it did not succeed; NULL otherwise */
         json_t *remote;           /* its remote run's handle (azure), as a step's */
-
-        /* runtime only */
-        ConnectorJob *job;
-        bool dirty;
 } HostRun;
 
 struct Step {
@@ -142,16 +105,9 @@ struct Step {
         size_t n_hosts;
         unsigned max_concurrency;
         unsigned max_errors;      /* failed hosts tolerated; one more and the step fails */
-
-        /* runtime only, not stored */
-        ConnectorJob *job;
-        bool dirty;               /* changed since it was last written to the store */
-        bool start_replayed;      /* engine_load(): only the start log had its start */
-        usec_t group_started_mono;
 };
 
 struct Session {
-        Engine *engine;
         uint32_t id;
         char *runbook;
         char *reference;
@@ -169,30 +125,11 @@ struct Session {
         Step *steps;
         size_t n_steps;
 
-        bool active;              /* in the engine's active set (not a read-only copy from the store) */
-        bool dirty;               /* the session record changed since it was last written */
 
-        /* runtime: what a finished step leaves for the next commit, which writes its output
-         * and after which its result record is sent (so that the end of one step and the start
-         * of the next share one transaction) */
-        struct {
-                bool set;
-                uint32_t step;
-                uint8_t *data[2];
-                size_t size[2];
-        } pending_output;
-        unsigned ahead_span;      /* steps the next record written ahead may cover (engine-start.c) */
-        struct {
-                bool set;
-                uint32_t step;
-                bool success;
-                int outcome;      /* StepOutcome */
-                int error;
-                usec_t duration_usec;
-                char *connection;
-        } pending_result;
+        SessionRuntime *runtime;  /* the engine's (see above) */
 };
 
+/* Frees the session and its steps; the engine frees its runtime first. */
 Session *session_free(Session *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Session *, session_free);
 

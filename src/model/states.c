@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "model/states.h"
+#include "shared/macro.h"
+#include "shared/util.h"
+
+static const char *const step_phase_table[_PHASE_MAX] = {
+        [PHASE_PRECHECK] = "precheck",
+        [PHASE_MAIN] = "main",
+        [PHASE_POSTCHECK] = "postcheck",
+};
+
+const char *step_phase_to_string(StepPhase p) {
+        if (p < 0 || p >= _PHASE_MAX)
+                return NULL;
+        return step_phase_table[p];
+}
+
+StepPhase step_phase_from_string(const char *s) {
+        if (!s)
+                return _PHASE_INVALID;
+        for (StepPhase p = 0; p < _PHASE_MAX; p++)
+                if (streq(s, step_phase_table[p]))
+                        return p;
+        return _PHASE_INVALID;
+}
+
+static const char *const session_state_table[_SESSION_STATE_MAX] = {
+        [SESSION_CREATED] = "created",
+        [SESSION_WAITING_APPROVAL] = "waiting_approval",
+        [SESSION_RUNNING] = "running",
+        [SESSION_SUCCEEDED] = "succeeded",
+        [SESSION_FAILED] = "failed",
+        [SESSION_REJECTED] = "rejected",
+        [SESSION_CANCELLED] = "cancelled",
+        [SESSION_INTERRUPTED] = "interrupted",
+};
+
+static const char *const step_state_table[_STEP_STATE_MAX] = {
+        [STEP_PENDING] = "pending",
+        [STEP_WAITING_APPROVAL] = "waiting_approval",
+        [STEP_APPROVED] = "approved",
+        [STEP_RUNNING] = "running",
+        [STEP_SUCCEEDED] = "succeeded",
+        [STEP_FAILED] = "failed",
+        [STEP_TIMED_OUT] = "timed_out",
+        [STEP_REJECTED] = "rejected",
+        [STEP_SKIPPED] = "skipped",
+        [STEP_CANCELLED] = "cancelled",
+        [STEP_INTERRUPTED] = "interrupted",
+};
+
+const char *session_state_to_string(SessionState s) {
+        return s >= 0 && s < _SESSION_STATE_MAX ? session_state_table[s] : NULL;
+}
+
+SessionState session_state_from_string(const char *s) {
+        for (int i = 0; s && i < _SESSION_STATE_MAX; i++)
+                if (streq(session_state_table[i], s))
+                        return i;
+        return _SESSION_STATE_INVALID;
+}
+
+const char *step_state_to_string(StepState s) {
+        return s >= 0 && s < _STEP_STATE_MAX ? step_state_table[s] : NULL;
+}
+
+StepState step_state_from_string(const char *s) {
+        for (int i = 0; s && i < _STEP_STATE_MAX; i++)
+                if (streq(step_state_table[i], s))
+                        return i;
+        return _STEP_STATE_INVALID;
+}
+
+bool session_state_is_final(SessionState s) {
+        return s == SESSION_SUCCEEDED || s == SESSION_FAILED || s == SESSION_REJECTED || s == SESSION_CANCELLED;
+}
+
+bool step_state_is_final(StepState s) {
+        return s == STEP_SUCCEEDED || s == STEP_FAILED || s == STEP_TIMED_OUT || s == STEP_REJECTED ||
+               s == STEP_SKIPPED || s == STEP_CANCELLED || s == STEP_INTERRUPTED;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* states.h: the states of sessions and steps and the phases of steps, with their names (the
+ * words the store, the journal and the bus use). */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+
+typedef enum StepPhase {
+        PHASE_PRECHECK,
+        PHASE_MAIN,
+        PHASE_POSTCHECK,
+        _PHASE_MAX,
+        _PHASE_INVALID = -EINVAL,
+} StepPhase;
+
+const char *step_phase_to_string(StepPhase p);     /* "precheck", "main", "postcheck" */
+StepPhase step_phase_from_string(const char *s);
+
+typedef enum SessionState {
+        SESSION_CREATED,
+        SESSION_WAITING_APPROVAL,
+        SESSION_RUNNING,
+        SESSION_SUCCEEDED,
+        SESSION_FAILED,
+        SESSION_REJECTED,
+        SESSION_CANCELLED,
+        SESSION_INTERRUPTED,
+        _SESSION_STATE_MAX,
+        _SESSION_STATE_INVALID = -EINVAL,
+} SessionState;
+
+typedef enum StepState {
+        STEP_PENDING,
+        STEP_WAITING_APPROVAL,
+        STEP_APPROVED,
+        STEP_RUNNING,
+        STEP_SUCCEEDED,
+        STEP_FAILED,
+        STEP_TIMED_OUT,
+        STEP_REJECTED,
+        STEP_SKIPPED,
+        STEP_CANCELLED,
+        STEP_INTERRUPTED,
+        _STEP_STATE_MAX,
+        _STEP_STATE_INVALID = -EINVAL,
+} StepState;
+
+const char *session_state_to_string(SessionState s);
+SessionState session_state_from_string(const char *s);
+const char *step_state_to_string(StepState s);
+StepState step_state_from_string(const char *s);
+
+/* Finished: no further transition happens by itself (interrupted waits for Retry or Cancel). */
+bool session_state_is_final(SessionState s);
+bool step_state_is_final(StepState s);
