@@ -105,7 +105,9 @@ int bus_caller(Manager *m, sd_bus_message *call, Identity *ret, sd_bus_error *er
         r = bus_query_caller(m->polkit, call, &id.uid, &pid);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot determine the caller's user: %s", strerror(-r));
-        r = process_login_uid(pid, id.uid, &id.login_uid);
+        /* the login uid counts only behind root or our own uid (see person_of()): no need to
+         * read it for anyone else */
+        r = uid_is_privileged(id.uid) ? process_login_uid(pid, id.uid, &id.login_uid) : 0;
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r,
                                                "Cannot determine who is calling (the login uid of process %d, which "

@@ -43,6 +43,7 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
         _cleanup_free_ char *detail = NULL, *path = NULL, *user = NULL;
         _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
         const char *name, *reference, *key, *value;
+        char cut[128 + 4];
         const Runbook *rb;
         Session *s;
         int r;
@@ -62,8 +63,8 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
                                                  "Too many parameters (at most %d).", START_PARAMS_MAX);
                 if (strlen(key) > 64 || strlen(value) > RUNBOOK_PARAM_VALUE_MAX)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
-                                                 "Parameter '%.64s%s' is too long (names: 64 bytes, values: %d bytes at most).",
-                                                 key, strlen(key) > 64 ? "…" : "", RUNBOOK_PARAM_VALUE_MAX);
+                                                 "Parameter '%s' is too long (names: 64 bytes, values: %d bytes at most).",
+                                                 utf8_cut(key, 64, cut, sizeof cut), RUNBOOK_PARAM_VALUE_MAX);
                 if (json_object_set_new(params, key, json_string(value)) < 0)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
                                                  "The value of parameter '%s' is not valid UTF-8.", key);
@@ -76,7 +77,7 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
 
         if (!config_name_is_valid(name))
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_RUNBOOK,
-                                         "'%.128s' is not a valid runbook name.", name);
+                                         "'%s' is not a valid runbook name.", utf8_cut(name, 128, cut, sizeof cut));
         r = bus_check_text("reference", reference, REFERENCE_MAX, error);
         if (r < 0)
                 return r;
@@ -105,7 +106,7 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
                 return bus_error_from_engine(error, r, "the new session", detail);
         user = identity_describe(&who);
 
-        log_info("Session %u started from runbook '%s' by %s.", s->id, name, user);
+        log_info("Session %u started from runbook '%s' by %s.", s->id, name, strna(user));
         path = session_path(s->id);
         if (!path)
                 return -ENOMEM;
@@ -160,6 +161,7 @@ static int list_session_cb(const SessionSummary *sum, void *userdata) {
 /* ListSessions' options: states (as), since (t), before (u), limit (u). */
 static int read_list_options(sd_bus_message *m, struct list_ctx *c, uint32_t *before, sd_bus_error *error) {
         const char *key;
+        char buf[64 + 4];
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -181,9 +183,10 @@ static int read_list_options(sd_bus_message *m, struct list_ctx *c, uint32_t *be
                                 SessionState s = session_state_from_string(st);
                                 if (s < 0)
                                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
-                                                                 "ListSessions: '%.64s' in option 'states' is not a session "
+                                                                 "ListSessions: '%s' in option 'states' is not a session "
                                                                  "state (created, waiting_approval, running, succeeded, failed, "
-                                                                 "rejected, cancelled, interrupted).", st);
+                                                                 "rejected, cancelled, interrupted).",
+                                                                 utf8_cut(st, 64, buf, sizeof buf));
                                 c->states |= UINT64_C(1) << s;
                         }
                         if (r < 0)
@@ -208,8 +211,8 @@ static int read_list_options(sd_bus_message *m, struct list_ctx *c, uint32_t *be
                                 c->limit = v;
                 } else
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
-                                                 "ListSessions: unknown option '%.64s' (known: states as, since t, "
-                                                 "before u, limit u).", key);
+                                                 "ListSessions: unknown option '%s' (known: states as, since t, "
+                                                 "before u, limit u).", utf8_cut(key, 64, buf, sizeof buf));
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m); /* the variant */
                 if (r >= 0)
@@ -222,8 +225,8 @@ static int read_list_options(sd_bus_message *m, struct list_ctx *c, uint32_t *be
         return sd_bus_message_exit_container(m);
 type:
         return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
-                                 "ListSessions: option '%.64s' has the wrong type (states as, since t, before u, limit u).",
-                                 key);
+                                 "ListSessions: option '%s' has the wrong type (states as, since t, before u, limit u).",
+                                 utf8_cut(key, 64, buf, sizeof buf));
 }
 
 static int method_list_sessions(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -324,6 +327,7 @@ static int method_list_runbooks(sd_bus_message *message, void *userdata, sd_bus_
 static int method_get_runbook(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_free_ char *text = NULL;
+        char cut[128 + 4];
         const Runbook *rb;
         const char *name;
         int r;
@@ -337,7 +341,8 @@ static int method_get_runbook(sd_bus_message *message, void *userdata, sd_bus_er
                 if (b)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_RUNBOOK,
                                                  "Runbook '%s' cannot be used: %s", name, b->error);
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_RUNBOOK, "No runbook '%.128s'.", name);
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_RUNBOOK, "No runbook '%s'.",
+                                         utf8_cut(name, 128, cut, sizeof cut));
         }
         text = json_dumps(rb->json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (!text)

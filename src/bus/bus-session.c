@@ -244,7 +244,7 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
                 (void) asprintf_safe(&what, "session %u", sid);
                 return bus_error_from_engine(error, r, strna(what), NULL);
         }
-        log_info("Session %u cancelled by %s.", sid, user);
+        log_info("Session %u cancelled by %s.", sid, strna(user));
         return bus_reply_durable_empty(m, message);
 }
 
@@ -274,7 +274,7 @@ static int method_retry(sd_bus_message *message, void *userdata, sd_bus_error *e
         r = engine_retry(m->engine, s, &who);
         if (r < 0)
                 return bus_error_from_engine(error, r, what, NULL);
-        log_info("Session %u re-armed for a retry by %s.", s->id, user);
+        log_info("Session %u re-armed for a retry by %s.", s->id, strna(user));
         return bus_reply_durable_empty(m, message);
 }
 

@@ -125,7 +125,8 @@ int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, co
         if (r < 0)
                 return bus_error_from_engine(error, r, what, NULL);
         /* the session may have ended and left the active set: use the ids, not the objects */
-        log_info("Step %u of session %u %s by %s.", index, session_id, approve ? "approved" : "rejected", user);
+        log_info("Step %u of session %u %s by %s.", index, session_id, approve ? "approved" : "rejected",
+                 strna(user));
         return bus_reply_durable_empty(m, call);
 }
 

@@ -75,10 +75,15 @@ static int list_sessions_paged(sd_bus *bus, char **states, uint64_t since, unsig
                 }
                 if (r >= 0)
                         r = sd_bus_message_exit_container(reply);
+                uint32_t next = 0;
                 if (r >= 0)
-                        r = sd_bus_message_read(reply, "u", &before);
+                        r = sd_bus_message_read(reply, "u", &next);
                 if (r < 0)
                         return r;
+                /* the cursor only goes down: a daemon that says otherwise cannot keep us here */
+                if (next > 0 && before > 0 && next >= before)
+                        return -EBADMSG;
+                before = next;
         } while (before > 0 && (limit == 0 || n < limit));
         return 0;
 }

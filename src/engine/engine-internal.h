@@ -106,6 +106,9 @@ struct Engine {
         size_t n_want_ahead;
         sd_event_source *ahead_writer;
         uint64_t start_seq_stored; /* meta "start_seq" as last committed */
+        usec_t start_ahead_quick_usec; /* a step quicker than this widens the span written ahead
+                                        * (START_AHEAD_QUICK_USEC; the unit tests, which are not
+                                        * about timing, make every step quick) */
 };
 
 typedef struct PersistCtx {

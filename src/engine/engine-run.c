@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <stdio.h>
 
-#include <unistd.h>
 
 #include "engine/engine-internal.h"
 #include "config/template.h"
@@ -620,10 +619,9 @@ static int check_decision(Engine *e, Step *st, const Identity *who, bool approve
                 return -ESTALE;
         if (!approve)
                 return 0;
-        /* root (or our own uid) with no login uid is a service or a process a step left behind,
-         * not a person: it cannot count as an approver unless the configuration says so */
-        if ((who->uid == 0 || who->uid == geteuid()) && !uid_is_valid(who->login_uid) &&
-            !e->config.allow_unattended_root_approval)
+        /* root (or our own uid) with no login uid (or root's) is a service or a process a step
+         * left behind, not a person: it cannot count as an approver unless configured to */
+        if (person_is_unattended(who->uid, who->login_uid) && !e->config.allow_unattended_root_approval)
                 return -ENOKEY;
         /* four eyes and M-of-N count persons, whatever uid each one acts as */
         if (identity_person(who) == session_creator_person(s) && !e->config.allow_self_approval)

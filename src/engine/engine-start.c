@@ -80,7 +80,7 @@ void step_note_duration(Step *st, usec_t duration) {
 
         /* quick steps: one record for more of them, doubling up to START_AHEAD_SPAN_MAX; a step
          * that takes long hides the write of a record for its successor alone */
-        if (duration < START_AHEAD_QUICK_USEC)
+        if (duration < session_engine(s)->start_ahead_quick_usec)
                 session_rt(s)->ahead_span = MIN(MAX(session_rt(s)->ahead_span, 1u) * 2, START_AHEAD_SPAN_MAX);
         else
                 session_rt(s)->ahead_span = 1;

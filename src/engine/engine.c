@@ -365,6 +365,7 @@ int engine_new(sd_event *event, Store *store, Engine **ret) {
         e->event = sd_event_ref(event);
         e->store = store;
         e->next_id = 1;
+        e->start_ahead_quick_usec = START_AHEAD_QUICK_USEC;
         e->config = (EngineConfig) {
                 .output_cap = OUTPUT_CAP_DEFAULT,
                 .max_active_sessions = ENGINE_MAX_ACTIVE_DEFAULT,

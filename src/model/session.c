@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include "model/session.h"
 
@@ -60,14 +61,29 @@ unsigned step_count_approvals(const Step *st) {
         return n;
 }
 
+bool uid_is_privileged(uid_t uid) {
+        return uid == 0 || uid == geteuid();
+}
+
+/* A login uid counts only behind a privileged uid: any process that has none may set its own
+ * once, without privileges, so for an ordinary user it proves nothing; root (sudo) keeps the
+ * one of the person who logged in, and could forge anything anyway. */
+uid_t person_of(uid_t uid, uid_t login_uid) {
+        return uid_is_privileged(uid) && uid_is_valid(login_uid) ? login_uid : uid;
+}
+
+bool person_is_unattended(uid_t uid, uid_t login_uid) {
+        return uid_is_privileged(uid) && (!uid_is_valid(login_uid) || uid_is_privileged(login_uid));
+}
+
 uid_t identity_person(const Identity *id) {
-        return uid_is_valid(id->login_uid) ? id->login_uid : id->uid;
+        return person_of(id->uid, id->login_uid);
 }
 
 char *identity_describe(const Identity *id) {
         char *s = NULL;
 
-        if (!id->login_user || id->login_uid == id->uid)
+        if (!id->login_user || identity_person(id) == id->uid)
                 return strdup(strempty(id->user));
         (void) asprintf_safe(&s, "%s (as %s)", id->login_user, strempty(id->user));
         return s;
@@ -91,11 +107,11 @@ int identity_copy(const Identity *from, Identity *to) {
 }
 
 uid_t approval_person(const Approval *a) {
-        return uid_is_valid(a->login_uid) ? a->login_uid : a->uid;
+        return person_of(a->uid, a->login_uid);
 }
 
 uid_t session_creator_person(const Session *s) {
-        return uid_is_valid(s->creator_login_uid) ? s->creator_login_uid : s->creator_uid;
+        return person_of(s->creator_uid, s->creator_login_uid);
 }
 
 bool step_approved_by(const Step *st, uid_t person) {

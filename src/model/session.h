@@ -17,7 +17,8 @@ typedef struct SessionRuntime SessionRuntime;
 
 /* Who is behind a call: the caller's uid and, where the kernel keeps one, its audit login uid —
  * the user who logged in to the session the caller runs in, kept across sudo and su. The person
- * is the login uid where there is one, else the uid; four eyes and M-of-N count persons. */
+ * is the uid; for root (or runbookd's own uid) it is the login uid where there is one. Four eyes
+ * and M-of-N count persons. */
 typedef struct Identity {
         uid_t uid;
         char *user;               /* the uid's name */
@@ -25,6 +26,14 @@ typedef struct Identity {
         char *login_user;         /* the login uid's name; NULL when there is none */
 } Identity;
 
+/* uid 0 or runbookd's own uid */
+bool uid_is_privileged(uid_t uid);
+/* The person behind 'uid' with 'login_uid' (UID_INVALID: none): the login uid behind a
+ * privileged uid, else the uid. */
+uid_t person_of(uid_t uid, uid_t login_uid);
+/* A privileged uid with no login uid, or a privileged one: a service, or a process a step left
+ * behind, not a person. */
+bool person_is_unattended(uid_t uid, uid_t login_uid);
 uid_t identity_person(const Identity *id);
 /* "alice", or "alice (as root)" when the login user acted under another uid. */
 char *identity_describe(const Identity *id);

@@ -183,3 +183,24 @@ int loop_write(int fd, const void *buf, size_t n) {
         }
         return 0;
 }
+
+const char *utf8_cut(const char *s, size_t max, char *buf, size_t size) {
+        size_t n = strlen(s);
+        bool cut = n > max;
+
+        if (cut) {
+                n = max;
+                while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
+                        n--;
+        }
+        if (size == 0)
+                return buf;
+        n = MIN(n, size - 1 - (cut ? strlen("…") : 0));
+        while (cut && n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
+                n--;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        if (cut)
+                strcat(buf, "…");
+        return buf;
+}

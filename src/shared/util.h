@@ -42,6 +42,11 @@ bool utf8_is_printable_text(const char *s, size_t max_len);
  * into 'buf' with the code point and byte offset. */
 const char *utf8_text_problem(const char *s, size_t max_len, char *buf, size_t size);
 
+/* At most 'max' bytes of the valid UTF-8 string 's', cut on a character boundary, with "…" after
+ * it when cut, in 'buf' (which must hold max + 4 bytes); returns buf. For quoting caller input in
+ * messages: a message cut inside a character is not valid UTF-8, and D-Bus refuses to send it. */
+const char *utf8_cut(const char *s, size_t max, char *buf, size_t size);
+
 /* Looks up the user name of 'uid'; "uid:N" when the user has no name. */
 char *uid_to_name(uid_t uid);
 

@@ -407,6 +407,8 @@ static int cursor_last_below(MDB_cursor *c, const void *key, size_t klen, MDB_va
         /* the first key >= 'key', then one back; none >= 'key': the last */
         *k = (MDB_val) { klen, (void *) key };
         r = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+        if (r != 0 && r != MDB_NOTFOUND)
+                return r;
         return mdb_cursor_get(c, k, v, r == 0 ? MDB_PREV : MDB_LAST);
 }
 

@@ -4,7 +4,9 @@
 # (sudo keeps it), else its uid; four eyes and M-of-N count persons, not uids. Root with no
 # login uid — a service, or a process an earlier local step left behind — cannot approve unless
 # runbookd.json says "allow_unattended_root_approval": true. Decisions keep both uids
-# (Step.Decisions, the journal, runbookctl show). Before the fix, root skipped all of this: the
+# (Step.Decisions, the journal, runbookctl show). An ordinary user's login uid counts for nothing:
+# a process that has none may set its own, so alice claiming bob's login is still alice.
+# Before the fix, root skipped all of this: the
 # process step 0 left behind approved step 1 and it ran, alice approved her own session through
 # sudo, and two admins through sudo counted as one approver (uid 0).
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -12,6 +14,15 @@ require_loginuid
 require_runbookctl
 
 BOB_UID=$(id -u "$BOB") ALICE_UID=$(id -u "$ALICE")
+
+# forge_login LOGIN USER PATH IFACE METHOD [SIG ARGS...]: a call by USER from a process that set
+# its own login uid to LOGIN's (any process that has none may, once, without privileges)
+forge_login() {
+    local login=$1 u=$2; shift 2
+    sh -c '{ echo "$0" > /proc/self/loginuid; } 2>/dev/null; exec "$@"' "$(id -u "$login")" \
+        setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" \
+        busctl --system --no-pager call "$BUS_NAME" "$@"
+}
 MSG_APPROVED=8de48586e7594676831e72346ec10213
 
 # ---- a root process a step left behind (no login uid) tries to approve the next gate
@@ -64,6 +75,8 @@ S=$(step_path "$id" 0)
 expect_error ApproverUnidentified with_login none rb_call root "$S" "$IFACE_STEP" Approve s "root, nobody"
 assert_match "$LAST_ERROR_MESSAGE" "allow_unattended_root_approval" "the error says how to allow it"
 expect_error SelfApprovalForbidden with_login "$ALICE" rb_call root "$S" "$IFACE_STEP" Approve s "alice through sudo"
+expect_error SelfApprovalForbidden forge_login "$BOB" "$ALICE" "$S" "$IFACE_STEP" Approve s "alice claims bob's login"
+expect_error ApproverUnidentified with_login root rb_call root "$S" "$IFACE_STEP" Approve s "root logged in as root"
 assert_eq "$(step_prop "$id" 0 Decisions)" "[]" "refused decisions are not recorded"
 expect_ok "bob through sudo approves (1/2)" with_login "$BOB" rb_call root "$S" "$IFACE_STEP" Approve s "bob as root"
 expect_error AlreadyApproved rb_call "$BOB" "$S" "$IFACE_STEP" Approve s "bob as bob"

@@ -63,4 +63,9 @@ expect_error InvalidParameter rb_call "$MALLORY" "$MANAGER" "$IFACE_MANAGER" Lis
 assert_match "$LAST_ERROR_MESSAGE" "'sleeping' in option 'states' is not a session state" "the error names the bad state"
 expect_error InvalidParameter rb_call "$MALLORY" "$MANAGER" "$IFACE_MANAGER" ListSessions 'a{sv}' 1 limit s 10
 assert_match "$LAST_ERROR_MESSAGE" "option 'limit' has the wrong type" "the error names the option of the wrong type"
+# a long name of 3-byte characters: the error quotes it cut on a character boundary (a message
+# cut inside a character is not UTF-8, and D-Bus would not carry it: the caller got no answer)
+euros=$(printf '€%.0s' $(seq 30))
+expect_error InvalidParameter timeout 10 busctl --system call "$BUS_NAME" "$MANAGER" "$IFACE_MANAGER" ListSessions 'a{sv}' 1 "$euros" u 1
+assert_match "$LAST_ERROR_MESSAGE" "unknown option '€{21}…'" "the error quotes the first 21 characters"
 finish
