@@ -4,22 +4,13 @@
  * sends the queued replies: at idle once a reply is queued, else within ANNOUNCE_DELAY_USEC. */
 #include <stdio.h>
 
+#include "bus/bus-emit.h"
 #include "bus/bus-errors.h"
 #include "bus/bus-objects.h"
 #include "daemon/manager.h"
 #include "shared/log.h"
 
 #define ANNOUNCE_DELAY_USEC (10 * USEC_PER_MSEC)
-
-char *session_path(uint32_t id) {
-        char *p;
-        return asprintf_safe(&p, "/org/runbookd1/session/%u", id) < 0 ? NULL : p;
-}
-
-char *step_path(uint32_t id, uint32_t index) {
-        char *p;
-        return asprintf_safe(&p, "/org/runbookd1/session/%u/step/%u", id, index) < 0 ? NULL : p;
-}
 
 /* A reply is sent as soon as the loop is idle (after the store is synced, once for all the
  * calls handled in this iteration), and so is a change marked 'now' (a session that stops).
@@ -40,7 +31,7 @@ static void arm(Manager *m, bool now) {
         (void) sd_event_source_set_enabled(m->announce_timer, SD_EVENT_ONESHOT);
 }
 
-void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool added, bool now) {
+void bus_queue_changed(Manager *m, uint32_t session, int32_t step, bool added, bool now) {
         /* consecutive changes of the same object fold into one */
         for (size_t i = m->n_changed; i > 0 && i + 8 > m->n_changed; i--) {
                 ChangedObject *c = &m->changed[i - 1];
@@ -64,7 +55,7 @@ void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool adde
         arm(m, now);
 }
 
-int manager_queue_reply(Manager *m, sd_bus_message *call, sd_bus_message *reply) {
+int bus_queue_reply(Manager *m, sd_bus_message *call, sd_bus_message *reply) {
         if (m->n_replies >= m->n_replies_allocated) {
                 size_t n = MAX(m->n_replies_allocated * 2, (size_t) 16);
                 PendingReply *a = realloc(m->replies, n * sizeof(PendingReply));
@@ -147,8 +138,48 @@ static int announce_timer_cb(sd_event_source *s, uint64_t usec, void *userdata) 
         return flush_cb(s, userdata);
 }
 
-int manager_setup_flush(Manager *m) {
+/* The engine's hooks: what it created or changed is announced once it is durable. */
+static void hook_session_new(Session *s, void *userdata) {
+        Manager *m = userdata;
+
+        bus_queue_changed(m, s->id, -1, true, false);
+        for (size_t i = 0; i < s->n_steps; i++)
+                bus_queue_changed(m, s->id, (int32_t) i, true, false);
+}
+
+static void hook_changed(Session *s, Step *st, void *userdata) {
+        Manager *m = userdata;
+        /* a session that stops (at its end, at a gate, interrupted) is what clients wait for:
+         * announced at once; progress in between may wait a little and share an fsync */
+        bool stops = session_state_is_final(s->state) || s->state == SESSION_WAITING_APPROVAL ||
+                s->state == SESSION_INTERRUPTED;
+
+        if (st)
+                bus_queue_changed(m, s->id, (int32_t) st->index, false, stops);
+        bus_queue_changed(m, s->id, -1, false, stops);
+}
+
+void bus_emit_free(Manager *m) {
+        for (size_t i = 0; i < m->n_replies; i++) {
+                sd_bus_message_unref(m->replies[i].call);
+                sd_bus_message_unref(m->replies[i].reply);
+        }
+        m->replies = mfree(m->replies);
+        m->n_replies = 0;
+        m->changed = mfree(m->changed);
+        m->n_changed = 0;
+        m->flush_source = sd_event_source_disable_unref(m->flush_source);
+        m->announce_timer = sd_event_source_disable_unref(m->announce_timer);
+}
+
+int bus_emit_setup(Manager *m) {
         int r;
+
+        engine_set_hooks(m->engine, &(EngineHooks) {
+                .session_new = hook_session_new,
+                .changed = hook_changed,
+                .userdata = m,
+        });
 
         r = sd_event_add_time(m->event, &m->announce_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC,
                               announce_timer_cb, m);

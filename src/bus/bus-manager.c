@@ -9,7 +9,7 @@
 #define START_PARAMS_MAX 64
 
 int bus_reply_durable(Manager *m, sd_bus_message *call, sd_bus_message *reply) {
-        int r = manager_queue_reply(m, call, reply);
+        int r = bus_queue_reply(m, call, reply);
         return r < 0 ? r : 1;
 }
 

@@ -41,6 +41,10 @@ int bus_check_text(const char *what, const char *s, size_t max, sd_bus_error *er
 int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, const char *comment,
                     sd_bus_error *error);
 
+/* Object paths of sessions and steps. */
+char *session_path(uint32_t id);
+char *step_path(uint32_t id, uint32_t index);
+
 /* The Manager, from inside a handler of a fallback vtable. */
 Manager *manager_of(sd_bus_message *message);
 

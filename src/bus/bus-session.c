@@ -6,7 +6,6 @@
 #include "bus/bus-errors.h"
 #include "bus/bus-objects.h"
 #include "shared/log.h"
-#include "store/store-records.h"
 
 #define SESSION_PREFIX "/org/runbookd1/session/"
 
@@ -182,11 +181,6 @@ static int property_get_steps(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_close_container(reply);
 }
 
-Manager *manager_of(sd_bus_message *message) {
-        /* the fallback vtables are registered with the Manager as the slot's userdata; the
-         * handler's own userdata is the object the find callback returned */
-        return sd_bus_slot_get_userdata(sd_bus_get_current_slot(sd_bus_message_get_bus(message)));
-}
 
 static int method_decide(sd_bus_message *message, Session *s, bool approve, sd_bus_error *error) {
         const char *comment;

@@ -12,6 +12,12 @@ static const ConnectorVTable *const connector_table[] = {
         NULL,
 };
 
+void connector_shutdown_all(void) {
+        for (size_t i = 0; connector_table[i]; i++)
+                if (connector_table[i]->shutdown)
+                        connector_table[i]->shutdown();
+}
+
 const ConnectorVTable *connector_find(const char *name) {
         if (!name)
                 return NULL;

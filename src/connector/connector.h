@@ -53,6 +53,9 @@ typedef struct ConnectorVTable {
         /* Optional (see "Checks" at the end); NULL: targets of this connector cannot be checked. */
         int (*check)(ConnectorCheck *c, const Target *t);
         void (*check_destroy)(ConnectorCheck *c); /* stop the check's work, free c->data (optional) */
+        /* Optional: release what the connector keeps across jobs (pooled connections), at exit,
+         * after every job is gone. */
+        void (*shutdown)(void);
 } ConnectorVTable;
 
 struct ConnectorJob {
@@ -72,9 +75,6 @@ struct ConnectorJob {
 extern const ConnectorVTable connector_local;
 extern const ConnectorVTable connector_ssh;
 
-/* ssh: closes the pooled connections and releases libssh2. The daemon calls it at exit, after
- * every job is freed (engine_free()); the pool can be used again afterwards. */
-void connector_ssh_shutdown(void);
 /* ssh: like connector_local_set_kill_grace(), for the remote command's process group. For tests. */
 void connector_ssh_set_kill_grace(usec_t usec);
 extern const ConnectorVTable connector_azure;
@@ -87,6 +87,8 @@ void connector_local_set_kill_grace(usec_t usec);
 void connector_local_set_shell(const char *path);
 
 const ConnectorVTable *connector_find(const char *name);
+/* Every connector's shutdown (at exit, once no job is left). */
+void connector_shutdown_all(void);
 
 /* Starts the command. On success *ret is the job, and 'done' will be called once. On failure
  * returns a negative errno and 'done' is not called. */

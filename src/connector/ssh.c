@@ -96,10 +96,6 @@ void connector_ssh_set_kill_grace(usec_t usec) {
         ssh_kill_grace = usec > 0 ? usec : SSH_KILL_GRACE_USEC;
 }
 
-void connector_ssh_shutdown(void) {
-        ssh_pool_shutdown();
-}
-
 static SshJob *ssh_job(ConnectorJob *j) {
         return (SshJob *) j;
 }
@@ -665,4 +661,5 @@ const ConnectorVTable connector_ssh = {
         .destroy = ssh_destroy,
         .check = ssh_check,
         .check_destroy = ssh_check_destroy,
+        .shutdown = ssh_pool_shutdown,
 };

@@ -165,7 +165,7 @@ int main(void) {
         test_free_while_connecting(e);
         test_testbed(e);
 
-        connector_ssh_shutdown();
+        connector_shutdown_all();
         sd_event_unref(e);
         return 0;
 }

@@ -7,31 +7,10 @@
 #include "bus/bus-objects.h"
 #include "connector/connector.h"
 #include "daemon/manager.h"
+#include "daemon/settings.h"
 #include "journal/events.h"
 #include "shared/log.h"
 
-#define OUTPUT_CAP_MIN 1024
-#define OUTPUT_CAP_MAX (64 * 1024 * 1024)
-
-static void hook_session_new(Session *s, void *userdata) {
-        Manager *m = userdata;
-
-        manager_queue_changed(m, s->id, -1, true, false);
-        for (size_t i = 0; i < s->n_steps; i++)
-                manager_queue_changed(m, s->id, (int32_t) i, true, false);
-}
-
-static void hook_changed(Session *s, Step *st, void *userdata) {
-        Manager *m = userdata;
-        /* a session that stops (at its end, at a gate, interrupted) is what clients wait for:
-         * announced at once; progress in between may wait a little and share an fsync */
-        bool stops = session_state_is_final(s->state) || s->state == SESSION_WAITING_APPROVAL ||
-                s->state == SESSION_INTERRUPTED;
-
-        if (st)
-                manager_queue_changed(m, s->id, (int32_t) st->index, false, stops);
-        manager_queue_changed(m, s->id, -1, false, stops);
-}
 
 int manager_new(const char *config_dir, const char *state_dir, const char *vendor_dir, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -55,12 +34,7 @@ int manager_new(const char *config_dir, const char *state_dir, const char *vendo
         r = engine_new(m->event, m->store, &m->engine);
         if (r < 0)
                 return r;
-        engine_set_hooks(m->engine, &(EngineHooks) {
-                .session_new = hook_session_new,
-                .changed = hook_changed,
-                .userdata = m,
-        });
-        r = manager_setup_flush(m);
+        r = bus_emit_setup(m);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(m);
@@ -72,18 +46,11 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         if (m->store)
                 (void) store_sync(m->store);
-        for (size_t i = 0; i < m->n_replies; i++) {
-                sd_bus_message_unref(m->replies[i].call);
-                sd_bus_message_unref(m->replies[i].reply);
-        }
-        free(m->replies);
-        free(m->changed);
-        sd_event_source_disable_unref(m->flush_source);
-        sd_event_source_disable_unref(m->announce_timer);
+        bus_emit_free(m);
         polkit_registry_free(m->polkit);
         bus_target_checks_free(m);   /* before the ssh pool goes */
         engine_free(m->engine);
-        connector_ssh_shutdown();   /* pooled ssh connections: after the jobs that lease them */
+        connector_shutdown_all();   /* pooled connections: after the jobs that lease them */
         store_free(m->store);
         runbook_catalog_free(m->runbooks);
         target_catalog_free(m->targets);
@@ -96,85 +63,6 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-/* <config-dir>/runbookd.json: daemon settings; absent means the defaults. */
-static int load_settings(const char *config_dir, EngineConfig *c, char **ret_error) {
-        _cleanup_(json_decrefp) json_t *doc = NULL;
-        _cleanup_free_ char *path = NULL;
-        json_error_t jerr;
-        const char *key;
-        json_t *v;
-
-        *c = (EngineConfig) {
-                .allow_self_approval = false,
-                .output_cap = OUTPUT_CAP_DEFAULT,
-                .max_active_sessions = ENGINE_MAX_ACTIVE_DEFAULT,
-                .max_active_sessions_per_user = ENGINE_MAX_ACTIVE_PER_USER_DEFAULT,
-        };
-        if (asprintf_safe(&path, "%s/runbookd.json", config_dir) < 0)
-                return -ENOMEM;
-        struct stat st;
-        if (stat(path, &st) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        int r = config_check_trusted(path, &st, ret_error);
-        if (r < 0)
-                return r;
-        doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-        if (!doc) {
-                (void) asprintf_safe(ret_error, "%s: line %d column %d: %s", path, jerr.line, jerr.column, jerr.text);
-                return -EINVAL;
-        }
-        if (!json_is_object(doc)) {
-                (void) asprintf_safe(ret_error, "%s: $: must be an object", path);
-                return -EINVAL;
-        }
-        json_object_foreach(doc, key, v) {
-                if (streq(key, "allow_self_approval")) {
-                        if (!json_is_boolean(v))
-                                goto type;
-                        c->allow_self_approval = json_is_true(v);
-                } else if (streq(key, "allow_unattended_root_approval")) {
-                        if (!json_is_boolean(v))
-                                goto type;
-                        c->allow_unattended_root_approval = json_is_true(v);
-                } else if (streq(key, "output_cap")) {
-                        if (!json_is_integer(v) || json_integer_value(v) < OUTPUT_CAP_MIN ||
-                            json_integer_value(v) > OUTPUT_CAP_MAX) {
-                                (void) asprintf_safe(ret_error, "%s: $.output_cap: must be an integer from %d to %d (bytes)",
-                                                     path, OUTPUT_CAP_MIN, OUTPUT_CAP_MAX);
-                                return -EINVAL;
-                        }
-                        c->output_cap = (size_t) json_integer_value(v);
-                } else if (streq(key, "max_active_sessions")) {
-                        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000) {
-                                (void) asprintf_safe(ret_error, "%s: $.max_active_sessions: must be an integer from 1 to 1000000",
-                                                     path);
-                                return -EINVAL;
-                        }
-                        c->max_active_sessions = (unsigned) json_integer_value(v);
-                } else if (streq(key, "max_active_sessions_per_user")) {
-                        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000) {
-                                (void) asprintf_safe(ret_error,
-                                                     "%s: $.max_active_sessions_per_user: must be an integer from 1 to 1000000",
-                                                     path);
-                                return -EINVAL;
-                        }
-                        c->max_active_sessions_per_user = (unsigned) json_integer_value(v);
-                } else {
-                        (void) asprintf_safe(ret_error,
-                                             "%s: $.%s: unknown key (allowed: allow_self_approval, "
-                                             "allow_unattended_root_approval, output_cap, max_active_sessions, "
-                                             "max_active_sessions_per_user)",
-                                             path, key);
-                        return -EINVAL;
-                }
-                continue;
-        type:
-                (void) asprintf_safe(ret_error, "%s: $.%s: must be true or false", path, key);
-                return -EINVAL;
-        }
-        return 0;
-}
-
 int manager_load_config(Manager *m, char ***ret_errors) {
         _cleanup_(runbook_catalog_freep) RunbookCatalog *runbooks = NULL;
         _cleanup_(target_catalog_freep) TargetCatalog *targets = NULL;
@@ -183,7 +71,7 @@ int manager_load_config(Manager *m, char ***ret_errors) {
         EngineConfig c;
         int r;
 
-        r = load_settings(m->config_dir, &c, &error);
+        r = settings_load(m->config_dir, &c, &error);
         if (r < 0) {
                 if (error) {
                         log_error("%s", error);
@@ -223,33 +111,6 @@ int manager_load_config(Manager *m, char ***ret_errors) {
         if (ret_errors)
                 *ret_errors = TAKE_PTR(errors);
         return 0;
-}
-
-int bus_register_objects(Manager *m) {
-        int r;
-
-        r = sd_bus_add_object_vtable(m->bus, NULL, "/org/runbookd1", "org.runbookd1.Manager", manager_vtable, m);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/runbookd1/session", "org.runbookd1.Session", session_vtable,
-                                       session_object_find, m);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/runbookd1/session", "org.runbookd1.Step", step_vtable,
-                                       step_object_find, m);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/runbookd1/session", session_node_enumerator, m);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, "/org/runbookd1/target", "org.runbookd1.Target", target_vtable,
-                                       target_object_find, m);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_node_enumerator(m->bus, NULL, "/org/runbookd1/target", target_node_enumerator, m);
-        if (r < 0)
-                return r;
-        return sd_bus_add_object_manager(m->bus, NULL, "/org/runbookd1");
 }
 
 int manager_connect_bus(Manager *m) {

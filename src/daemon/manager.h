@@ -5,24 +5,14 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus/bus-emit.h"
 #include "bus/bus-polkit.h"
 #include "config/runbook.h"
 #include "config/target.h"
 #include "engine/engine.h"
 #include "store/store.h"
 
-typedef struct ChangedObject {
-        uint32_t session;
-        int32_t step;             /* -1: the session object itself */
-        bool added;               /* announce as a new object (InterfacesAdded + SessionNew) */
-} ChangedObject;
-
-typedef struct PendingReply {
-        sd_bus_message *call;
-        sd_bus_message *reply;
-} PendingReply;
-
-typedef struct Manager {
+struct Manager {
         sd_event *event;
         sd_bus *bus;
         Store *store;
@@ -48,7 +38,7 @@ typedef struct Manager {
         /* Target.Check() calls in progress (bus-target.c) */
         struct TargetCheck *checks;
         unsigned n_checks;
-} Manager;
+};
 
 int manager_new(const char *config_dir, const char *state_dir, const char *vendor_dir, Manager **ret);
 Manager *manager_free(Manager *m);
@@ -58,15 +48,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_load_config(Manager *m, char ***ret_errors);
 int manager_connect_bus(Manager *m);
 int manager_startup(Manager *m);
-
-/* bus-emit.c */
-/* Announces the object's change (or addition) once the store is durable: within
- * ANNOUNCE_DELAY_USEC, or as soon as the loop is idle when 'now'. */
-void manager_queue_changed(Manager *m, uint32_t session, int32_t step, bool added, bool now);
-/* Sends 'reply' (taking it) to 'call' once everything committed so far is durable. */
-int manager_queue_reply(Manager *m, sd_bus_message *call, sd_bus_message *reply);
-int manager_setup_flush(Manager *m);
-
-/* object paths */
-char *session_path(uint32_t id);
-char *step_path(uint32_t id, uint32_t index);

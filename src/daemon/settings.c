@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* settings.c: <config-dir>/runbookd.json, the daemon's settings. */
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "config/config-util.h"
+#include "connector/output.h"
+#include "daemon/settings.h"
+#include "shared/log.h"
+
+#define OUTPUT_CAP_MIN 1024
+#define OUTPUT_CAP_MAX (64 * 1024 * 1024)
+
+/* <config-dir>/runbookd.json: daemon settings; absent means the defaults. */
+int settings_load(const char *config_dir, EngineConfig *c, char **ret_error) {
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        _cleanup_free_ char *path = NULL;
+        json_error_t jerr;
+        const char *key;
+        json_t *v;
+
+        *c = (EngineConfig) {
+                .allow_self_approval = false,
+                .output_cap = OUTPUT_CAP_DEFAULT,
+                .max_active_sessions = ENGINE_MAX_ACTIVE_DEFAULT,
+                .max_active_sessions_per_user = ENGINE_MAX_ACTIVE_PER_USER_DEFAULT,
+        };
+        if (asprintf_safe(&path, "%s/runbookd.json", config_dir) < 0)
+                return -ENOMEM;
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        int r = config_check_trusted(path, &st, ret_error);
+        if (r < 0)
+                return r;
+        doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        if (!doc) {
+                (void) asprintf_safe(ret_error, "%s: line %d column %d: %s", path, jerr.line, jerr.column, jerr.text);
+                return -EINVAL;
+        }
+        if (!json_is_object(doc)) {
+                (void) asprintf_safe(ret_error, "%s: $: must be an object", path);
+                return -EINVAL;
+        }
+        json_object_foreach(doc, key, v) {
+                if (streq(key, "allow_self_approval")) {
+                        if (!json_is_boolean(v))
+                                goto type;
+                        c->allow_self_approval = json_is_true(v);
+                } else if (streq(key, "allow_unattended_root_approval")) {
+                        if (!json_is_boolean(v))
+                                goto type;
+                        c->allow_unattended_root_approval = json_is_true(v);
+                } else if (streq(key, "output_cap")) {
+                        if (!json_is_integer(v) || json_integer_value(v) < OUTPUT_CAP_MIN ||
+                            json_integer_value(v) > OUTPUT_CAP_MAX) {
+                                (void) asprintf_safe(ret_error, "%s: $.output_cap: must be an integer from %d to %d (bytes)",
+                                                     path, OUTPUT_CAP_MIN, OUTPUT_CAP_MAX);
+                                return -EINVAL;
+                        }
+                        c->output_cap = (size_t) json_integer_value(v);
+                } else if (streq(key, "max_active_sessions")) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000) {
+                                (void) asprintf_safe(ret_error, "%s: $.max_active_sessions: must be an integer from 1 to 1000000",
+                                                     path);
+                                return -EINVAL;
+                        }
+                        c->max_active_sessions = (unsigned) json_integer_value(v);
+                } else if (streq(key, "max_active_sessions_per_user")) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000) {
+                                (void) asprintf_safe(ret_error,
+                                                     "%s: $.max_active_sessions_per_user: must be an integer from 1 to 1000000",
+                                                     path);
+                                return -EINVAL;
+                        }
+                        c->max_active_sessions_per_user = (unsigned) json_integer_value(v);
+                } else {
+                        (void) asprintf_safe(ret_error,
+                                             "%s: $.%s: unknown key (allowed: allow_self_approval, "
+                                             "allow_unattended_root_approval, output_cap, max_active_sessions, "
+                                             "max_active_sessions_per_user)",
+                                             path, key);
+                        return -EINVAL;
+                }
+                continue;
+        type:
+                (void) asprintf_safe(ret_error, "%s: $.%s: must be true or false", path, key);
+                return -EINVAL;
+        }
+        return 0;
+}
