@@ -73,6 +73,7 @@ static void print_step_line(Watch *w, const StepInfo *st, const char *fmt, ...) 
         vprintf(fmt, ap);
         va_end(ap);
         fputc('\n', stdout);
+        fflush(stdout); /* a line as it happens, also into a pipe or a file */
 }
 
 static void report_step(Watch *w, size_t i) {
@@ -90,6 +91,7 @@ static void report_step(Watch *w, size_t i) {
                        streq_ptr(a->decision, "approve") ? "approved" : "rejected",
                        cli_esc(approval_who(a, who, sizeof who)),
                        isempty(a->comment) ? "" : ": \"", strempty(a->comment), isempty(a->comment) ? "" : "\"");
+                fflush(stdout);
         }
         if (!st->state || streq_ptr(st->state, sh->state))
                 return;

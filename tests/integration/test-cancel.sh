@@ -12,10 +12,15 @@ id=$(start_session "$ALICE" long-running "$R" dir "$D") || die "StartSession fai
 wait_step_state "$id" 0 running
 for _ in $(seq 100); do [ -e "$D/started.marker" ] && break; sleep 0.1; done
 assert_true "the step started" test -e "$D/started.marker"
-sleep 0.3
-pid=$(pgrep -f -- "$D" | head -n 1)
+# the shell and its two background sleeps, once all three are there
+pid="" pgid=""
+for _ in $(seq 100); do
+    pid=$(pgrep -f -- "$D" | head -n 1)
+    [ -n "$pid" ] && pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
+    [ -n "$pgid" ] && [ "$(pgrep -g "$pgid" | wc -l)" -ge 3 ] && break
+    sleep 0.1
+done
 [ -n "$pid" ] || die "no process of the step found (pgrep -f $D)"
-pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
 assert_ne "$pgid" "$(ps -o pgid= -p "$DAEMON_PID" | tr -d ' ')" "the step runs in a process group of its own"
 assert_true "the step's group has the shell and its two sleeps" test "$(pgrep -g "$pgid" | wc -l)" -ge 3
 

@@ -18,6 +18,13 @@ wait_rc() {
     for _ in $(seq 700); do [ -s "$1.rc" ] && { cat "$1.rc"; return; }; sleep 0.1; done
     echo none
 }
+# wait_out FILE ERE: waits (30 s) until FILE.out has a line matching ERE (what the watcher has
+# seen so far); fails the test when it never comes.
+wait_out() {
+    for _ in $(seq 300); do grep -Eq -- "$2" "$1.out" 2>/dev/null && return 0; sleep 0.1; done
+    fail "runbookctl never printed /$2/ (in $1.out: $(tr '\n' '|' < "$1.out" 2>/dev/null))"
+    return 1
+}
 # new_id: the daemon's newest session
 new_id() { list_sessions | jq -r '.[0][0]'; }
 
@@ -50,11 +57,10 @@ ctl_timeout 60 "$BOB" watch "$id" >/dev/null 2>&1; rc=$?
 assert_eq "$rc" 7 "watch of a session waiting for approval: 7"
 
 # --- --until-end through approvals given in the background: 0
-approve_later() {
-    sleep 1.5
+approve_later() { # once the watcher is following (it has printed the gate), each gate in turn
+    for _ in $(seq 300); do grep -q "is waiting for approval" "$T/w3.out" 2>/dev/null && break; sleep 0.1; done
     ctl_timeout 30 "$BOB" approve "$1" -m ok >/dev/null 2>&1
     wait_for_prop "$(step_path "$1" 2)" "$IFACE_STEP" State waiting_approval 20 2>/dev/null
-    sleep 0.5
     ctl_timeout 30 "$CAROL" approve "$1" 2 -m go >/dev/null 2>&1
 }
 bg approve_later "$id"
@@ -78,7 +84,9 @@ assert_eq "$rc" 3 "watch --until-end of a session that fails: 3"
 id=$(start_session "$ALICE" scenario "$(ref w5)" dir "$WORK/w5") || die "StartSession failed"
 wait_step_state "$id" 0 waiting_approval
 bg watch_to "$T/w5" "$ALICE" watch "$id" --until-end
-sleep 1.5
+# once it has shown the gate, it must stay (it would exit 7 at once without --until-end)
+wait_out "$T/w5" "is waiting for approval"
+sleep 0.5
 assert_false "watch --until-end keeps following at the approval gate" test -e "$T/w5.rc"
 expect_ctl_ok "bob rejects" "$BOB" reject "$id" -m "not today"
 assert_eq "$(wait_rc "$T/w5")" 4 "watch --until-end of a session rejected meanwhile: 4"
@@ -91,7 +99,9 @@ D="$WORK/w6"; mkdir -p "$D"
 id=$(start_session "$ALICE" long-running "$(ref w6)" dir "$D") || die "StartSession failed"
 wait_step_state "$id" 0 running
 bg watch_to "$T/w6" "$BOB" watch "$id"
-sleep 1.5
+# once it has shown the running step, it must stay until the step ends
+wait_out "$T/w6" "started on"
+sleep 0.5
 assert_false "watch keeps following a running step" test -e "$T/w6.rc"
 expect_ctl_ok "alice cancels" "$ALICE" cancel "$id"
 assert_eq "$(wait_rc "$T/w6")" 5 "watch of a session cancelled meanwhile: 5"

@@ -14,7 +14,8 @@ wait_step_state "$id" 0 waiting_approval
 assert_eq "$(step_prop "$id" 0 ApprovalsRequired)" 2 "ApprovalsRequired is 2"
 
 expect_ok "rbtest-bob approves (1/2)" rb_call "$BOB" "$S" "$IFACE_SESSION" Approve s "one"
-sleep 0.5
+# the decision is taken before the reply: had one approval been enough, the step would be
+# approved or running now, not waiting
 assert_eq "$(step_prop "$id" 0 State)" waiting_approval "one approval keeps the step waiting"
 assert_eq "$(step_prop "$id" 0 Approvals | jq -r 'length')" 1 "Approvals has 1 entry"
 assert_false "not run yet" test -e "$D/dangerous.marker"
