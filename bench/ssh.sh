@@ -334,7 +334,7 @@ echo "   'true' on $HOSTS hosts (127.0.0.1-$HOSTS, one sshd, user $SSH_USER, she
 
 # ---------- the rounds: every contender once per round, in turn ----------
 : > "$R/pdsh"; : > "$R/clush"; : > "$R/ansible"; : > "$R/cold"; : > "$R/warm"; : > "$R/exec"; : > "$R/exec-wrapped"; : > "$R/exec-nagle"; : > "$R/warm-seq"; : > "$R/exec-par"; : > "$R/exec-par-wrapped"
-# what the daemon's ssh connector execs for a step (src/connector/ssh.c), for an informative row
+# what the daemon's ssh connector execs for a step (src/connector/ssh/ssh.c), for an informative row
 WRAPPED="printf 'runbookd-pgid %s\\n' \"\$\$\"; exec /bin/sh -c 'RUNBOOK_SESSION=1 RUNBOOK_STEP=0 RUNBOOK_TARGET=h01; export RUNBOOK_SESSION RUNBOOK_STEP RUNBOOK_TARGET; true'"
 # par_baseline COMMAND OUTFILE: $CONC baseline sessions at once (hosts 1..$CONC), each timing
 # sequential execs; appends the mean per exec over them: a lane's cost when $CONC run side by side

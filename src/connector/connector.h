@@ -3,8 +3,8 @@
  * on the daemon's sd-event loop: start, capture output, report the outcome exactly once,
  * cancel. Connectors never touch the bus or the store; they report through the 'done' callback.
  *
- * To add a connector: write src/connector/<name>.c with a 'const ConnectorVTable connector_<name>',
- * and list it in connector_table[] in connector.c. */
+ * To add a connector: write src/connector/<name>/<name>.c with a
+ * 'const ConnectorVTable connector_<name>', and list it in connector_table[] in connector.c. */
 #pragma once
 
 #include <systemd/sd-event.h>

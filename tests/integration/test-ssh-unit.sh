@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The ssh connector's unit test against the testbed's real sshd (src/connector/test-ssh.c,
+# The ssh connector's unit test against the testbed's real sshd (src/connector/ssh/test-ssh.c,
 # test_testbed): a command's exit status and output come back, and the second run reuses the
 # pooled connection. The unit suite runs the rest of test-ssh; this part needs the sshd.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"

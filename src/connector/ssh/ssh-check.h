@@ -4,7 +4,7 @@
 #pragma once
 
 #include "connector/connector.h"
-#include "connector/ssh-pool.h"
+#include "connector/ssh/ssh-pool.h"
 
 int ssh_check(ConnectorCheck *c, const Target *t);
 void ssh_check_destroy(ConnectorCheck *c);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "connector/known-hosts.h"
+#include "connector/ssh/known-hosts.h"
 #include "shared/tests.h"
 #include "shared/util.h"
 

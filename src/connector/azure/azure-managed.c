@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "connector/azure-job.h"
+#include "connector/azure/azure-job.h"
 #include "shared/log.h"
 
 static char *put_body(AzureJob *a) {

@@ -9,8 +9,8 @@
 
 #include <stdio.h>
 
-#include "connector/ssh-check.h"
-#include "connector/ssh-setup.h"
+#include "connector/ssh/ssh-check.h"
+#include "connector/ssh/ssh-setup.h"
 #include "shared/log.h"
 
 #define STDERR_KEEP 200

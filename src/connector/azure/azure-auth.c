@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "connector/azure-auth.h"
-#include "connector/curl-event.h"
+#include "connector/azure/azure-auth.h"
+#include "http/curl-event.h"
 #include "shared/log.h"
 
 #define CREDENTIAL_SIZE_MAX (64 * 1024)

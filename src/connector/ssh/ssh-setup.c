@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "connector/known-hosts.h"
-#include "connector/ssh-setup.h"
+#include "connector/ssh/known-hosts.h"
+#include "connector/ssh/ssh-setup.h"
 #include "shared/log.h"
 
 #define SSH_KEY_FILE_MAX (64 * 1024)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* azure-job.h: the azure connector's job, shared by its parts (private to src/connector/azure*.c):
+/* azure-job.h: the azure connector's job, shared by its parts (private to src/connector/azure/):
  *   azure.c          the plumbing both APIs share: setup, token, sending, retries and back-off,
  *                    ARM error classification, timeout, cancel, finishing; the vtable
  *   azure-managed.c  the managed Run Command resource (PUT, poll the instance view, DELETE)
@@ -9,9 +9,9 @@
 
 #include <jansson.h>
 
-#include "connector/azure-auth.h"
+#include "connector/azure/azure-auth.h"
 #include "connector/connector.h"
-#include "connector/curl-event.h"
+#include "http/curl-event.h"
 
 #define ARM_API_VERSION "2024-11-01"
 #define AZURE_OUTPUT_TAIL 4096

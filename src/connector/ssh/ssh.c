@@ -31,8 +31,8 @@
 
 #include "config/template.h"
 #include "connector/connector.h"
-#include "connector/ssh-check.h"
-#include "connector/ssh-pool.h"
+#include "connector/ssh/ssh-check.h"
+#include "connector/ssh/ssh-pool.h"
 #include "shared/log.h"
 
 #define SSH_KILL_GRACE_USEC (5 * USEC_PER_SEC)

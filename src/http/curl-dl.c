@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dlfcn.h>
 
-#include "connector/curl-dl.h"
+#include "http/curl-dl.h"
 #include "shared/log.h"
 
 #define CURL_DL_DEFINE(name) typeof(name) *sym_##name = NULL;

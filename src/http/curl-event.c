@@ -20,8 +20,8 @@
 #include <time.h>
 
 #include "config.h"
-#include "connector/curl-dl.h"
-#include "connector/curl-event.h"
+#include "http/curl-dl.h"
+#include "http/curl-event.h"
 #include "shared/log.h"
 
 #define HTTP_MAX_HOST_CONNECTIONS 32L

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "connector/azure-check.h"
+#include "connector/azure/azure-check.h"
 #include "connector/connector.h"
 #include "shared/tests.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "connector/known-hosts.h"
+#include "connector/ssh/known-hosts.h"
 #include "shared/util.h"
 
 static char ascii_tolower(char c) {

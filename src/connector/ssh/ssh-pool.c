@@ -17,8 +17,8 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "connector/ssh-pool.h"
-#include "connector/ssh-setup.h"
+#include "connector/ssh/ssh-pool.h"
+#include "connector/ssh/ssh-setup.h"
 #include "shared/log.h"
 
 

@@ -25,8 +25,8 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "connector/azure-check.h"
-#include "connector/azure-job.h"
+#include "connector/azure/azure-check.h"
+#include "connector/azure/azure-job.h"
 #include "shared/log.h"
 
 #define BACKOFF_MAX_USEC (60 * USEC_PER_SEC)

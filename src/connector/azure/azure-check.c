@@ -19,9 +19,9 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "connector/azure-auth.h"
-#include "connector/azure-check.h"
-#include "connector/curl-event.h"
+#include "connector/azure/azure-auth.h"
+#include "connector/azure/azure-check.h"
+#include "http/curl-event.h"
 #include "shared/log.h"
 
 #define ARM_API_VERSION "2024-11-01"

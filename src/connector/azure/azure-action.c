@@ -35,7 +35,7 @@
 #include <strings.h>
 
 #include "config/template.h"
-#include "connector/azure-job.h"
+#include "connector/azure/azure-job.h"
 #include "shared/log.h"
 
 #define EXIT_MARKER "__RUNBOOKD_EXIT_"
