@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* engine-internal.h: what engine.c (sets, cache, store writes) and engine-run.c (transitions) share. */
+/* engine-internal.h: what the engine's files share: engine.c (sets, cache, store writes),
+ * engine-run.c (transitions), engine-actions.c (what callers ask), engine-load.c (start-up),
+ * engine-start.c (start records), engine-group.c (target groups). */
 #pragma once
 
 #include "connector/connector.h"
@@ -140,6 +142,19 @@ void job_bury(Engine *e, ConnectorJob *job);
 void engine_sync_soon(Engine *e);
 
 /* engine-run.c */
+/* The step the session is at (NULL: none). */
+Step *session_current(Session *s);
+/* Ends the session in 'state' (final or interrupted) with 'error' (NULL: none). */
+void session_finish(Session *s, SessionState state, const char *error);
+/* Takes the session as far as it can go by itself: the next step, a gate, or its end. */
+void session_advance(Session *s, bool chained);
+/* What the step runs, hashed (see step_compute_digest()), with the target as it is now. */
+int step_digest_now(Engine *e, const Step *st, const Target *t, char **ret);
+/* A step's command has ended (the connector's 'done'), and what follows from it. */
+void on_step_done(ConnectorJob *job, const StepResult *res, void *userdata);
+void step_complete(Step *st, const StepResult *res, ConnectorJob *job);
+/* The name of the step's remote run, for messages ("" when none). */
+const char *step_remote_name(const Step *st);
 /* What a connector is given to run (or follow) the step's command on 'target'. */
 StepRequest step_request(Step *st, const Target *target);
 /* The name of a remote run from its handle, for messages. */

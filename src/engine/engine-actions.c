@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* engine-actions.c: what callers ask of the engine — start a session, approve or reject its
+ * waiting step, cancel it, retry it — each checked, written to the store, then acted on. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "config/template.h"
+#include "engine/engine-internal.h"
+#include "journal/events.h"
+#include "shared/log.h"
+#include "store/store-records.h"
+
+int engine_start_session(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
+                         const Identity *who, Session **ret, char **ret_error) {
+        _cleanup_(json_decrefp) json_t *values = NULL;
+        _cleanup_(engine_session_freep) Session *s = NULL;
+        PersistCtx c = {};
+        int r;
+
+        if (e->n_active >= e->config.max_active_sessions) {
+                (void) asprintf_safe(ret_error, "too many active sessions (%u); finish or cancel some first",
+                                     e->config.max_active_sessions);
+                return -ENOBUFS;
+        }
+        /* one person cannot take every slot (whatever uid they use) */
+        unsigned mine = 0;
+        uid_t person = identity_person(who);
+        for (size_t i = 0; i < e->n_active; i++)
+                mine += session_creator_person(e->active[i]) == person;
+        if (mine >= e->config.max_active_sessions_per_user) {
+                _cleanup_free_ char *name = identity_describe(who);
+                (void) asprintf_safe(ret_error, "%s already has %u active sessions (max_active_sessions_per_user); "
+                                     "finish or cancel some first", strna(name), mine);
+                return -ENOBUFS;
+        }
+        r = runbook_bind_parameters(rb, given_params, &values, ret_error);
+        if (r < 0)
+                return r;
+
+        s = calloc(1, sizeof(Session));
+        if (!s)
+                return -ENOMEM;
+        s->id = e->next_id;
+        s->runbook = strdup(rb->name);
+        s->reference = strdup(strempty(reference));
+        s->creator_name = strdup(strempty(who->user));
+        s->creator_login_uid = who->login_uid;
+        if (who->login_user && !(s->creator_login_name = strdup(who->login_user)))
+                return -ENOMEM;
+        s->parameters = json_incref(values);
+        s->snapshot = json_deep_copy(rb->json);
+        s->steps = calloc(rb->n_steps, sizeof(Step));
+        if (!s->runbook || !s->reference || !s->creator_name || !s->snapshot || !s->steps)
+                return -ENOMEM;
+        s->n_steps = rb->n_steps;
+        s->creator_uid = who->uid;
+        s->created_at = now_usec(CLOCK_REALTIME);
+        s->current_step = 0;
+        s->state = SESSION_CREATED;
+
+        for (size_t i = 0; i < rb->n_steps; i++) {
+                const RunbookStep *rs = &rb->steps[i];
+                Step *st = &s->steps[i];
+                const Target *t = e->targets ? target_catalog_find(e->targets, rs->target) : NULL;
+
+                if (!t) {
+                        const TargetBroken *b = e->targets ? target_catalog_find_broken(e->targets, rs->target) : NULL;
+                        if (b)
+                                (void) asprintf_safe(ret_error, "%s step %zu (%s) runs on target '%s', which cannot be used: %s",
+                                                     step_phase_to_string(rs->phase), i, rs->name, rs->target, b->error);
+                        else
+                                (void) asprintf_safe(ret_error, "%s step %zu (%s) runs on target '%s', which is not configured",
+                                                     step_phase_to_string(rs->phase), i, rs->name, rs->target);
+                        return -ENXIO;
+                }
+                st->session = s;
+                st->index = (uint32_t) i;
+                st->phase = rs->phase;
+                st->requires_approval = rs->requires_approval;
+                st->approvals_required = MAX(rs->approvers, 1u);
+                st->timeout_usec = rs->timeout_usec;
+                st->expect_exit = rs->expect_exit;
+                st->state = STEP_PENDING;
+                st->exit_status = -1;
+                st->attempt = 1;
+                st->name = strdup(rs->name);
+                st->target = strdup(rs->target);
+                st->connector = strdup(t->connector);
+                if (!st->name || !st->target || !st->connector)
+                        return -ENOMEM;
+                r = template_render(rs->run, values, &st->command);
+                if (r < 0)
+                        return r;
+                if (streq(t->connector, "group")) {
+                        _cleanup_free_ char *why = NULL;
+                        r = group_step_init(e, st, t, &why);
+                        if (r < 0) {
+                                if (why)
+                                        (void) asprintf_safe(ret_error, "%s step %zu (%s): %s",
+                                                             step_phase_to_string(rs->phase), i, rs->name, why);
+                                return r;
+                        }
+                }
+                r = step_digest_now(e, st, t, &st->digest);
+                if (r < 0)
+                        return r;
+        }
+        r = session_runtime_attach(e, s);
+        if (r < 0)
+                return r;
+
+        /* the first stop needs no action: take it in the same transaction */
+        if (s->steps[0].requires_approval) {
+                s->steps[0].state = STEP_WAITING_APPROVAL;
+                s->steps[0].waiting_since = s->created_at;
+                s->state = SESSION_WAITING_APPROVAL;
+        }
+
+        c = (PersistCtx) {
+                .session = s,
+                .force = true,
+                .write_next_id = true,
+                .audit = audit_event("start", s, NULL, who, NULL),
+        };
+        r = persist(e, &c);
+        if (r < 0)
+                return r;
+        r = active_add(e, s);
+        if (r < 0)
+                return r;
+        e->next_id++;
+
+        Session *created = TAKE_PTR(s);
+        event_session_started(created);
+        if (e->hooks.session_new)
+                e->hooks.session_new(created, e->hooks.userdata);
+        if (created->state == SESSION_CREATED)
+                session_advance(created, false);
+        *ret = created;
+        return 0;
+}
+
+static void approval_pop(Step *st) {
+        Approval *a = &st->approvals[--st->n_approvals];
+        free(a->user);
+        free(a->login_user);
+        free(a->comment);
+        free(a->digest);
+}
+
+static int step_add_decision(Step *st, const Identity *who, bool approve, const char *comment) {
+        Approval *a;
+
+        a = realloc(st->approvals, (st->n_approvals + 1) * sizeof(Approval));
+        if (!a)
+                return -ENOMEM;
+        st->approvals = a;
+        a = &st->approvals[st->n_approvals];
+        *a = (Approval) {
+                .uid = who->uid,
+                .login_uid = who->login_uid,
+                .approve = approve,
+                .time = now_usec(CLOCK_REALTIME),
+                .attempt = st->attempt,
+                .user = strdup(strempty(who->user)),
+                .login_user = who->login_user ? strdup(who->login_user) : NULL,
+                .comment = strdup(strempty(comment)),
+                .digest = strdup(st->digest),
+        };
+        st->n_approvals++;
+        if (!a->user || !a->comment || !a->digest || (who->login_user && !a->login_user)) {
+                approval_pop(st);
+                return -ENOMEM;
+        }
+        step_rt(st)->dirty = true;
+        return 0;
+}
+
+static int check_decision(Engine *e, Step *st, const Identity *who, bool approve) {
+        Session *s = st->session;
+
+        if (!session_rt(s)->active || session_state_is_final(s->state))
+                return -ESHUTDOWN;
+        if (st->state != STEP_WAITING_APPROVAL)
+                return -ESTALE;
+        if (!approve)
+                return 0;
+        /* root (or our own uid) with no login uid (or root's) is a service or a process a step
+         * left behind, not a person: it cannot count as an approver unless configured to */
+        if (person_is_unattended(who->uid, who->login_uid) && !e->config.allow_unattended_root_approval)
+                return -ENOKEY;
+        /* four eyes and M-of-N count persons, whatever uid each one acts as */
+        if (identity_person(who) == session_creator_person(s) && !e->config.allow_self_approval)
+                return -EPERM;
+        if (step_approved_by(st, identity_person(who)))
+                return -EALREADY;
+        return 0;
+}
+
+int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment) {
+        Session *s = st->session;
+        PersistCtx c = { .session = s };
+        int r;
+
+        r = check_decision(e, st, who, true);
+        if (r < 0)
+                return r;
+        r = step_add_decision(st, who, true, comment);
+        if (r < 0)
+                return r;
+        if (step_count_approvals(st) >= step_approvals_needed(st))
+                st->state = STEP_APPROVED;
+
+        /* the approval is durable before anyone is told (the bus layer syncs before replying) */
+        c.audit = audit_event("approve", s, st, who, comment);
+        r = persist(e, &c);
+        if (r < 0) {
+                approval_pop(st);
+                st->state = STEP_WAITING_APPROVAL;
+                return r;
+        }
+        event_step_approved(st, &st->approvals[st->n_approvals - 1]);
+        hooks_changed(e, s, st);
+        if (st->state == STEP_APPROVED)
+                session_advance(s, false);
+        return 0;
+}
+
+int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment) {
+        Session *s = st->session;
+        PersistCtx c = { .session = s };
+        _cleanup_free_ char *why = NULL, *user = identity_describe(who);
+        int r;
+
+        r = check_decision(e, st, who, false);
+        if (r < 0)
+                return r;
+        r = step_add_decision(st, who, false, comment);
+        if (r < 0)
+                return r;
+        st->state = STEP_REJECTED;
+        st->finished_at = now_usec(CLOCK_REALTIME);
+        (void) set_error(&st->error, "rejected by %s%s%s", strna(user), isempty(comment) ? "" : ": ", strempty(comment));
+        c.audit = audit_event("reject", s, st, who, comment);
+        r = persist(e, &c);
+        if (r < 0) {
+                approval_pop(st);
+                st->state = STEP_WAITING_APPROVAL;
+                st->finished_at = 0;
+                return r;
+        }
+        event_step_rejected(st, &st->approvals[st->n_approvals - 1]);
+        hooks_changed(e, s, st);
+        (void) asprintf_safe(&why, "%s %u (%s) rejected by %s", step_phase_to_string(st->phase), st->index, st->name,
+                             strna(user));
+        session_finish(s, SESSION_REJECTED, why);
+        return 0;
+}
+
+int engine_cancel(Engine *e, Session *s, const Identity *who) {
+        PersistCtx c = { .session = s };
+        _cleanup_free_ char *why = NULL, *user = identity_describe(who);
+        Step *cur;
+        int r;
+
+        if (!session_rt(s)->active || session_state_is_final(s->state))
+                return -ESHUTDOWN;
+
+        cur = session_current(s);
+        if (cur && !step_state_is_final(cur->state)) {
+                cur->state = STEP_CANCELLED;
+                (void) set_error(&cur->error, "cancelled by %s", strna(user));
+                if (!step_has_job(cur))
+                        cur->finished_at = now_usec(CLOCK_REALTIME);
+                step_rt(cur)->dirty = true;
+                if (cur->n_hosts > 0) {
+                        _cleanup_free_ char *skip = NULL;
+                        (void) asprintf_safe(&skip, "the session was cancelled by %s", strna(user));
+                        group_skip_pending(cur, strna(skip));
+                }
+        }
+        c.audit = audit_event("cancel", s, NULL, who, NULL);
+        r = persist(e, &c);
+        if (r < 0)
+                return r;
+        event_session_cancelled(s, who);
+        if (cur && !step_has_job(cur))
+                hooks_changed(e, s, cur); /* a running one is announced when its command ends */
+        (void) asprintf_safe(&why, "cancelled by %s", strna(user));
+        session_finish(s, SESSION_CANCELLED, why);
+
+        /* recorded first, then acted on */
+        if (cur && step_has_job(cur)) {
+                r = store_sync(e->store);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to sync the store before stopping session %u's command, stopping it anyway: %m",
+                                          s->id);
+                if (step_rt(cur)->job)
+                        (void) connector_job_cancel(step_rt(cur)->job);
+                group_cancel_jobs(cur);
+        }
+        return 0;
+}
+
+int engine_retry(Engine *e, Session *s, const Identity *who) {
+        PersistCtx c = { .session = s };
+        Step *st;
+        int r;
+
+        if (!session_rt(s)->active || session_state_is_final(s->state))
+                return -ESHUTDOWN;
+        st = session_current(s);
+        if (s->state != SESSION_INTERRUPTED || !st || st->state != STEP_INTERRUPTED)
+                return -ENOMSG;
+
+        st->attempt++;
+        st->state = STEP_WAITING_APPROVAL;
+        st->waiting_since = now_usec(CLOCK_REALTIME);
+        st->error = mfree_str(st->error);
+        step_rt(st)->dirty = true;
+        s->state = SESSION_WAITING_APPROVAL;
+        s->error = mfree_str(s->error);
+        session_rt(s)->dirty = true;
+        c.audit = audit_event("retry", s, st, who, NULL);
+        r = persist(e, &c);
+        if (r < 0) {
+                /* put the model back as the store has it */
+                st->attempt--;
+                st->state = STEP_INTERRUPTED;
+                s->state = SESSION_INTERRUPTED;
+                return r;
+        }
+        event_step_retry(st, who);
+        hooks_changed(e, s, st);
+        return 0;
+}
