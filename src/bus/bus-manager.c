@@ -280,7 +280,7 @@ static int pending_cb(Session *s, void *userdata) {
         r = sd_bus_message_append(reply, "(uussssssustuuo)", s->id, st->index, s->runbook, strempty(s->reference),
                                   st->name, step_phase_to_string(st->phase), st->command, st->target,
                                   (uint32_t) s->creator_uid, s->creator_name, (uint64_t) st->waiting_since,
-                                  step_count_approvals(st), step_approvals_needed(st), path);
+                                  step_count_approvals(st), step_approvals_required(st), path);
         return r < 0 ? r : 0; /* > 0 would stop the iteration */
 }
 

@@ -121,12 +121,12 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 .session = s,
                 .force = true,
                 .write_next_id = true,
-                .audit = audit_event("start", s, NULL, who, NULL),
+                .audit = engine_audit_event("start", s, NULL, who, NULL),
         };
-        r = persist(e, &c);
+        r = engine_persist(e, &c);
         if (r < 0)
                 return r;
-        r = active_add(e, s);
+        r = engine_active_add(e, s);
         if (r < 0)
                 return r;
         e->next_id++;
@@ -209,19 +209,19 @@ int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment
         r = step_add_decision(st, who, true, comment);
         if (r < 0)
                 return r;
-        if (step_count_approvals(st) >= step_approvals_needed(st))
+        if (step_count_approvals(st) >= step_approvals_required(st))
                 st->state = STEP_APPROVED;
 
         /* the approval is durable before anyone is told (the bus layer syncs before replying) */
-        c.audit = audit_event("approve", s, st, who, comment);
-        r = persist(e, &c);
+        c.audit = engine_audit_event("approve", s, st, who, comment);
+        r = engine_persist(e, &c);
         if (r < 0) {
                 approval_pop(st);
                 st->state = STEP_WAITING_APPROVAL;
                 return r;
         }
         event_step_approved(st, &st->approvals[st->n_approvals - 1]);
-        hooks_changed(e, s, st);
+        engine_hooks_changed(e, s, st);
         if (st->state == STEP_APPROVED)
                 session_advance(s, false);
         return 0;
@@ -241,9 +241,9 @@ int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment)
                 return r;
         st->state = STEP_REJECTED;
         st->finished_at = now_usec(CLOCK_REALTIME);
-        (void) set_error(&st->error, "rejected by %s%s%s", strna(user), isempty(comment) ? "" : ": ", strempty(comment));
-        c.audit = audit_event("reject", s, st, who, comment);
-        r = persist(e, &c);
+        (void) engine_set_error(&st->error, "rejected by %s%s%s", strna(user), isempty(comment) ? "" : ": ", strempty(comment));
+        c.audit = engine_audit_event("reject", s, st, who, comment);
+        r = engine_persist(e, &c);
         if (r < 0) {
                 approval_pop(st);
                 st->state = STEP_WAITING_APPROVAL;
@@ -251,7 +251,7 @@ int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment)
                 return r;
         }
         event_step_rejected(st, &st->approvals[st->n_approvals - 1]);
-        hooks_changed(e, s, st);
+        engine_hooks_changed(e, s, st);
         (void) asprintf_safe(&why, "%s %u (%s) rejected by %s", step_phase_to_string(st->phase), st->index, st->name,
                              strna(user));
         session_finish(s, SESSION_REJECTED, why);
@@ -270,7 +270,7 @@ int engine_cancel(Engine *e, Session *s, const Identity *who) {
         cur = session_current(s);
         if (cur && !step_state_is_final(cur->state)) {
                 cur->state = STEP_CANCELLED;
-                (void) set_error(&cur->error, "cancelled by %s", strna(user));
+                (void) engine_set_error(&cur->error, "cancelled by %s", strna(user));
                 if (!step_has_job(cur))
                         cur->finished_at = now_usec(CLOCK_REALTIME);
                 step_rt(cur)->dirty = true;
@@ -280,13 +280,13 @@ int engine_cancel(Engine *e, Session *s, const Identity *who) {
                         group_skip_pending(cur, strna(skip));
                 }
         }
-        c.audit = audit_event("cancel", s, NULL, who, NULL);
-        r = persist(e, &c);
+        c.audit = engine_audit_event("cancel", s, NULL, who, NULL);
+        r = engine_persist(e, &c);
         if (r < 0)
                 return r;
         event_session_cancelled(s, who);
         if (cur && !step_has_job(cur))
-                hooks_changed(e, s, cur); /* a running one is announced when its command ends */
+                engine_hooks_changed(e, s, cur); /* a running one is announced when its command ends */
         (void) asprintf_safe(&why, "cancelled by %s", strna(user));
         session_finish(s, SESSION_CANCELLED, why);
 
@@ -322,8 +322,8 @@ int engine_retry(Engine *e, Session *s, const Identity *who) {
         s->state = SESSION_WAITING_APPROVAL;
         s->error = mfree_str(s->error);
         session_rt(s)->dirty = true;
-        c.audit = audit_event("retry", s, st, who, NULL);
-        r = persist(e, &c);
+        c.audit = engine_audit_event("retry", s, st, who, NULL);
+        r = engine_persist(e, &c);
         if (r < 0) {
                 /* put the model back as the store has it */
                 st->attempt--;
@@ -332,6 +332,6 @@ int engine_retry(Engine *e, Session *s, const Identity *who) {
                 return r;
         }
         event_step_retry(st, who);
-        hooks_changed(e, s, st);
+        engine_hooks_changed(e, s, st);
         return 0;
 }

@@ -129,7 +129,7 @@ void group_skip_pending(Step *st, const char *why) {
                 if (h->state != STEP_PENDING)
                         continue;
                 h->state = STEP_SKIPPED;
-                (void) set_error(&h->error, "not started: %s", why);
+                (void) engine_set_error(&h->error, "not started: %s", why);
                 host_rt(h)->dirty = true;
         }
 }
@@ -223,7 +223,7 @@ static int on_host_handle(ConnectorJob *job, json_t *handle, void *userdata) {
         json_decref(h->remote);
         h->remote = json_incref(handle);
         host_rt(h)->dirty = true;
-        r = persist_session_durably(s);
+        r = engine_persist_session_durably(s);
         if (r < 0)
                 return log_error_errno(r, "Session %u step %u host %s: cannot record the remote run durably, not creating it: %m",
                                        s->id, h->step->index, h->target);
@@ -245,7 +245,7 @@ static void host_fail_now(HostRun *h, int error, const char *why) {
         h->finished_at = now_usec(CLOCK_REALTIME);
         h->exit_status = -1;
         h->duration_usec = 0;
-        (void) set_error(&h->error, "%s", why);
+        (void) engine_set_error(&h->error, "%s", why);
         host_rt(h)->dirty = true;
         event_host_result(h, false, &res);
 }
@@ -310,7 +310,7 @@ static int group_persist(Step *st, PersistCtx *pc, HostDone *done) {
                         pc->host_size[i] = done->size[i];
                 }
         }
-        r = persist(session_engine(s), pc);
+        r = engine_persist(session_engine(s), pc);
         if (r < 0 && done && done->host)
                 log_error("Session %u step %u host %s: cannot record the host's result: it stays in memory only",
                           s->id, st->index, done->host->target);
@@ -349,7 +349,7 @@ static void group_pump(Step *st, HostDone *done) {
                         if (c.running == 0 && !step_has_job(st))
                                 group_finish(st);
                         else if (changed)
-                                hooks_changed(e, s, st);
+                                engine_hooks_changed(e, s, st);
                         return;
                 }
 
@@ -388,7 +388,7 @@ static void group_pump(Step *st, HostDone *done) {
                                 host_start(h);
                 }
                 changed = true;
-                hooks_changed(e, s, st);
+                engine_hooks_changed(e, s, st);
         }
 }
 
@@ -413,12 +413,12 @@ static void host_complete(HostRun *h, const StepResult *res, ConnectorJob *job) 
         for (unsigned i = 0; job && i < 2; i++)
                 if (output_capture_get(&job->output[i], &done.data[i], &done.size[i]) < 0)
                         log_oom();
-        hooks_changed(e, s, st);
+        engine_hooks_changed(e, s, st);
         /* its end and the next host's start share one commit */
         group_pump(st, &done);
         host_done_clear(&done);
         if (job)
-                job_bury(e, job); /* after the result record: 'res' points into it */
+                engine_job_bury(e, job); /* after the result record: 'res' points into it */
 }
 
 void group_run(Step *st, const Target *target) {
@@ -427,7 +427,7 @@ void group_run(Step *st, const Target *target) {
         StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1, .error = -ENXIO };
 
         if (!group_unchanged(st, target)) {
-                (void) set_error(&st->error, "the members of target group '%s' changed since session %u was created; not run "
+                (void) engine_set_error(&st->error, "the members of target group '%s' changed since session %u was created; not run "
                                  "(start a new session to run on the group as it is now)", st->target, s->id);
                 st->finished_at = now_usec(CLOCK_REALTIME);
                 step_settle(st, STEP_FAILED, &res, NULL);
@@ -465,7 +465,7 @@ unsigned group_load(Step *st, bool same_boot) {
                         /* the machine restarted: the commit that had it running may be lost */
                         h->state = STEP_INTERRUPTED;
                         h->finished_at = now_usec(CLOCK_REALTIME);
-                        (void) set_error(&h->error, "the machine restarted while the step ran, before this host's start "
+                        (void) engine_set_error(&h->error, "the machine restarted while the step ran, before this host's start "
                                          "or end was certainly on disk; it may have started; not run again by itself");
                         host_rt(h)->dirty = true;
                         event_host_interrupted(h);
@@ -480,13 +480,13 @@ unsigned group_load(Step *st, bool same_boot) {
                 h->state = STEP_INTERRUPTED;
                 h->finished_at = now_usec(CLOCK_REALTIME);
                 if (h->remote)
-                        (void) set_error(&h->error, "runbookd stopped while it ran; its remote run %s cannot be followed "
+                        (void) engine_set_error(&h->error, "runbookd stopped while it ran; its remote run %s cannot be followed "
                                          "(target '%s' is not configured for connector '%s' any more); not re-run",
                                          remote_run_name(h->remote), h->target, h->connector);
                 else if (vt && vt->resume)
-                        (void) set_error(&h->error, "runbookd stopped before its remote run was created; not re-run");
+                        (void) engine_set_error(&h->error, "runbookd stopped before its remote run was created; not re-run");
                 else
-                        (void) set_error(&h->error, "runbookd stopped while it ran; not re-run");
+                        (void) engine_set_error(&h->error, "runbookd stopped while it ran; not re-run");
                 host_rt(h)->dirty = true;
                 event_host_interrupted(h);
         }
@@ -520,7 +520,7 @@ void group_resume(Step *st) {
                                      "not have run; not re-run", strerror(-r));
                 host_fail_now(h, r, strna(why));
         }
-        (void) persist_session(st->session);
+        (void) engine_persist_session(st->session);
         group_pump(st, NULL);
 }
 

@@ -119,7 +119,7 @@ typedef struct PersistCtx {
         bool write_next_id;
         Step *clear_output;       /* delete this step's stored output */
         bool start_record;        /* a start-log record for this commit's start is written right after it */
-        uint64_t start_seq;       /* set by persist(): the watermark this commit carries */
+        uint64_t start_seq;       /* set by engine_persist(): the watermark this commit carries */
         json_t *audit;
         bool keep_pending;        /* leave the session's pending result record for the caller to flush */
         HostRun *host_output;     /* write this group host's output (host_data/host_size) */
@@ -127,18 +127,18 @@ typedef struct PersistCtx {
         size_t host_size[2];
 } PersistCtx;
 
-void hooks_changed(Engine *e, Session *s, Step *st);
-int set_error(char **field, const char *fmt, ...) _printf_(2, 3);
-int persist(Engine *e, PersistCtx *c);
-int persist_session(Session *s);
-/* persist_session(), then synced: before a remote run is created under the handle just stored */
-int persist_session_durably(Session *s);
+void engine_hooks_changed(Engine *e, Session *s, Step *st);
+int engine_set_error(char **field, const char *fmt, ...) _printf_(2, 3);
+int engine_persist(Engine *e, PersistCtx *c);
+int engine_persist_session(Session *s);
+/* engine_persist_session(), then synced: before a remote run is created under the handle just stored */
+int engine_persist_session_durably(Session *s);
 void session_flush_pending(Session *s);
-json_t *audit_event(const char *what, const Session *s, const Step *st, const Identity *who, const char *comment);
-int active_add(Engine *e, Session *s);
-Session *active_find(Engine *e, uint32_t id);
+json_t *engine_audit_event(const char *what, const Session *s, const Step *st, const Identity *who, const char *comment);
+int engine_active_add(Engine *e, Session *s);
+Session *engine_active_find(Engine *e, uint32_t id);
 void session_deactivate(Session *s);
-void job_bury(Engine *e, ConnectorJob *job);
+void engine_job_bury(Engine *e, ConnectorJob *job);
 void engine_sync_soon(Engine *e);
 
 /* engine-run.c */

@@ -52,7 +52,7 @@ static int on_resume(sd_event_source *source, void *userdata) {
         for (size_t i = 0; i < e->n_active; i++)
                 ids[n++] = e->active[i]->id;
         for (size_t i = 0; i < n; i++) {
-                Session *s = active_find(e, ids[i]);
+                Session *s = engine_active_find(e, ids[i]);
                 Step *st = s ? session_current(s) : NULL;
                 if (!st || st->state != STEP_RUNNING || step_has_job(st) || s->state != SESSION_RUNNING)
                         continue;
@@ -88,7 +88,7 @@ int engine_load(Engine *e) {
                 if (r >= 0 && s->id >= e->next_id)
                         e->next_id = s->id + 1;
                 if (r >= 0)
-                        r = active_add(e, s);
+                        r = engine_active_add(e, s);
                 if (r < 0)
                         engine_session_free(s);
         }
@@ -117,10 +117,10 @@ int engine_load(Engine *e) {
                                 st->finished_at = now_usec(CLOCK_REALTIME);
                                 if (st->n_hosts == 0 && vt && vt->resume)
                                         /* its remote run is named durably before it is created */
-                                        (void) set_error(&st->error, "the machine restarted while an earlier step ran; "
+                                        (void) engine_set_error(&st->error, "the machine restarted while an earlier step ran; "
                                                          "this step's remote run was never created; not run again by itself");
                                 else
-                                        (void) set_error(&st->error, "the machine restarted while an earlier step ran; this "
+                                        (void) engine_set_error(&st->error, "the machine restarted while an earlier step ran; this "
                                                          "step may have started after it (attempt %u); not run again by "
                                                          "itself", st->attempt);
                                 step_rt(st)->dirty = true;
@@ -157,29 +157,29 @@ int engine_load(Engine *e) {
                         st->state = STEP_INTERRUPTED;
                         st->finished_at = now_usec(CLOCK_REALTIME);
                         if (st->remote)
-                                (void) set_error(&st->error, "runbookd stopped while attempt %u was running; its remote run "
+                                (void) engine_set_error(&st->error, "runbookd stopped while attempt %u was running; its remote run "
                                                  "%s cannot be followed (target '%s' is not configured for connector '%s' "
                                                  "any more); not re-run", st->attempt, step_remote_name(st), st->target,
                                                  st->connector);
                         else if (vt && vt->resume)
-                                (void) set_error(&st->error, "runbookd stopped before attempt %u's remote run was created: "
+                                (void) engine_set_error(&st->error, "runbookd stopped before attempt %u's remote run was created: "
                                                  "the remote run was never created; not re-run", st->attempt);
                         else if (step_rt(st)->start_replayed)
-                                (void) set_error(&st->error, "the machine restarted while attempt %u was starting or "
+                                (void) engine_set_error(&st->error, "the machine restarted while attempt %u was starting or "
                                                  "running (the store lost its last writes); not re-run", st->attempt);
                         else
-                                (void) set_error(&st->error, "runbookd stopped while attempt %u was running; not re-run",
+                                (void) engine_set_error(&st->error, "runbookd stopped while attempt %u was running; not re-run",
                                                  st->attempt);
                         step_rt(st)->dirty = true;
                         s->state = SESSION_INTERRUPTED;
                         s->current_step = (int) j;
-                        (void) set_error(&s->error, "%s %zu (%s) was interrupted; retry (with a fresh approval) or cancel",
+                        (void) engine_set_error(&s->error, "%s %zu (%s) was interrupted; retry (with a fresh approval) or cancel",
                                          step_phase_to_string(st->phase), j, st->name);
                         session_rt(s)->dirty = true;
                         event_step_interrupted(st);
                 }
                 if (session_rt(s)->dirty)
-                        (void) persist_session(s);
+                        (void) engine_persist_session(s);
         }
         if (n_resume > 0) {
                 r = sd_event_add_defer(e->event, &e->resumer, on_resume, e);

@@ -36,7 +36,7 @@ void session_finish(Session *s, SessionState state, const char *error) {
                 if (st->state == STEP_PENDING || st->state == STEP_WAITING_APPROVAL || st->state == STEP_APPROVED) {
                         st->state = STEP_SKIPPED;
                         step_rt(st)->dirty = true;
-                        hooks_changed(e, s, st); /* announced after the commit, by the bus layer */
+                        engine_hooks_changed(e, s, st); /* announced after the commit, by the bus layer */
                 }
         }
         s->state = state;
@@ -46,9 +46,9 @@ void session_finish(Session *s, SessionState state, const char *error) {
         if (state == SESSION_SUCCEEDED)
                 s->current_step = -1;
         session_rt(s)->dirty = true;
-        (void) persist_session(s);
+        (void) engine_persist_session(s);
         event_session_finished(s);
-        hooks_changed(e, s, NULL);
+        engine_hooks_changed(e, s, NULL);
         if (!session_has_job(s))
                 session_deactivate(s);
 }
@@ -111,7 +111,7 @@ static bool step_approvals_valid(const Step *st) {
                         return false;
                 n++;
         }
-        return n >= step_approvals_needed(st);
+        return n >= step_approvals_required(st);
 }
 
 
@@ -130,7 +130,7 @@ static int on_step_handle(ConnectorJob *job, json_t *handle, void *userdata) {
         json_decref(st->remote);
         st->remote = json_incref(handle);
         step_rt(st)->dirty = true;
-        r = persist_session_durably(s);
+        r = engine_persist_session_durably(s);
         if (r < 0) {
                 log_error_errno(r, "Session %u step %u: cannot record the remote run durably, not creating it: %m",
                                 s->id, st->index);
@@ -205,7 +205,7 @@ static void step_run(Step *st, bool chained) {
 
         /* the 'running' record (with its attempt) is durable before the command starts: the
          * commit, and what stands for it until the commit is synced (engine-start.c) */
-        r = persist(e, &c);
+        r = engine_persist(e, &c);
         if (r >= 0 && !ahead) {
                 r = step_start_durable(st, chained);
                 if (r < 0)
@@ -220,7 +220,7 @@ static void step_run(Step *st, bool chained) {
                 step_complete(st, &res, NULL);
                 return;
         }
-        hooks_changed(e, s, st);
+        engine_hooks_changed(e, s, st);
 
         target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
         vt = connector_find(st->connector);
@@ -279,7 +279,7 @@ static void step_run(Step *st, bool chained) {
         step_complete(st, &res, NULL);
 }
 
-/* Keeps the finished command's output and result for the next commit (see persist()). */
+/* Keeps the finished command's output and result for the next commit (see engine_persist()). */
 static void step_keep_result(Step *st, const StepResult *res, ConnectorJob *job, bool success) {
         Session *s = st->session;
 
@@ -308,19 +308,19 @@ StepState step_outcome_state(const StepResult *res, int expect_exit, char **ret_
         case OUTCOME_EXITED:
                 if (res->exit_status == expect_exit)
                         return STEP_SUCCEEDED;
-                (void) set_error(ret_error, "exit status %d, expected %d", res->exit_status, expect_exit);
+                (void) engine_set_error(ret_error, "exit status %d, expected %d", res->exit_status, expect_exit);
                 return STEP_FAILED;
         case OUTCOME_KILLED:
-                (void) set_error(ret_error, "%s", res->message ?: "killed by a signal");
+                (void) engine_set_error(ret_error, "%s", res->message ?: "killed by a signal");
                 return STEP_FAILED;
         case OUTCOME_TIMED_OUT:
-                (void) set_error(ret_error, "%s", res->message ?: "timed out");
+                (void) engine_set_error(ret_error, "%s", res->message ?: "timed out");
                 return STEP_TIMED_OUT;
         case OUTCOME_CANCELLED:
-                (void) set_error(ret_error, "%s", res->message ?: "cancelled");
+                (void) engine_set_error(ret_error, "%s", res->message ?: "cancelled");
                 return STEP_CANCELLED;
         default:
-                (void) set_error(ret_error, "%s", res->message ?: "the command could not be run");
+                (void) engine_set_error(ret_error, "%s", res->message ?: "the command could not be run");
                 return STEP_FAILED;
         }
 }
@@ -353,9 +353,9 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
         step_keep_result(st, res, job, ns == STEP_SUCCEEDED);
         if (job) {
                 step_rt(st)->job = NULL;
-                job_bury(e, job);
+                engine_job_bury(e, job);
         }
-        hooks_changed(e, s, st);
+        engine_hooks_changed(e, s, st);
 
         if (ns == STEP_SUCCEEDED && !session_state_is_final(s->state)) {
                 step_note_duration(st, res->duration_usec);
@@ -370,7 +370,7 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
 
         if (session_state_is_final(s->state)) {
                 /* cancelled while it ran: the session was already ended */
-                (void) persist_session(s);
+                (void) engine_persist_session(s);
                 if (!session_has_job(s))
                         session_deactivate(s);
                 return;
@@ -379,12 +379,12 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
         if (ns == STEP_INTERRUPTED) {
                 /* a group step some of whose hosts a restart lost: Retry or Cancel decides */
                 s->state = SESSION_INTERRUPTED;
-                (void) set_error(&s->error, "%s %u (%s) was interrupted; retry (with a fresh approval) or cancel",
+                (void) engine_set_error(&s->error, "%s %u (%s) was interrupted; retry (with a fresh approval) or cancel",
                                  step_phase_to_string(st->phase), st->index, st->name);
                 session_rt(s)->dirty = true;
-                (void) persist_session(s);
+                (void) engine_persist_session(s);
                 event_step_interrupted(st);
-                hooks_changed(e, s, NULL);
+                engine_hooks_changed(e, s, NULL);
                 return;
         }
 
@@ -413,8 +413,8 @@ void session_advance(Session *s, bool chained) {
                                 step_rt(st)->dirty = true;
                                 s->state = SESSION_WAITING_APPROVAL;
                                 session_rt(s)->dirty = true;
-                                (void) persist_session(s);
-                                hooks_changed(e, s, st);
+                                (void) engine_persist_session(s);
+                                engine_hooks_changed(e, s, st);
                                 return;
                         }
                         step_run(st, chained);
@@ -430,11 +430,11 @@ void session_advance(Session *s, bool chained) {
                         /* found possibly started after a reboot (engine-start.c), behind the one
                          * that was running then: Retry or Cancel decides */
                         s->state = SESSION_INTERRUPTED;
-                        (void) set_error(&s->error, "%s %u (%s) was interrupted; retry (with a fresh approval) or cancel",
+                        (void) engine_set_error(&s->error, "%s %u (%s) was interrupted; retry (with a fresh approval) or cancel",
                                          step_phase_to_string(st->phase), st->index, st->name);
                         session_rt(s)->dirty = true;
-                        (void) persist_session(s);
-                        hooks_changed(e, s, NULL);
+                        (void) engine_persist_session(s);
+                        engine_hooks_changed(e, s, NULL);
                         return;
                 default:
                         return;

@@ -157,7 +157,7 @@ static int ahead_writer_cb(sd_event_source *source, void *userdata) {
 
         e->n_want_ahead = 0;
         for (size_t i = 0; i < n; i++) {
-                Session *s = active_find(e, ids[i]);
+                Session *s = engine_active_find(e, ids[i]);
                 Step *st;
 
                 if (!s || s->current_step < 0 || (size_t) s->current_step >= s->n_steps)
@@ -224,7 +224,7 @@ void engine_replay_starts(Engine *e, uint64_t start_seq) {
                 return;
         }
         for (size_t i = 0; i < n; i++) {
-                Session *s = active_find(e, recs[i].session);
+                Session *s = engine_active_find(e, recs[i].session);
 
                 if (!s || recs[i].step >= s->n_steps) {
                         log_debug("engine: start record %" PRIu64 " names no active step, ignoring", recs[i].seq);

@@ -10,12 +10,12 @@
 #include "engine/engine-internal.h"
 
 
-void hooks_changed(Engine *e, Session *s, Step *st) {
+void engine_hooks_changed(Engine *e, Session *s, Step *st) {
         if (e->hooks.changed)
                 e->hooks.changed(s, st, e->hooks.userdata);
 }
 
-int set_error(char **field, const char *fmt, ...) {
+int engine_set_error(char **field, const char *fmt, ...) {
         char *m = NULL;
         va_list ap;
 
@@ -81,7 +81,7 @@ static int persist_fn(StoreTxn *t, void *userdata) {
         return t->ret;
 }
 
-int persist(Engine *e, PersistCtx *c) {
+int engine_persist(Engine *e, PersistCtx *c) {
         int r;
 
         c->start_seq = engine_start_watermark(e, c->start_record);
@@ -119,17 +119,17 @@ void session_flush_pending(Session *s) {
         }
 }
 
-int persist_session(Session *s) {
+int engine_persist_session(Session *s) {
         PersistCtx c = { .session = s };
-        return persist(session_engine(s), &c);
+        return engine_persist(session_engine(s), &c);
 }
 
-int persist_session_durably(Session *s) {
-        int r = persist_session(s);
+int engine_persist_session_durably(Session *s) {
+        int r = engine_persist_session(s);
         return r < 0 ? r : store_sync(session_engine(s)->store);
 }
 
-json_t *audit_event(const char *what, const Session *s, const Step *st, const Identity *who, const char *comment) {
+json_t *engine_audit_event(const char *what, const Session *s, const Step *st, const Identity *who, const char *comment) {
         json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:s}", "event", what, "time", (json_int_t) now_usec(CLOCK_REALTIME),
                               "session", (json_int_t) s->id, "uid", (json_int_t) who->uid, "user", strempty(who->user));
         if (!j)
@@ -163,12 +163,12 @@ static size_t active_pos(Engine *e, uint32_t id) {
         return lo;
 }
 
-Session *active_find(Engine *e, uint32_t id) {
+Session *engine_active_find(Engine *e, uint32_t id) {
         size_t p = active_pos(e, id);
         return p < e->n_active && e->active[p]->id == id ? e->active[p] : NULL;
 }
 
-int active_add(Engine *e, Session *s) {
+int engine_active_add(Engine *e, Session *s) {
         size_t p;
 
         if (e->n_active >= e->n_allocated) {
@@ -260,7 +260,7 @@ int engine_get_session(Engine *e, uint32_t id, Session **ret) {
         Session *s;
         int r;
 
-        s = active_find(e, id);
+        s = engine_active_find(e, id);
         if (!s)
                 for (unsigned i = 0; i < ENGINE_CACHE_SIZE; i++)
                         if (e->cache[i] && e->cache[i]->id == id) {
@@ -317,7 +317,7 @@ static int reaper_cb(sd_event_source *source, void *userdata) {
         return sd_event_source_set_enabled(source, SD_EVENT_OFF);
 }
 
-void job_bury(Engine *e, ConnectorJob *job) {
+void engine_job_bury(Engine *e, ConnectorJob *job) {
         ConnectorJob **g;
 
         g = realloc(e->graveyard, (e->n_graveyard + 1) * sizeof(ConnectorJob *));

@@ -291,7 +291,7 @@ static void approval_record(const Step *st, const Approval *a, bool approve) {
         rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
         if (approve)
                 rec_add(&r, "MESSAGE", "[APPROVE_STEP] Step %u (%s) in session %u approved by %s (%u/%u)", st->index,
-                        st->name, st->session->id, strna(who), step_count_approvals(st), step_approvals_needed(st));
+                        st->name, st->session->id, strna(who), step_count_approvals(st), step_approvals_required(st));
         else
                 rec_add(&r, "MESSAGE", "[REJECT_STEP] Step %u (%s) in session %u rejected by %s", st->index, st->name,
                         st->session->id, strna(who));

@@ -122,7 +122,7 @@ bool step_approved_by(const Step *st, uid_t person) {
         return false;
 }
 
-unsigned step_approvals_needed(const Step *st) {
+unsigned step_approvals_required(const Step *st) {
         return MAX(st->approvals_required, 1u);
 }
 

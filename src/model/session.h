@@ -152,7 +152,7 @@ uid_t session_creator_person(const Session *s);
 bool step_approved_by(const Step *step, uid_t person);
 
 /* The number of approvals the step needs before it may run (>= 1). */
-unsigned step_approvals_needed(const Step *step);
+unsigned step_approvals_required(const Step *step);
 
 /* Hex SHA-256 over connector, target and command (NUL-separated). */
 /* The hex SHA-256 of what a step runs: its connector, its target's name and definition (the
