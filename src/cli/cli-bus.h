@@ -10,13 +10,6 @@
 #include "runbookd-dbus.h"
 #include "shared/util.h"
 
-#ifndef BUS_ERROR_DIGEST_MISMATCH
-#define BUS_ERROR_DIGEST_MISMATCH "org.runbookd1.Error.DigestMismatch"
-#endif
-#ifndef BUS_ERROR_CONNECTOR_UNAVAILABLE
-#define BUS_ERROR_CONNECTOR_UNAVAILABLE "org.runbookd1.Error.ConnectorUnavailable"
-#endif
-
 /* --no-ask-password clears it. */
 extern bool arg_ask_password;
 

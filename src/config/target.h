@@ -36,6 +36,3 @@ TargetCatalog *target_catalog_free(TargetCatalog *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TargetCatalog *, target_catalog_free);
 const Target *target_catalog_find(const TargetCatalog *c, const char *name);
 const TargetBroken *target_catalog_find_broken(const TargetCatalog *c, const char *name);
-
-/* Helpers shared by the config parsers (runbook.c, target.c; implemented in target.c);
- * not meant for other layers. */

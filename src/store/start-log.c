@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 
 #include "shared/log.h"
+#include "shared/bytes.h"
 #include "store/start-log.h"
-#include "store/store.h"
 
 #define START_LOG_FILE "starts.log"
 #define START_LOG_SLOTS 2048
@@ -18,7 +18,7 @@ struct StartLog {
         uint64_t next_seq;
 };
 
-/* CRC-32 (IEEE), bitwise: the records are 28 bytes. */
+/* CRC-32 (IEEE), bitwise: it covers 24 bytes of a 32-byte slot. */
 static uint32_t crc32_ieee(const uint8_t *p, size_t n) {
         uint32_t c = 0xffffffffu;
 

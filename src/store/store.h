@@ -3,13 +3,18 @@
  * a map that grows on MDB_MAP_FULL. Only the daemon's loop thread uses it.
  *
  * Named databases; integer keys are big-endian so that cursors iterate in order:
- *   meta      "schema_version", "next_session_id", "audit_seq", "store_id" (16 random bytes, made
- *             when the store is created), "boot_id" (the machine's boot when it was last opened)
+ *   meta      "next_session_id", "audit_seq", "start_seq" (the start log's watermark), "store_id"
+ *             (16 random bytes, made when the store is created), "boot_id" (the machine's boot
+ *             when it was last opened)
  *   sessions  be32 id                               -> session record (JSON)
+ *             be32 id | 's'                         -> the runbook as it was at creation (JSON)
  *   steps     be32 id | be32 index                  -> step record (JSON)
+ *             be32 id | be32 index | be32 host      -> a group step's host record (JSON)
  *   output    be32 id | be32 index | u8 stream | be32 chunk -> bytes
+ *             be32 id | be32 index | 'h' | be32 host | u8 stream | be32 chunk -> a host's bytes
  *   audit     be64 seq                              -> event (JSON), append-only
  *   active    be32 id                               -> "" (sessions not finished)
+ * (store-records.c writes and reads the record keys; the start log is a file of its own.)
  *
  * Commits are made without fsync; store_sync() makes everything committed so far durable,
  * so that concurrent requests share one fsync (group commit). Callers sync before acting on
@@ -18,9 +23,8 @@
 
 #include <lmdb.h>
 
+#include "shared/bytes.h"
 #include "shared/util.h"
-
-#define STORE_SCHEMA_VERSION 1
 
 typedef enum StoreDb {
         DB_META,
@@ -93,20 +97,6 @@ void store_meta_put_u64(StoreTxn *t, const char *name, uint64_t v);
 
 /* Appends an audit event (sequence from meta "audit_seq"). */
 void store_audit_append(StoreTxn *t, json_t *event);
-
-/* key codecs */
-static inline void be32_put(uint8_t *p, uint32_t v) {
-        p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
-}
-static inline uint32_t be32_get(const uint8_t *p) {
-        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-static inline void be64_put(uint8_t *p, uint64_t v) {
-        be32_put(p, v >> 32); be32_put(p + 4, (uint32_t) v);
-}
-static inline uint64_t be64_get(const uint8_t *p) {
-        return (uint64_t) be32_get(p) << 32 | be32_get(p + 4);
-}
 
 size_t store_map_size(Store *s);
 
