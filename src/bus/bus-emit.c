@@ -41,30 +41,18 @@ void bus_queue_changed(Manager *m, uint32_t session, int32_t step, bool added, b
                         return;
                 }
         }
-        if (m->n_changed >= m->n_changed_allocated) {
-                size_t n = MAX(m->n_changed_allocated * 2, (size_t) 64);
-                ChangedObject *a = realloc(m->changed, n * sizeof(ChangedObject));
-                if (!a) {
-                        log_oom();
-                        return;
-                }
-                m->changed = a;
-                m->n_changed_allocated = n;
+        if (GREEDY_REALLOC(m->changed, m->n_changed_allocated, m->n_changed + 1) < 0) {
+                log_oom();
+                return;
         }
         m->changed[m->n_changed++] = (ChangedObject) { session, step, added };
         arm(m, now);
 }
 
 int bus_queue_reply(Manager *m, sd_bus_message *call, sd_bus_message *reply) {
-        if (m->n_replies >= m->n_replies_allocated) {
-                size_t n = MAX(m->n_replies_allocated * 2, (size_t) 16);
-                PendingReply *a = realloc(m->replies, n * sizeof(PendingReply));
-                if (!a) {
-                        sd_bus_message_unref(reply);
-                        return -ENOMEM;
-                }
-                m->replies = a;
-                m->n_replies_allocated = n;
+        if (GREEDY_REALLOC(m->replies, m->n_replies_allocated, m->n_replies + 1) < 0) {
+                sd_bus_message_unref(reply);
+                return -ENOMEM;
         }
         m->replies[m->n_replies++] = (PendingReply) { sd_bus_message_ref(call), reply };
         arm(m, true);
@@ -165,9 +153,9 @@ void bus_emit_free(Manager *m) {
                 sd_bus_message_unref(m->replies[i].reply);
         }
         m->replies = mfree(m->replies);
-        m->n_replies = 0;
+        m->n_replies = m->n_replies_allocated = 0;
         m->changed = mfree(m->changed);
-        m->n_changed = 0;
+        m->n_changed = m->n_changed_allocated = 0;
         m->flush_source = sd_event_source_disable_unref(m->flush_source);
         m->announce_timer = sd_event_source_disable_unref(m->announce_timer);
 }

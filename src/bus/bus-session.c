@@ -86,15 +86,9 @@ struct enum_ctx {
 static int enum_add(struct enum_ctx *c, char *path) {
         if (!path)
                 return -ENOMEM;
-        if (c->n + 2 > c->allocated) {
-                size_t a = MAX(c->allocated * 2, (size_t) 64);
-                char **p = realloc(c->nodes, a * sizeof(char *));
-                if (!p) {
-                        free(path);
-                        return -ENOMEM;
-                }
-                c->nodes = p;
-                c->allocated = a;
+        if (GREEDY_REALLOC(c->nodes, c->allocated, c->n + 2) < 0) {
+                free(path);
+                return -ENOMEM;
         }
         c->nodes[c->n++] = path;
         c->nodes[c->n] = NULL;

@@ -25,12 +25,10 @@ int config_error(char **ret_error, const char *source, const char *path, const c
         if (!ret_error)
                 return -EINVAL;
         va_start(ap, fmt);
-        r = vasprintf(&msg, fmt, ap);
+        r = vasprintf_safe(&msg, fmt, ap);
         va_end(ap);
-        if (r < 0) {
-                msg = NULL;
-                return -ENOMEM;
-        }
+        if (r < 0)
+                return r;
         if (source)
                 r = asprintf_safe(ret_error, "%s: %s: %s", source, path, msg);
         else

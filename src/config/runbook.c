@@ -479,12 +479,10 @@ static int bind_error(char **ret_error, const char *fmt, ...) {
         if (!ret_error)
                 return -EINVAL;
         va_start(ap, fmt);
-        r = vasprintf(ret_error, fmt, ap);
+        r = vasprintf_safe(ret_error, fmt, ap);
         va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
+        if (r < 0)
+                return r;
         return -EINVAL;
 }
 

@@ -53,8 +53,7 @@ void connector_check_stage(ConnectorCheck *c, const char *name, CheckVerdict ver
         if (!st || c->finished)
                 return;
         va_start(ap, fmt);
-        if (vasprintf(&reason, fmt, ap) < 0)
-                reason = NULL;
+        (void) vasprintf_safe(&reason, fmt, ap);
         va_end(ap);
         stage_set(st, verdict, reason);
 }

@@ -97,15 +97,15 @@ struct Engine {
         unsigned cache_next;
 
         ConnectorJob **graveyard; /* finished jobs, freed from the reaper */
-        size_t n_graveyard;
+        size_t n_graveyard, n_graveyard_allocated;
         sd_event_source *reaper;
         sd_event_source *syncer;  /* makes the store durable once the loop is idle */
         sd_event_source *resumer; /* after engine_load(): follows remote runs begun before a restart */
 
         StartAhead *ahead;        /* at most one per session, not yet resolved */
-        size_t n_ahead;
+        size_t n_ahead, n_ahead_allocated;
         uint32_t *want_ahead;     /* sessions whose next step's record is to be written ahead */
-        size_t n_want_ahead;
+        size_t n_want_ahead, n_want_ahead_allocated;
         sd_event_source *ahead_writer;
         uint64_t start_seq_stored; /* meta "start_seq" as last committed */
         usec_t start_ahead_quick_usec; /* a step quicker than this widens the span written ahead

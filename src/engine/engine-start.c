@@ -110,7 +110,6 @@ static void step_write_start_ahead(Step *st) {
         Session *s = st->session;
         Engine *e = session_engine(s);
         StartLog *log = store_start_log(e->store);
-        StartAhead *a;
         Step *next = step_next_chained(st);
         uint64_t seq;
         uint32_t n = 1;
@@ -124,12 +123,10 @@ static void step_write_start_ahead(Step *st) {
                 if (!o || o->attempt != next->attempt)
                         break;
         }
-        a = realloc(e->ahead, (e->n_ahead + 1) * sizeof(StartAhead));
-        if (!a) {
+        if (GREEDY_REALLOC(e->ahead, e->n_ahead_allocated, e->n_ahead + 1) < 0) {
                 log_oom();
                 return;
         }
-        e->ahead = a;
         seq = start_log_next_seq(log);
         r = start_log_append_range(log, s->id, next->index, next->attempt, n);
         if (r < 0) {
@@ -155,7 +152,7 @@ static int ahead_writer_cb(sd_event_source *source, void *userdata) {
         _cleanup_free_ uint32_t *ids = TAKE_PTR(e->want_ahead);
         size_t n = e->n_want_ahead;
 
-        e->n_want_ahead = 0;
+        e->n_want_ahead = e->n_want_ahead_allocated = 0; /* the array went with the ids */
         for (size_t i = 0; i < n; i++) {
                 Session *s = engine_active_find(e, ids[i]);
                 Step *st;
@@ -172,16 +169,13 @@ static int ahead_writer_cb(sd_event_source *source, void *userdata) {
 void step_want_start_ahead(Step *st) {
         Session *s = st->session;
         Engine *e = session_engine(s);
-        uint32_t *ids;
 
         if (!e->ahead_writer || !step_next_chained(st))
                 return;
-        ids = realloc(e->want_ahead, (e->n_want_ahead + 1) * sizeof(uint32_t));
-        if (!ids) {
+        if (GREEDY_REALLOC(e->want_ahead, e->n_want_ahead_allocated, e->n_want_ahead + 1) < 0) {
                 log_oom();
                 return;
         }
-        e->want_ahead = ids;
         e->want_ahead[e->n_want_ahead++] = s->id;
         (void) sd_event_source_set_enabled(e->ahead_writer, SD_EVENT_ONESHOT);
 }
@@ -201,9 +195,9 @@ int engine_start_init(Engine *e) {
 void engine_start_done(Engine *e) {
         e->ahead_writer = sd_event_source_disable_unref(e->ahead_writer);
         e->want_ahead = mfree(e->want_ahead);
-        e->n_want_ahead = 0;
+        e->n_want_ahead = e->n_want_ahead_allocated = 0;
         e->ahead = mfree(e->ahead);
-        e->n_ahead = 0;
+        e->n_ahead = e->n_ahead_allocated = 0;
 }
 
 /* After a reboot: the steps whose start is in the start log but not in the store may have run.

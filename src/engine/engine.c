@@ -20,8 +20,7 @@ int engine_set_error(char **field, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
+        (void) vasprintf_safe(&m, fmt, ap);
         va_end(ap);
         free(*field);
         *field = m;
@@ -171,14 +170,8 @@ Session *engine_active_find(Engine *e, uint32_t id) {
 int engine_active_add(Engine *e, Session *s) {
         size_t p;
 
-        if (e->n_active >= e->n_allocated) {
-                size_t n = MAX(e->n_allocated * 2, (size_t) 64);
-                Session **a = realloc(e->active, n * sizeof(Session *));
-                if (!a)
-                        return -ENOMEM;
-                e->active = a;
-                e->n_allocated = n;
-        }
+        if (GREEDY_REALLOC(e->active, e->n_allocated, e->n_active + 1) < 0)
+                return -ENOMEM;
         p = active_pos(e, s->id);
         memmove(e->active + p + 1, e->active + p, (e->n_active - p) * sizeof(Session *));
         e->active[p] = s;
@@ -318,14 +311,10 @@ static int reaper_cb(sd_event_source *source, void *userdata) {
 }
 
 void engine_job_bury(Engine *e, ConnectorJob *job) {
-        ConnectorJob **g;
-
-        g = realloc(e->graveyard, (e->n_graveyard + 1) * sizeof(ConnectorJob *));
-        if (!g) {
+        if (GREEDY_REALLOC(e->graveyard, e->n_graveyard_allocated, e->n_graveyard + 1) < 0) {
                 log_oom();
                 return; /* leak rather than free a job that may still be on the stack */
         }
-        e->graveyard = g;
         e->graveyard[e->n_graveyard++] = job;
         (void) sd_event_source_set_enabled(e->reaper, SD_EVENT_ONESHOT);
 }

@@ -66,8 +66,7 @@ static void rec_add(Record *r, const char *field, const char *fmt, ...) {
         /* too long for what is left of the buffer */
         char *value = NULL, *line = NULL;
         va_start(ap, fmt);
-        if (vasprintf(&value, fmt, ap) < 0)
-                value = NULL;
+        (void) vasprintf_safe(&value, fmt, ap);
         va_end(ap);
         if (!value || asprintf(&line, "%s=%s", field, value) < 0) {
                 free(value);

@@ -32,17 +32,38 @@ const char *format_timestamp(char *buf, size_t size, usec_t usec) {
         return buf;
 }
 
+int vasprintf_safe(char **ret, const char *fmt, va_list ap) {
+        if (vasprintf(ret, fmt, ap) < 0) {
+                *ret = NULL; /* vasprintf() leaves it undefined */
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 int asprintf_safe(char **ret, const char *fmt, ...) {
         va_list ap;
         int r;
 
         va_start(ap, fmt);
-        r = vasprintf(ret, fmt, ap);
+        r = vasprintf_safe(ret, fmt, ap);
         va_end(ap);
-        if (r < 0) {
-                *ret = NULL;
+        return r;
+}
+
+int greedy_realloc(void **p, size_t *allocated, size_t need, size_t size) {
+        size_t n;
+        void *q;
+
+        if (need <= *allocated)
+                return 0;
+        n = MAX(need, MAX(*allocated * 2, (size_t) 8));
+        if (n > SIZE_MAX / size)
                 return -ENOMEM;
-        }
+        q = realloc(*p, n * size);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *allocated = n;
         return 0;
 }
 

@@ -25,6 +25,14 @@ const char *format_timestamp(char *buf, size_t size, usec_t usec);
 #define TIMESTAMP_MAX 40
 
 int asprintf_safe(char **ret, const char *fmt, ...) _printf_(2, 3);
+/* vasprintf() that leaves *ret NULL when it fails (-ENOMEM). */
+int vasprintf_safe(char **ret, const char *fmt, va_list ap) _printf_(2, 0);
+
+/* Makes room for 'need' elements of 'size' bytes in *p, which has room for *allocated: grows
+ * by doubling (at least 8); 0, or -ENOMEM with *p as it was. */
+int greedy_realloc(void **p, size_t *allocated, size_t need, size_t size);
+#define GREEDY_REALLOC(array, allocated, need) \
+        greedy_realloc((void **) &(array), &(allocated), (need), sizeof((array)[0]))
 
 size_t strv_length(char *const *l);
 /* Appends a copy of 's'. */

@@ -457,14 +457,8 @@ static int active_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
 
         if (key->mv_size != 4)
                 return 0;
-        if (c->n >= c->allocated) {
-                size_t a = MAX(c->allocated * 2, (size_t) 64);
-                uint32_t *p = realloc(c->ids, a * sizeof(uint32_t));
-                if (!p)
-                        return -ENOMEM;
-                c->ids = p;
-                c->allocated = a;
-        }
+        if (GREEDY_REALLOC(c->ids, c->allocated, c->n + 1) < 0)
+                return -ENOMEM;
         c->ids[c->n++] = be32_get(key->mv_data);
         return 0;
 }

@@ -77,8 +77,7 @@ static void run_failed(SshCheck *k, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        (void) vasprintf_safe(&msg, fmt, ap);
         va_end(ap);
         connector_check_stage(k->check, "run", CHECK_FAILED, "%s", msg ?: "out of memory");
         connector_check_finish(k->check);   /* last: it may free k */

@@ -302,8 +302,7 @@ static void conn_fail(SshConn *c, int error, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        (void) vasprintf_safe(&msg, fmt, ap);
         va_end(ap);
         log_debug("ssh %s: %s", c->peer, strna(msg));
 

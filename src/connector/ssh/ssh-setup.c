@@ -23,8 +23,7 @@ static int fail(char **ret_message, int error, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(ret_message, fmt, ap) < 0)
-                *ret_message = NULL;
+        (void) vasprintf_safe(ret_message, fmt, ap);
         va_end(ap);
         return error;
 }

@@ -147,8 +147,7 @@ static void ssh_fail(SshJob *s, int error, const char *fmt, ...) {
 
         free(s->message);
         va_start(ap, fmt);
-        if (vasprintf(&s->message, fmt, ap) < 0)
-                s->message = NULL;
+        (void) vasprintf_safe(&s->message, fmt, ap);
         va_end(ap);
         res.message = s->message;
         s->broken = true;
