@@ -127,3 +127,14 @@ int bus_caller(Manager *m, sd_bus_message *call, Identity *ret, sd_bus_error *er
         *ret = id;
         return 0;
 }
+
+int bus_authorized_caller(Manager *m, sd_bus_message *call, const char *action, const char **details, Identity *ret,
+                          sd_bus_error *error) {
+        int r;
+
+        r = bus_verify_polkit_async(call, action, details, m->polkit, error);
+        if (r <= 0)
+                return r;
+        r = bus_caller(m, call, ret, error);
+        return r < 0 ? r : 1;
+}

@@ -92,15 +92,11 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
         }
 
         const char *details[] = { "runbook", name, "reference", reference, NULL };
-        r = bus_verify_polkit_async(message, RUNBOOKD_ACTION_START_SESSION, details, m->polkit, error);
+        r = bus_authorized_caller(m, message, RUNBOOKD_ACTION_START_SESSION, details, &who, error);
         if (r < 0)
                 return r;
         if (r == 0)
                 return 1; /* polkit is asked; the call comes back */
-
-        r = bus_caller(m, message, &who, error);
-        if (r < 0)
-                return r;
         r = engine_start_session(m->engine, rb, reference, params, &who, &s, &detail);
         if (r < 0)
                 return bus_error_from_engine(error, r, "the new session", detail);

@@ -33,6 +33,11 @@ int bus_reply_durable_empty(Manager *m, sd_bus_message *call);
 /* Who is calling: uid, user name, and login uid and its name where the caller has one
  * (bus-caller.c); the caller frees it with identity_done(). */
 int bus_caller(Manager *m, sd_bus_message *call, Identity *ret, sd_bus_error *error);
+/* polkit's answer for 'action' on 'details' (see bus_verify_polkit_async()), then who is calling:
+ * 1 with *ret filled when authorized, 0 when polkit is being asked (the handler returns 1 and
+ * is called again with the answer), < 0 on error or refusal. */
+int bus_authorized_caller(Manager *m, sd_bus_message *call, const char *action, const char **details, Identity *ret,
+                          sd_bus_error *error);
 
 /* Validates a free-text argument (comment, reference): printable UTF-8, at most 'max' bytes. */
 int bus_check_text(const char *what, const char *s, size_t max, sd_bus_error *error);

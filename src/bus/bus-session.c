@@ -40,42 +40,37 @@ static int parse_path(const char *path, uint32_t *ret_id, uint32_t *ret_step) {
         return 1;
 }
 
-int session_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
-                        sd_bus_error *error) {
-        Manager *m = userdata;
-        uint32_t id, step;
+/* The session (want_step false) or the step a path names, if there is one. */
+static int object_find(Manager *m, const char *path, bool want_step, void **found) {
+        uint32_t id = 0, step = 0;
         Session *s;
         int r;
 
-        if (parse_path(path, &id, &step) != 0)
+        if (parse_path(path, &id, &step) != (want_step ? 1 : 0))
                 return 0;
         r = engine_get_session(m->engine, id, &s);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
                 return r;
-        *found = s;
-        return 1;
-}
-
-int step_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
-                     sd_bus_error *error) {
-        Manager *m = userdata;
-        uint32_t id, step;
-        Session *s;
-        int r;
-
-        if (parse_path(path, &id, &step) != 1)
-                return 0;
-        r = engine_get_session(m->engine, id, &s);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
+        if (!want_step) {
+                *found = s;
+                return 1;
+        }
         if (step >= s->n_steps)
                 return 0;
         *found = &s->steps[step];
         return 1;
+}
+
+int session_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                        sd_bus_error *error) {
+        return object_find(userdata, path, false, found);
+}
+
+int step_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                     sd_bus_error *error) {
+        return object_find(userdata, path, true, found);
 }
 
 struct enum_ctx {
@@ -218,14 +213,11 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
         if (asprintf_safe(&id, "%u", s->id) < 0)
                 return -ENOMEM;
         const char *details[] = { "session", id, "runbook", s->runbook, "reference", strempty(s->reference), NULL };
-        r = bus_verify_polkit_async(message, RUNBOOKD_ACTION_CANCEL_SESSION, details, m->polkit, error);
+        r = bus_authorized_caller(m, message, RUNBOOKD_ACTION_CANCEL_SESSION, details, &who, error);
         if (r < 0)
                 return r;
         if (r == 0)
-                return 1;
-        r = bus_caller(m, message, &who, error);
-        if (r < 0)
-                return r;
+                return 1; /* polkit is asked; the call comes back */
         user = identity_describe(&who);
         r = engine_cancel(m->engine, s, &who);
         if (r < 0) {
@@ -250,14 +242,11 @@ static int method_retry(sd_bus_message *message, void *userdata, sd_bus_error *e
         if (s->state != SESSION_INTERRUPTED)
                 return bus_error_from_engine(error, -ENOMSG, what, NULL);
         const char *details[] = { "session", id, "runbook", s->runbook, "reference", strempty(s->reference), NULL };
-        r = bus_verify_polkit_async(message, RUNBOOKD_ACTION_START_SESSION, details, m->polkit, error);
+        r = bus_authorized_caller(m, message, RUNBOOKD_ACTION_START_SESSION, details, &who, error);
         if (r < 0)
                 return r;
         if (r == 0)
-                return 1;
-        r = bus_caller(m, message, &who, error);
-        if (r < 0)
-                return r;
+                return 1; /* polkit is asked; the call comes back */
         user = identity_describe(&who);
         r = engine_retry(m->engine, s, &who);
         if (r < 0)

@@ -111,15 +111,11 @@ int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, co
                 "session", sid, "step", idx, "runbook", s->runbook, "step_name", st->name,
                 "command", st->command, "target", st->target, "digest", strempty(st->digest), NULL,
         };
-        r = bus_verify_polkit_async(call, RUNBOOKD_ACTION_APPROVE_STEP, details, m->polkit, error);
+        r = bus_authorized_caller(m, call, RUNBOOKD_ACTION_APPROVE_STEP, details, &who, error);
         if (r < 0)
                 return r;
         if (r == 0)
-                return 1;
-
-        r = bus_caller(m, call, &who, error);
-        if (r < 0)
-                return r;
+                return 1; /* polkit is asked; the call comes back */
         user = identity_describe(&who);
         r = approve ? engine_approve(m->engine, st, &who, comment) : engine_reject(m->engine, st, &who, comment);
         if (r < 0)

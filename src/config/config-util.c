@@ -378,3 +378,20 @@ const ConfigBroken *config_broken_find(const ConfigBroken *broken, size_t n, con
                         return &broken[i];
         return NULL;
 }
+
+const void *config_find_by_name(void *const *items, size_t n, const char *name) {
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t m = lo + (hi - lo) / 2;
+                int k = strcmp(name, *(char *const *) items[m]);
+
+                if (k == 0)
+                        return items[m];
+                if (k < 0)
+                        hi = m;
+                else
+                        lo = m + 1;
+        }
+        return NULL;
+}

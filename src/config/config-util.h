@@ -24,6 +24,10 @@ int config_broken_add(ConfigBroken *broken, size_t *n, const char *name, const c
 void config_broken_free_many(ConfigBroken *broken, size_t n);
 const ConfigBroken *config_broken_find(const ConfigBroken *broken, size_t n, const char *name);
 
+/* Binary search in 'items', sorted by name, of objects whose first member is 'char *name'
+ * (Runbook, Target); NULL if none has 'name'. */
+const void *config_find_by_name(void *const *items, size_t n, const char *name);
+
 /* A candidate config file: <dir>/<subdir>/<name>.json. */
 typedef struct ConfigFile {
         char *name;               /* the file name without ".json" (not validated) */

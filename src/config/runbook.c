@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stddef.h>
 #include <stdio.h>
 
 #include "config/runbook.h"
@@ -595,21 +596,11 @@ int runbook_catalog_load(const char *vendor_dir, const char *config_dir, Runbook
         return 0;
 }
 
+/* config_find_by_name() reads the name as the first member */
+_Static_assert(offsetof(Runbook, name) == 0, "Runbook.name must come first");
+
 const Runbook *runbook_catalog_find(const RunbookCatalog *c, const char *name) {
-        size_t lo = 0, hi = c->n_runbooks;
-
-        while (lo < hi) {
-                size_t m = lo + (hi - lo) / 2;
-                int k = strcmp(name, c->runbooks[m]->name);
-
-                if (k == 0)
-                        return c->runbooks[m];
-                if (k < 0)
-                        hi = m;
-                else
-                        lo = m + 1;
-        }
-        return NULL;
+        return config_find_by_name((void *const *) c->runbooks, c->n_runbooks, name);
 }
 
 const RunbookBroken *runbook_catalog_find_broken(const RunbookCatalog *c, const char *name) {

@@ -2,6 +2,7 @@
 /* target.c: target documents and the target catalog. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -470,21 +471,11 @@ int target_catalog_load(const char *vendor_dir, const char *config_dir, TargetCa
         return 0;
 }
 
+/* config_find_by_name() reads the name as the first member */
+_Static_assert(offsetof(Target, name) == 0, "Target.name must come first");
+
 const Target *target_catalog_find(const TargetCatalog *c, const char *name) {
-        size_t lo = 0, hi = c->n_targets;
-
-        while (lo < hi) {
-                size_t m = lo + (hi - lo) / 2;
-                int k = strcmp(name, c->targets[m]->name);
-
-                if (k == 0)
-                        return c->targets[m];
-                if (k < 0)
-                        hi = m;
-                else
-                        lo = m + 1;
-        }
-        return NULL;
+        return config_find_by_name((void *const *) c->targets, c->n_targets, name);
 }
 
 const TargetBroken *target_catalog_find_broken(const TargetCatalog *c, const char *name) {
