@@ -85,10 +85,12 @@ typedef struct Cmd {
         bool nameref;
         bool container_cmd;
         unsigned n_code;
-        int redirect;              /* the next word is a redirection's target: '<' stdin, '>' other */
+        int redirect;              /* the next word is a redirection's target: '<' stdin, 'h' a
+                                    * here-string (the word itself on stdin), '>' other */
         size_t prev_pl;            /* first reference of the pipeline's earlier commands */
         size_t own_pl;
         size_t stdin_pl;
+        size_t here_pl;            /* first reference in a here-string (<<<): on stdin as it is */
 } Cmd;
 
 bool is_pl(const char *p);

@@ -24,7 +24,7 @@
 #include "config/template-check-internal.h"
 
 static void cmd_reset(Cmd *c, const Frame *f) {
-        *c = (Cmd) { .prev_pl = f->item_pl, .own_pl = NONE, .stdin_pl = NONE };
+        *c = (Cmd) { .prev_pl = f->item_pl, .own_pl = NONE, .stdin_pl = NONE, .here_pl = NONE };
 }
 
 /* The program of the command is known: 'spec' (NULL: one whose arguments are data). */
@@ -38,6 +38,7 @@ static void cmd_program(Cmd *c, const CommandSpec *spec, const char *name) {
                 .prev_pl = c->prev_pl,
                 .own_pl = c->own_pl,
                 .stdin_pl = c->stdin_pl,
+                .here_pl = c->here_pl,
         };
         snprintf(c->name, sizeof c->name, "%s", name);
 }
@@ -518,6 +519,8 @@ static int cmd_word(Lexer *L, Frame *f, Cmd *c, const Word *w) {
         if (c->redirect) {
                 if (c->redirect == '<' && off != NONE && c->stdin_pl == NONE)
                         c->stdin_pl = off;
+                if (c->redirect == 'h' && off != NONE && c->here_pl == NONE)
+                        c->here_pl = off;
                 c->redirect = 0;
                 return 0;
         }
@@ -552,6 +555,8 @@ static int end_command(Lexer *L, Frame *f, Cmd *c, Sep sep) {
                         return refuse(L, c->prev_pl, "feeds '%s', which reads the program it runs from standard input", c->name);
                 if (c->stdin_pl != NONE)
                         return refuse(L, c->stdin_pl, "names the file '%s' reads the program it runs from", c->name);
+                if (c->here_pl != NONE)
+                        return refuse(L, c->here_pl, "is the here-string '%s' reads the program it runs from", c->name);
         }
         f->item_pl = MIN(f->item_pl, c->own_pl);
         if (sep == SEP_LIST && f->compound == 0)
@@ -770,7 +775,7 @@ int scan_list(Lexer *L, char closer, const char *refuse_why, size_t *ret_any_pl)
                         }
                         if (p[0] == '<' && p[1] == '<' && p[2] == '<') {
                                 L->p += 3;
-                                c.redirect = '>';      /* a here-string: data on stdin */
+                                c.redirect = 'h';      /* a here-string: the word on stdin */
                                 break;
                         }
                         if (p[0] == '<' && p[1] == '<') {

@@ -100,18 +100,20 @@ static int skip_squote(Lexer *L) {
         return r;
 }
 
-/* At ' of $'…' (bash): backslash escapes inside. */
-static int skip_ansi(Lexer *L) {
+/* From the opening character at L->p up to 'closer' (not escaped by a backslash), refusing a
+ * reference inside for 'why' (unless something outside already refuses one); 'what' names the
+ * construct when it is not closed. */
+static int skip_escaped_until(Lexer *L, char closer, const char *why, const char *what) {
         const char *saved = L->refuse;
         int r = 0;
 
-        L->refuse = saved ?: "stands inside $'…' quotes";
+        L->refuse = saved ?: why;
         for (L->p++;;) {
                 if (!*L->p) {
-                        L->unterminated = "a $'…' quote";
+                        L->unterminated = what;
                         break;
                 }
-                if (*L->p == '\'') {
+                if (*L->p == closer) {
                         L->p++;
                         break;
                 }
@@ -131,37 +133,17 @@ static int skip_ansi(Lexer *L) {
         return r;
 }
 
+/* At ' of $'…' (bash): backslash escapes inside. */
+static int skip_ansi(Lexer *L) {
+        return skip_escaped_until(L, '\'', "stands inside $'…' quotes", "a $'…' quote");
+}
+
 static int skip_dollar(Lexer *L, bool quoted);
 
 /* At ` : up to the first backquote not preceded by a backslash. */
 static int skip_backtick(Lexer *L) {
-        const char *saved = L->refuse;
-        int r = 0;
-
-        L->refuse = saved ?: "stands inside `…`, whose text is parsed again as a command";
-        for (L->p++;;) {
-                if (!*L->p) {
-                        L->unterminated = "a `…` command substitution";
-                        break;
-                }
-                if (*L->p == '`') {
-                        L->p++;
-                        break;
-                }
-                if (is_pl(L->p)) {
-                        r = placement(L);
-                        break;
-                }
-                if (*L->p == '\\') {
-                        r = skip_escape(L);
-                        if (r)
-                                break;
-                        continue;
-                }
-                L->p++;
-        }
-        L->refuse = saved;
-        return r;
+        return skip_escaped_until(L, '`', "stands inside `…`, whose text is parsed again as a command",
+                                  "a `…` command substitution");
 }
 
 /* At " : up to the closing " , following $…, `…` and escapes inside. */

@@ -67,6 +67,8 @@ static void test_accepted(void) {
                 "echo $((1 + 2)) {{v}}",
                 "echo \"$(date)\" {{v}}",
                 "cat <<< {{v}}",
+                "grep -c x <<<{{v}}",
+                "bash -s <<< 'echo fixed' -- {{v}}",
                 "[[ -n $x ]] && echo {{v}}",
                 "sh -s -- {{a}} < /usr/lib/x/script.sh",
                 "no references at all",
@@ -90,6 +92,12 @@ static void test_refused(void) {
                 const char *why;   /* a substring of the problem */
         } bad[] = {
                 { "logger -t rb \"{{v}}\"", "\"…\"" },
+                /* a here-string is the standard input of a program that runs it (found by fuzz-template,
+                 * seed 2: 'sed -e p && bash -s -- <<<{{v}} …') */
+                { "bash -s <<<{{v}}", "here-string 'bash' reads the program" },
+                { "sed -e p && bash -s -- <<<{{v}} 'quoted word' | xargs sh -cenv X=1", "here-string" },
+                { "sh <<< {{v}}", "here-string 'sh'" },
+                { "python3 - <<< {{v}}", "here-string 'python3'" },
                 { "echo '{{v}}'", "'…'" },
                 { "echo $'{{v}}'", "$'…'" },
                 { "echo `echo {{v}}`", "`…`" },
