@@ -1,31 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* connector.c: the static connector registry and the job life cycle shared by all connectors. */
+/* connector.c: the job life cycle shared by all connectors (the registry: connector-table.c). */
 
 #include <assert.h>
 
 #include "connector/connector.h"
-
-static const ConnectorVTable *const connector_table[] = {
-        &connector_local,
-        &connector_ssh,
-        &connector_azure,
-        NULL,
-};
-
-void connector_shutdown_all(void) {
-        for (size_t i = 0; connector_table[i]; i++)
-                if (connector_table[i]->shutdown)
-                        connector_table[i]->shutdown();
-}
-
-const ConnectorVTable *connector_find(const char *name) {
-        if (!name)
-                return NULL;
-        for (size_t i = 0; connector_table[i]; i++)
-                if (streq(connector_table[i]->name, name))
-                        return connector_table[i];
-        return NULL;
-}
 
 static int job_begin(const ConnectorVTable *vt, sd_event *event, const StepRequest *req, json_t *handle,
                      connector_done_t done, void *userdata, ConnectorJob **ret) {

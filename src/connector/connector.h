@@ -4,7 +4,7 @@
  * cancel. Connectors never touch the bus or the store; they report through the 'done' callback.
  *
  * To add a connector: write src/connector/<name>/<name>.c with a
- * 'const ConnectorVTable connector_<name>', and list it in connector_table[] in connector.c. */
+ * 'const ConnectorVTable connector_<name>', and list it in connector_table[] in connector-table.c. */
 #pragma once
 
 #include <systemd/sd-event.h>

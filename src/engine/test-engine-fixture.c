@@ -1,21 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-engine-fixture.c: see test-engine-fixture.h. */
-#include <fcntl.h>
 #include <ftw.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "engine/test-engine-fixture.h"
 
 /* ---- fixture ---- */
-
-
 
 HookLog hooks;
 
@@ -73,6 +68,7 @@ void fx_setup(Fx *f) {
         check(sd_event_new(&f->event) >= 0);
         check(target_catalog_load(NULL, NULL, &f->targets) == 0);
         check(target_catalog_find(f->targets, "local"));
+        tc_use_for(f->targets);
         hooks_reset();
         fx_open_engine(f);
 }
@@ -86,6 +82,7 @@ void fx_done(Fx *f) {
         /* let the loop see nothing left over */
         f->event = sd_event_unref(f->event);
         f->targets = target_catalog_free(f->targets);
+        tc_reset();
         check(nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
         free(f->state_dir);
 }
@@ -206,103 +203,14 @@ void wait_state(Fx *f, uint32_t id, SessionState state, int step, usec_t max) {
         }
 }
 
-/* Runs the loop until the step's command is done (the step pointer must stay valid). */
-void wait_no_job(Fx *f, Step *st, usec_t max) {
-        usec_t end = now_usec(CLOCK_MONOTONIC) + max;
+/* Runs the loop until nothing is ready to run: every end the test connector reported, and all
+ * that follows from it, has happened. */
+void settle(Fx *f) {
+        int r;
 
-        while (step_rt(st)->job) {
-                check(now_usec(CLOCK_MONOTONIC) < end);
-                check(sd_event_run(f->event, 50 * USEC_PER_MSEC) >= 0);
-        }
-}
-
-void run_for(Fx *f, usec_t usec) {
-        usec_t end = now_usec(CLOCK_MONOTONIC) + usec, n;
-
-        while ((n = now_usec(CLOCK_MONOTONIC)) < end)
-                check(sd_event_run(f->event, end - n) >= 0);
-}
-
-
-/* Runs the loop until 'path' has at least n lines (commands write there as they run). */
-void wait_lines(Fx *f, const char *path, int n, usec_t max) {
-        usec_t end = now_usec(CLOCK_MONOTONIC) + max;
-
-        while (count_lines(path) < n) {
-                check(now_usec(CLOCK_MONOTONIC) < end);
-                check(sd_event_run(f->event, 10 * USEC_PER_MSEC) >= 0);
-        }
-}
-
-int touch(const char *path) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        return fd < 0 ? -errno : close(fd);
-}
-
-/* Lines in a file; -1 if it does not exist. */
-int count_lines(const char *path) {
-        FILE *fp = fopen(path, "re");
-        int c, n = 0;
-
-        if (!fp) {
-                check(errno == ENOENT);
-                return -1;
-        }
-        while ((c = fgetc(fp)) != EOF)
-                if (c == '\n')
-                        n++;
-        fclose(fp);
-        return n;
-}
-
-char *read_file_str(const char *path) {
-        FILE *fp = fopen(path, "re");
-        char *buf = NULL;
-        size_t n = 0;
-
-        if (!fp)
-                return NULL;
-        check(getdelim(&buf, &n, 0, fp) >= 0 || feof(fp));
-        fclose(fp);
-        return buf;
-}
-
-bool file_exists(const Fx *f, const char *name) {
-        _cleanup_free_ char *p = fx_path(f, name);
-        return access(p, F_OK) == 0;
-}
-
-/* Waits until a file holds a pid (a line written by the command), and returns it. */
-pid_t wait_pid_file(Fx *f, const char *name) {
-        _cleanup_free_ char *p = fx_path(f, name);
-        usec_t end = now_usec(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC;
-
-        for (;;) {
-                if (count_lines(p) >= 1) {
-                        _cleanup_free_ char *s = read_file_str(p);
-                        int pid = s ? atoi(s) : 0;
-                        check(pid > 1);
-                        return (pid_t) pid;
-                }
-                check(now_usec(CLOCK_MONOTONIC) < end);
-                check(sd_event_run(f->event, 20 * USEC_PER_MSEC) >= 0);
-        }
-}
-
-/* The process is gone: orphans are reparented to us (a subreaper), so reap them here. */
-void check_gone(pid_t pid) {
-        usec_t end = now_usec(CLOCK_MONOTONIC) + 5 * USEC_PER_SEC;
-
-        for (;;) {
-                pid_t r = waitpid(pid, NULL, WNOHANG);
-                if (r == pid)
-                        break;
-                if (r < 0 && errno == ECHILD && kill(pid, 0) < 0 && errno == ESRCH)
-                        break;
-                check(now_usec(CLOCK_MONOTONIC) < end);
-                usleep(10 * 1000);
-        }
-        check(kill(pid, 0) < 0 && errno == ESRCH);
+        while ((r = sd_event_run(f->event, 0)) > 0)
+                ;
+        check(r >= 0);
 }
 
 void get_output(Fx *f, Step *st, char **out, size_t *out_n, char **err, size_t *err_n, bool *trunc) {
@@ -376,7 +284,12 @@ bool stored_active(Fx *f, uint32_t id) {
         return found;
 }
 
-/* ---- cases ---- */
+/* The commands the test connector ran, in order. */
+void check_runs(const char *const *commands, size_t n) {
+        check_int(tc_n_runs(), n);
+        for (size_t i = 0; i < n; i++)
+                check_streq(tc_run(i)->command, commands[i]);
+}
 
 void fx_main_init(void) {
         struct rlimit nocore = {};
@@ -387,7 +300,6 @@ void fx_main_init(void) {
         sigaddset(&ss, SIGTERM);
         check(sigprocmask(SIG_BLOCK, &ss, NULL) == 0);
         (void) signal(SIGPIPE, SIG_IGN);
-        check(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
         (void) setrlimit(RLIMIT_CORE, &nocore);
 
         /* Keep the execution records of these tests out of a journal that may be running on this

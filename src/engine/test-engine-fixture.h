@@ -11,6 +11,7 @@
 #include "connector/connector.h"
 #include "engine/engine.h"
 #include "engine/engine-internal.h" /* white box: jobs and runtime */
+#include "engine/test-connector.h"
 #include "shared/tests.h"
 #include "store/start-log.h"
 #include "store/store-records.h"
@@ -57,21 +58,16 @@ int approve(Fx *f, Step *st, uid_t uid);
 Session *get(Fx *f, uint32_t id);
 bool reached(Fx *f, uint32_t id, SessionState state, int step);
 void wait_state(Fx *f, uint32_t id, SessionState state, int step, usec_t max);
-void wait_no_job(Fx *f, Step *st, usec_t max);
-void run_for(Fx *f, usec_t usec);
-void wait_lines(Fx *f, const char *path, int n, usec_t max);
-int touch(const char *path);
-int count_lines(const char *path);
-char *read_file_str(const char *path);
-bool file_exists(const Fx *f, const char *name);
-pid_t wait_pid_file(Fx *f, const char *name);
-void check_gone(pid_t pid);
+void settle(Fx *f);
+/* The test connector ran exactly these commands, in this order. */
+void check_runs(const char *const *commands, size_t n);
+#define CHECK_RUNS(...) check_runs((const char *const[]) { __VA_ARGS__ }, \
+                                   sizeof((const char *const[]) { __VA_ARGS__ }) / sizeof(const char *))
 void get_output(Fx *f, Step *st, char **out, size_t *out_n, char **err, size_t *err_n, bool *trunc);
 int count_session_cb(uint32_t id, json_t *record, void *userdata);
 unsigned stored_sessions(Fx *f);
 uint64_t stored_meta(Fx *f, const char *name, uint64_t def);
 Session *stored(Fx *f, uint32_t id);
 bool stored_active(Fx *f, uint32_t id);
-/* The process set-up every engine test binary makes first (signals, subreaper, no core, no
- * journal). */
+/* The process set-up every engine test binary makes first (signals, no core, no journal). */
 void fx_main_init(void);

@@ -1,36 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-session.c: the engine's session and step state machines — approvals, failures, timeouts,
- * cancel, parameters, output, announcements — driving the real local connector on a real
- * sd-event loop, with a real store (see test-engine-fixture.h). Restarts: test-session-restart.c. */
+/* test-session.c: a session's flow through the engine — approvals (four eyes, M of N, persons),
+ * reject, cancel while waiting, many sessions, announcements — with steps run by the test
+ * connector on a real sd-event loop, and a real store (see test-engine-fixture.h). How steps end:
+ * test-step-outcomes.c. Restarts: test-session-restart.c. */
 
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "engine/test-engine-fixture.h"
 
 static const char scenario_json[] =
         "{ \"parameters\": { \"svc\": { \"default\": \"web\", \"pattern\": \"^[a-z]+$\" } },"
-        "  \"prechecks\": [ { \"name\": \"pre\", \"run\": \"echo pre-{{svc}}; echo pre >> @D@/log\" } ],"
+        "  \"prechecks\": [ { \"name\": \"pre\", \"run\": \"out pre-{{svc}}\" } ],"
         "  \"steps\": ["
-        "    { \"name\": \"auto\", \"run\": \"echo auto >> @D@/log; echo to-stderr >&2\", \"approval\": \"none\" },"
-        "    { \"name\": \"main\", \"run\": \"echo main >> @D@/log\" } ],"
+        "    { \"name\": \"auto\", \"run\": \"err to-stderr\", \"approval\": \"none\" },"
+        "    { \"name\": \"main\", \"run\": \"main\" } ],"
         "  \"postchecks\": ["
-        "    { \"name\": \"post\", \"run\": \"echo post >> @D@/log; exit 4\", \"approval\": \"none\", \"expect_exit\": 4 } ] }";
+        "    { \"name\": \"post\", \"run\": \"exit 4\", \"approval\": \"none\", \"expect_exit\": 4 } ] }";
 
 static void test_scenario(void) {
         Fx f;
         Runbook *rb;
         Session *s, *c;
-        _cleanup_free_ char *log = NULL, *expect_cmd = NULL, *text = NULL;
         char *out, *err;
         bool trunc;
         uint32_t id;
 
         fx_setup(&f);
-        log = fx_path(&f, "log");
         rb = rb_make(&f, scenario_json);
         check(engine_is_idle(f.engine));
 
@@ -60,16 +55,16 @@ static void test_scenario(void) {
         check_int(s->steps[3].phase, PHASE_POSTCHECK);
         for (size_t i = 1; i < 4; i++)
                 check_int(s->steps[i].state, STEP_PENDING);
-        check(asprintf_safe(&expect_cmd, "echo pre-'api'; echo pre >> %s/log", f.dir) == 0);
-        check_streq(s->steps[0].command, expect_cmd);
+        check_streq(s->steps[0].command, "out pre-'api'");
+        check_streq(s->steps[0].connector, "test");
         {
                 _cleanup_free_ char *dg = NULL;
-                check(step_compute_digest("local", "local", "{\"connector\":\"local\"}", expect_cmd, &dg) == 0);
+                check(step_compute_digest("test", "local", "{\"connector\":\"local\"}", "out pre-'api'", &dg) == 0);
                 check_streq(s->steps[0].digest, dg);
         }
-        run_for(&f, 200 * USEC_PER_MSEC);
+        settle(&f);
         check_int(s->state, SESSION_WAITING_APPROVAL);
-        check_int(count_lines(log), -1);
+        check_int(tc_n_runs(), 0);
 
         /* it is in the store as it is in memory */
         c = stored(&f, id);
@@ -93,9 +88,12 @@ static void test_scenario(void) {
         check_int(approve(&f, &s->steps[0], CAROL), -ESTALE);   /* not waiting any more */
 
         wait_state(&f, id, SESSION_WAITING_APPROVAL, 2, 10 * USEC_PER_SEC);
-        check_int(count_lines(log), 2);
-        text = read_file_str(log);
-        check_streq(text, "pre\nauto\n");
+        CHECK_RUNS("out pre-'api'", "err to-stderr");
+        check_int(tc_run(0)->session_id, id);
+        check_int(tc_run(0)->step_index, 0);
+        check_int(tc_run(0)->attempt, 1);
+        check_streq(tc_run(0)->target, "local");
+        check_int(tc_run(1)->step_index, 1);
         check_int(s->steps[0].state, STEP_SUCCEEDED);
         check_int(s->steps[0].exit_status, 0);
         check_int(s->steps[0].attempt, 1);
@@ -108,7 +106,7 @@ static void test_scenario(void) {
         check_int(s->steps[3].state, STEP_PENDING);
 
         get_output(&f, &s->steps[0], &out, NULL, &err, NULL, &trunc);
-        check_streq(out, "pre-api\n");
+        check_streq(out, "pre-'api'\n");
         check_streq(err, "");
         check(!trunc);
         free(out);
@@ -122,9 +120,7 @@ static void test_scenario(void) {
         /* the main step, then the postcheck (expect_exit 4) */
         check_int(approve(&f, &s->steps[2], CAROL), 0);
         wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
-        free(text);
-        text = read_file_str(log);
-        check_streq(text, "pre\nauto\nmain\npost\n");
+        CHECK_RUNS("out pre-'api'", "err to-stderr", "main", "exit 4");
 
         s = get(&f, id);
         check(!engine_session_is_active(s));
@@ -157,7 +153,7 @@ static void test_scenario(void) {
 
         /* output of a finished step comes from the store */
         get_output(&f, &s->steps[0], &out, NULL, &err, NULL, &trunc);
-        check_streq(out, "pre-api\n");
+        check_streq(out, "pre-'api'\n");
         free(out);
         free(err);
 
@@ -189,17 +185,15 @@ static void test_scenario(void) {
 }
 
 static const char one_step_json[] =
-        "{ \"steps\": [ { \"name\": \"only\", \"run\": \"echo ran >> @D@/marker\" } ] }";
+        "{ \"steps\": [ { \"name\": \"only\", \"run\": \"only\" } ] }";
 
 static void test_self_approval(void) {
         Fx f;
         Runbook *rb;
         Session *s;
         EngineConfig cfg;
-        _cleanup_free_ char *marker = NULL;
 
         fx_setup(&f);
-        marker = fx_path(&f, "marker");
         rb = rb_make(&f, one_step_json);
 
         check(!engine_get_config(f.engine)->allow_self_approval);
@@ -207,8 +201,8 @@ static void test_self_approval(void) {
         check_int(approve(&f, &s->steps[0], ALICE), -EPERM);
         check_int(s->steps[0].n_approvals, 0);
         check_int(s->steps[0].state, STEP_WAITING_APPROVAL);
-        run_for(&f, 100 * USEC_PER_MSEC);
-        check_int(count_lines(marker), -1);
+        settle(&f);
+        check_int(tc_n_runs(), 0);
 
         /* the creator may reject (stop) their own session */
         cfg = *engine_get_config(f.engine);
@@ -218,7 +212,7 @@ static void test_self_approval(void) {
         check(engine_get_config(f.engine)->output_cap > 0);
         check_int(approve(&f, &s->steps[0], ALICE), 0);
         wait_state(&f, s->id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
-        check_int(count_lines(marker), 1);
+        CHECK_RUNS("only");
 
         runbook_free(rb);
         fx_done(&f);
@@ -228,23 +222,21 @@ static void test_two_approvers(void) {
         Fx f;
         Runbook *rb;
         Session *s;
-        _cleanup_free_ char *marker = NULL;
         unsigned changed;
 
         fx_setup(&f);
-        marker = fx_path(&f, "marker");
-        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"two\", \"run\": \"echo ran >> @D@/marker\", \"approvers\": 2 } ] }");
+        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"two\", \"run\": \"two\", \"approvers\": 2 } ] }");
 
         s = start(&f, rb, NULL);
         check_int(s->steps[0].approvals_required, 2);
         changed = hooks.n_changed;
         check_int(approve(&f, &s->steps[0], BOB), 0);
         check(hooks.n_changed > changed);
-        run_for(&f, 200 * USEC_PER_MSEC);
+        settle(&f);
         check_int(s->state, SESSION_WAITING_APPROVAL);
         check_int(s->steps[0].state, STEP_WAITING_APPROVAL);
         check_int(step_count_approvals(&s->steps[0]), 1);
-        check_int(count_lines(marker), -1);
+        check_int(tc_n_runs(), 0);
 
         check_int(approve(&f, &s->steps[0], BOB), -EALREADY);
         check_int(s->steps[0].n_approvals, 1);
@@ -252,7 +244,7 @@ static void test_two_approvers(void) {
 
         check_int(approve(&f, &s->steps[0], CAROL), 0);
         wait_state(&f, s->id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
-        check_int(count_lines(marker), 1);
+        CHECK_RUNS("two");
         s = get(&f, s->id);
         check_int(s->steps[0].n_approvals, 2);
         check_int(s->steps[0].approvals[0].uid, BOB);
@@ -266,16 +258,15 @@ static void test_two_approvers(void) {
  * login uid approves only when the configuration allows it (issue #11, item 4). */
 static void test_persons(void) {
         static const char two_json[] =
-                "{ \"steps\": [ { \"name\": \"two\", \"run\": \"echo ran >> @D@/marker\", \"approvers\": 2 } ] }";
+                "{ \"steps\": [ { \"name\": \"two\", \"run\": \"two\", \"approvers\": 2 } ] }";
         Fx f;
         Runbook *rb;
         Session *s, *s2 = NULL, *s3;
         EngineConfig cfg;
         uint32_t id;
-        _cleanup_free_ char *marker = NULL, *err = NULL;
+        _cleanup_free_ char *err = NULL;
 
         fx_setup(&f);
-        marker = fx_path(&f, "marker");
         rb = rb_make(&f, two_json);
 
         s = start(&f, rb, NULL); /* alice, no login uid */
@@ -309,7 +300,7 @@ static void test_persons(void) {
         check_int(engine_approve(f.engine, &s->steps[0], as(BOB), NULL), -EALREADY);
         check_int(engine_approve(f.engine, &s->steps[0], as(CAROL), NULL), 0);
         wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
-        check_int(count_lines(marker), 1);
+        CHECK_RUNS("two");
         s = get(&f, id);
         check_int(s->steps[0].approvals[1].login_uid, UID_INVALID);
         check(!s->steps[0].approvals[1].login_user);
@@ -361,9 +352,9 @@ static void test_reject(void) {
 
         fx_setup(&f);
         rb = rb_make(&f,
-                     "{ \"steps\": [ { \"name\": \"a\", \"run\": \"touch @D@/marker\" },"
-                     "              { \"name\": \"b\", \"run\": \"touch @D@/marker2\", \"approval\": \"none\" } ],"
-                     "  \"postchecks\": [ { \"name\": \"c\", \"run\": \"touch @D@/marker3\", \"approval\": \"none\" } ] }");
+                     "{ \"steps\": [ { \"name\": \"a\", \"run\": \"a\" },"
+                     "              { \"name\": \"b\", \"run\": \"b\", \"approval\": \"none\" } ],"
+                     "  \"postchecks\": [ { \"name\": \"c\", \"run\": \"c\", \"approval\": \"none\" } ] }");
         s = start(&f, rb, NULL);
         id = s->id;
 
@@ -380,10 +371,8 @@ static void test_reject(void) {
         check(!engine_session_is_active(s));
         check(s->finished_at > 0);
 
-        run_for(&f, 300 * USEC_PER_MSEC);
-        check(!file_exists(&f, "marker"));
-        check(!file_exists(&f, "marker2"));
-        check(!file_exists(&f, "marker3"));
+        settle(&f);
+        check_int(tc_n_runs(), 0);
         check_int(engine_n_active(f.engine), 0);
         check(!stored_active(&f, id));
 
@@ -402,210 +391,6 @@ static void test_reject(void) {
         fx_done(&f);
 }
 
-static void test_failed_precheck(void) {
-        Fx f;
-        Runbook *rb;
-        Session *s;
-        char *out, *err;
-        bool trunc;
-
-        fx_setup(&f);
-        rb = rb_make(&f,
-                     "{ \"prechecks\": [ { \"name\": \"check\", \"run\": \"echo checking; exit 3\", \"approval\": \"none\" } ],"
-                     "  \"steps\": [ { \"name\": \"main\", \"run\": \"touch @D@/main\", \"approval\": \"none\" } ],"
-                     "  \"postchecks\": [ { \"name\": \"post\", \"run\": \"touch @D@/post\", \"approval\": \"none\" } ] }");
-        s = start(&f, rb, NULL);
-        wait_state(&f, s->id, SESSION_FAILED, -2, 10 * USEC_PER_SEC);
-        s = get(&f, s->id);
-        check_int(s->steps[0].state, STEP_FAILED);
-        check_int(s->steps[0].exit_status, 3);
-        check(s->steps[0].error && strstr(s->steps[0].error, "exit status 3"));
-        check_int(s->steps[1].state, STEP_SKIPPED);
-        check_int(s->steps[2].state, STEP_SKIPPED);
-        check(s->error && strstr(s->error, "precheck"));
-        check(strstr(s->error, "exit status 3"));
-        check(!file_exists(&f, "main"));
-        check(!file_exists(&f, "post"));
-        get_output(&f, &s->steps[0], &out, NULL, &err, NULL, &trunc);
-        check_streq(out, "checking\n");
-        free(out);
-        free(err);
-
-        runbook_free(rb);
-        fx_done(&f);
-}
-
-static void test_failed_main_and_postcheck(void) {
-        Fx f;
-        Runbook *rb;
-        Session *s;
-
-        fx_setup(&f);
-        /* a failed main step skips the rest, including the postchecks */
-        rb = rb_make(&f,
-                     "{ \"steps\": [ { \"name\": \"m1\", \"run\": \"false\", \"approval\": \"none\" },"
-                     "              { \"name\": \"m2\", \"run\": \"touch @D@/m2\", \"approval\": \"none\" } ],"
-                     "  \"postchecks\": [ { \"name\": \"post\", \"run\": \"touch @D@/post\", \"approval\": \"none\" } ] }");
-        s = start(&f, rb, NULL);
-        wait_state(&f, s->id, SESSION_FAILED, -2, 10 * USEC_PER_SEC);
-        check_int(s->steps[0].state, STEP_FAILED);
-        check_int(s->steps[1].state, STEP_SKIPPED);
-        check_int(s->steps[2].state, STEP_SKIPPED);
-        check(!file_exists(&f, "m2"));
-        check(!file_exists(&f, "post"));
-        runbook_free(rb);
-
-        /* a failed postcheck fails the session, after the main step ran */
-        rb = rb_make(&f,
-                     "{ \"steps\": [ { \"name\": \"m\", \"run\": \"touch @D@/m\", \"approval\": \"none\" } ],"
-                     "  \"postchecks\": [ { \"name\": \"verify\", \"run\": \"exit 1\", \"approval\": \"none\" } ] }");
-        s = start(&f, rb, NULL);
-        wait_state(&f, s->id, SESSION_FAILED, -2, 10 * USEC_PER_SEC);
-        check_int(s->steps[0].state, STEP_SUCCEEDED);
-        check_int(s->steps[1].state, STEP_FAILED);
-        check(file_exists(&f, "m"));
-        check(s->error && strstr(s->error, "postcheck"));
-        runbook_free(rb);
-        fx_done(&f);
-}
-
-static void test_expect_exit(void) {
-        Fx f;
-        Runbook *rb;
-        Session *s;
-
-        fx_setup(&f);
-        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"three\", \"run\": \"exit 3\", \"approval\": \"none\", \"expect_exit\": 3 } ] }");
-        s = start(&f, rb, NULL);
-        wait_state(&f, s->id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
-        check_int(s->steps[0].state, STEP_SUCCEEDED);
-        check_int(s->steps[0].exit_status, 3);
-        check(!s->steps[0].error);
-        runbook_free(rb);
-
-        /* and then 0 is a failure */
-        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"zero\", \"run\": \"true\", \"approval\": \"none\", \"expect_exit\": 3 } ] }");
-        s = start(&f, rb, NULL);
-        wait_state(&f, s->id, SESSION_FAILED, -2, 10 * USEC_PER_SEC);
-        check_int(s->steps[0].state, STEP_FAILED);
-        check_int(s->steps[0].exit_status, 0);
-        check(s->steps[0].error && strstr(s->steps[0].error, "exit status 0"));
-        runbook_free(rb);
-        fx_done(&f);
-}
-
-static void test_timeout(void) {
-        Fx f;
-        Runbook *rb;
-        Session *s;
-        usec_t t0;
-
-        fx_setup(&f);
-        connector_local_set_kill_grace(300 * USEC_PER_MSEC);
-        rb = rb_make(&f,
-                     "{ \"steps\": [ { \"name\": \"slow\", \"run\": \"echo $$ > @D@/pid; sleep 30\", \"approval\": \"none\", \"timeout\": 1 },"
-                     "              { \"name\": \"after\", \"run\": \"touch @D@/after\", \"approval\": \"none\" } ] }");
-        t0 = now_usec(CLOCK_MONOTONIC);
-        s = start(&f, rb, NULL);
-        check_int(s->steps[0].state, STEP_RUNNING);
-        check_int(s->state, SESSION_RUNNING);
-        check(step_rt(&s->steps[0])->job);
-        {
-                /* the running record is durable before the command starts */
-                Session *c = stored(&f, s->id);
-                check_int(c->steps[0].state, STEP_RUNNING);
-                check_int(c->steps[0].attempt, 1);
-                session_free(c);
-        }
-        wait_state(&f, s->id, SESSION_FAILED, -2, 10 * USEC_PER_SEC);
-        check(now_usec(CLOCK_MONOTONIC) - t0 < 5 * USEC_PER_SEC);
-        check(now_usec(CLOCK_MONOTONIC) - t0 >= 1 * USEC_PER_SEC);
-        check_int(s->steps[0].state, STEP_TIMED_OUT);
-        check_int(s->steps[0].exit_status, -1);
-        check(s->steps[0].error && strstr(s->steps[0].error, "timed out"));
-        check(s->error && strstr(s->error, "timed out"));
-        check_int(s->steps[1].state, STEP_SKIPPED);
-        check(!file_exists(&f, "after"));
-        check_gone(wait_pid_file(&f, "pid"));
-        connector_local_set_kill_grace(0);
-        runbook_free(rb);
-        fx_done(&f);
-}
-
-static void test_cancel_running(void) {
-        Fx f;
-        Runbook *rb;
-        Session *s, *c;
-        pid_t sh, child;
-        char *out, *err;
-        bool trunc;
-        uint32_t id;
-
-        fx_setup(&f);
-        connector_local_set_kill_grace(300 * USEC_PER_MSEC);
-        rb = rb_make(&f,
-                     "{ \"steps\": [ { \"name\": \"long\", \"run\": \"echo $$ > @D@/pid; sleep 300 & echo $! > @D@/child; echo live; wait\", \"approval\": \"none\" },"
-                     "              { \"name\": \"after\", \"run\": \"touch @D@/after\", \"approval\": \"none\" } ] }");
-        s = start(&f, rb, NULL);
-        id = s->id;
-        sh = wait_pid_file(&f, "pid");
-        child = wait_pid_file(&f, "child");
-        check(kill(-sh, 0) == 0);
-
-        /* live output while it runs */
-        {
-                usec_t end = now_usec(CLOCK_MONOTONIC) + 5 * USEC_PER_SEC;
-                for (;;) {
-                        get_output(&f, &s->steps[0], &out, NULL, &err, NULL, &trunc);
-                        bool ok = streq(out, "live\n");
-                        free(out);
-                        free(err);
-                        if (ok)
-                                break;
-                        check(now_usec(CLOCK_MONOTONIC) < end);
-                        check(sd_event_run(f.event, 20 * USEC_PER_MSEC) >= 0);
-                }
-        }
-        check_int(s->steps[0].state, STEP_RUNNING);
-
-        check_int(engine_cancel(f.engine, s, as(BOB)), 0);
-        check(store_sync(f.store) == 0);
-        check_int(s->state, SESSION_CANCELLED);
-        check_int(s->steps[0].state, STEP_CANCELLED);
-        check_int(s->steps[1].state, STEP_SKIPPED);
-        check(s->error && strstr(s->error, "cancelled by bob"));
-        check_int(engine_cancel(f.engine, s, as(BOB)), -ESHUTDOWN);
-
-        wait_no_job(&f, &s->steps[0], 10 * USEC_PER_SEC);
-        s = get(&f, id);
-        check(!engine_session_is_active(s));
-        check_int(engine_n_active(f.engine), 0);
-        check_int(s->steps[0].state, STEP_CANCELLED);
-        check_int(s->state, SESSION_CANCELLED);
-        check(s->steps[0].finished_at > 0);
-        check_gone(child);
-        check_gone(sh);
-        check(kill(-sh, 0) < 0 && errno == ESRCH);
-        check(!file_exists(&f, "after"));
-
-        c = stored(&f, id);
-        check_int(c->state, SESSION_CANCELLED);
-        check_int(c->steps[0].state, STEP_CANCELLED);
-        check_int(c->steps[1].state, STEP_SKIPPED);
-        session_free(c);
-        check(!stored_active(&f, id));
-
-        /* the output captured until then was kept */
-        get_output(&f, &s->steps[0], &out, NULL, &err, NULL, &trunc);
-        check_streq(out, "live\n");
-        free(out);
-        free(err);
-
-        connector_local_set_kill_grace(0);
-        runbook_free(rb);
-        fx_done(&f);
-}
-
 static void test_cancel_waiting(void) {
         Fx f;
         Runbook *rb;
@@ -620,152 +405,8 @@ static void test_cancel_waiting(void) {
         check(s->steps[0].finished_at > 0);
         check(!engine_session_is_active(s));
         check_int(approve(&f, &s->steps[0], BOB), -ESHUTDOWN);
-        run_for(&f, 100 * USEC_PER_MSEC);
-        check(!file_exists(&f, "marker"));
-        runbook_free(rb);
-        fx_done(&f);
-}
-
-static void test_bad_parameters(void) {
-        Fx f;
-        Runbook *rb;
-        Session *s;
-        static const char *const bad[] = {
-                "{\"svc\": \"BAD; rm -rf /\"}",
-                "{\"svc\": \"\"}",
-                "{\"nope\": \"x\"}",
-                "{\"svc\": 5}",
-                "[\"svc\"]",
-                "{}",
-        };
-
-        fx_setup(&f);
-        rb = rb_make(&f,
-                     "{ \"parameters\": { \"svc\": { \"pattern\": \"^[a-z]+$\" } },"
-                     "  \"steps\": [ { \"name\": \"x\", \"run\": \"echo {{svc}} >> @D@/marker\", \"approval\": \"none\" } ] }");
-
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                _cleanup_free_ char *err = NULL;
-                json_t *p = json_loads(bad[i], 0, NULL);
-                check(p);
-                s = NULL;
-                check_int(engine_start_session(f.engine, rb, "T", p, as(ALICE), &s, &err), -EINVAL);
-                json_decref(p);
-                check(!s);
-                check(err);
-                check(strlen(err) > 0);
-                if (i != 4)
-                        check(strstr(err, i == 2 ? "nope" : "svc"));
-        }
-        /* no parameters at all, but one is required */
-        {
-                _cleanup_free_ char *err = NULL;
-                check_int(engine_start_session(f.engine, rb, NULL, NULL, as(ALICE), &s, &err), -EINVAL);
-                check(err && strstr(err, "svc"));
-        }
-
-        /* nothing in the store, nothing active, no hook */
-        check_int(stored_sessions(&f), 0);
-        check_int(stored_meta(&f, "next_session_id", 0), 0);
-        check_int(stored_meta(&f, "audit_seq", 0), 0);
-        check_int(engine_n_active(f.engine), 0);
-        check_int(hooks.n_new, 0);
-        check_int(hooks.n_changed, 0);
-
-        /* the id was not consumed */
-        s = start(&f, rb, "{\"svc\": \"good\"}");
-        check_int(s->id, 1);
-        wait_state(&f, 1, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
-        check_int(stored_sessions(&f), 1);
-        {
-                _cleanup_free_ char *m = fx_path(&f, "marker");
-                _cleanup_free_ char *t = read_file_str(m);
-                check_streq(t, "good\n");
-        }
-        runbook_free(rb);
-        fx_done(&f);
-}
-
-static void test_no_such_target(void) {
-        Fx f;
-        Runbook *rb;
-        Session *s = NULL;
-        _cleanup_free_ char *err = NULL;
-
-        fx_setup(&f);
-        rb = rb_make(&f,
-                     "{ \"steps\": [ { \"name\": \"here\", \"run\": \"true\" },"
-                     "              { \"name\": \"there\", \"run\": \"touch @D@/marker\", \"target\": \"nowhere\" } ] }");
-        check_int(engine_start_session(f.engine, rb, NULL, NULL, as(ALICE), &s, &err), -ENXIO);
-        check(!s);
-        check(err && strstr(err, "nowhere"));
-        check_int(stored_sessions(&f), 0);
-        check_int(engine_n_active(f.engine), 0);
-        check_int(hooks.n_new, 0);
-        runbook_free(rb);
-
-        /* the runbook's default target */
-        free(err);
-        err = NULL;
-        rb = rb_make(&f, "{ \"target\": \"elsewhere\", \"steps\": [ { \"name\": \"x\", \"run\": \"true\" } ] }");
-        check_int(engine_start_session(f.engine, rb, NULL, NULL, as(ALICE), &s, &err), -ENXIO);
-        check(err && strstr(err, "elsewhere"));
-        check_int(stored_sessions(&f), 0);
-        runbook_free(rb);
-
-        /* the id is still free */
-        rb = rb_make(&f, one_step_json);
-        s = start(&f, rb, NULL);
-        check_int(s->id, 1);
-        runbook_free(rb);
-        fx_done(&f);
-}
-
-static void test_output_cap(void) {
-        Fx f;
-        Runbook *rb;
-        Session *s, *c;
-        EngineConfig cfg;
-        char *out, *err;
-        size_t out_n, err_n;
-        bool trunc;
-
-        fx_setup(&f);
-        cfg = *engine_get_config(f.engine);
-        cfg.output_cap = 1000;
-        engine_set_config(f.engine, &cfg);
-        rb = rb_make(&f,
-                     "{ \"steps\": [ { \"name\": \"chatty\", \"approval\": \"none\", \"run\":"
-                     "  \"printf HEAD; i=0; while [ $i -lt 500 ]; do printf 0123456789; i=$((i+1)); done; printf TAIL; echo small >&2\" } ] }");
-        s = start(&f, rb, NULL);
-        wait_state(&f, s->id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
-        check(s->steps[0].truncated);
-
-        get_output(&f, &s->steps[0], &out, &out_n, &err, &err_n, &trunc);
-        check(trunc);
-        check_int(out_n, 1000);
-        check(strncmp(out, "HEAD0123456789", 14) == 0);
-        check(out_n >= 4 && memcmp(out + out_n - 14, "0123456789TAIL", 14) == 0);
-        check_streq(err, "small\n");
-        free(out);
-        free(err);
-
-        c = stored(&f, s->id);
-        check(c->steps[0].truncated);
-        session_free(c);
-
-        /* after a restart, from the store */
-        fx_close_engine(&f);
-        fx_open_engine(&f);
-        s = get(&f, 1);
-        get_output(&f, &s->steps[0], &out, &out_n, &err, &err_n, &trunc);
-        check(trunc);
-        check_int(out_n, 1000);
-        check(strncmp(out, "HEAD", 4) == 0);
-        check(memcmp(out + out_n - 4, "TAIL", 4) == 0);
-        free(out);
-        free(err);
-
+        settle(&f);
+        check_int(tc_n_runs(), 0);
         runbook_free(rb);
         fx_done(&f);
 }
@@ -794,9 +435,9 @@ static void test_hooks(void) {
         Session *s1, *s2, *s3, *s4;
 
         fx_setup(&f);
-        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"a\", \"run\": \"true\", \"approval\": \"none\" },"
-                         "              { \"name\": \"b\", \"run\": \"true\" },"
-                         "              { \"name\": \"c\", \"run\": \"true\", \"approval\": \"none\" } ] }");
+        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"a\", \"run\": \"a\", \"approval\": \"none\" },"
+                         "              { \"name\": \"b\", \"run\": \"b\" },"
+                         "              { \"name\": \"c\", \"run\": \"c\", \"approval\": \"none\" } ] }");
         s1 = start(&f, rb, NULL);
         s2 = start(&f, rb, NULL);
         check_int(hooks.n_new, 2);
@@ -834,8 +475,8 @@ static void test_hooks(void) {
 
         /* a failing first step: the rest is skipped */
         runbook_free(rb);
-        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"a\", \"run\": \"false\", \"approval\": \"none\" },"
-                         "              { \"name\": \"b\", \"run\": \"true\" } ] }");
+        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"a\", \"run\": \"exit 1\", \"approval\": \"none\" },"
+                         "              { \"name\": \"b\", \"run\": \"b\" } ] }");
         s4 = start(&f, rb, NULL);
         wait_state(&f, s4->id, SESSION_FAILED, -2, 10 * USEC_PER_SEC);
         check_int(hooks.n_new, 4);
@@ -905,15 +546,7 @@ int main(void) {
         TEST(two_approvers);
         TEST(persons);
         TEST(reject);
-        TEST(failed_precheck);
-        TEST(failed_main_and_postcheck);
-        TEST(expect_exit);
-        TEST(timeout);
-        TEST(cancel_running);
         TEST(cancel_waiting);
-        TEST(bad_parameters);
-        TEST(no_such_target);
-        TEST(output_cap);
         TEST(many);
         TEST(hooks);
         return 0;
