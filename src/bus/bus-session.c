@@ -199,10 +199,21 @@ static int method_reject(sd_bus_message *message, void *userdata, sd_bus_error *
         return method_decide(message, userdata, false, error);
 }
 
+/* The caller, if polkit lets it take 'action' on session 's' (the details polkit's agent shows
+ * name the session): 1 with *who; 0 if polkit is asked and the call comes back; or an error. */
+static int session_caller(Manager *m, sd_bus_message *message, const Session *s, const char *action,
+                          Identity *who, sd_bus_error *error) {
+        char id[sizeof "4294967295"];
+        const char *details[] = { "session", id, "runbook", s->runbook, "reference", strempty(s->reference), NULL };
+
+        (void) snprintf(id, sizeof id, "%u", s->id);
+        return bus_authorized_caller(m, message, action, details, who, error);
+}
+
 static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
         Manager *m = manager_of(message);
-        _cleanup_free_ char *user = NULL, *what = NULL, *id = NULL;
+        _cleanup_free_ char *user = NULL, *what = NULL;
         _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
         uint32_t sid = s->id;
         int r;
@@ -210,14 +221,9 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
         if (!engine_session_is_active(s) || session_state_is_final(s->state))
                 return sd_bus_error_setf(error, BUS_ERROR_SESSION_FINISHED, "Session %u is finished (%s).", s->id,
                                          session_state_to_string(s->state));
-        if (asprintf_safe(&id, "%u", s->id) < 0)
-                return -ENOMEM;
-        const char *details[] = { "session", id, "runbook", s->runbook, "reference", strempty(s->reference), NULL };
-        r = bus_authorized_caller(m, message, RUNBOOKD_ACTION_CANCEL_SESSION, details, &who, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit is asked; the call comes back */
+        r = session_caller(m, message, s, RUNBOOKD_ACTION_CANCEL_SESSION, &who, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit is asked; the call comes back */
         user = identity_describe(&who);
         r = engine_cancel(m->engine, s, &who);
         if (r < 0) {
@@ -231,22 +237,19 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
 static int method_retry(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
         Manager *m = manager_of(message);
-        _cleanup_free_ char *user = NULL, *what = NULL, *id = NULL;
+        _cleanup_free_ char *user = NULL, *what = NULL;
         _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
         int r;
 
-        if (asprintf_safe(&what, "Session %u", s->id) < 0 || asprintf_safe(&id, "%u", s->id) < 0)
+        if (asprintf_safe(&what, "Session %u", s->id) < 0)
                 return -ENOMEM;
         if (session_state_is_final(s->state))
                 return bus_error_from_engine(error, -ESHUTDOWN, what, NULL);
         if (s->state != SESSION_INTERRUPTED)
                 return bus_error_from_engine(error, -ENOMSG, what, NULL);
-        const char *details[] = { "session", id, "runbook", s->runbook, "reference", strempty(s->reference), NULL };
-        r = bus_authorized_caller(m, message, RUNBOOKD_ACTION_START_SESSION, details, &who, error);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit is asked; the call comes back */
+        r = session_caller(m, message, s, RUNBOOKD_ACTION_START_SESSION, &who, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit is asked; the call comes back */
         user = identity_describe(&who);
         r = engine_retry(m->engine, s, &who);
         if (r < 0)

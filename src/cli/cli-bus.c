@@ -57,18 +57,12 @@ void polkit_agent_open(void) {
 
         if (agent_pid > 0 || !may_ask() || access("/usr/bin/pkttyagent", X_OK) < 0)
                 return;
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return;
-        snprintf(notify, sizeof notify, "%d", fds[1]);
         /* register for this process: that works with or without a logind session */
         snprintf(process, sizeof process, "%d", (int) getpid());
-        fflush(stdout);
-        pid = fork();
-        if (pid < 0) {
-                close(fds[0]);
-                close(fds[1]);
+        pid = fork_with_pipe(fds);
+        if (pid < 0)
                 return;
-        }
+        snprintf(notify, sizeof notify, "%d", fds[1]);
         if (pid == 0) {
                 int fl = fcntl(fds[1], F_GETFD);
                 close(fds[0]);
@@ -102,8 +96,7 @@ void polkit_agent_close(void) {
                 return;
         (void) kill(agent_pid, SIGTERM);
         (void) kill(agent_pid, SIGCONT);
-        while (waitpid(agent_pid, NULL, 0) < 0 && errno == EINTR)
-                ;
+        reap(agent_pid);
         agent_pid = 0;
 }
 

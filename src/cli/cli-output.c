@@ -96,6 +96,25 @@ const char *state_color(const char *state) {
 
 /* --- pager --- */
 
+pid_t fork_with_pipe(int fds[2]) {
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -1;
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0) {
+                close(fds[0]);
+                close(fds[1]);
+        }
+        return pid;
+}
+
+void reap(pid_t pid) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
 void pager_open(void) {
         const char *pager;
         int fds[2];
@@ -109,15 +128,9 @@ void pager_open(void) {
                 pager = getenv("PAGER");
         if (pager && (isempty(pager) || streq(pager, "cat")))
                 return;
-        if (pipe2(fds, O_CLOEXEC) < 0)
+        pid = fork_with_pipe(fds);
+        if (pid < 0)
                 return;
-        fflush(stdout);
-        pid = fork();
-        if (pid < 0) {
-                close(fds[0]);
-                close(fds[1]);
-                return;
-        }
         if (pid == 0) {
                 (void) dup2(fds[0], STDIN_FILENO);
                 close(fds[1]);
@@ -152,8 +165,7 @@ void pager_close(void) {
         fflush(stdout);
         fclose(stdout);
         close(STDOUT_FILENO);
-        while (waitpid(pager_pid, NULL, 0) < 0 && errno == EINTR)
-                ;
+        reap(pager_pid);
         pager_pid = 0;
 }
 
@@ -405,6 +417,13 @@ int json_print(json_t *v) {
                 return -ENOMEM;
         puts(s);
         return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+int print_list(json_t *array, Table *t, const char *noun_singular, const char *noun_plural) {
+        if (arg_json != JSON_OFF)
+                return json_print(array);
+        pager_open();
+        return table_print(t, noun_singular, noun_plural);
 }
 
 static int json_set(json_t *o, const char *key, json_t *v) {

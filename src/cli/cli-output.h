@@ -58,6 +58,11 @@ bool stdout_is_tty(void);
  * then $PAGER, else less (LESS=FRXMK unless LESS is set); "" or "cat" means none. */
 void pager_open(void);
 void pager_close(void);
+/* A child with a pipe between us (fds[0] to read, fds[1] to write; both O_CLOEXEC), stdout
+ * flushed first: as fork(); -1 with nothing left open when it fails. */
+pid_t fork_with_pipe(int fds[2]);
+/* Waits for the child to exit. */
+void reap(pid_t pid);
 
 /* Times. */
 /* "Tue 2026-11-25 16:21:44 UTC" in local time; "n/a" for 0. */
@@ -86,6 +91,8 @@ int table_print(Table *t, const char *noun_singular, const char *noun_plural);
 
 /* JSON: build with jansson, print according to --json. */
 int json_print(json_t *v);
+/* A listing: 'array' printed as JSON with --json, else the table 't' (through the pager). */
+int print_list(json_t *array, Table *t, const char *noun_singular, const char *noun_plural);
 /* Adds "<key>" (µs since the epoch, integer) and "<key>_iso" (RFC 3339 UTC); both null for 0. */
 int json_add_time(json_t *o, const char *key, usec_t t);
 /* Adds a string, null for NULL. */

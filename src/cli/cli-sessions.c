@@ -132,10 +132,7 @@ static int list_triples(const char *method, const char *const keys[3], const cha
         }
         if (r < 0)
                 return cli_error(r, "Failed to parse runbookd's reply: %s", strerror(-r));
-        if (arg_json != JSON_OFF)
-                return json_print(array);
-        pager_open();
-        return table_print(t, singular, plural);
+        return print_list(array, t, singular, plural);
 }
 
 int verb_runbooks(int argc, char *argv[]) {
@@ -203,10 +200,7 @@ int verb_list(int argc, char *argv[]) {
         if (r < 0)
                 return sd_bus_error_is_set(&error) ? cli_bus_error(r, &error, NULL, "list sessions")
                                                    : cli_error(r, "Failed to list sessions: %s", strerror(-r));
-        if (arg_json != JSON_OFF)
-                return json_print(array);
-        pager_open();
-        return table_print(t, "session", "sessions");
+        return print_list(array, t, "session", "sessions");
 }
 
 int verb_pending(int argc, char *argv[]) {
@@ -263,10 +257,7 @@ int verb_pending(int argc, char *argv[]) {
         }
         if (r < 0)
                 return cli_error(r, "Failed to parse runbookd's reply: %s", strerror(-r));
-        if (arg_json != JSON_OFF)
-                return json_print(array);
-        pager_open();
-        return table_print(t, "pending approval", "pending approvals");
+        return print_list(array, t, "pending approval", "pending approvals");
 }
 
 /* --- show --- */

@@ -2,10 +2,8 @@
 /* test-engine-fixture.c: see test-engine-fixture.h. */
 #include <ftw.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "engine/test-engine-fixture.h"
@@ -292,15 +290,7 @@ void check_runs(const char *const *commands, size_t n) {
 }
 
 void fx_main_init(void) {
-        struct rlimit nocore = {};
-        sigset_t ss;
-
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGCHLD);
-        sigaddset(&ss, SIGTERM);
-        check(sigprocmask(SIG_BLOCK, &ss, NULL) == 0);
-        (void) signal(SIGPIPE, SIG_IGN);
-        (void) setrlimit(RLIMIT_CORE, &nocore);
+        test_process_setup();
 
         /* Keep the execution records of these tests out of a journal that may be running on this
          * machine (best effort, needs privileges): with no journal socket they go nowhere. */

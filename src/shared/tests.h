@@ -2,8 +2,10 @@
 /* tests.h: the assertion macros of the unit tests (they stay active under NDEBUG). */
 #pragma once
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #define check(expr)                                                                            \
         do {                                                                                   \
@@ -36,3 +38,17 @@
         } while (0)
 
 #define TEST(name) do { fprintf(stderr, "-- %s\n", #name); test_##name(); } while (0)
+
+/* As the daemon has it: SIGCHLD (needed by child event sources) and SIGTERM blocked, SIGPIPE
+ * ignored; and no core dumps from the tests' own crashes. */
+static inline void test_process_setup(void) {
+        struct rlimit nocore = {};
+        sigset_t ss;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGCHLD);
+        sigaddset(&ss, SIGTERM);
+        check(sigprocmask(SIG_BLOCK, &ss, NULL) == 0);
+        (void) signal(SIGPIPE, SIG_IGN);
+        (void) setrlimit(RLIMIT_CORE, &nocore);
+}

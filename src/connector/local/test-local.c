@@ -620,19 +620,10 @@ static void test_check(void) {
 }
 
 int main(void) {
-        struct rlimit nocore = {};
-        sigset_t ss;
-
-        /* Like the daemon: SIGCHLD (needed by child sources) and SIGTERM blocked, SIGPIPE ignored. */
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGCHLD);
-        sigaddset(&ss, SIGTERM);
-        check(sigprocmask(SIG_BLOCK, &ss, NULL) == 0);
-        (void) signal(SIGPIPE, SIG_IGN);
+        test_process_setup();
         /* Orphaned background processes of the commands become our children, so that the tests
          * can see them gone (PID 1 here may not reap zombies). */
         check(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
-        (void) setrlimit(RLIMIT_CORE, &nocore);
         check(mkdtemp(tmpdir));
 
         TEST(find);
