@@ -131,6 +131,7 @@ SESSION_GETTER(created_by_uid, "u", (uint32_t) s->creator_uid)
 SESSION_GETTER(created_by_login_uid, "u", (uint32_t) s->creator_login_uid)
 SESSION_GETTER(created_by_login, "s", strempty(s->creator_login_name))
 SESSION_GETTER(created_at, "t", (uint64_t) s->created_at)
+SESSION_GETTER(failed_steps, "u", session_failed_steps(s))
 SESSION_GETTER(finished_at, "t", (uint64_t) s->finished_at)
 SESSION_GETTER(current_step, "i", (int32_t) s->current_step)
 SESSION_GETTER(error, "s", strempty(s->error))
@@ -274,6 +275,7 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("CurrentStep", "i", property_get_current_step, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Steps", "ao", property_get_steps, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FailedSteps", "u", property_get_failed_steps, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Approve", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_approve,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reject", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_reject,

@@ -15,6 +15,8 @@
 
 STEP_GETTER(index, "u", st->index)
 STEP_GETTER(name, "s", st->name)
+STEP_GETTER(step_id, "s", strempty(st->id))
+STEP_GETTER(on_failure, "s", st->continue_on_failure ? "continue" : "stop")
 STEP_GETTER(phase, "s", step_phase_to_string(st->phase))
 STEP_GETTER(command, "s", st->command)
 STEP_GETTER(target, "s", st->target)
@@ -239,6 +241,8 @@ const sd_bus_vtable step_vtable[] = {
         SD_BUS_PROPERTY("FinishedAt", "t", property_get_finished_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Timeout", "t", property_get_timeout, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ExpectExit", "i", property_get_expect_exit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("StepId", "s", property_get_step_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("OnFailure", "s", property_get_on_failure, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Digest", "s", property_get_digest, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Attempt", "u", property_get_attempt, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -224,6 +224,8 @@ void step_info_done(StepInfo *s) {
         free(s->state);
         free(s->digest);
         free(s->error);
+        free(s->step_id);
+        free(s->on_failure);
         approvals_free(s->approvals, s->n_approvals);
         for (size_t i = 0; i < s->n_results; i++) {
                 free(s->results[i].target);
@@ -441,6 +443,10 @@ static int step_property(sd_bus_message *m, const char *name, StepInfo *s) {
                 return read_string(m, &s->digest);
         if (streq(name, "Error"))
                 return read_string(m, &s->error);
+        if (streq(name, "StepId"))
+                return read_string(m, &s->step_id);
+        if (streq(name, "OnFailure"))
+                return read_string(m, &s->on_failure);
         if (streq(name, "RequiresApproval") || streq(name, "Truncated")) {
                 r = READ_BASIC("b", &b);
                 if (r >= 0)
@@ -491,6 +497,8 @@ static int session_property(sd_bus_message *m, const char *name, SessionInfo *s)
                 return READ_BASIC("t", &s->finished_at);
         if (streq(name, "CurrentStep"))
                 return READ_BASIC("i", &s->current_step);
+        if (streq(name, "FailedSteps"))
+                return READ_BASIC("u", &s->failed_steps);
         if (streq(name, "Parameters"))
                 return read_strv(m, "a{ss}", &s->parameters, true);
         if (streq(name, "Steps"))

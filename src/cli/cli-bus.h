@@ -63,6 +63,7 @@ typedef struct StepInfo {
         char *path;
         uint32_t index;
         char *name, *phase, *command, *target, *connector, *state, *digest, *error;
+        char *step_id, *on_failure;
         bool requires_approval, truncated;
         uint32_t approvals_required, attempt;
         Approval *approvals;
@@ -78,7 +79,7 @@ typedef struct SessionInfo {
         uint32_t id;
         char *runbook, *reference, *state, *created_by, *error;
         char **parameters; /* key, value, key, value, …, NULL */
-        uint32_t created_by_uid;
+        uint32_t created_by_uid, failed_steps;
         usec_t created_at, finished_at;
         int32_t current_step;
         char **steps; /* object paths */

@@ -303,7 +303,9 @@ static json_t *step_json(const StepInfo *st) {
             json_add_integer(o, "expect_exit", st->expect_exit) < 0 || json_add_string(o, "digest", st->digest) < 0 ||
             json_add_integer(o, "attempt", st->attempt) < 0 || json_add_string(o, "error", st->error) < 0 ||
             json_object_set_new(o, "truncated", json_boolean(st->truncated)) < 0 ||
-            json_add_string(o, "path", st->path) < 0)
+            json_add_string(o, "path", st->path) < 0 ||
+            json_object_set_new(o, "id", isempty(st->step_id) ? json_null() : json_string(st->step_id)) < 0 ||
+            json_add_string(o, "on_failure", st->on_failure ?: "stop") < 0)
                 return NULL;
         if (st->n_results > 0) {
                 _cleanup_json_ json_t *hosts = json_array();
@@ -349,6 +351,7 @@ static int show_json(const SessionInfo *s) {
             json_add_time(o, "created_at", s->created_at) < 0 || json_add_time(o, "finished_at", s->finished_at) < 0 ||
             json_object_set_new(o, "current_step", s->current_step < 0 ? json_null() : json_integer(s->current_step)) < 0 ||
             json_add_string(o, "error", s->error) < 0 || json_add_string(o, "path", s->path) < 0 ||
+            json_add_integer(o, "failed_steps", s->failed_steps) < 0 ||
             json_object_set(o, "steps", steps) < 0)
                 return -ENOMEM;
         return json_print(o);
@@ -362,8 +365,16 @@ static void show_step(const StepInfo *st) {
         printf("\n%s%s Step %u%s (%s: %s) %s%s%s\n", ansi(state_color(st->state)), colors_enabled() ? "●" : "*",
                st->index, ansi(ANSI_NORMAL), strna(st->phase), strna(cli_esc(st->name)), ansi(state_color(st->state)),
                strna(st->state), ansi(ANSI_NORMAL));
+        if (!isempty(st->step_id)) {
+                FIELD("Id");
+                printf("%s\n", cli_esc(st->step_id));
+        }
         FIELD("Command");
         printf("%s\n", strna(cli_esc(st->command)));
+        if (streq_ptr(st->on_failure, "continue")) {
+                FIELD("On failure");
+                printf("continue (a failure does not stop the session)\n");
+        }
         FIELD("Target");
         printf("%s (%s)\n", strna(cli_esc(st->target)), strna(cli_esc(st->connector)));
         if (st->attempt > 1) {
@@ -499,6 +510,10 @@ int verb_show(int argc, char *argv[]) {
         if (!isempty(s.error)) {
                 FIELD("Error");
                 printf("%s\n", cli_esc(s.error));
+        }
+        if (s.failed_steps > 0) {
+                FIELD("Failed steps");
+                printf("%s%u%s (allowed by on_failure: continue)\n", ansi(ANSI_RED), s.failed_steps, ansi(ANSI_NORMAL));
         }
         for (size_t i = 0; i < s.n_step_info; i++)
                 show_step(&s.step_info[i]);

@@ -26,8 +26,19 @@ static const char *const runbook_keys[] = {
 };
 static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
 static const char *const step_keys[] = {
-        "name", "run", "approval", "target", "timeout", "expect_exit", "approvers", NULL,
+        "name", "run", "id", "approval", "target", "timeout", "expect_exit", "approvers", "on_failure", NULL,
 };
+
+bool runbook_step_id_is_valid(const char *id) {
+        size_t n = strnlen(id, RUNBOOK_STEP_ID_MAX + 1);
+
+        if (n == 0 || n > RUNBOOK_STEP_ID_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!(id[i] >= 'a' && id[i] <= 'z') && !ascii_isdigit(id[i]) && id[i] != '_' && id[i] != '-')
+                        return false;
+        return true;
+}
 
 bool config_name_is_valid(const char *name) {
         size_t n;
@@ -57,6 +68,7 @@ static void runbook_param_done(RunbookParam *p) {
 }
 
 static void runbook_step_done(RunbookStep *s) {
+        free(s->id);
         free(s->name);
         free(s->run);
         free(s->target);
@@ -254,7 +266,7 @@ static int check_template(const Runbook *rb, const char *run, const char *source
 
 static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, const char *source,
                       const char *path, char **ret_error) {
-        const char *name, *run, *approval, *target;
+        const char *id, *name, *run, *approval, *target, *on_failure;
         char ep[JSON_PATH_MAX];
         json_t *j;
         int r;
@@ -264,11 +276,25 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
         r = config_check_keys(v, step_keys, source, path, ret_error);
         if (r < 0)
                 return r;
-        if ((r = get_string(v, "name", source, path, &name, ret_error)) < 0 ||
+        if ((r = get_string(v, "id", source, path, &id, ret_error)) < 0 ||
+            (r = get_string(v, "on_failure", source, path, &on_failure, ret_error)) < 0 ||
+            (r = get_string(v, "name", source, path, &name, ret_error)) < 0 ||
             (r = get_string(v, "run", source, path, &run, ret_error)) < 0 ||
             (r = get_string(v, "approval", source, path, &approval, ret_error)) < 0 ||
             (r = get_string(v, "target", source, path, &target, ret_error)) < 0)
                 return r;
+
+        if (id) {
+                snprintf(ep, sizeof ep, "%s.id", path);
+                if (!runbook_step_id_is_valid(id))
+                        return config_error(ret_error, source, ep,
+                                            "must match ^[a-z0-9_-]+$ (at most %d characters)", RUNBOOK_STEP_ID_MAX);
+                /* the steps before this one are parsed already */
+                for (RunbookStep *o = rb->steps; o < s; o++)
+                        if (streq_ptr(o->id, id))
+                                return config_error(ret_error, source, ep, "id '%s' is already the id of %s step '%s'",
+                                                    id, step_phase_to_string(o->phase), o->name);
+        }
 
         if (!name)
                 return config_error(ret_error, source, path, "missing required key 'name'");
@@ -326,6 +352,14 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
                 s->expect_exit = (int) json_integer_value(j);
         }
 
+        if (on_failure) {
+                snprintf(ep, sizeof ep, "%s.on_failure", path);
+                if (streq(on_failure, "continue"))
+                        s->continue_on_failure = true;
+                else if (!streq(on_failure, "stop"))
+                        return config_error(ret_error, source, ep, "must be \"stop\" or \"continue\"");
+        }
+
         s->approvers = 1;
         j = json_object_get(v, "approvers");
         if (j) {
@@ -343,7 +377,7 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
         s->name = strdup(name);
         s->run = strdup(run);
         s->target = strdup(target ?: rb->target ?: "local");
-        if (!s->name || !s->run || !s->target)
+        if (!s->name || !s->run || !s->target || strdup_opt(id, &s->id) < 0)
                 return -ENOMEM;
         return 0;
 }

@@ -18,6 +18,7 @@
 #define RUNBOOK_FILE_SIZE_MAX (1024 * 1024)
 #define RUNBOOK_APPROVERS_MAX STEP_APPROVERS_MAX
 #define STEP_TIMEOUT_DEFAULT_SEC 600
+#define RUNBOOK_STEP_ID_MAX 64
 
 typedef struct RunbookParam {
         char *name;
@@ -29,6 +30,7 @@ typedef struct RunbookParam {
 } RunbookParam;
 
 typedef struct RunbookStep {
+        char *id;                 /* how later steps refer to it (^[a-z0-9_-]+$, unique); may be NULL */
         char *name;
         char *run;                /* the command template, with {{param}} references */
         StepPhase phase;
@@ -37,6 +39,7 @@ typedef struct RunbookStep {
         unsigned approvers;       /* distinct approvers needed, >= 1 */
         usec_t timeout_usec;
         int expect_exit;
+        bool continue_on_failure; /* "on_failure": "continue": a failure does not stop the session */
 } RunbookStep;
 
 typedef struct Runbook {
@@ -50,6 +53,9 @@ typedef struct Runbook {
         size_t n_steps;
         json_t *json;             /* the document as loaded (a snapshot is stored with each session) */
 } Runbook;
+
+/* True if 'id' is a valid step id: ^[a-z0-9_-]+$, at most RUNBOOK_STEP_ID_MAX characters. */
+bool runbook_step_id_is_valid(const char *id);
 
 /* True if 'name' is a valid runbook or target name: [A-Za-z0-9_.@-]{1,128}, not starting with '.'. */
 bool config_name_is_valid(const char *name);

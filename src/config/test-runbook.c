@@ -228,11 +228,11 @@ static void test_unknown_keys(void) {
         check_error("{\"colour\": 1, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     SRC ": $.colour: unknown key (allowed: description, parameters, target, prechecks, steps, postchecks)");
         check_error("{\"prechecks\": [{\"name\": \"a\", \"run\": \"b\", \"colour\": \"red\"}]}",
-                    SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, approval, target, timeout, "
-                    "expect_exit, approvers)");
+                    SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, id, approval, target, timeout, "
+                    "expect_exit, approvers, on_failure)");
         check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}, {\"name\": \"a\", \"run\": \"b\", \"odd key\": 1}]}",
-                    SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, approval, target, timeout, "
-                    "expect_exit, approvers)");
+                    SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, id, approval, target, timeout, "
+                    "expect_exit, approvers, on_failure)");
         check_error("{\"parameters\": {\"p\": {\"type\": \"string\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash)");
 }
@@ -289,6 +289,34 @@ static void test_bad_approval(void) {
         _cleanup_(runbook_freep) Runbook *rb =
                 parse_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approval\": \"none\", \"approvers\": 1}]}");
         check(!rb->steps[0].requires_approval);
+}
+
+static void test_ids_and_on_failure(void) {
+        static const char *const bad_ids[] = { "\"\"", "\"Up\"", "\"a b\"", "\"a.b\"", "\"\\u00e9\"",
+                                               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"" };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad_ids); i++) {
+                _cleanup_free_ char *text = NULL;
+                check(asprintf_safe(&text, "{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"id\": %s}]}", bad_ids[i]) == 0);
+                check_error(text, SRC ": $.steps[0].id: must match ^[a-z0-9_-]+$ (at most 64 characters)");
+        }
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"id\": 5}]}", SRC ": $.steps[0].id: must be a string");
+        /* unique across the phases */
+        check_error("{\"prechecks\": [{\"name\": \"look\", \"run\": \"b\", \"id\": \"x\"}],"
+                    " \"steps\": [{\"name\": \"a\", \"run\": \"b\"}, {\"name\": \"c\", \"run\": \"b\", \"id\": \"x\"}]}",
+                    SRC ": $.steps[1].id: id 'x' is already the id of precheck step 'look'");
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"on_failure\": \"ignore\"}]}",
+                    SRC ": $.steps[0].on_failure: must be \"stop\" or \"continue\"");
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"on_failure\": false}]}",
+                    SRC ": $.steps[0].on_failure: must be a string");
+
+        _cleanup_(runbook_freep) Runbook *rb =
+                parse_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"id\": \"back-up_2\", \"on_failure\": \"continue\"},"
+                         " {\"name\": \"c\", \"run\": \"d\", \"on_failure\": \"stop\"}, {\"name\": \"e\", \"run\": \"f\"}]}");
+        check_streq(rb->steps[0].id, "back-up_2");
+        check(rb->steps[0].continue_on_failure);
+        check(!rb->steps[1].id && !rb->steps[1].continue_on_failure);
+        check(!rb->steps[2].continue_on_failure);
 }
 
 static void test_bad_timeout(void) {
@@ -635,6 +663,7 @@ int main(void) {
         TEST(missing_name_run);
         TEST(bad_approval);
         TEST(bad_timeout);
+        TEST(ids_and_on_failure);
         TEST(templates);
         TEST(parameters);
         TEST(bind);

@@ -81,13 +81,15 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 st->approvals_required = MAX(rs->approvers, 1u);
                 st->timeout_usec = rs->timeout_usec;
                 st->expect_exit = rs->expect_exit;
+                st->continue_on_failure = rs->continue_on_failure;
                 st->state = STEP_PENDING;
                 st->exit_status = -1;
                 st->attempt = 1;
                 st->name = strdup(rs->name);
                 st->target = strdup(rs->target);
                 st->connector = strdup(t->connector);
-                if (!st->name || !st->target || !st->connector)
+                st->id = rs->id ? strdup(rs->id) : NULL;
+                if (!st->name || !st->target || !st->connector || (rs->id && !st->id))
                         return -ENOMEM;
                 r = template_render(rs->run, values, &st->command);
                 if (r < 0)

@@ -342,6 +342,11 @@ void step_complete(Step *st, const StepResult *res, ConnectorJob *job) {
         step_settle(st, ns, res, job);
 }
 
+/* A failure the runbook allows ("on_failure": "continue"): the session goes on after it. */
+static bool step_continues_after(const Step *st, StepState ns) {
+        return st->continue_on_failure && step_state_is_failure(ns);
+}
+
 void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *job) {
         Session *s = st->session;
         Engine *e = session_engine(s);
@@ -357,8 +362,14 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
         }
         engine_hooks_changed(e, s, st);
 
-        if (ns == STEP_SUCCEEDED && !session_state_is_final(s->state)) {
-                step_note_duration(st, res->duration_usec);
+        if ((ns == STEP_SUCCEEDED || step_continues_after(st, ns)) && !session_state_is_final(s->state)) {
+                if (ns == STEP_SUCCEEDED)
+                        step_note_duration(st, res->duration_usec);
+                else {
+                        log_info("Session %u: %s %u (%s) %s, and may (on_failure: continue): the session goes on.",
+                                 s->id, step_phase_to_string(st->phase), st->index, st->name, step_state_to_string(ns));
+                        engine_hooks_changed(e, s, NULL);   /* FailedSteps */
+                }
                 /* the next transition (the next step running, waiting for approval, or the end)
                  * is written in the same transaction as this one */
                 s->current_step++;
@@ -422,6 +433,11 @@ void session_advance(Session *s, bool chained) {
                 case STEP_APPROVED:
                         step_run(st, chained);
                         return;
+                case STEP_FAILED:
+                case STEP_TIMED_OUT:
+                        if (!st->continue_on_failure)
+                                return;
+                        __attribute__((fallthrough));
                 case STEP_SUCCEEDED:
                         s->current_step++;
                         session_rt(s)->dirty = true;

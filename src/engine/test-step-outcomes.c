@@ -259,6 +259,80 @@ static void test_connector_outcomes(void) {
         fx_done(&f);
 }
 
+/* "on_failure": "continue": a failed or timed-out step stays so, the session goes on and can end
+ * succeeded, counting it (FailedSteps); the default still stops; both survive a restart. */
+static void test_on_failure_continue(void) {
+        Fx f;
+        Runbook *rb;
+        Session *s, *c;
+        uint32_t id;
+
+        fx_setup(&f);
+        rb = rb_make(&f,
+                     "{ \"prechecks\": [ { \"id\": \"probe\", \"name\": \"probe\", \"run\": \"exit 2\", \"approval\": \"none\","
+                     "                    \"on_failure\": \"continue\" } ],"
+                     "  \"steps\": [ { \"name\": \"warm\", \"run\": \"hold\", \"approval\": \"none\", \"on_failure\": \"continue\" },"
+                     "              { \"id\": \"main\", \"name\": \"main\", \"run\": \"main\", \"approval\": \"none\", \"on_failure\": \"stop\" },"
+                     "              { \"name\": \"strict\", \"run\": \"exit 1\", \"approval\": \"none\" } ],"
+                     "  \"postchecks\": [ { \"name\": \"post\", \"run\": \"post\", \"approval\": \"none\" } ] }");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        check_streq(s->steps[0].id, "probe");
+        check(!s->steps[1].id);
+        check_streq(s->steps[2].id, "main");
+        check(s->steps[0].continue_on_failure && s->steps[1].continue_on_failure);
+        check(!s->steps[2].continue_on_failure && !s->steps[3].continue_on_failure);
+        settle(&f);
+        /* the precheck failed and the session went on to 'warm' */
+        check_int(s->steps[0].state, STEP_FAILED);
+        check(strstr(s->steps[0].error, "exit status 2"));
+        check_int(s->state, SESSION_RUNNING);
+        check_int(s->current_step, 1);
+        check_int(session_failed_steps(s), 1);
+        check_int(hooks.last_changed_id, id);
+
+        /* 'warm' times out: the session goes on, and stops at the strict step's failure */
+        tc_expire(tc_last(id, 1));
+        settle(&f);
+        check_int(s->steps[1].state, STEP_TIMED_OUT);
+        check_int(s->steps[2].state, STEP_SUCCEEDED);
+        check_int(s->steps[3].state, STEP_FAILED);
+        check_int(s->steps[4].state, STEP_SKIPPED);
+        check_int(s->state, SESSION_FAILED);
+        check(strstr(s->error, "main 3 (strict) failed"));
+        check_int(session_failed_steps(s), 2);
+        CHECK_RUNS("exit 2", "hold", "main", "exit 1");
+
+        /* as stored, and after a restart */
+        c = stored(&f, id);
+        check_streq(c->steps[0].id, "probe");
+        check(c->steps[1].continue_on_failure && !c->steps[3].continue_on_failure);
+        check_int(session_failed_steps(c), 2);
+        session_free(c);
+        runbook_free(rb);
+
+        /* without the strict step the session succeeds, with its failures counted */
+        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"a\", \"run\": \"exit 1\", \"approval\": \"none\", \"on_failure\": \"continue\" },"
+                         "              { \"name\": \"b\", \"run\": \"b\", \"approval\": \"none\" } ] }");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        settle(&f);
+        check_int(s->state, SESSION_SUCCEEDED);
+        check(!s->error);
+        check_int(s->steps[0].state, STEP_FAILED);
+        check_int(s->steps[1].state, STEP_SUCCEEDED);
+        check_int(session_failed_steps(s), 1);
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+        s = get(&f, id);
+        check_int(s->state, SESSION_SUCCEEDED);
+        check_int(session_failed_steps(s), 1);
+        check_streq(step_state_to_string(s->steps[0].state), "failed");
+
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 static void test_bad_parameters(void) {
         Fx f;
         Runbook *rb;
@@ -409,6 +483,7 @@ int main(void) {
         TEST(timeout);
         TEST(cancel_running);
         TEST(connector_outcomes);
+        TEST(on_failure_continue);
         TEST(bad_parameters);
         TEST(no_such_target);
         TEST(output_cap);

@@ -196,15 +196,23 @@ void event_session_started(const Session *s) {
 void event_session_finished(const Session *s) {
         RECORD(r);
         const char *state = session_state_to_string(s->state);
+        unsigned failed = session_failed_steps(s);
+        char allowed[96] = "";
 
+        if (failed > 0)
+                snprintf(allowed, sizeof allowed, "; %u step%s failed, allowed by on_failure: continue", failed,
+                         failed == 1 ? "" : "s");
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_FINISHED_STR);
         rec_add(&r, "PRIORITY", "%d", s->state == SESSION_SUCCEEDED ? LOG_NOTICE : LOG_WARNING);
         if (s->error)
-                rec_add(&r, "MESSAGE", "[SESSION_END] Session %u finished: %s (%s)", s->id, state, s->error);
+                rec_add(&r, "MESSAGE", "[SESSION_END] Session %u finished: %s (%s%s)", s->id, state, s->error, allowed);
+        else if (failed > 0)
+                rec_add(&r, "MESSAGE", "[SESSION_END] Session %u finished: %s (%s)", s->id, state, allowed + 2);
         else
                 rec_add(&r, "MESSAGE", "[SESSION_END] Session %u finished: %s", s->id, state);
         rec_session(&r, s);
         rec_add(&r, "RUNBOOK_SESSION_STATE", "%s", state);
+        rec_add(&r, "RUNBOOK_FAILED_STEPS", "%u", failed);
         if (s->error)
                 rec_add(&r, "RUNBOOK_ERROR", "%s", s->error);
         rec_send(&r);

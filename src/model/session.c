@@ -23,6 +23,7 @@ static void step_done(Step *st) {
         for (size_t i = 0; i < st->n_hosts; i++)
                 host_done(&st->hosts[i]);
         free(st->hosts);
+        free(st->id);
         free(st->name);
         free(st->command);
         free(st->target);
@@ -50,6 +51,14 @@ Session *session_free(Session *s) {
         free(s->error);
         free(s);
         return NULL;
+}
+
+unsigned session_failed_steps(const Session *s) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < s->n_steps; i++)
+                n += s->steps[i].continue_on_failure && step_state_is_failure(s->steps[i].state);
+        return n;
 }
 
 unsigned step_count_approvals(const Step *st) {

@@ -83,6 +83,7 @@ typedef struct HostRun {
 struct Step {
         Session *session;
         uint32_t index;
+        char *id;                 /* the runbook's id for it; NULL: none */
         char *name;
         StepPhase phase;
         char *command;            /* final, parameters substituted */
@@ -92,6 +93,7 @@ struct Step {
         unsigned approvals_required;
         usec_t timeout_usec;
         int expect_exit;
+        bool continue_on_failure; /* its failure does not stop the session ("on_failure": "continue") */
 
         StepState state;
         Approval *approvals;      /* every decision, over all attempts */
@@ -141,6 +143,9 @@ struct Session {
 /* Frees the session and its steps; the engine frees its runtime first. */
 Session *session_free(Session *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Session *, session_free);
+
+/* Steps that failed or timed out but were allowed to ("on_failure": "continue"). */
+unsigned session_failed_steps(const Session *s);
 
 /* Number of approvals (approve decisions) given for the step's current attempt. */
 unsigned step_count_approvals(const Step *step);

@@ -75,6 +75,10 @@ bool session_state_is_final(SessionState s) {
         return s == SESSION_SUCCEEDED || s == SESSION_FAILED || s == SESSION_REJECTED || s == SESSION_CANCELLED;
 }
 
+bool step_state_is_failure(StepState s) {
+        return s == STEP_FAILED || s == STEP_TIMED_OUT;
+}
+
 bool step_state_is_final(StepState s) {
         return s == STEP_SUCCEEDED || s == STEP_FAILED || s == STEP_TIMED_OUT || s == STEP_REJECTED ||
                s == STEP_SKIPPED || s == STEP_CANCELLED || s == STEP_INTERRUPTED;

@@ -54,3 +54,5 @@ StepState step_state_from_string(const char *s);
 /* Finished: no further transition happens by itself (interrupted waits for Retry or Cancel). */
 bool session_state_is_final(SessionState s);
 bool step_state_is_final(StepState s);
+/* The command ran and did not do what was expected: failed or timed out. */
+bool step_state_is_failure(StepState s);

@@ -88,6 +88,11 @@ static json_t *step_to_json(const Step *st) {
                       "truncated", st->truncated);
         if (j && st->error)
                 json_object_set_new(j, "error", json_string(st->error));
+        /* optional keys (records written before them load unchanged) */
+        if (j && st->id)
+                json_object_set_new(j, "id", json_string(st->id));
+        if (j && st->continue_on_failure)
+                json_object_set_new(j, "on_failure", json_string("continue"));
         if (j && st->remote)
                 json_object_set(j, "remote", st->remote);
         if (j && st->n_hosts > 0 &&
@@ -266,8 +271,13 @@ static int step_from_json(json_t *j, Step *st) {
             (r = dup_str(j, "target", true, &st->target)) < 0 ||
             (r = dup_str(j, "connector", true, &st->connector)) < 0 ||
             (r = dup_str(j, "digest", true, &st->digest)) < 0 ||
-            (r = dup_str(j, "error", false, &st->error)) < 0)
+            (r = dup_str(j, "error", false, &st->error)) < 0 ||
+            (r = dup_str(j, "id", false, &st->id)) < 0)
                 return r;
+        const char *on_failure = json_string_value(json_object_get(j, "on_failure"));
+        if (on_failure && !streq(on_failure, "continue"))
+                return -EBADMSG;
+        st->continue_on_failure = on_failure;
         st->phase = step_phase_from_string(json_string_value(json_object_get(j, "phase")));
         st->state = step_state_from_string(json_string_value(json_object_get(j, "state")));
         if (st->phase < 0 || st->state < 0)
