@@ -398,6 +398,13 @@ int store_get(StoreTxn *t, StoreDb db, const void *key, size_t klen, MDB_val *re
         return mdb_to_errno(mdb_get(t->txn, t->store->dbi[db], &k, ret));
 }
 
+/* Opens a cursor on 'db'; a transaction that has failed already gives its error instead. */
+static int cursor_open(StoreTxn *t, StoreDb db, MDB_cursor **ret) {
+        if (t->ret < 0)
+                return t->ret;
+        return mdb_to_errno(mdb_cursor_open(t->txn, t->store->dbi[db], ret));
+}
+
 /* Puts the cursor on the greatest key below 'key' (the greatest of all when klen is 0). */
 static int cursor_last_below(MDB_cursor *c, const void *key, size_t klen, MDB_val *k, MDB_val *v) {
         int r;
@@ -438,9 +445,7 @@ int store_foreach(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, bool
         MDB_val k, v;
         int r;
 
-        if (t->ret < 0)
-                return t->ret;
-        r = mdb_to_errno(mdb_cursor_open(t->txn, t->store->dbi[db], &c));
+        r = cursor_open(t, db, &c);
         if (r < 0)
                 return r;
 
@@ -475,9 +480,7 @@ int store_foreach_below(StoreTxn *t, StoreDb db, const void *key, size_t klen, s
         MDB_val k, v;
         int r;
 
-        if (t->ret < 0)
-                return t->ret;
-        r = mdb_to_errno(mdb_cursor_open(t->txn, t->store->dbi[db], &c));
+        r = cursor_open(t, db, &c);
         if (r < 0)
                 return r;
         r = cursor_last_below(c, key, klen, &k, &v);
@@ -489,11 +492,9 @@ void store_del_prefix(StoreTxn *t, StoreDb db, const void *prefix, size_t plen) 
         MDB_val k = { plen, (void *) prefix }, v;
         int r;
 
-        if (t->ret < 0)
-                return;
-        r = mdb_cursor_open(t->txn, t->store->dbi[db], &c);
-        if (r != 0) {
-                t->ret = mdb_to_errno(r);
+        r = cursor_open(t, db, &c);
+        if (r < 0) {
+                t->ret = r;
                 return;
         }
         for (r = mdb_cursor_get(c, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST); r == 0;
