@@ -141,20 +141,23 @@ static json_t *session_to_json(const Session *s) {
         return set_login(j, "creator_login_uid", "creator_login_name", s->creator_login_uid, s->creator_login_name);
 }
 
-void store_save_session(StoreTxn *t, const Session *s, bool created) {
-        uint8_t k[4];
-        json_t *j;
-
-        if (t->ret < 0)
-                return;
-        j = session_to_json(s);
+/* Writes a record made by one of the *_to_json() above (NULL: out of memory), and drops it. */
+static void put_record(StoreTxn *t, StoreDb db, const void *key, size_t klen, json_t *j) {
         if (!j) {
                 t->ret = -ENOMEM;
                 return;
         }
-        session_key(k, s->id);
-        store_put_json(t, DB_SESSIONS, k, 4, j);
+        store_put_json(t, db, key, klen, j);
         json_decref(j);
+}
+
+void store_save_session(StoreTxn *t, const Session *s, bool created) {
+        uint8_t k[4];
+
+        if (t->ret < 0)
+                return;
+        session_key(k, s->id);
+        put_record(t, DB_SESSIONS, k, 4, session_to_json(s));
         if (created) {
                 uint8_t sk[5];
                 snapshot_key(sk, s->id);
@@ -170,34 +173,20 @@ void store_save_session(StoreTxn *t, const Session *s, bool created) {
 
 void store_save_step(StoreTxn *t, const Step *st) {
         uint8_t k[8];
-        json_t *j;
 
         if (t->ret < 0)
                 return;
-        j = step_to_json(st);
-        if (!j) {
-                t->ret = -ENOMEM;
-                return;
-        }
         step_key(k, st->session->id, st->index);
-        store_put_json(t, DB_STEPS, k, 8, j);
-        json_decref(j);
+        put_record(t, DB_STEPS, k, 8, step_to_json(st));
 }
 
 void store_save_host(StoreTxn *t, const HostRun *h) {
         uint8_t k[12];
-        json_t *j;
 
         if (t->ret < 0)
                 return;
-        j = host_to_json(h);
-        if (!j) {
-                t->ret = -ENOMEM;
-                return;
-        }
         host_key(k, h->step->session->id, h->step->index, h->index);
-        store_put_json(t, DB_STEPS, k, sizeof k, j);
-        json_decref(j);
+        put_record(t, DB_STEPS, k, sizeof k, host_to_json(h));
 }
 
 static int dup_str(json_t *o, const char *key, bool required, char **ret) {
