@@ -636,6 +636,82 @@ static void test_output(void) {
         tmpdir_done(&d);
 }
 
+static int host_output_fn(StoreTxn *t, void *userdata) {
+        OutputCtx *c = userdata;
+        if (c->del)
+                store_del_output(t, c->id, c->index);
+        else   /* host 2 of the group step */
+                store_put_host_output(t, c->id, c->index, 2, c->stream, c->data, c->n);
+        return 0;
+}
+
+static void check_host_output(Store *st, uint32_t host, uint8_t stream, const uint8_t *data, size_t n) {
+        _cleanup_free_ uint8_t *got = NULL;
+        size_t got_n = 12345;
+        StoreTxn t;
+
+        check(store_read_begin(st, &t) == 0);
+        check(store_get_host_output(&t, 7, 1, host, stream, &got, &got_n) == 0);
+        store_read_end(&t);
+        check_int(got_n, n);
+        check(n == 0 || memcmp(got, data, n) == 0);
+}
+
+/* a group host's chunk: be32 id | be32 index | 'h' | be32 host | u8 stream | be32 chunk */
+static const uint8_t host_chunk_prefix[14] = { 0, 0, 0, 7, 0, 0, 0, 1, 'h', 0, 0, 0, 2, 1 };
+
+static int host_key_cb(const MDB_val *k, const MDB_val *v, void *u) {
+        uint32_t *chunk = u;
+
+        check_int(k->mv_size, 18);
+        check(memcmp(k->mv_data, host_chunk_prefix, sizeof host_chunk_prefix) == 0);
+        check_int(be32_get((const uint8_t *) k->mv_data + 14), (*chunk)++);
+        return 0;
+}
+
+/* A group host's output: beside its step's, chunked alike, removed with the step's. */
+static void test_host_output(void) {
+        TmpDir d;
+        _cleanup_free_ char *dir = NULL;
+        uint8_t big[64 * 1024 + 5];
+        Store *st = NULL;
+        uint32_t chunk = 0;
+        StoreTxn t;
+
+        tmpdir_make(&d);
+        dir = db_dir(&d);
+        check(store_open(dir, &st) == 0);
+        for (size_t i = 0; i < sizeof big; i++)
+                big[i] = (uint8_t) (i * 13 + i / 251);
+
+        check_host_output(st, 2, 1, NULL, 0);
+        put_output(st, 7, 1, 1, (const uint8_t *) "step", 4);
+        check(store_write(st, host_output_fn, &(OutputCtx) { 7, 1, 1, big, sizeof big, false }) == 0);
+        check_host_output(st, 2, 1, big, sizeof big);
+        check_host_output(st, 2, 0, NULL, 0);
+        check_host_output(st, 3, 1, NULL, 0);
+        check_output(st, 7, 1, 1, (const uint8_t *) "step", 4);
+        /* the step's own chunk: be32 id | be32 index | u8 stream | be32 chunk */
+        check(has_key(st, DB_OUTPUT, (const uint8_t[13]) { 0, 0, 0, 7, 0, 0, 0, 1, 1, 0, 0, 0, 0 }, 13));
+        check(store_read_begin(st, &t) == 0);
+        check(store_foreach(&t, DB_OUTPUT, host_chunk_prefix, 9, false, host_key_cb, &chunk) == 0);
+        store_read_end(&t);
+        check_int(chunk, 2);
+
+        /* replaced by something shorter: the old chunks go */
+        check(store_write(st, host_output_fn, &(OutputCtx) { 7, 1, 1, (const uint8_t *) "host", 4, false }) == 0);
+        check_host_output(st, 2, 1, (const uint8_t *) "host", 4);
+        check_int(count_chunks(st), 2);
+
+        /* store_del_output of the step: the host's too */
+        check(store_write(st, host_output_fn, &(OutputCtx) { .id = 7, .index = 1, .del = true }) == 0);
+        check_host_output(st, 2, 1, NULL, 0);
+        check_int(count_chunks(st), 0);
+
+        store_free(st);
+        tmpdir_done(&d);
+}
+
 typedef struct SessionsSeen {
         uint32_t ids[16];
         char *states[16];
@@ -819,6 +895,7 @@ int main(void) {
         TEST(save_parts);
         TEST(list_active);
         TEST(output);
+        TEST(host_output);
         TEST(foreach_session);
         return 0;
 }
