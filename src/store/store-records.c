@@ -466,47 +466,47 @@ int store_list_active(StoreTxn *t, uint32_t **ret, size_t *ret_n) {
         return 0;
 }
 
-static void output_key(uint8_t k[13], uint32_t id, uint32_t index, uint8_t stream, uint32_t chunk) {
+/* A step's output: be32 id | be32 index | u8 stream, then a be32 chunk number. */
+static void output_prefix(uint8_t k[9], uint32_t id, uint32_t index, uint8_t stream) {
         be32_put(k, id);
         be32_put(k + 4, index);
         k[8] = stream;
-        be32_put(k + 9, chunk);
 }
 
-void store_put_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, const uint8_t *data, size_t n) {
-        uint8_t k[13];
-
-        output_key(k, id, index, stream, 0);
-        store_del_prefix(t, DB_OUTPUT, k, 9);
-        for (uint32_t chunk = 0; (size_t) chunk * OUTPUT_CHUNK_SIZE < n; chunk++) {
-                size_t off = (size_t) chunk * OUTPUT_CHUNK_SIZE;
-                output_key(k, id, index, stream, chunk);
-                store_put(t, DB_OUTPUT, k, sizeof k, data + off, MIN((size_t) OUTPUT_CHUNK_SIZE, n - off));
-        }
-}
-
-/* A group member's output: be32 id | be32 index | 'h' | be32 host | stream | be32 chunk (its
- * step's prefix, so that store_del_output() removes it with the step's). */
-static void host_output_key(uint8_t k[18], uint32_t id, uint32_t index, uint32_t host, uint8_t stream, uint32_t chunk) {
+/* A group member's output: be32 id | be32 index | 'h' | be32 host | u8 stream, then a be32 chunk
+ * number (its step's prefix, so that store_del_output() removes it with the step's). */
+static void host_output_prefix(uint8_t k[14], uint32_t id, uint32_t index, uint32_t host, uint8_t stream) {
         be32_put(k, id);
         be32_put(k + 4, index);
         k[8] = 'h';
         be32_put(k + 9, host);
         k[13] = stream;
-        be32_put(k + 14, chunk);
+}
+
+/* Replaces what is under the prefix k[0, plen) with 'data', in chunks of OUTPUT_CHUNK_SIZE whose
+ * keys are the prefix and the chunk's number ('k' has room for it). */
+static void put_chunks(StoreTxn *t, uint8_t *k, size_t plen, const uint8_t *data, size_t n) {
+        store_del_prefix(t, DB_OUTPUT, k, plen);
+        for (uint32_t chunk = 0; (size_t) chunk * OUTPUT_CHUNK_SIZE < n; chunk++) {
+                size_t off = (size_t) chunk * OUTPUT_CHUNK_SIZE;
+                be32_put(k + plen, chunk);
+                store_put(t, DB_OUTPUT, k, plen + 4, data + off, MIN((size_t) OUTPUT_CHUNK_SIZE, n - off));
+        }
+}
+
+void store_put_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, const uint8_t *data, size_t n) {
+        uint8_t k[9 + 4];
+
+        output_prefix(k, id, index, stream);
+        put_chunks(t, k, 9, data, n);
 }
 
 void store_put_host_output(StoreTxn *t, uint32_t id, uint32_t index, uint32_t host, uint8_t stream,
                            const uint8_t *data, size_t n) {
-        uint8_t k[18];
+        uint8_t k[14 + 4];
 
-        host_output_key(k, id, index, host, stream, 0);
-        store_del_prefix(t, DB_OUTPUT, k, 14);
-        for (uint32_t chunk = 0; (size_t) chunk * OUTPUT_CHUNK_SIZE < n; chunk++) {
-                size_t off = (size_t) chunk * OUTPUT_CHUNK_SIZE;
-                host_output_key(k, id, index, host, stream, chunk);
-                store_put(t, DB_OUTPUT, k, sizeof k, data + off, MIN((size_t) OUTPUT_CHUNK_SIZE, n - off));
-        }
+        host_output_prefix(k, id, index, host, stream);
+        put_chunks(t, k, 14, data, n);
 }
 
 void store_del_output(StoreTxn *t, uint32_t id, uint32_t index) {
@@ -534,13 +534,12 @@ static int output_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
         return 0;
 }
 
-int store_get_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, uint8_t **ret, size_t *ret_n) {
+/* The chunks under the prefix, joined. */
+static int get_chunks(StoreTxn *t, const uint8_t *prefix, size_t plen, uint8_t **ret, size_t *ret_n) {
         struct output_ctx c = {};
-        uint8_t k[13];
         int r;
 
-        output_key(k, id, index, stream, 0);
-        r = store_foreach(t, DB_OUTPUT, k, 9, false, output_cb, &c);
+        r = store_foreach(t, DB_OUTPUT, prefix, plen, false, output_cb, &c);
         if (r < 0) {
                 free(c.data);
                 return r;
@@ -550,21 +549,19 @@ int store_get_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, u
         return 0;
 }
 
+int store_get_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, uint8_t **ret, size_t *ret_n) {
+        uint8_t k[9];
+
+        output_prefix(k, id, index, stream);
+        return get_chunks(t, k, sizeof k, ret, ret_n);
+}
+
 int store_get_host_output(StoreTxn *t, uint32_t id, uint32_t index, uint32_t host, uint8_t stream, uint8_t **ret,
                           size_t *ret_n) {
-        struct output_ctx c = {};
-        uint8_t k[18];
-        int r;
+        uint8_t k[14];
 
-        host_output_key(k, id, index, host, stream, 0);
-        r = store_foreach(t, DB_OUTPUT, k, 14, false, output_cb, &c);
-        if (r < 0) {
-                free(c.data);
-                return r;
-        }
-        *ret = c.data;
-        *ret_n = c.n;
-        return 0;
+        host_output_prefix(k, id, index, host, stream);
+        return get_chunks(t, k, sizeof k, ret, ret_n);
 }
 
 struct foreach_session_ctx {
