@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-store.c: the LMDB store — sticky-error transactions, iteration, meta, the audit log, map
  * growth, what a crash may leave — each case in its own mkdtemp directory. The records:
- * test-store-records.c; the start log: test-start-log.c. */
+ * test-store-records.c; output: test-store-output.c; the start log: test-start-log.c. */
 
 #include <fcntl.h>
 #include <signal.h>
