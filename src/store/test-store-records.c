@@ -143,6 +143,13 @@ static void save(Store *st, Session *s, bool all) {
         check(store_write(st, save_fn, &c) == 0);
 }
 
+/* A new session saved whole, for the cases that only read it back. */
+static void save_new_session(Store *st, uint32_t id, SessionState state) {
+        Session *s = make_session(id, state);
+        save(st, s, true);
+        session_free(s);
+}
+
 static void save_step(Store *st, const Step *step) {
         SaveCtx c = { .step = step };
         check(store_write(st, save_fn, &c) == 0);
@@ -478,11 +485,8 @@ static void test_list_active(void) {
         free(ids);
 
         /* many: more than the first allocation */
-        for (uint32_t id = 2000; id < 2100; id++) {
-                Session *x = make_session(id, SESSION_WAITING_APPROVAL);
-                save(f.store, x, true);
-                session_free(x);
-        }
+        for (uint32_t id = 2000; id < 2100; id++)
+                save_new_session(f.store, id, SESSION_WAITING_APPROVAL);
         list_active(f.store, &ids, &n);
         check_int(n, 101);
         check_int(ids[0], 5);
@@ -537,11 +541,8 @@ static void test_foreach_session(void) {
         foreach_sessions(f.store, &c);
         check_int(c.n, 0);
 
-        for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
-                Session *s = make_session(ids[i], i % 2 ? SESSION_SUCCEEDED : SESSION_WAITING_APPROVAL);
-                save(f.store, s, true);
-                session_free(s);
-        }
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++)
+                save_new_session(f.store, ids[i], i % 2 ? SESSION_SUCCEEDED : SESSION_WAITING_APPROVAL);
 
         foreach_sessions(f.store, &c);
         check_int(c.n, ELEMENTSOF(ids));
@@ -604,11 +605,8 @@ static void test_walk_sessions(void) {
         check_int(walk(f.store, 0, 100, &c), 0);
         check_int(c.n, 0);
 
-        for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
-                Session *s = make_session(ids[i], i % 2 ? SESSION_SUCCEEDED : SESSION_WAITING_APPROVAL);
-                save(f.store, s, true);
-                session_free(s);
-        }
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++)
+                save_new_session(f.store, ids[i], i % 2 ? SESSION_SUCCEEDED : SESSION_WAITING_APPROVAL);
 
         /* all, newest first, with their states (snapshot keys are not sessions) */
         check_int(walk(f.store, 0, 100, &c), 0);
