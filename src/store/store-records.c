@@ -146,20 +146,23 @@ static json_t *session_to_json(const Session *s) {
         return set_login(j, "creator_login_uid", "creator_login_name", s->creator_login_uid, s->creator_login_name);
 }
 
-void store_save_session(StoreTxn *t, const Session *s, bool created) {
-        uint8_t k[4];
-        json_t *j;
-
-        if (t->ret < 0)
-                return;
-        j = session_to_json(s);
+/* Writes a record made by one of the *_to_json() above (NULL: out of memory), and drops it. */
+static void put_record(StoreTxn *t, StoreDb db, const void *key, size_t klen, json_t *j) {
         if (!j) {
                 t->ret = -ENOMEM;
                 return;
         }
-        session_key(k, s->id);
-        store_put_json(t, DB_SESSIONS, k, 4, j);
+        store_put_json(t, db, key, klen, j);
         json_decref(j);
+}
+
+void store_save_session(StoreTxn *t, const Session *s, bool created) {
+        uint8_t k[4];
+
+        if (t->ret < 0)
+                return;
+        session_key(k, s->id);
+        put_record(t, DB_SESSIONS, k, 4, session_to_json(s));
         if (created) {
                 uint8_t sk[5];
                 snapshot_key(sk, s->id);
@@ -175,34 +178,20 @@ void store_save_session(StoreTxn *t, const Session *s, bool created) {
 
 void store_save_step(StoreTxn *t, const Step *st) {
         uint8_t k[8];
-        json_t *j;
 
         if (t->ret < 0)
                 return;
-        j = step_to_json(st);
-        if (!j) {
-                t->ret = -ENOMEM;
-                return;
-        }
         step_key(k, st->session->id, st->index);
-        store_put_json(t, DB_STEPS, k, 8, j);
-        json_decref(j);
+        put_record(t, DB_STEPS, k, 8, step_to_json(st));
 }
 
 void store_save_host(StoreTxn *t, const HostRun *h) {
         uint8_t k[12];
-        json_t *j;
 
         if (t->ret < 0)
                 return;
-        j = host_to_json(h);
-        if (!j) {
-                t->ret = -ENOMEM;
-                return;
-        }
         host_key(k, h->step->session->id, h->step->index, h->index);
-        store_put_json(t, DB_STEPS, k, sizeof k, j);
-        json_decref(j);
+        put_record(t, DB_STEPS, k, sizeof k, host_to_json(h));
 }
 
 static int dup_str(json_t *o, const char *key, bool required, char **ret) {
@@ -487,47 +476,47 @@ int store_list_active(StoreTxn *t, uint32_t **ret, size_t *ret_n) {
         return 0;
 }
 
-static void output_key(uint8_t k[13], uint32_t id, uint32_t index, uint8_t stream, uint32_t chunk) {
+/* A step's output: be32 id | be32 index | u8 stream, then a be32 chunk number. */
+static void output_prefix(uint8_t k[9], uint32_t id, uint32_t index, uint8_t stream) {
         be32_put(k, id);
         be32_put(k + 4, index);
         k[8] = stream;
-        be32_put(k + 9, chunk);
 }
 
-void store_put_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, const uint8_t *data, size_t n) {
-        uint8_t k[13];
-
-        output_key(k, id, index, stream, 0);
-        store_del_prefix(t, DB_OUTPUT, k, 9);
-        for (uint32_t chunk = 0; (size_t) chunk * OUTPUT_CHUNK_SIZE < n; chunk++) {
-                size_t off = (size_t) chunk * OUTPUT_CHUNK_SIZE;
-                output_key(k, id, index, stream, chunk);
-                store_put(t, DB_OUTPUT, k, sizeof k, data + off, MIN((size_t) OUTPUT_CHUNK_SIZE, n - off));
-        }
-}
-
-/* A group member's output: be32 id | be32 index | 'h' | be32 host | stream | be32 chunk (its
- * step's prefix, so that store_del_output() removes it with the step's). */
-static void host_output_key(uint8_t k[18], uint32_t id, uint32_t index, uint32_t host, uint8_t stream, uint32_t chunk) {
+/* A group member's output: be32 id | be32 index | 'h' | be32 host | u8 stream, then a be32 chunk
+ * number (its step's prefix, so that store_del_output() removes it with the step's). */
+static void host_output_prefix(uint8_t k[14], uint32_t id, uint32_t index, uint32_t host, uint8_t stream) {
         be32_put(k, id);
         be32_put(k + 4, index);
         k[8] = 'h';
         be32_put(k + 9, host);
         k[13] = stream;
-        be32_put(k + 14, chunk);
+}
+
+/* Replaces what is under the prefix k[0, plen) with 'data', in chunks of OUTPUT_CHUNK_SIZE whose
+ * keys are the prefix and the chunk's number ('k' has room for it). */
+static void put_chunks(StoreTxn *t, uint8_t *k, size_t plen, const uint8_t *data, size_t n) {
+        store_del_prefix(t, DB_OUTPUT, k, plen);
+        for (uint32_t chunk = 0; (size_t) chunk * OUTPUT_CHUNK_SIZE < n; chunk++) {
+                size_t off = (size_t) chunk * OUTPUT_CHUNK_SIZE;
+                be32_put(k + plen, chunk);
+                store_put(t, DB_OUTPUT, k, plen + 4, data + off, MIN((size_t) OUTPUT_CHUNK_SIZE, n - off));
+        }
+}
+
+void store_put_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, const uint8_t *data, size_t n) {
+        uint8_t k[9 + 4];
+
+        output_prefix(k, id, index, stream);
+        put_chunks(t, k, 9, data, n);
 }
 
 void store_put_host_output(StoreTxn *t, uint32_t id, uint32_t index, uint32_t host, uint8_t stream,
                            const uint8_t *data, size_t n) {
-        uint8_t k[18];
+        uint8_t k[14 + 4];
 
-        host_output_key(k, id, index, host, stream, 0);
-        store_del_prefix(t, DB_OUTPUT, k, 14);
-        for (uint32_t chunk = 0; (size_t) chunk * OUTPUT_CHUNK_SIZE < n; chunk++) {
-                size_t off = (size_t) chunk * OUTPUT_CHUNK_SIZE;
-                host_output_key(k, id, index, host, stream, chunk);
-                store_put(t, DB_OUTPUT, k, sizeof k, data + off, MIN((size_t) OUTPUT_CHUNK_SIZE, n - off));
-        }
+        host_output_prefix(k, id, index, host, stream);
+        put_chunks(t, k, 14, data, n);
 }
 
 void store_del_output(StoreTxn *t, uint32_t id, uint32_t index) {
@@ -555,13 +544,12 @@ static int output_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
         return 0;
 }
 
-int store_get_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, uint8_t **ret, size_t *ret_n) {
+/* The chunks under the prefix, joined. */
+static int get_chunks(StoreTxn *t, const uint8_t *prefix, size_t plen, uint8_t **ret, size_t *ret_n) {
         struct output_ctx c = {};
-        uint8_t k[13];
         int r;
 
-        output_key(k, id, index, stream, 0);
-        r = store_foreach(t, DB_OUTPUT, k, 9, false, output_cb, &c);
+        r = store_foreach(t, DB_OUTPUT, prefix, plen, false, output_cb, &c);
         if (r < 0) {
                 free(c.data);
                 return r;
@@ -571,21 +559,19 @@ int store_get_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, u
         return 0;
 }
 
+int store_get_output(StoreTxn *t, uint32_t id, uint32_t index, uint8_t stream, uint8_t **ret, size_t *ret_n) {
+        uint8_t k[9];
+
+        output_prefix(k, id, index, stream);
+        return get_chunks(t, k, sizeof k, ret, ret_n);
+}
+
 int store_get_host_output(StoreTxn *t, uint32_t id, uint32_t index, uint32_t host, uint8_t stream, uint8_t **ret,
                           size_t *ret_n) {
-        struct output_ctx c = {};
-        uint8_t k[18];
-        int r;
+        uint8_t k[14];
 
-        host_output_key(k, id, index, host, stream, 0);
-        r = store_foreach(t, DB_OUTPUT, k, 14, false, output_cb, &c);
-        if (r < 0) {
-                free(c.data);
-                return r;
-        }
-        *ret = c.data;
-        *ret_n = c.n;
-        return 0;
+        host_output_prefix(k, id, index, host, stream);
+        return get_chunks(t, k, sizeof k, ret, ret_n);
 }
 
 struct foreach_session_ctx {

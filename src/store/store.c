@@ -398,6 +398,13 @@ int store_get(StoreTxn *t, StoreDb db, const void *key, size_t klen, MDB_val *re
         return mdb_to_errno(mdb_get(t->txn, t->store->dbi[db], &k, ret));
 }
 
+/* Opens a cursor on 'db'; a transaction that has failed already gives its error instead. */
+static int cursor_open(StoreTxn *t, StoreDb db, MDB_cursor **ret) {
+        if (t->ret < 0)
+                return t->ret;
+        return mdb_to_errno(mdb_cursor_open(t->txn, t->store->dbi[db], ret));
+}
+
 /* Puts the cursor on the greatest key below 'key' (the greatest of all when klen is 0). */
 static int cursor_last_below(MDB_cursor *c, const void *key, size_t klen, MDB_val *k, MDB_val *v) {
         int r;
@@ -412,16 +419,32 @@ static int cursor_last_below(MDB_cursor *c, const void *key, size_t klen, MDB_va
         return mdb_cursor_get(c, k, v, r == 0 ? MDB_PREV : MDB_LAST);
 }
 
-/* From where the cursor was put ('r', the LMDB result of that), calls 'fn' for each key that
- * begins with 'prefix' (every key when plen is 0), forwards or back; closes the cursor. */
-static int cursor_walk(MDB_cursor *c, int r, MDB_val *k, MDB_val *v, bool reverse, const void *prefix, size_t plen,
-                       store_foreach_fn fn, void *userdata) {
-        for (; r == 0; r = mdb_cursor_get(c, k, v, reverse ? MDB_PREV : MDB_NEXT)) {
+/* Calls 'fn' for each key that begins with 'prefix' (every key when plen is 0), from 'from'
+ * forwards (the first key >= 'from', the first of all when flen is 0) or back (the greatest key
+ * below 'from', the greatest of all when flen is 0). */
+static int cursor_foreach(StoreTxn *t, StoreDb db, const void *from, size_t flen, bool reverse,
+                          const void *prefix, size_t plen, store_foreach_fn fn, void *userdata) {
+        MDB_cursor *c = NULL;
+        MDB_val k, v;
+        int r;
+
+        r = cursor_open(t, db, &c);
+        if (r < 0)
+                return r;
+        if (reverse)
+                r = cursor_last_below(c, from, flen, &k, &v);
+        else if (flen > 0) {
+                k = (MDB_val) { flen, (void *) from };
+                r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        } else
+                r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+
+        for (; r == 0; r = mdb_cursor_get(c, &k, &v, reverse ? MDB_PREV : MDB_NEXT)) {
                 int q;
 
-                if (plen > 0 && (k->mv_size < plen || memcmp(k->mv_data, prefix, plen) != 0))
+                if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
                         break;
-                q = fn(k, v, userdata);
+                q = fn(&k, &v, userdata);
                 if (q != 0) {
                         mdb_cursor_close(c);
                         return q < 0 ? q : 0;
@@ -434,54 +457,27 @@ static int cursor_walk(MDB_cursor *c, int r, MDB_val *k, MDB_val *v, bool revers
 
 int store_foreach(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, bool reverse,
                   store_foreach_fn fn, void *userdata) {
-        MDB_cursor *c = NULL;
-        MDB_val k, v;
-        int r;
+        uint8_t hi[64];
+        size_t n = plen;
 
-        if (t->ret < 0)
-                return t->ret;
-        r = mdb_to_errno(mdb_cursor_open(t->txn, t->store->dbi[db], &c));
-        if (r < 0)
-                return r;
+        if (!reverse)
+                return cursor_foreach(t, db, prefix, plen, false, prefix, plen, fn, userdata);
 
-        if (!reverse) {
-                if (plen > 0) {
-                        k = (MDB_val) { plen, (void *) prefix };
-                        r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-                } else
-                        r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-        } else {
-                /* the last key below the prefix's successor (its last byte below 0xff
-                 * incremented, the rest cut; none: the last key of all) */
-                uint8_t hi[64];
-                size_t n = plen;
-                if (plen > sizeof hi) {
-                        mdb_cursor_close(c);
-                        return -EINVAL;
-                }
-                if (plen > 0)
-                        memcpy(hi, prefix, plen);
-                while (n > 0 && hi[n - 1] == 0xff)
-                        n--;
-                if (n > 0)
-                        hi[n - 1]++;
-                r = cursor_last_below(c, hi, n, &k, &v);
-        }
-        return cursor_walk(c, r, &k, &v, reverse, prefix, plen, fn, userdata);
+        /* back from below the prefix's successor (its last byte below 0xff incremented, the
+         * rest cut; none: from the last key of all) */
+        if (plen > sizeof hi)
+                return t->ret < 0 ? t->ret : -EINVAL;
+        if (plen > 0)
+                memcpy(hi, prefix, plen);
+        while (n > 0 && hi[n - 1] == 0xff)
+                n--;
+        if (n > 0)
+                hi[n - 1]++;
+        return cursor_foreach(t, db, hi, n, true, prefix, plen, fn, userdata);
 }
 
 int store_foreach_below(StoreTxn *t, StoreDb db, const void *key, size_t klen, store_foreach_fn fn, void *userdata) {
-        MDB_cursor *c = NULL;
-        MDB_val k, v;
-        int r;
-
-        if (t->ret < 0)
-                return t->ret;
-        r = mdb_to_errno(mdb_cursor_open(t->txn, t->store->dbi[db], &c));
-        if (r < 0)
-                return r;
-        r = cursor_last_below(c, key, klen, &k, &v);
-        return cursor_walk(c, r, &k, &v, true, NULL, 0, fn, userdata);
+        return cursor_foreach(t, db, key, klen, true, NULL, 0, fn, userdata);
 }
 
 void store_del_prefix(StoreTxn *t, StoreDb db, const void *prefix, size_t plen) {
@@ -489,11 +485,9 @@ void store_del_prefix(StoreTxn *t, StoreDb db, const void *prefix, size_t plen) 
         MDB_val k = { plen, (void *) prefix }, v;
         int r;
 
-        if (t->ret < 0)
-                return;
-        r = mdb_cursor_open(t->txn, t->store->dbi[db], &c);
-        if (r != 0) {
-                t->ret = mdb_to_errno(r);
+        r = cursor_open(t, db, &c);
+        if (r < 0) {
+                t->ret = r;
                 return;
         }
         for (r = mdb_cursor_get(c, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST); r == 0;

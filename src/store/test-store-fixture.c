@@ -10,10 +10,9 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
         return remove(path) < 0 ? -1 : 0;
 }
 
-void rm_rf(const char *dir) {
+static void rm_rf(const char *dir) {
         check(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
 }
-
 
 void tmpdir_make(TmpDir *d) {
         strcpy(d->path, "/tmp/test-store-XXXXXX");
@@ -24,10 +23,34 @@ void tmpdir_done(TmpDir *d) {
         rm_rf(d->path);
 }
 
-char *db_dir(const TmpDir *d) {
+static char *db_dir(const TmpDir *d) {
         char *p = NULL;
         check(asprintf_safe(&p, "%s/db", d->path) == 0);
         return p;
+}
+
+static void store_fx_open(StoreFx *f) {
+        if (f->initial_map > 0)
+                check(store_open_sized(f->dir, f->initial_map, f->max_map, &f->store) == 0);
+        else
+                check(store_open(f->dir, &f->store) == 0);
+}
+
+void store_fx_setup(StoreFx *f) {
+        tmpdir_make(&f->tmp);
+        f->dir = db_dir(&f->tmp);
+        store_fx_open(f);
+}
+
+void store_fx_reopen(StoreFx *f) {
+        f->store = store_free(f->store);
+        store_fx_open(f);
+}
+
+void store_fx_done(StoreFx *f) {
+        f->store = store_free(f->store);
+        f->dir = mfree(f->dir);
+        tmpdir_done(&f->tmp);
 }
 
 void key32(uint8_t k[4], uint32_t a) {
@@ -38,8 +61,6 @@ void key64(uint8_t k[8], uint32_t a, uint32_t b) {
         be32_put(k, a);
         be32_put(k + 4, b);
 }
-
-
 
 int puts_fn(StoreTxn *t, void *userdata) {
         const Puts *p = userdata;

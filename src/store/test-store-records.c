@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-store-records.c: session, step, host and output records, and the walks over them, each
- * case in its own mkdtemp directory. */
+/* test-store-records.c: session, step and host records, and the walks over them, each case in
+ * its own mkdtemp directory. Output: test-store-output.c. */
 
 #include <fcntl.h>
 #include <signal.h>
@@ -143,6 +143,13 @@ static void save(Store *st, Session *s, bool all) {
         check(store_write(st, save_fn, &c) == 0);
 }
 
+/* A new session saved whole, for the cases that only read it back. */
+static void save_new_session(Store *st, uint32_t id, SessionState state) {
+        Session *s = make_session(id, state);
+        save(st, s, true);
+        session_free(s);
+}
+
 static void save_step(Store *st, const Step *step) {
         SaveCtx c = { .step = step };
         check(store_write(st, save_fn, &c) == 0);
@@ -228,21 +235,17 @@ static void list_active(Store *st, uint32_t **ids, size_t *n) {
 }
 
 static void test_session_roundtrip(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *st = NULL;
+        StoreFx f = {};
         Session *s, *l;
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &st) == 0);
+        store_fx_setup(&f);
 
-        check(!load(st, 7, -ENOENT));
+        check(!load(f.store, 7, -ENOENT));
 
         s = make_session(7, SESSION_RUNNING);
-        save(st, s, true);
+        save(f.store, s, true);
 
-        l = load(st, 7, 0);
+        l = load(f.store, 7, 0);
         check_same_session(s, l);
         check(l->reference && streq(l->reference, "TICKET-42"));
         check(!l->steps[0].error);
@@ -254,11 +257,10 @@ static void test_session_roundtrip(void) {
         s->current_step = 1;
         s->error = strdup("main 1 (restart) failed: exit status 3, expected 1");
         check(s->error);
-        save(st, s, false);
+        save(f.store, s, false);
 
-        st = store_free(st);
-        check(store_open(dir, &st) == 0);
-        l = load(st, 7, 0);
+        store_fx_reopen(&f);
+        l = load(f.store, 7, 0);
         check_same_session(s, l);
         check_streq(l->error, "main 1 (restart) failed: exit status 3, expected 1");
         check_int(l->steps[1].n_approvals, 3);
@@ -270,8 +272,7 @@ static void test_session_roundtrip(void) {
         session_free(l);
 
         session_free(s);
-        store_free(st);
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 /* Decoding trusts a record no further than its key and the engine's bounds: a step record that
@@ -324,48 +325,39 @@ static void test_corrupt_records(void) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                TmpDir d;
-                _cleanup_free_ char *dir = NULL;
-                Store *st = NULL;
+                StoreFx f = {};
                 Session *s, *l;
                 CorruptCtx c = { 7, cases[i].key_index, cases[i].field, NULL, cases[i].session_record };
 
-                tmpdir_make(&d);
-                dir = db_dir(&d);
-                check(store_open(dir, &st) == 0);
+                store_fx_setup(&f);
                 s = make_session(7, SESSION_RUNNING);
-                save(st, s, true);
-                l = load(st, 7, 0);            /* as written it loads */
+                save(f.store, s, true);
+                l = load(f.store, 7, 0);       /* as written it loads */
                 session_free(l);
                 c.value = json_loads(cases[i].value, JSON_DECODE_ANY, NULL);
                 check(c.value);
-                check(store_write(st, corrupt_fn, &c) == 0);
+                check(store_write(f.store, corrupt_fn, &c) == 0);
                 fprintf(stderr, "   %s record, %s = %s: refused\n", cases[i].session_record ? "session" : "step",
                         cases[i].field, cases[i].value);
-                check(!load(st, 7, -EBADMSG));
+                check(!load(f.store, 7, -EBADMSG));
                 json_decref(c.value);
                 session_free(s);
-                store_free(st);
-                tmpdir_done(&d);
+                store_fx_done(&f);
         }
 }
 
 /* A step's remote handle ("remote"): written before a remote run is created, read back as it
  * was (across a reopen), dropped when cleared; records without it load with none. */
 static void test_step_remote(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *st = NULL;
+        StoreFx f = {};
         Session *s, *l;
         json_t *h;
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &st) == 0);
+        store_fx_setup(&f);
 
         s = make_session(9, SESSION_RUNNING);
-        save(st, s, true);
-        l = load(st, 9, 0);
+        save(f.store, s, true);
+        l = load(f.store, 9, 0);
         for (size_t i = 0; i < l->n_steps; i++)
                 check(!l->steps[i].remote);
         session_free(l);
@@ -378,11 +370,10 @@ static void test_step_remote(void) {
         check(h);
         s->steps[1].state = STEP_RUNNING;
         s->steps[1].remote = h;
-        save_step(st, &s->steps[1]);
+        save_step(f.store, &s->steps[1]);
 
-        st = store_free(st);
-        check(store_open(dir, &st) == 0);
-        l = load(st, 9, 0);
+        store_fx_reopen(&f);
+        l = load(f.store, 9, 0);
         check_same_session(s, l);
         check(l->steps[1].remote && l->steps[1].remote != h);
         check_streq(json_string_value(json_object_get(l->steps[1].remote, "name")), "runbookd-9-1-a2-0badcafe");
@@ -393,72 +384,62 @@ static void test_step_remote(void) {
         /* a new attempt clears it */
         json_decref(s->steps[1].remote);
         s->steps[1].remote = NULL;
-        save_step(st, &s->steps[1]);
-        l = load(st, 9, 0);
+        save_step(f.store, &s->steps[1]);
+        l = load(f.store, 9, 0);
         check(!l->steps[1].remote);
         check_same_session(s, l);
         session_free(l);
 
         session_free(s);
-        store_free(st);
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 /* Each save writes its own record and nothing else (what changed is the engine's business). */
 static void test_save_parts(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *st = NULL;
+        StoreFx f = {};
         Session *s, *l;
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &st) == 0);
+        store_fx_setup(&f);
 
         s = make_session(3, SESSION_WAITING_APPROVAL);
-        save(st, s, true);
+        save(f.store, s, true);
         s->steps[3].state = STEP_RUNNING;
         s->current_step = 3;
 
         /* a step's record, not the session's */
-        save_step(st, &s->steps[3]);
-        l = load(st, 3, 0);
+        save_step(f.store, &s->steps[3]);
+        l = load(f.store, 3, 0);
         check_int(l->steps[3].state, STEP_RUNNING);
         check_int(l->current_step, 2);
         session_free(l);
 
         /* the session's record, not its steps' */
         s->steps[2].state = STEP_SUCCEEDED;
-        save(st, s, false);
-        l = load(st, 3, 0);
+        save(f.store, s, false);
+        l = load(f.store, 3, 0);
         check_int(l->current_step, 3);
         check_int(l->steps[2].state, STEP_TIMED_OUT);
         session_free(l);
 
         /* forced: everything */
-        save(st, s, true);
-        l = load(st, 3, 0);
+        save(f.store, s, true);
+        l = load(f.store, 3, 0);
         check_same_session(s, l);
         session_free(l);
 
         session_free(s);
-        store_free(st);
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 static void test_list_active(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *st = NULL;
+        StoreFx f = {};
         Session *s[4];
         uint32_t *ids = NULL;
         size_t n = 99;
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &st) == 0);
+        store_fx_setup(&f);
 
-        list_active(st, &ids, &n);
+        list_active(f.store, &ids, &n);
         check_int(n, 0);
         free(ids);
 
@@ -468,9 +449,9 @@ static void test_list_active(void) {
         s[2] = make_session(1000, SESSION_INTERRUPTED);   /* not final: waits for retry or cancel */
         s[3] = make_session(5, SESSION_SUCCEEDED);
         for (size_t i = 0; i < 4; i++)
-                save(st, s[i], true);
+                save(f.store, s[i], true);
 
-        list_active(st, &ids, &n);
+        list_active(f.store, &ids, &n);
         check_int(n, 3);
         check_int(ids[0], 2);
         check_int(ids[1], 300);
@@ -481,35 +462,32 @@ static void test_list_active(void) {
         static const SessionState finals[] = { SESSION_FAILED, SESSION_REJECTED, SESSION_CANCELLED };
         for (size_t i = 0; i < 3; i++) {
                 s[i]->state = finals[i];
-                save(st, s[i], false);
+                save(f.store, s[i], false);
         }
         /* no transition leaves a final state; the key is written with a new session ('force')
          * and not again on later transitions */
         s[3]->state = SESSION_CREATED;
-        save(st, s[3], false);
-        list_active(st, &ids, &n);
+        save(f.store, s[3], false);
+        list_active(f.store, &ids, &n);
         check_int(n, 0);
         free(ids);
-        save(st, s[3], true);
+        save(f.store, s[3], true);
 
-        list_active(st, &ids, &n);
+        list_active(f.store, &ids, &n);
         check_int(n, 1);
         check_int(ids[0], 5);
         free(ids);
 
         /* a session record written again while final stays inactive */
-        save(st, s[0], false);
-        list_active(st, &ids, &n);
+        save(f.store, s[0], false);
+        list_active(f.store, &ids, &n);
         check_int(n, 1);
         free(ids);
 
         /* many: more than the first allocation */
-        for (uint32_t id = 2000; id < 2100; id++) {
-                Session *x = make_session(id, SESSION_WAITING_APPROVAL);
-                save(st, x, true);
-                session_free(x);
-        }
-        list_active(st, &ids, &n);
+        for (uint32_t id = 2000; id < 2100; id++)
+                save_new_session(f.store, id, SESSION_WAITING_APPROVAL);
+        list_active(f.store, &ids, &n);
         check_int(n, 101);
         check_int(ids[0], 5);
         for (size_t i = 1; i < n; i++)
@@ -518,122 +496,7 @@ static void test_list_active(void) {
 
         for (size_t i = 0; i < 4; i++)
                 session_free(s[i]);
-        store_free(st);
-        tmpdir_done(&d);
-}
-
-typedef struct OutputCtx {
-        uint32_t id, index;
-        uint8_t stream;
-        const uint8_t *data;
-        size_t n;
-        bool del;
-} OutputCtx;
-
-static int output_fn(StoreTxn *t, void *userdata) {
-        OutputCtx *c = userdata;
-        if (c->del)
-                store_del_output(t, c->id, c->index);
-        else
-                store_put_output(t, c->id, c->index, c->stream, c->data, c->n);
-        return 0;
-}
-
-static void put_output(Store *st, uint32_t id, uint32_t index, uint8_t stream, const uint8_t *data, size_t n) {
-        OutputCtx c = { id, index, stream, data, n, false };
-        check(store_write(st, output_fn, &c) == 0);
-}
-
-static void check_output(Store *st, uint32_t id, uint32_t index, uint8_t stream, const uint8_t *data, size_t n) {
-        _cleanup_free_ uint8_t *got = NULL;
-        size_t got_n = 12345;
-        StoreTxn t;
-
-        check(store_read_begin(st, &t) == 0);
-        check(store_get_output(&t, id, index, stream, &got, &got_n) == 0);
-        store_read_end(&t);
-        check_int(got_n, n);
-        check(n == 0 || memcmp(got, data, n) == 0);
-}
-
-static int count_cb(const MDB_val *k, const MDB_val *v, void *u) {
-        (*(size_t *) u)++;
-        return 0;
-}
-
-static size_t count_chunks(Store *st) {
-        StoreTxn t;
-        size_t n = 0;
-
-        check(store_read_begin(st, &t) == 0);
-        check(store_foreach(&t, DB_OUTPUT, NULL, 0, false, count_cb, &n) == 0);
-        store_read_end(&t);
-        return n;
-}
-
-static void test_output(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        _cleanup_free_ uint8_t *big = NULL;
-        const size_t chunk = 64 * 1024, big_n = 3 * 64 * 1024 + 123;
-        Store *st = NULL;
-
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &st) == 0);
-
-        big = malloc(big_n);
-        check(big);
-        for (size_t i = 0; i < big_n; i++)
-                big[i] = (uint8_t) (i * 7 + i / 251);
-
-        /* nothing stored: empty */
-        check_output(st, 1, 0, 0, NULL, 0);
-
-        /* sizes around the chunk boundary */
-        static const size_t sizes[] = { 1, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 2 * 64 * 1024, 3 * 64 * 1024 + 123 };
-        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
-                put_output(st, 1, 0, 0, big, sizes[i]);
-                check_output(st, 1, 0, 0, big, sizes[i]);
-                check_int(count_chunks(st), (sizes[i] + chunk - 1) / chunk);
-        }
-
-        /* stdout and stderr of the same step, and a neighbouring step, are separate */
-        put_output(st, 1, 0, 1, (const uint8_t *) "err", 3);
-        put_output(st, 1, 1, 0, (const uint8_t *) "next step", 9);
-        put_output(st, 2, 0, 0, (const uint8_t *) "next session", 12);
-        check_output(st, 1, 0, 0, big, big_n);
-        check_output(st, 1, 0, 1, (const uint8_t *) "err", 3);
-        check_output(st, 1, 1, 0, (const uint8_t *) "next step", 9);
-        check_output(st, 1, 1, 1, NULL, 0);
-        check_output(st, 2, 0, 0, (const uint8_t *) "next session", 12);
-
-        /* replacement by something shorter drops the old chunks */
-        put_output(st, 1, 0, 0, (const uint8_t *) "short", 5);
-        check_output(st, 1, 0, 0, (const uint8_t *) "short", 5);
-        check_int(count_chunks(st), 4);
-        /* and by nothing */
-        put_output(st, 1, 0, 0, NULL, 0);
-        check_output(st, 1, 0, 0, NULL, 0);
-        check_output(st, 1, 0, 1, (const uint8_t *) "err", 3);
-
-        /* replacement by something longer */
-        put_output(st, 1, 0, 0, big, big_n);
-        check_output(st, 1, 0, 0, big, big_n);
-
-        /* store_del_output: both streams of that step only */
-        {
-                OutputCtx c = { .id = 1, .index = 0, .del = true };
-                check(store_write(st, output_fn, &c) == 0);
-        }
-        check_output(st, 1, 0, 0, NULL, 0);
-        check_output(st, 1, 0, 1, NULL, 0);
-        check_output(st, 1, 1, 0, (const uint8_t *) "next step", 9);
-        check_output(st, 2, 0, 0, (const uint8_t *) "next session", 12);
-        check_int(count_chunks(st), 2);
-
-        store_free(st);
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 typedef struct SessionsSeen {
@@ -669,26 +532,19 @@ static void foreach_sessions(Store *st, SessionsSeen *c) {
 }
 
 static void test_foreach_session(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *st = NULL;
+        StoreFx f = {};
         SessionsSeen c = {};
         static const uint32_t ids[] = { 1, 2, 3, 256, 70000 };
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &st) == 0);
+        store_fx_setup(&f);
 
-        foreach_sessions(st, &c);
+        foreach_sessions(f.store, &c);
         check_int(c.n, 0);
 
-        for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
-                Session *s = make_session(ids[i], i % 2 ? SESSION_SUCCEEDED : SESSION_WAITING_APPROVAL);
-                save(st, s, true);
-                session_free(s);
-        }
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++)
+                save_new_session(f.store, ids[i], i % 2 ? SESSION_SUCCEEDED : SESSION_WAITING_APPROVAL);
 
-        foreach_sessions(st, &c);
+        foreach_sessions(f.store, &c);
         check_int(c.n, ELEMENTSOF(ids));
         for (size_t i = 0; i < c.n; i++) {
                 size_t j = ELEMENTSOF(ids) - 1 - i;
@@ -698,14 +554,13 @@ static void test_foreach_session(void) {
         sessions_clear(&c);
 
         c.stop_after = 2;
-        foreach_sessions(st, &c);
+        foreach_sessions(f.store, &c);
         check_int(c.n, 2);
         check_int(c.ids[0], 70000);
         check_int(c.ids[1], 256);
         sessions_clear(&c);
 
-        store_free(st);
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 typedef struct WalkSeen {
@@ -743,25 +598,18 @@ static uint32_t walk(Store *st, uint32_t before, size_t max_read, WalkSeen *c) {
  * and the cursor to go on from (0 at the oldest); resumed, it sees each session once. */
 static void test_walk_sessions(void) {
         static const uint32_t ids[] = { 1, 2, 3, 256, 70000 };
-        _cleanup_free_ char *dir = NULL;
-        Store *st = NULL;
+        StoreFx f = {};
         WalkSeen c = {};
-        TmpDir d;
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &st) == 0);
-        check_int(walk(st, 0, 100, &c), 0);
+        store_fx_setup(&f);
+        check_int(walk(f.store, 0, 100, &c), 0);
         check_int(c.n, 0);
 
-        for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
-                Session *s = make_session(ids[i], i % 2 ? SESSION_SUCCEEDED : SESSION_WAITING_APPROVAL);
-                save(st, s, true);
-                session_free(s);
-        }
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++)
+                save_new_session(f.store, ids[i], i % 2 ? SESSION_SUCCEEDED : SESSION_WAITING_APPROVAL);
 
         /* all, newest first, with their states (snapshot keys are not sessions) */
-        check_int(walk(st, 0, 100, &c), 0);
+        check_int(walk(f.store, 0, 100, &c), 0);
         check_int(c.n, ELEMENTSOF(ids));
         for (size_t i = 0; i < c.n; i++) {
                 size_t j = ELEMENTSOF(ids) - 1 - i;
@@ -771,23 +619,23 @@ static void test_walk_sessions(void) {
 
         /* below a cursor: an id that exists, one that does not, one above them all */
         c = (WalkSeen) {};
-        check_int(walk(st, 256, 100, &c), 0);
+        check_int(walk(f.store, 256, 100, &c), 0);
         check_int(c.n, 3);
         check_int(c.ids[0], 3);
         c = (WalkSeen) {};
-        check_int(walk(st, 200, 100, &c), 0);
+        check_int(walk(f.store, 200, 100, &c), 0);
         check_int(c.n, 3);
         check_int(c.ids[0], 3);
         c = (WalkSeen) {};
-        check_int(walk(st, 100000, 100, &c), 0);
+        check_int(walk(f.store, 100000, 100, &c), 0);
         check_int(c.n, 5);
         c = (WalkSeen) {};
-        check_int(walk(st, 1, 100, &c), 0);
+        check_int(walk(f.store, 1, 100, &c), 0);
         check_int(c.n, 0);
 
         /* the callback stops it: go on below the last one it took */
         c = (WalkSeen) { .stop_after = 2 };
-        check_int(walk(st, 0, 100, &c), 256);
+        check_int(walk(f.store, 0, 100, &c), 256);
         check_int(c.n, 2);
 
         /* at most max_read records a call; resumed from the cursor, each one once */
@@ -795,7 +643,7 @@ static void test_walk_sessions(void) {
         size_t n_seen = 0, calls = 0;
         do {
                 c = (WalkSeen) {};
-                next = walk(st, next, 2, &c);
+                next = walk(f.store, next, 2, &c);
                 check(c.n <= 2);
                 for (size_t i = 0; i < c.n; i++)
                         seen[n_seen++] = c.ids[i];
@@ -807,8 +655,7 @@ static void test_walk_sessions(void) {
         for (size_t i = 0; i < n_seen; i++)
                 check_int(seen[i], ids[ELEMENTSOF(ids) - 1 - i]);
 
-        store_free(st);
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 int main(void) {
@@ -818,7 +665,6 @@ int main(void) {
         TEST(step_remote);
         TEST(save_parts);
         TEST(list_active);
-        TEST(output);
         TEST(foreach_session);
         return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-store.c: the LMDB store — sticky-error transactions, iteration, meta, the audit log, map
  * growth, what a crash may leave — each case in its own mkdtemp directory. The records:
- * test-store-records.c; the start log: test-start-log.c. */
+ * test-store-records.c; output: test-store-output.c; the start log: test-start-log.c. */
 
 #include <fcntl.h>
 #include <signal.h>
@@ -13,80 +13,71 @@
 /* ---- store ---- */
 
 static void test_open_close_reopen(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
+        StoreFx f = {};
         Store *s = NULL;
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);   /* does not exist yet: store_open creates it */
-
-        check(store_open(dir, &s) == 0);
-        check(s);
-        check(store_map_size(s) > 0);
-        check(put_str(s, DB_META, "hello", "world") == 0);
-        check(put_str(s, DB_SESSIONS, "k", "v") == 0);
-        s = store_free(s);
-        check(!s);
+        store_fx_setup(&f);   /* <tmp>/db does not exist before: store_open creates it */
+        check(f.store);
+        check(store_map_size(f.store) > 0);
+        check(put_str(f.store, DB_META, "hello", "world") == 0);
+        check(put_str(f.store, DB_SESSIONS, "k", "v") == 0);
+        f.store = store_free(f.store);
+        check(!f.store);
         check(!store_free(NULL));
 
-        check(store_open(dir, &s) == 0);
+        check(store_open(f.dir, &f.store) == 0);
         {
-                _cleanup_free_ char *a = get_str(s, DB_META, "hello", 5);
-                _cleanup_free_ char *b = get_str(s, DB_SESSIONS, "k", 1);
-                _cleanup_free_ char *c = get_str(s, DB_STEPS, "k", 1);
+                _cleanup_free_ char *a = get_str(f.store, DB_META, "hello", 5);
+                _cleanup_free_ char *b = get_str(f.store, DB_SESSIONS, "k", 1);
+                _cleanup_free_ char *c = get_str(f.store, DB_STEPS, "k", 1);
                 check_streq(a, "world");
                 check_streq(b, "v");
                 check(!c);       /* named databases are separate */
         }
-        store_free(s);
+        f.store = store_free(f.store);
 
         /* the directory is private */
         {
                 struct stat st;
-                check(stat(dir, &st) == 0);
+                check(stat(f.dir, &st) == 0);
                 check((st.st_mode & 0077) == 0);
         }
 
         /* a path that cannot be a directory fails cleanly */
         {
                 _cleanup_free_ char *bad = NULL;
-                check(asprintf_safe(&bad, "%s/nope/deeper", d.path) == 0);
-                s = NULL;
+                check(asprintf_safe(&bad, "%s/nope/deeper", f.tmp.path) == 0);
                 check(store_open(bad, &s) < 0);
                 check(!s);
         }
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 static void test_write_commit_sync(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *s = NULL;
+        StoreFx f = {};
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &s) == 0);
+        store_fx_setup(&f);
 
         /* nothing committed since open: no sync needed */
-        check(!store_needs_sync(s));
-        check(store_sync(s) == 0);
+        check(!store_needs_sync(f.store));
+        check(store_sync(f.store) == 0);
 
-        check(put_str(s, DB_META, "a", "1") == 0);
-        check(store_needs_sync(s));
-        check(store_sync(s) == 0);
-        check(!store_needs_sync(s));
-        check(store_sync(s) == 0);   /* a no-op */
+        check(put_str(f.store, DB_META, "a", "1") == 0);
+        check(store_needs_sync(f.store));
+        check(store_sync(f.store) == 0);
+        check(!store_needs_sync(f.store));
+        check(store_sync(f.store) == 0);   /* a no-op */
 
         /* several writes, one sync */
-        check(put_str(s, DB_META, "b", "2") == 0);
-        check(put_str(s, DB_META, "a", "3") == 0);   /* overwrite */
-        check(store_needs_sync(s));
-        check(store_sync(s) == 0);
-        check(!store_needs_sync(s));
+        check(put_str(f.store, DB_META, "b", "2") == 0);
+        check(put_str(f.store, DB_META, "a", "3") == 0);   /* overwrite */
+        check(store_needs_sync(f.store));
+        check(store_sync(f.store) == 0);
+        check(!store_needs_sync(f.store));
 
         {
-                _cleanup_free_ char *a = get_str(s, DB_META, "a", 1);
-                _cleanup_free_ char *b = get_str(s, DB_META, "b", 1);
+                _cleanup_free_ char *a = get_str(f.store, DB_META, "a", 1);
+                _cleanup_free_ char *b = get_str(f.store, DB_META, "b", 1);
                 check_streq(a, "3");
                 check_streq(b, "2");
         }
@@ -96,18 +87,17 @@ static void test_write_commit_sync(void) {
                 StoreTxn t;
                 MDB_val v;
 
-                check(store_read_begin(s, &t) == 0);
-                check(put_str(s, DB_META, "c", "4") == 0);
+                check(store_read_begin(f.store, &t) == 0);
+                check(put_str(f.store, DB_META, "c", "4") == 0);
                 check(store_get(&t, DB_META, "c", 1, &v) == -ENOENT);
                 check(store_get(&t, DB_META, "a", 1, &v) == 0);
                 check(v.mv_size == 1 && memcmp(v.mv_data, "3", 1) == 0);
                 store_read_end(&t);
                 store_read_end(&t);   /* twice is harmless */
-                check(has_key(s, DB_META, "c", 1));
+                check(has_key(f.store, DB_META, "c", 1));
         }
 
-        store_free(s);
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 static int del_fn(StoreTxn *t, void *userdata) {
@@ -117,20 +107,15 @@ static int del_fn(StoreTxn *t, void *userdata) {
 }
 
 static void test_del(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *s = NULL;
+        StoreFx f = {};
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &s) == 0);
-        check(put_str(s, DB_META, "c", "x") == 0);
-        check(put_str(s, DB_META, "d", "y") == 0);
-        check(store_write(s, del_fn, NULL) == 0);
-        check(!has_key(s, DB_META, "c", 1));
-        check(has_key(s, DB_META, "d", 1));
-        store_free(s);
-        tmpdir_done(&d);
+        store_fx_setup(&f);
+        check(put_str(f.store, DB_META, "c", "x") == 0);
+        check(put_str(f.store, DB_META, "d", "y") == 0);
+        check(store_write(f.store, del_fn, NULL) == 0);
+        check(!has_key(f.store, DB_META, "c", 1));
+        check(has_key(f.store, DB_META, "d", 1));
+        store_fx_done(&f);
 }
 
 /* The sticky error: after the first failure every operation is a no-op, the first error is what
@@ -204,43 +189,37 @@ static void check_untouched(Store *s) {
 }
 
 static void test_sticky_error(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *s = NULL;
+        StoreFx f = {};
         StickyCtx c = {};
         int r;
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &s) == 0);
-        check(put_str(s, DB_META, "old", "value") == 0);
-        check(store_sync(s) == 0);
+        store_fx_setup(&f);
+        check(put_str(f.store, DB_META, "old", "value") == 0);
+        check(store_sync(f.store) == 0);
 
-        r = store_write(s, sticky_fn, &c);
+        r = store_write(f.store, sticky_fn, &c);
         check(c.done);
         check(c.first < 0);
         check_int(r, c.first);
         check(r != -ENOSPC);        /* not mistaken for a full map */
-        check_untouched(s);
-        check(!store_needs_sync(s)); /* nothing was committed */
+        check_untouched(f.store);
+        check(!store_needs_sync(f.store)); /* nothing was committed */
 
         /* fn's own error wins and aborts too */
         c = (StickyCtx) { .fn_fails = true };
-        check_int(store_write(s, sticky_fn, &c), -EUCLEAN);
+        check_int(store_write(f.store, sticky_fn, &c), -EUCLEAN);
         check(c.done);
-        check_untouched(s);
+        check_untouched(f.store);
 
         /* the store still works after rejected writes */
-        check(put_str(s, DB_META, "after", "ok") == 0);
-        check(has_key(s, DB_META, "after", 5));
+        check(put_str(f.store, DB_META, "after", "ok") == 0);
+        check(has_key(f.store, DB_META, "after", 5));
 
         /* and across a reopen nothing of the rejected transactions appears */
-        s = store_free(s);
-        check(store_open(dir, &s) == 0);
-        check_untouched(s);
-        check(has_key(s, DB_META, "after", 5));
-        store_free(s);
-        tmpdir_done(&d);
+        store_fx_reopen(&f);
+        check_untouched(f.store);
+        check(has_key(f.store, DB_META, "after", 5));
+        store_fx_done(&f);
 }
 
 /* store_foreach: keys be32 id | be32 index for ids 1..3 and indexes 0..2, plus 1-byte noise */
@@ -302,34 +281,30 @@ static void run_foreach(Store *s, const void *prefix, size_t plen, bool reverse,
 }
 
 static void test_foreach(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *s = NULL;
+        StoreFx f = {};
         uint8_t p[4];
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &s) == 0);
+        store_fx_setup(&f);
 
         /* empty database */
         {
                 Seen seen = { .fail_at = -1 };
-                run_foreach(s, NULL, 0, false, &seen, 0);
-                run_foreach(s, NULL, 0, true, &seen, 0);
+                run_foreach(f.store, NULL, 0, false, &seen, 0);
+                run_foreach(f.store, NULL, 0, true, &seen, 0);
                 key32(p, 2);
-                run_foreach(s, p, 4, false, &seen, 0);
-                run_foreach(s, p, 4, true, &seen, 0);
+                run_foreach(f.store, p, 4, false, &seen, 0);
+                run_foreach(f.store, p, 4, true, &seen, 0);
                 check(seen.n == 0);
         }
 
-        check(store_write(s, fill_fn, NULL) == 0);
+        check(store_write(f.store, fill_fn, NULL) == 0);
 
         /* all, forward */
         {
                 Seen seen = { .fail_at = -1 };
                 static const uint32_t ids[] = { 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3 };
                 static const uint32_t idx[] = { 0, 1, 2, 0, 1, 2, 300, UINT32_MAX, 0, 1, 2 };
-                run_foreach(s, NULL, 0, false, &seen, 0);
+                run_foreach(f.store, NULL, 0, false, &seen, 0);
                 check_int(seen.n, ELEMENTSOF(ids));
                 for (size_t i = 0; i < seen.n; i++) {
                         check_int(seen.ids[i], ids[i]);
@@ -337,7 +312,7 @@ static void test_foreach(void) {
                 }
                 /* all, reverse */
                 seen = (Seen) { .fail_at = -1 };
-                run_foreach(s, NULL, 0, true, &seen, 0);
+                run_foreach(f.store, NULL, 0, true, &seen, 0);
                 check_int(seen.n, ELEMENTSOF(ids));
                 for (size_t i = 0; i < seen.n; i++) {
                         check_int(seen.ids[i], ids[ELEMENTSOF(ids) - 1 - i]);
@@ -350,14 +325,14 @@ static void test_foreach(void) {
                 Seen seen = { .fail_at = -1 };
                 static const uint32_t idx[] = { 0, 1, 2, 300, UINT32_MAX };
                 key32(p, 2);
-                run_foreach(s, p, 4, false, &seen, 0);
+                run_foreach(f.store, p, 4, false, &seen, 0);
                 check_int(seen.n, 5);
                 for (size_t i = 0; i < seen.n; i++) {
                         check_int(seen.ids[i], 2);
                         check_int(seen.idx[i], idx[i]);
                 }
                 seen = (Seen) { .fail_at = -1 };
-                run_foreach(s, p, 4, true, &seen, 0);
+                run_foreach(f.store, p, 4, true, &seen, 0);
                 check_int(seen.n, 5);
                 for (size_t i = 0; i < seen.n; i++) {
                         check_int(seen.ids[i], 2);
@@ -369,14 +344,14 @@ static void test_foreach(void) {
         for (uint32_t id = 1; id <= 3; id += 2) {
                 Seen seen = { .fail_at = -1 };
                 key32(p, id);
-                run_foreach(s, p, 4, true, &seen, 0);
+                run_foreach(f.store, p, 4, true, &seen, 0);
                 check_int(seen.n, 3);
                 for (size_t i = 0; i < seen.n; i++) {
                         check_int(seen.ids[i], id);
                         check_int(seen.idx[i], 2 - i);
                 }
                 seen = (Seen) { .fail_at = -1 };
-                run_foreach(s, p, 4, false, &seen, 0);
+                run_foreach(f.store, p, 4, false, &seen, 0);
                 check_int(seen.n, 3);
                 for (size_t i = 0; i < seen.n; i++)
                         check_int(seen.idx[i], i);
@@ -386,8 +361,8 @@ static void test_foreach(void) {
         for (uint32_t id = 0; id <= 9; id += 9) {
                 Seen seen = { .fail_at = -1 };
                 key32(p, id == 9 ? 4 : 0);
-                run_foreach(s, p, 4, false, &seen, 0);
-                run_foreach(s, p, 4, true, &seen, 0);
+                run_foreach(f.store, p, 4, false, &seen, 0);
+                run_foreach(f.store, p, 4, true, &seen, 0);
                 check_int(seen.n, 0);
         }
 
@@ -396,8 +371,8 @@ static void test_foreach(void) {
                 Seen seen = { .fail_at = -1 };
                 uint8_t k[8];
                 key64(k, 2, 1);
-                run_foreach(s, k, 8, false, &seen, 0);
-                run_foreach(s, k, 8, true, &seen, 0);
+                run_foreach(f.store, k, 8, false, &seen, 0);
+                run_foreach(f.store, k, 8, true, &seen, 0);
                 check_int(seen.n, 2);
                 check_int(seen.idx[0], 1);
                 check_int(seen.idx[1], 1);
@@ -406,20 +381,19 @@ static void test_foreach(void) {
         /* stop early (> 0) and fail (< 0) */
         {
                 Seen seen = { .fail_at = -1, .stop_after = 2 };
-                run_foreach(s, NULL, 0, false, &seen, 0);
+                run_foreach(f.store, NULL, 0, false, &seen, 0);
                 check_int(seen.n, 2);
                 seen = (Seen) { .fail_at = -1, .stop_after = 1 };
                 key32(p, 3);
-                run_foreach(s, p, 4, true, &seen, 0);
+                run_foreach(f.store, p, 4, true, &seen, 0);
                 check_int(seen.n, 1);
                 check_int(seen.idx[0], 2);
                 seen = (Seen) { .fail_at = 1 };
-                run_foreach(s, NULL, 0, true, &seen, -EBADE);
+                run_foreach(f.store, NULL, 0, true, &seen, -EBADE);
                 check_int(seen.n, 1);
         }
 
-        store_free(s);
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 typedef struct DelPrefix {
@@ -434,50 +408,45 @@ static int del_prefix_fn(StoreTxn *t, void *userdata) {
 }
 
 static void test_del_prefix(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *s = NULL;
+        StoreFx f = {};
         DelPrefix dp = { .plen = 4 };
         Seen seen = { .fail_at = -1 };
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &s) == 0);
-        check(store_write(s, fill_fn, NULL) == 0);
+        store_fx_setup(&f);
+        check(store_write(f.store, fill_fn, NULL) == 0);
 
         /* the middle prefix: neighbours stay */
         key32(dp.prefix, 2);
-        check(store_write(s, del_prefix_fn, &dp) == 0);
-        run_foreach(s, NULL, 0, false, &seen, 0);
+        check(store_write(f.store, del_prefix_fn, &dp) == 0);
+        run_foreach(f.store, NULL, 0, false, &seen, 0);
         check_int(seen.n, 6);
         for (size_t i = 0; i < 6; i++)
                 check_int(seen.ids[i], i < 3 ? 1 : 3);
 
         /* nothing under the prefix: no error, nothing gone */
         key32(dp.prefix, 2);
-        check(store_write(s, del_prefix_fn, &dp) == 0);
+        check(store_write(f.store, del_prefix_fn, &dp) == 0);
         key32(dp.prefix, 7);
-        check(store_write(s, del_prefix_fn, &dp) == 0);
+        check(store_write(f.store, del_prefix_fn, &dp) == 0);
         seen = (Seen) { .fail_at = -1 };
-        run_foreach(s, NULL, 0, false, &seen, 0);
+        run_foreach(f.store, NULL, 0, false, &seen, 0);
         check_int(seen.n, 6);
 
         /* the last prefix (runs to the end of the database), then an 8-byte prefix */
         key32(dp.prefix, 3);
-        check(store_write(s, del_prefix_fn, &dp) == 0);
+        check(store_write(f.store, del_prefix_fn, &dp) == 0);
         key64(dp.prefix, 1, 1);
         dp.plen = 8;
-        check(store_write(s, del_prefix_fn, &dp) == 0);
+        check(store_write(f.store, del_prefix_fn, &dp) == 0);
         seen = (Seen) { .fail_at = -1 };
-        run_foreach(s, NULL, 0, false, &seen, 0);
+        run_foreach(f.store, NULL, 0, false, &seen, 0);
         check_int(seen.n, 2);
         check_int(seen.ids[0], 1);
         check_int(seen.idx[0], 0);
         check_int(seen.ids[1], 1);
         check_int(seen.idx[1], 2);
 
-        store_free(s);
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 typedef struct MetaCtx {
@@ -504,32 +473,28 @@ static uint64_t meta_get(Store *s, const char *name, uint64_t def) {
 }
 
 static void test_meta(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *s = NULL;
+        StoreFx f = {};
         MetaCtx m;
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &s) == 0);
+        store_fx_setup(&f);
 
-        check(meta_get(s, "next_session_id", 1) == 1);
-        check(meta_get(s, "next_session_id", 42) == 42);
+        check(meta_get(f.store, "next_session_id", 1) == 1);
+        check(meta_get(f.store, "next_session_id", 42) == 42);
 
         m = (MetaCtx) { "next_session_id", 5 };
-        check(store_write(s, meta_fn, &m) == 0);
-        check(meta_get(s, "next_session_id", 1) == 5);
+        check(store_write(f.store, meta_fn, &m) == 0);
+        check(meta_get(f.store, "next_session_id", 1) == 5);
         m = (MetaCtx) { "big", UINT64_C(0x0102030405060708) };
-        check(store_write(s, meta_fn, &m) == 0);
-        check(meta_get(s, "big", 0) == UINT64_C(0x0102030405060708));
+        check(store_write(f.store, meta_fn, &m) == 0);
+        check(meta_get(f.store, "big", 0) == UINT64_C(0x0102030405060708));
         m = (MetaCtx) { "max", UINT64_MAX };
-        check(store_write(s, meta_fn, &m) == 0);
+        check(store_write(f.store, meta_fn, &m) == 0);
 
         /* stored big-endian, 8 bytes */
         {
                 StoreTxn t;
                 MDB_val v;
-                check(store_read_begin(s, &t) == 0);
+                check(store_read_begin(f.store, &t) == 0);
                 check(store_get(&t, DB_META, "big", 3, &v) == 0);
                 check(v.mv_size == 8);
                 check(((uint8_t *) v.mv_data)[0] == 1 && ((uint8_t *) v.mv_data)[7] == 8);
@@ -537,16 +502,14 @@ static void test_meta(void) {
         }
 
         /* a value of the wrong size reads as the default */
-        check(put_str(s, DB_META, "odd", "abc") == 0);
-        check(meta_get(s, "odd", 77) == 77);
+        check(put_str(f.store, DB_META, "odd", "abc") == 0);
+        check(meta_get(f.store, "odd", 77) == 77);
 
-        s = store_free(s);
-        check(store_open(dir, &s) == 0);
-        check(meta_get(s, "next_session_id", 1) == 5);
-        check(meta_get(s, "big", 0) == UINT64_C(0x0102030405060708));
-        check(meta_get(s, "max", 0) == UINT64_MAX);
-        store_free(s);
-        tmpdir_done(&d);
+        store_fx_reopen(&f);
+        check(meta_get(f.store, "next_session_id", 1) == 5);
+        check(meta_get(f.store, "big", 0) == UINT64_C(0x0102030405060708));
+        check(meta_get(f.store, "max", 0) == UINT64_MAX);
+        store_fx_done(&f);
 }
 
 static int audit_fn(StoreTxn *t, void *userdata) {
@@ -601,35 +564,29 @@ static void audit_clear(AuditSeen *a) {
 }
 
 static void test_audit(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *s = NULL;
+        StoreFx f = {};
         AuditSeen a = {};
         static const char *const whats[] = { "start", "approve", "two-a", "two-b", "after-reopen" };
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open(dir, &s) == 0);
+        store_fx_setup(&f);
 
-        check(store_write(s, audit_fn, (void *) "start") == 0);
-        check(store_write(s, audit_fn, (void *) "approve") == 0);
-        check(store_write(s, audit_two_fn, NULL) == 0);   /* two in one transaction */
-        check(meta_get(s, "audit_seq", 0) == 4);
+        check(store_write(f.store, audit_fn, (void *) "start") == 0);
+        check(store_write(f.store, audit_fn, (void *) "approve") == 0);
+        check(store_write(f.store, audit_two_fn, NULL) == 0);   /* two in one transaction */
+        check(meta_get(f.store, "audit_seq", 0) == 4);
 
-        s = store_free(s);
-        check(store_open(dir, &s) == 0);
-        check(store_write(s, audit_fn, (void *) "after-reopen") == 0);
-        check(meta_get(s, "audit_seq", 0) == 5);
+        store_fx_reopen(&f);
+        check(store_write(f.store, audit_fn, (void *) "after-reopen") == 0);
+        check(meta_get(f.store, "audit_seq", 0) == 5);
 
-        audit_read(s, &a);
+        audit_read(f.store, &a);
         check_int(a.n, 5);
         for (size_t i = 0; i < a.n; i++) {
                 check_int(a.seq[i], i + 1);
                 check_streq(a.what[i], whats[i]);
         }
         audit_clear(&a);
-        store_free(s);
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 /* MAP_FULL: one transaction far larger than the initial map grows it; beyond the maximum it
@@ -712,33 +669,30 @@ static void copy_range(int from, int to, off_t off, size_t n) {
  * leave, if none of the newer meta pages reached the disk, is every newer data page on disk
  * beside the synced meta pages: that image must read back as the synced snapshot, whole. */
 static void test_synced_snapshot_kept(void) {
-        _cleanup_free_ char *dir = NULL, *img = NULL, *data = NULL, *img_data = NULL;
+        _cleanup_free_ char *img = NULL, *data = NULL, *img_data = NULL;
         char meta[2 * PIN_PAGE], key[16], want[400];
-        Store *s = NULL;
+        StoreFx f = {};
         unsigned round;
         struct stat st;
         int fd, out;
-        TmpDir d;
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(asprintf_safe(&img, "%s/image", d.path) == 0);
-        check(asprintf_safe(&data, "%s/data.mdb", dir) == 0);
+        store_fx_setup(&f);
+        check(asprintf_safe(&img, "%s/image", f.tmp.path) == 0);
+        check(asprintf_safe(&data, "%s/data.mdb", f.dir) == 0);
         check(asprintf_safe(&img_data, "%s/data.mdb", img) == 0);
-        check(store_open(dir, &s) == 0);
 
         /* the synced snapshot: round 0; its meta pages as they are on disk */
         round = 0;
-        check_int(store_write(s, pin_round_fn, &round), 0);
-        check_int(store_sync(s), 0);
+        check_int(store_write(f.store, pin_round_fn, &round), 0);
+        check_int(store_sync(f.store), 0);
         fd = open(data, O_RDONLY | O_CLOEXEC);
         check(fd >= 0);
         check(pread(fd, meta, sizeof meta, 0) == (ssize_t) sizeof meta);
 
         /* many commits, none synced, each rewriting every value (and so freeing pages) */
         for (round = 1; round <= 12; round++)
-                check_int(store_write(s, pin_round_fn, &round), 0);
-        check(store_needs_sync(s));
+                check_int(store_write(f.store, pin_round_fn, &round), 0);
+        check(store_needs_sync(f.store));
 
         /* the image: every page as now, but the meta pages as synced */
         check(mkdir(img, 0700) == 0);
@@ -749,72 +703,65 @@ static void test_synced_snapshot_kept(void) {
         check(pwrite(out, meta, sizeof meta, 0) == (ssize_t) sizeof meta);
         check(close(out) == 0);
         check(close(fd) == 0);
-        store_free(s);
+        f.store = store_free(f.store);
 
-        check(store_open(img, &s) == 0);
+        check(store_open(img, &f.store) == 0);
         for (unsigned k = 0; k < PIN_KEYS; k++) {
                 snprintf(key, sizeof key, "pin%03u", k);
                 pin_value(want, sizeof want, 0, k);
-                _cleanup_free_ char *got = get_str(s, DB_OUTPUT, key, strlen(key));
+                _cleanup_free_ char *got = get_str(f.store, DB_OUTPUT, key, strlen(key));
                 check_streq(got, want);
         }
-        store_free(s);
-        tmpdir_done(&d);
+        store_fx_done(&f);
 }
 
 static void test_map_growth(void) {
-        TmpDir d;
-        _cleanup_free_ char *dir = NULL;
-        Store *s = NULL;
+        StoreFx f = { .initial_map = 64 * 1024, .max_map = 64 * 1024 * 1024 };
         size_t initial, grown;
         BigCtx c;
 
-        tmpdir_make(&d);
-        dir = db_dir(&d);
-        check(store_open_sized(dir, 64 * 1024, 64 * 1024 * 1024, &s) == 0);
-        initial = store_map_size(s);
+        store_fx_setup(&f);
+        initial = store_map_size(f.store);
         check(initial < 1024 * 1024);
 
-        check(put_str(s, DB_META, "before", "growth") == 0);
+        check(put_str(f.store, DB_META, "before", "growth") == 0);
 
         /* ~16 MB in one transaction */
         c = (BigCtx) { .first = 0, .n = 4000 };
-        check_int(store_write(s, big_fn, &c), 0);
+        check_int(store_write(f.store, big_fn, &c), 0);
         check(c.calls > 1);       /* it was retried after growing */
-        grown = store_map_size(s);
+        grown = store_map_size(f.store);
         check(grown > initial);
         check(grown >= (size_t) 4000 * BIG_VALUE);
         check(grown <= 64 * 1024 * 1024);
-        check_big(s, 0, 4000);
-        check(store_sync(s) == 0);
+        check_big(f.store, 0, 4000);
+        check(store_sync(f.store) == 0);
 
         /* ~80 MB more does not fit in 64 MiB: -ENOSPC, and nothing of it is there */
         c = (BigCtx) { .first = 10000, .n = 20000 };
-        check_int(store_write(s, big_fn, &c), -ENOSPC);
-        check(store_map_size(s) <= 64 * 1024 * 1024);
-        check_big(s, 0, 4000);
+        check_int(store_write(f.store, big_fn, &c), -ENOSPC);
+        check(store_map_size(f.store) <= 64 * 1024 * 1024);
+        check_big(f.store, 0, 4000);
         {
                 uint8_t k[4];
                 key32(k, 10000);
-                check(!has_key(s, DB_OUTPUT, k, 4));
+                check(!has_key(f.store, DB_OUTPUT, k, 4));
                 key32(k, 29999);
-                check(!has_key(s, DB_OUTPUT, k, 4));
+                check(!has_key(f.store, DB_OUTPUT, k, 4));
         }
         {
-                _cleanup_free_ char *v = get_str(s, DB_META, "before", 6);
+                _cleanup_free_ char *v = get_str(f.store, DB_META, "before", 6);
                 check_streq(v, "growth");
         }
         /* small writes still work at the maximum */
-        check(put_str(s, DB_META, "after", "full") == 0);
+        check(put_str(f.store, DB_META, "after", "full") == 0);
 
         /* reopening with the small initial size adopts the grown map */
-        s = store_free(s);
-        check(store_open_sized(dir, 64 * 1024, 64 * 1024 * 1024, &s) == 0);
-        check(store_map_size(s) >= grown);
-        check_big(s, 0, 4000);
-        check(has_key(s, DB_META, "after", 5));
-        store_free(s);
-        tmpdir_done(&d);
+        store_fx_reopen(&f);
+        check(store_map_size(f.store) >= grown);
+        check_big(f.store, 0, 4000);
+        check(has_key(f.store, DB_META, "after", 5));
+        store_fx_done(&f);
 }
 
 int main(void) {
