@@ -605,13 +605,10 @@ static int local_check(ConnectorCheck *c, const Target *t) {
         LocalCheck *lc;
         int r;
 
-        r = connector_check_add_stage(c, "run");
+        r = connector_check_begin(c, (const char *const[]) { "run" }, 1, sizeof(LocalCheck));
         if (r < 0)
                 return r;
-        lc = calloc(1, sizeof *lc);
-        if (!lc)
-                return -ENOMEM;
-        c->data = lc;
+        lc = c->data;
         return connector_start(&connector_local, c->event, &(StepRequest) { .command = "true", .target = t },
                                on_local_check_done, c, &lc->job);
 }
