@@ -2,6 +2,8 @@
 /* connector.c: the static connector registry and the job life cycle shared by all connectors. */
 
 #include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
 
 #include "connector/connector.h"
 
@@ -137,6 +139,14 @@ ConnectorJob *connector_job_free(ConnectorJob *job) {
         sd_event_unref(job->event);
         free(job);
         return NULL;
+}
+
+const char *connector_format_timeout(char *buf, size_t size, usec_t usec) {
+        if (usec % USEC_PER_SEC == 0) {
+                snprintf(buf, size, "%" PRIu64 "s", (uint64_t) (usec / USEC_PER_SEC));
+                return buf;
+        }
+        return format_duration(buf, size, usec);
 }
 
 void connector_job_finish(ConnectorJob *job, StepResult *result) {

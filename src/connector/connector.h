@@ -109,6 +109,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ConnectorJob *, connector_job_free);
 
 /* Called by connectors to finish a job: fills in the duration, marks it finished, calls 'done'. */
 void connector_job_finish(ConnectorJob *job, StepResult *result);
+/* A step's timeout as connectors' "timed out after …" messages say it: "3s" for whole seconds,
+ * else "1.500s". 'buf' should have DURATION_MAX bytes. */
+const char *connector_format_timeout(char *buf, size_t size, usec_t usec);
 
 /* ---- Checks ----
  * A check tries the way to a target stage by stage (ssh: resolve, connect, host-key, authenticate,

@@ -129,15 +129,6 @@ void az_poll_later(AzureJob *a, const HttpResponse *resp) {
         az_later(a, d);
 }
 
-/* "3s" for whole seconds (as the local connector says it), else "1.500s" */
-const char *az_format_timeout(char *buf, size_t size, usec_t usec) {
-        if (usec % USEC_PER_SEC == 0) {
-                snprintf(buf, size, "%" PRIu64 "s", (uint64_t) (usec / USEC_PER_SEC));
-                return buf;
-        }
-        return format_duration(buf, size, usec);
-}
-
 static void az_stop(AzureJob *a, AzStop why) {
         char *m = NULL;
 
@@ -148,7 +139,7 @@ static void az_stop(AzureJob *a, AzStop why) {
                 m = azure_action_stop_message(a, why);
         else if (why == AZ_STOP_TIMEOUT) {
                 char b[DURATION_MAX];
-                (void) asprintf_safe(&m, "timed out after %s%s", az_format_timeout(b, sizeof b, a->timeout_usec),
+                (void) asprintf_safe(&m, "timed out after %s%s", connector_format_timeout(b, sizeof b, a->timeout_usec),
                                      a->created ? "; the run command was deleted on the VM, which stops the script" : "");
         } else
                 m = strdup(a->created ? "cancelled; the run command was deleted on the VM, which stops the script" :

@@ -304,12 +304,8 @@ static void local_finish(LocalJob *l, const siginfo_t *si) {
 
                 res.outcome = OUTCOME_TIMED_OUT;
                 res.signal = by_signal ? si->si_status : 0;
-                if (l->timeout_usec % USEC_PER_SEC == 0)
-                        (void) asprintf_safe(&l->message, "timed out after %" PRIu64 "s",
-                                             (uint64_t) (l->timeout_usec / USEC_PER_SEC));
-                else
-                        (void) asprintf_safe(&l->message, "timed out after %s",
-                                             format_duration(b, sizeof b, l->timeout_usec));
+                (void) asprintf_safe(&l->message, "timed out after %s",
+                                     connector_format_timeout(b, sizeof b, l->timeout_usec));
                 res.message = l->message;
         } else if (l->stop == LOCAL_STOP_CANCEL) {
                 res.outcome = OUTCOME_CANCELLED;

@@ -203,12 +203,8 @@ static void ssh_timeout_message(SshJob *s) {
         char b[DURATION_MAX];
 
         free(s->message);
-        s->message = NULL;
-        if (s->timeout_usec % USEC_PER_SEC == 0)
-                (void) asprintf_safe(&s->message, "timed out after %" PRIu64 "s",
-                                     (uint64_t) (s->timeout_usec / USEC_PER_SEC));
-        else
-                (void) asprintf_safe(&s->message, "timed out after %s", format_duration(b, sizeof b, s->timeout_usec));
+        (void) asprintf_safe(&s->message, "timed out after %s",
+                             connector_format_timeout(b, sizeof b, s->timeout_usec));
 }
 
 /* The command's channel is closed and freed: report how it ended. */
