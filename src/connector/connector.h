@@ -109,6 +109,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ConnectorJob *, connector_job_free);
 
 /* Called by connectors to finish a job: fills in the duration, marks it finished, calls 'done'. */
 void connector_job_finish(ConnectorJob *job, StepResult *result);
+/* For connectors: arms a job's timer (its timeout, then the grace periods of stopping it) to fire
+ * 'usec' from now, creating *timer the first time and re-arming it afterwards. It is dispatched
+ * after the job's other sources, so that a command that ends as the timer elapses is seen ended. */
+int connector_job_arm_timer(ConnectorJob *job, sd_event_source **timer, usec_t usec,
+                            sd_event_time_handler_t handler, void *userdata, const char *description);
 /* A step's timeout as connectors' "timed out after …" messages say it: "3s" for whole seconds,
  * else "1.500s". 'buf' should have DURATION_MAX bytes. */
 const char *connector_format_timeout(char *buf, size_t size, usec_t usec);

@@ -366,23 +366,7 @@ static bool local_child_has_exited(LocalJob *l) {
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 static int local_arm_timer(LocalJob *l, usec_t usec) {
-        int r;
-
-        if (l->timer_source) {
-                r = sd_event_source_set_time_relative(l->timer_source, usec);
-                if (r < 0)
-                        return r;
-                return sd_event_source_set_enabled(l->timer_source, SD_EVENT_ONESHOT);
-        }
-
-        r = sd_event_add_time_relative(l->job.event, &l->timer_source, CLOCK_MONOTONIC, usec,
-                                       10 * USEC_PER_MSEC, on_timer, l);
-        if (r < 0)
-                return r;
-        /* If the shell exits while the timer elapses, let its exit be seen first. */
-        (void) sd_event_source_set_priority(l->timer_source, SD_EVENT_PRIORITY_NORMAL + 1);
-        (void) sd_event_source_set_description(l->timer_source, "local-timer");
-        return 0;
+        return connector_job_arm_timer(&l->job, &l->timer_source, usec, on_timer, l, "local-timer");
 }
 
 /* TERM the group (with CONT, in case it is stopped), then KILL it after the grace period. */
