@@ -413,10 +413,7 @@ void azure_check_destroy(ConnectorCheck *c) {
         k->defer = sd_event_source_disable_unref(k->defer);
         k->token_req = azure_token_request_free(k->token_req);
         k->http = http_request_free(k->http);
-        if (k->auth_header) {
-                explicit_bzero(k->auth_header, strlen(k->auth_header));
-                free(k->auth_header);
-        }
+        azure_secret_free(k->auth_header);
         azure_identity_free(k->id);
         json_decref(k->permissions);
         free(k->vm);

@@ -182,10 +182,7 @@ static void az_retry(AzureJob *a, const HttpResponse *resp, const char *what) {
 /* ---------------------------------------------------------------- requests */
 
 static int set_auth_header(AzureJob *a, const char *token) {
-        if (a->auth_header) {
-                explicit_bzero(a->auth_header, strlen(a->auth_header));
-                a->auth_header = mfree(a->auth_header);
-        }
+        a->auth_header = azure_secret_free(a->auth_header);
         return asprintf_safe(&a->auth_header, "Authorization: Bearer %s", token) < 0 ? -ENOMEM : 0;
 }
 
@@ -698,14 +695,8 @@ static void azure_destroy(ConnectorJob *j) {
         a->deadline_timer = sd_event_source_disable_unref(a->deadline_timer);
         a->defer = sd_event_source_disable_unref(a->defer);
         a->cancel_defer = sd_event_source_disable_unref(a->cancel_defer);
-        if (a->auth_header) {
-                explicit_bzero(a->auth_header, strlen(a->auth_header));
-                free(a->auth_header);
-        }
-        if (a->command) {
-                explicit_bzero(a->command, strlen(a->command));
-                free(a->command);
-        }
+        azure_secret_free(a->auth_header);
+        azure_secret_free(a->command);
         azure_identity_free(a->id);
         free(a->vm);
         free(a->resource_group);
