@@ -36,26 +36,61 @@ int connector_check_add_stage(ConnectorCheck *c, const char *name) {
         return 0;
 }
 
+int connector_check_begin(ConnectorCheck *c, const char *const *stages, size_t n_stages, size_t data_size) {
+        int r;
+
+        assert(c);
+        assert(!c->data);
+
+        for (size_t i = 0; i < n_stages; i++) {
+                r = connector_check_add_stage(c, stages[i]);
+                if (r < 0)
+                        return r;
+        }
+        c->data = calloc(1, data_size);
+        if (!c->data)
+                return -ENOMEM;
+        return 0;
+}
+
 static void stage_set(CheckStage *st, CheckVerdict verdict, char *reason) {
         free(st->reason);
         st->reason = reason;
         st->verdict = verdict;
 }
 
-void connector_check_stage(ConnectorCheck *c, const char *name, CheckVerdict verdict, const char *fmt, ...) {
+/* 'fallback': the reason when the formatted one cannot be allocated (NULL: none) */
+_printf_(5, 0)
+static void stage_settlev(ConnectorCheck *c, const char *name, CheckVerdict verdict, const char *fallback,
+                          const char *fmt, va_list ap) {
         CheckStage *st;
         char *reason = NULL;
-        va_list ap;
 
         assert(c);
         st = stage_find(c, name);
         assert(st);
         if (!st || c->finished)
                 return;
-        va_start(ap, fmt);
-        (void) vasprintf_safe(&reason, fmt, ap);
-        va_end(ap);
+        if (vasprintf_safe(&reason, fmt, ap) < 0 && fallback)
+                reason = strdup(fallback);
         stage_set(st, verdict, reason);
+}
+
+void connector_check_stage(ConnectorCheck *c, const char *name, CheckVerdict verdict, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        stage_settlev(c, name, verdict, NULL, fmt, ap);
+        va_end(ap);
+}
+
+void connector_check_fail(ConnectorCheck *c, const char *name, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        stage_settlev(c, name, CHECK_FAILED, "out of memory", fmt, ap);
+        va_end(ap);
+        connector_check_finish(c);   /* last: it may free c */
 }
 
 bool connector_check_passed(const ConnectorCheck *c) {

@@ -2,6 +2,8 @@
 /* connector.c: the job life cycle shared by all connectors (the registry: connector-table.c). */
 
 #include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
 
 #include "connector/connector.h"
 
@@ -115,6 +117,37 @@ ConnectorJob *connector_job_free(ConnectorJob *job) {
         sd_event_unref(job->event);
         free(job);
         return NULL;
+}
+
+int connector_job_arm_timer(ConnectorJob *job, sd_event_source **timer, usec_t usec,
+                            sd_event_time_handler_t handler, void *userdata, const char *description) {
+        int r;
+
+        assert(job);
+        assert(timer);
+
+        if (*timer) {
+                r = sd_event_source_set_time_relative(*timer, usec);
+                if (r < 0)
+                        return r;
+                return sd_event_source_set_enabled(*timer, SD_EVENT_ONESHOT);
+        }
+        r = sd_event_add_time_relative(job->event, timer, CLOCK_MONOTONIC, usec, 10 * USEC_PER_MSEC, handler,
+                                       userdata);
+        if (r < 0)
+                return r;
+        /* if the command ends while the timer elapses, let its end be seen first */
+        (void) sd_event_source_set_priority(*timer, SD_EVENT_PRIORITY_NORMAL + 1);
+        (void) sd_event_source_set_description(*timer, description);
+        return 0;
+}
+
+const char *connector_format_timeout(char *buf, size_t size, usec_t usec) {
+        if (usec % USEC_PER_SEC == 0) {
+                snprintf(buf, size, "%" PRIu64 "s", (uint64_t) (usec / USEC_PER_SEC));
+                return buf;
+        }
+        return format_duration(buf, size, usec);
 }
 
 void connector_job_finish(ConnectorJob *job, StepResult *result) {

@@ -109,19 +109,28 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ConnectorJob *, connector_job_free);
 
 /* Called by connectors to finish a job: fills in the duration, marks it finished, calls 'done'. */
 void connector_job_finish(ConnectorJob *job, StepResult *result);
+/* For connectors: arms a job's timer (its timeout, then the grace periods of stopping it) to fire
+ * 'usec' from now, creating *timer the first time and re-arming it afterwards. It is dispatched
+ * after the job's other sources, so that a command that ends as the timer elapses is seen ended. */
+int connector_job_arm_timer(ConnectorJob *job, sd_event_source **timer, usec_t usec,
+                            sd_event_time_handler_t handler, void *userdata, const char *description);
+/* A step's timeout as connectors' "timed out after …" messages say it: "3s" for whole seconds,
+ * else "1.500s". 'buf' should have DURATION_MAX bytes. */
+const char *connector_format_timeout(char *buf, size_t size, usec_t usec);
 
 /* ---- Checks ----
  * A check tries the way to a target stage by stage (ssh: resolve, connect, host-key, authenticate,
  * run; local: run; azure: credentials, vm, permission) and says for each stage whether it worked
  * and why (Target.Check()).
  *
- * The 'check' hook declares its stages first, in order (connector_check_add_stage(), static
- * names), copies what it needs of the target (Reload may free it), starts the work and returns;
- * a negative errno means nothing was started and 'done' is not called. Afterwards, from the event
+ * The 'check' hook declares its stages first, in order (connector_check_begin(), static names),
+ * copies what it needs of the target (Reload may free it), starts the work and returns; a
+ * negative errno means nothing was started and 'done' is not called. Afterwards, from the event
  * loop and never from within the hook, it settles stages (connector_check_stage()) and calls
  * connector_check_finish() once, as the last thing it does; stages still pending then become
- * "skipped" (an earlier stage failed). The timeout belongs to connector_check_start(): when it
- * passes, check_destroy() stops the work and every pending stage becomes "failed" ("timed out").
+ * "skipped" (an earlier stage failed); connector_check_fail() does both for a failed stage. The
+ * timeout belongs to connector_check_start(): when it passes, check_destroy() stops the work and
+ * every pending stage becomes "failed" ("timed out").
  * A check never uses nor leaves behind a pooled connection: it opens its own and closes it.
  * A connector without the hook: connector_check_start() returns -EOPNOTSUPP. */
 
@@ -164,9 +173,16 @@ ConnectorCheck *connector_check_free(ConnectorCheck *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ConnectorCheck *, connector_check_free);
 /* For connectors. */
 int connector_check_add_stage(ConnectorCheck *c, const char *name);
+/* For the 'check' hook, first: declares 'stages' in order (connector_check_add_stage()), then hangs
+ * 'data_size' zeroed bytes on c->data for the connector's state (check_destroy() frees it from then
+ * on, also when the hook fails later). */
+int connector_check_begin(ConnectorCheck *c, const char *const *stages, size_t n_stages, size_t data_size);
 void connector_check_stage(ConnectorCheck *c, const char *name, CheckVerdict verdict, const char *fmt, ...)
         _printf_(4, 5);
 void connector_check_finish(ConnectorCheck *c);
+/* Settles stage 'name' as failed with the formatted reason ("out of memory" if it cannot be
+ * formatted), then connector_check_finish(): the stages after it are skipped. It may free c. */
+void connector_check_fail(ConnectorCheck *c, const char *name, const char *fmt, ...) _printf_(3, 4);
 /* Whether every stage is ok. */
 bool connector_check_passed(const ConnectorCheck *c);
 const char *check_verdict_to_string(CheckVerdict v);

@@ -136,7 +136,7 @@ char *azure_action_stop_message(AzureJob *a, AzStop why) {
         char b[DURATION_MAX], *m = NULL;
 
         if (why == AZ_STOP_TIMEOUT)
-                (void) asprintf_safe(&m, "timed out after %s%s", az_format_timeout(b, sizeof b, a->timeout_usec),
+                (void) asprintf_safe(&m, "timed out after %s%s", connector_format_timeout(b, sizeof b, a->timeout_usec),
                                      a->created ? "; the classic Run Command API cannot stop a script: the VM stops "
                                      "it at the same timeout (timeout(1) in runbookd's wrapper)" : "");
         else if (a->created)

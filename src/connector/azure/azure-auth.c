@@ -73,9 +73,10 @@ static void wipe_free(char *s, size_t n) {
         free(s);
 }
 
-static void wipe_free_str(char *s) {
+char *azure_secret_free(char *s) {
         if (s)
                 wipe_free(s, strlen(s));
+        return NULL;
 }
 
 AzureIdentity *azure_identity_free(AzureIdentity *id) {
@@ -248,7 +249,7 @@ static TokenEntry *cache_find(const char *key) {
 
 static void cache_entry_clear(TokenEntry *e) {
         e->key = mfree(e->key);
-        wipe_free_str(e->token);
+        azure_secret_free(e->token);
         e->token = NULL;
         e->refresh_at = 0;
 }
@@ -691,14 +692,14 @@ static int token_send(TokenFetch *tr, char **ret_error) {
                         r = asprintf_safe(&body, "client_id=%s&scope=%s&grant_type=client_credentials"
                                           "&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-assertion-type%%3Ajwt-bearer"
                                           "&client_assertion=%s", ecid, escope, assertion);
-                        wipe_free_str(TAKE_PTR(assertion));
+                        azure_secret_free(TAKE_PTR(assertion));
                 } else {
                         ecred = http_escape(id->credential);
                         if (!ecred)
                                 return -ENOMEM;
                         r = asprintf_safe(&body, "client_id=%s&scope=%s&grant_type=client_credentials&client_secret=%s",
                                           ecid, escope, ecred);
-                        wipe_free_str(TAKE_PTR(ecred));
+                        azure_secret_free(TAKE_PTR(ecred));
                 }
                 if (r < 0)
                         return -ENOMEM;
@@ -710,7 +711,7 @@ static int token_send(TokenFetch *tr, char **ret_error) {
         }
         p.url = url;
         r = http_request_start(tr->event, &p, on_token_response, tr, &tr->http);
-        wipe_free_str(TAKE_PTR(body));
+        azure_secret_free(TAKE_PTR(body));
         if (r < 0)
                 return r;
         token_fetch_count++;

@@ -36,6 +36,9 @@ typedef struct AzureIdentity {
         unsigned n_ref;           /* a token fetch in flight keeps the identity it was started for */
 } AzureIdentity;
 
+/* Wipes a secret string (a token, an Authorization header, a command) and frees it; returns NULL. */
+char *azure_secret_free(char *s);
+
 /* Copies the identity out of an azure target and reads its credential. On failure *ret_error
  * says why (never quoting a secret). */
 int azure_identity_from_target(const Target *t, AzureIdentity **ret, char **ret_error);

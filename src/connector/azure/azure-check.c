@@ -48,6 +48,13 @@ typedef enum AcPhase {
         AC_PERMISSION,
 } AcPhase;
 
+/* The check's stages, one a phase. */
+static const char *const stage_names[] = {
+        [AC_TOKEN] = "credentials",
+        [AC_VM] = "vm",
+        [AC_PERMISSION] = "permission",
+};
+
 typedef struct AzureCheck {
         ConnectorCheck *check;
         AzureIdentity *id;
@@ -100,25 +107,8 @@ static const char *first_match(json_t *patterns, const char *action) {
         return NULL;
 }
 
-static void finish(AzureCheck *k) {
-        connector_check_finish(k->check);   /* last: it may free k */
-}
-
-_printf_(3, 4)
-static void stage_failed(AzureCheck *k, const char *stage, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
-        va_end(ap);
-        connector_check_stage(k->check, stage, CHECK_FAILED, "%s", msg ?: "out of memory");
-        finish(k);
-}
-
 static const char *stage_of(AcPhase p) {
-        return p == AC_TOKEN ? "credentials" : p == AC_VM ? "vm" : "permission";
+        return stage_names[p];
 }
 
 static void send_request(AzureCheck *k);
@@ -130,10 +120,10 @@ static void on_token(int r, const char *token, const char *message, void *userda
 
         k->token_req = azure_token_request_free(k->token_req);
         if (r < 0)
-                return stage_failed(k, "credentials", "no token for %s: %s", k->who,
-                                    message ?: "cannot get an access token");
+                return connector_check_fail(k->check, "credentials", "no token for %s: %s", k->who,
+                                            message ?: "cannot get an access token");
         if (asprintf_safe(&k->auth_header, "Authorization: Bearer %s", token) < 0)
-                return stage_failed(k, "credentials", "out of memory");
+                return connector_check_fail(k->check, "credentials", "out of memory");
         connector_check_stage(k->check, "credentials", CHECK_OK, "obtained an access token for %s from %s", k->who,
                               k->id->kind == AZURE_IDENTITY_MANAGED ? "the instance metadata service (IMDS)" :
                               "the Microsoft identity platform");
@@ -149,12 +139,12 @@ static int on_begin(sd_event_source *s, void *userdata) {
 
         k->defer = sd_event_source_disable_unref(k->defer);
         if (k->early_error) {
-                stage_failed(k, "credentials", "no token for %s: %s", k->who, k->early_error);
+                connector_check_fail(k->check, "credentials", "no token for %s: %s", k->who, k->early_error);
                 return 0;
         }
         r = azure_token_get(k->check->event, k->id, /* refresh= */ true, on_token, k, &token, &k->token_req, &why);
         if (r < 0)
-                stage_failed(k, "credentials", "no token for %s: %s", k->who, why ?: strerror(-r));
+                connector_check_fail(k->check, "credentials", "no token for %s: %s", k->who, why ?: strerror(-r));
         else if (r > 0)
                 on_token(0, token, NULL, k);   /* not expected with refresh, but harmless */
         return 0;
@@ -178,7 +168,7 @@ static void send_request(AzureCheck *k) {
                 r = asprintf_safe(&url, "%s/providers/Microsoft.Authorization/permissions?api-version="
                                   PERMISSIONS_API_VERSION, k->vm_url);
         if (r < 0)
-                return stage_failed(k, stage_of(k->phase), "out of memory");
+                return connector_check_fail(k->check, stage_of(k->phase), "out of memory");
 
         HttpRequestParams p = {
                 .method = "GET",
@@ -190,8 +180,8 @@ static void send_request(AzureCheck *k) {
         k->http = http_request_free(k->http);
         r = http_request_start(k->check->event, &p, on_response, k, &k->http);
         if (r < 0)
-                return stage_failed(k, stage_of(k->phase), "cannot send a request to Azure Resource Manager: %s",
-                                    strerror(-r));
+                return connector_check_fail(k->check, stage_of(k->phase),
+                                            "cannot send a request to Azure Resource Manager: %s", strerror(-r));
         log_debug("Azure check of VM %s/%s: GET %s.", k->resource_group, k->vm,
                   k->phase == AC_VM ? "instance view" : "permissions");
 }
@@ -209,12 +199,14 @@ static void on_instance_view(AzureCheck *k, json_t *body) {
                 }
         }
         if (!power)
-                return stage_failed(k, "vm", "VM '%s/%s' exists, but its instance view has no power state "
-                                    "(PowerState/…); it may be changing state: retry", k->resource_group, k->vm);
+                return connector_check_fail(k->check, "vm", "VM '%s/%s' exists, but its instance view has no "
+                                            "power state (PowerState/…); it may be changing state: retry",
+                                            k->resource_group, k->vm);
         if (strcasecmp(power, "running") != 0)
-                return stage_failed(k, "vm", "VM '%s/%s' is not running (power state: %s%s%s%s); start it",
-                                    k->resource_group, k->vm, power, display ? ", \"" : "", strempty(display),
-                                    display ? "\"" : "");
+                return connector_check_fail(k->check, "vm",
+                                            "VM '%s/%s' is not running (power state: %s%s%s%s); start it",
+                                            k->resource_group, k->vm, power, display ? ", \"" : "", strempty(display),
+                                            display ? "\"" : "");
         connector_check_stage(k->check, "vm", CHECK_OK, "VM '%s/%s' exists and is running (PowerState/%s)",
                               k->resource_group, k->vm, power);
         k->phase = AC_PERMISSION;
@@ -247,25 +239,25 @@ static void evaluate_permissions(AzureCheck *k) {
                         continue;
                 char *m = NULL;
                 if (asprintf_safe(&m, "%s%s%s", strempty(missing), missing ? ", " : "", *a) < 0)
-                        return stage_failed(k, "permission", "out of memory");
+                        return connector_check_fail(k->check, "permission", "out of memory");
                 free(missing);
                 missing = m;
                 n_missing++;
                 if (not_pattern && !excluded && asprintf_safe(&excluded, "; %s is excluded by notActions '%s'",
                                                              *a, not_pattern) < 0)
-                        return stage_failed(k, "permission", "out of memory");
+                        return connector_check_fail(k->check, "permission", "out of memory");
         }
         if (n_missing > 0)
-                return stage_failed(k, "permission", "permission missing: %s may not perform %s on VM '%s/%s' "
-                                    "(Azure's permissions API on the VM's scope%s); grant it the Virtual Machine "
-                                    "Contributor role (or a role with %s) on the VM, its resource group or the "
-                                    "subscription", k->who, missing, k->resource_group, k->vm, strempty(excluded),
-                                    n_missing == 1 ? "that action" : "those actions");
+                return connector_check_fail(k->check, "permission", "permission missing: %s may not perform %s on "
+                                            "VM '%s/%s' (Azure's permissions API on the VM's scope%s); grant it the "
+                                            "Virtual Machine Contributor role (or a role with %s) on the VM, its "
+                                            "resource group or the subscription", k->who, missing, k->resource_group,
+                                            k->vm, strempty(excluded), n_missing == 1 ? "that action" : "those actions");
         connector_check_stage(k->check, "permission", CHECK_OK, "%s may perform %s on VM '%s/%s'", k->who,
                               k->actions == managed_actions ? "the managed Run Command's actions "
                               "(runCommands/write, read, delete)" : "Microsoft.Compute/virtualMachines/runCommand/action",
                               k->resource_group, k->vm);
-        finish(k);
+        connector_check_finish(k->check);   /* last: it may free k */
 }
 
 static void on_permissions(AzureCheck *k, json_t *body) {
@@ -273,21 +265,24 @@ static void on_permissions(AzureCheck *k, json_t *body) {
         const char *next = json_string_value(json_object_get(body, "nextLink"));
 
         if (!json_is_array(value))
-                return stage_failed(k, "permission", "unexpected answer from Azure's permissions API (no \"value\")");
+                return connector_check_fail(k->check, "permission",
+                                            "unexpected answer from Azure's permissions API (no \"value\")");
         if (json_array_extend(k->permissions, value) < 0)
-                return stage_failed(k, "permission", "out of memory");
+                return connector_check_fail(k->check, "permission", "out of memory");
         if (!isempty(next)) {
                 /* only ever to Resource Manager itself: the request carries the token */
                 size_t n = strlen(k->id->resource);
                 if (strncmp(next, k->id->resource, n) != 0 || next[n] != '/')
-                        return stage_failed(k, "permission", "Azure's permissions API sent a nextLink outside %s",
-                                            k->id->resource);
+                        return connector_check_fail(k->check, "permission",
+                                                    "Azure's permissions API sent a nextLink outside %s",
+                                                    k->id->resource);
                 if (++k->pages >= PERMISSION_PAGES_MAX)
-                        return stage_failed(k, "permission", "Azure's permissions API sent more than %d pages",
-                                            PERMISSION_PAGES_MAX);
+                        return connector_check_fail(k->check, "permission",
+                                                    "Azure's permissions API sent more than %d pages",
+                                                    PERMISSION_PAGES_MAX);
                 k->next_url = strdup(next);
                 if (!k->next_url)
-                        return stage_failed(k, "permission", "out of memory");
+                        return connector_check_fail(k->check, "permission", "out of memory");
                 return send_request(k);
         }
         evaluate_permissions(k);
@@ -303,36 +298,41 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
         long status = resp->status;
 
         if (resp->error < 0)
-                return stage_failed(k, stage, "cannot reach Azure Resource Manager at %s: %s", k->id->resource,
-                                    strna(resp->error_text));
+                return connector_check_fail(k->check, stage, "cannot reach Azure Resource Manager at %s: %s",
+                                            k->id->resource, strna(resp->error_text));
         body = json_loadb(resp->body, resp->body_len, 0, NULL);
         e = json_object_get(body, "error");
         code = json_string_value(json_object_get(e, "code")) ?: "";
         msg = json_string_value(json_object_get(e, "message")) ?: "";
 
         if (status == 401)
-                return stage_failed(k, stage, "Azure Resource Manager rejected the access token of %s (HTTP 401 %s): %s",
-                                    k->who, code, msg);
+                return connector_check_fail(k->check, stage,
+                                            "Azure Resource Manager rejected the access token of %s (HTTP 401 %s): %s",
+                                            k->who, code, msg);
         if (status == 403 && k->phase == AC_VM)
-                return stage_failed(k, stage, "permission missing: %s may not read VM '%s/%s' "
-                                    "(Microsoft.Compute/virtualMachines/read, %s); grant it the Virtual Machine "
-                                    "Contributor role on the VM, its resource group or the subscription",
-                                    k->who, k->resource_group, k->vm, *code ? code : "HTTP 403");
+                return connector_check_fail(k->check, stage, "permission missing: %s may not read VM '%s/%s' "
+                                            "(Microsoft.Compute/virtualMachines/read, %s); grant it the Virtual "
+                                            "Machine Contributor role on the VM, its resource group or the "
+                                            "subscription",
+                                            k->who, k->resource_group, k->vm, *code ? code : "HTTP 403");
         if (status == 404 && k->phase == AC_VM) {
                 if (streq(code, "ResourceGroupNotFound"))
-                        return stage_failed(k, stage, "resource group '%s' not found (ResourceGroupNotFound): %s",
-                                            k->resource_group, msg);
+                        return connector_check_fail(k->check, stage,
+                                                    "resource group '%s' not found (ResourceGroupNotFound): %s",
+                                                    k->resource_group, msg);
                 if (streq(code, "SubscriptionNotFound"))
-                        return stage_failed(k, stage, "subscription not found (SubscriptionNotFound): %s", msg);
-                return stage_failed(k, stage, "VM '%s' not found in resource group '%s' (%s): %s", k->vm,
-                                    k->resource_group, *code ? code : "ResourceNotFound", msg);
+                        return connector_check_fail(k->check, stage,
+                                                    "subscription not found (SubscriptionNotFound): %s", msg);
+                return connector_check_fail(k->check, stage, "VM '%s' not found in resource group '%s' (%s): %s", k->vm,
+                                            k->resource_group, *code ? code : "ResourceNotFound", msg);
         }
         if (status != 200)
-                return stage_failed(k, stage, "Azure Resource Manager answered HTTP %ld%s%s%s%s to GET %s", status,
-                                    *code ? " " : "", code, *msg ? ": " : "", msg,
-                                    k->phase == AC_VM ? "instance view" : "permissions");
+                return connector_check_fail(k->check, stage,
+                                            "Azure Resource Manager answered HTTP %ld%s%s%s%s to GET %s", status,
+                                            *code ? " " : "", code, *msg ? ": " : "", msg,
+                                            k->phase == AC_VM ? "instance view" : "permissions");
         if (!body)
-                return stage_failed(k, stage, "Azure Resource Manager sent an answer that is not JSON");
+                return connector_check_fail(k->check, stage, "Azure Resource Manager sent an answer that is not JSON");
         if (k->phase == AC_VM)
                 on_instance_view(k, body);
         else
@@ -373,17 +373,11 @@ int azure_check(ConnectorCheck *c, const Target *t) {
         AzureCheck *k;
         int r;
 
-        for (const char *const *s = (const char *const[]) { "credentials", "vm", "permission", NULL }; *s; s++) {
-                r = connector_check_add_stage(c, *s);
-                if (r < 0)
-                        return r;
-        }
-
-        k = calloc(1, sizeof *k);
-        if (!k)
-                return -ENOMEM;
+        r = connector_check_begin(c, stage_names, ELEMENTSOF(stage_names), sizeof(AzureCheck));
+        if (r < 0)
+                return r;
+        k = c->data;   /* from here on, check_destroy() frees it */
         k->check = c;
-        c->data = k;   /* from here on, check_destroy() frees it */
         k->actions = streq_ptr(cfg(t, "api"), "action") ? action_actions : managed_actions;
         k->vm = strdup(strempty(cfg(t, "vm")));
         k->resource_group = strdup(strempty(cfg(t, "resource_group")));
@@ -419,10 +413,7 @@ void azure_check_destroy(ConnectorCheck *c) {
         k->defer = sd_event_source_disable_unref(k->defer);
         k->token_req = azure_token_request_free(k->token_req);
         k->http = http_request_free(k->http);
-        if (k->auth_header) {
-                explicit_bzero(k->auth_header, strlen(k->auth_header));
-                free(k->auth_header);
-        }
+        azure_secret_free(k->auth_header);
         azure_identity_free(k->id);
         json_decref(k->permissions);
         free(k->vm);

@@ -87,7 +87,6 @@ void az_check_power(AzureJob *a, char *context);
 void az_commit_handle(AzureJob *a, connector_continue_t cont);
 /* Adds a stream's text to the job's output; a stream of Azure's tail size is marked truncated. */
 void az_take_stream(AzureJob *a, unsigned k, const char *s, size_t n, bool *truncated);
-const char *az_format_timeout(char *buf, size_t size, usec_t usec);
 
 /* azure-managed.c */
 int azure_managed_request(AzureJob *a, char **ret_url, char **ret_body);

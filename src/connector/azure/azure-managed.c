@@ -130,7 +130,7 @@ static void conclude_finished(AzureJob *a, const char *state, json_t *ec, const 
             (state_is(state, "Failed") && have && exit_code == -1 && a->timeout_usec > 0 &&
              now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC >= a->deadline)) {
                 (void) asprintf_safe(&note, "timed out after %s (stopped on the VM)",
-                                     az_format_timeout(b, sizeof b, a->timeout_usec));
+                                     connector_format_timeout(b, sizeof b, a->timeout_usec));
                 az_conclude(a, OUTCOME_TIMED_OUT, 0, -1, note);
                 return;
         }

@@ -129,15 +129,6 @@ void az_poll_later(AzureJob *a, const HttpResponse *resp) {
         az_later(a, d);
 }
 
-/* "3s" for whole seconds (as the local connector says it), else "1.500s" */
-const char *az_format_timeout(char *buf, size_t size, usec_t usec) {
-        if (usec % USEC_PER_SEC == 0) {
-                snprintf(buf, size, "%" PRIu64 "s", (uint64_t) (usec / USEC_PER_SEC));
-                return buf;
-        }
-        return format_duration(buf, size, usec);
-}
-
 static void az_stop(AzureJob *a, AzStop why) {
         char *m = NULL;
 
@@ -148,7 +139,7 @@ static void az_stop(AzureJob *a, AzStop why) {
                 m = azure_action_stop_message(a, why);
         else if (why == AZ_STOP_TIMEOUT) {
                 char b[DURATION_MAX];
-                (void) asprintf_safe(&m, "timed out after %s%s", az_format_timeout(b, sizeof b, a->timeout_usec),
+                (void) asprintf_safe(&m, "timed out after %s%s", connector_format_timeout(b, sizeof b, a->timeout_usec),
                                      a->created ? "; the run command was deleted on the VM, which stops the script" : "");
         } else
                 m = strdup(a->created ? "cancelled; the run command was deleted on the VM, which stops the script" :
@@ -191,10 +182,7 @@ static void az_retry(AzureJob *a, const HttpResponse *resp, const char *what) {
 /* ---------------------------------------------------------------- requests */
 
 static int set_auth_header(AzureJob *a, const char *token) {
-        if (a->auth_header) {
-                explicit_bzero(a->auth_header, strlen(a->auth_header));
-                a->auth_header = mfree(a->auth_header);
-        }
+        a->auth_header = azure_secret_free(a->auth_header);
         return asprintf_safe(&a->auth_header, "Authorization: Bearer %s", token) < 0 ? -ENOMEM : 0;
 }
 
@@ -707,14 +695,8 @@ static void azure_destroy(ConnectorJob *j) {
         a->deadline_timer = sd_event_source_disable_unref(a->deadline_timer);
         a->defer = sd_event_source_disable_unref(a->defer);
         a->cancel_defer = sd_event_source_disable_unref(a->cancel_defer);
-        if (a->auth_header) {
-                explicit_bzero(a->auth_header, strlen(a->auth_header));
-                free(a->auth_header);
-        }
-        if (a->command) {
-                explicit_bzero(a->command, strlen(a->command));
-                free(a->command);
-        }
+        azure_secret_free(a->auth_header);
+        azure_secret_free(a->command);
         azure_identity_free(a->id);
         free(a->vm);
         free(a->resource_group);

@@ -304,12 +304,8 @@ static void local_finish(LocalJob *l, const siginfo_t *si) {
 
                 res.outcome = OUTCOME_TIMED_OUT;
                 res.signal = by_signal ? si->si_status : 0;
-                if (l->timeout_usec % USEC_PER_SEC == 0)
-                        (void) asprintf_safe(&l->message, "timed out after %" PRIu64 "s",
-                                             (uint64_t) (l->timeout_usec / USEC_PER_SEC));
-                else
-                        (void) asprintf_safe(&l->message, "timed out after %s",
-                                             format_duration(b, sizeof b, l->timeout_usec));
+                (void) asprintf_safe(&l->message, "timed out after %s",
+                                     connector_format_timeout(b, sizeof b, l->timeout_usec));
                 res.message = l->message;
         } else if (l->stop == LOCAL_STOP_CANCEL) {
                 res.outcome = OUTCOME_CANCELLED;
@@ -370,23 +366,7 @@ static bool local_child_has_exited(LocalJob *l) {
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 static int local_arm_timer(LocalJob *l, usec_t usec) {
-        int r;
-
-        if (l->timer_source) {
-                r = sd_event_source_set_time_relative(l->timer_source, usec);
-                if (r < 0)
-                        return r;
-                return sd_event_source_set_enabled(l->timer_source, SD_EVENT_ONESHOT);
-        }
-
-        r = sd_event_add_time_relative(l->job.event, &l->timer_source, CLOCK_MONOTONIC, usec,
-                                       10 * USEC_PER_MSEC, on_timer, l);
-        if (r < 0)
-                return r;
-        /* If the shell exits while the timer elapses, let its exit be seen first. */
-        (void) sd_event_source_set_priority(l->timer_source, SD_EVENT_PRIORITY_NORMAL + 1);
-        (void) sd_event_source_set_description(l->timer_source, "local-timer");
-        return 0;
+        return connector_job_arm_timer(&l->job, &l->timer_source, usec, on_timer, l, "local-timer");
 }
 
 /* TERM the group (with CONT, in case it is stopped), then KILL it after the grace period. */
@@ -605,13 +585,10 @@ static int local_check(ConnectorCheck *c, const Target *t) {
         LocalCheck *lc;
         int r;
 
-        r = connector_check_add_stage(c, "run");
+        r = connector_check_begin(c, (const char *const[]) { "run" }, 1, sizeof(LocalCheck));
         if (r < 0)
                 return r;
-        lc = calloc(1, sizeof *lc);
-        if (!lc)
-                return -ENOMEM;
-        c->data = lc;
+        lc = c->data;
         return connector_start(&connector_local, c->event, &(StepRequest) { .command = "true", .target = t },
                                on_local_check_done, c, &lc->job);
 }

@@ -14,62 +14,17 @@
 
 #include "connector/azure/azure-check.h"
 #include "connector/connector.h"
+#include "connector/test-connector-fixture.h"
 #include "shared/tests.h"
 
 static char tmpdir[] = "/tmp/test-local-XXXXXX";
 static const Target local_target = { .name = (char *) "local", .connector = (char *) "local" };
-
-typedef struct Run {
-        bool done;
-        bool free_in_done;
-        StepResult result;
-        char *message;
-        uint8_t *out, *err;
-        size_t out_len, err_len;
-        bool out_truncated;
-        uint64_t out_total;
-        ConnectorJob *job;
-} Run;
-
-static void run_clear(Run *run) {
-        free(run->message);
-        free(run->out);
-        free(run->err);
-        *run = (Run) {};
-}
-
-static void on_done(ConnectorJob *job, const StepResult *r, void *userdata) {
-        Run *run = userdata;
-
-        check(!run->done);
-        check(job == run->job);
-        check(job->finished);
-        run->done = true;
-        run->result = *r;
-        run->message = r->message ? strdup(r->message) : NULL;
-        run->result.message = run->message;
-        check(output_capture_get(&job->output[0], &run->out, &run->out_len) == 0);
-        check(output_capture_get(&job->output[1], &run->err, &run->err_len) == 0);
-        run->out_truncated = job->output[0].truncated;
-        run->out_total = job->output[0].total;
-        if (run->free_in_done)
-                run->job = connector_job_free(job);
-}
 
 static void run_for(sd_event *e, usec_t usec) {
         usec_t end = now_usec(CLOCK_MONOTONIC) + usec, n;
 
         while ((n = now_usec(CLOCK_MONOTONIC)) < end)
                 check(sd_event_run(e, end - n) >= 0);
-}
-
-static void run_until_done(sd_event *e, Run *run, usec_t max) {
-        usec_t end = now_usec(CLOCK_MONOTONIC) + max;
-
-        while (!run->done) {
-                check(now_usec(CLOCK_MONOTONIC) < end);
-                check(sd_event_run(e, 100 * USEC_PER_MSEC) >= 0);
-        }
 }
 
 static void start(sd_event *e, const char *cmd, usec_t timeout, size_t cap, Run *run) {
@@ -82,7 +37,7 @@ static void start(sd_event *e, const char *cmd, usec_t timeout, size_t cap, Run 
                 .output_cap = cap,
         };
 
-        check(connector_start(&connector_local, e, &req, on_done, run, &run->job) == 0);
+        check(connector_start(&connector_local, e, &req, run_on_done, run, &run->job) == 0);
         check(run->job);
         check(!run->done);   /* never from within connector_start() */
 }
@@ -533,7 +488,7 @@ static void test_start_invalid(void) {
         Run run = {};
 
         check(sd_event_new(&e) >= 0);
-        check(connector_start(&connector_local, e, &req, on_done, &run, &job) == -EINVAL);
+        check(connector_start(&connector_local, e, &req, run_on_done, &run, &job) == -EINVAL);
         check(!job);
         check(!run.done);
         sd_event_unref(e);

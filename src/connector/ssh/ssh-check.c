@@ -36,11 +36,13 @@ typedef struct SshCheck {
         usec_t run_started;
 } SshCheck;
 
+/* The check's stages: the set-up's, then running 'true' once it is done. */
 static const char *const stage_names[] = {
         [SSH_STAGE_RESOLVE] = "resolve",
         [SSH_STAGE_CONNECT] = "connect",
         [SSH_STAGE_HOST_KEY] = "host-key",
         [SSH_STAGE_AUTHENTICATE] = "authenticate",
+        [SSH_STAGE_READY] = "run",
 };
 
 /* The stages the set-up got through are ok. */
@@ -71,18 +73,6 @@ static void report_setup(SshCheck *k, const SshProgress *p) {
         }
 }
 
-_printf_(2, 3)
-static void run_failed(SshCheck *k, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        (void) vasprintf_safe(&msg, fmt, ap);
-        va_end(ap);
-        connector_check_stage(k->check, "run", CHECK_FAILED, "%s", msg ?: "out of memory");
-        connector_check_finish(k->check);   /* last: it may free k */
-}
-
 static void run_ended(SshCheck *k) {
         LIBSSH2_SESSION *s = ssh_conn_session(k->conn);
         char *sig = NULL;
@@ -93,13 +83,14 @@ static void run_ended(SshCheck *k) {
         if (sig) {
                 _cleanup_free_ char *name = strdup(sig);
                 libssh2_free(s, sig);
-                return run_failed(k, "'true' was killed by signal %s on %s", strna(name), k->peer);
+                return connector_check_fail(k->check, "run", "'true' was killed by signal %s on %s", strna(name),
+                                            k->peer);
         }
         while (k->err_len > 0 && strchr("\r\n ", k->err[k->err_len - 1]))
                 k->err[--k->err_len] = 0;
         if (status != 0)
-                return run_failed(k, "'true' exited with status %d on %s as '%s'%s%s", status, k->peer, k->ep.user,
-                                  k->err_len > 0 ? ": " : "", k->err);
+                return connector_check_fail(k->check, "run", "'true' exited with status %d on %s as '%s'%s%s", status,
+                                            k->peer, k->ep.user, k->err_len > 0 ? ": " : "", k->err);
         connector_check_stage(k->check, "run", CHECK_OK, "'true' exited with status 0 on %s as '%s' (%llu ms)",
                               k->peer, k->ep.user, (unsigned long long) (took / USEC_PER_MSEC));
         connector_check_finish(k->check);   /* last: it may free k */
@@ -119,8 +110,8 @@ static void run_pump(SshCheck *k) {
                         if (!k->ch) {
                                 if (libssh2_session_last_errno(s) == LIBSSH2_ERROR_EAGAIN)
                                         goto wait;
-                                return run_failed(k, "cannot open a session channel on %s: %s", k->peer,
-                                                  ssh_conn_last_error(k->conn));
+                                return connector_check_fail(k->check, "run", "cannot open a session channel on %s: %s",
+                                                            k->peer, ssh_conn_last_error(k->conn));
                         }
                         k->phase = RUN_EXEC;
                         break;
@@ -129,8 +120,8 @@ static void run_pump(SshCheck *k) {
                         if (rc == LIBSSH2_ERROR_EAGAIN)
                                 goto wait;
                         if (rc < 0)
-                                return run_failed(k, "cannot run 'true' on %s: %s", k->peer,
-                                                  ssh_conn_last_error(k->conn));
+                                return connector_check_fail(k->check, "run", "cannot run 'true' on %s: %s", k->peer,
+                                                            ssh_conn_last_error(k->conn));
                         k->phase = RUN_READ;
                         break;
                 case RUN_READ:
@@ -138,8 +129,9 @@ static void run_pump(SshCheck *k) {
                                 n = libssh2_channel_read(k->ch, buf, sizeof buf);
                         while (n > 0);
                         if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
-                                return run_failed(k, "connection lost while 'true' ran on %s: %s", k->peer,
-                                                  ssh_conn_last_error(k->conn));
+                                return connector_check_fail(k->check, "run",
+                                                            "connection lost while 'true' ran on %s: %s", k->peer,
+                                                            ssh_conn_last_error(k->conn));
                         do {
                                 n = libssh2_channel_read_stderr(k->ch, buf, sizeof buf);
                                 if (n > 0 && k->err_len < STDERR_KEEP) {
@@ -150,8 +142,9 @@ static void run_pump(SshCheck *k) {
                                 }
                         } while (n > 0);
                         if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
-                                return run_failed(k, "connection lost while 'true' ran on %s: %s", k->peer,
-                                                  ssh_conn_last_error(k->conn));
+                                return connector_check_fail(k->check, "run",
+                                                            "connection lost while 'true' ran on %s: %s", k->peer,
+                                                            ssh_conn_last_error(k->conn));
                         if (!libssh2_channel_eof(k->ch))
                                 goto wait;
                         k->phase = RUN_CLOSE;
@@ -161,8 +154,8 @@ static void run_pump(SshCheck *k) {
                         if (rc == LIBSSH2_ERROR_EAGAIN)
                                 goto wait;
                         if (rc < 0)
-                                return run_failed(k, "cannot close the channel on %s: %s", k->peer,
-                                                  ssh_conn_last_error(k->conn));
+                                return connector_check_fail(k->check, "run", "cannot close the channel on %s: %s",
+                                                            k->peer, ssh_conn_last_error(k->conn));
                         k->phase = RUN_WAIT_CLOSED;
                         break;
                 case RUN_WAIT_CLOSED:
@@ -170,14 +163,14 @@ static void run_pump(SshCheck *k) {
                         if (rc == LIBSSH2_ERROR_EAGAIN)
                                 goto wait;
                         if (rc < 0)
-                                return run_failed(k, "cannot close the channel on %s: %s", k->peer,
-                                                  ssh_conn_last_error(k->conn));
+                                return connector_check_fail(k->check, "run", "cannot close the channel on %s: %s",
+                                                            k->peer, ssh_conn_last_error(k->conn));
                         return run_ended(k);
                 }
 wait:
         r = ssh_conn_update_events(k->conn);
         if (r < 0)
-                run_failed(k, "cannot watch the connection to %s: %s", k->peer, strerror(-r));
+                connector_check_fail(k->check, "run", "cannot watch the connection to %s: %s", k->peer, strerror(-r));
 }
 
 static void on_conn_io(SshConn *conn, void *userdata) {
@@ -191,8 +184,7 @@ static void on_connected(SshConn *conn, int error, const char *message, void *us
         report_setup(k, p);
         if (!conn) {
                 const char *stage = p->stage < SSH_STAGE_READY ? stage_names[p->stage] : "authenticate";
-                connector_check_stage(k->check, stage, CHECK_FAILED, "%s", message ?: strerror(-error));
-                connector_check_finish(k->check);   /* last: it may free k */
+                connector_check_fail(k->check, stage, "%s", message ?: strerror(-error));   /* last: it may free k */
                 return;
         }
         k->conn = conn;
@@ -205,20 +197,11 @@ int ssh_check(ConnectorCheck *c, const Target *t) {
         SshCheck *k;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(stage_names); i++) {
-                r = connector_check_add_stage(c, stage_names[i]);
-                if (r < 0)
-                        return r;
-        }
-        r = connector_check_add_stage(c, "run");
+        r = connector_check_begin(c, stage_names, ELEMENTSOF(stage_names), sizeof(SshCheck));
         if (r < 0)
                 return r;
-
-        k = calloc(1, sizeof *k);
-        if (!k)
-                return -ENOMEM;
+        k = c->data;   /* from here on, check_destroy() frees it */
         k->check = c;
-        c->data = k;   /* from here on, check_destroy() frees it */
         r = ssh_endpoint_from_target(t, &k->ep);
         if (r < 0)
                 return r;

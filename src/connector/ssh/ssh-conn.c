@@ -205,6 +205,15 @@ static void on_resolved(int error, const char *message, const SshAddrs *addrs, v
         conn_connect_next(c);
 }
 
+/* The host is an address (in c->addrs[0], 'len' bytes): nothing to resolve, connect to it. */
+static int conn_connect_numeric(SshConn *c, socklen_t len) {
+        c->addr_lens[0] = len;
+        c->n_addrs = c->progress.n_addrs = 1;
+        c->progress.numeric = true;
+        conn_connect_next(c);
+        return 0;
+}
+
 /* Numeric addresses are parsed here; names are resolved off the loop (ssh_resolve()). */
 static int conn_resolve(SshConn *c) {
         const SshEndpoint *ep = &c->pt->ep;
@@ -214,20 +223,12 @@ static int conn_resolve(SshConn *c) {
         if (inet_pton(AF_INET, ep->host, &in->sin_addr) == 1) {
                 in->sin_family = AF_INET;
                 in->sin_port = htons(ep->port);
-                c->addr_lens[0] = sizeof *in;
-                c->n_addrs = c->progress.n_addrs = 1;
-                c->progress.numeric = true;
-                conn_connect_next(c);
-                return 0;
+                return conn_connect_numeric(c, sizeof *in);
         }
         if (inet_pton(AF_INET6, ep->host, &in6->sin6_addr) == 1) {
                 in6->sin6_family = AF_INET6;
                 in6->sin6_port = htons(ep->port);
-                c->addr_lens[0] = sizeof *in6;
-                c->n_addrs = c->progress.n_addrs = 1;
-                c->progress.numeric = true;
-                conn_connect_next(c);
-                return 0;
+                return conn_connect_numeric(c, sizeof *in6);
         }
 
         c->state = CONN_RESOLVING;

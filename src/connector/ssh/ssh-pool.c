@@ -367,6 +367,33 @@ static int pool_init(void) {
         return 0;
 }
 
+static SshAcquire *acquire_new(PoolTarget *pt, sd_event *event, bool fresh, ssh_acquire_done_t done,
+                               void *userdata) {
+        SshAcquire *a = calloc(1, sizeof *a);
+
+        if (!a)
+                return NULL;
+        a->pt = pt;
+        a->event = sd_event_ref(event);
+        a->fresh = fresh;
+        a->done = done;
+        a->userdata = userdata;
+        return a;
+}
+
+/* Queues the request behind the target's others, then serves the queue. */
+static void acquire_enqueue(SshAcquire *a) {
+        PoolTarget *pt = a->pt;
+
+        a->waiting = true;
+        if (pt->wait_tail)
+                pt->wait_tail->wait_next = a;
+        else
+                pt->wait_head = a;
+        pt->wait_tail = a;
+        pool_serve(pt);
+}
+
 int ssh_connect_unpooled(sd_event *event, const SshEndpoint *ep, ssh_acquire_done_t done, void *userdata,
                          SshAcquire **ret) {
         PoolTarget *pt;
@@ -379,21 +406,16 @@ int ssh_connect_unpooled(sd_event *event, const SshEndpoint *ep, ssh_acquire_don
         if (r < 0)
                 return r;
         pt = calloc(1, sizeof *pt);
-        a = calloc(1, sizeof *a);
-        if (!pt || !a || ssh_endpoint_copy(ep, &pt->ep) < 0) {
-                free(pt);
-                free(a);
+        if (!pt)
+                return -ENOMEM;
+        pt->detached = true;   /* from here on, detached_maybe_free() frees it */
+        a = ssh_endpoint_copy(ep, &pt->ep) < 0 ? NULL : acquire_new(pt, event, /* fresh= */ true, done, userdata);
+        if (!a) {
+                detached_maybe_free(pt);
                 return -ENOMEM;
         }
-        pt->detached = pt->has_request = true;
-        a->pt = pt;
-        a->event = sd_event_ref(event);
-        a->fresh = true;
-        a->done = done;
-        a->userdata = userdata;
-        a->waiting = true;
-        pt->wait_head = pt->wait_tail = a;
-        pool_serve(pt);
+        pt->has_request = true;
+        acquire_enqueue(a);
         *ret = a;
         return 0;
 }
@@ -413,14 +435,9 @@ int ssh_pool_acquire(sd_event *event, const SshEndpoint *ep, bool fresh, ssh_acq
         if (r < 0)
                 return r;
 
-        a = calloc(1, sizeof *a);
+        a = acquire_new(pt, event, fresh, done, userdata);
         if (!a)
                 return -ENOMEM;
-        a->pt = pt;
-        a->event = sd_event_ref(event);
-        a->fresh = fresh;
-        a->done = done;
-        a->userdata = userdata;
 
         /* Idle connections whose peer has gone are dropped here, before anyone uses them. */
         for (SshConn *c = pt->idle, *next; c; c = next) {
@@ -432,14 +449,7 @@ int ssh_pool_acquire(sd_event *event, const SshEndpoint *ep, bool fresh, ssh_acq
                 }
         }
 
-        a->waiting = true;
-        if (pt->wait_tail)
-                pt->wait_tail->wait_next = a;
-        else
-                pt->wait_head = a;
-        pt->wait_tail = a;
-        pool_serve(pt);
-
+        acquire_enqueue(a);
         *ret = a;
         return 0;
 }

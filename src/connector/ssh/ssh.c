@@ -203,12 +203,8 @@ static void ssh_timeout_message(SshJob *s) {
         char b[DURATION_MAX];
 
         free(s->message);
-        s->message = NULL;
-        if (s->timeout_usec % USEC_PER_SEC == 0)
-                (void) asprintf_safe(&s->message, "timed out after %" PRIu64 "s",
-                                     (uint64_t) (s->timeout_usec / USEC_PER_SEC));
-        else
-                (void) asprintf_safe(&s->message, "timed out after %s", format_duration(b, sizeof b, s->timeout_usec));
+        (void) asprintf_safe(&s->message, "timed out after %s",
+                             connector_format_timeout(b, sizeof b, s->timeout_usec));
 }
 
 /* The command's channel is closed and freed: report how it ended. */
@@ -501,21 +497,7 @@ static void ssh_job_acquire(SshJob *s, bool fresh) {
 static int on_timer(sd_event_source *es, uint64_t usec, void *userdata);
 
 static int ssh_arm_timer(SshJob *s, usec_t usec) {
-        int r;
-
-        if (s->timer) {
-                r = sd_event_source_set_time_relative(s->timer, usec);
-                if (r < 0)
-                        return r;
-                return sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
-        }
-        r = sd_event_add_time_relative(s->job.event, &s->timer, CLOCK_MONOTONIC, usec, 10 * USEC_PER_MSEC,
-                                       on_timer, s);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_priority(s->timer, SD_EVENT_PRIORITY_NORMAL + 1);
-        (void) sd_event_source_set_description(s->timer, "ssh-timer");
-        return 0;
+        return connector_job_arm_timer(&s->job, &s->timer, usec, on_timer, s, "ssh-timer");
 }
 
 /* Stops the command: TERM now (or as soon as its process group is known), KILL after the grace

@@ -10,45 +10,8 @@
 #include <stdio.h>
 
 #include "connector/connector.h"
+#include "connector/test-connector-fixture.h"
 #include "shared/tests.h"
-
-typedef struct Run {
-        bool done;
-        StepResult result;
-        char *message, *connection;
-        uint8_t *out;
-        size_t out_len;
-        ConnectorJob *job;
-} Run;
-
-static void run_clear(Run *run) {
-        free(run->message);
-        free(run->connection);
-        free(run->out);
-        *run = (Run) {};
-}
-
-static void on_done(ConnectorJob *job, const StepResult *r, void *userdata) {
-        Run *run = userdata;
-
-        check(!run->done);
-        check(job == run->job);
-        run->done = true;
-        run->result = *r;
-        run->message = r->message ? strdup(r->message) : NULL;
-        run->connection = r->connection ? strdup(r->connection) : NULL;
-        check(output_capture_get(&job->output[0], &run->out, &run->out_len) == 0);
-}
-
-static void run_until_done(sd_event *e, Run *run, usec_t max) {
-        usec_t end = now_usec(CLOCK_MONOTONIC) + max;
-
-        while (!run->done) {
-                check(now_usec(CLOCK_MONOTONIC) < end);
-                check(sd_event_run(e, 100 * USEC_PER_MSEC) >= 0);
-        }
-        run->job = connector_job_free(run->job);
-}
 
 static Target *make_target(const char *host, int port, const char *identity, const char *known_hosts) {
         json_t *doc = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "connector", "ssh", "host", host, "port", port,
@@ -68,7 +31,7 @@ static Target *make_target(const char *host, int port, const char *identity, con
 static void start(sd_event *e, const Target *t, const char *cmd, Run *run) {
         StepRequest req = { .session_id = 7, .step_index = 2, .command = cmd, .target = t };
 
-        check(connector_start(&connector_ssh, e, &req, on_done, run, &run->job) == 0);
+        check(connector_start(&connector_ssh, e, &req, run_on_done, run, &run->job) == 0);
         check(!run->done);   /* never from within connector_start() */
 }
 
