@@ -48,3 +48,19 @@ int bus_register_objects(Manager *m) {
                 return r;
         return sd_bus_add_object_manager(m->bus, NULL, "/org/runbookd1");
 }
+
+int bus_append_string_map(sd_bus_message *m, json_t *o) {
+        const char *key;
+        json_t *value;
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "{ss}");
+        json_object_foreach(o, key, value) {
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(m, "{ss}", key, json_string_value(value) ?: "");
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}

@@ -24,6 +24,8 @@ int session_node_enumerator(sd_bus *bus, const char *path, void *userdata, char 
 
 /* Registers every object, the enumerator and the ObjectManager. */
 int bus_register_objects(Manager *m);
+/* Appends an a{ss} of the string members of JSON object 'o' (NULL: empty). */
+int bus_append_string_map(sd_bus_message *m, json_t *o);
 
 /* Replies to 'call' (with 'reply', taken) once the store is durable; returns 1. */
 int bus_reply_durable(Manager *m, sd_bus_message *call, sd_bus_message *reply);

@@ -139,19 +139,8 @@ SESSION_GETTER(error, "s", strempty(s->error))
 static int property_get_parameters(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Session *s = userdata;
-        const char *key;
-        json_t *value;
-        int r;
 
-        r = sd_bus_message_open_container(reply, 'a', "{ss}");
-        json_object_foreach(s->parameters, key, value) {
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_append(reply, "{ss}", key, json_string_value(value) ?: "");
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_close_container(reply);
+        return bus_append_string_map(reply, s->parameters);
 }
 
 static int property_get_steps(sd_bus *bus, const char *path, const char *interface, const char *property,

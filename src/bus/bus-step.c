@@ -16,6 +16,13 @@
 STEP_GETTER(index, "u", st->index)
 STEP_GETTER(name, "s", st->name)
 STEP_GETTER(step_id, "s", strempty(st->id))
+
+static int property_get_captured(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Step *st = userdata;
+
+        return bus_append_string_map(reply, st->captured);
+}
 STEP_GETTER(on_failure, "s", st->continue_on_failure ? "continue" : "stop")
 STEP_GETTER(phase, "s", step_phase_to_string(st->phase))
 STEP_GETTER(command, "s", st->command)
@@ -227,7 +234,7 @@ const sd_bus_vtable step_vtable[] = {
         SD_BUS_PROPERTY("Index", "u", property_get_index, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Phase", "s", property_get_phase, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Command", "s", property_get_command, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Command", "s", property_get_command, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Target", "s", property_get_target, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Connector", "s", property_get_connector, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("RequiresApproval", "b", property_get_requires_approval, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -243,7 +250,8 @@ const sd_bus_vtable step_vtable[] = {
         SD_BUS_PROPERTY("ExpectExit", "i", property_get_expect_exit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("StepId", "s", property_get_step_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("OnFailure", "s", property_get_on_failure, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Digest", "s", property_get_digest, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Captured", "a{ss}", property_get_captured, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Digest", "s", property_get_digest, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Attempt", "u", property_get_attempt, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Truncated", "b", property_get_truncated, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -307,6 +307,16 @@ static json_t *step_json(const StepInfo *st) {
             json_object_set_new(o, "id", isempty(st->step_id) ? json_null() : json_string(st->step_id)) < 0 ||
             json_add_string(o, "on_failure", st->on_failure ?: "stop") < 0)
                 return NULL;
+        {
+                _cleanup_json_ json_t *captured = json_object();
+                if (!captured)
+                        return NULL;
+                for (char **p = st->captured; p && p[0] && p[1]; p += 2)
+                        if (json_add_string(captured, p[0], p[1]) < 0)
+                                return NULL;
+                if (json_object_set(o, "captured", captured) < 0)
+                        return NULL;
+        }
         if (st->n_results > 0) {
                 _cleanup_json_ json_t *hosts = json_array();
                 if (!hosts)
@@ -405,6 +415,11 @@ static void show_step(const StepInfo *st) {
         if (!isempty(st->error)) {
                 FIELD("Error");
                 printf("%s%s%s\n", ansi(ANSI_RED), cli_esc(st->error), ansi(ANSI_NORMAL));
+        }
+        if (st->captured && st->captured[0]) {
+                FIELD("Captured");
+                for (char **p = st->captured; p[0] && p[1]; p += 2)
+                        printf("%s%s=%s\n", p == st->captured ? "" : "                ", cli_esc(p[0]), cli_esc(p[1]));
         }
         if (st->requires_approval || st->n_approvals > 0) {
                 size_t approved = 0;

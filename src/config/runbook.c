@@ -26,8 +26,12 @@ static const char *const runbook_keys[] = {
 };
 static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
 static const char *const step_keys[] = {
-        "name", "run", "id", "approval", "target", "timeout", "expect_exit", "approvers", "on_failure", NULL,
+        "name", "run", "id", "approval", "target", "timeout", "expect_exit", "approvers", "on_failure", "capture", NULL,
 };
+
+const char *runbook_phase_key(StepPhase p) {
+        return p >= 0 && p < _PHASE_MAX ? step_phase_key[p] : NULL;
+}
 
 bool runbook_step_id_is_valid(const char *id) {
         size_t n = strnlen(id, RUNBOOK_STEP_ID_MAX + 1);
@@ -68,6 +72,7 @@ static void runbook_param_done(RunbookParam *p) {
 }
 
 static void runbook_step_done(RunbookStep *s) {
+        capture_specs_free(s->captures, s->n_captures);
         free(s->id);
         free(s->name);
         free(s->run);
@@ -219,7 +224,37 @@ static int parse_param(RunbookParam *p, const char *name, json_t *v, const char 
 
 /* Checks that every {{name}} in 'run' refers to a declared parameter, and stands where its
  * quoted value is one whole shell word of data (template_check_placements()). */
-static int check_template(const Runbook *rb, const char *run, const char *source, const char *path,
+/* A {{steps.ID.NAME}} in step 's' must name a value that a step before it captures. */
+static int check_step_ref(const Runbook *rb, RunbookStep *s, const char *name, size_t len, const char *source,
+                          const char *path, char **ret_error) {
+        const char *id, *vname;
+        size_t id_len, vlen;
+
+        if (!template_step_ref(name, len, &id, &id_len, &vname, &vlen))
+                return -EINVAL;
+        s->refers_to_steps = true;
+        for (const RunbookStep *o = rb->steps; o < s; o++) {
+                if (!o->id || strlen(o->id) != id_len || strncmp(o->id, id, id_len) != 0)
+                        continue;
+                if (capture_spec_find(o->captures, o->n_captures, vname, vlen))
+                        return 0;
+                _cleanup_free_ char *names = NULL;
+                for (size_t i = 0; i < o->n_captures; i++) {
+                        char *n = NULL;
+                        if (asprintf_safe(&n, "%s%s%s", strempty(names), names ? ", " : "", o->captures[i].name) < 0)
+                                return -ENOMEM;
+                        free(names);
+                        names = n;
+                }
+                return config_error(ret_error, source, path, "'{{%.*s}}': step '%.*s' captures no value '%.*s' (%s%s)",
+                                    (int) len, name, (int) id_len, id, (int) vlen, vname,
+                                    names ? "it captures: " : "it captures nothing", strempty(names));
+        }
+        return config_error(ret_error, source, path, "'{{%.*s}}': no step before this one has id '%.*s'",
+                            (int) len, name, (int) id_len, id);
+}
+
+static int check_template(const Runbook *rb, RunbookStep *s, const char *run, const char *source, const char *path,
                           char **ret_error) {
         const char *p = run, *start, *end, *name;
         size_t len;
@@ -234,8 +269,15 @@ static int check_template(const Runbook *rb, const char *run, const char *source
                                             (size_t) (start - run));
                 if (r == -EBADMSG)
                         return config_error(ret_error, source, path,
-                                            "invalid parameter reference '%.*s' (expected {{name}})",
+                                            "invalid parameter reference '%.*s' (expected {{name}} or {{steps.ID.NAME}})",
                                             (int) MIN((size_t) (end - start), (size_t) 80), start);
+                if (template_step_ref(name, len, NULL, NULL, NULL, NULL)) {
+                        r = check_step_ref(rb, s, name, len, source, path, ret_error);
+                        if (r < 0)
+                                return r;
+                        p = end;
+                        continue;
+                }
                 bool found = false;
                 for (size_t i = 0; i < rb->n_params; i++)
                         if (strlen(rb->params[i].name) == len && memcmp(rb->params[i].name, name, len) == 0) {
@@ -312,9 +354,17 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
                 return config_error(ret_error, source, ep, "must be a non-empty string");
         if (!utf8_is_printable_text(run, RUNBOOK_FILE_SIZE_MAX))
                 return config_error(ret_error, source, ep, "must be printable UTF-8 text");
-        r = check_template(rb, run, source, ep, ret_error);
+        r = check_template(rb, s, run, source, ep, ret_error);
         if (r < 0)
                 return r;
+
+        j = json_object_get(v, "capture");
+        if (j) {
+                snprintf(ep, sizeof ep, "%s.capture", path);
+                r = capture_specs_from_json(j, source, ep, &s->captures, &s->n_captures, ret_error);
+                if (r < 0)
+                        return r;
+        }
 
         s->phase = phase;
         s->requires_approval = true;

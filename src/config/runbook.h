@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <regex.h>
 
+#include "config/capture.h"
 #include "config/config-util.h"
 #include "model/session.h"
 #include "shared/util.h"
@@ -40,6 +41,9 @@ typedef struct RunbookStep {
         usec_t timeout_usec;
         int expect_exit;
         bool continue_on_failure; /* "on_failure": "continue": a failure does not stop the session */
+        CaptureSpec *captures;    /* "capture": values taken from its stdout when it succeeds */
+        size_t n_captures;
+        bool refers_to_steps;     /* 'run' has {{steps.ID.NAME}}: rendered when the step is reached */
 } RunbookStep;
 
 typedef struct Runbook {
@@ -53,6 +57,9 @@ typedef struct Runbook {
         size_t n_steps;
         json_t *json;             /* the document as loaded (a snapshot is stored with each session) */
 } Runbook;
+
+/* The document key that lists the steps of phase 'p': "prechecks", "steps", "postchecks". */
+const char *runbook_phase_key(StepPhase p);
 
 /* True if 'id' is a valid step id: ^[a-z0-9_-]+$, at most RUNBOOK_STEP_ID_MAX characters. */
 bool runbook_step_id_is_valid(const char *id);

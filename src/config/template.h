@@ -11,13 +11,20 @@
 
 #define TEMPLATE_PROBLEM_MAX 256
 
+#define TEMPLATE_STEP_ID_MAX 64
+
 /* [A-Za-z_][A-Za-z0-9_]{0,63}, as a (name, length) span. */
 bool template_name_is_valid(const char *s, size_t n);
+/* "steps.ID.NAME" (ID ^[a-z0-9_-]{1,64}$, NAME a valid name), as a (name, length) span: a value
+ * an earlier step captured. Returns true with the spans of ID and NAME (the pointers may be
+ * NULL when they are not wanted). */
+bool template_step_ref(const char *s, size_t n, const char **ret_id, size_t *ret_id_len, const char **ret_value,
+                       size_t *ret_value_len);
 
-/* Finds the next "{{ name }}" at or after 'p'. Returns 0 if there is none; 1 with the span of the
- * whole reference in [*ret_start, *ret_end) and of the name in *ret_name, *ret_name_len; -EINVAL if
- * a "{{" has no "}}"; -EBADMSG if the braces do not hold a valid parameter name (*ret_end is then
- * set too). */
+/* Finds the next "{{ name }}" (or "{{ steps.ID.NAME }}") at or after 'p'. Returns 0 if there is
+ * none; 1 with the span of the whole reference in [*ret_start, *ret_end) and of the name in
+ * *ret_name, *ret_name_len; -EINVAL if a "{{" has no "}}"; -EBADMSG if the braces hold neither a
+ * valid parameter name nor a step reference (*ret_end is then set too). */
 int template_next(const char *p, const char **ret_start, const char **ret_end, const char **ret_name,
                   size_t *ret_name_len);
 
@@ -27,6 +34,10 @@ char *shell_quote(const char *s);
 /* Substitutes each {{name}} in 'tmpl' by the shell-quoted value from 'values'. -EINVAL for a
  * malformed template, -ENXIO for a reference without a string value, -ENOMEM. */
 int template_render(const char *tmpl, json_t *values, char **ret);
+/* The same, and each {{steps.ID.NAME}} by the shell-quoted steps[ID][NAME]; one without a value
+ * stays as it is written when keep_unresolved is set (a command shown before the value is
+ * known), else it is -ENXIO. One pass over 'tmpl': a value is never read as a template. */
+int template_render_steps(const char *tmpl, json_t *values, json_t *steps, bool keep_unresolved, char **ret);
 
 /* Checks where each {{name}} of 'tmpl' stands (tmpl must hold only well-formed references:
  * check with template_next() first). Returns 0 if every placement is one whole shell word of

@@ -229,10 +229,10 @@ static void test_unknown_keys(void) {
                     SRC ": $.colour: unknown key (allowed: description, parameters, target, prechecks, steps, postchecks)");
         check_error("{\"prechecks\": [{\"name\": \"a\", \"run\": \"b\", \"colour\": \"red\"}]}",
                     SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, id, approval, target, timeout, "
-                    "expect_exit, approvers, on_failure)");
+                    "expect_exit, approvers, on_failure, capture)");
         check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}, {\"name\": \"a\", \"run\": \"b\", \"odd key\": 1}]}",
                     SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, id, approval, target, timeout, "
-                    "expect_exit, approvers, on_failure)");
+                    "expect_exit, approvers, on_failure, capture)");
         check_error("{\"parameters\": {\"p\": {\"type\": \"string\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash)");
 }
@@ -345,9 +345,9 @@ static void test_templates(void) {
         check_error("{\"steps\": [{\"name\": \"x\", \"run\": \"echo {{a\"}]}",
                     SRC ": $.steps[0].run: unterminated '{{' (at offset 5)");
         check_error("{\"steps\": [{\"name\": \"x\", \"run\": \"echo {{}}\"}]}",
-                    SRC ": $.steps[0].run: invalid parameter reference '{{}}' (expected {{name}})");
+                    SRC ": $.steps[0].run: invalid parameter reference '{{}}' (expected {{name}} or {{steps.ID.NAME}})");
         check_error("{\"steps\": [{\"name\": \"x\", \"run\": \"echo {{a b}}\"}]}",
-                    SRC ": $.steps[0].run: invalid parameter reference '{{a b}}' (expected {{name}})");
+                    SRC ": $.steps[0].run: invalid parameter reference '{{a b}}' (expected {{name}} or {{steps.ID.NAME}})");
 
         _cleanup_(runbook_freep) Runbook *rb =
                 parse_ok("{\"parameters\": {\"a\": {}, \"_b2\": {}}, \"steps\": [{\"name\": \"x\", "
@@ -498,6 +498,69 @@ static void test_render(void) {
         check_int(template_render("{{a", values, &out), -EINVAL);
         check_int(template_render("{{a b}}", values, &out), -EINVAL);
         check(!out);
+}
+
+/* {{steps.ID.NAME}}: substituted from the values earlier steps captured, in the same one pass
+ * (a value that reads like a reference is data); kept as written until it has a value, when
+ * asked; refused otherwise. */
+static void test_render_steps(void) {
+        _cleanup_(json_decrefp) json_t *params = json_pack("{s:s}", "a", "{{steps.x.v}}"),
+                                      *steps = json_pack("{s:{s:s}}", "x", "v", "2.4'1 {{a}}");
+        _cleanup_free_ char *out = NULL;
+
+        check_int(template_render_steps("up {{steps.x.v}} {{a}}", params, steps, false, &out), 0);
+        check_streq(out, "up '2.4'\\''1 {{a}}' '{{steps.x.v}}'");
+        free(TAKE_PTR(out));
+        check_int(template_render_steps("up {{ steps.x.v }} {{steps.y.w}}", params, steps, true, &out), 0);
+        check_streq(out, "up '2.4'\\''1 {{a}}' {{steps.y.w}}");
+        free(TAKE_PTR(out));
+        check_int(template_render_steps("up {{steps.y.w}}", params, steps, false, &out), -ENXIO);
+        check_int(template_render_steps("up {{steps.x.w}}", params, NULL, false, &out), -ENXIO);
+        check_int(template_render("up {{steps.x.v}}", params, &out), -ENXIO);
+        check(!out);
+        /* what a step reference is */
+        check(template_step_ref("steps.a-b_9.Name_1", 18, NULL, NULL, NULL, NULL));
+        check(!template_step_ref("steps.A.v", 9, NULL, NULL, NULL, NULL));
+        check(!template_step_ref("steps..v", 8, NULL, NULL, NULL, NULL));
+        check(!template_step_ref("steps.a.", 8, NULL, NULL, NULL, NULL));
+        check(!template_step_ref("steps.a.9v", 10, NULL, NULL, NULL, NULL));
+        check(!template_step_ref("steps.a.b.c", 11, NULL, NULL, NULL, NULL));
+        check(!template_step_ref("step.a.b", 8, NULL, NULL, NULL, NULL));
+}
+
+/* A reference must name a value that a step before this one captures. */
+static void test_step_refs(void) {
+        static const char head[] = "{\"prechecks\": [{\"id\": \"cur\", \"name\": \"current\", \"run\": \"app --version\","
+                                   " \"capture\": {\"version\": {\"regex\": \"^app (.*)$\"}}}], \"steps\": [";
+
+        _cleanup_free_ char *ok = NULL, *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
+        check(asprintf_safe(&ok, "%s{\"name\": \"up\", \"run\": \"up {{steps.cur.version}}\"}, "
+                            "{\"name\": \"plain\", \"run\": \"x\"}]}", head) == 0);
+        _cleanup_(runbook_freep) Runbook *rb = parse_ok(ok);
+        check(rb->steps[1].refers_to_steps);
+        check(!rb->steps[2].refers_to_steps && !rb->steps[0].refers_to_steps);
+        check_int(rb->steps[0].n_captures, 1);
+
+        check(asprintf_safe(&e1, "%s{\"name\": \"up\", \"run\": \"up {{steps.cur.release}}\"}]}", head) == 0);
+        check_error(e1, SRC ": $.steps[0].run: '{{steps.cur.release}}': step 'cur' captures no value 'release' "
+                    "(it captures: version)");
+        check(asprintf_safe(&e2, "%s{\"name\": \"up\", \"run\": \"up {{steps.nope.v}}\"}]}", head) == 0);
+        check_error(e2, SRC ": $.steps[0].run: '{{steps.nope.v}}': no step before this one has id 'nope'");
+        /* a later step, or the step itself, does not run before */
+        check(asprintf_safe(&e3, "{\"steps\": [{\"name\": \"a\", \"run\": \"a {{steps.b.v}}\"},"
+                            " {\"id\": \"b\", \"name\": \"b\", \"run\": \"b\", \"capture\": {\"v\": {\"line\": 1}}}]}") == 0);
+        check_error(e3, SRC ": $.steps[0].run: '{{steps.b.v}}': no step before this one has id 'b'");
+        check(asprintf_safe(&e4, "{\"steps\": [{\"id\": \"b\", \"name\": \"b\", \"run\": \"b {{steps.b.v}}\","
+                            " \"capture\": {\"v\": {\"line\": 1}}}]}") == 0);
+        check_error(e4, SRC ": $.steps[0].run: '{{steps.b.v}}': no step before this one has id 'b'");
+        check_error("{\"steps\": [{\"id\": \"b\", \"name\": \"b\", \"run\": \"b\"}, {\"name\": \"c\", \"run\": \"c {{steps.b.v}}\"}]}",
+                    SRC ": $.steps[1].run: '{{steps.b.v}}': step 'b' captures no value 'v' (it captures nothing)");
+        /* the placement rules hold for step references as for parameters */
+        check_error_prefix("{\"steps\": [{\"id\": \"b\", \"name\": \"b\", \"run\": \"b\", \"capture\": {\"v\": {\"line\": 1}}},"
+                           " {\"name\": \"c\", \"run\": \"sh -c {{steps.b.v}}\"}]}",
+                           SRC ": $.steps[1].run: '{{steps.b.v}}' (at offset 6) ");
+        check_error("{\"steps\": [{\"name\": \"b\", \"run\": \"b\", \"capture\": {\"v\": 1}}]}",
+                    SRC ": $.steps[0].capture.v: must be an object with one of \"regex\", \"json\" or \"line\"");
 }
 
 /* Runs 'cmd' with /bin/sh -c and returns what it printed on stdout. */
@@ -664,6 +727,8 @@ int main(void) {
         TEST(bad_approval);
         TEST(bad_timeout);
         TEST(ids_and_on_failure);
+        TEST(render_steps);
+        TEST(step_refs);
         TEST(templates);
         TEST(parameters);
         TEST(bind);

@@ -91,9 +91,17 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 st->id = rs->id ? strdup(rs->id) : NULL;
                 if (!st->name || !st->target || !st->connector || (rs->id && !st->id))
                         return -ENOMEM;
-                r = template_render(rs->run, values, &st->command);
+                /* values of earlier steps are substituted when the step is reached (engine-capture.c);
+                 * until then the command shows their references */
+                r = template_render_steps(rs->run, values, NULL, true, &st->command);
                 if (r < 0)
                         return r;
+                if (streq(t->connector, "group") && rs->n_captures > 0) {
+                        (void) asprintf_safe(ret_error, "%s step %zu (%s) captures values from its output, which needs one "
+                                             "target, and runs on target group '%s'",
+                                             step_phase_to_string(rs->phase), i, rs->name, rs->target);
+                        return -EINVAL;
+                }
                 if (streq(t->connector, "group")) {
                         _cleanup_free_ char *why = NULL;
                         r = group_step_init(e, st, t, &why);

@@ -148,6 +148,12 @@ Step *session_current(Session *s);
 void session_finish(Session *s, SessionState state, const char *error);
 /* Takes the session as far as it can go by itself: the next step, a gate, or its end. */
 void session_advance(Session *s, bool chained);
+/* engine-capture.c: takes the step's "capture" values from its stdout once it succeeded (0; 1
+ * with *ret_error when one cannot be taken: the step fails); substitutes the values of earlier
+ * steps in its command (and digest) when it is reached (0, also when it refers to none; 1 with
+ * *ret_error when a value is missing). */
+int engine_step_take_captures(Step *st, ConnectorJob *job, char **ret_error);
+int engine_step_render(Step *st, char **ret_error);
 /* What the step runs, hashed (see step_compute_digest()), with the target as it is now. */
 int step_digest_now(Engine *e, const Step *st, const Target *t, char **ret);
 /* A step's command has ended (the connector's 'done'), and what follows from it. */

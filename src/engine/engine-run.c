@@ -334,6 +334,14 @@ void step_complete(Step *st, const StepResult *res, ConnectorJob *job) {
         st->signal = res->signal;
         st->truncated = job && (job->output[0].truncated || job->output[1].truncated);
         ns = step_outcome_state(res, st->expect_exit, &error);
+        if (ns == STEP_SUCCEEDED) {
+                /* the step succeeds only if its values can be taken from its output */
+                int r = engine_step_take_captures(st, job, &error);
+                if (r < 0)
+                        (void) engine_set_error(&error, "could not take the captured values: %s", strerror(-r));
+                if (r != 0)
+                        ns = STEP_FAILED;
+        }
         /* a cancelled step keeps the error that says who cancelled it */
         if (error && !(ns == STEP_CANCELLED && st->error)) {
                 free(st->error);
@@ -417,7 +425,23 @@ void session_advance(Session *s, bool chained) {
                         return;
                 }
                 switch (st->state) {
-                case STEP_PENDING:
+                case STEP_PENDING: {
+                        /* values of earlier steps go into the command before anyone approves it */
+                        _cleanup_free_ char *why = NULL;
+                        int r = engine_step_render(st, &why);
+                        if (r != 0) {
+                                StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1, .error = r < 0 ? r : -ENXIO };
+                                if (r < 0)
+                                        (void) engine_set_error(&why, "could not substitute the values of earlier steps: %s",
+                                                                strerror(-r));
+                                res.message = why;
+                                /* the step before it (its result durable, then its record), as step_run's
+                                 * "not run" does: a starting record, then the result */
+                                (void) engine_persist_session(s);
+                                step_announce(st);
+                                step_complete(st, &res, NULL);
+                                return;
+                        }
                         if (st->requires_approval) {
                                 st->state = STEP_WAITING_APPROVAL;
                                 st->waiting_since = now_usec(CLOCK_REALTIME);
@@ -430,6 +454,7 @@ void session_advance(Session *s, bool chained) {
                         }
                         step_run(st, chained);
                         return;
+                }
                 case STEP_APPROVED:
                         step_run(st, chained);
                         return;

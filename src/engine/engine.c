@@ -114,6 +114,8 @@ void session_flush_pending(Session *s) {
                 };
                 rt->pending_result.set = false;
                 event_step_result(&s->steps[rt->pending_result.step], rt->pending_result.success, &res);
+                if (rt->pending_result.success && s->steps[rt->pending_result.step].captured)
+                        event_step_captured(&s->steps[rt->pending_result.step]);
                 rt->pending_result.connection = mfree(rt->pending_result.connection);
         }
 }

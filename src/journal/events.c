@@ -108,6 +108,24 @@ static void rec_host(Record *r, const HostRun *h) {
         rec_add(r, "RUNBOOK_HOST_INDEX", "%u", h->index);
 }
 
+/* RUNBOOK_CAPTURED_<NAME> (upper case: capture names differ in more than case) for each value
+ * the step captured. */
+static void rec_captured(Record *r, const Step *st) {
+        const char *key;
+        json_t *value;
+
+        json_object_foreach(st->captured, key, value) {
+                char field[sizeof "RUNBOOK_CAPTURED_" + 64];
+                size_t k = strlen("RUNBOOK_CAPTURED_");
+
+                memcpy(field, "RUNBOOK_CAPTURED_", k);
+                for (const char *p = key; *p && k < sizeof field - 1; p++)
+                        field[k++] = *p >= 'a' && *p <= 'z' ? (char) (*p - 'a' + 'A') : *p;
+                field[k] = 0;
+                rec_add(r, field, "%s", json_string_value(value));
+        }
+}
+
 /* Without a journal: one line on stderr, MESSAGE first, then the other fields quoted. */
 static void rec_write_line(Record *r) {
         _cleanup_free_ char *buf = NULL;
@@ -283,10 +301,34 @@ void event_step_result(const Step *st, bool success, const StepResult *res) {
                 rec_add(&r, "RUNBOOK_SIGNAL", "%d", st->signal);
         if (st->error)
                 rec_add(&r, "RUNBOOK_ERROR", "%s", st->error);
+        if (success)
+                rec_captured(&r, st);
         if (res && res->connection)
                 rec_add(&r, "RUNBOOK_CONNECTION", "%s", res->connection);
         if (res && res->outcome == OUTCOME_ERROR && res->error < 0)
                 rec_add(&r, "ERRNO", "%d", -res->error);
+        rec_send(&r);
+}
+
+void event_step_captured(const Step *st) {
+        _cleanup_free_ char *list = NULL;
+        const char *key;
+        json_t *value;
+        RECORD(r);
+
+        json_object_foreach(st->captured, key, value) {
+                char *l = NULL;
+                if (asprintf_safe(&l, "%s%s%s=%s", strempty(list), list ? ", " : "", key, json_string_value(value)) < 0)
+                        return;
+                free(list);
+                list = l;
+        }
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_CAPTURED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_INFO);
+        rec_add(&r, "MESSAGE", "[CAPTURE] Step %u (%s) in session %u captured %s", st->index, st->name,
+                st->session->id, strempty(list));
+        rec_step(&r, st);
+        rec_captured(&r, st);
         rec_send(&r);
 }
 

@@ -34,6 +34,7 @@ static void step_done(Step *st) {
         free(st->digest);
         free(st->error);
         json_decref(st->remote);
+        json_decref(st->captured);
 }
 
 Session *session_free(Session *s) {

@@ -109,6 +109,8 @@ struct Step {
         bool truncated;           /* output was cut */
         json_t *remote;           /* what identifies the attempt's remote run (a connector's handle,
                                    * committed before the run is created); NULL: none */
+        json_t *captured;         /* values taken from its stdout ("capture"): object name -> string;
+                                   * NULL: none (yet) */
 
         /* a step on a target group (connector "group"): its members, fixed when the session was
          * created, and the group's limits then; n_hosts == 0 for any other step */

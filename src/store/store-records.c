@@ -93,6 +93,8 @@ static json_t *step_to_json(const Step *st) {
                 json_object_set_new(j, "id", json_string(st->id));
         if (j && st->continue_on_failure)
                 json_object_set_new(j, "on_failure", json_string("continue"));
+        if (j && st->captured)
+                json_object_set(j, "captured", st->captured);
         if (j && st->remote)
                 json_object_set(j, "remote", st->remote);
         if (j && st->n_hosts > 0 &&
@@ -267,6 +269,17 @@ static int step_from_json(json_t *j, Step *st) {
         if (on_failure && !streq(on_failure, "continue"))
                 return -EBADMSG;
         st->continue_on_failure = on_failure;
+        json_t *captured = json_object_get(j, "captured");
+        if (captured) {
+                const char *k;
+                json_t *v;
+                if (!json_is_object(captured))
+                        return -EBADMSG;
+                json_object_foreach(captured, k, v)
+                        if (!json_is_string(v))
+                                return -EBADMSG;
+                st->captured = json_incref(captured);
+        }
         st->phase = step_phase_from_string(json_string_value(json_object_get(j, "phase")));
         st->state = step_state_from_string(json_string_value(json_object_get(j, "state")));
         if (st->phase < 0 || st->state < 0)

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* engine-capture.c: values passed between steps. A step's "capture" takes named values from its
+ * stdout when it succeeds (or fails the step, saying which value and why); a later step's
+ * {{steps.ID.NAME}} are substituted when that step is reached, before anyone approves it, so its
+ * Command and Digest show the real values. Both read the step's document from the runbook as the
+ * session has it (its snapshot), so a Reload changes nothing of a session under way. */
+
+#include "config/capture.h"
+#include "config/runbook.h"
+#include "config/template.h"
+#include "engine/engine-internal.h"
+#include "shared/log.h"
+
+/* The step's document in the session's snapshot of its runbook (the steps are in phase order). */
+static json_t *step_document(const Step *st) {
+        const Session *s = st->session;
+        size_t first = 0;
+
+        while (first < s->n_steps && s->steps[first].phase != st->phase)
+                first++;
+        if (st->index < first)
+                return NULL;
+        return json_array_get(json_object_get(s->snapshot, runbook_phase_key(st->phase)), st->index - first);
+}
+
+int engine_step_take_captures(Step *st, ConnectorJob *job, char **ret_error) {
+        _cleanup_(json_decrefp) json_t *values = NULL;
+        _cleanup_free_ uint8_t *out = NULL;
+        CaptureSpec *specs = NULL;
+        json_t *doc = json_object_get(step_document(st), "capture");
+        size_t n_specs = 0, n = 0;
+        int r;
+
+        *ret_error = NULL;
+        if (!doc)
+                return 0;
+        r = capture_specs_from_json(doc, NULL, "capture", &specs, &n_specs, ret_error);
+        if (r < 0)
+                return r == -ENOMEM ? r : 1;
+        if (!job || job->output[0].truncated) {
+                r = asprintf_safe(ret_error, "cannot capture: stdout was longer than the output cap (%zu bytes), and a capture needs all "
+                                  "of it", job ? job->output[0].cap : 0) < 0 ? -ENOMEM : 1;
+                goto finish;
+        }
+        r = output_capture_get(&job->output[0], &out, &n);
+        values = json_object();
+        if (r < 0 || !values) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (size_t i = 0; i < n_specs; i++) {
+                _cleanup_free_ char *value = NULL, *problem = NULL;
+
+                r = capture_extract(&specs[i], (const char *) out, n, &value, &problem);
+                if (r < 0)
+                        goto finish;
+                if (r > 0) {
+                        r = asprintf_safe(ret_error, "capture '%s': %s", specs[i].name, problem) < 0 ? -ENOMEM : 1;
+                        goto finish;
+                }
+                if (json_object_set_new(values, specs[i].name, json_string(value)) < 0) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+        }
+        json_decref(st->captured);
+        st->captured = TAKE_PTR(values);
+        r = 0;
+finish:
+        capture_specs_free(specs, n_specs);
+        return r;
+}
+
+/* The 'run' template of the step, if it refers to values of earlier steps. */
+static const char *step_template_with_refs(const Step *st) {
+        const char *run = json_string_value(json_object_get(step_document(st), "run")), *p = run, *start, *end, *name;
+        size_t len;
+
+        while (p && template_next(p, &start, &end, &name, &len) > 0) {
+                if (template_step_ref(name, len, NULL, NULL, NULL, NULL))
+                        return run;
+                p = end;
+        }
+        return NULL;
+}
+
+/* Why a {{steps.ID.NAME}} of 'run' has no value: the first such reference whose step has not
+ * captured it, and that step's state. */
+static int missing_value(const Session *s, const char *run, char **ret_error) {
+        const char *p = run, *start, *end, *name, *id, *vname;
+        size_t len, id_len, vlen;
+
+        while (template_next(p, &start, &end, &name, &len) > 0) {
+                char vbuf[TEMPLATE_STEP_ID_MAX + 1];
+
+                p = end;
+                if (!template_step_ref(name, len, &id, &id_len, &vname, &vlen) || vlen >= sizeof vbuf)
+                        continue;
+                memcpy(vbuf, vname, vlen);
+                vbuf[vlen] = 0;
+                for (size_t i = 0; i < s->n_steps; i++) {
+                        const Step *o = &s->steps[i];
+                        if (!o->id || strlen(o->id) != id_len || strncmp(o->id, id, id_len) != 0)
+                                continue;
+                        if (json_is_string(json_object_get(o->captured, vbuf)))
+                                break;
+                        return asprintf_safe(ret_error, "'{{%.*s}}' has no value: step %u (%s) is %s and did not capture it",
+                                             (int) len, name, o->index, o->name, step_state_to_string(o->state)) < 0
+                               ? -ENOMEM : 1;
+                }
+        }
+        return asprintf_safe(ret_error, "a value this step refers to is missing") < 0 ? -ENOMEM : 1;
+}
+
+int engine_step_render(Step *st, char **ret_error) {
+        _cleanup_(json_decrefp) json_t *steps = NULL;
+        _cleanup_free_ char *command = NULL, *digest = NULL;
+        Session *s = st->session;
+        Engine *e = session_engine(s);
+        const char *run = step_template_with_refs(st);
+        const Target *t;
+        int r;
+
+        *ret_error = NULL;
+        if (!run)
+                return 0;
+        steps = json_object();
+        if (!steps)
+                return -ENOMEM;
+        for (size_t i = 0; i < st->index; i++) {
+                const Step *o = &s->steps[i];
+                if (o->id && o->captured && json_object_set(steps, o->id, o->captured) < 0)
+                        return -ENOMEM;
+        }
+        r = template_render_steps(run, s->parameters, steps, false, &command);
+        if (r == -ENXIO)
+                return missing_value(s, run, ret_error);
+        if (r < 0)
+                return r;
+
+        free(st->command);
+        st->command = TAKE_PTR(command);
+        /* the digest an approval binds to covers the command with its values */
+        t = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
+        if (t && step_digest_now(e, st, t, &digest) >= 0) {
+                free(st->digest);
+                st->digest = TAKE_PTR(digest);
+        }
+        step_rt(st)->dirty = true;
+        return 0;
+}
