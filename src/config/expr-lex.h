@@ -42,8 +42,13 @@ static inline bool token_is_value(TokenType t) {
         return t == TOK_REF || t == TOK_STRING || t == TOK_NUMBER;
 }
 
+/* The comparison tokens are in the order of ExprOp: the parser maps one to the other by subtracting. */
+_Static_assert(TOK_NE - TOK_EQ == EXPR_OP_NE && TOK_LT - TOK_EQ == EXPR_OP_LT && TOK_LE - TOK_EQ == EXPR_OP_LE &&
+               TOK_GT - TOK_EQ == EXPR_OP_GT && TOK_GE - TOK_EQ == EXPR_OP_GE && TOK_MATCH - TOK_EQ == EXPR_OP_MATCH,
+               "comparison tokens and ExprOp differ");
+
 static inline bool token_is_comparison(TokenType t) {
-        return t >= TOK_EQ && t <= TOK_MATCH;   /* in the order of ExprOp */
+        return t >= TOK_EQ && t <= TOK_MATCH;
 }
 
 #define parse_error(P, r, offset, ...) expr_error((P)->error, (P)->error_size, (r), (offset), __VA_ARGS__)

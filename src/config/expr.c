@@ -187,17 +187,9 @@ static int pattern_compile(Parser *P, Expr *node) {
         char shown[EXPR_SHOWN_SIZE], msg[256];
         int r;
 
-        for (const char *c = pattern; *c; c++) {
-                if (*c != '\\')
-                        continue;
-                if (c[1] >= '1' && c[1] <= '9')
-                        return parse_error(P, -EINVAL, node->right.offset,
-                                           "back-references (\\%c) are not allowed in patterns (they make matching "
-                                           "exponentially slow)", c[1]);
-                if (c[1] == 0)
-                        break;
-                c++;
-        }
+        r = expr_pattern_check(pattern, msg, sizeof msg);
+        if (r < 0)
+                return parse_error(P, r, node->right.offset, "%s", msg);
         r = regcomp(&node->regex, pattern, REG_EXTENDED | REG_NOSUB);
         if (r != 0) {
                 /* no regfree(): after a failed regcomp() the regex_t holds nothing */

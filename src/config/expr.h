@@ -62,13 +62,15 @@ const char *expr_ref_kind_to_string(ExprRefKind k);
 /* Parses 'text' (NUL-terminated) into *ret. On failure writes into 'error' (if not NULL) a message
  * naming the byte offset and what is wrong, e.g. "at offset 12: expected ')' to close the '(' at
  * offset 0, found the end of the expression", and returns -EINVAL (syntax error, bad number,
- * bad regular expression), -E2BIG (longer than EXPR_TEXT_MAX bytes, or nested deeper than
- * EXPR_DEPTH_MAX) or -ENOMEM.
+ * bad regular expression), -E2BIG (longer than EXPR_TEXT_MAX bytes, nested deeper than
+ * EXPR_DEPTH_MAX, a pattern too large once expanded) or -ENOMEM.
  *
  * Checked here rather than at evaluation: a literal that is not a number on either side of '<',
  * '<=', '>' or '>='; the pattern of '=~', which must be a string literal and a valid POSIX
  * extended regular expression (compiled with REG_EXTENDED|REG_NOSUB) without back-references
- * ("\1" … "\9" anywhere: they make matching exponential in the value's length). */
+ * ("\1" … "\9" anywhere: they make matching exponential in the value's length), with groups
+ * nested at most EXPR_DEPTH_MAX deep, and with its {m,n} repetitions expanding to at most
+ * EXPR_TEXT_MAX elements (glibc expands them when compiling). */
 int expr_parse(const char *text, Expr **ret, char *error, size_t error_size);
 
 Expr *expr_free(Expr *e);

@@ -195,6 +195,36 @@ static void test_parse_errors(void) {
                     "at offset 9: back-references (\\1) are not allowed in patterns (they make matching exponentially slow)");
         expr_free(parse_ok("{{a}} =~ '\\\\1'"));   /* an escaped backslash, then '1' */
 
+        /* repetitions that glibc would expand into gigabytes; groups nested deeper than expressions */
+        parse_fails("{{a}} =~ '(((a{100}){100}){100}){100}'", -E2BIG,
+                    "at offset 9: the pattern's repetitions expand to more than 4096 elements");
+        parse_fails("{{a}} =~ 'ab{4096}'", -E2BIG, "at offset 9: the pattern's repetitions expand to more than 4096 elements");
+        parse_fails("{{a}} =~ '(a{64}){65}'", -E2BIG, "at offset 9: the pattern's repetitions expand to more than 4096 elements");
+        parse_fails("{{a}} =~ 'a{,5000}'", -E2BIG, "at offset 9: the pattern's repetitions expand to more than 4096 elements");
+        parse_fails("{{a}} =~ '((^{100}){100})'", -E2BIG, "at offset 9: the pattern's repetitions expand to more than 4096 elements");
+        parse_fails("{{a}} =~ '[{]{5000}'", -E2BIG, "at offset 9: the pattern's repetitions expand to more than 4096 elements");
+        expr_free(parse_ok("{{a}} =~ 'a{4096}'"));
+        expr_free(parse_ok("{{a}} =~ '(a{64}){64}'"));
+        expr_free(parse_ok("{{a}} =~ '\\{5000}'"));          /* a literal '{' */
+        expr_free(parse_ok("{{a}} =~ '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$'"));
+        expr_free(parse_ok("{{a}} =~ '[[:digit:]]{3}[]{]{2}'"));
+        {
+                char deep[EXPR_DEPTH_MAX * 2 + 32], *p = deep;
+
+                p = stpcpy(p, "{{a}} =~ '");
+                for (int i = 0; i <= EXPR_DEPTH_MAX; i++)
+                        *p++ = '(';
+                *p++ = 'a';
+                for (int i = 0; i <= EXPR_DEPTH_MAX; i++)
+                        *p++ = ')';
+                strcpy(p, "'");
+                parse_fails(deep, -EINVAL, "at offset 9: the pattern's groups are nested deeper than 64 levels");
+                memmove(deep + 10, deep + 11, strlen(deep + 11) + 1);
+                deep[strlen(deep) - 2] = '\'';
+                deep[strlen(deep) - 1] = 0;
+                expr_free(parse_ok(deep));
+        }
+
         /* error buffers: NULL, empty, short */
         {
                 Expr *e = NULL;
