@@ -14,7 +14,8 @@
  *               | value '=~' STRING
  *   value      := REF | STRING | NUMBER
  *   REF        := '{{' name '}}' | '{{' 'steps.' ID '.' name '}}' | '{{' 'steps.' ID '.exit_status' '}}'
- *                 (blanks allowed just inside the braces, as in command templates)
+ *                 (blanks allowed just inside the braces, as in command templates; "exit_status"
+ *                 is never a captured value's name)
  *   name       := [A-Za-z_][A-Za-z0-9_]{0,63}        (template_name_is_valid())
  *   ID         := [a-z0-9_-]+
  *   STRING     := "'" ( any byte but "'" | "''" )* "'"   ('' is one quote; backslashes are literal)
@@ -24,7 +25,8 @@
  * There is no truthiness: a value is never a condition, so "{{x}}" or "'abc'" alone, "!{{x}}"
  * (write "!({{x}} == …)"), "({{x}}) == 1" and "a == b == c" are parse errors.
  *
- * Limits: at most EXPR_TEXT_MAX bytes, and at most EXPR_DEPTH_MAX nested '(' and '!'. */
+ * Limits: at most EXPR_TEXT_MAX bytes, at most EXPR_DEPTH_MAX nested '(' and '!', and patterns
+ * bounded as expr_parse() says. */
 #pragma once
 
 #include <errno.h>
@@ -90,7 +92,8 @@ typedef int (*expr_lookup_t)(const ExprRef *ref, void *userdata, const char **re
  *   -ENXIO   a reference the evaluation needed has no value ("at offset 3: {{x}} has no value")
  *   -EDOM    '<', '<=', '>' or '>=' on a value that is not a number
  *            ("at offset 6: '<' needs numbers: left side {{x}} is 'abc', not a number")
- *   -ENOMEM, or whatever negative errno 'lookup' returned.
+ *   -EINVAL  'seen' is not a JSON object
+ *   -ENOMEM, or whatever negative errno 'lookup' returned ("at offset 0: looking up {{x}} failed: …").
  *
  * Semantics: two values that are both numbers — [+-]?[0-9]+(\.[0-9]+)? exactly, no blanks, no
  * exponent, no hex — compare as exact decimals ("10" == "10.0" == "+010", "-0" == "0"; no
