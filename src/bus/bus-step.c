@@ -16,6 +16,7 @@
 STEP_GETTER(index, "u", st->index)
 STEP_GETTER(name, "s", st->name)
 STEP_GETTER(step_id, "s", strempty(st->id))
+STEP_GETTER(when, "s", strempty(st->when))
 
 static int property_get_captured(sd_bus *bus, const char *path, const char *interface, const char *property,
                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -250,6 +251,7 @@ const sd_bus_vtable step_vtable[] = {
         SD_BUS_PROPERTY("ExpectExit", "i", property_get_expect_exit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("StepId", "s", property_get_step_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("OnFailure", "s", property_get_on_failure, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("When", "s", property_get_when, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Captured", "a{ss}", property_get_captured, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Digest", "s", property_get_digest, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Attempt", "u", property_get_attempt, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -226,6 +226,7 @@ void step_info_done(StepInfo *s) {
         free(s->error);
         free(s->step_id);
         free(s->on_failure);
+        free(s->when);
         strv_free(s->captured);
         approvals_free(s->approvals, s->n_approvals);
         for (size_t i = 0; i < s->n_results; i++) {
@@ -448,6 +449,8 @@ static int step_property(sd_bus_message *m, const char *name, StepInfo *s) {
                 return read_string(m, &s->step_id);
         if (streq(name, "OnFailure"))
                 return read_string(m, &s->on_failure);
+        if (streq(name, "When"))
+                return read_string(m, &s->when);
         if (streq(name, "Captured"))
                 return read_strv(m, "a{ss}", &s->captured, true);
         if (streq(name, "RequiresApproval") || streq(name, "Truncated")) {

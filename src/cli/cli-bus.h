@@ -63,7 +63,7 @@ typedef struct StepInfo {
         char *path;
         uint32_t index;
         char *name, *phase, *command, *target, *connector, *state, *digest, *error;
-        char *step_id, *on_failure;
+        char *step_id, *on_failure, *when;
         char **captured;          /* name, value, name, value, …, NULL */
         bool requires_approval, truncated;
         uint32_t approvals_required, attempt;

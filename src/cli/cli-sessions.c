@@ -305,7 +305,8 @@ static json_t *step_json(const StepInfo *st) {
             json_object_set_new(o, "truncated", json_boolean(st->truncated)) < 0 ||
             json_add_string(o, "path", st->path) < 0 ||
             json_object_set_new(o, "id", isempty(st->step_id) ? json_null() : json_string(st->step_id)) < 0 ||
-            json_add_string(o, "on_failure", st->on_failure ?: "stop") < 0)
+            json_add_string(o, "on_failure", st->on_failure ?: "stop") < 0 ||
+            json_object_set_new(o, "when", isempty(st->when) ? json_null() : json_string(st->when)) < 0)
                 return NULL;
         {
                 _cleanup_json_ json_t *captured = json_object();
@@ -378,6 +379,10 @@ static void show_step(const StepInfo *st) {
         if (!isempty(st->step_id)) {
                 FIELD("Id");
                 printf("%s\n", cli_esc(st->step_id));
+        }
+        if (!isempty(st->when)) {
+                FIELD("When");
+                printf("%s\n", cli_esc(st->when));
         }
         FIELD("Command");
         printf("%s\n", strna(cli_esc(st->command)));

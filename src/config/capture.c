@@ -195,6 +195,11 @@ int capture_specs_from_json(json_t *v, const char *source, const char *path, Cap
                         r = config_error(ret_error, source, ep, "invalid name: a value's name is [A-Za-z_][A-Za-z0-9_]{0,63}");
                         break;
                 }
+                if (streq(name, "exit_status")) {
+                        r = config_error(ret_error, source, ep, "'exit_status' is a step's exit status in a "
+                                         "\"when\" ({{steps.ID.exit_status}}), not a name for a value");
+                        break;
+                }
                 /* journal fields are upper case: two names must differ in more than case */
                 for (size_t i = 0; i < n; i++)
                         if (strcasecmp(specs[i].name, name) == 0) {

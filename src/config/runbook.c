@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "config/expr.h"
 #include "config/runbook.h"
 #include "config/target.h"
 #include "config/template.h"
@@ -26,7 +27,8 @@ static const char *const runbook_keys[] = {
 };
 static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
 static const char *const step_keys[] = {
-        "name", "run", "id", "approval", "target", "timeout", "expect_exit", "approvers", "on_failure", "capture", NULL,
+        "name", "run", "id", "when", "approval", "target", "timeout", "expect_exit", "approvers", "on_failure", "capture",
+        NULL,
 };
 
 const char *runbook_phase_key(StepPhase p) {
@@ -73,6 +75,7 @@ static void runbook_param_done(RunbookParam *p) {
 
 static void runbook_step_done(RunbookStep *s) {
         capture_specs_free(s->captures, s->n_captures);
+        free(s->when);
         free(s->id);
         free(s->name);
         free(s->run);
@@ -224,18 +227,21 @@ static int parse_param(RunbookParam *p, const char *name, json_t *v, const char 
 
 /* Checks that every {{name}} in 'run' refers to a declared parameter, and stands where its
  * quoted value is one whole shell word of data (template_check_placements()). */
-/* A {{steps.ID.NAME}} in step 's' must name a value that a step before it captures. */
-static int check_step_ref(const Runbook *rb, RunbookStep *s, const char *name, size_t len, const char *source,
-                          const char *path, char **ret_error) {
-        const char *id, *vname;
-        size_t id_len, vlen;
+/* The step before 's' with this id, or NULL. */
+static const RunbookStep *step_before(const Runbook *rb, const RunbookStep *s, const char *id, size_t id_len) {
+        for (const RunbookStep *o = rb->steps; o < s; o++)
+                if (o->id && strlen(o->id) == id_len && strncmp(o->id, id, id_len) == 0)
+                        return o;
+        return NULL;
+}
 
-        if (!template_step_ref(name, len, &id, &id_len, &vname, &vlen))
-                return -EINVAL;
-        s->refers_to_steps = true;
-        for (const RunbookStep *o = rb->steps; o < s; o++) {
-                if (!o->id || strlen(o->id) != id_len || strncmp(o->id, id, id_len) != 0)
-                        continue;
+/* A {{steps.ID.NAME}} in step 's' must name a value that a step before it captures. */
+static int check_step_value(const Runbook *rb, const RunbookStep *s, const char *name, size_t len, const char *id,
+                            size_t id_len, const char *vname, size_t vlen, const char *source, const char *path,
+                            char **ret_error) {
+        const RunbookStep *o = step_before(rb, s, id, id_len);
+
+        if (o) {
                 if (capture_spec_find(o->captures, o->n_captures, vname, vlen))
                         return 0;
                 _cleanup_free_ char *names = NULL;
@@ -252,6 +258,69 @@ static int check_step_ref(const Runbook *rb, RunbookStep *s, const char *name, s
         }
         return config_error(ret_error, source, path, "'{{%.*s}}': no step before this one has id '%.*s'",
                             (int) len, name, (int) id_len, id);
+}
+
+static int check_step_ref(const Runbook *rb, RunbookStep *s, const char *name, size_t len, const char *source,
+                          const char *path, char **ret_error) {
+        const char *id, *vname;
+        size_t id_len, vlen;
+
+        if (!template_step_ref(name, len, &id, &id_len, &vname, &vlen))
+                return -EINVAL;
+        s->refers_to_steps = true;
+        return check_step_value(rb, s, name, len, id, id_len, vname, vlen, source, path, ret_error);
+}
+
+typedef struct WhenCheck {
+        const Runbook *rb;
+        const RunbookStep *s;
+        const char *source, *path;
+        char **ret_error;
+} WhenCheck;
+
+/* Each reference of a "when" names a declared parameter, or a step before this one (and one of
+ * its values, or its exit status). */
+static int check_when_ref(const ExprRef *ref, void *userdata) {
+        WhenCheck *w = userdata;
+        char ep[JSON_PATH_MAX];
+
+        snprintf(ep, sizeof ep, "%s (at offset %zu)", w->path, ref->offset);
+        switch (ref->kind) {
+        case EXPR_REF_PARAM:
+                if (runbook_find_param(w->rb, ref->name))
+                        return 0;
+                return config_error(w->ret_error, w->source, ep, "'%s' refers to an undeclared parameter '%s'", ref->text,
+                                    ref->name);
+        case EXPR_REF_STEP_VALUE:
+                return check_step_value(w->rb, w->s, ref->text + 2, strlen(ref->text) - 4, ref->step, strlen(ref->step),
+                                        ref->name, strlen(ref->name), w->source, ep, w->ret_error);
+        case EXPR_REF_STEP_EXIT_STATUS:
+                if (step_before(w->rb, w->s, ref->step, strlen(ref->step)))
+                        return 0;
+                return config_error(w->ret_error, w->source, ep, "'%s': no step before this one has id '%s'", ref->text,
+                                    ref->step);
+        default:
+                return -EINVAL;
+        }
+}
+
+static int check_when(const Runbook *rb, RunbookStep *s, const char *when, const char *source, const char *path,
+                      char **ret_error) {
+        _cleanup_(expr_freep) Expr *e = NULL;
+        char error[EXPR_ERROR_MAX];
+        WhenCheck w = { .rb = rb, .s = s, .source = source, .path = path, .ret_error = ret_error };
+        int r;
+
+        r = expr_parse(when, &e, error, sizeof error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return config_error(ret_error, source, path, "%s", error);
+        r = expr_foreach_ref(e, check_when_ref, &w);
+        if (r < 0)
+                return r;
+        s->when = strdup(when);
+        return s->when ? 0 : -ENOMEM;
 }
 
 static int check_template(const Runbook *rb, RunbookStep *s, const char *run, const char *source, const char *path,
@@ -357,6 +426,16 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
         r = check_template(rb, s, run, source, ep, ret_error);
         if (r < 0)
                 return r;
+
+        j = json_object_get(v, "when");
+        if (j) {
+                snprintf(ep, sizeof ep, "%s.when", path);
+                if (!config_json_string(j) || isempty(json_string_value(j)))
+                        return config_error(ret_error, source, ep, "must be a non-empty string (an expression)");
+                r = check_when(rb, s, json_string_value(j), source, ep, ret_error);
+                if (r < 0)
+                        return r;
+        }
 
         j = json_object_get(v, "capture");
         if (j) {

@@ -44,6 +44,7 @@ typedef struct RunbookStep {
         CaptureSpec *captures;    /* "capture": values taken from its stdout when it succeeds */
         size_t n_captures;
         bool refers_to_steps;     /* 'run' has {{steps.ID.NAME}}: rendered when the step is reached */
+        char *when;               /* the condition as written (config/expr.h); NULL: always runs */
 } RunbookStep;
 
 typedef struct Runbook {

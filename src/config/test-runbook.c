@@ -228,10 +228,10 @@ static void test_unknown_keys(void) {
         check_error("{\"colour\": 1, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     SRC ": $.colour: unknown key (allowed: description, parameters, target, prechecks, steps, postchecks)");
         check_error("{\"prechecks\": [{\"name\": \"a\", \"run\": \"b\", \"colour\": \"red\"}]}",
-                    SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, id, approval, target, timeout, "
+                    SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, id, when, approval, target, timeout, "
                     "expect_exit, approvers, on_failure, capture)");
         check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}, {\"name\": \"a\", \"run\": \"b\", \"odd key\": 1}]}",
-                    SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, id, approval, target, timeout, "
+                    SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, id, when, approval, target, timeout, "
                     "expect_exit, approvers, on_failure, capture)");
         check_error("{\"parameters\": {\"p\": {\"type\": \"string\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash)");
@@ -317,6 +317,49 @@ static void test_ids_and_on_failure(void) {
         check(rb->steps[0].continue_on_failure);
         check(!rb->steps[1].id && !rb->steps[1].continue_on_failure);
         check(!rb->steps[2].continue_on_failure);
+}
+
+/* "when": parsed at load, its references checked like run's (and exit_status of an earlier step). */
+static void test_when(void) {
+        static const char head[] = "{\"parameters\": {\"env\": {}}, \"prechecks\": [{\"id\": \"cur\", \"name\": \"current\","
+                                   " \"run\": \"v\", \"capture\": {\"version\": {\"line\": 1}}}], \"steps\": [";
+        static const struct {
+                const char *when, *error;
+        } bad[] = {
+                { "{{env}}", "$.steps[0].when: at offset 7: expected a comparison operator" },
+                { "{{nope}} == 'x'", "$.steps[0].when (at offset 0): '{{nope}}' refers to an undeclared parameter 'nope'" },
+                { "{{steps.cur.release}} == 'x'",
+                  "$.steps[0].when (at offset 0): '{{steps.cur.release}}': step 'cur' captures no value 'release' (it captures: version)" },
+                { "{{env}} == 'a' || {{steps.zz.exit_status}} == 0",
+                  "$.steps[0].when (at offset 18): '{{steps.zz.exit_status}}': no step before this one has id 'zz'" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(json_decrefp) json_t *doc = NULL;
+                _cleanup_free_ char *text = NULL, *error = NULL, *prefix = NULL;
+                Runbook *rb = NULL;
+                check(asprintf_safe(&text, "%s{\"name\": \"up\", \"run\": \"up\"}]}", head) == 0);
+                doc = json_loads(text, 0, NULL);
+                check(doc);
+                check(json_object_set_new(json_array_get(json_object_get(doc, "steps"), 0), "when", json_string(bad[i].when)) == 0);
+                check_int(runbook_from_json(doc, "web", SRC, &rb, &error), -EINVAL);
+                check(asprintf_safe(&prefix, SRC ": %s", bad[i].error) == 0);
+                if (strncmp(error, prefix, strlen(prefix)) != 0)
+                        fprintf(stderr, "got: %s\nwanted: %s\n", error, prefix);
+                check(strncmp(error, prefix, strlen(prefix)) == 0);
+        }
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"when\": \"\"}]}",
+                    SRC ": $.steps[0].when: must be a non-empty string (an expression)");
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"capture\": {\"exit_status\": {\"line\": 1}}}]}",
+                    SRC ": $.steps[0].capture.exit_status: 'exit_status' is a step's exit status in a \"when\" "
+                    "({{steps.ID.exit_status}}), not a name for a value");
+
+        _cleanup_free_ char *ok = NULL;
+        check(asprintf_safe(&ok, "%s{\"name\": \"up\", \"run\": \"up\", \"when\": "
+                            "\"{{steps.cur.version}} != '2.4.1' && {{steps.cur.exit_status}} == 0 && {{env}} =~ '^p'\"}]}", head) == 0);
+        _cleanup_(runbook_freep) Runbook *rb = parse_ok(ok);
+        check_streq(rb->steps[1].when, "{{steps.cur.version}} != '2.4.1' && {{steps.cur.exit_status}} == 0 && {{env}} =~ '^p'");
+        check(!rb->steps[0].when);
 }
 
 static void test_bad_timeout(void) {
@@ -729,6 +772,7 @@ int main(void) {
         TEST(ids_and_on_failure);
         TEST(render_steps);
         TEST(step_refs);
+        TEST(when);
         TEST(templates);
         TEST(parameters);
         TEST(bind);

@@ -89,7 +89,8 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 st->target = strdup(rs->target);
                 st->connector = strdup(t->connector);
                 st->id = rs->id ? strdup(rs->id) : NULL;
-                if (!st->name || !st->target || !st->connector || (rs->id && !st->id))
+                st->when = rs->when ? strdup(rs->when) : NULL;
+                if (!st->name || !st->target || !st->connector || (rs->id && !st->id) || (rs->when && !st->when))
                         return -ENOMEM;
                 /* values of earlier steps are substituted when the step is reached (engine-capture.c);
                  * until then the command shows their references */

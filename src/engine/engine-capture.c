@@ -6,6 +6,7 @@
  * session has it (its snapshot), so a Reload changes nothing of a session under way. */
 
 #include "config/capture.h"
+#include "config/expr.h"
 #include "config/runbook.h"
 #include "config/template.h"
 #include "engine/engine-internal.h"
@@ -147,5 +148,82 @@ int engine_step_render(Step *st, char **ret_error) {
                 st->digest = TAKE_PTR(digest);
         }
         step_rt(st)->dirty = true;
+        return 0;
+}
+
+/* ---- conditions ("when") ---- */
+
+typedef struct WhenLookup {
+        const Step *st;
+        char number[16];
+} WhenLookup;
+
+static const Step *step_with_id_before(const Step *st, const char *id) {
+        for (size_t i = 0; i < st->index; i++)
+                if (streq_ptr(st->session->steps[i].id, id))
+                        return &st->session->steps[i];
+        return NULL;
+}
+
+static int when_lookup(const ExprRef *ref, void *userdata, const char **ret_value) {
+        WhenLookup *w = userdata;
+        const Step *o;
+
+        switch (ref->kind) {
+        case EXPR_REF_PARAM:
+                *ret_value = json_string_value(json_object_get(w->st->session->parameters, ref->name));
+                break;
+        case EXPR_REF_STEP_VALUE:
+                o = step_with_id_before(w->st, ref->step);
+                *ret_value = o ? json_string_value(json_object_get(o->captured, ref->name)) : NULL;
+                break;
+        case EXPR_REF_STEP_EXIT_STATUS:
+                o = step_with_id_before(w->st, ref->step);
+                if (!o || o->exit_status < 0)
+                        return 0;   /* it did not run, or did not exit (killed, timed out) */
+                (void) snprintf(w->number, sizeof w->number, "%d", o->exit_status);
+                *ret_value = w->number;
+                break;
+        default:
+                return -EINVAL;
+        }
+        return *ret_value ? 1 : 0;
+}
+
+int engine_step_condition(Step *st, bool *ret_run, char **ret_reason, json_t **ret_seen) {
+        _cleanup_(json_decrefp) json_t *seen = NULL;
+        _cleanup_(expr_freep) Expr *e = NULL;
+        char error[EXPR_ERROR_MAX];
+        WhenLookup w = { .st = st };
+        bool value = false;
+        int r;
+
+        *ret_run = true;
+        *ret_reason = NULL;
+        *ret_seen = NULL;
+        if (!st->when)
+                return 0;
+        seen = json_object();
+        if (!seen)
+                return -ENOMEM;
+        r = expr_parse(st->when, &e, error, sizeof error);
+        if (r >= 0)
+                r = expr_eval(e, when_lookup, &w, seen, &value, error, sizeof error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* never a guess: an expression that cannot be evaluated fails the step */
+                *ret_seen = TAKE_PTR(seen);
+                return asprintf_safe(ret_reason, "its condition \"%s\" cannot be evaluated: %s", st->when, error) < 0
+                       ? -ENOMEM : 1;
+        }
+        *ret_run = value;
+        if (!value) {
+                _cleanup_free_ char *values = json_dumps(seen, JSON_COMPACT | JSON_SORT_KEYS);
+                if (asprintf_safe(ret_reason, "skipped: its condition \"%s\" is false (values: %s)", st->when,
+                                  strna(values)) < 0)
+                        return -ENOMEM;
+        }
+        *ret_seen = TAKE_PTR(seen);
         return 0;
 }

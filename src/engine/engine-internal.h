@@ -154,6 +154,10 @@ void session_advance(Session *s, bool chained);
  * *ret_error when a value is missing). */
 int engine_step_take_captures(Step *st, ConnectorJob *job, char **ret_error);
 int engine_step_render(Step *st, char **ret_error);
+/* Its "when", with the values as they are now: 0 with *ret_run (and, when false, *ret_reason
+ * saying so with the values seen); 1 with *ret_reason when it cannot be evaluated (the step
+ * fails); *ret_seen is the values looked up (or NULL), for the record. */
+int engine_step_condition(Step *st, bool *ret_run, char **ret_reason, json_t **ret_seen);
 /* What the step runs, hashed (see step_compute_digest()), with the target as it is now. */
 int step_digest_now(Engine *e, const Step *st, const Target *t, char **ret);
 /* A step's command has ended (the connector's 'done'), and what follows from it. */

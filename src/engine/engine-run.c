@@ -413,6 +413,53 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
         session_finish(s, SESSION_FAILED, why);
 }
 
+enum {
+        STEP_PREPARE_READY,       /* to be approved or run */
+        STEP_PREPARE_SKIPPED,     /* its condition is false: skipped, the session goes on */
+        STEP_PREPARE_FAILED,      /* it failed before it ran (and the session went on from it, or ended) */
+};
+
+/* A step that was not run before (no approval given yet): the values of earlier steps go into its
+ * command, and its condition decides whether it runs — before anyone is asked to approve it. */
+static int step_prepare(Step *st) {
+        _cleanup_(json_decrefp) json_t *seen = NULL;
+        _cleanup_free_ char *why = NULL;
+        Session *s = st->session;
+        Engine *e = session_engine(s);
+        bool run = true;
+        int r;
+
+        r = engine_step_render(st, &why);
+        if (r == 0)
+                r = engine_step_condition(st, &run, &why, &seen);
+        if (r != 0) {
+                StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1, .error = r < 0 ? r : -EINVAL };
+                if (r < 0)
+                        (void) engine_set_error(&why, "could not prepare the step: %s", strerror(-r));
+                res.message = why;
+                /* the step before it (its result durable, then its record), as step_run's "not
+                 * run" does: a starting record, then the result */
+                (void) engine_persist_session(s);
+                step_announce(st);
+                step_complete(st, &res, NULL);
+                return STEP_PREPARE_FAILED;
+        }
+        if (run)
+                return STEP_PREPARE_READY;
+
+        st->state = STEP_SKIPPED;
+        st->finished_at = now_usec(CLOCK_REALTIME);
+        free(st->error);
+        st->error = TAKE_PTR(why);
+        step_rt(st)->dirty = true;
+        s->current_step++;
+        session_rt(s)->dirty = true;
+        (void) engine_persist_session(s);
+        event_step_skipped(st, seen);
+        engine_hooks_changed(e, s, st);
+        return STEP_PREPARE_SKIPPED;
+}
+
 /* Moves the session on from its current step until something needs a person or a command. */
 void session_advance(Session *s, bool chained) {
         Engine *e = session_engine(s);
@@ -426,22 +473,11 @@ void session_advance(Session *s, bool chained) {
                 }
                 switch (st->state) {
                 case STEP_PENDING: {
-                        /* values of earlier steps go into the command before anyone approves it */
-                        _cleanup_free_ char *why = NULL;
-                        int r = engine_step_render(st, &why);
-                        if (r != 0) {
-                                StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1, .error = r < 0 ? r : -ENXIO };
-                                if (r < 0)
-                                        (void) engine_set_error(&why, "could not substitute the values of earlier steps: %s",
-                                                                strerror(-r));
-                                res.message = why;
-                                /* the step before it (its result durable, then its record), as step_run's
-                                 * "not run" does: a starting record, then the result */
-                                (void) engine_persist_session(s);
-                                step_announce(st);
-                                step_complete(st, &res, NULL);
+                        int r = step_prepare(st);
+                        if (r == STEP_PREPARE_SKIPPED)
+                                continue;
+                        if (r == STEP_PREPARE_FAILED)
                                 return;
-                        }
                         if (st->requires_approval) {
                                 st->state = STEP_WAITING_APPROVAL;
                                 st->waiting_since = now_usec(CLOCK_REALTIME);
@@ -462,6 +498,8 @@ void session_advance(Session *s, bool chained) {
                 case STEP_TIMED_OUT:
                         if (!st->continue_on_failure)
                                 return;
+                        __attribute__((fallthrough));
+                case STEP_SKIPPED:        /* by its condition */
                         __attribute__((fallthrough));
                 case STEP_SUCCEEDED:
                         s->current_step++;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-step-values.c: values passed between steps — a step's "capture" taken from its stdout,
  * and {{steps.ID.NAME}} substituted in a later step's command when it is reached, before anyone
- * approves it (its Command and Digest show the value) — with steps run by the test connector
- * (see test-engine-fixture.h). */
+ * approves it (its Command and Digest show the value) — and conditions ("when") over them, with
+ * steps run by the test connector (see test-engine-fixture.h). */
 
 #include <stdio.h>
 #include <sys/stat.h>
@@ -145,6 +145,58 @@ static void test_capture_failures(void) {
         fx_done(&f);
 }
 
+/* "when" is checked when the step is reached: false skips it (no approval asked, not run, the
+ * reason and the values in its error); true runs it; one that cannot be evaluated fails it. */
+static void test_when(void) {
+        Fx f;
+        Runbook *rb;
+        Session *s, *c;
+        uint32_t id;
+
+        fx_setup(&f);
+        rb = rb_make(&f,
+                     "{ \"parameters\": { \"env\": { \"default\": \"staging\" } },"
+                     "  \"prechecks\": [ { \"id\": \"cur\", \"name\": \"current\", \"run\": \"out 2.4.1\", \"approval\": \"none\","
+                     "                    \"capture\": { \"version\": { \"line\": 1 } } } ],"
+                     "  \"steps\": [ { \"name\": \"upgrade\", \"run\": \"upgrade\", \"when\": \"{{steps.cur.version}} != '2.4.1'\" },"
+                     "              { \"name\": \"always\", \"run\": \"always\", \"approval\": \"none\","
+                     "                \"when\": \"{{steps.cur.exit_status}} == 0 && {{env}} == 'staging'\" },"
+                     "              { \"name\": \"bad\", \"run\": \"bad\", \"approval\": \"none\", \"on_failure\": \"continue\","
+                     "                \"when\": \"{{steps.cur.version}} < 3\" },"
+                     "              { \"name\": \"after\", \"run\": \"after\" } ] }");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        check_streq(s->steps[1].when, "{{steps.cur.version}} != '2.4.1'");
+        settle(&f);
+
+        check_int(s->steps[1].state, STEP_SKIPPED);
+        check_int(s->steps[1].n_approvals, 0);
+        check_streq(s->steps[1].error,
+                    "skipped: its condition \"{{steps.cur.version}} != '2.4.1'\" is false (values: {\"{{steps.cur.version}}\":\"2.4.1\"})");
+        check_int(hooks.announced[id][1], STEP_SKIPPED);
+        check_int(s->steps[2].state, STEP_SUCCEEDED);
+        check_int(s->steps[3].state, STEP_FAILED);
+        check_streq(s->steps[3].error, "its condition \"{{steps.cur.version}} < 3\" cannot be evaluated: at offset 22: "
+                    "'<' needs numbers: left side {{steps.cur.version}} is '2.4.1', not a number");
+        check_int(s->steps[4].state, STEP_WAITING_APPROVAL);
+        check_int(s->state, SESSION_WAITING_APPROVAL);
+        CHECK_RUNS("out 2.4.1", "always");
+
+        c = stored(&f, id);
+        check_int(c->steps[1].state, STEP_SKIPPED);
+        check_streq(c->steps[1].when, s->steps[1].when);
+        check_streq(c->steps[1].error, s->steps[1].error);
+        session_free(c);
+
+        check_int(approve(&f, &s->steps[4], BOB), 0);
+        settle(&f);
+        check_int(s->state, SESSION_SUCCEEDED);
+        check_int(session_failed_steps(s), 1);
+        CHECK_RUNS("out 2.4.1", "always", "after");
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 /* Captures need one target: a step on a target group that captures is refused at start. */
 static void test_capture_on_group(void) {
         _cleanup_free_ char *err = NULL, *dir = NULL, *path = NULL;
@@ -180,5 +232,6 @@ int main(void) {
         TEST(hostile_value);
         TEST(capture_failures);
         TEST(capture_on_group);
+        TEST(when);
         return 0;
 }

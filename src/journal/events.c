@@ -332,6 +332,20 @@ void event_step_captured(const Step *st) {
         rec_send(&r);
 }
 
+void event_step_skipped(const Step *st, json_t *seen) {
+        _cleanup_free_ char *values = seen ? json_dumps(seen, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_SKIPPED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
+        rec_add(&r, "MESSAGE", "[SKIP_STEP] Step %u (%s) in session %u skipped: its condition %s is false (values: %s)",
+                st->index, st->name, st->session->id, strna(st->when), strna(values));
+        rec_step(&r, st);
+        rec_add(&r, "RUNBOOK_WHEN", "%s", strna(st->when));
+        rec_add(&r, "RUNBOOK_WHEN_VALUES", "%s", strna(values));
+        rec_send(&r);
+}
+
 static void approval_record(const Step *st, const Approval *a, bool approve) {
         _cleanup_free_ char *who = who_text(a->user, a->uid, a->login_uid, a->login_user);
         RECORD(r);

@@ -18,6 +18,8 @@ void event_step_executing(const Step *st, const char *detail);
 void event_step_result(const Step *st, bool success, const StepResult *res);
 /* The values the step captured from its output ("capture"), after its result record. */
 void event_step_captured(const Step *st);
+/* The step was skipped because its condition ("when") was false; 'seen': the values it saw. */
+void event_step_skipped(const Step *st, json_t *seen);
 void event_step_approved(const Step *st, const Approval *a);
 void event_step_rejected(const Step *st, const Approval *a);
 void event_session_cancelled(const Session *s, const Identity *by);

@@ -24,6 +24,7 @@ static void step_done(Step *st) {
                 host_done(&st->hosts[i]);
         free(st->hosts);
         free(st->id);
+        free(st->when);
         free(st->name);
         free(st->command);
         free(st->target);

@@ -94,6 +94,7 @@ struct Step {
         usec_t timeout_usec;
         int expect_exit;
         bool continue_on_failure; /* its failure does not stop the session ("on_failure": "continue") */
+        char *when;               /* its condition as written; NULL: none (it always runs) */
 
         StepState state;
         Approval *approvals;      /* every decision, over all attempts */

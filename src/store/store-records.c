@@ -93,6 +93,8 @@ static json_t *step_to_json(const Step *st) {
                 json_object_set_new(j, "id", json_string(st->id));
         if (j && st->continue_on_failure)
                 json_object_set_new(j, "on_failure", json_string("continue"));
+        if (j && st->when)
+                json_object_set_new(j, "when", json_string(st->when));
         if (j && st->captured)
                 json_object_set(j, "captured", st->captured);
         if (j && st->remote)
@@ -263,7 +265,8 @@ static int step_from_json(json_t *j, Step *st) {
             (r = dup_str(j, "connector", true, &st->connector)) < 0 ||
             (r = dup_str(j, "digest", true, &st->digest)) < 0 ||
             (r = dup_str(j, "error", false, &st->error)) < 0 ||
-            (r = dup_str(j, "id", false, &st->id)) < 0)
+            (r = dup_str(j, "id", false, &st->id)) < 0 ||
+            (r = dup_str(j, "when", false, &st->when)) < 0)
                 return r;
         const char *on_failure = json_string_value(json_object_get(j, "on_failure"));
         if (on_failure && !streq(on_failure, "continue"))
