@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* config-util.h: what the parsers of runbooks and targets share: JSON paths and errors that
- * name them, strict key checks, file loading, the listing of vendor and admin directories,
- * and the entries of files that could not be used. */
+/* config-util.h: what the parsers of runbooks and targets share: names, JSON paths and errors
+ * that name them, strict key checks, file loading, the listing and loading of vendor and admin
+ * directories, and the entries of files that could not be used. */
 #pragma once
 
 #include <jansson.h>
@@ -10,6 +10,11 @@
 
 /* JSON paths are built from validated names and indexes: they fit. */
 #define JSON_PATH_MAX 256
+
+#define CONFIG_NAME_MAX 128
+
+/* True if 'name' is a valid runbook or target name: [A-Za-z0-9_.@-]{1,128}, not starting with '.'. */
+bool config_name_is_valid(const char *name);
 
 /* A file that could not be used, with the reason (which names the file and the JSON path). */
 typedef struct ConfigBroken {
@@ -40,6 +45,18 @@ typedef struct ConfigFile {
 int config_files_list(const char *vendor_dir, const char *config_dir, const char *subdir, ConfigFile **ret);
 ConfigFile *config_files_free(ConfigFile *files);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ConfigFile *, config_files_free);
+
+/* Loads the document of file 'path', named 'name' (valid), into *ret: 0, or a negative errno with
+ * *ret_error saying why (or NULL: then the error is made from the errno). */
+typedef int (*ConfigLoadFunc)(const char *path, const char *name, void **ret, char **ret_error);
+
+/* Loads each file that config_files_list() lists for 'subdir', in name order: one whose name is not
+ * valid is refused as an "invalid <what> name", any other is loaded with 'load'. What loads goes
+ * into *items, what does not into *broken (with its error, logged at debug level); both come out
+ * sorted by name. *items has room for one entry more than the files (for a built-in one). Either
+ * list is allocated here, and may be partly filled on failure: the caller frees both. */
+int config_dir_load(const char *vendor_dir, const char *config_dir, const char *subdir, const char *what,
+                    ConfigLoadFunc load, void ***items, size_t *n_items, ConfigBroken **broken, size_t *n_broken);
 
 /* Reads a JSON object or array of at most max_size bytes, rejecting duplicate keys. On failure
  * returns a negative errno and sets *ret_error, e.g. "<path>: line 3 column 5: <jansson text>". */

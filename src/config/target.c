@@ -390,14 +390,20 @@ static int target_new_local(Target **ret) {
         return 0;
 }
 
-static int target_load_file(const char *path, const char *name, Target **ret, char **ret_error) {
+/* A ConfigLoadFunc */
+static int target_load_item(const char *path, const char *name, void **ret, char **ret_error) {
         _cleanup_(json_decrefp) json_t *doc = NULL;
+        Target *t = NULL;
         int r;
 
+        if (streq(name, "local"))
+                return config_error(ret_error, path, "$", "'local' is built in and cannot be defined by a file");
         r = config_json_load_file(path, TARGET_FILE_SIZE_MAX, &doc, ret_error);
         if (r < 0)
                 return r;
-        return target_from_json(doc, name, path, ret, ret_error);
+        r = target_from_json(doc, name, path, &t, ret_error);
+        *ret = t;
+        return r;
 }
 
 TargetCatalog *target_catalog_free(TargetCatalog *c) {
@@ -413,60 +419,27 @@ TargetCatalog *target_catalog_free(TargetCatalog *c) {
 
 int target_catalog_load(const char *vendor_dir, const char *config_dir, TargetCatalog **ret) {
         _cleanup_(target_catalog_freep) TargetCatalog *c = NULL;
-        _cleanup_(config_files_freep) ConfigFile *files = NULL;
-        bool have_local = false;
-        size_t n = 0;
+        _cleanup_(target_freep) Target *local = NULL;
+        size_t i = 0;
         int r;
-
-        r = config_files_list(vendor_dir, config_dir, "targets", &files);
-        if (r < 0)
-                return r;
-        while (files[n].name)
-                n++;
 
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
-        c->targets = calloc(n + 1, sizeof(Target *));
-        c->broken = calloc(n ?: 1, sizeof(TargetBroken));
-        if (!c->targets || !c->broken)
-                return -ENOMEM;
+        r = config_dir_load(vendor_dir, config_dir, "targets", "target", target_load_item,
+                            (void ***) &c->targets, &c->n_targets, &c->broken, &c->n_broken);
+        if (r < 0)
+                return r;
 
-        /* 'files' is sorted by name; the built-in "local" goes in at its place. */
-        for (size_t i = 0; i <= n; i++) {
-                _cleanup_free_ char *error = NULL;
-                Target *t = NULL;
-
-                if (!have_local && (i == n || strcmp(files[i].name, "local") >= 0)) {
-                        r = target_new_local(&c->targets[c->n_targets]);
-                        if (r < 0)
-                                return r;
-                        c->n_targets++;
-                        have_local = true;
-                }
-                if (i == n)
-                        break;
-
-                if (streq(files[i].name, "local"))
-                        r = config_error(&error, files[i].path, "$",
-                                         "'local' is built in and cannot be defined by a file");
-                else if (!config_name_is_valid(files[i].name))
-                        r = config_error(&error, files[i].path, "$",
-                                         "invalid target name '%s' (allowed: letters, digits, '_', '.', '@', '-', "
-                                         "at most %d, not starting with '.')", files[i].name, RUNBOOK_NAME_MAX);
-                else
-                        r = target_load_file(files[i].path, files[i].name, &t, &error);
-                if (r == -ENOMEM)
-                        return r;
-                if (r >= 0) {
-                        c->targets[c->n_targets++] = t;
-                        continue;
-                }
-
-                log_debug_errno(r, "Target '%s' is broken: %s", files[i].path, strna(error));
-                if (config_broken_add(c->broken, &c->n_broken, files[i].name, files[i].path, r, &error) < 0)
-                        return -ENOMEM;
-        }
+        /* The built-in "local" goes in at its place (no file defines it): there is room for it. */
+        r = target_new_local(&local);
+        if (r < 0)
+                return r;
+        while (i < c->n_targets && strcmp(c->targets[i]->name, "local") < 0)
+                i++;
+        memmove(c->targets + i + 1, c->targets + i, (c->n_targets - i) * sizeof(Target *));
+        c->targets[i] = TAKE_PTR(local);
+        c->n_targets++;
         *ret = TAKE_PTR(c);
         return 0;
 }
