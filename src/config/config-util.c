@@ -32,16 +32,13 @@ static bool key_is_identifier(const char *key) {
         return strlen(key) <= 64;
 }
 
-int config_error(char **ret_error, const char *source, const char *path, const char *fmt, ...) {
+int config_verror(char **ret_error, const char *source, const char *path, const char *fmt, va_list ap) {
         _cleanup_free_ char *msg = NULL;
-        va_list ap;
         int r;
 
         if (!ret_error)
                 return -EINVAL;
-        va_start(ap, fmt);
         r = vasprintf_safe(&msg, fmt, ap);
-        va_end(ap);
         if (r < 0)
                 return r;
         if (source)
@@ -49,6 +46,16 @@ int config_error(char **ret_error, const char *source, const char *path, const c
         else
                 r = asprintf_safe(ret_error, "%s: %s", path, msg);
         return r < 0 ? r : -EINVAL;
+}
+
+int config_error(char **ret_error, const char *source, const char *path, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = config_verror(ret_error, source, path, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 char *config_path_key(const char *parent, const char *key) {

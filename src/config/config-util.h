@@ -5,6 +5,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdarg.h>
 
 #include "shared/util.h"
 
@@ -70,6 +71,8 @@ int config_check_trusted(const char *path, const struct stat *st, char **ret_err
 /* Sets *ret_error (if not NULL) to "<source>: <path>: <message>" ("<path>: <message>" if source
  * is NULL) and returns -EINVAL, or -ENOMEM if the message could not be allocated. */
 int config_error(char **ret_error, const char *source, const char *path, const char *fmt, ...) _printf_(4, 5);
+int config_verror(char **ret_error, const char *source, const char *path, const char *fmt, va_list ap)
+        _printf_(4, 0);
 
 /* The JSON path of member 'key' of 'parent': "$.a.b", or "$.a[\"odd key\"]" for keys that are not
  * identifiers. NULL on OOM. */
