@@ -96,7 +96,12 @@ typedef struct Cmd {
 bool is_pl(const char *p);
 int refuse(Lexer *L, size_t off, const char *fmt, ...) _printf_(3, 4);
 int placement_refused(Lexer *L, const char *why);
-bool enter(Lexer *L);
+/* Enters a construct one level deeper, in which a reference is refused for 'why' (unless an outer
+ * one already is; 'why' may be NULL). False if that is too deep to follow: the rest of the template
+ * is then given up on (unterminated), failing closed. Else *ret_saved is what leave() puts back. */
+bool enter(Lexer *L, const char *why, const char **ret_saved);
+/* Leaves what enter() entered; returns 'r'. */
+int leave(Lexer *L, const char *saved, int r);
 int skip_arith(Lexer *L, size_t skip, const char *why);
 int read_word(Lexer *L, Word *w);
 bool word_value(const Word *w, char *buf, size_t size);

@@ -637,15 +637,13 @@ static int heredoc(Lexer *L) {
 /* Reads a list of commands up to 'closer' (')') or the end. A reference anywhere in it is
  * refused for 'refuse' if given; *ret_any_pl is the offset of its first reference. */
 int scan_list(Lexer *L, char closer, const char *refuse_why, size_t *ret_any_pl) {
-        const char *saved = L->refuse;
         Frame f = { .item_pl = NONE, .any_pl = NONE };
+        const char *saved;
         Cmd c;
         int r = 0;
 
-        if (!enter(L))
+        if (!enter(L, refuse_why, &saved))
                 return 0;
-        if (refuse_why && !L->refuse)
-                L->refuse = refuse_why;
         cmd_reset(&c, &f);
 
         for (;;) {
@@ -862,9 +860,7 @@ out:
                 L->unterminated = L->unterminated ?: "a case statement";
         if (ret_any_pl)
                 *ret_any_pl = f.any_pl;
-        L->refuse = saved;
-        L->depth--;
-        return r;
+        return leave(L, saved, r);
 }
 
 int template_check_placements(const char *tmpl, size_t *ret_offset, char *problem) {
