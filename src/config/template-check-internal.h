@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* template-check-internal.h: what template-lex.c (quotes, escapes, expansions, words) and
- * template-check.c (commands, programs, lists) share. Private to src/config/. */
+/* template-check-internal.h: what template-lex.c (quotes, escapes, expansions, words),
+ * template-check.c (commands, reserved words, lists) and template-args.c (a known program's
+ * options and operands) share. Private to src/config/. */
 #pragma once
 
 #include <stdbool.h>
@@ -109,3 +110,8 @@ bool is_stdin_path(const char *v);
 size_t assignment_name(const Word *w, size_t *ret_eq);
 int assignment(Lexer *L, const Word *w, size_t n, size_t eq);
 int scan_list(Lexer *L, char closer, const char *refuse_why, size_t *ret_any_pl);
+
+/* template-check.c: the first word of a simple command (also the one a wrapper runs). */
+int first_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v);
+/* template-args.c: a word after the program's name. */
+int arg_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v);
