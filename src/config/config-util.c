@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -6,6 +7,20 @@
 
 #include "config/config-util.h"
 #include "shared/log.h"
+
+bool config_name_is_valid(const char *name) {
+        size_t n;
+
+        if (isempty(name) || name[0] == '.')
+                return false;
+        n = strnlen(name, CONFIG_NAME_MAX + 1);
+        if (n > CONFIG_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!ascii_isalpha(name[i]) && !ascii_isdigit(name[i]) && !strchr("_.@-", name[i]))
+                        return false;
+        return true;
+}
 
 /* Keys that can be written as "$.key" in a JSON path. */
 static bool key_is_identifier(const char *key) {
@@ -17,16 +32,13 @@ static bool key_is_identifier(const char *key) {
         return strlen(key) <= 64;
 }
 
-int config_error(char **ret_error, const char *source, const char *path, const char *fmt, ...) {
+int config_verror(char **ret_error, const char *source, const char *path, const char *fmt, va_list ap) {
         _cleanup_free_ char *msg = NULL;
-        va_list ap;
         int r;
 
         if (!ret_error)
                 return -EINVAL;
-        va_start(ap, fmt);
         r = vasprintf_safe(&msg, fmt, ap);
-        va_end(ap);
         if (r < 0)
                 return r;
         if (source)
@@ -34,6 +46,16 @@ int config_error(char **ret_error, const char *source, const char *path, const c
         else
                 r = asprintf_safe(ret_error, "%s: %s", path, msg);
         return r < 0 ? r : -EINVAL;
+}
+
+int config_error(char **ret_error, const char *source, const char *path, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = config_verror(ret_error, source, path, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 char *config_path_key(const char *parent, const char *key) {
@@ -348,6 +370,49 @@ int config_files_list(const char *vendor_dir, const char *config_dir, const char
         free(TAKE_PTR(vendor));
         free(TAKE_PTR(admin));
         *ret = TAKE_PTR(merged);
+        return 0;
+}
+
+int config_dir_load(const char *vendor_dir, const char *config_dir, const char *subdir, const char *what,
+                    ConfigLoadFunc load, void ***items, size_t *n_items, ConfigBroken **broken, size_t *n_broken) {
+        _cleanup_(config_files_freep) ConfigFile *files = NULL;
+        size_t n = 0;
+        int r;
+
+        r = config_files_list(vendor_dir, config_dir, subdir, &files);
+        if (r < 0)
+                return r;
+        while (files[n].name)
+                n++;
+
+        *items = calloc(n + 1, sizeof(void *));
+        *broken = calloc(n ?: 1, sizeof(ConfigBroken));
+        if (!*items || !*broken)
+                return -ENOMEM;
+
+        /* 'files' is sorted by name, so both lists come out sorted. */
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *error = NULL;
+                void *item = NULL;
+
+                if (!config_name_is_valid(files[i].name))
+                        r = config_error(&error, files[i].path, "$",
+                                         "invalid %s name '%s' (allowed: letters, digits, '_', '.', '@', '-', "
+                                         "at most %d, not starting with '.')", what, files[i].name, CONFIG_NAME_MAX);
+                else
+                        r = load(files[i].path, files[i].name, &item, &error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0) {
+                        (*items)[(*n_items)++] = item;
+                        continue;
+                }
+
+                log_debug_errno(r, "%c%s '%s' is broken: %s", toupper((unsigned char) what[0]), what + 1,
+                                files[i].path, strna(error));
+                if (config_broken_add(*broken, n_broken, files[i].name, files[i].path, r, &error) < 0)
+                        return -ENOMEM;
+        }
         return 0;
 }
 

@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* config-util.h: what the parsers of runbooks and targets share: JSON paths and errors that
- * name them, strict key checks, file loading, the listing of vendor and admin directories,
- * and the entries of files that could not be used. */
+/* config-util.h: what the parsers of runbooks and targets share: names, JSON paths and errors
+ * that name them, strict key checks, file loading, the listing and loading of vendor and admin
+ * directories, and the entries of files that could not be used. */
 #pragma once
 
 #include <jansson.h>
+#include <stdarg.h>
 
 #include "shared/util.h"
 
 /* JSON paths are built from validated names and indexes: they fit. */
 #define JSON_PATH_MAX 256
+
+#define CONFIG_NAME_MAX 128
+
+/* True if 'name' is a valid runbook or target name: [A-Za-z0-9_.@-]{1,128}, not starting with '.'. */
+bool config_name_is_valid(const char *name);
 
 /* A file that could not be used, with the reason (which names the file and the JSON path). */
 typedef struct ConfigBroken {
@@ -41,6 +47,18 @@ int config_files_list(const char *vendor_dir, const char *config_dir, const char
 ConfigFile *config_files_free(ConfigFile *files);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ConfigFile *, config_files_free);
 
+/* Loads the document of file 'path', named 'name' (valid), into *ret: 0, or a negative errno with
+ * *ret_error saying why (or NULL: then the error is made from the errno). */
+typedef int (*ConfigLoadFunc)(const char *path, const char *name, void **ret, char **ret_error);
+
+/* Loads each file that config_files_list() lists for 'subdir', in name order: one whose name is not
+ * valid is refused as an "invalid <what> name", any other is loaded with 'load'. What loads goes
+ * into *items, what does not into *broken (with its error, logged at debug level); both come out
+ * sorted by name. *items has room for one entry more than the files (for a built-in one). Either
+ * list is allocated here, and may be partly filled on failure: the caller frees both. */
+int config_dir_load(const char *vendor_dir, const char *config_dir, const char *subdir, const char *what,
+                    ConfigLoadFunc load, void ***items, size_t *n_items, ConfigBroken **broken, size_t *n_broken);
+
 /* Reads a JSON object or array of at most max_size bytes, rejecting duplicate keys. On failure
  * returns a negative errno and sets *ret_error, e.g. "<path>: line 3 column 5: <jansson text>". */
 int config_json_load_file(const char *path, size_t max_size, json_t **ret, char **ret_error);
@@ -53,6 +71,8 @@ int config_check_trusted(const char *path, const struct stat *st, char **ret_err
 /* Sets *ret_error (if not NULL) to "<source>: <path>: <message>" ("<path>: <message>" if source
  * is NULL) and returns -EINVAL, or -ENOMEM if the message could not be allocated. */
 int config_error(char **ret_error, const char *source, const char *path, const char *fmt, ...) _printf_(4, 5);
+int config_verror(char **ret_error, const char *source, const char *path, const char *fmt, va_list ap)
+        _printf_(4, 0);
 
 /* The JSON path of member 'key' of 'parent': "$.a.b", or "$.a[\"odd key\"]" for keys that are not
  * identifiers. NULL on OOM. */

@@ -46,20 +46,6 @@ bool runbook_step_id_is_valid(const char *id) {
         return true;
 }
 
-bool config_name_is_valid(const char *name) {
-        size_t n;
-
-        if (isempty(name) || name[0] == '.')
-                return false;
-        n = strnlen(name, RUNBOOK_NAME_MAX + 1);
-        if (n > RUNBOOK_NAME_MAX)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!ascii_isalpha(name[i]) && !ascii_isdigit(name[i]) && !strchr("_.@-", name[i]))
-                        return false;
-        return true;
-}
-
 static bool param_name_is_valid(const char *s) {
         return template_name_is_valid(s, strnlen(s, PARAM_NAME_MAX + 1));
 }
@@ -713,48 +699,27 @@ RunbookCatalog *runbook_catalog_free(RunbookCatalog *c) {
         return NULL;
 }
 
-int runbook_catalog_load(const char *vendor_dir, const char *config_dir, RunbookCatalog **ret) {
-        _cleanup_(runbook_catalog_freep) RunbookCatalog *c = NULL;
-        _cleanup_(config_files_freep) ConfigFile *files = NULL;
-        size_t n = 0;
+/* A ConfigLoadFunc */
+static int runbook_load_item(const char *path, const char *name, void **ret, char **ret_error) {
+        Runbook *rb = NULL;
         int r;
 
-        r = config_files_list(vendor_dir, config_dir, "runbooks", &files);
-        if (r < 0)
-                return r;
-        while (files[n].name)
-                n++;
+        r = runbook_load_file(path, name, &rb, ret_error);
+        *ret = rb;
+        return r;
+}
+
+int runbook_catalog_load(const char *vendor_dir, const char *config_dir, RunbookCatalog **ret) {
+        _cleanup_(runbook_catalog_freep) RunbookCatalog *c = NULL;
+        int r;
 
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
-        c->runbooks = calloc(n ?: 1, sizeof(Runbook *));
-        c->broken = calloc(n ?: 1, sizeof(RunbookBroken));
-        if (!c->runbooks || !c->broken)
-                return -ENOMEM;
-
-        /* 'files' is sorted by name, so both lists come out sorted. */
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *error = NULL;
-                Runbook *rb = NULL;
-
-                if (!config_name_is_valid(files[i].name))
-                        r = config_error(&error, files[i].path, "$",
-                                         "invalid runbook name '%s' (allowed: letters, digits, '_', '.', '@', '-', "
-                                         "at most %d, not starting with '.')", files[i].name, RUNBOOK_NAME_MAX);
-                else
-                        r = runbook_load_file(files[i].path, files[i].name, &rb, &error);
-                if (r == -ENOMEM)
-                        return r;
-                if (r >= 0) {
-                        c->runbooks[c->n_runbooks++] = rb;
-                        continue;
-                }
-
-                log_debug_errno(r, "Runbook '%s' is broken: %s", files[i].path, strna(error));
-                if (config_broken_add(c->broken, &c->n_broken, files[i].name, files[i].path, r, &error) < 0)
-                        return -ENOMEM;
-        }
+        r = config_dir_load(vendor_dir, config_dir, "runbooks", "runbook", runbook_load_item,
+                            (void ***) &c->runbooks, &c->n_runbooks, &c->broken, &c->n_broken);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(c);
         return 0;
 }

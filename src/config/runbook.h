@@ -12,7 +12,7 @@
 #include "shared/util.h"
 
 
-#define RUNBOOK_NAME_MAX 128
+#define RUNBOOK_NAME_MAX CONFIG_NAME_MAX
 #define RUNBOOK_PARAMS_MAX 64
 #define RUNBOOK_STEPS_MAX SESSION_STEPS_MAX
 #define RUNBOOK_PARAM_VALUE_MAX 4096
@@ -64,9 +64,6 @@ const char *runbook_phase_key(StepPhase p);
 
 /* True if 'id' is a valid step id: ^[a-z0-9_-]+$, at most RUNBOOK_STEP_ID_MAX characters. */
 bool runbook_step_id_is_valid(const char *id);
-
-/* True if 'name' is a valid runbook or target name: [A-Za-z0-9_.@-]{1,128}, not starting with '.'. */
-bool config_name_is_valid(const char *name);
 
 /* Parses and validates a runbook document. 'source' names it in errors (a file path).
  * On failure returns -EINVAL (or -ENOMEM) and sets *ret_error to a message that names the

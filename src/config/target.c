@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* target.c: target documents and the target catalog. */
-#include <dirent.h>
-#include <fcntl.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "config/config-util.h"
 #include "config/runbook.h"
@@ -31,16 +29,28 @@ static const char *const group_keys[] = { "group", "max_concurrency", "max_error
 /* Characters that must not appear in values that end up in URLs (Azure resource ids). */
 #define URL_UNSAFE "/?#%\\\"<>"
 
+/* config_error() at the document's member 'key': "<source>: $.<key>: <message>". */
+_printf_(4, 5)
+static int member_error(char **ret_error, const char *source, const char *key, const char *fmt, ...) {
+        char path[JSON_PATH_MAX];
+        va_list ap;
+        int r;
+
+        snprintf(path, sizeof path, "$.%s", key);
+        va_start(ap, fmt);
+        r = config_verror(ret_error, source, path, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 /* Gets string member 'key' into *ret: printable text on one line, at most TARGET_STRING_MAX bytes.
  * Errors never quote the value, which may be a secret someone wrote into the file by mistake. */
 static int get_string(json_t *doc, const char *key, bool required, const char *source, const char **ret,
                       char **ret_error) {
         json_t *v = json_object_get(doc, key);
-        char path[JSON_PATH_MAX];
         const char *s;
 
         *ret = NULL;
-        snprintf(path, sizeof path, "$.%s", key);
         if (!v) {
                 if (required)
                         return config_error(ret_error, source, "$", "missing required key '%s'", key);
@@ -48,13 +58,13 @@ static int get_string(json_t *doc, const char *key, bool required, const char *s
         }
         s = config_json_string(v);
         if (!s)
-                return config_error(ret_error, source, path, "must be a string");
+                return member_error(ret_error, source, key, "must be a string");
         if (isempty(s))
-                return config_error(ret_error, source, path, "must not be empty");
+                return member_error(ret_error, source, key, "must not be empty");
         if (strlen(s) > TARGET_STRING_MAX)
-                return config_error(ret_error, source, path, "is too long (maximum %d bytes)", TARGET_STRING_MAX);
+                return member_error(ret_error, source, key, "is too long (maximum %d bytes)", TARGET_STRING_MAX);
         if (!utf8_is_printable_text(s, TARGET_STRING_MAX) || strpbrk(s, "\t\n"))
-                return config_error(ret_error, source, path, "must be printable text on one line");
+                return member_error(ret_error, source, key, "must be printable text on one line");
         *ret = s;
         return 0;
 }
@@ -72,36 +82,31 @@ static bool string_is_cred_ref(const char *s) {
 
 static int get_token(json_t *doc, const char *key, bool required, const char *forbidden, const char *source,
                      const char **ret, char **ret_error) {
-        char path[JSON_PATH_MAX];
         int r;
 
         r = get_string(doc, key, required, source, ret, ret_error);
         if (r < 0 || !*ret)
                 return r;
-        snprintf(path, sizeof path, "$.%s", key);
         if (!string_is_token(*ret, forbidden))
-                return config_error(ret_error, source, path, "must not contain spaces%s%s or start with '-'",
+                return member_error(ret_error, source, key, "must not contain spaces%s%s or start with '-'",
                                     forbidden ? " or any of " : "", strempty(forbidden));
         return 0;
 }
 
 static int get_absolute_path(json_t *doc, const char *key, bool required, const char *source, const char **ret,
                              char **ret_error) {
-        char path[JSON_PATH_MAX];
         int r;
 
         r = get_string(doc, key, required, source, ret, ret_error);
         if (r < 0 || !*ret)
                 return r;
-        snprintf(path, sizeof path, "$.%s", key);
         if ((*ret)[0] != '/')
-                return config_error(ret_error, source, path, "must be an absolute path");
+                return member_error(ret_error, source, key, "must be an absolute path");
         return 0;
 }
 
 static int get_url(json_t *doc, const char *key, bool allow_http, const char *default_url, const char *source,
                    json_t *copy, char **ret_error) {
-        char path[JSON_PATH_MAX];
         const char *s;
         int r;
 
@@ -110,10 +115,9 @@ static int get_url(json_t *doc, const char *key, bool allow_http, const char *de
                 return r;
         if (!s)
                 return json_object_set_new(copy, key, json_string(default_url)) < 0 ? -ENOMEM : 0;
-        snprintf(path, sizeof path, "$.%s", key);
         if (!((strncmp(s, "https://", 8) == 0 && s[8]) || (allow_http && strncmp(s, "http://", 7) == 0 && s[7])) ||
             strchr(s, ' '))
-                return config_error(ret_error, source, path, "must be an %s URL",
+                return member_error(ret_error, source, key, "must be an %s URL",
                                     allow_http ? "http:// or https://" : "https://");
         return 0;
 }
@@ -121,14 +125,12 @@ static int get_url(json_t *doc, const char *key, bool allow_http, const char *de
 static int get_integer(json_t *doc, const char *key, json_int_t min, json_int_t max, json_int_t def,
                        const char *what, const char *source, json_t *copy, json_int_t *ret, char **ret_error) {
         json_t *v = json_object_get(doc, key);
-        char path[JSON_PATH_MAX];
 
         *ret = def;
         if (!v)
                 return json_object_set_new(copy, key, json_integer(def)) < 0 ? -ENOMEM : 0;
-        snprintf(path, sizeof path, "$.%s", key);
         if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-                return config_error(ret_error, source, path, "must be %s", what);
+                return member_error(ret_error, source, key, "must be %s", what);
         *ret = json_integer_value(v);
         return 0;
 }
@@ -172,11 +174,9 @@ static int parse_azure(json_t *doc, const char *source, json_t *copy, char **ret
         static const char *const secret_keys[] = { "client_secret", "client_certificate" };
         for (size_t i = 0; i < ELEMENTSOF(secret_keys); i++) {
                 json_t *v = json_object_get(doc, secret_keys[i]);
-                char path[JSON_PATH_MAX];
 
-                snprintf(path, sizeof path, "$.%s", secret_keys[i]);
                 if (v && (!config_json_string(v) || !string_is_cred_ref(json_string_value(v))))
-                        return config_error(ret_error, source, path,
+                        return member_error(ret_error, source, secret_keys[i],
                                             "must be a credential reference \"cred:NAME\"; do not write a secret "
                                             "into a target file, store it as a credential named NAME");
         }
@@ -185,13 +185,9 @@ static int parse_azure(json_t *doc, const char *source, json_t *copy, char **ret
                 static const char *const not_with_mi[] = { "tenant", "client_secret", "client_certificate" };
 
                 for (size_t i = 0; i < ELEMENTSOF(not_with_mi); i++)
-                        if (json_object_get(doc, not_with_mi[i])) {
-                                char path[JSON_PATH_MAX];
-
-                                snprintf(path, sizeof path, "$.%s", not_with_mi[i]);
-                                return config_error(ret_error, source, path,
+                        if (json_object_get(doc, not_with_mi[i]))
+                                return member_error(ret_error, source, not_with_mi[i],
                                                     "not used with \"managed_identity\": true");
-                        }
                 r = get_token(doc, "client_id", false, URL_UNSAFE, source, &client_id, ret_error);
                 if (r < 0)
                         return r;
@@ -390,14 +386,20 @@ static int target_new_local(Target **ret) {
         return 0;
 }
 
-static int target_load_file(const char *path, const char *name, Target **ret, char **ret_error) {
+/* A ConfigLoadFunc */
+static int target_load_item(const char *path, const char *name, void **ret, char **ret_error) {
         _cleanup_(json_decrefp) json_t *doc = NULL;
+        Target *t = NULL;
         int r;
 
+        if (streq(name, "local"))
+                return config_error(ret_error, path, "$", "'local' is built in and cannot be defined by a file");
         r = config_json_load_file(path, TARGET_FILE_SIZE_MAX, &doc, ret_error);
         if (r < 0)
                 return r;
-        return target_from_json(doc, name, path, ret, ret_error);
+        r = target_from_json(doc, name, path, &t, ret_error);
+        *ret = t;
+        return r;
 }
 
 TargetCatalog *target_catalog_free(TargetCatalog *c) {
@@ -413,60 +415,27 @@ TargetCatalog *target_catalog_free(TargetCatalog *c) {
 
 int target_catalog_load(const char *vendor_dir, const char *config_dir, TargetCatalog **ret) {
         _cleanup_(target_catalog_freep) TargetCatalog *c = NULL;
-        _cleanup_(config_files_freep) ConfigFile *files = NULL;
-        bool have_local = false;
-        size_t n = 0;
+        _cleanup_(target_freep) Target *local = NULL;
+        size_t i = 0;
         int r;
-
-        r = config_files_list(vendor_dir, config_dir, "targets", &files);
-        if (r < 0)
-                return r;
-        while (files[n].name)
-                n++;
 
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
-        c->targets = calloc(n + 1, sizeof(Target *));
-        c->broken = calloc(n ?: 1, sizeof(TargetBroken));
-        if (!c->targets || !c->broken)
-                return -ENOMEM;
+        r = config_dir_load(vendor_dir, config_dir, "targets", "target", target_load_item,
+                            (void ***) &c->targets, &c->n_targets, &c->broken, &c->n_broken);
+        if (r < 0)
+                return r;
 
-        /* 'files' is sorted by name; the built-in "local" goes in at its place. */
-        for (size_t i = 0; i <= n; i++) {
-                _cleanup_free_ char *error = NULL;
-                Target *t = NULL;
-
-                if (!have_local && (i == n || strcmp(files[i].name, "local") >= 0)) {
-                        r = target_new_local(&c->targets[c->n_targets]);
-                        if (r < 0)
-                                return r;
-                        c->n_targets++;
-                        have_local = true;
-                }
-                if (i == n)
-                        break;
-
-                if (streq(files[i].name, "local"))
-                        r = config_error(&error, files[i].path, "$",
-                                         "'local' is built in and cannot be defined by a file");
-                else if (!config_name_is_valid(files[i].name))
-                        r = config_error(&error, files[i].path, "$",
-                                         "invalid target name '%s' (allowed: letters, digits, '_', '.', '@', '-', "
-                                         "at most %d, not starting with '.')", files[i].name, RUNBOOK_NAME_MAX);
-                else
-                        r = target_load_file(files[i].path, files[i].name, &t, &error);
-                if (r == -ENOMEM)
-                        return r;
-                if (r >= 0) {
-                        c->targets[c->n_targets++] = t;
-                        continue;
-                }
-
-                log_debug_errno(r, "Target '%s' is broken: %s", files[i].path, strna(error));
-                if (config_broken_add(c->broken, &c->n_broken, files[i].name, files[i].path, r, &error) < 0)
-                        return -ENOMEM;
-        }
+        /* The built-in "local" goes in at its place (no file defines it): there is room for it. */
+        r = target_new_local(&local);
+        if (r < 0)
+                return r;
+        while (i < c->n_targets && strcmp(c->targets[i]->name, "local") < 0)
+                i++;
+        memmove(c->targets + i + 1, c->targets + i, (c->n_targets - i) * sizeof(Target *));
+        c->targets[i] = TAKE_PTR(local);
+        c->n_targets++;
         *ret = TAKE_PTR(c);
         return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* template-check-internal.h: what template-lex.c (quotes, escapes, expansions, words) and
- * template-check.c (commands, programs, lists) share. Private to src/config/. */
+/* template-check-internal.h: what template-lex.c (quotes, escapes, expansions, words),
+ * template-check.c (commands, reserved words, lists) and template-args.c (a known program's
+ * options and operands) share. Private to src/config/. */
 #pragma once
 
 #include <stdbool.h>
@@ -96,7 +97,12 @@ typedef struct Cmd {
 bool is_pl(const char *p);
 int refuse(Lexer *L, size_t off, const char *fmt, ...) _printf_(3, 4);
 int placement_refused(Lexer *L, const char *why);
-bool enter(Lexer *L);
+/* Enters a construct one level deeper, in which a reference is refused for 'why' (unless an outer
+ * one already is; 'why' may be NULL). False if that is too deep to follow: the rest of the template
+ * is then given up on (unterminated), failing closed. Else *ret_saved is what leave() puts back. */
+bool enter(Lexer *L, const char *why, const char **ret_saved);
+/* Leaves what enter() entered; returns 'r'. */
+int leave(Lexer *L, const char *saved, int r);
 int skip_arith(Lexer *L, size_t skip, const char *why);
 int read_word(Lexer *L, Word *w);
 bool word_value(const Word *w, char *buf, size_t size);
@@ -104,3 +110,8 @@ bool is_stdin_path(const char *v);
 size_t assignment_name(const Word *w, size_t *ret_eq);
 int assignment(Lexer *L, const Word *w, size_t n, size_t eq);
 int scan_list(Lexer *L, char closer, const char *refuse_why, size_t *ret_any_pl);
+
+/* template-check.c: the first word of a simple command (also the one a wrapper runs). */
+int first_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v);
+/* template-args.c: a word after the program's name. */
+int arg_word(Lexer *L, Frame *f, Cmd *c, const Word *w, const char *v);

@@ -66,44 +66,28 @@ static int skip_escape(Lexer *L) {
         return 0;
 }
 
-bool enter(Lexer *L) {
-        if (++L->depth <= DEPTH_MAX)
-                return true;
-        /* too deep to follow: give up on the rest, failing closed */
-        L->unterminated = "nesting deeper than 32 levels";
-        L->p += strlen(L->p);
-        return false;
+bool enter(Lexer *L, const char *why, const char **ret_saved) {
+        if (++L->depth > DEPTH_MAX) {
+                /* too deep to follow: give up on the rest, failing closed */
+                L->unterminated = "nesting deeper than 32 levels";
+                L->p += strlen(L->p);
+                return false;
+        }
+        *ret_saved = L->refuse;
+        L->refuse = L->refuse ?: why;
+        return true;
 }
 
-/* At ' : up to the closing ' . */
-static int skip_squote(Lexer *L) {
-        const char *saved = L->refuse;
-        int r = 0;
-
-        L->refuse = saved ?: "stands inside '…' quotes, where its own quotes would end and restart them";
-        for (L->p++;;) {
-                if (!*L->p) {
-                        L->unterminated = "a '…' quote";
-                        break;
-                }
-                if (*L->p == '\'') {
-                        L->p++;
-                        break;
-                }
-                if (is_pl(L->p)) {
-                        r = placement(L);
-                        break;
-                }
-                L->p++;
-        }
+int leave(Lexer *L, const char *saved, int r) {
         L->refuse = saved;
+        L->depth--;
         return r;
 }
 
-/* From the opening character at L->p up to 'closer' (not escaped by a backslash), refusing a
- * reference inside for 'why' (unless something outside already refuses one); 'what' names the
- * construct when it is not closed. */
-static int skip_escaped_until(Lexer *L, char closer, const char *why, const char *what) {
+/* From the opening character at L->p up to 'closer' (with 'escapes', one not escaped by a
+ * backslash), refusing a reference inside for 'why' (unless something outside already refuses
+ * one); 'what' names the construct when it is not closed. */
+static int skip_until(Lexer *L, char closer, bool escapes, const char *why, const char *what) {
         const char *saved = L->refuse;
         int r = 0;
 
@@ -121,7 +105,7 @@ static int skip_escaped_until(Lexer *L, char closer, const char *why, const char
                         r = placement(L);
                         break;
                 }
-                if (*L->p == '\\') {
+                if (escapes && *L->p == '\\') {
                         r = skip_escape(L);
                         if (r)
                                 break;
@@ -133,66 +117,90 @@ static int skip_escaped_until(Lexer *L, char closer, const char *why, const char
         return r;
 }
 
+/* At ' : up to the closing ' . */
+static int skip_squote(Lexer *L) {
+        return skip_until(L, '\'', false, "stands inside '…' quotes, where its own quotes would end and restart them",
+                          "a '…' quote");
+}
+
 /* At ' of $'…' (bash): backslash escapes inside. */
 static int skip_ansi(Lexer *L) {
-        return skip_escaped_until(L, '\'', "stands inside $'…' quotes", "a $'…' quote");
+        return skip_until(L, '\'', true, "stands inside $'…' quotes", "a $'…' quote");
 }
 
 static int skip_dollar(Lexer *L, bool quoted);
+static int skip_dquote(Lexer *L);
 
 /* At ` : up to the first backquote not preceded by a backslash. */
 static int skip_backtick(Lexer *L) {
-        return skip_escaped_until(L, '`', "stands inside `…`, whose text is parsed again as a command",
-                                  "a `…` command substitution");
+        return skip_until(L, '`', true, "stands inside `…`, whose text is parsed again as a command",
+                          "a `…` command substitution");
 }
 
-/* At " : up to the closing " , following $…, `…` and escapes inside. */
-static int skip_dquote(Lexer *L) {
-        const char *saved = L->refuse;
+/* Inside "…", ${…} or an arithmetic expression, at L->p: a reference, an escape, $… or `…`, with
+ * *r what skipping it returned; false (and nothing done) for any other character. */
+static bool skip_expansion(Lexer *L, int *r) {
+        char c = *L->p;
+
+        if (is_pl(L->p))
+                *r = placement(L);
+        else if (c == '\\')
+                *r = skip_escape(L);
+        else if (c == '$')
+                *r = skip_dollar(L, true);
+        else if (c == '`')
+                *r = skip_backtick(L);
+        else
+                return false;
+        return true;
+}
+
+/* The inside of "…" (closer '"') or of ${…} (closer '}'), from L->p + skip up to 'closer',
+ * following references, escapes, $… and `…`; 'why' and 'what' as for skip_until(). Inside ${…},
+ * quotes and braces make the rest uncertain: their rules differ between shells and contexts. */
+static int skip_nested(Lexer *L, size_t skip, char closer, const char *why, const char *what) {
+        const char *saved;
         int r = 0;
 
-        if (!enter(L))
+        if (!enter(L, why, &saved))
                 return 0;
-        L->refuse = saved ?: "stands inside \"…\" quotes, where its single quotes are plain characters and $(…) still runs";
-        for (L->p++;;) {
+        for (L->p += skip;;) {
                 char c = *L->p;
 
                 if (!c) {
-                        L->unterminated = "a \"…\" quote";
+                        L->unterminated = what;
                         break;
                 }
-                if (c == '"') {
+                if (c == closer) {
                         L->p++;
                         break;
                 }
-                if (is_pl(L->p))
-                        r = placement(L);
-                else if (c == '\\')
-                        r = skip_escape(L);
-                else if (c == '$')
-                        r = skip_dollar(L, true);
-                else if (c == '`')
-                        r = skip_backtick(L);
-                else
+                if (closer == '}' && (c == '"' || c == '\'' || (c == '{' && !is_pl(L->p)))) {
+                        L->uncertain = L->uncertain ?: "quotes or braces inside ${…}";
+                        r = c == '"' ? skip_dquote(L) : c == '\'' ? skip_squote(L) : (L->p++, 0);
+                } else if (!skip_expansion(L, &r))
                         L->p++;
                 if (r)
                         break;
         }
-        L->refuse = saved;
-        L->depth--;
-        return r;
+        return leave(L, saved, r);
+}
+
+/* At " : up to the closing " , following $…, `…` and escapes inside. */
+static int skip_dquote(Lexer *L) {
+        return skip_nested(L, 1, '"', "stands inside \"…\" quotes, where its single quotes are plain characters and $(…) still runs",
+                           "a \"…\" quote");
 }
 
 /* At the first '(' of $(( or ((, or the '[' of $[ : an arithmetic expression. */
 int skip_arith(Lexer *L, size_t skip, const char *why) {
-        const char *saved = L->refuse;
         bool bracket = L->p[0] == '[';
+        const char *saved;
         unsigned depth = 0;
         int r = 0;
 
-        if (!enter(L))
+        if (!enter(L, why, &saved))
                 return 0;
-        L->refuse = saved ?: why;
         for (L->p += skip;;) {
                 char c = *L->p;
 
@@ -220,67 +228,21 @@ int skip_arith(Lexer *L, size_t skip, const char *why) {
                 }
                 if (c == '(')
                         depth++;
-                if (is_pl(L->p))
-                        r = placement(L);
-                else if (c == '\\')
-                        r = skip_escape(L);
-                else if (c == '$')
-                        r = skip_dollar(L, true);
-                else if (c == '`')
-                        r = skip_backtick(L);
-                else if (c == '"')
+                if (c == '"')
                         r = skip_dquote(L);
                 else if (c == '\'')
                         r = skip_squote(L);
-                else
+                else if (!skip_expansion(L, &r))
                         L->p++;
                 if (r)
                         break;
         }
-        L->refuse = saved;
-        L->depth--;
-        return r;
+        return leave(L, saved, r);
 }
 
 /* At ${ : up to its } . */
 static int skip_param(Lexer *L) {
-        const char *saved = L->refuse;
-        int r = 0;
-
-        if (!enter(L))
-                return 0;
-        L->refuse = saved ?: "stands inside ${…}";
-        for (L->p += 2;;) {
-                char c = *L->p;
-
-                if (!c) {
-                        L->unterminated = "a ${…} expansion";
-                        break;
-                }
-                if (c == '}') {
-                        L->p++;
-                        break;
-                }
-                if (is_pl(L->p))
-                        r = placement(L);
-                else if (c == '\\')
-                        r = skip_escape(L);
-                else if (c == '$')
-                        r = skip_dollar(L, true);
-                else if (c == '`')
-                        r = skip_backtick(L);
-                else if (c == '"' || c == '\'' || c == '{') {
-                        /* quoting rules inside ${…} differ between shells and contexts */
-                        L->uncertain = L->uncertain ?: "quotes or braces inside ${…}";
-                        r = c == '"' ? skip_dquote(L) : c == '\'' ? skip_squote(L) : (L->p++, 0);
-                } else
-                        L->p++;
-                if (r)
-                        break;
-        }
-        L->refuse = saved;
-        L->depth--;
-        return r;
+        return skip_nested(L, 2, '}', "stands inside ${…}", "a ${…} expansion");
 }
 
 /* At $ : what follows it. */

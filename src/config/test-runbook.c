@@ -1,63 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "config/runbook.h"
-#include "config/target.h"
 #include "config/template.h"
-#include "shared/tests.h"
+#include "config/test-config-fixture.h"
 
 #define SRC "/x/runbooks/web.json"
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
-static void rm_rf(const char *dir) {
-        check(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
-}
-
-static char *make_tmpdir(void) {
-        char *d = strdup("/tmp/test-runbook-XXXXXX");
-        check(d);
-        check(mkdtemp(d));
-        return d;
-}
-
-/* Writes 'content' to dir/rel, creating the one intermediate directory if needed. */
-static char *write_file(const char *dir, const char *rel, const char *content) {
-        char *path;
-        FILE *f;
-
-        check(asprintf_safe(&path, "%s/%s", dir, rel) == 0);
-        char *slash = strrchr(path, '/');
-        *slash = 0;
-        check(mkdir(path, 0755) == 0 || errno == EEXIST);
-        *slash = '/';
-        f = fopen(path, "we");
-        check(f);
-        check(fputs(content, f) >= 0);
-        check(fclose(f) == 0);
-        return path;
-}
-
 /* Parses 'text' as a runbook named "web" from SRC and returns the error (must fail). */
 static char *parse_error(const char *text) {
-        _cleanup_(json_decrefp) json_t *doc = NULL;
+        _cleanup_(json_decrefp) json_t *doc = test_json(text);
         _cleanup_(runbook_freep) Runbook *rb = NULL;
-        json_error_t e;
         char *error = NULL;
+        int r;
 
-        doc = json_loads(text, JSON_REJECT_DUPLICATES, &e);
-        if (!doc)
-                fprintf(stderr, "bad test JSON: %s\n", e.text);
-        check(doc);
-        check_int(runbook_from_json(doc, "web", SRC, &rb, &error), -EINVAL);
-        check(!rb);
-        check(error);
-        fprintf(stderr, "   %s\n", error);
-        return error;
+        r = runbook_from_json(doc, "web", SRC, &rb, &error);
+        return check_parse_failed(r, rb, error);
 }
 
 static void check_error(const char *text, const char *expected) {
@@ -73,18 +31,11 @@ static void check_error_prefix(const char *text, const char *prefix) {
 }
 
 static Runbook *parse_ok(const char *text) {
-        _cleanup_(json_decrefp) json_t *doc = NULL;
+        _cleanup_(json_decrefp) json_t *doc = test_json(text);
         _cleanup_free_ char *error = NULL;
         Runbook *rb = NULL;
-        json_error_t e;
-        int r;
 
-        doc = json_loads(text, JSON_REJECT_DUPLICATES, &e);
-        check(doc);
-        r = runbook_from_json(doc, "web", SRC, &rb, &error);
-        if (r < 0)
-                fprintf(stderr, "unexpected error: %s\n", error);
-        check_int(r, 0);
+        check_parse_ok(runbook_from_json(doc, "web", SRC, &rb, &error), error);
         return rb;
 }
 
@@ -685,7 +636,7 @@ static void test_catalog(void) {
 #define PUT(dir, rel, desc)                                             \
         do {                                                            \
                 check(asprintf_safe(&text, ok, desc) == 0);             \
-                free(write_file(dir, rel, text));                       \
+                put_file(dir, rel, text);                               \
                 free(text);                                             \
         } while (0)
 
@@ -698,9 +649,9 @@ static void test_catalog(void) {
         PUT(vendor, "runbooks/web.json~", "backup");
         PUT(admin, "runbooks/web.json", "admin web");
         PUT(admin, "runbooks/mid.json", "admin mid");
-        free(write_file(admin, "runbooks/db.json", "{\"steps\": [{\"name\": \"a\"}]}"));
-        free(write_file(admin, "runbooks/bad name.json", "{}"));
-        free(write_file(vendor, "runbooks/syntax.json", "{"));
+        put_file(admin, "runbooks/db.json", "{\"steps\": [{\"name\": \"a\"}]}");
+        put_file(admin, "runbooks/bad name.json", "{}");
+        put_file(vendor, "runbooks/syntax.json", "{");
 
         check_int(runbook_catalog_load(vendor, admin, &c), 0);
         check_int(c->n_runbooks, 4);

@@ -1,56 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "config/runbook.h"
-#include "config/target.h"
-#include "shared/tests.h"
+#include "config/test-config-fixture.h"
 
 #define SRC "/x/targets/t.json"
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
-static void rm_rf(const char *dir) {
-        check(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
-}
-
-static char *make_tmpdir(void) {
-        char *d = strdup("/tmp/test-target-XXXXXX");
-        check(d);
-        check(mkdtemp(d));
-        return d;
-}
-
-static void write_file(const char *dir, const char *rel, const char *content) {
-        _cleanup_free_ char *path = NULL;
-        FILE *f;
-
-        check(asprintf_safe(&path, "%s/%s", dir, rel) == 0);
-        char *slash = strrchr(path, '/');
-        *slash = 0;
-        check(mkdir(path, 0755) == 0 || errno == EEXIST);
-        *slash = '/';
-        f = fopen(path, "we");
-        check(f);
-        check(fputs(content, f) >= 0);
-        check(fclose(f) == 0);
-}
-
 static Target *parse_ok(const char *text) {
-        _cleanup_(json_decrefp) json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        _cleanup_(json_decrefp) json_t *doc = test_json(text);
         _cleanup_free_ char *error = NULL;
         Target *t = NULL;
-        int r;
 
-        check(doc);
-        r = target_from_json(doc, "t", SRC, &t, &error);
-        if (r < 0)
-                fprintf(stderr, "unexpected error: %s\n", error);
-        check_int(r, 0);
-        check(!error);
+        check_parse_ok(target_from_json(doc, "t", SRC, &t, &error), error);
         check_streq(t->name, "t");
         check_streq(t->file, SRC);
         check(json_is_object(t->config));
@@ -58,16 +19,13 @@ static Target *parse_ok(const char *text) {
 }
 
 static char *parse_error(const char *text) {
-        _cleanup_(json_decrefp) json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        _cleanup_(json_decrefp) json_t *doc = test_json(text);
         _cleanup_(target_freep) Target *t = NULL;
         char *error = NULL;
+        int r;
 
-        check(doc);
-        check_int(target_from_json(doc, "t", SRC, &t, &error), -EINVAL);
-        check(!t);
-        check(error);
-        fprintf(stderr, "   %s\n", error);
-        return error;
+        r = target_from_json(doc, "t", SRC, &t, &error);
+        return check_parse_failed(r, t, error);
 }
 
 static void check_error(const char *text, const char *expected) {
@@ -248,19 +206,19 @@ static void test_catalog(void) {
         const TargetBroken *b;
         const Target *t;
 
-        write_file(vendor, "targets/web-01.json", "{\"connector\": \"ssh\", \"host\": \"10.0.0.1\", \"user\": \"v\", "
-                                                  "\"known_hosts\": \"/k\"}");
-        write_file(admin, "targets/web-01.json", "{\"connector\": \"ssh\", \"host\": \"10.0.0.9\", \"user\": \"ops\", "
-                                                 "\"known_hosts\": \"/k\"}");
-        write_file(vendor, "targets/db.json", "{\"connector\": \"local\", \"description\": \"vendor db\"}");
-        write_file(admin, "targets/db.json", "{\"connector\": \"ssh\"}");
-        write_file(vendor, "targets/all.json", "{\"group\": [\"web-01\", \"db\"]}");
-        write_file(admin, "targets/local.json", "{\"connector\": \"local\"}");
-        write_file(admin, "targets/.swap.json", "garbage");
-        write_file(admin, "targets/README", "garbage");
-        write_file(admin, "targets/zz.json", "{\"connector\": \"azure\", \"subscription\": \"s\", "
-                                             "\"resource_group\": \"rg\", \"vm\": \"v\", \"tenant\": \"t\", "
-                                             "\"client_id\": \"c\", \"client_secret\": \"hunter2\"}");
+        put_file(vendor, "targets/web-01.json", "{\"connector\": \"ssh\", \"host\": \"10.0.0.1\", \"user\": \"v\", "
+                                                "\"known_hosts\": \"/k\"}");
+        put_file(admin, "targets/web-01.json", "{\"connector\": \"ssh\", \"host\": \"10.0.0.9\", \"user\": \"ops\", "
+                                               "\"known_hosts\": \"/k\"}");
+        put_file(vendor, "targets/db.json", "{\"connector\": \"local\", \"description\": \"vendor db\"}");
+        put_file(admin, "targets/db.json", "{\"connector\": \"ssh\"}");
+        put_file(vendor, "targets/all.json", "{\"group\": [\"web-01\", \"db\"]}");
+        put_file(admin, "targets/local.json", "{\"connector\": \"local\"}");
+        put_file(admin, "targets/.swap.json", "garbage");
+        put_file(admin, "targets/README", "garbage");
+        put_file(admin, "targets/zz.json", "{\"connector\": \"azure\", \"subscription\": \"s\", "
+                                           "\"resource_group\": \"rg\", \"vm\": \"v\", \"tenant\": \"t\", "
+                                           "\"client_id\": \"c\", \"client_secret\": \"hunter2\"}");
 
         check_int(target_catalog_load(vendor, admin, &c), 0);
         check_int(c->n_targets, 3);
