@@ -69,6 +69,8 @@ export function sessionView(ctx, id) {
             ['Current step', session.CurrentStep >= 0 ? String(session.CurrentStep) : '—'],
             params.length ? ['Parameters', h('span', { class: 'rb-mono', text: params.map(([k, v]) => `${k}=${v}`).join('  ') })] : null,
             session.Error ? ['Error', h('span', { id: 'rb-session-error', text: session.Error })] : null,
+            session.FailedSteps > 0 ? ['Failed steps', h('span', { id: 'rb-session-failed-steps',
+                text: `${session.FailedSteps} (allowed by on_failure: continue)` })] : null,
         ]));
         renderActions();
     }
@@ -146,8 +148,13 @@ export function sessionView(ctx, id) {
         const hosts = hostResults(s);
         return h('div', { class: 'rb-details' },
                  descriptionList([
+                     s.StepId ? ['Id', h('code', { class: 'rb-step-id', text: s.StepId })] : null,
+                     s.When ? ['When', h('code', { class: 'rb-step-when', text: s.When })] : null,
                      ['Command', h('code', { class: 'rb-command', text: s.Command })],
                      ['Connector', s.Connector],
+                     s.OnFailure === 'continue' ? ['On failure', 'continue (a failure does not stop the session)'] : null,
+                     Object.keys(s.Captured || {}).length ? ['Captured', h('span', { class: 'rb-mono rb-step-captured',
+                         text: Object.entries(s.Captured).map(([k, v]) => `${k}=${v}`).join('  ') })] : null,
                      ['Started', fmt.time(s.StartedAt)],
                      ['Finished', fmt.time(s.FinishedAt)],
                      s.Attempt > 1 ? ['Attempt', String(s.Attempt)] : null,

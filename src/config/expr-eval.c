@@ -263,7 +263,7 @@ static int eval_node(Eval *E, const Expr *e, bool *ret) {
 int expr_eval(const Expr *e, expr_lookup_t lookup, void *userdata, json_t *seen, bool *ret, char *error,
               size_t error_size) {
         Eval E = { .lookup = lookup, .userdata = userdata, .seen = seen, .error = error, .error_size = error_size };
-        bool v;
+        bool v = false;
         int r;
 
         if (error && error_size > 0)

@@ -191,6 +191,16 @@ install_runbook long-running
 write_runbook quick <<'JSON'
 { "description": "One quick step", "steps": [ { "name": "true", "run": "true", "approval": "none" } ] }
 JSON
+write_runbook values <<'JSON'
+{
+  "description": "A captured value, a condition that skips, a failure allowed to happen",
+  "prechecks": [ { "id": "cur", "name": "current", "run": "echo 2.4.1", "approval": "none",
+                   "capture": { "version": { "line": 1 } } } ],
+  "steps": [ { "name": "upgrade", "run": "echo upgrading", "when": "{{steps.cur.version}} != '2.4.1'" },
+             { "name": "optional", "run": "exit 3", "approval": "none", "on_failure": "continue" },
+             { "name": "tag", "run": "echo {{steps.cur.version}}", "approval": "none" } ]
+}
+JSON
 # a target group of three local hosts of which one may fail; its step and the next need approval
 for h in l1 l2 l3; do echo '{"connector": "local"}' > "$CONFIG_DIR/targets/$h.json"; done
 jq -n '{group: ["l1", "l2", "l3"], max_errors: 1}' > "$CONFIG_DIR/targets/trio.json"
@@ -279,6 +289,20 @@ assert_eq "$(journal RUNBOOK_SESSION="$fid" RUNBOOK_REFERENCE="$rf" | jq -r .MES
     "journal: mallory's forged record is there"
 assert_eq "$(jq '[.journal[] | select(contains("forged"))] | length' <<<"$shown")" 0 "the page does not show the forged record"
 assert_eq "$(journal RUNBOOK_SESSION="$fid" RUNBOOK_REFERENCE="$rf" MESSAGE_ID=$MSG_EXECUTE_RESULT | wc -l)" 3 "journal: three step results"
+
+note "a session view shows captured values, conditions, skipped steps and failures allowed"
+rv=$(ref values)
+vid=$(start_session "$ALICE" values "$rv") || die "StartSession failed"
+wait_session_state "$vid" succeeded
+page "$BOB" session --session "$vid" --state succeeded \
+    --shows '#rb-session-failed-steps=1 (allowed by on_failure: continue)' \
+    --shows '#rb-steps tbody[data-step="0"] .rb-step-captured=version=2.4.1' \
+    --shows "#rb-steps tbody[data-step=\"1\"] .rb-step-when={{steps.cur.version}} != '2.4.1'" \
+    --shows '#rb-steps tbody[data-step="1"] .rb-step-error=skipped: its condition' \
+    --shows "#rb-steps tbody[data-step=\"3\"] .rb-command=echo '2.4.1'" --shot 05b-session-values
+shown=$(sed -n 's/^PAGE: //p' "$PAGE_OUT")
+assert_eq "$(jq -r '[.steps[].state] | join(" ")' <<<"$shown")" "succeeded skipped failed succeeded" \
+    "the page shows the skipped step and the failure allowed"
 
 # ---------------------------------------------------------------- start
 note "start: a parameter failing its pattern is refused in the form; the daemon's refusal is shown; then it starts"
