@@ -8,7 +8,7 @@
 //   --stdout STEP=TEXT          (repeatable) step STEP's stdout shown must contain TEXT
 //   --stderr STEP=TEXT          (repeatable) likewise for stderr
 //   --truncated STEP            the page must say that STEP's output was truncated
-//   --shows SELECTOR=TEXT       (repeatable) the text of the element SELECTOR must contain TEXT
+//   --shows 'SELECTOR => TEXT'  (repeatable) the text of the element SELECTOR must contain TEXT
 //   --journal-min K             at least K [EXECUTE_STEP] records shown
 //   --shot NAME
 // Prints "PAGE: {json}" with what the page shows per step, for the shell to compare with the daemon.
@@ -48,7 +48,8 @@ run(async () => {
                 check(shown.includes(text), `step ${step}'s ${stream} shown contains '${text}'`, `shown: ${shown.slice(0, 200)}`);
             }
         for (const spec of list(a.shows)) {
-            const [sel, text] = [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)];
+            const at = spec.indexOf(' => ');
+            const [sel, text] = [spec.slice(0, at), spec.slice(at + 4)];
             const shown = await textOf(page, sel);
             check(shown.includes(text), `${sel} shown contains '${text}'`, `shown: ${shown.slice(0, 200)}`);
         }

@@ -295,11 +295,11 @@ rv=$(ref values)
 vid=$(start_session "$ALICE" values "$rv") || die "StartSession failed"
 wait_session_state "$vid" succeeded
 page "$BOB" session --session "$vid" --state succeeded \
-    --shows '#rb-session-failed-steps=1 (allowed by on_failure: continue)' \
-    --shows '#rb-steps tbody[data-step="0"] .rb-step-captured=version=2.4.1' \
-    --shows "#rb-steps tbody[data-step=\"1\"] .rb-step-when={{steps.cur.version}} != '2.4.1'" \
-    --shows '#rb-steps tbody[data-step="1"] .rb-step-error=skipped: its condition' \
-    --shows "#rb-steps tbody[data-step=\"3\"] .rb-command=echo '2.4.1'" --shot 05b-session-values
+    --shows '#rb-session-failed-steps => 1 (allowed by on_failure: continue)' \
+    --shows '#rb-steps tbody[data-step="0"] .rb-step-captured => version=2.4.1' \
+    --shows "#rb-steps tbody[data-step=\"1\"] .rb-step-when => {{steps.cur.version}} != '2.4.1'" \
+    --shows '#rb-steps tbody[data-step="1"] .rb-step-error => skipped: its condition' \
+    --shows "#rb-steps tbody[data-step=\"3\"] .rb-command => echo '2.4.1'" --shot 05b-session-values
 shown=$(sed -n 's/^PAGE: //p' "$PAGE_OUT")
 assert_eq "$(jq -r '[.steps[].state] | join(" ")' <<<"$shown")" "succeeded skipped failed succeeded" \
     "the page shows the skipped step and the failure allowed"
