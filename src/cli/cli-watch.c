@@ -109,7 +109,9 @@ static void report_step(Watch *w, size_t i) {
                                 st->approvals_required, strna(st->target), strna(st->command));
         } else if (streq(st->state, "skipped") || streq(st->state, "pending") || streq(st->state, "approved")) {
                 if (streq(st->state, "skipped"))
-                        print_step_line(w, st, "skipped");
+                        /* by its condition (the error says why, with the values), or by the session's end */
+                        print_step_line(w, st, "skipped%s%s%s", isempty(st->error) ? "" : " (",
+                                        isempty(st->error) ? "" : cli_esc(st->error), isempty(st->error) ? "" : ")");
         } else if (cli_step_state_final(st->state)) {
                 usec_t d = st->started_at > 0 && st->finished_at >= st->started_at ? st->finished_at - st->started_at : 0;
                 char status[64] = "";
