@@ -316,6 +316,7 @@ int engine_cancel(Engine *e, Session *s, const Identity *who) {
 
 int engine_retry(Engine *e, Session *s, const Identity *who) {
         PersistCtx c = { .session = s };
+        _cleanup_free_ char *why = NULL;
         Step *st;
         int r;
 
@@ -325,6 +326,11 @@ int engine_retry(Engine *e, Session *s, const Identity *who) {
         if (s->state != SESSION_INTERRUPTED || !st || st->state != STEP_INTERRUPTED)
                 return -ENOMSG;
 
+        /* the values of earlier steps, as when a step is reached: one found interrupted after a
+         * reboot (its start written ahead) may never have been */
+        r = engine_step_render(st, &why);
+        if (r < 0)
+                return r;
         st->attempt++;
         st->state = STEP_WAITING_APPROVAL;
         st->waiting_since = now_usec(CLOCK_REALTIME);
@@ -344,5 +350,10 @@ int engine_retry(Engine *e, Session *s, const Identity *who) {
         }
         event_step_retry(st, who);
         engine_hooks_changed(e, s, st);
+        if (why) {
+                /* a value it needs is missing: this attempt fails before it runs, saying why */
+                StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1, .error = -EINVAL, .message = why };
+                step_complete(st, &res, NULL);
+        }
         return 0;
 }

@@ -145,6 +145,56 @@ static void test_capture_failures(void) {
         fx_done(&f);
 }
 
+static int save_fn(StoreTxn *t, void *userdata) {
+        Session *s = userdata;
+
+        store_save_session(t, s, true);
+        for (size_t i = 0; i < s->n_steps; i++)
+                store_save_step(t, &s->steps[i]);
+        return t->ret;
+}
+
+/* A step found interrupted after a reboot may never have been reached (its start was written
+ * ahead): Retry substitutes the values before it waits for approval. */
+static void test_retry_renders(void) {
+        _cleanup_free_ char *want = NULL;
+        Fx f;
+        Runbook *rb;
+        Session *s;
+        uint32_t id;
+
+        fx_setup(&f);
+        rb = flow(&f, "out app 2.4.1", "stop");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        settle(&f);
+        check_int(s->steps[1].state, STEP_WAITING_APPROVAL);
+        /* as the start log leaves it after a reboot: interrupted, never rendered */
+        free(s->steps[1].command);
+        s->steps[1].command = strdup("backup --tag {{steps.current.version}} 'staging'");
+        check(s->steps[1].command);
+        s->steps[1].state = STEP_INTERRUPTED;
+        s->state = SESSION_INTERRUPTED;
+        check(store_write(f.store, save_fn, s) == 0);
+        check(store_sync(f.store) == 0);
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+        s = get(&f, id);
+        check_int(s->state, SESSION_INTERRUPTED);
+
+        check_int(engine_retry(f.engine, s, as(BOB)), 0);
+        check_int(s->steps[1].state, STEP_WAITING_APPROVAL);
+        check_streq(s->steps[1].command, "backup --tag '2.4.1' 'staging'");
+        want = digest_of(&f, "backup --tag '2.4.1' 'staging'");
+        check_streq(s->steps[1].digest, want);
+        check_int(approve(&f, &s->steps[1], CAROL), 0);
+        settle(&f);
+        check_int(s->state, SESSION_SUCCEEDED);
+        CHECK_RUNS("out app 2.4.1", "backup --tag '2.4.1' 'staging'", "after");
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 /* "when" is checked when the step is reached: false skips it (no approval asked, not run, the
  * reason and the values in its error); true runs it; one that cannot be evaluated fails it. */
 static void test_when(void) {
@@ -233,5 +283,6 @@ int main(void) {
         TEST(capture_failures);
         TEST(capture_on_group);
         TEST(when);
+        TEST(retry_renders);
         return 0;
 }
