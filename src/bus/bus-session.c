@@ -135,6 +135,7 @@ SESSION_GETTER(failed_steps, "u", session_failed_steps(s))
 SESSION_GETTER(finished_at, "t", (uint64_t) s->finished_at)
 SESSION_GETTER(current_step, "i", (int32_t) s->current_step)
 SESSION_GETTER(error, "s", strempty(s->error))
+SESSION_GETTER(rollback, "s", rollback_state_to_string(s->rollback))
 
 static int property_get_parameters(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -216,6 +217,11 @@ static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *
                 return r < 0 ? r : 1; /* 0: polkit is asked; the call comes back */
         user = identity_describe(&who);
         r = engine_cancel(m->engine, s, &who);
+        if (r == -EALREADY) {
+                /* cancelled already; its command is being stopped before its rollback or finally steps */
+                log_info("Session %u: cancel by %s: it is being cancelled already.", sid, strna(user));
+                return bus_reply_durable_empty(m, message);
+        }
         if (r < 0) {
                 (void) asprintf_safe(&what, "session %u", sid);
                 return bus_error_from_engine(error, r, strna(what), NULL);
@@ -265,6 +271,7 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("Steps", "ao", property_get_steps, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FailedSteps", "u", property_get_failed_steps, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Rollback", "s", property_get_rollback, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Approve", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_approve,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reject", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_reject,

@@ -245,6 +245,7 @@ void session_info_done(SessionInfo *s) {
         free(s->state);
         free(s->created_by);
         free(s->error);
+        free(s->rollback);
         strv_free(s->parameters);
         strv_free(s->steps);
         for (size_t i = 0; i < s->n_step_info; i++)
@@ -505,6 +506,8 @@ static int session_property(sd_bus_message *m, const char *name, SessionInfo *s)
                 return READ_BASIC("i", &s->current_step);
         if (streq(name, "FailedSteps"))
                 return READ_BASIC("u", &s->failed_steps);
+        if (streq(name, "Rollback"))
+                return read_string(m, &s->rollback);
         if (streq(name, "Parameters"))
                 return read_strv(m, "a{ss}", &s->parameters, true);
         if (streq(name, "Steps"))

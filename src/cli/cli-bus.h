@@ -78,7 +78,7 @@ typedef struct StepInfo {
 typedef struct SessionInfo {
         char *path;
         uint32_t id;
-        char *runbook, *reference, *state, *created_by, *error;
+        char *runbook, *reference, *state, *created_by, *error, *rollback;
         char **parameters; /* key, value, key, value, …, NULL */
         uint32_t created_by_uid, failed_steps;
         usec_t created_at, finished_at;

@@ -363,6 +363,7 @@ static int show_json(const SessionInfo *s) {
             json_object_set_new(o, "current_step", s->current_step < 0 ? json_null() : json_integer(s->current_step)) < 0 ||
             json_add_string(o, "error", s->error) < 0 || json_add_string(o, "path", s->path) < 0 ||
             json_add_integer(o, "failed_steps", s->failed_steps) < 0 ||
+            json_add_string(o, "rollback", s->rollback ?: "none") < 0 ||
             json_object_set(o, "steps", steps) < 0)
                 return -ENOMEM;
         return json_print(o);
@@ -533,7 +534,13 @@ int verb_show(int argc, char *argv[]) {
         }
         if (s.failed_steps > 0) {
                 FIELD("Failed steps");
-                printf("%s%u%s (allowed by on_failure: continue)\n", ansi(ANSI_RED), s.failed_steps, ansi(ANSI_NORMAL));
+                printf("%s%u%s (allowed: on_failure: continue, or a finally step)\n", ansi(ANSI_RED), s.failed_steps,
+                       ansi(ANSI_NORMAL));
+        }
+        if (!isempty(s.rollback) && !streq(s.rollback, "none")) {
+                FIELD("Rollback");
+                printf("%s%s%s\n", ansi(streq(s.rollback, "succeeded") ? ANSI_GREEN : ANSI_RED), cli_esc(s.rollback),
+                       ansi(ANSI_NORMAL));
         }
         for (size_t i = 0; i < s.n_step_info; i++)
                 show_step(&s.step_info[i]);

@@ -20,10 +20,12 @@ static const char *const step_phase_key[_PHASE_MAX] = {
         [PHASE_PRECHECK] = "prechecks",
         [PHASE_MAIN] = "steps",
         [PHASE_POSTCHECK] = "postchecks",
+        [PHASE_ROLLBACK] = "rollback",
+        [PHASE_FINALLY] = "finally",
 };
 
 static const char *const runbook_keys[] = {
-        "description", "parameters", "target", "prechecks", "steps", "postchecks", NULL,
+        "description", "parameters", "target", "prechecks", "steps", "postchecks", "rollback", "finally", NULL,
 };
 static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
 static const char *const step_keys[] = {
@@ -221,12 +223,26 @@ static const RunbookStep *step_before(const Runbook *rb, const RunbookStep *s, c
         return NULL;
 }
 
+/* Rollback steps run when the main steps did not succeed: the postchecks never ran before them. */
+static bool step_never_before(const RunbookStep *s, const RunbookStep *o) {
+        return s->phase == PHASE_ROLLBACK && o->phase == PHASE_POSTCHECK;
+}
+
+static int never_before_error(const RunbookStep *o, const char *ref, size_t len, const char *source, const char *path,
+                              char **ret_error) {
+        return config_error(ret_error, source, path,
+                            "'{{%.*s}}': step '%s' is a postcheck, and postchecks never run before a rollback step "
+                            "(rollback runs when the main steps did not succeed)", (int) len, ref, o->id);
+}
+
 /* A {{steps.ID.NAME}} in step 's' must name a value that a step before it captures. */
 static int check_step_value(const Runbook *rb, const RunbookStep *s, const char *name, size_t len, const char *id,
                             size_t id_len, const char *vname, size_t vlen, const char *source, const char *path,
                             char **ret_error) {
         const RunbookStep *o = step_before(rb, s, id, id_len);
 
+        if (o && step_never_before(s, o))
+                return never_before_error(o, name, len, source, path, ret_error);
         if (o) {
                 if (capture_spec_find(o->captures, o->n_captures, vname, vlen))
                         return 0;
@@ -280,11 +296,15 @@ static int check_when_ref(const ExprRef *ref, void *userdata) {
         case EXPR_REF_STEP_VALUE:
                 return check_step_value(w->rb, w->s, ref->text + 2, strlen(ref->text) - 4, ref->step, strlen(ref->step),
                                         ref->name, strlen(ref->name), w->source, ep, w->ret_error);
-        case EXPR_REF_STEP_EXIT_STATUS:
-                if (step_before(w->rb, w->s, ref->step, strlen(ref->step)))
+        case EXPR_REF_STEP_EXIT_STATUS: {
+                const RunbookStep *o = step_before(w->rb, w->s, ref->step, strlen(ref->step));
+                if (o && step_never_before(w->s, o))
+                        return never_before_error(o, ref->text + 2, strlen(ref->text) - 4, w->source, ep, w->ret_error);
+                if (o)
                         return 0;
                 return config_error(w->ret_error, w->source, ep, "'%s': no step before this one has id '%s'", ref->text,
                                     ref->step);
+        }
         default:
                 return -EINVAL;
         }
@@ -368,6 +388,7 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
         json_t *j;
         int r;
 
+        s->phase = phase;
         if (!json_is_object(v))
                 return config_error(ret_error, source, path, "must be an object");
         r = config_check_keys(v, step_keys, source, path, ret_error);
@@ -431,7 +452,6 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
                         return r;
         }
 
-        s->phase = phase;
         s->requires_approval = true;
         if (approval) {
                 snprintf(ep, sizeof ep, "%s.approval", path);
@@ -564,10 +584,10 @@ int runbook_from_json(json_t *doc, const char *name, const char *source, Runbook
                 if (n_steps > RUNBOOK_STEPS_MAX)
                         return config_error(ret_error, source, path, "too many steps (maximum %d in all)",
                                             RUNBOOK_STEPS_MAX);
+                if (p == PHASE_POSTCHECK && n_steps == 0)
+                        return config_error(ret_error, source, "$",
+                                            "the runbook has no steps (\"prechecks\", \"steps\" and \"postchecks\" are all empty)");
         }
-        if (n_steps == 0)
-                return config_error(ret_error, source, "$",
-                                    "the runbook has no steps (\"prechecks\", \"steps\" and \"postchecks\" are all empty)");
 
         rb->steps = calloc(n_steps, sizeof(RunbookStep));
         if (!rb->steps)

@@ -39,6 +39,53 @@ static Runbook *parse_ok(const char *text) {
         return rb;
 }
 
+static void test_rollback_finally(void) {
+        _cleanup_(runbook_freep) Runbook *rb = parse_ok(
+                "{\"finally\": [{\"name\": \"f\", \"run\": \"pool-add {{steps.cur.v}}\"}],"
+                " \"rollback\": [{\"name\": \"r\", \"run\": \"restore {{steps.cur.v}}\", \"id\": \"r\","
+                "   \"capture\": {\"x\": {\"line\": 1}}}],"
+                " \"postchecks\": [{\"name\": \"p\", \"run\": \"health\"}],"
+                " \"steps\": [{\"name\": \"m\", \"run\": \"upgrade\"}],"
+                " \"prechecks\": [{\"name\": \"c\", \"id\": \"cur\", \"run\": \"version\","
+                "   \"capture\": {\"v\": {\"line\": 1}}}]}");
+
+        /* in phase order, whatever the order of the keys */
+        check_int(rb->n_steps, 5);
+        check_int(rb->steps[0].phase, PHASE_PRECHECK);
+        check_int(rb->steps[1].phase, PHASE_MAIN);
+        check_int(rb->steps[2].phase, PHASE_POSTCHECK);
+        check_int(rb->steps[3].phase, PHASE_ROLLBACK);
+        check_streq(rb->steps[3].name, "r");
+        check(rb->steps[3].requires_approval);   /* a person decides to roll back */
+        check(rb->steps[3].refers_to_steps);
+        check_int(rb->steps[4].phase, PHASE_FINALLY);
+        check_streq(runbook_phase_key(PHASE_ROLLBACK), "rollback");
+        check_streq(runbook_phase_key(PHASE_FINALLY), "finally");
+
+        /* rollback and finally steps alone are not a runbook */
+        check_error("{\"rollback\": [{\"name\": \"a\", \"run\": \"b\"}], \"finally\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    SRC ": $: the runbook has no steps (\"prechecks\", \"steps\" and \"postchecks\" are all empty)");
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}], \"rollback\": {}}",
+                    SRC ": $.rollback: must be an array of steps");
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}], \"finally\": [{\"name\": \"a\"}]}",
+                    SRC ": $.finally[0]: missing required key 'run'");
+        /* a postcheck never runs before a rollback step */
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}],"
+                    " \"postchecks\": [{\"name\": \"h\", \"id\": \"h\", \"run\": \"b\", \"capture\": {\"v\": {\"line\": 1}}}],"
+                    " \"rollback\": [{\"name\": \"r\", \"run\": \"restore {{steps.h.v}}\"}]}",
+                    SRC ": $.rollback[0].run: '{{steps.h.v}}': step 'h' is a postcheck, and postchecks never run before "
+                    "a rollback step (rollback runs when the main steps did not succeed)");
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}],"
+                    " \"postchecks\": [{\"name\": \"h\", \"id\": \"h\", \"run\": \"b\"}],"
+                    " \"rollback\": [{\"name\": \"r\", \"run\": \"restore\", \"when\": \"{{steps.h.exit_status}} == 0\"}]}",
+                    SRC ": $.rollback[0].when (at offset 0): '{{steps.h.exit_status}}': step 'h' is a postcheck, and "
+                    "postchecks never run before a rollback step (rollback runs when the main steps did not succeed)");
+        /* a main step may not refer to a rollback step (it comes after) */
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b {{steps.r.x}}\"}],"
+                    " \"rollback\": [{\"name\": \"r\", \"id\": \"r\", \"run\": \"b\", \"capture\": {\"x\": {\"line\": 1}}}]}",
+                    SRC ": $.steps[0].run: '{{steps.r.x}}': no step before this one has id 'r'");
+}
+
 static void test_phase_and_names(void) {
         check_streq(step_phase_to_string(PHASE_PRECHECK), "precheck");
         check_streq(step_phase_to_string(PHASE_MAIN), "main");
@@ -48,6 +95,14 @@ static void test_phase_and_names(void) {
         check_int(step_phase_from_string("postcheck"), PHASE_POSTCHECK);
         check_int(step_phase_from_string("steps"), _PHASE_INVALID);
         check_int(step_phase_from_string(NULL), _PHASE_INVALID);
+        check_streq(step_phase_to_string(PHASE_ROLLBACK), "rollback");
+        check_streq(step_phase_to_string(PHASE_FINALLY), "finally");
+        check_int(step_phase_from_string("finally"), PHASE_FINALLY);
+        check_streq(rollback_state_to_string(ROLLBACK_NONE), "none");
+        check_streq(rollback_state_to_string(ROLLBACK_SKIPPED), "skipped");
+        check_int(rollback_state_from_string("rejected"), ROLLBACK_REJECTED);
+        check_int(rollback_state_from_string("x"), _ROLLBACK_STATE_INVALID);
+        check(!rollback_state_to_string(_ROLLBACK_STATE_MAX));
 
         check(config_name_is_valid("web-01"));
         check(config_name_is_valid("a.b@c_d"));
@@ -177,7 +232,8 @@ static void test_syntax_error(void) {
 
 static void test_unknown_keys(void) {
         check_error("{\"colour\": 1, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.colour: unknown key (allowed: description, parameters, target, prechecks, steps, postchecks)");
+                    SRC ": $.colour: unknown key (allowed: description, parameters, target, prechecks, steps, postchecks, "
+                    "rollback, finally)");
         check_error("{\"prechecks\": [{\"name\": \"a\", \"run\": \"b\", \"colour\": \"red\"}]}",
                     SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, id, when, approval, target, timeout, "
                     "expect_exit, approvers, on_failure, capture)");
@@ -721,6 +777,7 @@ int main(void) {
         TEST(bad_approval);
         TEST(bad_timeout);
         TEST(ids_and_on_failure);
+        TEST(rollback_finally);
         TEST(render_steps);
         TEST(step_refs);
         TEST(when);

@@ -265,7 +265,7 @@ int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment)
         engine_hooks_changed(e, s, st);
         (void) asprintf_safe(&why, "%s %u (%s) rejected by %s", step_phase_to_string(st->phase), st->index, st->name,
                              strna(user));
-        session_finish(s, SESSION_REJECTED, why);
+        session_end_flow(s, st, SESSION_REJECTED, why);
         return 0;
 }
 
@@ -279,6 +279,9 @@ int engine_cancel(Engine *e, Session *s, const Identity *who) {
                 return -ESHUTDOWN;
 
         cur = session_current(s);
+        /* cancelled already, its command not ended yet (rollback or finally steps wait for it) */
+        if (cur && cur->state == STEP_CANCELLED && step_has_job(cur))
+                return -EALREADY;
         if (cur && !step_state_is_final(cur->state)) {
                 cur->state = STEP_CANCELLED;
                 (void) engine_set_error(&cur->error, "cancelled by %s", strna(user));
@@ -299,7 +302,11 @@ int engine_cancel(Engine *e, Session *s, const Identity *who) {
         if (cur && !step_has_job(cur))
                 engine_hooks_changed(e, s, cur); /* a running one is announced when its command ends */
         (void) asprintf_safe(&why, "cancelled by %s", strna(user));
-        session_finish(s, SESSION_CANCELLED, why);
+        /* rollback or finally steps after a running command wait until it has stopped (its
+         * step_settle() goes on); else the session ends now, and the command is stopped */
+        bool wait = cur && step_has_job(cur) && session_end_runs_more(s, cur);
+        if (!wait)
+                session_end_flow(s, cur, SESSION_CANCELLED, why);
 
         /* recorded first, then acted on */
         if (cur && step_has_job(cur)) {

@@ -175,6 +175,22 @@ StepState step_outcome_state(const StepResult *res, int expect_exit, char **ret_
 /* Ends a step in 'ns' (its result fields set by the caller) and moves the session on. */
 void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *job);
 
+/* engine-phases.c: rollback and finally */
+/* The session's flow (or its rollback) ended at step 'at' (NULL: outside any step) in 'cause'
+ * (a final session state) because of 'why': its rollback steps run if a main step had started,
+ * then its finally steps; or, if none is to run, it ends now. */
+void session_end_flow(Session *s, Step *at, SessionState cause, const char *why);
+/* Whether session_end_flow() would run more steps (rollback or finally) after 'at'. */
+bool session_end_runs_more(const Session *s, const Step *at);
+enum {
+        PHASE_ENTER_GO,           /* go on with the step */
+        PHASE_ENTER_MOVED,        /* the session moved to another step: look again */
+        PHASE_ENTER_ENDED,        /* the session ended */
+};
+/* session_advance() reaches 'st' (NULL: past the last step): the rollback ends there, the
+ * rollback steps are passed over when the flow succeeded, the session ends past the last. */
+int session_enter_phase(Session *s, const Step *st);
+
 /* engine-start.c: the durability of step starts */
 /* Meta "start_seq" for a commit now: every record up to it is reflected in the store. */
 uint64_t engine_start_watermark(Engine *e, bool own_record);

@@ -45,6 +45,8 @@ void session_finish(Session *s, SessionState state, const char *error) {
         s->finished_at = now_usec(CLOCK_REALTIME);
         if (state == SESSION_SUCCEEDED)
                 s->current_step = -1;
+        else if (session_state_is_final(s->outcome))
+                s->current_step = s->outcome_step;  /* where its flow ended, not its last finally step */
         session_rt(s)->dirty = true;
         (void) engine_persist_session(s);
         event_session_finished(s);
@@ -407,10 +409,18 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
                 return;
         }
 
+        if (ns == STEP_CANCELLED) {
+                /* cancelled while it ran, and rollback or finally steps run after it: now that its
+                 * command has ended */
+                _cleanup_free_ char *why = NULL;
+                (void) asprintf_safe(&why, "%s", st->error ?: "cancelled");
+                session_end_flow(s, st, SESSION_CANCELLED, why);
+                return;
+        }
         _cleanup_free_ char *why = NULL;
         (void) asprintf_safe(&why, "%s %u (%s) %s: %s", step_phase_to_string(st->phase), st->index, st->name,
                              ns == STEP_TIMED_OUT ? "timed out" : "failed", strna(st->error));
-        session_finish(s, SESSION_FAILED, why);
+        session_end_flow(s, st, SESSION_FAILED, why);
 }
 
 enum {
@@ -466,11 +476,12 @@ void session_advance(Session *s, bool chained) {
 
         for (;;) {
                 Step *st = session_current(s);
+                int where = session_enter_phase(s, st);
 
-                if (!st) {
-                        session_finish(s, SESSION_SUCCEEDED, NULL);
+                if (where == PHASE_ENTER_ENDED)
                         return;
-                }
+                if (where == PHASE_ENTER_MOVED)
+                        continue;
                 switch (st->state) {
                 case STEP_PENDING: {
                         int r = step_prepare(st);

@@ -103,6 +103,9 @@ static Step *step_next_chained(Step *st) {
         if (st->index + 1 >= s->n_steps)
                 return NULL;
         next = &s->steps[st->index + 1];
+        /* not across phases: after the flow come rollback steps, which run only when it fails */
+        if (next->phase != st->phase && (next->phase > PHASE_POSTCHECK || st->phase > PHASE_POSTCHECK))
+                return NULL;
         return next->state == STEP_PENDING && !next->requires_approval ? next : NULL;
 }
 

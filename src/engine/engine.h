@@ -75,6 +75,7 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                          const Identity *who, Session **ret, char **ret_error);
 int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment);
 int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment);
+/* -EALREADY: cancelled already, its command is being stopped (rollback or finally steps follow) */
 int engine_cancel(Engine *e, Session *s, const Identity *who);
 int engine_retry(Engine *e, Session *s, const Identity *who);
 

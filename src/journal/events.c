@@ -215,22 +215,27 @@ void event_session_finished(const Session *s) {
         RECORD(r);
         const char *state = session_state_to_string(s->state);
         unsigned failed = session_failed_steps(s);
-        char allowed[96] = "";
+        char allowed[160] = "";
+        size_t n = 0;
 
-        if (failed > 0)
-                snprintf(allowed, sizeof allowed, "; %u step%s failed, allowed by on_failure: continue", failed,
-                         failed == 1 ? "" : "s");
+        if (s->rollback != ROLLBACK_NONE)
+                n = (size_t) snprintf(allowed, sizeof allowed, "; rollback %s", rollback_state_to_string(s->rollback));
+        if (failed > 0 && n < sizeof allowed)
+                snprintf(allowed + n, sizeof allowed - n, "; %u step%s failed, allowed (on_failure: continue, or finally)",
+                         failed, failed == 1 ? "" : "s");
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_FINISHED_STR);
         rec_add(&r, "PRIORITY", "%d", s->state == SESSION_SUCCEEDED ? LOG_NOTICE : LOG_WARNING);
         if (s->error)
                 rec_add(&r, "MESSAGE", "[SESSION_END] Session %u finished: %s (%s%s)", s->id, state, s->error, allowed);
-        else if (failed > 0)
+        else if (allowed[0])
                 rec_add(&r, "MESSAGE", "[SESSION_END] Session %u finished: %s (%s)", s->id, state, allowed + 2);
         else
                 rec_add(&r, "MESSAGE", "[SESSION_END] Session %u finished: %s", s->id, state);
         rec_session(&r, s);
         rec_add(&r, "RUNBOOK_SESSION_STATE", "%s", state);
         rec_add(&r, "RUNBOOK_FAILED_STEPS", "%u", failed);
+        if (s->rollback != ROLLBACK_NONE)
+                rec_add(&r, "RUNBOOK_ROLLBACK", "%s", rollback_state_to_string(s->rollback));
         if (s->error)
                 rec_add(&r, "RUNBOOK_ERROR", "%s", s->error);
         rec_send(&r);
@@ -343,6 +348,51 @@ void event_step_skipped(const Step *st, json_t *seen) {
         rec_step(&r, st);
         rec_add(&r, "RUNBOOK_WHEN", "%s", strna(st->when));
         rec_add(&r, "RUNBOOK_WHEN_VALUES", "%s", strna(values));
+        rec_send(&r);
+}
+
+static unsigned phase_count(const Session *s, StepPhase p) {
+        unsigned n = 0;
+        for (size_t i = 0; i < s->n_steps; i++)
+                n += s->steps[i].phase == p;
+        return n;
+}
+
+void event_rollback_started(const Session *s) {
+        RECORD(r);
+        unsigned n = phase_count(s, PHASE_ROLLBACK);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_ROLLBACK_STARTED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_WARNING);
+        rec_add(&r, "MESSAGE", "[ROLLBACK_START] Session %u rolls back (%u step%s): %s", s->id, n, n == 1 ? "" : "s",
+                strna(s->outcome_error));
+        rec_session(&r, s);
+        rec_add(&r, "RUNBOOK_OUTCOME", "%s", strna(session_state_to_string(s->outcome)));
+        rec_add(&r, "RUNBOOK_ERROR", "%s", strna(s->outcome_error));
+        rec_add(&r, "RUNBOOK_ROLLBACK_STEPS", "%u", n);
+        rec_send(&r);
+}
+
+void event_rollback_ended(const Session *s, const Step *at) {
+        const char *state = rollback_state_to_string(s->rollback);
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_ROLLBACK_ENDED_STR);
+        rec_add(&r, "PRIORITY", "%d", s->rollback == ROLLBACK_SUCCEEDED ? LOG_NOTICE : LOG_WARNING);
+        if (at)
+                rec_add(&r, "MESSAGE", "[ROLLBACK_END] Session %u rollback %s at step %u (%s): %s", s->id, state,
+                        at->index, at->name, strna(at->error));
+        else
+                rec_add(&r, "MESSAGE", "[ROLLBACK_END] Session %u rollback %s", s->id, state);
+        rec_session(&r, s);
+        rec_add(&r, "RUNBOOK_ROLLBACK", "%s", state);
+        rec_add(&r, "RUNBOOK_OUTCOME", "%s", strna(session_state_to_string(s->outcome)));
+        if (at) {
+                rec_add(&r, "RUNBOOK_STEP", "%u", at->index);
+                rec_add(&r, "RUNBOOK_STEP_NAME", "%s", at->name);
+                if (at->error)
+                        rec_add(&r, "RUNBOOK_ERROR", "%s", at->error);
+        }
         rec_send(&r);
 }
 

@@ -20,6 +20,10 @@ void event_step_result(const Step *st, bool success, const StepResult *res);
 void event_step_captured(const Step *st);
 /* The step was skipped because its condition ("when") was false; 'seen': the values it saw. */
 void event_step_skipped(const Step *st, json_t *seen);
+/* The main steps ended without success ('why', the session's outcome): its rollback steps run. */
+void event_rollback_started(const Session *s);
+/* Its rollback ended (s->rollback), at step 'at' (NULL: all of its steps ran). */
+void event_rollback_ended(const Session *s, const Step *at);
 void event_step_approved(const Step *st, const Approval *a);
 void event_step_rejected(const Step *st, const Approval *a);
 void event_session_cancelled(const Session *s, const Identity *by);

@@ -51,6 +51,7 @@ Session *session_free(Session *s) {
         free(s->creator_name);
         free(s->creator_login_name);
         free(s->error);
+        free(s->outcome_error);
         free(s);
         return NULL;
 }
@@ -59,7 +60,8 @@ unsigned session_failed_steps(const Session *s) {
         unsigned n = 0;
 
         for (size_t i = 0; i < s->n_steps; i++)
-                n += s->steps[i].continue_on_failure && step_state_is_failure(s->steps[i].state);
+                n += (s->steps[i].continue_on_failure || s->steps[i].phase == PHASE_FINALLY) &&
+                     step_state_is_failure(s->steps[i].state);
         return n;
 }
 

@@ -136,6 +136,12 @@ struct Session {
         usec_t finished_at;
         int current_step;         /* -1: none */
         char *error;              /* why it ended as it did; NULL if it succeeded or is not over */
+        /* once its main flow ended without success and rollback or finally steps run: the state it
+         * ends in afterwards (a final state), and why; any other state: none, it goes on as usual */
+        SessionState outcome;
+        char *outcome_error;
+        int outcome_step;         /* the step it ended at (-1: none, outside any step); its CurrentStep at the end */
+        RollbackState rollback;
         Step *steps;
         size_t n_steps;
 
@@ -147,7 +153,8 @@ struct Session {
 Session *session_free(Session *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Session *, session_free);
 
-/* Steps that failed or timed out but were allowed to ("on_failure": "continue"). */
+/* Steps that failed or timed out but were allowed to ("on_failure": "continue", and the
+ * "finally" steps, which never change how the session ends). */
 unsigned session_failed_steps(const Session *s);
 
 /* Number of approvals (approve decisions) given for the step's current attempt. */

@@ -7,6 +7,8 @@ static const char *const step_phase_table[_PHASE_MAX] = {
         [PHASE_PRECHECK] = "precheck",
         [PHASE_MAIN] = "main",
         [PHASE_POSTCHECK] = "postcheck",
+        [PHASE_ROLLBACK] = "rollback",
+        [PHASE_FINALLY] = "finally",
 };
 
 const char *step_phase_to_string(StepPhase p) {
@@ -22,6 +24,27 @@ StepPhase step_phase_from_string(const char *s) {
                 if (streq(s, step_phase_table[p]))
                         return p;
         return _PHASE_INVALID;
+}
+
+static const char *const rollback_state_table[_ROLLBACK_STATE_MAX] = {
+        [ROLLBACK_NONE] = "none",
+        [ROLLBACK_RUNNING] = "running",
+        [ROLLBACK_SUCCEEDED] = "succeeded",
+        [ROLLBACK_FAILED] = "failed",
+        [ROLLBACK_REJECTED] = "rejected",
+        [ROLLBACK_CANCELLED] = "cancelled",
+        [ROLLBACK_SKIPPED] = "skipped",
+};
+
+const char *rollback_state_to_string(RollbackState s) {
+        return s >= 0 && s < _ROLLBACK_STATE_MAX ? rollback_state_table[s] : NULL;
+}
+
+RollbackState rollback_state_from_string(const char *s) {
+        for (int i = 0; s && i < _ROLLBACK_STATE_MAX; i++)
+                if (streq(rollback_state_table[i], s))
+                        return i;
+        return _ROLLBACK_STATE_INVALID;
 }
 
 static const char *const session_state_table[_SESSION_STATE_MAX] = {

@@ -10,11 +10,13 @@ typedef enum StepPhase {
         PHASE_PRECHECK,
         PHASE_MAIN,
         PHASE_POSTCHECK,
+        PHASE_ROLLBACK,           /* run when the main steps end without success (engine-phases.c) */
+        PHASE_FINALLY,            /* run at the end, whatever happened */
         _PHASE_MAX,
         _PHASE_INVALID = -EINVAL,
 } StepPhase;
 
-const char *step_phase_to_string(StepPhase p);     /* "precheck", "main", "postcheck" */
+const char *step_phase_to_string(StepPhase p);     /* "precheck", "main", "postcheck", "rollback", "finally" */
 StepPhase step_phase_from_string(const char *s);
 
 typedef enum SessionState {
@@ -45,6 +47,22 @@ typedef enum StepState {
         _STEP_STATE_MAX,
         _STEP_STATE_INVALID = -EINVAL,
 } StepState;
+
+/* What became of a session's rollback steps (Session.Rollback). */
+typedef enum RollbackState {
+        ROLLBACK_NONE,            /* not needed (the main steps succeeded, or the session is not over), or none defined */
+        ROLLBACK_RUNNING,
+        ROLLBACK_SUCCEEDED,
+        ROLLBACK_FAILED,          /* a rollback step failed or timed out */
+        ROLLBACK_REJECTED,        /* a rollback step was rejected */
+        ROLLBACK_CANCELLED,       /* the session was cancelled during its rollback */
+        ROLLBACK_SKIPPED,         /* the session ended without success before any main step started */
+        _ROLLBACK_STATE_MAX,
+        _ROLLBACK_STATE_INVALID = -EINVAL,
+} RollbackState;
+
+const char *rollback_state_to_string(RollbackState s);
+RollbackState rollback_state_from_string(const char *s);
 
 const char *session_state_to_string(SessionState s);
 SessionState session_state_from_string(const char *s);

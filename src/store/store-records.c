@@ -147,6 +147,19 @@ static json_t *session_to_json(const Session *s) {
                       "n_steps", (json_int_t) s->n_steps);
         if (j && s->error)
                 json_object_set_new(j, "error", json_string(s->error));
+        /* optional keys: records without them (and from before them) load as none */
+        if (j && session_state_is_final(s->outcome) &&
+            (json_object_set_new(j, "outcome", json_string(session_state_to_string(s->outcome))) < 0 ||
+             json_object_set_new(j, "outcome_step", json_integer(s->outcome_step)) < 0 ||
+            (s->outcome_error && json_object_set_new(j, "outcome_error", json_string(s->outcome_error)) < 0))) {
+                json_decref(j);
+                return NULL;
+        }
+        if (j && s->rollback != ROLLBACK_NONE &&
+            json_object_set_new(j, "rollback", json_string(rollback_state_to_string(s->rollback))) < 0) {
+                json_decref(j);
+                return NULL;
+        }
         return set_login(j, "creator_login_uid", "creator_login_name", s->creator_login_uid, s->creator_login_name);
 }
 
@@ -418,9 +431,21 @@ int store_load_session(StoreTxn *t, uint32_t id, Session **ret) {
             (r = dup_str(j, "creator_name", true, &s->creator_name)) < 0 ||
             (r = get_login(j, "creator_login_uid", "creator_login_name", &s->creator_login_uid,
                            &s->creator_login_name)) < 0 ||
-            (r = dup_str(j, "error", false, &s->error)) < 0)
+            (r = dup_str(j, "error", false, &s->error)) < 0 ||
+            (r = dup_str(j, "outcome_error", false, &s->outcome_error)) < 0)
                 return r;
         s->parameters = json_incref(json_object_get(j, "parameters"));
+        if (json_object_get(j, "outcome")) {
+                s->outcome = session_state_from_string(json_string_value(json_object_get(j, "outcome")));
+                s->outcome_step = (int) get_int(j, "outcome_step", -1);
+                if (!session_state_is_final(s->outcome) || s->outcome_step < -1 || s->outcome_step >= get_int(j, "n_steps", 0))
+                        return -EBADMSG;
+        }
+        if (json_object_get(j, "rollback")) {
+                s->rollback = rollback_state_from_string(json_string_value(json_object_get(j, "rollback")));
+                if (s->rollback < 0)
+                        return -EBADMSG;
+        }
         {
                 uint8_t sk[5];
                 snapshot_key(sk, id);
