@@ -534,8 +534,12 @@ int verb_show(int argc, char *argv[]) {
         }
         if (s.failed_steps > 0) {
                 FIELD("Failed steps");
-                printf("%s%u%s (allowed: on_failure: continue, or a finally step)\n", ansi(ANSI_RED), s.failed_steps,
-                       ansi(ANSI_NORMAL));
+                bool fin = false;
+                for (size_t i = 0; i < s.n_step_info; i++)
+                        fin = fin || (streq_ptr(s.step_info[i].phase, "finally") &&
+                                      (streq_ptr(s.step_info[i].state, "failed") || streq_ptr(s.step_info[i].state, "timed_out")));
+                printf("%s%u%s (allowed by on_failure: continue%s)\n", ansi(ANSI_RED), s.failed_steps, ansi(ANSI_NORMAL),
+                       fin ? " or as finally steps" : "");
         }
         if (!isempty(s.rollback) && !streq(s.rollback, "none")) {
                 FIELD("Rollback");

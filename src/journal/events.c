@@ -221,8 +221,8 @@ void event_session_finished(const Session *s) {
         if (s->rollback != ROLLBACK_NONE)
                 n = (size_t) snprintf(allowed, sizeof allowed, "; rollback %s", rollback_state_to_string(s->rollback));
         if (failed > 0 && n < sizeof allowed)
-                snprintf(allowed + n, sizeof allowed - n, "; %u step%s failed, allowed (on_failure: continue, or finally)",
-                         failed, failed == 1 ? "" : "s");
+                snprintf(allowed + n, sizeof allowed - n, "; %u step%s failed, allowed by on_failure: continue%s",
+                         failed, failed == 1 ? "" : "s", session_finally_failed(s) ? " or as finally steps" : "");
         rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_FINISHED_STR);
         rec_add(&r, "PRIORITY", "%d", s->state == SESSION_SUCCEEDED ? LOG_NOTICE : LOG_WARNING);
         if (s->error)

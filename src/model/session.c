@@ -65,6 +65,13 @@ unsigned session_failed_steps(const Session *s) {
         return n;
 }
 
+bool session_finally_failed(const Session *s) {
+        for (size_t i = 0; i < s->n_steps; i++)
+                if (s->steps[i].phase == PHASE_FINALLY && step_state_is_failure(s->steps[i].state))
+                        return true;
+        return false;
+}
+
 unsigned step_count_approvals(const Step *st) {
         unsigned n = 0;
 

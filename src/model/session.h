@@ -156,6 +156,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Session *, session_free);
 /* Steps that failed or timed out but were allowed to ("on_failure": "continue", and the
  * "finally" steps, which never change how the session ends). */
 unsigned session_failed_steps(const Session *s);
+/* A finally step failed (or timed out). */
+bool session_finally_failed(const Session *s);
 
 /* Number of approvals (approve decisions) given for the step's current attempt. */
 unsigned step_count_approvals(const Step *step);
