@@ -30,6 +30,7 @@ typedef struct Watch {
         bool status_shown;
         unsigned spin;
         bool daemon_gone;
+        bool rollback_announced;
         int error; /* negative errno once something failed (already printed) */
 } Watch;
 
@@ -199,6 +200,14 @@ static int report(Watch *w) {
         /* in order: a step's end is reported before anything about later steps (signals of
          * different objects may arrive in any order) */
         for (size_t i = 0; i < w->s.n_step_info; i++) {
+                const StepInfo *st = &w->s.step_info[i];
+                if (streq_ptr(st->phase, "rollback") && !w->rollback_announced && !isempty(w->s.rollback) &&
+                    !streq(w->s.rollback, "none") && !streq(w->s.rollback, "skipped")) {
+                        clear_status(w);
+                        printf("%s↺%s Session %u rolls back: %s\n", ansi(ANSI_YELLOW), ansi(ANSI_NORMAL), w->id,
+                               cli_esc(strempty(w->s.error)));
+                        w->rollback_announced = true;
+                }
                 report_step(w, i);
                 if (streq_ptr(w->s.step_info[i].state, "running") ||
                     streq_ptr(w->s.step_info[i].state, "waiting_approval"))
@@ -207,9 +216,11 @@ static int report(Watch *w) {
 
         if (cli_session_state_final(w->s.state)) {
                 clear_status(w);
-                printf("%s%s%s Session %u %s%s%s%s%s%s\n", ansi(state_color(w->s.state)), mark(w->s.state),
+                bool rb = !isempty(w->s.rollback) && !streq(w->s.rollback, "none");
+                printf("%s%s%s Session %u %s%s%s%s%s%s%s%s\n", ansi(state_color(w->s.state)), mark(w->s.state),
                        ansi(ANSI_NORMAL), w->id, ansi(state_color(w->s.state)), w->s.state, ansi(ANSI_NORMAL),
-                       isempty(w->s.error) ? "" : ": ", strempty(w->s.error), ".");
+                       isempty(w->s.error) ? "" : ": ", cli_esc(strempty(w->s.error)), rb ? "; rollback " : "",
+                       rb ? w->s.rollback : "", ".");
                 return exit_code_for(w->s.state);
         }
         if (streq_ptr(w->s.state, "waiting_approval") && !arg_until_end) {

@@ -84,6 +84,12 @@ expect_ctl_ok "runbookctl show --json" "$ALICE" show "$id" --json=short
 assert_eq "$(jq -r '[.rollback, .steps[5].phase, .steps[7].phase, .steps[7].state] | join(",")' <<<"$CTL_OUT")" \
     "succeeded,rollback,finally,succeeded" "runbookctl show --json: rollback and phases"
 
+ctl_run "$ALICE" watch "$id"
+assert_match "$CTL_OUT" "Session $id rolls back: main 2 \(upgrade\) failed" "runbookctl watch: the rollback line"
+assert_match "$CTL_OUT" "Step 5 \(rollback: restore\) succeeded" "runbookctl watch: the rollback step"
+assert_match "$CTL_OUT" "Session $id failed: main 2 \(upgrade\) failed: .*; rollback succeeded\.$" \
+    "runbookctl watch: the end line names the rollback"
+
 # --- success: the rollback is skipped, saying why; finally runs
 R=$(ref ok) && new_dir ok
 id=$(start_session "$ALICE" upgrade "$R" dir "$D") || die "StartSession failed"
