@@ -71,6 +71,8 @@ export function sessionView(ctx, id) {
             session.Error ? ['Error', h('span', { id: 'rb-session-error', text: session.Error })] : null,
             session.FailedSteps > 0 ? ['Failed steps', h('span', { id: 'rb-session-failed-steps',
                 text: `${session.FailedSteps} (allowed by on_failure: continue)` })] : null,
+            session.Rollback && session.Rollback !== 'none' ? ['Rollback', h('span', { id: 'rb-session-rollback',
+                text: session.Rollback })] : null,
         ]));
         renderActions();
     }

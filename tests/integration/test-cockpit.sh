@@ -201,6 +201,14 @@ write_runbook values <<'JSON'
              { "name": "tag", "run": "echo {{steps.cur.version}}", "approval": "none" } ]
 }
 JSON
+write_runbook rolls-back <<'JSON'
+{
+  "description": "A main step that fails, a rollback, a finally step",
+  "steps": [ { "name": "upgrade", "run": "exit 4", "approval": "none" } ],
+  "rollback": [ { "name": "restore", "run": "echo restoring", "approval": "none" } ],
+  "finally": [ { "name": "back in the pool", "run": "echo pool", "approval": "none" } ]
+}
+JSON
 # a target group of three local hosts of which one may fail; its step and the next need approval
 for h in l1 l2 l3; do echo '{"connector": "local"}' > "$CONFIG_DIR/targets/$h.json"; done
 jq -n '{group: ["l1", "l2", "l3"], max_errors: 1}' > "$CONFIG_DIR/targets/trio.json"
@@ -303,6 +311,17 @@ page "$BOB" session --session "$vid" --state succeeded \
 shown=$(sed -n 's/^PAGE: //p' "$PAGE_OUT")
 assert_eq "$(jq -r '[.steps[].state] | join(" ")' <<<"$shown")" "succeeded skipped failed succeeded" \
     "the page shows the skipped step and the failure allowed"
+
+note "a session view shows a rollback and the rollback and finally steps"
+rr=$(ref rollback)
+rid=$(start_session "$ALICE" rolls-back "$rr") || die "StartSession failed"
+wait_session_state "$rid" failed
+page "$BOB" session --session "$rid" --state failed \
+    --shows '#rb-session-rollback => succeeded' \
+    --shows '#rb-session-error => main 0 (upgrade) failed' --shot 05c-session-rollback
+shown=$(sed -n 's/^PAGE: //p' "$PAGE_OUT")
+assert_eq "$(jq -r '[.steps[].state] | join(" ")' <<<"$shown")" "failed succeeded succeeded" \
+    "the page shows the failed main step, the rollback step and the finally step"
 
 # ---------------------------------------------------------------- start
 note "start: a parameter failing its pattern is refused in the form; the daemon's refusal is shown; then it starts"
