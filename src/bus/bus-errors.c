@@ -53,8 +53,11 @@ int bus_error_from_engine(sd_bus_error *error, int r, const char *what, const ch
         case -ESHUTDOWN:
                 return sd_bus_error_setf(error, BUS_ERROR_SESSION_FINISHED, "The session of %s is finished.", what);
         case -ENOMSG:
+                if (detail)
+                        return sd_bus_error_setf(error, BUS_ERROR_NOT_INTERRUPTED, "%s.", detail);
                 return sd_bus_error_setf(error, BUS_ERROR_NOT_INTERRUPTED,
-                                         "%s is not interrupted: only an interrupted session can be retried.", what);
+                                         "%s cannot be retried: only an interrupted session, or one that failed or "
+                                         "timed out at a step, can.", what);
         case -ENOENT:
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_SESSION, "No such session: %s.", what);
         case -ENOSPC:

@@ -239,17 +239,21 @@ static int method_retry(sd_bus_message *message, void *userdata, sd_bus_error *e
 
         if (asprintf_safe(&what, "Session %u", s->id) < 0)
                 return -ENOMEM;
-        if (session_state_is_final(s->state))
+        /* a failed session's retry is a decision to run its failed step again: approve-step */
+        bool failed = s->state == SESSION_FAILED;
+        if (session_state_is_final(s->state) && !failed)
                 return bus_error_from_engine(error, -ESHUTDOWN, what, NULL);
-        if (s->state != SESSION_INTERRUPTED)
+        if (!failed && s->state != SESSION_INTERRUPTED)
                 return bus_error_from_engine(error, -ENOMSG, what, NULL);
-        r = session_caller(m, message, s, RUNBOOKD_ACTION_START_SESSION, &who, error);
+        r = session_caller(m, message, s, failed ? RUNBOOKD_ACTION_APPROVE_STEP : RUNBOOKD_ACTION_START_SESSION, &who,
+                           error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: polkit is asked; the call comes back */
         user = identity_describe(&who);
-        r = engine_retry(m->engine, s, &who);
+        _cleanup_free_ char *why = NULL;
+        r = engine_retry(m->engine, s, &who, &why);
         if (r < 0)
-                return bus_error_from_engine(error, r, what, NULL);
+                return bus_error_from_engine(error, r, what, why);
         log_info("Session %u re-armed for a retry by %s.", s->id, strna(user));
         return bus_reply_durable_empty(m, message);
 }

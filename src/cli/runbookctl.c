@@ -69,7 +69,7 @@ static const Verb verbs[] = {
           "     --no-ask-password  do not ask for authentication\n" },
         { "cancel", 1, 1, verb_cancel, "cancel ID", "Cancel a session (stops its running step)",
           "     --no-ask-password  do not ask for authentication\n" },
-        { "retry", 1, 1, verb_retry, "retry ID", "Re-arm the interrupted step of a session behind a fresh approval",
+        { "retry", 1, 1, verb_retry, "retry ID", "Re-arm the interrupted or failed step of a session behind a fresh approval",
           "     --no-ask-password  do not ask for authentication\n" },
         { "watch", 1, 1, verb_watch, "watch ID [--until-end]", "Follow a session live until it ends or waits for approval",
           "     --until-end        keep following through approvals until the session ends\n" },

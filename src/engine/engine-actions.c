@@ -321,12 +321,144 @@ int engine_cancel(Engine *e, Session *s, const Identity *who) {
         return 0;
 }
 
-int engine_retry(Engine *e, Session *s, const Identity *who) {
+/* A step after the one retried goes back to pending, as if it had not been reached: its earlier
+ * run (a finally step's), decisions (a rejected rollback step's) and values stay in the record of
+ * that attempt. */
+static void step_rearm_later(Step *st) {
+        if (st->state == STEP_PENDING)
+                return;
+        /* the decisions given for its earlier attempt do not count for the next one; a step that
+         * needs none keeps its number (an attempt after the first needs a person's approval) */
+        if (st->requires_approval && (st->started_at != 0 || st->n_approvals > 0))
+                st->attempt++;
+        st->state = STEP_PENDING;
+        st->error = mfree_str(st->error);
+        st->exit_status = -1;
+        st->signal = 0;
+        st->started_at = st->finished_at = st->waiting_since = 0;
+        st->truncated = false;
+        json_decref(st->captured);
+        st->captured = NULL;
+        json_decref(st->remote);
+        st->remote = NULL;
+        for (size_t h = 0; h < st->n_hosts; h++) {
+                HostRun *hr = &st->hosts[h];
+                hr->state = STEP_PENDING;
+                hr->error = mfree_str(hr->error);
+                hr->exit_status = -1;
+                hr->signal = 0;
+                hr->started_at = hr->finished_at = hr->duration_usec = 0;
+                hr->truncated = false;
+                json_decref(hr->remote);
+                hr->remote = NULL;
+        }
+}
+
+/* The cached copy of a finished session goes back into the active set. */
+static int session_reactivate(Engine *e, Session *s) {
+        for (unsigned i = 0; i < ENGINE_CACHE_SIZE; i++)
+                if (e->cache[i] == s)
+                        e->cache[i] = NULL;
+        return engine_active_add(e, s);
+}
+
+/* The cached copy is dropped: the next reader loads the session from the store as it is. */
+static void session_uncache(Engine *e, Session *s) {
+        for (unsigned i = 0; i < ENGINE_CACHE_SIZE; i++)
+                if (e->cache[i] == s) {
+                        e->cache[i] = NULL;
+                        engine_session_free(s);
+                        return;
+                }
+}
+
+/* Session.Retry() of a session that failed or timed out at a step: that step is re-armed (its
+ * next attempt) behind a fresh approval, whatever its runbook says, and the session goes on
+ * from there; the steps before it are not run again. */
+static int retry_failed(Engine *e, Session *s, const Identity *who, char **ret_error) {
+        PersistCtx c = { .session = s, .force = true };
+        _cleanup_free_ char *why = NULL;
+        Step *st = session_current(s);
+        int r;
+
+        if (!st || (st->state != STEP_FAILED && st->state != STEP_TIMED_OUT)) {
+                (void) asprintf_safe(ret_error, "Session %u did not fail at a step that can be retried; start a new session",
+                                     s->id);
+                return -ENOMSG;
+        }
+        if (s->rollback != ROLLBACK_NONE && s->rollback != ROLLBACK_SKIPPED && s->rollback != ROLLBACK_REJECTED) {
+                (void) asprintf_safe(ret_error, "Session %u cannot be retried: its rollback ran (%s), so what its steps "
+                                     "did was undone (or partly); start a new session",
+                                     s->id, rollback_state_to_string(s->rollback));
+                return -ENOMSG;
+        }
+        if (e->n_active >= e->config.max_active_sessions) {
+                (void) asprintf_safe(ret_error, "too many active sessions (%u); finish or cancel some first",
+                                     e->config.max_active_sessions);
+                return -ENOBUFS;
+        }
+        unsigned mine = 0;
+        for (size_t i = 0; i < e->n_active; i++)
+                mine += session_creator_person(e->active[i]) == session_creator_person(s);
+        if (mine >= e->config.max_active_sessions_per_user) {
+                (void) asprintf_safe(ret_error, "the creator of session %u already has %u active sessions "
+                                     "(max_active_sessions_per_user); finish or cancel some first", s->id, mine);
+                return -ENOBUFS;
+        }
+
+        for (size_t i = st->index + 1; i < s->n_steps; i++) {
+                step_rearm_later(&s->steps[i]);
+                step_rt(&s->steps[i])->dirty = true;
+        }
+        r = engine_step_render(st, &why);
+        if (r < 0) {
+                session_uncache(e, s);
+                return r;
+        }
+        st->attempt++;
+        st->state = STEP_WAITING_APPROVAL;
+        st->waiting_since = now_usec(CLOCK_REALTIME);
+        st->error = mfree_str(st->error);
+        step_rt(st)->dirty = true;
+        s->state = SESSION_WAITING_APPROVAL;
+        s->error = mfree_str(s->error);
+        s->outcome = SESSION_CREATED;   /* none */
+        s->outcome_error = mfree_str(s->outcome_error);
+        s->outcome_step = -1;
+        s->rollback = ROLLBACK_NONE;
+        s->finished_at = 0;
+        session_rt(s)->dirty = true;
+        c.audit = engine_audit_event("retry", s, st, who, NULL);
+        r = engine_persist(e, &c);
+        if (r < 0) {
+                /* the cached copy no longer matches the store: drop it */
+                session_uncache(e, s);
+                return r;
+        }
+        r = session_reactivate(e, s);
+        if (r < 0)
+                return r;
+        event_step_retry(st, who);
+        if (e->hooks.session_new)
+                e->hooks.session_new(s, e->hooks.userdata);   /* back among the managed objects */
+        engine_hooks_changed(e, s, st);
+        if (why) {
+                StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1, .error = -EINVAL, .message = why };
+                step_complete(st, &res, NULL);
+        }
+        return 0;
+}
+
+int engine_retry(Engine *e, Session *s, const Identity *who, char **ret_error) {
         PersistCtx c = { .session = s };
         _cleanup_free_ char *why = NULL;
         Step *st;
         int r;
 
+        if (s->state == SESSION_FAILED && !session_rt(s)->active) {
+                _cleanup_free_ char *unused = NULL;
+                return retry_failed(e, s, who, ret_error ?: &unused);
+        }
         if (!session_rt(s)->active || session_state_is_final(s->state))
                 return -ESHUTDOWN;
         st = session_current(s);

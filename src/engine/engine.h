@@ -77,7 +77,11 @@ int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment
 int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment);
 /* -EALREADY: cancelled already, its command is being stopped (rollback or finally steps follow) */
 int engine_cancel(Engine *e, Session *s, const Identity *who);
-int engine_retry(Engine *e, Session *s, const Identity *who);
+/* An interrupted session: its interrupted step waits for a fresh approval. A session that failed
+ * or timed out at a step (and whose rollback did not run): that step is re-armed behind a fresh
+ * approval and the session goes on from it. -ENOMSG (with *ret_error saying why for a failed
+ * one): neither; -ENOBUFS: too many active sessions. */
+int engine_retry(Engine *e, Session *s, const Identity *who, char **ret_error);
 
 /* True while the session is in the engine's active set (not finished; not a read-only copy). */
 bool engine_session_is_active(const Session *s);

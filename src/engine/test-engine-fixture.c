@@ -284,6 +284,9 @@ bool stored_active(Fx *f, uint32_t id) {
 
 /* The commands the test connector ran, in order. */
 void check_runs(const char *const *commands, size_t n) {
+        if (tc_n_runs() != n)
+                for (unsigned i = 0; i < tc_n_runs(); i++)
+                        fprintf(stderr, "run %u: %s\n", i, tc_run(i)->command);
         check_int(tc_n_runs(), n);
         for (size_t i = 0; i < n; i++)
                 check_streq(tc_run(i)->command, commands[i]);

@@ -292,6 +292,104 @@ static void test_failed_rollback_and_restart(void) {
         fx_done(&f);
 }
 
+/* Retry of a failed session: the failed step waits for a fresh approval (even with approval:
+ * none), the steps before it do not run again, the finally steps run again at the new end; not
+ * after a rollback ran; after a rejected rollback it may. */
+static void test_retry_failed(void) {
+        Fx f;
+        Runbook *rb;
+        Session *s, *c;
+        uint32_t id;
+        TcRun *r;
+
+        fx_setup(&f);
+        rb = rb_make(&f,
+                     "{ \"steps\": [ { \"name\": \"m1\", \"run\": \"m1\", \"approval\": \"none\" },"
+                     "              { \"name\": \"m2\", \"run\": \"hold\", \"approval\": \"none\" },"
+                     "              { \"name\": \"m3\", \"run\": \"m3\", \"approval\": \"none\" } ],"
+                     "  \"finally\": [ { \"name\": \"fin\", \"run\": \"fin\", \"approval\": \"none\" } ] }");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        settle(&f);
+        r = tc_last(id, 1);
+        check(r && r->job);
+        tc_finish(r, 1);
+        wait_state(&f, id, SESSION_FAILED, 1, 10 * USEC_PER_SEC);
+        s = get(&f, id);
+        check(!engine_session_is_active(s));
+        check_int(s->steps[3].state, STEP_SUCCEEDED);
+
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), 0);
+        s = get(&f, id);
+        check(engine_session_is_active(s));
+        check_int(s->state, SESSION_WAITING_APPROVAL);
+        check_int(s->steps[1].state, STEP_WAITING_APPROVAL);
+        check_int(s->steps[1].attempt, 2);
+        check_int(s->steps[2].state, STEP_PENDING);
+        check_int(s->steps[3].state, STEP_PENDING);
+        check_int(s->steps[3].attempt, 1);      /* needs no approval: keeps its number */
+        check(!s->error);
+        check_int(s->finished_at, 0);
+        c = stored(&f, id);
+        check_int(c->state, SESSION_WAITING_APPROVAL);
+        check_int(c->steps[1].attempt, 2);
+        session_free(c);
+        check(stored_active(&f, id));
+        /* a retry is a decision: the creator cannot approve it alone */
+        check_int(engine_approve(f.engine, &s->steps[1], as(ALICE), NULL), -EPERM);
+        check_int(approve(&f, &s->steps[1], BOB), 0);
+        settle(&f);
+        r = tc_last(id, 1);
+        check(r && r->job);
+        check_int(r->attempt, 2);
+        tc_finish(r, 0);
+        wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
+        settle(&f);
+        CHECK_RUNS("m1", "hold", "fin", "hold", "m3", "fin");
+        /* succeeded: nothing to retry */
+        check_int(engine_retry(f.engine, get(&f, id), as(BOB), NULL), -ESHUTDOWN);
+        runbook_free(rb);
+
+        /* the rollback ran: no retry, saying why */
+        rb = rb_make(&f,
+                     "{ \"steps\": [ { \"name\": \"m1\", \"run\": \"exit 1\", \"approval\": \"none\" } ],"
+                     "  \"rollback\": [ { \"name\": \"r1\", \"run\": \"r1\", \"approval\": \"none\" } ] }");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        wait_state(&f, id, SESSION_FAILED, 0, 10 * USEC_PER_SEC);
+        check_int(s->rollback, ROLLBACK_SUCCEEDED);
+        {
+                _cleanup_free_ char *why = NULL;
+                check_int(engine_retry(f.engine, s, as(BOB), &why), -ENOMSG);
+                check(why && strstr(why, "its rollback ran (succeeded)"));
+                check(why && strstr(why, "start a new session"));
+        }
+        s = get(&f, id);
+        check_int(s->state, SESSION_FAILED);
+        check(!stored_active(&f, id));
+        runbook_free(rb);
+
+        /* the rollback was rejected: it may be retried, and the rollback is armed again */
+        rb = rb_make(&f,
+                     "{ \"steps\": [ { \"name\": \"m1\", \"run\": \"exit 1\", \"approval\": \"none\" } ],"
+                     "  \"rollback\": [ { \"name\": \"r1\", \"run\": \"r1\" } ] }");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        wait_state(&f, id, SESSION_WAITING_APPROVAL, 1, 10 * USEC_PER_SEC);
+        check_int(engine_reject(f.engine, &s->steps[1], as(BOB), NULL), 0);
+        s = get(&f, id);
+        check_int(s->state, SESSION_FAILED);
+        check_int(s->rollback, ROLLBACK_REJECTED);
+        check_int(engine_retry(f.engine, s, as(CAROL), NULL), 0);
+        s = get(&f, id);
+        check_int(s->rollback, ROLLBACK_NONE);
+        check_int(s->steps[1].state, STEP_PENDING);
+        check_int(s->steps[1].attempt, 2);      /* the rejection stays with attempt 1 */
+        check_int(s->steps[0].state, STEP_WAITING_APPROVAL);
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 int main(void) {
         fx_main_init();
         TEST(rollback_after_failure);
@@ -300,5 +398,6 @@ int main(void) {
         TEST(reject_and_rejected_rollback);
         TEST(cancel);
         TEST(failed_rollback_and_restart);
+        TEST(retry_failed);
         return 0;
 }

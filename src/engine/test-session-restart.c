@@ -111,7 +111,7 @@ static void test_start_log_replay(void) {
         fx_reboot(&f);
         s = get(&f, id);
         check_int(s->steps[0].state, STEP_INTERRUPTED);
-        check_int(engine_retry(f.engine, s, as(BOB)), 0);
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), 0);
         check_int(s->steps[0].attempt, 2);
         check_int(approve(&f, &s->steps[0], BOB), 0);
         wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
@@ -185,7 +185,7 @@ static void test_start_ahead(void) {
         check_int(tc_n_runs(), 3);   /* a, once; nothing more by itself */
 
         /* Retry a: it runs, then the session stops at b */
-        check_int(engine_retry(f.engine, s, as(BOB)), 0);
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), 0);
         check_int(approve(&f, &s->steps[0], BOB), 0);
         settle(&f);
         tc_finish(tc_last(id, 0), 0);
@@ -198,7 +198,7 @@ static void test_start_ahead(void) {
         CHECK_RUNS("hold", "x", "y", "hold");
 
         /* Retry b (a fresh approval): b and c run */
-        check_int(engine_retry(f.engine, s, as(BOB)), 0);
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), 0);
         check_int(s->steps[1].state, STEP_WAITING_APPROVAL);
         check_int(approve(&f, &s->steps[1], BOB), 0);
         settle(&f);
@@ -217,7 +217,7 @@ static void test_start_ahead(void) {
         check_int(s->state, SESSION_INTERRUPTED);
         check_int(s->steps[0].state, STEP_INTERRUPTED);
         check_int(s->steps[1].state, STEP_PENDING);
-        check_int(engine_retry(f.engine, s, as(BOB)), 0);
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), 0);
         check_int(approve(&f, &s->steps[0], BOB), 0);
         settle(&f);
         tc_finish(tc_last(id, 0), 0);
@@ -309,7 +309,7 @@ static void test_start_ahead_range(void) {
         /* each goes on behind its own Retry */
         for (int i = 6; i < 10; i++) {
                 check_int(s->current_step, i);
-                check_int(engine_retry(f.engine, s, as(BOB)), 0);
+                check_int(engine_retry(f.engine, s, as(BOB), NULL), 0);
                 check_int(approve(&f, &s->steps[i], BOB), 0);
                 settle(&f);
                 if (i == 6) {
@@ -401,7 +401,7 @@ static void test_group_restart_new_boot(void) {
         check(strstr(st->error, "runbookd stopped while 3 of 3 hosts ran"));
         check_int(tc_n_runs(), 0);   /* nothing (re-)run by itself */
 
-        check_int(engine_retry(f.engine, s, as(BOB)), 0);
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), 0);
         check_int(approve(&f, st, BOB), 0);
         wait_state(&f, id, SESSION_SUCCEEDED, -2, 10 * USEC_PER_SEC);
         CHECK_RUNS("fan", "fan", "fan");
@@ -504,7 +504,7 @@ static void test_interrupted(void) {
         check_int(s->steps[0].state, STEP_RUNNING);
 
         /* retry needs an interrupted session */
-        check_int(engine_retry(f.engine, s, as(BOB)), -ENOMSG);
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), -ENOMSG);
 
         /* "crash": the engine goes away while the command runs (its job is freed, as a stopping
          * runbookd's are; the local connector's kill on free: test-local.c) */
@@ -545,7 +545,7 @@ static void test_interrupted(void) {
 
         /* retry: a fresh approval for attempt 2 */
         hooks_reset();
-        check_int(engine_retry(f.engine, s, as(BOB)), 0);
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), 0);
         check(store_sync(f.store) == 0);
         check_int(hooks.n_changed, 1);
         check_int(s->state, SESSION_WAITING_APPROVAL);
@@ -555,7 +555,7 @@ static void test_interrupted(void) {
         check(!s->error);
         check(session_waiting_step(s) == &s->steps[0]);
         check_int(step_count_approvals(&s->steps[0]), 0);
-        check_int(engine_retry(f.engine, s, as(BOB)), -ENOMSG);
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), -ENOMSG);
         settle(&f);
         check_int(tc_n_runs(), 1);
 

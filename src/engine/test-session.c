@@ -172,7 +172,7 @@ static void test_scenario(void) {
         check_int(engine_approve(f.engine, &s->steps[2], as(BOB), NULL), -ESHUTDOWN);
         check_int(engine_reject(f.engine, &s->steps[2], as(BOB), NULL), -ESHUTDOWN);
         check_int(engine_cancel(f.engine, s, as(BOB)), -ESHUTDOWN);
-        check_int(engine_retry(f.engine, s, as(BOB)), -ESHUTDOWN);
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), -ESHUTDOWN);
 
         /* unknown ids */
         {

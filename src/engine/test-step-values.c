@@ -182,7 +182,7 @@ static void test_retry_renders(void) {
         s = get(&f, id);
         check_int(s->state, SESSION_INTERRUPTED);
 
-        check_int(engine_retry(f.engine, s, as(BOB)), 0);
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), 0);
         check_int(s->steps[1].state, STEP_WAITING_APPROVAL);
         check_streq(s->steps[1].command, "backup --tag '2.4.1' 'staging'");
         want = digest_of(&f, "backup --tag '2.4.1' 'staging'");
