@@ -50,7 +50,7 @@ export async function cancel(region, sessionPath, label) {
 }
 
 export function retry(region, sessionPath, label) {
-    return run(region, `Retrying ${label} failed`, `${label}: the interrupted step waits for a fresh approval.`,
+    return run(region, `Retrying ${label} failed`, `${label}: the step waits for a fresh approval.`,
                () => call(sessionPath, IFACE_SESSION, 'Retry'));
 }
 

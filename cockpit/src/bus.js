@@ -193,7 +193,7 @@ export function explain(err) {
         AlreadyApproved: 'Already decided: you have already approved this step.',
         NotWaitingApproval: 'Already decided: the step is no longer waiting for approval.',
         SessionFinished: 'The session has already finished.',
-        NotInterrupted: 'Only an interrupted session can be retried.',
+        NotInterrupted: 'This session cannot be retried (only an interrupted one, or one that failed at a step and did not roll back).',
         NoSuchSession: 'No such session.',
         NoSuchStep: 'No such step.',
         NoSuchRunbook: 'No such runbook.',

@@ -93,7 +93,8 @@ export function sessionView(ctx, id) {
                 !finished ? button('Cancel session', {
                     variant: 'secondary', 'data-action': 'cancel', onClick: () => cancel(messages, path, label),
                 }) : null,
-                session.State === 'interrupted' ? button('Retry', {
+                session.State === 'interrupted' || (session.State === 'failed' &&
+                    ['none', 'skipped', 'rejected'].includes(session.Rollback || 'none')) ? button('Retry', {
                     variant: 'secondary', 'data-action': 'retry', onClick: () => retry(messages, path, label),
                 }) : null);
     }
