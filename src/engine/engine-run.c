@@ -516,6 +516,14 @@ void session_advance(Session *s, bool chained) {
                         s->current_step++;
                         session_rt(s)->dirty = true;
                         continue;
+                case STEP_CANCELLED:
+                        /* cancelled while its command ran, rollback or finally steps waiting for
+                         * its end, and runbookd stopped before it came (engine_load()) */
+                        if (!step_has_job(st)) {
+                                _cleanup_free_ char *why = strdup(st->error ?: "cancelled");
+                                session_end_flow(s, st, SESSION_CANCELLED, why);
+                        }
+                        return;
                 case STEP_INTERRUPTED:
                         /* found possibly started after a reboot (engine-start.c), behind the one
                          * that was running then: Retry or Cancel decides */

@@ -240,6 +240,25 @@ static void test_cancel(void) {
         check_int(s->steps[4].state, STEP_SUCCEEDED);
         check(s->error && strstr(s->error, "cancelled by bob"));
         CHECK_RUNS("hold", "hold", "fin");
+
+        /* runbookd stops after the cancel, before the cancelled command ended: after the restart
+         * the rollback runs */
+        s = start(&f, rb, NULL);
+        id = s->id;
+        settle(&f);
+        check_int(engine_cancel(f.engine, s, as(BOB)), 0);
+        check_int(s->steps[0].state, STEP_CANCELLED);
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+        settle(&f);
+        s = get(&f, id);
+        check_int(s->rollback, ROLLBACK_RUNNING);
+        check_int(s->outcome, SESSION_CANCELLED);
+        check_int(s->steps[2].state, STEP_RUNNING);
+        check(s->error && strstr(s->error, "cancelled by bob"));
+        check_int(engine_cancel(f.engine, s, as(BOB)), 0);
+        settle(&f);
+        wait_state(&f, id, SESSION_CANCELLED, -2, 10 * USEC_PER_SEC);
         runbook_free(rb);
 
         /* no rollback or finally: cancel ends the session at once, as before */
