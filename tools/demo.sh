@@ -4,7 +4,9 @@
 # tools/demo.sh - runbookd end to end, as root on a fresh Debian 12 checkout:
 #   setup (packages, users, build) -> a private system bus + polkitd + journald in
 #   /tmp/runbookd-demo -> runbookd with the example runbook -> demo-operator starts a session ->
-#   demo-approver approves each gate -> the session succeeds -> its journal records -> teardown.
+#   demo-approver approves each gate -> the session succeeds -> its journal records -> a service
+#   upgrade whose upgrade step fails: the rollback (approved) restores the backup, the finally step
+#   runs, the session ends failed with Rollback succeeded -> teardown.
 # Exits non-zero if anything did not happen as shown.
 set -euo pipefail
 umask 022   # runbookd refuses group- or world-writable configuration files
@@ -13,6 +15,7 @@ SOURCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEMO=/tmp/runbookd-demo
 OPERATOR=demo-operator APPROVER=demo-approver
 RUNBOOK=demo-config-rollout
+UPGRADE=demo-service-upgrade
 BUS=org.runbookd1
 
 bold=""; plain=""
@@ -90,8 +93,8 @@ show_session() { # ID
     done
 }
 
-step "Starting runbookd with the example runbook $RUNBOOK"
-cp "$SOURCE_ROOT/examples/runbooks/$RUNBOOK.json" "$DEMO/config/runbooks/"
+step "Starting runbookd with the example runbooks $RUNBOOK and $UPGRADE"
+cp "$SOURCE_ROOT/examples/runbooks/$RUNBOOK.json" "$SOURCE_ROOT/examples/runbooks/$UPGRADE.json" "$DEMO/config/runbooks/"
 # a service has no login uid (as under systemd), whatever session the demo runs from
 ( { echo 4294967295 > /proc/self/loginuid; } 2>/dev/null
   exec "$RUNBOOKD" --config-dir="$DEMO/config" --state-dir="$DEMO/state" ) </dev/null >"$DEMO/runbookd.log" 2>&1 &
@@ -178,3 +181,49 @@ say "approvals (MESSAGE_ID=8de48586e7594676831e72346ec10213):"
 [ "$n" -ge 19 ] || die "expected at least 19 journal records for session $ID, found $n"
 "${JCTL[@]}" -o cat RUNBOOK_SESSION="$ID" RUNBOOK_REFERENCE="$REF" | grep -q "^\[SESSION_END\] Session $ID finished: succeeded$" ||
     die "no [SESSION_END] record"
+
+SVCDIR="$DEMO/service" REF2="DEMO-UPGRADE-$(date +%s)"
+step "A runbook that handles failure: $OPERATOR starts $UPGRADE, whose upgrade step will fail"
+say "(examples/runbooks/$UPGRADE.json: a precheck captures the version, the backup is named by it, the"
+say " upgrade runs only if the version differs, \"rollback\" restores the backup, \"finally\" puts it back in the pool)"
+say "$ busctl --system call $BUS /org/runbookd1 org.runbookd1.Manager StartSession 'ssa{ss}' $UPGRADE $REF2 2 workdir $SVCDIR simulate_failure yes"
+out=$(as $OPERATOR busctl --system call $BUS /org/runbookd1 org.runbookd1.Manager StartSession 'ssa{ss}' \
+      "$UPGRADE" "$REF2" 2 workdir "$SVCDIR" simulate_failure yes) || die "StartSession failed"
+ID2=$(awk '{print $2}' <<<"$out")
+[[ "$ID2" =~ ^[0-9]+$ ]] || die "no session id in '$out'"
+S2=/org/runbookd1/session/$ID2
+gates=0
+while :; do
+    for _ in $(seq 300); do
+        st=$(prop "$S2" org.runbookd1.Session State)
+        case "$st" in waiting_approval|succeeded|failed|rejected|cancelled|interrupted) break ;; esac
+        sleep 0.1
+    done
+    [ "$st" = waiting_approval ] || break
+    cur=$(prop "$S2" org.runbookd1.Session CurrentStep)
+    say "step $cur ($(prop "$S2/step/$cur" org.runbookd1.Step Phase): $(prop "$S2/step/$cur" org.runbookd1.Step Name)) waits;" \
+        "Rollback=$(prop "$S2" org.runbookd1.Session Rollback); command: $(prop "$S2/step/$cur" org.runbookd1.Step Command)"
+    say "$APPROVER approves it"
+    as $APPROVER busctl --system call $BUS "$S2" org.runbookd1.Session Approve s "reviewed" || die "Approve failed"
+    gates=$((gates + 1))
+    for _ in $(seq 300); do
+        [ "$(prop "$S2/step/$cur" org.runbookd1.Step State)" != waiting_approval ] && break; sleep 0.1
+    done
+    [ $gates -le 10 ] || die "too many approvals"
+done
+step "Session $ID2 ended: $st (Rollback: $(prop "$S2" org.runbookd1.Session Rollback))"
+show_session "$ID2"
+say "Error: $(prop "$S2" org.runbookd1.Session Error)"
+[ "$st" = failed ] || die "session $ID2 ended '$st', expected failed (a handled failure is still a failure)"
+[ "$(prop "$S2" org.runbookd1.Session Rollback)" = succeeded ] || die "session $ID2's rollback did not succeed"
+[ $gates = 2 ] || die "expected 2 approval gates (the upgrade, the rollback), saw $gates"
+grep -qx 2.3.0 "$SVCDIR/version" || die "$SVCDIR/version was not restored to 2.3.0"
+[ ! -e "$SVCDIR/drained" ] || die "the finally step did not put the service back in the pool"
+say "$SVCDIR/version: $(cat "$SVCDIR/version") (restored from the backup)"
+for _ in $(seq 50); do
+    "${JCTL[@]}" -o cat RUNBOOK_SESSION="$ID2" RUNBOOK_REFERENCE="$REF2" | grep -q '^\[SESSION_END\]' && break; sleep 0.1
+done
+say "$ journalctl -o cat RUNBOOK_SESSION=$ID2 RUNBOOK_REFERENCE=$REF2 | grep -v EXECUTE_STEP"
+"${JCTL[@]}" -o cat RUNBOOK_SESSION="$ID2" RUNBOOK_REFERENCE="$REF2" | grep -v '^\[EXECUTE_STEP\]' | sed 's/^/      /'
+"${JCTL[@]}" -o cat RUNBOOK_SESSION="$ID2" RUNBOOK_REFERENCE="$REF2" |
+    grep -q "^\[SESSION_END\] Session $ID2 finished: failed (.*; rollback succeeded)$" || die "no [SESSION_END] record with the rollback"
