@@ -470,25 +470,56 @@ int engine_retry(Engine *e, Session *s, const Identity *who, char **ret_error) {
         r = engine_step_render(st, &why);
         if (r < 0)
                 return r;
+        /* and its condition (it depends only on parameters and values stored before the step):
+         * false, the step is skipped as it would have been when reached */
+        _cleanup_(json_decrefp) json_t *seen = NULL;
+        _cleanup_free_ char *skip = NULL;
+        bool run = true;
+        if (!why) {
+                r = engine_step_condition(st, &run, &skip, &seen);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        why = TAKE_PTR(skip);  /* it cannot be evaluated: the attempt fails, saying why */
+                        run = true;
+                }
+        }
+        _cleanup_free_ char *old_error = TAKE_PTR(st->error), *old_session_error = TAKE_PTR(s->error);
         st->attempt++;
-        st->state = STEP_WAITING_APPROVAL;
-        st->waiting_since = now_usec(CLOCK_REALTIME);
-        st->error = mfree_str(st->error);
+        if (run) {
+                st->state = STEP_WAITING_APPROVAL;
+                st->waiting_since = now_usec(CLOCK_REALTIME);
+                s->state = SESSION_WAITING_APPROVAL;
+        } else {
+                st->state = STEP_SKIPPED;
+                st->finished_at = now_usec(CLOCK_REALTIME);
+                st->error = TAKE_PTR(skip);
+                s->state = SESSION_RUNNING;
+                s->current_step++;
+        }
         step_rt(st)->dirty = true;
-        s->state = SESSION_WAITING_APPROVAL;
-        s->error = mfree_str(s->error);
         session_rt(s)->dirty = true;
         c.audit = engine_audit_event("retry", s, st, who, NULL);
         r = engine_persist(e, &c);
         if (r < 0) {
                 /* put the model back as the store has it */
                 st->attempt--;
+                if (!run)
+                        s->current_step--;
                 st->state = STEP_INTERRUPTED;
                 s->state = SESSION_INTERRUPTED;
+                free(st->error);
+                st->error = TAKE_PTR(old_error);
+                s->error = TAKE_PTR(old_session_error);
                 return r;
         }
         event_step_retry(st, who);
         engine_hooks_changed(e, s, st);
+        if (!run) {
+                event_step_skipped(st, seen);
+                session_advance(s, false);
+                return 0;
+        }
         if (why) {
                 /* a value it needs is missing: this attempt fails before it runs, saying why */
                 StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1, .error = -EINVAL, .message = why };

@@ -195,6 +195,48 @@ static void test_retry_renders(void) {
         fx_done(&f);
 }
 
+/* The same for its condition: false, Retry skips the step (as reaching it would have) and the
+ * session goes on; nothing waits for an approval. */
+static void test_retry_condition(void) {
+        Fx f;
+        Runbook *rb;
+        Session *s;
+        uint32_t id;
+
+        fx_setup(&f);
+        rb = rb_make(&f,
+                     "{ \"prechecks\": [ { \"id\": \"cur\", \"name\": \"current\", \"run\": \"out app 2.4.1\","
+                     "                    \"approval\": \"none\", \"capture\": { \"v\": { \"regex\": \"^app (.*)$\" } } } ],"
+                     "  \"steps\": [ { \"name\": \"pause\", \"run\": \"pause\" },"
+                     "              { \"name\": \"upgrade\", \"run\": \"upgrade\", \"approval\": \"none\","
+                     "                \"when\": \"{{steps.cur.v}} != '2.4.1'\" },"
+                     "              { \"name\": \"after\", \"run\": \"after\", \"approval\": \"none\" } ] }");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        settle(&f);
+        check_int(s->steps[1].state, STEP_WAITING_APPROVAL);
+        /* as the start log leaves it after a reboot: step 1 ended, step 2 interrupted, never reached */
+        s->steps[1].state = STEP_SUCCEEDED;
+        s->steps[2].state = STEP_INTERRUPTED;
+        s->current_step = 2;
+        s->state = SESSION_INTERRUPTED;
+        check(store_write(f.store, save_fn, s) == 0);
+        check(store_sync(f.store) == 0);
+        fx_close_engine(&f);
+        fx_open_engine(&f);
+        s = get(&f, id);
+        check_int(s->state, SESSION_INTERRUPTED);
+
+        check_int(engine_retry(f.engine, s, as(BOB), NULL), 0);
+        check_int(s->steps[2].state, STEP_SKIPPED);
+        check(s->steps[2].error && strstr(s->steps[2].error, "2.4.1"));
+        settle(&f);
+        check_int(s->state, SESSION_SUCCEEDED);
+        CHECK_RUNS("out app 2.4.1", "after");
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 /* "when" is checked when the step is reached: false skips it (no approval asked, not run, the
  * reason and the values in its error); true runs it; one that cannot be evaluated fails it. */
 static void test_when(void) {
@@ -284,5 +326,6 @@ int main(void) {
         TEST(capture_on_group);
         TEST(when);
         TEST(retry_renders);
+        TEST(retry_condition);
         return 0;
 }
