@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz-template: random step templates, built from shell fragments (quotes, substitutions,
- * comments, here-documents, eval, sh -c, awk, pipes into sh, …) with {{v}} and {{w}} placed
- * anywhere. Every template the placement check accepts is rendered with hostile values — each
- * of which, if it ever ran as code, would create a marker file — and run under dash and bash.
- * The marker must never appear.
+ * comments, here-documents, eval, sh -c, awk, pipes into sh, …) with parameters {{v}}, {{w}} and
+ * values of earlier steps {{steps.a.x}}, {{steps.b.y}} placed anywhere. Every template the
+ * placement check accepts is rendered as the engine renders a step when it is reached (one pass,
+ * parameters and captured values together) with hostile values — each of which, if it ever ran
+ * as code, would create a marker file; some look like references themselves — and run under dash
+ * and bash. The marker must never appear.
  *
  *   FUZZ_ITERATIONS=N (default 1500) FUZZ_SEED=S (default fixed) build/src/fuzz-template
  */
@@ -70,8 +72,11 @@ static const char *const hostile[] = {
         "$IFS;touch MARK", "*", "BEGIN{system(\"touch MARK\")}", "1e touch MARK", "__import__('os').system('touch MARK')",
         "system('touch MARK')", "x[$(touch MARK)]", "a[$(touch MARK)]=1", "'\"$(touch MARK)\"'", "}; touch MARK; {",
         ")); touch MARK; ((", "\"; touch MARK #", "EOF\ntouch MARK\nEOF", "x\n# \ntouch MARK", "$'\\x27';touch MARK",
-        "!touch MARK", "{touch,MARK}", "~; touch MARK",
+        "!touch MARK", "{touch,MARK}", "~; touch MARK", "{{w}}", "{{steps.a.x}}", "{{ steps.b.y }};touch MARK",
 };
+
+/* What a reference may be: a parameter, or a value an earlier step captured. */
+static const char *const refs[] = { "{{v}}", "{{w}}", "{{steps.a.x}}", "{{ steps.b.y }}" };
 
 static char *marker;
 
@@ -128,7 +133,7 @@ static char *random_template(void) {
                                 fputs(rng() % 2 ? " plain" : " 'quoted word'", f);
                                 continue;
                         }
-                        shape = str_replace_all(PICK(shapes), "P", rng() % 3 ? "{{v}}" : "{{w}}");
+                        shape = str_replace_all(PICK(shapes), "P", PICK(refs));
                         fputc(rng() % 5 ? ' ' : '\t', f);
                         fputs(shape, f);
                 }
@@ -197,23 +202,26 @@ int main(void) {
                 }
                 accepted++;
                 for (unsigned k = 0; k < 2; k++) {
-                        _cleanup_free_ char *v = NULL, *w = NULL, *cmd = NULL;
-                        _cleanup_(json_decrefp) json_t *values = NULL;
+                        _cleanup_free_ char *v = NULL, *w = NULL, *x = NULL, *y = NULL, *cmd = NULL;
+                        _cleanup_(json_decrefp) json_t *values = NULL, *steps = NULL;
 
                         /* a value starting with '-' is refused when parameters are bound */
                         v = str_replace_all(PICK(hostile), "MARK", marker);
                         w = str_replace_all(PICK(hostile), "MARK", marker);
+                        x = str_replace_all(PICK(hostile), "MARK", marker);
+                        y = str_replace_all(PICK(hostile), "MARK", marker);
                         values = json_pack("{s:s,s:s}", "v", v, "w", w);
-                        check(values);
-                        check_int(template_render(tmpl, values, &cmd), 0);
+                        steps = json_pack("{s:{s:s},s:{s:s}}", "a", "x", x, "b", "y", y);
+                        check(values && steps);
+                        check_int(template_render_steps(tmpl, values, steps, false, &cmd), 0);
                         for (size_t s = 0; s < ELEMENTSOF(shells); s++) {
                                 run_shell(shells[s], dir, cmd);
                                 runs++;
                                 if (access(marker, F_OK) == 0) {
                                         fprintf(stderr, "A VALUE RAN AS CODE under %s (seed %#llx, iteration %lu)\n"
-                                                        "template: %s\nv: %s\nw: %s\ncommand: %s\n",
+                                                        "template: %s\nv: %s\nw: %s\nsteps.a.x: %s\nsteps.b.y: %s\ncommand: %s\n",
                                                 shells[s], (unsigned long long) (seed ? strtoull(seed, NULL, 0) : 0x5eed0f7e3a11ULL),
-                                                i, tmpl, v, w, cmd);
+                                                i, tmpl, v, w, x, y, cmd);
                                         check(!"a value ran as code");
                                 }
                         }
