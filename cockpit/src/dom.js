@@ -74,6 +74,7 @@ const STATE_COLORS = {
     running: 'blue',
     approved: 'cyan',
     waiting_approval: 'gold',
+    waiting_retry: 'gold',
     created: 'grey',
     pending: 'grey',
     failed: 'red',

@@ -161,6 +161,10 @@ export function sessionView(ctx, id) {
                      ['Started', fmt.time(s.StartedAt)],
                      ['Finished', fmt.time(s.FinishedAt)],
                      s.Attempt > 1 ? ['Attempt', String(s.Attempt)] : null,
+                     s.Retries > 0 ? ['Retries', h('span', { class: 'rb-step-retries',
+                         text: `${s.RetriesDone || 0} done of ${s.Retries}, each after ${Math.round((s.RetryDelay || 0) / 1e6)} s` })] : null,
+                     s.RetryAt > 0 ? ['Next attempt', h('span', { class: 'rb-step-retry-at',
+                         text: `${s.Attempt + 1} at ${fmt.time(s.RetryAt)}` })] : null,
                      s.Error ? ['Error', h('span', { class: 'rb-step-error', text: s.Error })] : null,
                      decisions.length ? ['Decisions', h('ul', { class: 'rb-approvals' },
                          decisions.map(([uid, loginUid, user, loginUser, decision, t, , comment]) =>

@@ -40,6 +40,10 @@ STEP_GETTER(timeout, "t", (uint64_t) st->timeout_usec)
 STEP_GETTER(expect_exit, "i", (int32_t) st->expect_exit)
 STEP_GETTER(digest, "s", st->digest)
 STEP_GETTER(attempt, "u", st->attempt)
+STEP_GETTER(retries, "u", st->retries)
+STEP_GETTER(retry_delay, "t", (uint64_t) st->retry_delay_usec)
+STEP_GETTER(retries_done, "u", st->retries_done)
+STEP_GETTER(retry_at, "t", (uint64_t) st->retry_at)
 STEP_GETTER(error, "s", strempty(st->error))
 STEP_GETTER(truncated, "b", (int) st->truncated)
 
@@ -255,6 +259,10 @@ const sd_bus_vtable step_vtable[] = {
         SD_BUS_PROPERTY("Captured", "a{ss}", property_get_captured, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Digest", "s", property_get_digest, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Attempt", "u", property_get_attempt, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Retries", "u", property_get_retries, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RetryDelay", "t", property_get_retry_delay, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RetriesDone", "u", property_get_retries_done, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RetryAt", "t", property_get_retry_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Truncated", "b", property_get_truncated, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Results", "a(ssiittbs)", property_get_results, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

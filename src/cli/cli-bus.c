@@ -464,6 +464,14 @@ static int step_property(sd_bus_message *m, const char *name, StepInfo *s) {
                 return READ_BASIC("u", &s->approvals_required);
         if (streq(name, "Attempt"))
                 return READ_BASIC("u", &s->attempt);
+        if (streq(name, "Retries"))
+                return READ_BASIC("u", &s->retries);
+        if (streq(name, "RetriesDone"))
+                return READ_BASIC("u", &s->retries_done);
+        if (streq(name, "RetryDelay"))
+                return READ_BASIC("t", &s->retry_delay);
+        if (streq(name, "RetryAt"))
+                return READ_BASIC("t", &s->retry_at);
         if (streq(name, "ExitStatus"))
                 return READ_BASIC("i", &s->exit_status);
         if (streq(name, "Signal"))

@@ -66,13 +66,13 @@ typedef struct StepInfo {
         char *step_id, *on_failure, *when;
         char **captured;          /* name, value, name, value, …, NULL */
         bool requires_approval, truncated;
-        uint32_t approvals_required, attempt;
+        uint32_t approvals_required, attempt, retries, retries_done;
         Approval *approvals;
         size_t n_approvals;
         HostResult *results;
         size_t n_results;
         int32_t exit_status, signal, expect_exit;
-        usec_t started_at, finished_at, timeout;
+        usec_t started_at, finished_at, timeout, retry_delay, retry_at;
 } StepInfo;
 
 typedef struct SessionInfo {

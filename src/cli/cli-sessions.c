@@ -306,7 +306,9 @@ static json_t *step_json(const StepInfo *st) {
             json_add_string(o, "path", st->path) < 0 ||
             json_object_set_new(o, "id", isempty(st->step_id) ? json_null() : json_string(st->step_id)) < 0 ||
             json_add_string(o, "on_failure", st->on_failure ?: "stop") < 0 ||
-            json_object_set_new(o, "when", isempty(st->when) ? json_null() : json_string(st->when)) < 0)
+            json_object_set_new(o, "when", isempty(st->when) ? json_null() : json_string(st->when)) < 0 ||
+            json_add_integer(o, "retries", st->retries) < 0 || json_add_integer(o, "retry_delay", (long long) st->retry_delay) < 0 ||
+            json_add_integer(o, "retries_done", st->retries_done) < 0 || json_add_time(o, "retry_at", st->retry_at) < 0)
                 return NULL;
         {
                 _cleanup_json_ json_t *captured = json_object();
@@ -396,6 +398,15 @@ static void show_step(const StepInfo *st) {
         if (st->attempt > 1) {
                 FIELD("Attempt");
                 printf("%u\n", st->attempt);
+        }
+        if (st->retries > 0) {
+                FIELD("Retries");
+                printf("%u done of %u, each after %s\n", st->retries_done, st->retries,
+                       format_timespan(buf, sizeof buf, st->retry_delay));
+        }
+        if (st->retry_at > 0) {
+                FIELD("Next attempt");
+                printf("%u at %s\n", st->attempt + 1, format_timestamp_both(buf, sizeof buf, st->retry_at));
         }
         if (st->started_at > 0) {
                 FIELD("Started");

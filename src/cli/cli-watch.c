@@ -102,6 +102,11 @@ static void report_step(Watch *w, size_t i) {
                                         strna(st->command));
                 else
                         print_step_line(w, st, "started on %s: %s", strna(st->target), strna(st->command));
+        } else if (streq(st->state, "waiting_retry")) {
+                char at[FORMAT_TIMESTAMP_MAX];
+                print_step_line(w, st, "%sattempt %u failed%s (%s); attempt %u (retry %u of %u) starts by itself at %s",
+                                ansi(ANSI_YELLOW), st->attempt, ansi(ANSI_NORMAL), strna(cli_esc(st->error)), st->attempt + 1,
+                                st->retries_done + 1, st->retries, format_timestamp_both(at, sizeof at, st->retry_at));
         } else if (streq(st->state, "waiting_approval")) {
                 size_t approved = 0;
                 for (size_t k = 0; k < st->n_approvals; k++)

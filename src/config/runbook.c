@@ -30,7 +30,7 @@ static const char *const runbook_keys[] = {
 static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
 static const char *const step_keys[] = {
         "name", "run", "id", "when", "approval", "target", "timeout", "expect_exit", "approvers", "on_failure", "capture",
-        NULL,
+        "retries", "retry_delay", NULL,
 };
 
 const char *runbook_phase_key(StepPhase p) {
@@ -493,6 +493,26 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
                         s->continue_on_failure = true;
                 else if (!streq(on_failure, "stop"))
                         return config_error(ret_error, source, ep, "must be \"stop\" or \"continue\"");
+        }
+
+        j = json_object_get(v, "retries");
+        if (j) {
+                snprintf(ep, sizeof ep, "%s.retries", path);
+                if (!json_is_integer(j) || json_integer_value(j) < 0 || json_integer_value(j) > STEP_RETRIES_MAX)
+                        return config_error(ret_error, source, ep, "must be an integer from 0 to %d (failed attempts "
+                                            "retried by themselves)", STEP_RETRIES_MAX);
+                s->retries = (unsigned) json_integer_value(j);
+        }
+        j = json_object_get(v, "retry_delay");
+        if (j) {
+                snprintf(ep, sizeof ep, "%s.retry_delay", path);
+                if (!json_is_integer(j) || json_integer_value(j) < 0 ||
+                    (usec_t) json_integer_value(j) > STEP_RETRY_DELAY_MAX_USEC / USEC_PER_SEC)
+                        return config_error(ret_error, source, ep, "must be an integer from 0 to %llu (seconds)",
+                                            (unsigned long long) (STEP_RETRY_DELAY_MAX_USEC / USEC_PER_SEC));
+                if (s->retries == 0)
+                        return config_error(ret_error, source, ep, "is set, but the step has no \"retries\"");
+                s->retry_delay_usec = (usec_t) json_integer_value(j) * USEC_PER_SEC;
         }
 
         s->approvers = 1;

@@ -45,6 +45,8 @@ typedef struct RunbookStep {
         size_t n_captures;
         bool refers_to_steps;     /* 'run' has {{steps.ID.NAME}}: rendered when the step is reached */
         char *when;               /* the condition as written (config/expr.h); NULL: always runs */
+        unsigned retries;         /* "retries": failed attempts retried by themselves */
+        usec_t retry_delay_usec;  /* "retry_delay" */
 } RunbookStep;
 
 typedef struct Runbook {

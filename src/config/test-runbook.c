@@ -236,10 +236,10 @@ static void test_unknown_keys(void) {
                     "rollback, finally)");
         check_error("{\"prechecks\": [{\"name\": \"a\", \"run\": \"b\", \"colour\": \"red\"}]}",
                     SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, id, when, approval, target, timeout, "
-                    "expect_exit, approvers, on_failure, capture)");
+                    "expect_exit, approvers, on_failure, capture, retries, retry_delay)");
         check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}, {\"name\": \"a\", \"run\": \"b\", \"odd key\": 1}]}",
                     SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, id, when, approval, target, timeout, "
-                    "expect_exit, approvers, on_failure, capture)");
+                    "expect_exit, approvers, on_failure, capture, retries, retry_delay)");
         check_error("{\"parameters\": {\"p\": {\"type\": \"string\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash)");
 }
@@ -324,6 +324,30 @@ static void test_ids_and_on_failure(void) {
         check(rb->steps[0].continue_on_failure);
         check(!rb->steps[1].id && !rb->steps[1].continue_on_failure);
         check(!rb->steps[2].continue_on_failure);
+}
+
+static void test_retries(void) {
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": 26}]}",
+                    SRC ": $.steps[0].retries: must be an integer from 0 to 25 (failed attempts retried by themselves)");
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": -1}]}",
+                    SRC ": $.steps[0].retries: must be an integer from 0 to 25 (failed attempts retried by themselves)");
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": \"2\"}]}",
+                    SRC ": $.steps[0].retries: must be an integer from 0 to 25 (failed attempts retried by themselves)");
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": 2, \"retry_delay\": 86401}]}",
+                    SRC ": $.steps[0].retry_delay: must be an integer from 0 to 86400 (seconds)");
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": 2, \"retry_delay\": 1.5}]}",
+                    SRC ": $.steps[0].retry_delay: must be an integer from 0 to 86400 (seconds)");
+        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retry_delay\": 10}]}",
+                    SRC ": $.steps[0].retry_delay: is set, but the step has no \"retries\"");
+
+        _cleanup_(runbook_freep) Runbook *rb =
+                parse_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": 2, \"retry_delay\": 10},"
+                         " {\"name\": \"c\", \"run\": \"d\", \"retries\": 25}, {\"name\": \"e\", \"run\": \"f\"}]}");
+        check_int(rb->steps[0].retries, 2);
+        check_int(rb->steps[0].retry_delay_usec, 10 * USEC_PER_SEC);
+        check_int(rb->steps[1].retries, 25);
+        check_int(rb->steps[1].retry_delay_usec, 0);
+        check_int(rb->steps[2].retries, 0);
 }
 
 /* "when": parsed at load, its references checked like run's (and exit_status of an earlier step). */
@@ -777,6 +801,7 @@ int main(void) {
         TEST(bad_approval);
         TEST(bad_timeout);
         TEST(ids_and_on_failure);
+        TEST(retries);
         TEST(rollback_finally);
         TEST(render_steps);
         TEST(step_refs);

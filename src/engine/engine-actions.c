@@ -82,6 +82,8 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 st->timeout_usec = rs->timeout_usec;
                 st->expect_exit = rs->expect_exit;
                 st->continue_on_failure = rs->continue_on_failure;
+                st->retries = rs->retries;
+                st->retry_delay_usec = rs->retry_delay_usec;
                 st->state = STEP_PENDING;
                 st->exit_status = -1;
                 st->attempt = 1;
@@ -283,6 +285,10 @@ int engine_cancel(Engine *e, Session *s, const Identity *who) {
         if (cur && cur->state == STEP_CANCELLED && step_has_job(cur))
                 return -EALREADY;
         if (cur && !step_state_is_final(cur->state)) {
+                if (cur->state == STEP_WAITING_RETRY) {
+                        step_retry_disarm(cur);
+                        cur->retry_at = 0;
+                }
                 cur->state = STEP_CANCELLED;
                 (void) engine_set_error(&cur->error, "cancelled by %s", strna(user));
                 if (!step_has_job(cur))
@@ -335,6 +341,8 @@ static void step_rearm_later(Step *st) {
         st->error = mfree_str(st->error);
         st->exit_status = -1;
         st->signal = 0;
+        st->retries_done = 0;
+        st->retry_at = 0;
         st->started_at = st->finished_at = st->waiting_since = 0;
         st->truncated = false;
         json_decref(st->captured);
@@ -416,6 +424,7 @@ static int retry_failed(Engine *e, Session *s, const Identity *who, char **ret_e
                 return r;
         }
         st->attempt++;
+        st->retries_done = 0;   /* a person's decision: its automatic retries begin again */
         st->state = STEP_WAITING_APPROVAL;
         st->waiting_since = now_usec(CLOCK_REALTIME);
         st->error = mfree_str(st->error);
@@ -485,7 +494,9 @@ int engine_retry(Engine *e, Session *s, const Identity *who, char **ret_error) {
                 }
         }
         _cleanup_free_ char *old_error = TAKE_PTR(st->error), *old_session_error = TAKE_PTR(s->error);
+        unsigned old_retries_done = st->retries_done;
         st->attempt++;
+        st->retries_done = 0;
         if (run) {
                 st->state = STEP_WAITING_APPROVAL;
                 st->waiting_since = now_usec(CLOCK_REALTIME);
@@ -504,6 +515,7 @@ int engine_retry(Engine *e, Session *s, const Identity *who, char **ret_error) {
         if (r < 0) {
                 /* put the model back as the store has it */
                 st->attempt--;
+                st->retries_done = old_retries_done;
                 if (!run)
                         s->current_step--;
                 st->state = STEP_INTERRUPTED;

@@ -430,6 +430,7 @@ void group_run(Step *st, const Target *target) {
                 (void) engine_set_error(&st->error, "the members of target group '%s' changed since session %u was created; not run "
                                  "(start a new session to run on the group as it is now)", st->target, s->id);
                 st->finished_at = now_usec(CLOCK_REALTIME);
+                step_rt(st)->ran = false;
                 step_settle(st, STEP_FAILED, &res, NULL);
                 return;
         }

@@ -32,6 +32,9 @@ typedef struct StepRuntime {
         bool dirty;               /* changed since it was last written to the store */
         bool start_replayed;      /* engine_load(): only the start log had its start */
         usec_t group_started_mono;
+        bool ran;                 /* its current attempt's command was handed to a connector (or
+                                   * followed after a restart): a failure of it may be retried */
+        sd_event_source *retry_timer; /* waiting_retry: starts the next attempt (engine-retry.c) */
         HostRuntime *hosts;       /* n_hosts of the step */
 } StepRuntime;
 
@@ -174,6 +177,18 @@ const char *remote_run_name(const json_t *remote);
 StepState step_outcome_state(const StepResult *res, int expect_exit, char **ret_error);
 /* Ends a step in 'ns' (its result fields set by the caller) and moves the session on. */
 void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *job);
+
+/* Runs an approved (or approval-free) step; 'chained': it follows a step that just succeeded. */
+void step_run(Step *st, bool chained);
+
+/* engine-retry.c: automatic retries ("retries", "retry_delay") */
+/* A step's attempt ended in 'ns': if it failed after its command ran and the runbook allows
+ * another attempt, the step waits for it (durably, with a journal record) and true is returned. */
+bool step_retry_schedule(Step *st, StepState ns);
+/* A step waiting_retry: its timer is armed for its RetryAt (after a restart too); when it fires,
+ * the next attempt starts. */
+int step_retry_arm(Step *st);
+void step_retry_disarm(Step *st);
 
 /* engine-phases.c: rollback and finally */
 /* The session's flow (or its rollback) ended at step 'at' (NULL: outside any step) in 'cause'

@@ -26,6 +26,7 @@ static void step_resume(Step *st) {
 
                 r = connector_resume(vt, e->event, &req, st->remote, on_step_done, st, &step_rt(st)->job);
                 if (r >= 0) {
+                        step_rt(st)->ran = true;
                         (void) asprintf_safe(&detail, "reconciling after a restart: following remote run %s of attempt %u",
                                              step_remote_name(st), st->attempt);
                         event_step_executing(st, detail);
@@ -56,9 +57,10 @@ static int on_resume(sd_event_source *source, void *userdata) {
                 Step *st = s ? session_current(s) : NULL;
                 if (!st || st->state != STEP_RUNNING || step_has_job(st) || s->state != SESSION_RUNNING)
                         continue;
-                if (st->n_hosts > 0)
+                if (st->n_hosts > 0) {
+                        step_rt(st)->ran = true;
                         group_resume(st);
-                else if (st->remote)
+                } else if (st->remote)
                         step_resume(st);
         }
         return 0;

@@ -100,14 +100,16 @@ int step_digest_now(Engine *e, const Step *st, const Target *t, char **ret) {
         return step_compute_digest(st->connector, st->target, def, st->command, ret);
 }
 
+/* Whether its approvals cover this attempt: those given for it, or for the attempt whose automatic
+ * retries ("retries") this one is. */
 static bool step_approvals_valid(const Step *st) {
-        unsigned n = 0;
+        unsigned n = 0, decided = step_decided_attempt(st);
 
-        if (!st->requires_approval && st->attempt <= 1)
+        if (!st->requires_approval && decided <= 1)
                 return true;
         for (size_t i = 0; i < st->n_approvals; i++) {
                 const Approval *a = &st->approvals[i];
-                if (!a->approve || a->attempt != st->attempt)
+                if (!a->approve || a->attempt != decided)
                         continue;
                 if (!streq_ptr(a->digest, st->digest))
                         return false;
@@ -171,8 +173,7 @@ static void step_announce(Step *st) {
         event_step_starting(st);
 }
 
-/* Runs an approved (or approval-free) step; 'chained': it follows a step that just succeeded. */
-static void step_run(Step *st, bool chained) {
+void step_run(Step *st, bool chained) {
         Session *s = st->session;
         Engine *e = session_engine(s);
         const ConnectorVTable *vt;
@@ -192,6 +193,8 @@ static void step_run(Step *st, bool chained) {
         int r;
 
         st->state = STEP_RUNNING;
+        st->retry_at = 0;
+        step_rt(st)->ran = false;
         st->started_at = now_usec(CLOCK_REALTIME);
         st->finished_at = 0;
         st->exit_status = -1;
@@ -228,12 +231,13 @@ static void step_run(Step *st, bool chained) {
         vt = connector_find(st->connector);
         /* what the approvals cover is computed again from what would run now */
         _cleanup_free_ char *digest_now = NULL;
-        if (target && (st->requires_approval || st->attempt > 1) && step_digest_now(e, st, target, &digest_now) < 0)
+        bool approved = st->requires_approval || step_decided_attempt(st) > 1;
+        if (target && (approved || st->attempt > 1) && step_digest_now(e, st, target, &digest_now) < 0)
                 digest_now = NULL;
         if (!step_approvals_valid(st)) {
                 res.error = -EPERM;
                 res.message = "the step's approvals do not match what it would run (digest mismatch); not run";
-        } else if (target && (st->requires_approval || st->attempt > 1) && !streq_ptr(digest_now, st->digest)) {
+        } else if (target && (approved || st->attempt > 1) && !streq_ptr(digest_now, st->digest)) {
                 res.error = -EPERM;
                 if (group)
                         (void) asprintf_safe(&why, "the members of target group '%s' or their definitions changed since "
@@ -255,6 +259,7 @@ static void step_run(Step *st, bool chained) {
                 res.message = why;
         } else if (group) {
                 step_announce(st);
+                step_rt(st)->ran = true;  /* group_run() clears it if the group changed */
                 group_run(st, target);
                 step_want_start_ahead(st);
                 return;
@@ -267,6 +272,7 @@ static void step_run(Step *st, bool chained) {
 
                 r = connector_start(vt, e->event, &req, on_step_done, st, &step_rt(st)->job);
                 if (r >= 0) {
+                        step_rt(st)->ran = true;
                         /* recorded once it is under way: the journal's work overlaps the command */
                         step_announce(st);
                         event_step_executing(st, NULL);
@@ -389,6 +395,10 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
         }
         session_drop_start_ahead(s);
 
+        /* a failed attempt the runbook retries by itself ("retries"): the step waits for the next */
+        if (step_retry_schedule(st, ns))
+                return;
+
         if (session_state_is_final(s->state)) {
                 /* cancelled while it ran: the session was already ended */
                 (void) engine_persist_session(s);
@@ -504,6 +514,15 @@ void session_advance(Session *s, bool chained) {
                 }
                 case STEP_APPROVED:
                         step_run(st, chained);
+                        return;
+                case STEP_WAITING_RETRY:
+                        /* after a restart: it goes on waiting for its next attempt */
+                        if (step_retry_arm(st) < 0) {
+                                StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1, .error = -ENOMEM,
+                                                   .message = "runbookd could not wait for the step's next attempt" };
+                                step_rt(st)->ran = false;
+                                step_complete(st, &res, NULL);
+                        }
                         return;
                 case STEP_FAILED:
                 case STEP_TIMED_OUT:

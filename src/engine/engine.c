@@ -218,8 +218,10 @@ Session *engine_session_free(Session *s) {
                 return NULL;
         rt = s->runtime;
         if (rt) {
-                for (size_t i = 0; i < s->n_steps; i++)
+                for (size_t i = 0; i < s->n_steps; i++) {
                         free(rt->steps[i].hosts);
+                        sd_event_source_disable_unref(rt->steps[i].retry_timer);
+                }
                 free(rt->steps);
                 free(rt->pending_output.data[0]);
                 free(rt->pending_output.data[1]);
@@ -242,6 +244,8 @@ void session_deactivate(Session *s) {
         if (!session_rt(s)->active)
                 return;
         session_drop_start_ahead(s);
+        for (size_t i = 0; i < s->n_steps; i++)
+                step_retry_disarm(&s->steps[i]);
         if (p < e->n_active && e->active[p] == s) {
                 memmove(e->active + p, e->active + p + 1, (e->n_active - p - 1) * sizeof(Session *));
                 e->n_active--;

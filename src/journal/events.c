@@ -459,6 +459,27 @@ void event_step_retry(const Step *st, const Identity *by) {
         rec_send(&r);
 }
 
+void event_step_retry_scheduled(const Step *st) {
+        usec_t delay = st->retry_delay_usec;
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_RETRY_SCHEDULED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_WARNING);
+        rec_add(&r, "MESSAGE", "[RETRY_SCHEDULED] Step %u (%s) in session %u: attempt %u %s (%s); attempt %u (retry %u of %u) "
+                "starts by itself in %llu s",
+                st->index, st->name, st->session->id, st->attempt, st->state == STEP_TIMED_OUT ? "timed out" : "failed",
+                strna(st->error), st->attempt + 1, st->retries_done + 1, st->retries,
+                (unsigned long long) ((delay + USEC_PER_SEC - 1) / USEC_PER_SEC));
+        rec_step(&r, st);
+        rec_add(&r, "RUNBOOK_ERROR", "%s", strna(st->error));
+        rec_add(&r, "RUNBOOK_NEXT_ATTEMPT", "%u", st->attempt + 1);
+        rec_add(&r, "RUNBOOK_RETRY", "%u", st->retries_done + 1);
+        rec_add(&r, "RUNBOOK_RETRIES", "%u", st->retries);
+        rec_add(&r, "RUNBOOK_RETRY_DELAY_SEC", "%llu", (unsigned long long) (delay / USEC_PER_SEC));
+        rec_add(&r, "RUNBOOK_RETRY_AT", "%llu", (unsigned long long) st->retry_at);
+        rec_send(&r);
+}
+
 void event_host_executing(const HostRun *h, const char *detail) {
         RECORD(r);
 

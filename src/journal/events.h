@@ -29,6 +29,8 @@ void event_step_rejected(const Step *st, const Approval *a);
 void event_session_cancelled(const Session *s, const Identity *by);
 void event_step_interrupted(const Step *st);
 void event_step_retry(const Step *st, const Identity *by);
+/* The step's attempt failed and the next starts by itself at its retry_at ("retries"). */
+void event_step_retry_scheduled(const Step *st);
 /* The hosts of a step on a target group: RUNBOOK_TARGET is the host, RUNBOOK_GROUP the group. */
 void event_host_executing(const HostRun *h, const char *detail);
 void event_host_result(const HostRun *h, bool success, const StepResult *res);

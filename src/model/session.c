@@ -146,6 +146,10 @@ unsigned step_approvals_required(const Step *st) {
         return MAX(st->approvals_required, 1u);
 }
 
+unsigned step_decided_attempt(const Step *st) {
+        return st->attempt > st->retries_done ? st->attempt - st->retries_done : 1;
+}
+
 int step_compute_digest(const char *connector, const char *target, const char *target_definition,
                         const char *command, char **ret) {
         unsigned char md[EVP_MAX_MD_SIZE];

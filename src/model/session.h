@@ -57,7 +57,9 @@ typedef struct Step Step;
 
 #define SESSION_STEPS_MAX 1024    /* steps in a session (a runbook's, all phases) */
 #define STEP_APPROVERS_MAX 16     /* persons a step may require */
-#define STEP_HOSTS_MAX 1024       /* members of a target group (target.c: TARGET_GROUP_MAX) */
+#define STEP_HOSTS_MAX 1024
+#define STEP_RETRIES_MAX 25       /* automatic retries of a step ("retries") */
+#define STEP_RETRY_DELAY_MAX_USEC (24ULL * 3600 * 1000000)  /* "retry_delay": one day */       /* members of a target group (target.c: TARGET_GROUP_MAX) */
 
 /* One member of a target group, in a step that runs on the group (see engine-group.c). Its
  * states are the step states pending, running, succeeded, failed, timed_out, cancelled, skipped
@@ -95,6 +97,8 @@ struct Step {
         int expect_exit;
         bool continue_on_failure; /* its failure does not stop the session ("on_failure": "continue") */
         char *when;               /* its condition as written; NULL: none (it always runs) */
+        unsigned retries;         /* failed attempts retried by themselves ("retries"); 0: none */
+        usec_t retry_delay_usec;  /* the wait before each of them ("retry_delay") */
 
         StepState state;
         Approval *approvals;      /* every decision, over all attempts */
@@ -106,6 +110,9 @@ struct Step {
         usec_t finished_at;
         char *digest;             /* hex SHA-256 */
         unsigned attempt;         /* 0 until first run; +1 for each run or retry */
+        unsigned retries_done;    /* attempts started by themselves since the last decision: the
+                                   * approvals of attempt (attempt - retries_done) cover them */
+        usec_t retry_at;          /* CLOCK_REALTIME: when the next attempt starts (waiting_retry); 0: none */
         char *error;              /* why it did not succeed; NULL otherwise */
         bool truncated;           /* output was cut */
         json_t *remote;           /* what identifies the attempt's remote run (a connector's handle,
@@ -170,6 +177,9 @@ bool step_approved_by(const Step *step, uid_t person);
 
 /* The number of approvals the step needs before it may run (>= 1). */
 unsigned step_approvals_required(const Step *step);
+/* The attempt its decisions were given for: the current one, less those that started by
+ * themselves after it ("retries"). */
+unsigned step_decided_attempt(const Step *step);
 
 /* Hex SHA-256 over connector, target and command (NUL-separated). */
 /* The hex SHA-256 of what a step runs: its connector, its target's name and definition (the

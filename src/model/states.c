@@ -70,6 +70,7 @@ static const char *const step_state_table[_STEP_STATE_MAX] = {
         [STEP_SKIPPED] = "skipped",
         [STEP_CANCELLED] = "cancelled",
         [STEP_INTERRUPTED] = "interrupted",
+        [STEP_WAITING_RETRY] = "waiting_retry",
 };
 
 const char *session_state_to_string(SessionState s) {

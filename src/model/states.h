@@ -44,6 +44,7 @@ typedef enum StepState {
         STEP_SKIPPED,
         STEP_CANCELLED,
         STEP_INTERRUPTED,
+        STEP_WAITING_RETRY,       /* an attempt failed; the next starts by itself at its RetryAt ("retries") */
         _STEP_STATE_MAX,
         _STEP_STATE_INVALID = -EINVAL,
 } StepState;

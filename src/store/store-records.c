@@ -97,6 +97,14 @@ static json_t *step_to_json(const Step *st) {
                 json_object_set_new(j, "when", json_string(st->when));
         if (j && st->captured)
                 json_object_set(j, "captured", st->captured);
+        if (j && st->retries > 0)
+                json_object_set_new(j, "retries", json_integer(st->retries));
+        if (j && st->retry_delay_usec > 0)
+                json_object_set_new(j, "retry_delay_usec", json_integer((json_int_t) st->retry_delay_usec));
+        if (j && st->retries_done > 0)
+                json_object_set_new(j, "retries_done", json_integer(st->retries_done));
+        if (j && st->retry_at > 0)
+                json_object_set_new(j, "retry_at", json_integer((json_int_t) st->retry_at));
         if (j && st->remote)
                 json_object_set(j, "remote", st->remote);
         if (j && st->n_hosts > 0 &&
@@ -313,6 +321,16 @@ static int step_from_json(json_t *j, Step *st) {
         st->truncated = json_is_true(json_object_get(j, "truncated"));
         if (json_is_object(json_object_get(j, "remote")))
                 st->remote = json_incref(json_object_get(j, "remote"));
+        int64_t retries = get_int(j, "retries", 0), retries_done = get_int(j, "retries_done", 0),
+                retry_delay = get_int(j, "retry_delay_usec", 0), retry_at = get_int(j, "retry_at", 0);
+        if (retries < 0 || retries > STEP_RETRIES_MAX || retries_done < 0 || retries_done > retries ||
+            retries_done >= (int64_t) st->attempt || retry_delay < 0 || retry_delay > (int64_t) STEP_RETRY_DELAY_MAX_USEC ||
+            retry_at < 0 || (st->state == STEP_WAITING_RETRY && retry_at == 0))
+                return -EBADMSG;
+        st->retries = (unsigned) retries;
+        st->retries_done = (unsigned) retries_done;
+        st->retry_delay_usec = (usec_t) retry_delay;
+        st->retry_at = (usec_t) retry_at;
 
         /* a record is trusted no further than its key and the bounds the engine relies on */
         if (st->approvals_required < 1 || st->approvals_required > STEP_APPROVERS_MAX ||

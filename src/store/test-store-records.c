@@ -257,7 +257,15 @@ static void test_session_roundtrip(void) {
         s->current_step = 1;
         s->error = strdup("main 1 (restart) failed: exit status 3, expected 1");
         check(s->error);
+        s->steps[1].retries = 3;
+        s->steps[1].retries_done = 1;
+        s->steps[1].retry_delay_usec = 5 * USEC_PER_SEC;
+        s->steps[2].retries = 1;
+        s->steps[2].state = STEP_WAITING_RETRY;
+        s->steps[2].retry_at = UINT64_C(1700000000700000);
         save(f.store, s, false);
+        save_step(f.store, &s->steps[1]);
+        save_step(f.store, &s->steps[2]);
 
         store_fx_reopen(&f);
         l = load(f.store, 7, 0);
@@ -267,6 +275,13 @@ static void test_session_roundtrip(void) {
         check_int(l->steps[1].approvals[1].approve, false);
         check_streq(l->steps[1].approvals[2].comment, "ünïcode ✓");
         check_int(step_count_approvals(&l->steps[1]), 1);   /* attempt 2: one approval */
+        check_int(l->steps[1].retries, 3);
+        check_int(l->steps[1].retries_done, 1);
+        check_int(l->steps[1].retry_delay_usec, 5 * USEC_PER_SEC);
+        check_int(l->steps[1].retry_at, 0);
+        check_int(l->steps[2].state, STEP_WAITING_RETRY);
+        check_int(l->steps[2].retry_at, UINT64_C(1700000000700000));
+        check_int(l->steps[0].retries, 0);
         check(step_approved_by(&l->steps[1], 1001));
         check(!step_approved_by(&l->steps[1], 1002));
         session_free(l);
@@ -315,6 +330,10 @@ static void test_corrupt_records(void) {
                 { false, 3, "attempt", "0" },
                 { false, 0, "state", "\"bogus\"" },
                 { false, 0, "hosts", "-1" },
+                { false, 0, "retries", "26" },
+                { false, 0, "retries_done", "1" },           /* more than its retries (none) */
+                { false, 0, "retry_delay_usec", "-1" },
+                { false, 0, "state", "\"waiting_retry\"" }, /* waiting, but for no time */
                 { true, 0, "current_step", "4" },            /* four steps: 0..3 */
                 { true, 0, "current_step", "-7" },
                 { true, 0, "n_steps", "100000" },
