@@ -37,20 +37,12 @@ int bus_check_text(const char *what, const char *s, size_t max, sd_bus_error *er
         return 0;
 }
 
-static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+int bus_read_parameters(sd_bus_message *message, json_t **ret, sd_bus_error *error) {
         _cleanup_(json_decrefp) json_t *params = NULL;
-        _cleanup_free_ char *detail = NULL, *path = NULL, *user = NULL;
-        _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
-        const char *name, *reference, *key, *value;
+        const char *key, *value;
         char cut[128 + 4];
-        const Runbook *rb;
-        Session *s;
         int r;
 
-        r = sd_bus_message_read(message, "ss", &name, &reference);
-        if (r < 0)
-                return r;
         params = json_object();
         if (!params)
                 return -ENOMEM;
@@ -74,13 +66,17 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
         r = sd_bus_message_exit_container(message);
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(params);
+        return 0;
+}
+
+int bus_find_runbook(Manager *m, const char *name, const Runbook **ret, sd_bus_error *error) {
+        char cut[128 + 4];
+        const Runbook *rb;
 
         if (!config_name_is_valid(name))
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_RUNBOOK,
                                          "'%s' is not a valid runbook name.", utf8_cut(name, 128, cut, sizeof cut));
-        r = bus_check_text("reference", reference, REFERENCE_MAX, error);
-        if (r < 0)
-                return r;
         rb = runbook_catalog_find(m->runbooks, name);
         if (!rb) {
                 const RunbookBroken *b = runbook_catalog_find_broken(m->runbooks, name);
@@ -90,6 +86,34 @@ static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_RUNBOOK,
                                          "No runbook '%s' (ListRunbooks shows the runbooks there are).", name);
         }
+        *ret = rb;
+        return 0;
+}
+
+static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(json_decrefp) json_t *params = NULL;
+        _cleanup_free_ char *detail = NULL, *path = NULL, *user = NULL;
+        _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
+        const char *name, *reference;
+        const Runbook *rb;
+        Session *s;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &name, &reference);
+        if (r < 0)
+                return r;
+        r = bus_read_parameters(message, &params, error);
+        if (r < 0)
+                return r;
+        if (!config_name_is_valid(name))
+                return bus_find_runbook(m, name, &rb, error);   /* says the name is invalid */
+        r = bus_check_text("reference", reference, REFERENCE_MAX, error);
+        if (r < 0)
+                return r;
+        r = bus_find_runbook(m, name, &rb, error);
+        if (r < 0)
+                return r;
 
         const char *details[] = { "runbook", name, "reference", reference, NULL };
         r = bus_authorized_caller(m, message, RUNBOOKD_ACTION_START_SESSION, details, &who, error);
@@ -434,6 +458,9 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("s", runbook, "s", reference, "a{ss}", parameters),
                                 SD_BUS_RESULT("u", id, "o", path),
                                 method_start_session, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PlanSession", SD_BUS_ARGS("s", runbook, "a{ss}", parameters),
+                                SD_BUS_RESULT("a(ussssssbussuttsas)", steps),
+                                method_plan_session, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("a(usssiustto)", sessions, "u", next),
                                 method_list_sessions, SD_BUS_VTABLE_UNPRIVILEGED),

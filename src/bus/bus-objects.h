@@ -41,6 +41,14 @@ int bus_caller(Manager *m, sd_bus_message *call, Identity *ret, sd_bus_error *er
 int bus_authorized_caller(Manager *m, sd_bus_message *call, const char *action, const char **details, Identity *ret,
                           sd_bus_error *error);
 
+/* Reads StartSession's and PlanSession's a{ss} of parameters into a JSON object of strings,
+ * bounded (count, lengths, UTF-8). */
+int bus_read_parameters(sd_bus_message *message, json_t **ret, sd_bus_error *error);
+/* The runbook named 'name', or an error naming what is wrong (invalid name, none, unusable). */
+int bus_find_runbook(Manager *m, const char *name, const Runbook **ret, sd_bus_error *error);
+/* Manager.PlanSession (bus-plan.c). */
+int method_plan_session(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
 /* Validates a free-text argument (comment, reference): printable UTF-8, at most 'max' bytes. */
 int bus_check_text(const char *what, const char *s, size_t max, sd_bus_error *error);
 

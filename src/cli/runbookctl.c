@@ -52,6 +52,9 @@ static const Verb verbs[] = {
           "     --no-pager        do not pipe into a pager\n" JSON_OPT },
         { "status", 0, 0, verb_status, "status", "Show runbookd's version, sessions by state and pending approvals",
           JSON_OPT },
+        { "plan", 1, 1, verb_plan, "plan RUNBOOK [-p NAME=VALUE]…",
+          "Show what a session would run, step by step, checked as start checks it; creates nothing",
+          "  -p --parameter=NAME=VALUE  a runbook parameter (repeatable)\n" JSON_OPT },
         { "start", 1, 1, verb_start, "start RUNBOOK [-p NAME=VALUE]… [--reference TICKET] [--watch [--until-end]]",
           "Start a session; prints its id and object path",
           "  -p --parameter=NAME=VALUE  a runbook parameter (repeatable)\n"
@@ -113,7 +116,7 @@ static void help(void) {
         printf("\nOptions:\n"
                "  -h --help              show this help (COMMAND --help: the command's help)\n"
                "     --version           show the version\n"
-               "  -p --parameter=NAME=VALUE  start: a runbook parameter (repeatable)\n"
+               "  -p --parameter=NAME=VALUE  start, plan: a runbook parameter (repeatable)\n"
                "  -r --reference=TICKET  start: the session's reference\n"
                "  -w --watch             start: follow the new session\n"
                "     --until-end         watch: follow through approvals until the session ends\n"
@@ -126,7 +129,8 @@ static void help(void) {
                "  -n --lines=N           logs: the last N records\n"
                "  -D --directory=DIR     logs: the journal files in DIR\n"
                "     --json=MODE         short, pretty or off (runbooks, targets, list, pending, show,\n"
-               "                         status, logs, start, check)\n"
+               "                         status, logs, start, plan,\n"
+               "                         check)\n"
                "     --no-legend         no table header and legend\n"
                "     --no-pager          do not pipe output into a pager\n"
                "     --no-ask-password   do not ask for authentication (no polkit agent)\n"

@@ -39,6 +39,7 @@ int verb_show(int argc, char *argv[]);
 int verb_status(int argc, char *argv[]);
 int verb_output(int argc, char *argv[]);
 int verb_start(int argc, char *argv[]);
+int verb_plan(int argc, char *argv[]);
 int verb_approve(int argc, char *argv[]);
 int verb_reject(int argc, char *argv[]);
 int verb_cancel(int argc, char *argv[]);

@@ -11,29 +11,16 @@
 #include "shared/log.h"
 #include "store/store-records.h"
 
-int engine_start_session(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
+/* The session a runbook and the caller's parameters make, as it would be created — parameters
+ * bound and checked, each step's target resolved, its command rendered (values of earlier steps
+ * still as their references) and its digest computed — but not stored, not active, without the
+ * engine's runtime (a plan, or what engine_start_session() goes on with). */
+static int session_build(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
                          const Identity *who, Session **ret, char **ret_error) {
         _cleanup_(json_decrefp) json_t *values = NULL;
-        _cleanup_(engine_session_freep) Session *s = NULL;
-        PersistCtx c = {};
+        _cleanup_(session_freep) Session *s = NULL;
         int r;
 
-        if (e->n_active >= e->config.max_active_sessions) {
-                (void) asprintf_safe(ret_error, "too many active sessions (%u); finish or cancel some first",
-                                     e->config.max_active_sessions);
-                return -ENOBUFS;
-        }
-        /* one person cannot take every slot (whatever uid they use) */
-        unsigned mine = 0;
-        uid_t person = identity_person(who);
-        for (size_t i = 0; i < e->n_active; i++)
-                mine += session_creator_person(e->active[i]) == person;
-        if (mine >= e->config.max_active_sessions_per_user) {
-                _cleanup_free_ char *name = identity_describe(who);
-                (void) asprintf_safe(ret_error, "%s already has %u active sessions (max_active_sessions_per_user); "
-                                     "finish or cancel some first", strna(name), mine);
-                return -ENOBUFS;
-        }
         r = runbook_bind_parameters(rb, given_params, &values, ret_error);
         if (r < 0)
                 return r;
@@ -119,6 +106,40 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 if (r < 0)
                         return r;
         }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int engine_plan_session(Engine *e, const Runbook *rb, json_t *given_params, const Identity *who, Session **ret,
+                        char **ret_error) {
+        return session_build(e, rb, "", given_params, who, ret, ret_error);
+}
+
+int engine_start_session(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
+                         const Identity *who, Session **ret, char **ret_error) {
+        _cleanup_(engine_session_freep) Session *s = NULL;
+        PersistCtx c = {};
+        int r;
+
+        if (e->n_active >= e->config.max_active_sessions) {
+                (void) asprintf_safe(ret_error, "too many active sessions (%u); finish or cancel some first",
+                                     e->config.max_active_sessions);
+                return -ENOBUFS;
+        }
+        /* one person cannot take every slot (whatever uid they use) */
+        unsigned mine = 0;
+        uid_t person = identity_person(who);
+        for (size_t i = 0; i < e->n_active; i++)
+                mine += session_creator_person(e->active[i]) == person;
+        if (mine >= e->config.max_active_sessions_per_user) {
+                _cleanup_free_ char *name = identity_describe(who);
+                (void) asprintf_safe(ret_error, "%s already has %u active sessions (max_active_sessions_per_user); "
+                                     "finish or cancel some first", strna(name), mine);
+                return -ENOBUFS;
+        }
+        r = session_build(e, rb, reference, given_params, who, &s, ret_error);
+        if (r < 0)
+                return r;
         r = session_runtime_attach(e, s);
         if (r < 0)
                 return r;

@@ -73,6 +73,13 @@ bool engine_is_idle(Engine *e);
 /* 'who' is the caller (see Identity in session.h); the engine copies what it keeps. */
 int engine_start_session(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
                          const Identity *who, Session **ret, char **ret_error);
+/* What engine_start_session() would create, checked as it checks it (parameters, targets, group
+ * members), created and written nowhere: a plan. The session is not the engine's (free it with
+ * session_free()); its steps' commands show values only a capture will know as their
+ * {{steps.ID.NAME}} references. The active-session limits are not checked (they are of the
+ * moment a session is started). */
+int engine_plan_session(Engine *e, const Runbook *rb, json_t *given_params, const Identity *who, Session **ret,
+                        char **ret_error);
 int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment);
 int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment);
 /* -EALREADY: cancelled already, its command is being stopped (rollback or finally steps follow) */
