@@ -165,6 +165,14 @@ export async function startSession(runbook, reference, parameters) {
     return { id, path };
 }
 
+// PlanSession: what StartSession would create, step by step; nothing is created.
+const PLAN_FIELDS = ['index', 'phase', 'name', 'id', 'target', 'connector', 'command', 'requiresApproval',
+                     'approvalsRequired', 'when', 'onFailure', 'retries', 'retryDelay', 'timeout', 'digest', 'captures'];
+export async function planSession(runbook, parameters) {
+    const [rows] = await call(MANAGER, IFACE_MANAGER, 'PlanSession', 'sa{ss}', [runbook, parameters]);
+    return rows.map(r => Object.fromEntries(PLAN_FIELDS.map((f, i) => [f, r[i]])));
+}
+
 // Results a(ssiittbs) of a step on a target group; a daemon without the property: [].
 const RESULT_FIELDS = ['target', 'state', 'exit_status', 'signal', 'started_at', 'finished_at', 'truncated', 'error'];
 export function hostResults(step) {

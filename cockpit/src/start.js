@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // start.js - start a session: pick a runbook, fill its parameters (checked against their patterns
-// before sending; the daemon checks again and its refusal is shown), set the reference, start,
-// and land on the session view.
-import { listRunbooks, getRunbook, startSession } from './bus.js';
-import { h, button, replace, textInput, setInvalid, emptyState, formSelect } from './dom.js';
+// before sending; the daemon checks again and its refusal is shown), set the reference, preview
+// what it would run (PlanSession, which creates nothing), start, and land on the session view.
+import { listRunbooks, getRunbook, startSession, planSession } from './bus.js';
+import { h, button, replace, textInput, setInvalid, emptyState, formSelect, table } from './dom.js';
 import { showError } from './actions.js';
 
 const REFERENCE_MAX = 256;
@@ -63,6 +63,8 @@ export function startView(ctx, query) {
     const refHelp = h('div', {});
     const submit = button('Start', { variant: 'primary', type: 'submit', 'data-action': 'start' });
     submit.type = 'submit';
+    const preview = button('Preview', { variant: 'secondary', 'data-action': 'plan' });
+    const planSlot = h('div', { id: 'rb-plan', class: 'rb-stack', 'aria-live': 'polite' });
     let fields = [];   // [{name, wrap, input, helpSlot, helpId, regex, pattern, def, description}]
 
     const form = h('form', { class: 'pf-v5-c-form', novalidate: true, id: 'rb-start-form' },
@@ -70,7 +72,8 @@ export function startView(ctx, query) {
                    group('rb-reference', 'Reference', false, ref.wrap, refHelp),
                    paramSlot,
                    h('div', { class: 'pf-v5-c-form__group pf-m-action' },
-                     h('div', { class: 'pf-v5-c-form__actions' }, submit)));
+                     h('div', { class: 'pf-v5-c-form__actions' }, submit, preview)),
+                   planSlot);
 
     const refHelpText = `A ticket or change number to find the session by (at most ${REFERENCE_MAX} bytes).`;
     replace(refHelp, helper('rb-reference-help', refHelpText));
@@ -146,27 +149,80 @@ export function startView(ctx, query) {
         }
     }
 
-    runbookSel.addEventListener('change', () => { replace(messages); showRunbook(runbookSel.value) });
+    runbookSel.addEventListener('change', () => { replace(messages); replace(planSlot); showRunbook(runbookSel.value) });
 
-    form.addEventListener('submit', async ev => {
-        ev.preventDefault();
-        replace(messages);
+    // The form's values once every field passes its checks; null (focus on the first problem) if not.
+    function formParameters(verb) {
         const name = runbookSel.value;
         if (!name) {
             runbookSel.focus();
-            return;
+            return null;
         }
         const problems = [checkReference() && ref.input, ...fields.map(f => checkField(f) && f.input)].filter(Boolean);
         if (problems.length) {
             replace(messages, h('div', { class: 'pf-v5-c-alert pf-m-danger pf-m-inline', role: 'alert', 'data-alert': 'danger' },
-                                h('p', { class: 'pf-v5-c-alert__title', text: `Not started: ${problems.length} field${problems.length > 1 ? 's need' : ' needs'} fixing.` })));
+                                h('p', { class: 'pf-v5-c-alert__title', text: `${verb}: ${problems.length} field${problems.length > 1 ? 's need' : ' needs'} fixing.` })));
             problems[0].focus();
-            return;
+            return null;
         }
         const parameters = {};
         for (const f of fields)
             if (f.input.value !== '')
                 parameters[f.name] = f.input.value;
+        return parameters;
+    }
+
+    function planNotes(st) {
+        const notes = [];
+        if (st.when)
+            notes.push(`when ${st.when}`);
+        if (st.onFailure === 'continue')
+            notes.push('on failure: continue');
+        if (st.retries > 0)
+            notes.push(`${st.retries} retries, ${Math.round(st.retryDelay / 1e6)} s apart`);
+        if (st.captures.length)
+            notes.push(`captures ${st.captures.join(', ')}`);
+        return notes.join(' · ');
+    }
+
+    preview.addEventListener('click', async () => {
+        replace(messages);
+        replace(planSlot);
+        const parameters = formParameters('No preview');
+        if (!parameters)
+            return;
+        const name = runbookSel.value;
+        preview.disabled = true;
+        try {
+            const steps = await planSession(name, parameters);
+            if (closed || runbookSel.value !== name)
+                return;
+            const gates = steps.filter(st => st.requiresApproval).length;
+            replace(planSlot,
+                    h('h2', { class: 'pf-v5-c-title pf-m-lg', text: `What ${name} would run` }),
+                    h('p', { text: `${steps.length} step${steps.length === 1 ? '' : 's'}, ${gates} behind an approval. Nothing has been started; ` +
+                                   'a value that only an earlier step will capture shows as its {{steps.ID.NAME}} reference.' }),
+                    table(['#', 'Phase', 'Step', 'Command', 'Target', 'Approval', 'Notes'],
+                          steps.map(st => [String(st.index), st.phase, st.name,
+                                           h('code', { class: 'rb-command rb-plan-command', text: st.command }),
+                                           `${st.target} (${st.connector})`,
+                                           st.requiresApproval ? `required (${st.approvalsRequired})` : 'none',
+                                           planNotes(st)]),
+                          { caption: `The steps ${name} would run`, rowAttrs: i => ({ 'data-step': String(i) }) }));
+        } catch (e) {
+            showError(messages, `The daemon refused to plan ${name}`, e);
+        } finally {
+            preview.disabled = false;
+        }
+    });
+
+    form.addEventListener('submit', async ev => {
+        ev.preventDefault();
+        replace(messages);
+        const name = runbookSel.value;
+        const parameters = formParameters('Not started');
+        if (!parameters)
+            return;
         submit.disabled = true;
         try {
             const { id } = await startSession(name, ref.input.value, parameters);

@@ -163,7 +163,7 @@ int verb_plan(int argc, char *argv[]) {
                         return cli_error(-ENOMEM, "Out of memory.");
                 return json_print(o);
         }
-        printf("\n%u steps (%u rollback, %u finally); %u need approval before they run.\n", n, phases[3], phases[4],
-               gates);
+        printf("\n%u step%s (%u rollback, %u finally); %u need%s approval before %s run%s.\n", n, n == 1 ? "" : "s",
+               phases[3], phases[4], gates, gates == 1 ? "s" : "", gates == 1 ? "it" : "they", gates == 1 ? "s" : "");
         return fflush(stdout) == 0 ? 0 : -EIO;
 }

@@ -17,6 +17,7 @@
 typedef struct StepShown {
         char *state;       /* the state last reported */
         size_t approvals;  /* decisions already reported */
+        uint32_t attempt;  /* the attempt last reported */
 } StepShown;
 
 typedef struct Watch {
@@ -94,8 +95,10 @@ static void report_step(Watch *w, size_t i) {
                        isempty(a->comment) ? "" : ": \"", strempty(a->comment), isempty(a->comment) ? "" : "\"");
                 fflush(stdout);
         }
-        if (!st->state || streq_ptr(st->state, sh->state))
+        /* an automatic retry may go from running to running (its wait too short to be seen) */
+        if (!st->state || (streq_ptr(st->state, sh->state) && st->attempt == sh->attempt))
                 return;
+        sh->attempt = st->attempt;
         if (streq(st->state, "running")) {
                 if (st->attempt > 1)
                         print_step_line(w, st, "started on %s (attempt %u): %s", strna(st->target), st->attempt,

@@ -8,6 +8,7 @@
 //   --daemon-bad VALUE   accepted by the form, refused by the daemon once --mutate has run
 //   --mutate CMD         a shell command run (by this script) before submitting --daemon-bad,
 //                        e.g. a stricter pattern and Manager.Reload
+//   --plan-expect TEXT   Preview with --good first: the plan shows TEXT as a command, nothing starts
 //   --good VALUE         starts the session
 //   --shot NAME
 // Prints "STARTED: ID" on success.
@@ -55,7 +56,21 @@ run(async () => {
                 await shot(page, `${a.shot}-refused-by-daemon`);
         }
 
-        // 3. started
+        // 3. previewed (PlanSession): the rendered command, and still on the form
+        if (a['plan-expect'] !== undefined) {
+            await page.fill(input, a.good);
+            await page.click('#rb-start-form button[data-action="plan"]');
+            const shown = await waitOrFail(page.waitForSelector('#rb-plan tbody tr[data-step="0"]'),
+                                           'Preview shows the steps the session would run');
+            const commands = shown ? await textOf(page, '#rb-plan tbody') : '';
+            note(`plan shown: ${commands.replace(/\s+/g, ' ')}`);
+            check(commands.includes(a['plan-expect']), `the plan shows the rendered command ${a['plan-expect']}`, commands);
+            check(page.url().endsWith('#/start'), 'still on the form after the preview', page.url());
+            if (a.shot)
+                await shot(page, `${a.shot}-plan`);
+        }
+
+        // 4. started
         await page.fill(input, a.good);
         await page.click('#rb-start-form button[type="submit"]');
         const landed = await waitOrFail(page.waitForURL(/#\/session\/[0-9]+$/), 'a good value starts the session and lands on its view');

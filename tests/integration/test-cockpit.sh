@@ -336,9 +336,10 @@ deploy_runbook '^1\.[0-9]+\$'
 busctl --system call org.runbookd1 /org/runbookd1 org.runbookd1.Manager Reload >/dev/null
 MUTATE
 page "$ALICE" start --runbook deploy --reference "$rs" --param version \
-    --bad latest --daemon-bad 2.0 --mutate "bash $T/mutate.sh" --good 1.5 --shot 06-start
+    --bad latest --daemon-bad 2.0 --mutate "bash $T/mutate.sh" --plan-expect "echo deploying '1.5'" --good 1.5 \
+    --shot 06-start
 sid=$(sed -n 's/^STARTED: //p' "$PAGE_OUT")
-assert_eq "$(list_sessions | jq length)" "$((before + 1))" "daemon: the refused attempts started nothing, the good one one session"
+assert_eq "$(list_sessions | jq length)" "$((before + 1))" "daemon: the refused attempts and the preview started nothing, the good one one session"
 assert_eq "$(list_sessions | jq -r --arg r "$rs" '[.[] | select(.[2] == $r)] | length')" 1 "daemon: one session with the reference"
 if [ -n "$sid" ]; then
     assert_eq "$(session_prop "$sid" Reference)" "$rs" "daemon: the started session has the reference"

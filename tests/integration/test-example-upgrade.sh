@@ -39,6 +39,8 @@ assert_eq "$(cat "$D/version")" 2.4.1 "the service is at 2.4.1"
 assert_true "the backup of 2.3.0 is there" test -e "$D/version.bak-2.3.0"
 assert_false "it is back in the pool" test -e "$D/drained"
 assert_eq "$(session_prop "$id" Rollback)" none "no rollback"
+assert_eq "$(step_prop "$id" 4 Retries) $(step_prop "$id" 4 RetryDelay)" "2 3000000" "the health check may be retried"
+assert_eq "$(step_prop "$id" 4 Attempt)" 1 "and passed at once"
 
 R=$(ref current)
 id=$(start_session "$ALICE" $RB "$R" workdir "$D") || die "StartSession failed"
