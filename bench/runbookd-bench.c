@@ -12,10 +12,12 @@
  *   runbookd-bench fsync DIR COUNT                    baseline: write + fdatasync of 4 KiB in DIR
  *
  * Times are printed as "name value unit" lines for run.sh to collect. */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
@@ -320,8 +322,25 @@ static int cmd_startup(char **argv) {
                 execv(argv[0], argv);
                 _exit(127);
         }
+        /* a daemon that exits (or never gets ready) ends the benchmark instead of hanging it */
+        struct timeval tick = { .tv_usec = 200000 };
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick);
         for (;;) {
                 ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+                int status;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                        if (waitpid(pid, &status, WNOHANG) == pid) {
+                                fprintf(stderr, "runbookd exited (status %d) before READY=1\n",
+                                        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                                return 1;
+                        }
+                        if (now_usec(CLOCK_MONOTONIC) - t0 > 60 * USEC_PER_SEC) {
+                                fprintf(stderr, "runbookd did not send READY=1 within 60 s\n");
+                                kill(pid, SIGKILL);
+                                return 1;
+                        }
+                        continue;
+                }
                 if (n < 0)
                         return perror("recv"), 1;
                 buf[n] = 0;
