@@ -67,6 +67,8 @@ bool step_retry_schedule(Step *st, StepState ns) {
             session_state_is_final(s->state))
                 return false;
 
+        /* the next step's start written ahead stands for nothing now */
+        session_drop_start_ahead(s);
         st->state = STEP_WAITING_RETRY;
         st->retry_at = now_usec(CLOCK_REALTIME) + MAX(st->retry_delay_usec, (usec_t) 1);
         step_rt(st)->dirty = true;

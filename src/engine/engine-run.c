@@ -378,6 +378,11 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
         }
         engine_hooks_changed(e, s, st);
 
+        /* a failed attempt the runbook retries by itself ("retries"): the step waits for the next
+         * (before on_failure: continue lets the session go on after its last failure) */
+        if (step_retry_schedule(st, ns))
+                return;
+
         if ((ns == STEP_SUCCEEDED || step_continues_after(st, ns)) && !session_state_is_final(s->state)) {
                 if (ns == STEP_SUCCEEDED)
                         step_note_duration(st, res->duration_usec);
@@ -394,10 +399,6 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
                 return;
         }
         session_drop_start_ahead(s);
-
-        /* a failed attempt the runbook retries by itself ("retries"): the step waits for the next */
-        if (step_retry_schedule(st, ns))
-                return;
 
         if (session_state_is_final(s->state)) {
                 /* cancelled while it ran: the session was already ended */

@@ -239,6 +239,7 @@ void engine_replay_starts(Engine *e, uint64_t start_seq) {
                                     s->id, st->index, recs[i].attempt);
                         st->attempt = recs[i].attempt;
                         st->state = STEP_RUNNING;
+                        st->retry_at = 0;
                         step_rt(st)->start_replayed = true;
                         step_rt(st)->dirty = true;
                 }

@@ -168,6 +168,33 @@ static void test_retry_wait_restart_and_cancel(void) {
         fx_done(&f);
 }
 
+/* on_failure: continue: the step is retried first; its last failure lets the session go on. */
+static void test_retries_then_continue(void) {
+        Fx f;
+        Runbook *rb;
+        Session *s;
+        uint32_t id;
+
+        fx_setup(&f);
+        rb = rb_make(&f,
+                     "{ \"steps\": [ { \"name\": \"m1\", \"run\": \"hold\", \"retries\": 1, \"on_failure\": \"continue\","
+                     "                 \"approval\": \"none\" },"
+                     "              { \"name\": \"m2\", \"run\": \"m2\", \"approval\": \"none\" } ] }");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        tc_finish(wait_run(&f, id, 0, 1), 1);
+        tc_finish(wait_run(&f, id, 0, 2), 1);
+        wait_state(&f, id, SESSION_SUCCEEDED, -1, 10 * USEC_PER_SEC);
+        settle(&f);
+        CHECK_RUNS("hold", "hold", "m2");
+        s = get(&f, id);
+        check_int(s->steps[0].state, STEP_FAILED);
+        check_int(s->steps[0].attempt, 2);
+        check_int(session_failed_steps(s), 1);
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 /* Never retried by itself: a step that was not run (its connector refused it), and an attempt
  * that was running when runbookd stopped (interrupted). */
 static void test_not_retried(void) {
@@ -205,6 +232,7 @@ int main(void) {
         TEST(retries_then_success);
         TEST(retries_exhausted);
         TEST(retry_wait_restart_and_cancel);
+        TEST(retries_then_continue);
         TEST(not_retried);
         return 0;
 }
