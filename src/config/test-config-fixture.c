@@ -68,3 +68,34 @@ void check_parse_ok(int r, const char *error) {
         check_int(r, 0);
         check(!error);
 }
+
+char *parse_runbook_error(const char *text) {
+        _cleanup_(json_decrefp) json_t *doc = test_json(text);
+        _cleanup_(runbook_freep) Runbook *rb = NULL;
+        char *error = NULL;
+        int r;
+
+        r = runbook_from_json(doc, "web", TEST_RUNBOOK_SRC, &rb, &error);
+        return check_parse_failed(r, rb, error);
+}
+
+void check_runbook_error(const char *text, const char *expected) {
+        _cleanup_free_ char *error = parse_runbook_error(text);
+        check_streq(error, expected);
+}
+
+void check_runbook_error_prefix(const char *text, const char *prefix) {
+        _cleanup_free_ char *error = parse_runbook_error(text);
+        if (strncmp(error, prefix, strlen(prefix)) != 0)
+                fprintf(stderr, "expected prefix: %s\n", prefix);
+        check(strncmp(error, prefix, strlen(prefix)) == 0);
+}
+
+Runbook *parse_runbook_ok(const char *text) {
+        _cleanup_(json_decrefp) json_t *doc = test_json(text);
+        _cleanup_free_ char *error = NULL;
+        Runbook *rb = NULL;
+
+        check_parse_ok(runbook_from_json(doc, "web", TEST_RUNBOOK_SRC, &rb, &error), error);
+        return rb;
+}

@@ -26,3 +26,13 @@ json_t *test_json(const char *text);
 char *check_parse_failed(int r, const void *made, char *error);
 /* After a parse that must succeed: checks that it returned 0 and no error (or prints the error). */
 void check_parse_ok(int r, const char *error);
+
+/* Runbook documents under test are parsed as runbook "web" loaded from this file. */
+#define TEST_RUNBOOK_SRC "/x/runbooks/web.json"
+/* Parses 'text' as a runbook; it must fail: returns the error (the caller frees it). */
+char *parse_runbook_error(const char *text);
+/* ... with exactly this error / an error starting with this. */
+void check_runbook_error(const char *text, const char *expected);
+void check_runbook_error_prefix(const char *text, const char *prefix);
+/* Parses 'text' as a runbook; it must succeed. */
+Runbook *parse_runbook_ok(const char *text);

@@ -1,90 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-runbook.c: runbook documents — strict parsing with JSON paths in errors, parameters, templates
+ * and where their references may stand, binding and quoting, and the catalog of runbook files. */
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "config/template.h"
 #include "config/test-config-fixture.h"
-
-#define SRC "/x/runbooks/web.json"
-
-/* Parses 'text' as a runbook named "web" from SRC and returns the error (must fail). */
-static char *parse_error(const char *text) {
-        _cleanup_(json_decrefp) json_t *doc = test_json(text);
-        _cleanup_(runbook_freep) Runbook *rb = NULL;
-        char *error = NULL;
-        int r;
-
-        r = runbook_from_json(doc, "web", SRC, &rb, &error);
-        return check_parse_failed(r, rb, error);
-}
-
-static void check_error(const char *text, const char *expected) {
-        _cleanup_free_ char *error = parse_error(text);
-        check_streq(error, expected);
-}
-
-static void check_error_prefix(const char *text, const char *prefix) {
-        _cleanup_free_ char *error = parse_error(text);
-        if (strncmp(error, prefix, strlen(prefix)) != 0)
-                fprintf(stderr, "expected prefix: %s\n", prefix);
-        check(strncmp(error, prefix, strlen(prefix)) == 0);
-}
-
-static Runbook *parse_ok(const char *text) {
-        _cleanup_(json_decrefp) json_t *doc = test_json(text);
-        _cleanup_free_ char *error = NULL;
-        Runbook *rb = NULL;
-
-        check_parse_ok(runbook_from_json(doc, "web", SRC, &rb, &error), error);
-        return rb;
-}
-
-static void test_rollback_finally(void) {
-        _cleanup_(runbook_freep) Runbook *rb = parse_ok(
-                "{\"finally\": [{\"name\": \"f\", \"run\": \"pool-add {{steps.cur.v}}\"}],"
-                " \"rollback\": [{\"name\": \"r\", \"run\": \"restore {{steps.cur.v}}\", \"id\": \"r\","
-                "   \"capture\": {\"x\": {\"line\": 1}}}],"
-                " \"postchecks\": [{\"name\": \"p\", \"run\": \"health\"}],"
-                " \"steps\": [{\"name\": \"m\", \"run\": \"upgrade\"}],"
-                " \"prechecks\": [{\"name\": \"c\", \"id\": \"cur\", \"run\": \"version\","
-                "   \"capture\": {\"v\": {\"line\": 1}}}]}");
-
-        /* in phase order, whatever the order of the keys */
-        check_int(rb->n_steps, 5);
-        check_int(rb->steps[0].phase, PHASE_PRECHECK);
-        check_int(rb->steps[1].phase, PHASE_MAIN);
-        check_int(rb->steps[2].phase, PHASE_POSTCHECK);
-        check_int(rb->steps[3].phase, PHASE_ROLLBACK);
-        check_streq(rb->steps[3].name, "r");
-        check(rb->steps[3].requires_approval);   /* a person decides to roll back */
-        check(rb->steps[3].refers_to_steps);
-        check_int(rb->steps[4].phase, PHASE_FINALLY);
-        check_streq(runbook_phase_key(PHASE_ROLLBACK), "rollback");
-        check_streq(runbook_phase_key(PHASE_FINALLY), "finally");
-
-        /* rollback and finally steps alone are not a runbook */
-        check_error("{\"rollback\": [{\"name\": \"a\", \"run\": \"b\"}], \"finally\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $: the runbook has no steps (\"prechecks\", \"steps\" and \"postchecks\" are all empty)");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}], \"rollback\": {}}",
-                    SRC ": $.rollback: must be an array of steps");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}], \"finally\": [{\"name\": \"a\"}]}",
-                    SRC ": $.finally[0]: missing required key 'run'");
-        /* a postcheck never runs before a rollback step */
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}],"
-                    " \"postchecks\": [{\"name\": \"h\", \"id\": \"h\", \"run\": \"b\", \"capture\": {\"v\": {\"line\": 1}}}],"
-                    " \"rollback\": [{\"name\": \"r\", \"run\": \"restore {{steps.h.v}}\"}]}",
-                    SRC ": $.rollback[0].run: '{{steps.h.v}}': step 'h' is a postcheck, and postchecks never run before "
-                    "a rollback step (rollback runs when the main steps did not succeed)");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}],"
-                    " \"postchecks\": [{\"name\": \"h\", \"id\": \"h\", \"run\": \"b\"}],"
-                    " \"rollback\": [{\"name\": \"r\", \"run\": \"restore\", \"when\": \"{{steps.h.exit_status}} == 0\"}]}",
-                    SRC ": $.rollback[0].when (at offset 0): '{{steps.h.exit_status}}': step 'h' is a postcheck, and "
-                    "postchecks never run before a rollback step (rollback runs when the main steps did not succeed)");
-        /* a main step may not refer to a rollback step (it comes after) */
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b {{steps.r.x}}\"}],"
-                    " \"rollback\": [{\"name\": \"r\", \"id\": \"r\", \"run\": \"b\", \"capture\": {\"x\": {\"line\": 1}}}]}",
-                    SRC ": $.steps[0].run: '{{steps.r.x}}': no step before this one has id 'r'");
-}
 
 static void test_phase_and_names(void) {
         check_streq(step_phase_to_string(PHASE_PRECHECK), "precheck");
@@ -195,7 +116,7 @@ static void test_valid(void) {
 }
 
 static void test_default_target_local(void) {
-        _cleanup_(runbook_freep) Runbook *rb = parse_ok("{\"postchecks\": [{\"name\": \"n\", \"run\": \"true\"}]}");
+        _cleanup_(runbook_freep) Runbook *rb = parse_runbook_ok("{\"postchecks\": [{\"name\": \"n\", \"run\": \"true\"}]}");
 
         check(!rb->target && !rb->description && rb->n_params == 0);
         check_int(rb->n_steps, 1);
@@ -231,166 +152,71 @@ static void test_syntax_error(void) {
 }
 
 static void test_unknown_keys(void) {
-        check_error("{\"colour\": 1, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.colour: unknown key (allowed: description, parameters, target, prechecks, steps, postchecks, "
+        check_runbook_error("{\"colour\": 1, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.colour: unknown key (allowed: description, parameters, target, prechecks, steps, postchecks, "
                     "rollback, finally)");
-        check_error("{\"prechecks\": [{\"name\": \"a\", \"run\": \"b\", \"colour\": \"red\"}]}",
-                    SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, id, when, approval, target, timeout, "
+        check_runbook_error("{\"prechecks\": [{\"name\": \"a\", \"run\": \"b\", \"colour\": \"red\"}]}",
+                    TEST_RUNBOOK_SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, id, when, approval, target, timeout, "
                     "expect_exit, approvers, on_failure, capture, retries, retry_delay)");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}, {\"name\": \"a\", \"run\": \"b\", \"odd key\": 1}]}",
-                    SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, id, when, approval, target, timeout, "
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}, {\"name\": \"a\", \"run\": \"b\", \"odd key\": 1}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, id, when, approval, target, timeout, "
                     "expect_exit, approvers, on_failure, capture, retries, retry_delay)");
-        check_error("{\"parameters\": {\"p\": {\"type\": \"string\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash)");
+        check_runbook_error("{\"parameters\": {\"p\": {\"type\": \"string\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash)");
 }
 
 static void test_wrong_types(void) {
-        check_error("[]", SRC ": $: must be a JSON object");
-        check_error("{\"steps\": {}}", SRC ": $.steps: must be an array of steps");
-        check_error("{\"description\": 5, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.description: must be a string");
-        check_error("{\"parameters\": [], \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.parameters: must be an object");
-        check_error("{\"parameters\": {\"p\": \"x\"}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.parameters.p: must be an object");
-        check_error("{\"parameters\": {\"p\": {\"default\": 3}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.parameters.p.default: must be a string");
-        check_error("{\"steps\": [\"echo\"]}", SRC ": $.steps[0]: must be an object");
-        check_error("{\"steps\": [{\"name\": 1, \"run\": \"b\"}]}", SRC ": $.steps[0].name: must be a string");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": [\"b\"]}]}", SRC ": $.steps[0].run: must be a string");
-        check_error("{\"target\": \"../etc\", \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.target: invalid target name '../etc'");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"target\": \"a b\"}]}",
-                    SRC ": $.steps[0].target: invalid target name 'a b'");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"expect_exit\": 256}]}",
-                    SRC ": $.steps[0].expect_exit: must be an integer from 0 to 255");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"expect_exit\": \"0\"}]}",
-                    SRC ": $.steps[0].expect_exit: must be an integer from 0 to 255");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approvers\": 17}]}",
-                    SRC ": $.steps[0].approvers: must be an integer from 1 to 16");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approvers\": 0}]}",
-                    SRC ": $.steps[0].approvers: must be an integer from 1 to 16");
+        check_runbook_error("[]", TEST_RUNBOOK_SRC ": $: must be a JSON object");
+        check_runbook_error("{\"steps\": {}}", TEST_RUNBOOK_SRC ": $.steps: must be an array of steps");
+        check_runbook_error("{\"description\": 5, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.description: must be a string");
+        check_runbook_error("{\"parameters\": [], \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.parameters: must be an object");
+        check_runbook_error("{\"parameters\": {\"p\": \"x\"}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.parameters.p: must be an object");
+        check_runbook_error("{\"parameters\": {\"p\": {\"default\": 3}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.parameters.p.default: must be a string");
+        check_runbook_error("{\"steps\": [\"echo\"]}", TEST_RUNBOOK_SRC ": $.steps[0]: must be an object");
+        check_runbook_error("{\"steps\": [{\"name\": 1, \"run\": \"b\"}]}", TEST_RUNBOOK_SRC ": $.steps[0].name: must be a string");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": [\"b\"]}]}", TEST_RUNBOOK_SRC ": $.steps[0].run: must be a string");
+        check_runbook_error("{\"target\": \"../etc\", \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.target: invalid target name '../etc'");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"target\": \"a b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].target: invalid target name 'a b'");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"expect_exit\": 256}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].expect_exit: must be an integer from 0 to 255");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"expect_exit\": \"0\"}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].expect_exit: must be an integer from 0 to 255");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approvers\": 17}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].approvers: must be an integer from 1 to 16");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approvers\": 0}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].approvers: must be an integer from 1 to 16");
 }
 
 static void test_missing_name_run(void) {
-        check_error("{\"steps\": [{\"run\": \"b\"}]}", SRC ": $.steps[0]: missing required key 'name'");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}], \"postchecks\": [{\"name\": \"a\"}]}",
-                    SRC ": $.postchecks[0]: missing required key 'run'");
-        check_error("{\"steps\": [{\"name\": \"\", \"run\": \"b\"}]}", SRC ": $.steps[0].name: must be a non-empty string");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"\"}]}", SRC ": $.steps[0].run: must be a non-empty string");
-        check_error("{\"steps\": []}",
-                    SRC ": $: the runbook has no steps (\"prechecks\", \"steps\" and \"postchecks\" are all empty)");
-        check_error("{}",
-                    SRC ": $: the runbook has no steps (\"prechecks\", \"steps\" and \"postchecks\" are all empty)");
+        check_runbook_error("{\"steps\": [{\"run\": \"b\"}]}", TEST_RUNBOOK_SRC ": $.steps[0]: missing required key 'name'");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}], \"postchecks\": [{\"name\": \"a\"}]}",
+                    TEST_RUNBOOK_SRC ": $.postchecks[0]: missing required key 'run'");
+        check_runbook_error("{\"steps\": [{\"name\": \"\", \"run\": \"b\"}]}", TEST_RUNBOOK_SRC ": $.steps[0].name: must be a non-empty string");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"\"}]}", TEST_RUNBOOK_SRC ": $.steps[0].run: must be a non-empty string");
+        check_runbook_error("{\"steps\": []}",
+                    TEST_RUNBOOK_SRC ": $: the runbook has no steps (\"prechecks\", \"steps\" and \"postchecks\" are all empty)");
+        check_runbook_error("{}",
+                    TEST_RUNBOOK_SRC ": $: the runbook has no steps (\"prechecks\", \"steps\" and \"postchecks\" are all empty)");
 }
 
 static void test_bad_approval(void) {
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approval\": \"maybe\"}]}",
-                    SRC ": $.steps[0].approval: must be \"required\" or \"none\"");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approval\": true}]}",
-                    SRC ": $.steps[0].approval: must be a string");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approval\": \"none\", \"approvers\": 2}]}",
-                    SRC ": $.steps[0].approvers: more than one approver requires \"approval\": \"required\"");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approval\": \"maybe\"}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].approval: must be \"required\" or \"none\"");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approval\": true}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].approval: must be a string");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approval\": \"none\", \"approvers\": 2}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].approvers: more than one approver requires \"approval\": \"required\"");
 
         /* one approver with "none" is just the default spelled out */
         _cleanup_(runbook_freep) Runbook *rb =
-                parse_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approval\": \"none\", \"approvers\": 1}]}");
+                parse_runbook_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"approval\": \"none\", \"approvers\": 1}]}");
         check(!rb->steps[0].requires_approval);
-}
-
-static void test_ids_and_on_failure(void) {
-        static const char *const bad_ids[] = { "\"\"", "\"Up\"", "\"a b\"", "\"a.b\"", "\"\\u00e9\"",
-                                               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"" };
-
-        for (size_t i = 0; i < ELEMENTSOF(bad_ids); i++) {
-                _cleanup_free_ char *text = NULL;
-                check(asprintf_safe(&text, "{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"id\": %s}]}", bad_ids[i]) == 0);
-                check_error(text, SRC ": $.steps[0].id: must match ^[a-z0-9_-]+$ (at most 64 characters)");
-        }
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"id\": 5}]}", SRC ": $.steps[0].id: must be a string");
-        /* unique across the phases */
-        check_error("{\"prechecks\": [{\"name\": \"look\", \"run\": \"b\", \"id\": \"x\"}],"
-                    " \"steps\": [{\"name\": \"a\", \"run\": \"b\"}, {\"name\": \"c\", \"run\": \"b\", \"id\": \"x\"}]}",
-                    SRC ": $.steps[1].id: id 'x' is already the id of precheck step 'look'");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"on_failure\": \"ignore\"}]}",
-                    SRC ": $.steps[0].on_failure: must be \"stop\" or \"continue\"");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"on_failure\": false}]}",
-                    SRC ": $.steps[0].on_failure: must be a string");
-
-        _cleanup_(runbook_freep) Runbook *rb =
-                parse_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"id\": \"back-up_2\", \"on_failure\": \"continue\"},"
-                         " {\"name\": \"c\", \"run\": \"d\", \"on_failure\": \"stop\"}, {\"name\": \"e\", \"run\": \"f\"}]}");
-        check_streq(rb->steps[0].id, "back-up_2");
-        check(rb->steps[0].continue_on_failure);
-        check(!rb->steps[1].id && !rb->steps[1].continue_on_failure);
-        check(!rb->steps[2].continue_on_failure);
-}
-
-static void test_retries(void) {
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": 26}]}",
-                    SRC ": $.steps[0].retries: must be an integer from 0 to 25 (failed attempts retried by themselves)");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": -1}]}",
-                    SRC ": $.steps[0].retries: must be an integer from 0 to 25 (failed attempts retried by themselves)");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": \"2\"}]}",
-                    SRC ": $.steps[0].retries: must be an integer from 0 to 25 (failed attempts retried by themselves)");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": 2, \"retry_delay\": 86401}]}",
-                    SRC ": $.steps[0].retry_delay: must be an integer from 0 to 86400 (seconds)");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": 2, \"retry_delay\": 1.5}]}",
-                    SRC ": $.steps[0].retry_delay: must be an integer from 0 to 86400 (seconds)");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retry_delay\": 10}]}",
-                    SRC ": $.steps[0].retry_delay: is set, but the step has no \"retries\"");
-
-        _cleanup_(runbook_freep) Runbook *rb =
-                parse_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"retries\": 2, \"retry_delay\": 10},"
-                         " {\"name\": \"c\", \"run\": \"d\", \"retries\": 25}, {\"name\": \"e\", \"run\": \"f\"}]}");
-        check_int(rb->steps[0].retries, 2);
-        check_int(rb->steps[0].retry_delay_usec, 10 * USEC_PER_SEC);
-        check_int(rb->steps[1].retries, 25);
-        check_int(rb->steps[1].retry_delay_usec, 0);
-        check_int(rb->steps[2].retries, 0);
-}
-
-/* "when": parsed at load, its references checked like run's (and exit_status of an earlier step). */
-static void test_when(void) {
-        static const char head[] = "{\"parameters\": {\"env\": {}}, \"prechecks\": [{\"id\": \"cur\", \"name\": \"current\","
-                                   " \"run\": \"v\", \"capture\": {\"version\": {\"line\": 1}}}], \"steps\": [";
-        static const struct {
-                const char *when, *error;
-        } bad[] = {
-                { "{{env}}", "$.steps[0].when: at offset 7: expected a comparison operator" },
-                { "{{nope}} == 'x'", "$.steps[0].when (at offset 0): '{{nope}}' refers to an undeclared parameter 'nope'" },
-                { "{{steps.cur.release}} == 'x'",
-                  "$.steps[0].when (at offset 0): '{{steps.cur.release}}': step 'cur' captures no value 'release' (it captures: version)" },
-                { "{{env}} == 'a' || {{steps.zz.exit_status}} == 0",
-                  "$.steps[0].when (at offset 18): '{{steps.zz.exit_status}}': no step before this one has id 'zz'" },
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                _cleanup_(json_decrefp) json_t *doc = NULL;
-                _cleanup_free_ char *text = NULL, *error = NULL, *prefix = NULL;
-                Runbook *rb = NULL;
-                check(asprintf_safe(&text, "%s{\"name\": \"up\", \"run\": \"up\"}]}", head) == 0);
-                doc = json_loads(text, 0, NULL);
-                check(doc);
-                check(json_object_set_new(json_array_get(json_object_get(doc, "steps"), 0), "when", json_string(bad[i].when)) == 0);
-                check_int(runbook_from_json(doc, "web", SRC, &rb, &error), -EINVAL);
-                check(asprintf_safe(&prefix, SRC ": %s", bad[i].error) == 0);
-                if (strncmp(error, prefix, strlen(prefix)) != 0)
-                        fprintf(stderr, "got: %s\nwanted: %s\n", error, prefix);
-                check(strncmp(error, prefix, strlen(prefix)) == 0);
-        }
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"when\": \"\"}]}",
-                    SRC ": $.steps[0].when: must be a non-empty string (an expression)");
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"capture\": {\"exit_status\": {\"line\": 1}}}]}",
-                    SRC ": $.steps[0].capture.exit_status: 'exit_status' is a step's exit status in a \"when\" "
-                    "({{steps.ID.exit_status}}), not a name for a value");
-
-        _cleanup_free_ char *ok = NULL;
-        check(asprintf_safe(&ok, "%s{\"name\": \"up\", \"run\": \"up\", \"when\": "
-                            "\"{{steps.cur.version}} != '2.4.1' && {{steps.cur.exit_status}} == 0 && {{env}} =~ '^p'\"}]}", head) == 0);
-        _cleanup_(runbook_freep) Runbook *rb = parse_ok(ok);
-        check_streq(rb->steps[1].when, "{{steps.cur.version}} != '2.4.1' && {{steps.cur.exit_status}} == 0 && {{env}} =~ '^p'");
-        check(!rb->steps[0].when);
 }
 
 static void test_bad_timeout(void) {
@@ -402,59 +228,59 @@ static void test_bad_timeout(void) {
                 _cleanup_free_ char *text = NULL;
 
                 check(asprintf_safe(&text, steps, bad[i]) == 0);
-                check_error(text, SRC ": $.steps[2].timeout: must be a positive integer (seconds)");
+                check_runbook_error(text, TEST_RUNBOOK_SRC ": $.steps[2].timeout: must be a positive integer (seconds)");
         }
-        check_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"timeout\": 604801}]}",
-                    SRC ": $.steps[0].timeout: must be at most 604800 seconds (7 days)");
+        check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"timeout\": 604801}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].timeout: must be at most 604800 seconds (7 days)");
 
         _cleanup_(runbook_freep) Runbook *rb =
-                parse_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"timeout\": 604800}]}");
+                parse_runbook_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\", \"timeout\": 604800}]}");
         check(rb->steps[0].timeout_usec == 604800 * USEC_PER_SEC);
 }
 
 static void test_templates(void) {
-        check_error("{\"parameters\": {\"a\": {}}, \"steps\": [{\"name\": \"x\", \"run\": \"echo {{a}}\"},"
+        check_runbook_error("{\"parameters\": {\"a\": {}}, \"steps\": [{\"name\": \"x\", \"run\": \"echo {{a}}\"},"
                     " {\"name\": \"y\", \"run\": \"echo {{ b }}\"}]}",
-                    SRC ": $.steps[1].run: '{{b}}' refers to an undeclared parameter 'b'");
-        check_error("{\"steps\": [{\"name\": \"x\", \"run\": \"echo {{a\"}]}",
-                    SRC ": $.steps[0].run: unterminated '{{' (at offset 5)");
-        check_error("{\"steps\": [{\"name\": \"x\", \"run\": \"echo {{}}\"}]}",
-                    SRC ": $.steps[0].run: invalid parameter reference '{{}}' (expected {{name}} or {{steps.ID.NAME}})");
-        check_error("{\"steps\": [{\"name\": \"x\", \"run\": \"echo {{a b}}\"}]}",
-                    SRC ": $.steps[0].run: invalid parameter reference '{{a b}}' (expected {{name}} or {{steps.ID.NAME}})");
+                    TEST_RUNBOOK_SRC ": $.steps[1].run: '{{b}}' refers to an undeclared parameter 'b'");
+        check_runbook_error("{\"steps\": [{\"name\": \"x\", \"run\": \"echo {{a\"}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].run: unterminated '{{' (at offset 5)");
+        check_runbook_error("{\"steps\": [{\"name\": \"x\", \"run\": \"echo {{}}\"}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].run: invalid parameter reference '{{}}' (expected {{name}} or {{steps.ID.NAME}})");
+        check_runbook_error("{\"steps\": [{\"name\": \"x\", \"run\": \"echo {{a b}}\"}]}",
+                    TEST_RUNBOOK_SRC ": $.steps[0].run: invalid parameter reference '{{a b}}' (expected {{name}} or {{steps.ID.NAME}})");
 
         _cleanup_(runbook_freep) Runbook *rb =
-                parse_ok("{\"parameters\": {\"a\": {}, \"_b2\": {}}, \"steps\": [{\"name\": \"x\", "
+                parse_runbook_ok("{\"parameters\": {\"a\": {}, \"_b2\": {}}, \"steps\": [{\"name\": \"x\", "
                          "\"run\": \"echo {{a}}{{\\t_b2 }} }} {{  a}}\"}]}");
         check_int(rb->n_steps, 1);
 
         /* a reference must stand where its quoted value is one whole word of data */
-        check_error("{\"parameters\": {\"v\": {}}, \"steps\": [{\"name\": \"x\", \"run\": \"echo ok\"},"
+        check_runbook_error("{\"parameters\": {\"v\": {}}, \"steps\": [{\"name\": \"x\", \"run\": \"echo ok\"},"
                     " {\"name\": \"y\", \"run\": \"logger -t rb \\\"{{v}}\\\"\"}]}",
-                    SRC ": $.steps[1].run: '{{v}}' (at offset 14) stands inside \"…\" quotes, where its single quotes "
+                    TEST_RUNBOOK_SRC ": $.steps[1].run: '{{v}}' (at offset 14) stands inside \"…\" quotes, where its single quotes "
                     "are plain characters and $(…) still runs: a parameter may only stand where its quoted value is "
                     "one whole shell word of data (see docs/runbooks.md)");
-        check_error("{\"parameters\": {\"v\": {}}, \"postchecks\": [{\"name\": \"x\", \"run\": \"sh -c {{ v }}\"}]}",
-                    SRC ": $.postchecks[0].run: '{{ v }}' (at offset 6) is the program 'sh' runs (its first operand): "
+        check_runbook_error("{\"parameters\": {\"v\": {}}, \"postchecks\": [{\"name\": \"x\", \"run\": \"sh -c {{ v }}\"}]}",
+                    TEST_RUNBOOK_SRC ": $.postchecks[0].run: '{{ v }}' (at offset 6) is the program 'sh' runs (its first operand): "
                     "a parameter may only stand where its quoted value is one whole shell word of data (see docs/runbooks.md)");
 }
 
 static void test_parameters(void) {
-        check_error("{\"parameters\": {\"1x\": {}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.parameters[\"1x\"]: invalid parameter name (must match [A-Za-z_][A-Za-z0-9_]{0,63})");
-        check_error("{\"parameters\": {\"a-b\": {}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.parameters[\"a-b\"]: invalid parameter name (must match [A-Za-z_][A-Za-z0-9_]{0,63})");
-        check_error_prefix("{\"parameters\": {\"p\": {\"pattern\": \"([a-z\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                           SRC ": $.parameters.p.pattern: invalid regular expression '([a-z': ");
-        check_error("{\"parameters\": {\"p\": {\"pattern\": \"^[a-z]+$\", \"default\": \"Nope\"}}, "
+        check_runbook_error("{\"parameters\": {\"1x\": {}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.parameters[\"1x\"]: invalid parameter name (must match [A-Za-z_][A-Za-z0-9_]{0,63})");
+        check_runbook_error("{\"parameters\": {\"a-b\": {}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.parameters[\"a-b\"]: invalid parameter name (must match [A-Za-z_][A-Za-z0-9_]{0,63})");
+        check_runbook_error_prefix("{\"parameters\": {\"p\": {\"pattern\": \"([a-z\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                           TEST_RUNBOOK_SRC ": $.parameters.p.pattern: invalid regular expression '([a-z': ");
+        check_runbook_error("{\"parameters\": {\"p\": {\"pattern\": \"^[a-z]+$\", \"default\": \"Nope\"}}, "
                     "\"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.parameters.p.default: value 'Nope' does not match pattern '^[a-z]+$'");
-        check_error("{\"parameters\": {\"p\": {\"default\": \"a\\u0001b\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.parameters.p.default: value is not printable UTF-8 text (control character U+0001 at byte 1)");
+                    TEST_RUNBOOK_SRC ": $.parameters.p.default: value 'Nope' does not match pattern '^[a-z]+$'");
+        check_runbook_error("{\"parameters\": {\"p\": {\"default\": \"a\\u0001b\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.parameters.p.default: value is not printable UTF-8 text (control character U+0001 at byte 1)");
 }
 
 static Runbook *bind_runbook(void) {
-        return parse_ok("{\"parameters\": {"
+        return parse_runbook_ok("{\"parameters\": {"
                         "\"service\": {\"pattern\": \"^[a-z0-9@._-]+$\"},"
                         "\"port\": {\"default\": \"80\", \"pattern\": \"^[0-9]+$\"},"
                         "\"note\": {\"default\": \"\"}},"
@@ -496,7 +322,7 @@ static void test_bind(void) {
                          "parameter 'note': value starts with '-', which a program could take as an option "
                          "(the runbook may allow it with \"allow_leading_dash\": true)");
         {
-                _cleanup_(runbook_freep) Runbook *dash = parse_ok(
+                _cleanup_(runbook_freep) Runbook *dash = parse_runbook_ok(
                         "{\"parameters\": {\"n\": {\"allow_leading_dash\": true}},"
                         " \"steps\": [{\"name\": \"a\", \"run\": \"echo {{n}}\"}]}");
                 _cleanup_(json_decrefp) json_t *g = json_pack("{s:s}", "n", "-5"), *b = NULL;
@@ -505,8 +331,8 @@ static void test_bind(void) {
                 check_int(runbook_bind_parameters(dash, g, &b, &e), 0);
                 check_streq(json_string_value(json_object_get(b, "n")), "-5");
         }
-        check_error("{\"parameters\": {\"n\": {\"allow_leading_dash\": \"yes\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    SRC ": $.parameters.n.allow_leading_dash: must be true or false");
+        check_runbook_error("{\"parameters\": {\"n\": {\"allow_leading_dash\": \"yes\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.parameters.n.allow_leading_dash: must be true or false");
 
         big = malloc(RUNBOOK_PARAM_VALUE_MAX + 2);
         check(big);
@@ -532,7 +358,7 @@ static void test_bind(void) {
         check_streq(error, "parameter 'service' is required");
         free(TAKE_PTR(error));
 
-        _cleanup_(runbook_freep) Runbook *none = parse_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}");
+        _cleanup_(runbook_freep) Runbook *none = parse_runbook_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}");
         check_int(runbook_bind_parameters(none, NULL, &bound, &error), 0);
         check_int(json_object_size(bound), 0);
         check_bind_error(none, "{\"x\": \"1\"}", "unknown parameter 'x' (runbook 'web' takes no parameters)");
@@ -574,69 +400,6 @@ static void test_render(void) {
         check(!out);
 }
 
-/* {{steps.ID.NAME}}: substituted from the values earlier steps captured, in the same one pass
- * (a value that reads like a reference is data); kept as written until it has a value, when
- * asked; refused otherwise. */
-static void test_render_steps(void) {
-        _cleanup_(json_decrefp) json_t *params = json_pack("{s:s}", "a", "{{steps.x.v}}"),
-                                      *steps = json_pack("{s:{s:s}}", "x", "v", "2.4'1 {{a}}");
-        _cleanup_free_ char *out = NULL;
-
-        check_int(template_render_steps("up {{steps.x.v}} {{a}}", params, steps, false, &out), 0);
-        check_streq(out, "up '2.4'\\''1 {{a}}' '{{steps.x.v}}'");
-        free(TAKE_PTR(out));
-        check_int(template_render_steps("up {{ steps.x.v }} {{steps.y.w}}", params, steps, true, &out), 0);
-        check_streq(out, "up '2.4'\\''1 {{a}}' {{steps.y.w}}");
-        free(TAKE_PTR(out));
-        check_int(template_render_steps("up {{steps.y.w}}", params, steps, false, &out), -ENXIO);
-        check_int(template_render_steps("up {{steps.x.w}}", params, NULL, false, &out), -ENXIO);
-        check_int(template_render("up {{steps.x.v}}", params, &out), -ENXIO);
-        check(!out);
-        /* what a step reference is */
-        check(template_step_ref("steps.a-b_9.Name_1", 18, NULL, NULL, NULL, NULL));
-        check(!template_step_ref("steps.A.v", 9, NULL, NULL, NULL, NULL));
-        check(!template_step_ref("steps..v", 8, NULL, NULL, NULL, NULL));
-        check(!template_step_ref("steps.a.", 8, NULL, NULL, NULL, NULL));
-        check(!template_step_ref("steps.a.9v", 10, NULL, NULL, NULL, NULL));
-        check(!template_step_ref("steps.a.b.c", 11, NULL, NULL, NULL, NULL));
-        check(!template_step_ref("step.a.b", 8, NULL, NULL, NULL, NULL));
-}
-
-/* A reference must name a value that a step before this one captures. */
-static void test_step_refs(void) {
-        static const char head[] = "{\"prechecks\": [{\"id\": \"cur\", \"name\": \"current\", \"run\": \"app --version\","
-                                   " \"capture\": {\"version\": {\"regex\": \"^app (.*)$\"}}}], \"steps\": [";
-
-        _cleanup_free_ char *ok = NULL, *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
-        check(asprintf_safe(&ok, "%s{\"name\": \"up\", \"run\": \"up {{steps.cur.version}}\"}, "
-                            "{\"name\": \"plain\", \"run\": \"x\"}]}", head) == 0);
-        _cleanup_(runbook_freep) Runbook *rb = parse_ok(ok);
-        check(rb->steps[1].refers_to_steps);
-        check(!rb->steps[2].refers_to_steps && !rb->steps[0].refers_to_steps);
-        check_int(rb->steps[0].n_captures, 1);
-
-        check(asprintf_safe(&e1, "%s{\"name\": \"up\", \"run\": \"up {{steps.cur.release}}\"}]}", head) == 0);
-        check_error(e1, SRC ": $.steps[0].run: '{{steps.cur.release}}': step 'cur' captures no value 'release' "
-                    "(it captures: version)");
-        check(asprintf_safe(&e2, "%s{\"name\": \"up\", \"run\": \"up {{steps.nope.v}}\"}]}", head) == 0);
-        check_error(e2, SRC ": $.steps[0].run: '{{steps.nope.v}}': no step before this one has id 'nope'");
-        /* a later step, or the step itself, does not run before */
-        check(asprintf_safe(&e3, "{\"steps\": [{\"name\": \"a\", \"run\": \"a {{steps.b.v}}\"},"
-                            " {\"id\": \"b\", \"name\": \"b\", \"run\": \"b\", \"capture\": {\"v\": {\"line\": 1}}}]}") == 0);
-        check_error(e3, SRC ": $.steps[0].run: '{{steps.b.v}}': no step before this one has id 'b'");
-        check(asprintf_safe(&e4, "{\"steps\": [{\"id\": \"b\", \"name\": \"b\", \"run\": \"b {{steps.b.v}}\","
-                            " \"capture\": {\"v\": {\"line\": 1}}}]}") == 0);
-        check_error(e4, SRC ": $.steps[0].run: '{{steps.b.v}}': no step before this one has id 'b'");
-        check_error("{\"steps\": [{\"id\": \"b\", \"name\": \"b\", \"run\": \"b\"}, {\"name\": \"c\", \"run\": \"c {{steps.b.v}}\"}]}",
-                    SRC ": $.steps[1].run: '{{steps.b.v}}': step 'b' captures no value 'v' (it captures nothing)");
-        /* the placement rules hold for step references as for parameters */
-        check_error_prefix("{\"steps\": [{\"id\": \"b\", \"name\": \"b\", \"run\": \"b\", \"capture\": {\"v\": {\"line\": 1}}},"
-                           " {\"name\": \"c\", \"run\": \"sh -c {{steps.b.v}}\"}]}",
-                           SRC ": $.steps[1].run: '{{steps.b.v}}' (at offset 6) ");
-        check_error("{\"steps\": [{\"name\": \"b\", \"run\": \"b\", \"capture\": {\"v\": 1}}]}",
-                    SRC ": $.steps[0].capture.v: must be an object with one of \"regex\", \"json\" or \"line\"");
-}
-
 /* Runs 'cmd' with /bin/sh -c and returns what it printed on stdout. */
 static char *run_sh(const char *cmd) {
         char *buf = NULL, chunk[4096];
@@ -664,7 +427,7 @@ static void test_injection(void) {
         };
 
         check(asprintf_safe(&canary, "%s/pwned", dir) == 0);
-        rb = parse_ok("{\"parameters\": {\"v\": {\"pattern\": \".*\", \"allow_leading_dash\": true}},"
+        rb = parse_runbook_ok("{\"parameters\": {\"v\": {\"pattern\": \".*\", \"allow_leading_dash\": true}},"
                       "\"steps\": [{\"name\": \"echo\", \"run\": \"echo {{v}}\"},"
                       "            {\"name\": \"printf\", \"run\": \"printf '%s' {{ v }}\"}]}");
 
@@ -800,12 +563,6 @@ int main(void) {
         TEST(missing_name_run);
         TEST(bad_approval);
         TEST(bad_timeout);
-        TEST(ids_and_on_failure);
-        TEST(retries);
-        TEST(rollback_finally);
-        TEST(render_steps);
-        TEST(step_refs);
-        TEST(when);
         TEST(templates);
         TEST(parameters);
         TEST(bind);
