@@ -186,11 +186,12 @@ _teardown() {
     exit 1
 }
 
-# Kills step processes left behind (e.g. after kill -9 of the daemon): every process whose
-# command line mentions the test's temp dir, by process group.
-_kill_strays() {
+# kill_matching ERE: kills every process whose command line matches ERE (pgrep -f), with its
+# process group when that is not ours — as an operator stops the processes of a step that
+# outlived a SIGKILLed daemon.
+kill_matching() {
     local pid pgid
-    for pid in $(pgrep -f -- "$T/" 2>/dev/null); do
+    for pid in $(pgrep -f -- "$1" 2>/dev/null); do
         [ "$pid" = $$ ] && continue
         pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')
         if [ -n "$pgid" ] && [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ]; then
@@ -200,6 +201,10 @@ _kill_strays() {
         fi
     done
 }
+
+# Kills step processes left behind (e.g. after kill -9 of the daemon): every process whose
+# command line mentions the test's temp dir, by process group.
+_kill_strays() { kill_matching "$T/"; }
 
 _check_sanitizer_logs() {
     local f

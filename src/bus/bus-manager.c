@@ -347,7 +347,6 @@ static int method_list_runbooks(sd_bus_message *message, void *userdata, sd_bus_
 static int method_get_runbook(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_free_ char *text = NULL;
-        char cut[128 + 4];
         const Runbook *rb;
         const char *name;
         int r;
@@ -355,15 +354,9 @@ static int method_get_runbook(sd_bus_message *message, void *userdata, sd_bus_er
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        rb = runbook_catalog_find(m->runbooks, name);
-        if (!rb) {
-                const RunbookBroken *b = runbook_catalog_find_broken(m->runbooks, name);
-                if (b)
-                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_RUNBOOK,
-                                                 "Runbook '%s' cannot be used: %s", name, b->error);
-                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_RUNBOOK, "No runbook '%s'.",
-                                         utf8_cut(name, 128, cut, sizeof cut));
-        }
+        r = bus_find_runbook(m, name, &rb, error);
+        if (r < 0)
+                return r;
         text = json_dumps(rb->json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (!text)
                 return -ENOMEM;

@@ -31,11 +31,7 @@ int verb_start(int argc, char *argv[]) {
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", argv[1], arg_reference);
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{ss}");
-        for (char **p = arg_parameters; r >= 0 && p && p[0] && p[1]; p += 2)
-                r = sd_bus_message_append(m, "{ss}", p[0], p[1]);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+                r = cli_append_parameters(m, arg_parameters);
         if (r < 0)
                 return cli_error(r, "Failed to build the call: %s", strerror(-r));
 

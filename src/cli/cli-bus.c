@@ -623,3 +623,12 @@ int session_info_load(sd_bus *bus, uint32_t id, SessionInfo *s, sd_bus_error *er
         }
         return 0;
 }
+
+int cli_append_parameters(sd_bus_message *m, char **params) {
+        int r = sd_bus_message_open_container(m, 'a', "{ss}");
+        for (char **p = params; r >= 0 && p && p[0] && p[1]; p += 2)
+                r = sd_bus_message_append(m, "{ss}", p[0], p[1]);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}

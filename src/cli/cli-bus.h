@@ -29,6 +29,9 @@ void polkit_agent_close(void);
  * Returns r (negative). */
 int cli_bus_error(int r, const sd_bus_error *error, const char *action, const char *what);
 
+/* Appends NAME, VALUE, NAME, VALUE, … (NULL: none) as an a{ss}. */
+int cli_append_parameters(sd_bus_message *m, char **params);
+
 /* "12" → 12; -EINVAL for anything else. */
 int parse_session_id(const char *s, uint32_t *ret);
 int parse_step_index(const char *s, uint32_t *ret);

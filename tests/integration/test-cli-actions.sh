@@ -58,11 +58,8 @@ wait_step_state "$idi" 0 running
 for _ in $(seq 100); do [ -e "$D/started.marker" ] && break; sleep 0.1; done
 expect_ctl_fail "retry of a session that is not interrupted is refused" '.' "$ALICE" retry "$idi"
 kill_daemon -9
-for pid in $(pgrep -f -- "$D"); do
-    pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
-    [ -n "$pgid" ] && [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ] && kill -KILL -- "-$pgid" 2>/dev/null
-    kill -KILL "$pid" 2>/dev/null
-done
+# the step's processes outlive a SIGKILLed daemon: stop them, as an operator would
+kill_matching "$D"
 start_daemon
 wait_session_state "$idi" interrupted
 s=$(show_json "$idi") || s=null

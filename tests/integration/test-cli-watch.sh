@@ -115,11 +115,8 @@ id=$(start_session "$ALICE" long-running "$(ref w7)" dir "$D") || die "StartSess
 wait_step_state "$id" 0 running
 for _ in $(seq 100); do [ -e "$D/started.marker" ] && break; sleep 0.1; done
 kill_daemon -9
-for pid in $(pgrep -f -- "$D"); do
-    pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
-    [ -n "$pgid" ] && [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ] && kill -KILL -- "-$pgid" 2>/dev/null
-    kill -KILL "$pid" 2>/dev/null
-done
+# the step's processes outlive a SIGKILLed daemon: stop them, as an operator would
+kill_matching "$D"
 ctl_timeout 60 "$BOB" watch "$id" >/dev/null 2>&1; rc=$?
 assert_eq "$rc" 1 "watch while runbookd is not running: 1 (bus error)"
 start_daemon

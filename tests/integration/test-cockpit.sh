@@ -425,10 +425,7 @@ for _ in $(seq 300); do [ -e "$READY" ] || ! kill -0 "$PAGE_PID" 2>/dev/null && 
 if [ -e "$READY" ]; then
     kill_daemon -9
     # the step's processes outlive a SIGKILLed daemon: stop them, as an operator would
-    for pid in $(pgrep -f -- "$D/"); do
-        pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
-        [ -n "$pgid" ] && [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ] && kill -KILL -- "-$pgid" 2>/dev/null
-    done
+    kill_matching "$D/"
     wait_gone "$D/" 10 || fail "the step's processes did not go"
     start_daemon
 else

@@ -95,11 +95,7 @@ wait_step_state "$id" 0 running
 wait_file "$D/run.count" || fail "the slow step did not start"
 kill_daemon -9
 # the step's processes outlive a SIGKILLed daemon: stop them, as an operator would
-for pid in $(pgrep -f -- "$D"); do
-    pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
-    [ -n "$pgid" ] && [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ] && kill -KILL -- "-$pgid" 2>/dev/null
-    kill -KILL "$pid" 2>/dev/null
-done
+kill_matching "$D"
 start_daemon
 wait_step_state "$id" 0 interrupted
 wait_session_state "$id" interrupted
