@@ -132,7 +132,7 @@ static void report_step(Watch *w, size_t i) {
                                 ansi(ANSI_NORMAL), status, st->started_at > 0 ? " after " : "",
                                 st->started_at > 0 ? format_timespan(span, sizeof span, d) : "",
                                 isempty(st->error) || streq(st->state, "succeeded") ? "" : " (",
-                                streq(st->state, "succeeded") ? "" : strempty(st->error),
+                                streq(st->state, "succeeded") ? "" : strempty(cli_esc(st->error)),
                                 isempty(st->error) || streq(st->state, "succeeded") ? "" : ")");
         }
         c = strdup(st->state);
