@@ -8,19 +8,15 @@
  * sent is replaced once by a new one (the command cannot have run).
  *
  * Stopping the remote command. Closing a channel does not stop the command: sshd (without a pty)
- * does not signal it. So the command is wrapped as
- *
- *     printf 'runbookd-pgid %s\n' "$$"; exec /bin/sh -c 'RUNBOOK_SESSION=.. RUNBOOK_STEP=.. RUNBOOK_TARGET=..;
- *         export RUNBOOK_SESSION RUNBOOK_STEP RUNBOOK_TARGET; <command>'
- *
- * sshd starts the user's shell for a session in a new session (setsid()), so that shell is a
- * process group leader and "$$" is the group of everything the command starts (as for local, a
- * command that makes its own group escapes). The wrapper reports it on the first stdout line,
- * which the connector strips before anything reaches the capture, then execs the command in the
- * same process. On timeout or cancel, the connector opens a second channel on the same
+ * does not signal it. So the command is wrapped (ssh-wrap.c) to run in a process group of its own
+ * whatever the server does, and to report that group on the first stdout line, which the
+ * connector strips before anything reaches the capture (as for local, a command that makes its
+ * own group escapes). On timeout or cancel, the connector opens a second channel on the same
  * connection and runs 'kill -TERM -- -<pgid>' (with CONT), then 'kill -KILL -- -<pgid>' after the
  * grace period the local connector uses; the first channel then ends on its own with the
- * command's exit signal. If the pgid is not known yet (the command was just sent), the kill is
+ * command's exit signal. If the host could give the command no group of its own (no setsid), the
+ * wrapper says why, only the command's shell is signalled, and the step's result says that what
+ * it started may still run. If the group is not known yet (the command was just sent), the kill is
  * sent as soon as the line arrives. If the channel still has not ended a grace period after KILL
  * (or the connection is broken), the connection is dropped and the step ends anyway. */
 
@@ -33,12 +29,11 @@
 #include "connector/connector.h"
 #include "connector/ssh/ssh-check.h"
 #include "connector/ssh/ssh-pool.h"
+#include "connector/ssh/ssh-wrap.h"
 #include "shared/log.h"
 
 #define SSH_KILL_GRACE_USEC (5 * USEC_PER_SEC)
 #define SSH_READ_PER_DISPATCH (256 * 1024)
-#define SSH_HEADER_MAX 64
-#define SSH_HEADER_PREFIX "runbookd-pgid "
 
 typedef enum ChanPhase {
         CH_NONE,        /* not begun */
@@ -72,12 +67,12 @@ typedef struct SshJob {
         bool reused;
         SshChan main;
         SshChan kill[2];                  /* TERM, KILL */
-        char header[SSH_HEADER_MAX];
+        char header[SSH_WRAP_HEADER_MAX];
         size_t header_len;
         bool header_done;
-        long pgid;                        /* the remote command's process group; 0: not known */
+        SshWrapHeader target;             /* what to signal; .pid 0: not known */
         SshStop stop;
-        unsigned kills_due;               /* kill channels to start once pgid is known */
+        unsigned kills_due;               /* kill channels to start once the target is known */
         usec_t timeout_usec;
         sd_event_source *timer;           /* timeout, then the kill grace, then the give-up */
         unsigned grace_stage;
@@ -199,27 +194,47 @@ static int signal_from_name(const char *name) {
         return 0;
 }
 
-static void ssh_timeout_message(SshJob *s) {
-        char b[DURATION_MAX];
+/* What a stop could not reach: "" if it signalled the command's whole process group. */
+static const char *ssh_stop_caveat(SshJob *s, char *buf, size_t size) {
+        if (s->stop == SSH_STOP_NONE || (s->target.pid > 0 && s->target.group))
+                return "";
+        if (s->target.pid > 0)
+                snprintf(buf, size, "; only the command's shell was signalled on %s (the command could not have a "
+                         "process group of its own: %s), so processes it started may still run", s->ep.host,
+                         s->target.reason);
+        else if (s->header_done)
+                snprintf(buf, size, "; the command could not be signalled on %s (the login shell did not run "
+                         "runbookd's wrapper), so it may still run", s->ep.host);
+        else if (s->main.phase <= CH_OPEN || s->main.phase == CH_DONE)
+                return "";   /* not sent; or it ended before it reported its group */
+        else
+                snprintf(buf, size, "; the command's process group on %s was not known when the connection was "
+                         "given up, so it may still run", s->ep.host);
+        return buf;
+}
+
+static void ssh_stop_message(SshJob *s) {
+        char b[DURATION_MAX], caveat[320];
+        const char *c = ssh_stop_caveat(s, caveat, sizeof caveat);
 
         free(s->message);
-        (void) asprintf_safe(&s->message, "timed out after %s",
-                             connector_format_timeout(b, sizeof b, s->timeout_usec));
+        s->message = NULL;
+        if (s->stop == SSH_STOP_TIMEOUT)
+                (void) asprintf_safe(&s->message, "timed out after %s%s",
+                                     connector_format_timeout(b, sizeof b, s->timeout_usec), c);
+        else
+                (void) asprintf_safe(&s->message, "cancelled%s", c);
 }
 
 /* The command's channel is closed and freed: report how it ended. */
 static void ssh_complete(SshJob *s) {
         StepResult res = { .exit_status = -1 };
 
-        if (s->stop == SSH_STOP_TIMEOUT) {
-                res.outcome = OUTCOME_TIMED_OUT;
+        if (s->stop != SSH_STOP_NONE) {
+                res.outcome = s->stop == SSH_STOP_TIMEOUT ? OUTCOME_TIMED_OUT : OUTCOME_CANCELLED;
                 res.signal = s->exit_signal;
-                ssh_timeout_message(s);
-                res.message = s->message;
-        } else if (s->stop == SSH_STOP_CANCEL) {
-                res.outcome = OUTCOME_CANCELLED;
-                res.signal = s->exit_signal;
-                res.message = "cancelled";
+                ssh_stop_message(s);
+                res.message = s->message ?: "cancelled";
         } else if (s->exit_signal > 0) {
                 const char *abbrev = sigabbrev_np(s->exit_signal);
                 res.outcome = OUTCOME_KILLED;
@@ -254,16 +269,11 @@ static void ssh_stdout(SshJob *s, const char *p, size_t n) {
                 if (!nl && s->header_len < sizeof s->header - 1)
                         return;   /* wait for the rest of the line */
                 s->header_done = true;
-                if (strncmp(s->header, SSH_HEADER_PREFIX, strlen(SSH_HEADER_PREFIX)) == 0) {
-                        char *end;
-                        long v = strtol(s->header + strlen(SSH_HEADER_PREFIX), &end, 10);
-                        if (v > 1 && *end == '\n')
-                                s->pgid = v;
-                }
-                if (s->pgid == 0) {
+                if (ssh_wrap_parse_header(s->header, &s->target) < 0) {
                         /* not our line (an odd login shell?): keep it as output, and stopping
                          * the command will not be possible */
                         log_debug("ssh %s: no process group line from the wrapper.", s->ep.host);
+                        s->target = (SshWrapHeader) {};
                         (void) output_capture_append(&s->job.output[0], s->header, s->header_len);
                 }
         }
@@ -370,7 +380,8 @@ static int chan_step(SshJob *s, SshChan *c, bool main, size_t *budget) {
                 }
 }
 
-/* Sends a signal to the remote command's process group over a channel of its own. */
+/* Sends a signal to the remote command's process group (or its process, see ssh-wrap.c) over a
+ * channel of its own. */
 static void ssh_send_kill(SshJob *s, unsigned which) {
         SshChan *k = &s->kill[which];
         const char *sig = which == 0 ? "TERM" : "KILL";
@@ -379,13 +390,10 @@ static void ssh_send_kill(SshJob *s, unsigned which) {
                 return;
         free(k->command);
         k->command = NULL;
-        if (which == 0)
-                (void) asprintf_safe(&k->command, "kill -TERM -- -%ld; kill -CONT -- -%ld; true", s->pgid, s->pgid);
-        else
-                (void) asprintf_safe(&k->command, "kill -KILL -- -%ld; true", s->pgid);
-        if (!k->command)
+        if (ssh_wrap_kill_command(&s->target, sig, &k->command) < 0)
                 return;
-        log_debug("ssh %s: sending SIG%s to remote process group %ld.", s->ep.host, sig, s->pgid);
+        log_debug("ssh %s: sending SIG%s to remote %s %ld.", s->ep.host, sig,
+                  s->target.group ? "process group" : "process", s->target.pid);
         k->phase = CH_OPEN;
 }
 
@@ -405,7 +413,7 @@ static void ssh_pump(SshJob *s) {
                 if (r < 0)
                         goto broken;
                 p |= r;
-                if (s->header_done && s->kills_due > 0 && s->pgid > 0) {
+                if (s->header_done && s->kills_due > 0 && s->target.pid > 0) {
                         for (unsigned i = 0; i < s->kills_due; i++)
                                 ssh_send_kill(s, i);
                         s->kills_due = 0;
@@ -476,9 +484,8 @@ static void on_acquired(SshConn *c, int error, const char *message, void *userda
                         .outcome = s->stop == SSH_STOP_TIMEOUT ? OUTCOME_TIMED_OUT : OUTCOME_CANCELLED,
                         .exit_status = -1,
                 };
-                if (s->stop == SSH_STOP_TIMEOUT)
-                        ssh_timeout_message(s);
-                res.message = s->stop == SSH_STOP_TIMEOUT ? s->message : "cancelled";
+                ssh_stop_message(s);
+                res.message = s->message ?: "cancelled";
                 return ssh_finish(s, &res);
         }
         s->main.phase = CH_OPEN;
@@ -514,13 +521,12 @@ static int ssh_begin_stop(SshJob *s, SshStop why) {
                         ssh_conn_set_handler(s->conn, NULL, NULL);
                         s->broken = s->main.phase == CH_OPEN;
                 }
-                if (why == SSH_STOP_TIMEOUT)
-                        ssh_timeout_message(s);
+                ssh_stop_message(s);
                 ssh_finish_later(s, why == SSH_STOP_TIMEOUT ? OUTCOME_TIMED_OUT : OUTCOME_CANCELLED,
-                                 why == SSH_STOP_TIMEOUT ? s->message : "cancelled");
+                                 s->message ?: "cancelled");
                 return 0;
         }
-        if (s->pgid > 0)
+        if (s->target.pid > 0)
                 ssh_send_kill(s, 0);
         else
                 s->kills_due = 1;
@@ -538,7 +544,7 @@ static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
                         ssh_fail(s, -ETIMEDOUT, "timed out, and could not stop the command on %s", s->ep.host);
                 return 0;
         case 1:
-                if (s->pgid > 0)
+                if (s->target.pid > 0)
                         ssh_send_kill(s, 1);
                 else
                         s->kills_due = 2;
@@ -574,21 +580,6 @@ int ssh_endpoint_from_target(const Target *t, SshEndpoint *ep) {
         }, ep);
 }
 
-/* The command as the login shell gets it: see the top of this file. */
-static int wrap_command(const StepRequest *req, char **ret) {
-        _cleanup_free_ char *inner = NULL, *q = NULL;
-
-        /* the variables are set by the shell that runs the command: no env(1) to exec in between */
-        if (asprintf_safe(&inner, "RUNBOOK_SESSION=%" PRIu32 " RUNBOOK_STEP=%" PRIu32 " RUNBOOK_TARGET=%s; "
-                          "export RUNBOOK_SESSION RUNBOOK_STEP RUNBOOK_TARGET; %s",
-                          req->session_id, req->step_index, req->target->name, req->command) < 0)
-                return -ENOMEM;
-        q = shell_quote(inner);
-        if (!q)
-                return -ENOMEM;
-        return asprintf_safe(ret, "printf '" SSH_HEADER_PREFIX "%%s\\n' \"$$\"; exec /bin/sh -c %s", q);
-}
-
 static int ssh_start(ConnectorJob *j, const StepRequest *req) {
         SshJob *s = ssh_job(j);
         int r;
@@ -599,7 +590,7 @@ static int ssh_start(ConnectorJob *j, const StepRequest *req) {
         r = ssh_endpoint_from_target(req->target, &s->ep);
         if (r < 0)
                 return r;
-        r = wrap_command(req, &s->main.command);
+        r = ssh_wrap_command(req->session_id, req->step_index, req->target->name, req->command, &s->main.command);
         if (r < 0)
                 return r;
         r = ssh_pool_acquire(j->event, &s->ep, false, on_acquired, s, &s->acq);
