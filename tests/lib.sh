@@ -43,6 +43,7 @@
 #               expect_ctl_fail DESC ERE USER ARGS...  json_rows (stdin -> one JSON array)
 #               has_ansi FILE  nonempty_lines (stdin -> count)
 #   ssh:        require_sshd  write_ssh_target NAME [JQ-FILTER]  write_ssh_runbook NAME TARGET CMD...
+#               ssh_peer_up dropbear|tinyssh  write_peer_target NAME PEER [JQ-FILTER]
 #               step_result REF N FIELD  wait_gone ERE [TIMEOUT]  wait_file FILE [TIMEOUT]
 #               (the testbed's sshd: TESTBED_SSH_HOST/PORT/USER/KEY/PUBKEY/KNOWN_HOSTS)
 set -uo pipefail
@@ -672,6 +673,23 @@ write_ssh_target() {
         --arg k "$TESTBED_SSH_KEY" --arg kh "$TESTBED_SSH_KNOWN_HOSTS" \
         '{connector: "ssh", host: $h, port: $p, user: $u, identity: $k, known_hosts: $kh}' |
         jq "$filter" > "$CONFIG_DIR/targets/$name.json" || die "write_ssh_target $name: bad filter"
+}
+# ssh_peer_up PEER: starts another SSH server (dropbear, tinyssh) in the testbed and sets its
+# TESTBED_<PEER>_PORT/USER/KNOWN_HOSTS (tests/testbed.sh peer-up).
+ssh_peer_up() {
+    local out
+    out=$(bash "$SOURCE_ROOT/tests/testbed.sh" peer-up "$TESTBED_DIR" "$1" 2>&1) || die "peer-up $1: $out"
+    eval "$(grep '^export TESTBED_' <<<"$out")"
+}
+# write_peer_target NAME PEER [JQ-FILTER]: targets/NAME.json for that server, as write_ssh_target.
+write_peer_target() {
+    local name=$1 V; V=$(tr '[:lower:]' '[:upper:]' <<<"$2")
+    local port_var="TESTBED_${V}_PORT" user_var="TESTBED_${V}_USER" kh_var="TESTBED_${V}_KNOWN_HOSTS"
+    [ -n "${!port_var:-}" ] || die "write_peer_target: no $2 (ssh_peer_up $2 first)"
+    jq -n --arg h 127.0.0.1 --argjson p "${!port_var}" --arg u "${!user_var}" \
+        --arg k "$TESTBED_SSH_KEY" --arg kh "${!kh_var}" \
+        '{connector: "ssh", host: $h, port: $p, user: $u, identity: $k, known_hosts: $kh}' |
+        jq "${3:-.}" > "$CONFIG_DIR/targets/$name.json" || die "write_peer_target $name: bad filter"
 }
 # write_ssh_runbook NAME TARGET STEP-COMMAND... : a runbook of approval-free steps on TARGET,
 # one per command (each a shell command line; no parameters).

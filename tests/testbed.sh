@@ -18,6 +18,10 @@
 #        testbed.sh journal-down DIR  same as down
 #        testbed.sh sshd-stop DIR     stop sshd and the connections it serves
 #        testbed.sh sshd-start DIR    start sshd again on the same port
+#        testbed.sh peer-up DIR dropbear|tinyssh
+#                                     start another SSH server on 127.0.0.1 (after up): prints
+#                                     TESTBED_<PEER>_PORT/USER/KNOWN_HOSTS (also in DIR/env.<peer>);
+#                                     the client key is the testbed's (TESTBED_SSH_KEY)
 #
 # knobs (env):
 #   SOURCE_ROOT          the project checkout (default: the parent of this script's folder)
@@ -37,7 +41,7 @@ set -euo pipefail
 die() { echo "testbed: $*" >&2; exit 1; }
 log() { echo "testbed: $*" >&2; }
 
-cmd=${1:-}; DIR=${2:-}
+cmd=${1:-}; DIR=${2:-}; ARG=${3:-}
 [ -n "$cmd" ] && [ -n "$DIR" ] || die "usage: $0 up|down|env|check|journal-up|journal-down DIR"
 case "$DIR" in /*) ;; *) DIR="$(pwd)/$DIR" ;; esac
 STATE="$DIR/state"
@@ -320,6 +324,91 @@ sshd_start() {
     run_sshd || die "sshd did not start again on port $port, see $DIR/logs/sshd.log"
 }
 
+# ---------- other SSH servers ----------
+# dropbear (dropbear-bin) and tinysshd (run by tcpserver from ucspi-tcp, one process a
+# connection), each on a free port of 127.0.0.1 with an ed25519 host key of its own pinned in
+# DIR/ssh/known_hosts.<peer>. Both read only ~/.ssh/authorized_keys, so the login user is
+# rbtest-peer (tools/setup.sh), and the testbed's client key goes into its authorized_keys under a
+# lock, marked with this testbed's directory, and is taken out again by 'down'.
+PEER_USER=rbtest-peer
+authorize_peer_key() {
+    local home keys mark="testbed:$DIR"
+    getent passwd "$PEER_USER" >/dev/null || die "user $PEER_USER missing: run tools/setup.sh"
+    home=$(getent passwd "$PEER_USER" | cut -d: -f6); keys="$home/.ssh/authorized_keys"
+    [ -d "$home/.ssh" ] || die "$home/.ssh missing: run tools/setup.sh"
+    grep -qF " $mark" "$keys" 2>/dev/null && return 0
+    (
+        flock 9
+        printf '%s %s\n' "$(cut -d' ' -f1,2 "$DIR/ssh/id_ed25519.pub")" "$mark" >> "$keys"
+        chown "$PEER_USER:" "$keys"; chmod 600 "$keys"
+    ) 9>>"$home/.ssh/.lock"
+    record "keyline $keys $mark"
+}
+unauthorize_peer_key() { # keys-file mark
+    local dir; dir=$(dirname "$1")
+    [ -f "$1" ] || return 0
+    (
+        flock 9
+        grep -vF " $2" "$1" > "$1.new" || true
+        chown "$PEER_USER:" "$1.new"; chmod 600 "$1.new"; mv -f "$1.new" "$1"
+    ) 9>>"$dir/.lock"
+}
+# start_peer_on PORT NAME COMMAND...: starts COMMAND (which listens on PORT) in a session of its
+# own; 0 when it listens, 1 when it died first (port taken)
+start_peer_on() {
+    local port=$1 name=$2 pid; shift 2
+    : > "$DIR/logs/$name.log"
+    setsid "$@" </dev/null >>"$DIR/logs/$name.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        alive "$pid" || break
+        tcp_listening "$port" && { record_pid "$name" "$pid"; return 0; }
+        sleep 0.1
+    done
+    if alive "$pid"; then kill "$pid"; fi
+    return 1
+}
+peer_up() {
+    local peer=$1 p port="" pub V
+    [ -f "$STATE" ] && [ -f "$DIR/ssh/id_ed25519.pub" ] || die "peer-up: run '$0 up $DIR' first"
+    case "$peer" in
+        dropbear)
+            [ -x /usr/sbin/dropbear ] || die "/usr/sbin/dropbear missing: run tools/setup.sh (dropbear-bin)"
+            rm -f "$DIR/ssh/dropbear_ed25519"
+            dropbearkey -t ed25519 -f "$DIR/ssh/dropbear_ed25519" >/dev/null 2>&1 || die "dropbearkey failed"
+            pub=$(dropbearkey -y -f "$DIR/ssh/dropbear_ed25519" | grep '^ssh-ed25519 ' | cut -d' ' -f1,2) ;;
+        tinyssh)
+            [ -x /usr/sbin/tinysshd ] || die "/usr/sbin/tinysshd missing: run tools/setup.sh (tinysshd)"
+            command -v tcpserver >/dev/null || die "tcpserver missing: run tools/setup.sh (ucspi-tcp)"
+            rm -rf "$DIR/ssh/tinyssh-keys"
+            tinysshd-makekey "$DIR/ssh/tinyssh-keys" >/dev/null || die "tinysshd-makekey failed"
+            pub=$(tinysshd-printkey "$DIR/ssh/tinyssh-keys" | cut -d' ' -f1,2) ;;
+        *) die "peer-up: unknown peer '$peer' (dropbear, tinyssh)" ;;
+    esac
+    [ -n "$pub" ] || die "peer-up: no ed25519 host key for $peer"
+    authorize_peer_key
+    for _ in 1 2 3 4 5 6 7 8; do
+        p=$(( 20000 + RANDOM % 40000 ))
+        tcp_listening "$p" && continue
+        case "$peer" in
+            dropbear) start_peer_on "$p" dropbear /usr/sbin/dropbear -F -E -s -j -k -m \
+                          -p "127.0.0.1:$p" -r "$DIR/ssh/dropbear_ed25519" -P "$DIR/ssh/dropbear.pid" ;;
+            tinyssh) start_peer_on "$p" tinyssh tcpserver -HRDl0 127.0.0.1 "$p" \
+                         /usr/sbin/tinysshd -v "$DIR/ssh/tinyssh-keys" ;;
+        esac && { port=$p; break; }
+    done
+    [ -n "$port" ] || die "$peer failed to start, see $DIR/logs/$peer.log"
+    echo "[127.0.0.1]:$port $pub" > "$DIR/ssh/known_hosts.$peer"
+    chmod 644 "$DIR/ssh/known_hosts.$peer"
+    V=$(echo "$peer" | tr '[:lower:]' '[:upper:]')
+    cat > "$DIR/env.$peer" <<EOF
+export TESTBED_${V}_PORT='$port'
+export TESTBED_${V}_USER='$PEER_USER'
+export TESTBED_${V}_KNOWN_HOSTS='$DIR/ssh/known_hosts.$peer'
+EOF
+    cat "$DIR/env.$peer"
+}
+
 write_env() {
     cat > "$DIR/env" <<EOF
 export DBUS_SYSTEM_BUS_ADDRESS='${DBUS_SYSTEM_BUS_ADDRESS:-}'
@@ -380,6 +469,7 @@ down() {
         case "$kind" in
             file) rm -f -- "$a" ;;
             dir)  rm -rf -- "$a" ;;
+            keyline) unauthorize_peer_key "$a" "$b" ;;
         esac
     done < <(tac "$STATE")
     mv "$STATE" "$STATE.down"
@@ -434,5 +524,6 @@ case "$cmd" in
     check) check ;;
     sshd-stop) sshd_stop ;;
     sshd-start) sshd_start ;;
+    peer-up) peer_up "$ARG" ;;
     *) die "unknown command $cmd" ;;
 esac

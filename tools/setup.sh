@@ -36,6 +36,8 @@ done
 #   polkitd          /usr/lib/polkit-1/polkitd, pkcheck, pkaction
 #   systemd          systemd-journald, journalctl, busctl, systemd-analyze, systemd-machine-id-setup
 #   openssh-server openssh-client  the ssh connector's test peer (sshd on 127.0.0.1) and ssh-keygen
+#   dropbear-bin tinysshd ucspi-tcp  the other SSH servers the connector is tested against
+#                    (tests/testbed.sh peer-up; tcpserver runs tinysshd, which serves one connection)
 #   jq               JSON from busctl --json and journalctl -o json; meson's testlog.json
 #   libxml2-utils    xmllint (dist suite);  groff-base: groff, the man page check (dist suite)
 #   (lint) shellcheck, for the project's shell scripts (dist suite)
@@ -50,7 +52,7 @@ PACKAGES=(
     build-essential meson ninja-build pkg-config
     libsystemd-dev liblmdb-dev lmdb-utils libjansson-dev libssl-dev libcurl4-openssl-dev libssh2-1-dev
     dbus dbus-daemon dbus-bin polkitd systemd
-    openssh-server openssh-client
+    openssh-server openssh-client dropbear-bin tinysshd ucspi-tcp
     jq libxml2-utils groff-base shellcheck
     util-linux mount bsdutils procps iproute2 passwd coreutils findutils grep sed mawk
     git ca-certificates
@@ -92,6 +94,18 @@ install_packages() {
 ensure_group() { # name
     getent group "$1" >/dev/null || { groupadd --system "$1"; say "created group $1"; }
 }
+ensure_login_user() { # name home: a user with a shell and a home (SSH test peers log in as it)
+    local u=$1 home=$2
+    if ! getent passwd "$u" >/dev/null; then
+        local grp=(--user-group)
+        getent group "$u" >/dev/null && grp=(--gid "$u")
+        useradd --system "${grp[@]}" --create-home --home-dir "$home" --shell /bin/sh \
+                --comment "runbookd test user (SSH peers)" "$u"
+        say "created user $u"
+    fi
+    home=$(getent passwd "$u" | cut -d: -f6)
+    install -d -m 700 -o "$u" -g "$(id -g "$u")" "$home" "$home/.ssh"
+}
 ensure_user() { # name [supplementary group]...
     local u=$1 g; shift
     if ! getent passwd "$u" >/dev/null; then
@@ -120,6 +134,9 @@ create_users() {
     ensure_user rbtest-bob rbtest systemd-journal
     ensure_user rbtest-carol rbtest systemd-journal
     ensure_user rbtest-mallory systemd-journal
+    # the login user of the testbed's dropbear and tinysshd (tests/testbed.sh peer-up): they read
+    # only ~/.ssh/authorized_keys, so it has a home of its own
+    ensure_login_user rbtest-peer /var/lib/rbtest-peer
     # demo: the group policy/50-runbookd-example.rules grants
     ensure_group runbookd
     ensure_user demo-operator runbookd

@@ -59,8 +59,8 @@ static void report_setup(SshCheck *k, const SshProgress *p) {
                                               p->n_addrs, p->n_addrs == 1 ? "" : "es");
         }
         if (p->stage > SSH_STAGE_CONNECT)
-                connector_check_stage(c, "connect", CHECK_OK, "connected to %s (address %s), SSH handshake done",
-                                      k->peer, p->address);
+                connector_check_stage(c, "connect", CHECK_OK, "connected to %s (address %s), SSH handshake done; "
+                                      "the server is '%s'", k->peer, p->address, p->server_id);
         if (p->stage > SSH_STAGE_HOST_KEY)
                 connector_check_stage(c, "host-key", CHECK_OK, "%s offered %s, as known_hosts file '%s' pins it",
                                       k->peer, p->host_key, ep->known_hosts);

@@ -256,6 +256,15 @@ static void conn_auth_failed(SshConn *c, int rc) {
                   strna(c->methods));
 }
 
+/* What this libssh2 lacks that current servers may insist on (tinysshd: chacha20-poly1305 only). */
+#if LIBSSH2_VERSION_NUM < 0x010b00
+#define SSH_LIBSSH2_LACKS "; libssh2 " LIBSSH2_VERSION " has no chacha20-poly1305, AES-GCM or ETM MACs"
+#elif LIBSSH2_VERSION_NUM < 0x010b01
+#define SSH_LIBSSH2_LACKS "; libssh2 " LIBSSH2_VERSION " has no chacha20-poly1305"
+#else
+#define SSH_LIBSSH2_LACKS ""
+#endif
+
 /* Runs the set-up as far as it gets without waiting. */
 static void conn_advance(SshConn *c) {
         const SshEndpoint *ep = &c->pt->ep;
@@ -268,13 +277,15 @@ static void conn_advance(SshConn *c) {
                         rc = libssh2_session_handshake(c->session, c->fd);
                         if (rc == LIBSSH2_ERROR_EAGAIN)
                                 goto wait;
+                        ssh_server_id(c->session, c->progress.server_id, sizeof c->progress.server_id);
                         if (rc < 0)
-                                return conn_fail(c, -EPROTO, "SSH handshake with %s failed: %s%s", c->peer,
-                                                 ssh_conn_last_error(c),
+                                return conn_fail(c, -EPROTO, "SSH handshake with %s%s%s%s failed: %s%s", c->peer,
+                                                 c->progress.server_id[0] ? " (" : "", c->progress.server_id,
+                                                 c->progress.server_id[0] ? ")" : "", ssh_conn_last_error(c),
                                                  rc == LIBSSH2_ERROR_KEX_FAILURE || rc == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED
                                                  ? " (the server offers no key exchange, cipher or MAC in common with "
                                                    "runbookd's current ones: curve25519/ECDH/DH group 14-18 with SHA-2, "
-                                                   "AES-CTR, HMAC-SHA2)" : "");
+                                                   "AES-CTR, HMAC-SHA2" SSH_LIBSSH2_LACKS ")" : "");
                         c->progress.stage = SSH_STAGE_HOST_KEY;
                         c->known_hosts_st_valid = ep->known_hosts && stat(ep->known_hosts, &c->known_hosts_st) >= 0;
                         r = ssh_check_hostkey(c->session, ep->host, ep->port, ep->known_hosts, c->peer, &msg);

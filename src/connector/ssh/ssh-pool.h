@@ -67,6 +67,7 @@ typedef struct SshProgress {
         unsigned n_addrs;         /* addresses resolved */
         char address[64];         /* the address connected to, "" if none */
         char host_key[160];       /* "ssh-ed25519 SHA256:…" once checked */
+        char server_id[256];      /* "SSH-2.0-…" once received (ssh_server_id()), "" before */
 } SshProgress;
 
 /* While the set-up runs: how far it got so far; during and after 'done': how far it got. */

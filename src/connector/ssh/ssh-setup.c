@@ -214,6 +214,16 @@ void ssh_hostkey_describe(LIBSSH2_SESSION *session, char *buf, size_t size) {
         snprintf(buf, size, "%s %s%s", hostkey_type_name(type), hash ? "SHA256:" : "", enc);
 }
 
+void ssh_server_id(LIBSSH2_SESSION *session, char *buf, size_t size) {
+        const char *b = libssh2_session_banner_get(session);
+        size_t n = 0;
+
+        assert(size > 0);
+        for (; b && *b && n + 1 < size; b++)
+                buf[n++] = *b >= 0x20 && *b < 0x7f ? *b : '?';
+        buf[n] = 0;
+}
+
 /* Host key algorithms in the order offered when known_hosts has no key of the host (OpenSSH's). */
 static const struct {
         int type;                 /* LIBSSH2_KNOWNHOST_KEY_* */

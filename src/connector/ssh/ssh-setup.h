@@ -49,6 +49,10 @@ int ssh_restrict_algorithms(LIBSSH2_SESSION *session);
 /* "<key type> SHA256:<base64>" of the session's host key, for messages. */
 void ssh_hostkey_describe(LIBSSH2_SESSION *session, char *buf, size_t size);
 
+/* The server's identification string ("SSH-2.0-OpenSSH_9.2p1 Debian-2"), once it was received,
+ * with anything but printable ASCII as '?'; "" before. */
+void ssh_server_id(LIBSSH2_SESSION *session, char *buf, size_t size);
+
 /* Reads the identity: a key file path, or "cred:NAME" for $CREDENTIALS_DIRECTORY/NAME. *ret_data
  * (NUL-terminated, *ret_len bytes) is a secret: explicit_bzero() it before freeing it. *ret_path
  * is the file read, for messages. */

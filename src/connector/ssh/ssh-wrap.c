@@ -103,7 +103,8 @@ int ssh_wrap_parse_header(const char *line, SshWrapHeader *ret) {
 }
 
 int ssh_wrap_kill_command(const SshWrapHeader *h, const char *sig, char **ret) {
-        const char *g = h->group ? "-- -" : "";
+        /* "kill -SIG -PGID": the form every login shell's kill takes (dash's has no "--") */
+        const char *g = h->group ? "-" : "";
         int r;
 
         if (streq(sig, "TERM"))

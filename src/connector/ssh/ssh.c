@@ -12,7 +12,7 @@
  * whatever the server does, and to report that group on the first stdout line, which the
  * connector strips before anything reaches the capture (as for local, a command that makes its
  * own group escapes). On timeout or cancel, the connector opens a second channel on the same
- * connection and runs 'kill -TERM -- -<pgid>' (with CONT), then 'kill -KILL -- -<pgid>' after the
+ * connection and runs 'kill -TERM -<pgid>' (with CONT), then 'kill -KILL -<pgid>' after the
  * grace period the local connector uses; the first channel then ends on its own with the
  * command's exit signal. If the host could give the command no group of its own (no setsid), the
  * wrapper says why, only the command's shell is signalled, and the step's result says that what

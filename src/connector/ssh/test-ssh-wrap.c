@@ -149,11 +149,62 @@ static void test_kill_commands(void) {
         _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
 
         check(ssh_wrap_kill_command(&(SshWrapHeader) { .pid = 321, .group = true }, "TERM", &a) == 0);
-        check_streq(a, "kill -TERM -- -321; kill -CONT -- -321; true");
+        check_streq(a, "kill -TERM -321; kill -CONT -321; true");
         check(ssh_wrap_kill_command(&(SshWrapHeader) { .pid = 321, .group = true }, "KILL", &b) == 0);
-        check_streq(b, "kill -KILL -- -321; true");
+        check_streq(b, "kill -KILL -321; true");
         check(ssh_wrap_kill_command(&(SshWrapHeader) { .pid = 321 }, "KILL", &c) == 0);
         check_streq(c, "kill -KILL 321; true");
+}
+
+/* The kill commands work in dash (Debian's /bin/sh, the login shell of many a service user),
+ * whose kill takes no "--": a wrapped command in its own group, and a child of it, end by the
+ * signal sent to the group. */
+static void test_kill_in_dash(void) {
+        const char *shells[] = { "/bin/sh", "/bin/dash", "/bin/bash" };
+
+        for (size_t i = 0; i < sizeof shells / sizeof shells[0]; i++) {
+                _cleanup_free_ char *wrapped = NULL, *kill_cmd = NULL;
+                SshWrapHeader h;
+                char line[SSH_WRAP_HEADER_MAX] = "";
+                int fd[2], status;
+                pid_t pid, killer;
+                ssize_t n;
+                FILE *f;
+
+                if (access(shells[i], X_OK) < 0)
+                        continue;
+                check(ssh_wrap_command(1, 0, "t", "sleep 300 & sleep 300", &wrapped) == 0);
+                check(pipe(fd) == 0);
+                pid = fork();
+                check(pid >= 0);
+                if (pid == 0) {
+                        dup2(fd[1], STDOUT_FILENO);
+                        close(fd[0]);
+                        close(fd[1]);
+                        execl(shells[i], "sh", "-c", wrapped, (char *) NULL);
+                        _exit(121);
+                }
+                close(fd[1]);
+                f = fdopen(fd[0], "r");
+                check(f && fgets(line, sizeof line, f));
+                check(ssh_wrap_parse_header(line, &h) == 0 && h.group);
+                check(ssh_wrap_kill_command(&h, "TERM", &kill_cmd) == 0);
+                killer = fork();
+                check(killer >= 0);
+                if (killer == 0) {
+                        execl(shells[i], "sh", "-c", kill_cmd, (char *) NULL);
+                        _exit(121);
+                }
+                check(waitpid(killer, &status, 0) == killer && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+                check(waitpid(pid, &status, 0) == pid);
+                check(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+                /* the background sleep, in the same group, got it too: the pipe's last writer is gone */
+                n = (ssize_t) fread(line, 1, sizeof line, f);
+                check_int(n, 0);
+                check(feof(f));
+                fclose(f);
+                fprintf(stderr, "   %s: group %ld ended by SIGTERM\n", shells[i], h.pid);
+        }
 }
 
 int main(void) {
@@ -163,5 +214,6 @@ int main(void) {
         TEST(command_is_data);
         TEST(parse);
         TEST(kill_commands);
+        TEST(kill_in_dash);
         return 0;
 }
