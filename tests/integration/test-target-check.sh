@@ -75,6 +75,7 @@ check "$ALICE" healthy || fail "Check of healthy failed: $LAST_ERROR_NAME: $LAST
 note "healthy: $STAGES"
 assert_eq "$(verdicts)" "resolve=ok connect=ok host-key=ok authenticate=ok run=ok" "healthy: every stage ok, in order"
 assert_match "$(reason connect)" "127\.0\.0\.1:$TESTBED_SSH_PORT" "healthy: connect names host:port"
+assert_match "$(reason connect)" "the server is 'SSH-2\.0-OpenSSH_[^']*'" "healthy: connect names the server's identification"
 assert_match "$(reason host-key)" "ssh-ed25519 SHA256:" "healthy: host-key names the key's fingerprint"
 assert_match "$(reason authenticate)" "'$TESTBED_SSH_USER'" "healthy: authenticate names the user"
 assert_match "$(reason run)" "'true' exited with status 0" "healthy: run says 'true' exited 0"
