@@ -16,6 +16,8 @@
 #        testbed.sh check DIR         smoke test with CLI tools (busctl, pkcheck, logger, journalctl)
 #        testbed.sh journal-up DIR    only a journald (tools/test.sh: one journald for a whole run)
 #        testbed.sh journal-down DIR  same as down
+#        testbed.sh journal-answers [SOCKET]
+#                                     exit 0 if a journald answers on /run/systemd/journal/socket
 #        testbed.sh sshd-stop DIR     stop sshd and the connections it serves
 #        testbed.sh sshd-start DIR    start sshd again on the same port
 #        testbed.sh peer-up DIR dropbear|tinyssh
@@ -42,6 +44,7 @@ die() { echo "testbed: $*" >&2; exit 1; }
 log() { echo "testbed: $*" >&2; }
 
 cmd=${1:-}; DIR=${2:-}; ARG=${3:-}
+[ "$cmd" = journal-answers ] && { ARG=$DIR; DIR=/nonexistent; }   # [SOCKET], no DIR
 [ -n "$cmd" ] && [ -n "$DIR" ] || die "usage: $0 up|down|env|check|journal-up|journal-down DIR"
 case "$DIR" in /*) ;; *) DIR="$(pwd)/$DIR" ;; esac
 STATE="$DIR/state"
@@ -63,7 +66,20 @@ wait_for() { # timeout_s description command...
         sleep 0.1
     done
 }
-unix_listening() { awk -v p="$1" '$NF == p {f=1} END {exit !f}' /proc/net/unix; }
+# journal_answers [SOCKET]: a journald receives on SOCKET (/run/systemd/journal/socket) as this
+# process sees that path. Not /proc/net/unix: it lists the sockets of every mount namespace that
+# shares the network namespace, so a container's journald (or another test's, elsewhere) would be
+# taken for one this run can reach and read (tests/dist/check-journal-detect.sh).
+journal_answers() {
+    local sock=${1:-/run/systemd/journal/socket}
+    [ -S "$sock" ] && python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+try:
+    s.connect(sys.argv[1])
+except OSError:
+    sys.exit(1)' "$sock"
+}
 can_unshare() { # a private mount namespace in which a bind mount succeeds
     [ "${TESTBED_NO_UNSHARE:-0}" != 1 ] &&
     unshare --mount --propagation private mount --bind "$DIR/dbus" "$DIR/logs" 2>/dev/null
@@ -145,7 +161,7 @@ EOF
 JMODE="" JDIR=""
 start_journald() {
     local USE_NS=0; can_unshare && USE_NS=1
-    if unix_listening /run/systemd/journal/socket; then
+    if journal_answers; then
         JMODE=existing      # a journald already owns the socket; sd_journal_send goes there
         [ -r "$JOURNAL_MARK" ] && JDIR=$(cat "$JOURNAL_MARK")
         log "journald already running on this host: using it (journal dir: ${JDIR:-system default})"
@@ -188,7 +204,7 @@ EOF
         setsid /lib/systemd/systemd-journald </dev/null >"$DIR/logs/journald.log" 2>&1 &
         record_pid systemd-journald $!
     fi
-    wait_for 10 "journald socket" unix_listening /run/systemd/journal/socket || die "journald failed, see $DIR/logs/journald.log"
+    wait_for 10 "journald socket" journal_answers || die "journald failed, see $DIR/logs/journald.log"
     wait_for 10 "journal file" test -e "$JDIR/$(cat /etc/machine-id)/system.journal" || die "no journal file in $JDIR"
     echo "$JDIR" > "$JOURNAL_MARK"; record file "$JOURNAL_MARK"
 }
@@ -520,6 +536,7 @@ case "$cmd" in
     up) up ;;
     down|journal-down) down ;;
     journal-up) journal_up ;;
+    journal-answers) journal_answers "$ARG" ;;
     env) [ -f "$DIR/env" ] || die "no $DIR/env"; cat "$DIR/env" ;;
     check) check ;;
     sshd-stop) sshd_stop ;;

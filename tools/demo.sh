@@ -63,7 +63,10 @@ TESTBED_POLKIT_RULES="$SOURCE_ROOT/policy/50-runbookd-example.rules" \
 # shellcheck disable=SC1091
 . "$DEMO/testbed/env"
 say "bus: $DBUS_SYSTEM_BUS_ADDRESS"
-say "journal: ${TESTBED_JOURNAL_DIR:-the host default}"
+case "$TESTBED_JOURNAL_MODE" in
+    existing) say "journal: the journald already running here (/run/systemd/journal/socket answers), read from ${TESTBED_JOURNAL_DIR:-the default journal of journalctl}" ;;
+    *) say "journal: a journald started for the demo ($TESTBED_JOURNAL_MODE), read from $TESTBED_JOURNAL_DIR" ;;
+esac
 say "polkit: $OPERATOR and $APPROVER are in group 'runbookd', which the example rules allow"
 
 JCTL=(journalctl --no-pager)
