@@ -6,7 +6,8 @@
 #   bash tools/test.sh --sanitize   # build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)
 #   extra arguments after -- go to meson test (e.g. -- --suite integration test-cancel)
 # Starts one journald for the whole run when none is running (every test's testbed reuses it)
-# and stops it at the end. Last line: "tests: N passed, N failed, N skipped".
+# and stops it at the end. Names every test that was skipped or failed ("test: SKIP: NAME"), then
+# ends with the line "tests: N passed, N failed, N skipped".
 set -euo pipefail
 
 SOURCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -66,5 +67,9 @@ read -r passed failed skipped < <(jq -rs '
       (map(select(.result == "FAIL" or .result == "ERROR" or .result == "TIMEOUT" or .result == "UNEXPECTEDPASS")) | length),
       (map(select(.result == "SKIP")) | length) ] | @tsv' "$TESTLOG")
 [ "$rc" = 0 ] || [ "$failed" -gt 0 ] || failed=1      # meson failed without a failing test
+# skipped and failed tests by name, before the last line
+while read -r result name; do
+    echo "test: $result: $name" >&2
+done < <(jq -rs '.[] | select(.result != "OK" and .result != "EXPECTEDFAIL") | "\(.result) \(.name)"' "$TESTLOG")
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]
