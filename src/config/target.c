@@ -21,8 +21,24 @@ static const char *const ssh_keys[] = {
 };
 static const char *const azure_keys[] = {
         "connector", "description", "subscription", "resource_group", "vm", "tenant", "client_id",
-        "client_secret", "client_certificate", "managed_identity", "api", "authority", "resource_manager",
-        "imds", "ca_file", NULL,
+        "client_secret", "client_certificate", "managed_identity", "api", "cloud", "authority", "resource_manager",
+        "audience", "imds", "ca_file", NULL,
+};
+
+/* Azure's clouds, as Azure publishes their endpoints (az cloud list: activeDirectory,
+ * resourceManager; the token audience is the Resource Manager's own URL, which ARM lists among its
+ * accepted audiences). "authority", "resource_manager" and "audience" override one each: a
+ * sovereign or private cloud registered as 'az cloud register' does, Azure Stack Hub (its audience
+ * from the ARM metadata endpoint), an egress proxy in front of ARM (resource_manager only). */
+static const struct {
+        const char *name, *authority, *resource_manager, *audience;
+} azure_clouds[] = {
+        { "AzureCloud", "https://login.microsoftonline.com", "https://management.azure.com",
+          "https://management.azure.com/" },
+        { "AzureUSGovernment", "https://login.microsoftonline.us", "https://management.usgovcloudapi.net",
+          "https://management.usgovcloudapi.net/" },
+        { "AzureChinaCloud", "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn",
+          "https://management.chinacloudapi.cn/" },
 };
 static const char *const group_keys[] = { "group", "max_concurrency", "max_errors", "description", NULL };
 
@@ -158,7 +174,9 @@ static int parse_ssh(json_t *doc, const char *source, json_t *copy, char **ret_s
 
 static int parse_azure(json_t *doc, const char *source, json_t *copy, char **ret_summary, char **ret_error) {
         const char *subscription, *resource_group, *vm, *tenant, *client_id, *secret, *cert, *api, *ca_file;
+        const char *cloud_name;
         json_t *mi = json_object_get(doc, "managed_identity");
+        size_t cloud = 0;
         int r;
 
         if ((r = get_token(doc, "subscription", true, URL_UNSAFE, source, &subscription, ret_error)) < 0 ||
@@ -215,9 +233,24 @@ static int parse_azure(json_t *doc, const char *source, json_t *copy, char **ret
         } else if (!streq(api, "managed") && !streq(api, "action"))
                 return config_error(ret_error, source, "$.api", "must be \"managed\" or \"action\"");
 
-        if ((r = get_url(doc, "authority", false, "https://login.microsoftonline.com", source, copy, ret_error)) < 0 ||
-            (r = get_url(doc, "resource_manager", false, "https://management.azure.com", source, copy,
+        r = get_string(doc, "cloud", false, source, &cloud_name, ret_error);
+        if (r < 0)
+                return r;
+        if (cloud_name) {
+                for (cloud = 0; cloud < ELEMENTSOF(azure_clouds); cloud++)
+                        if (streq(azure_clouds[cloud].name, cloud_name))
+                                break;
+                if (cloud == ELEMENTSOF(azure_clouds))
+                        return member_error(ret_error, source, "cloud",
+                                            "unknown cloud '%s' (known: AzureCloud, AzureUSGovernment, "
+                                            "AzureChinaCloud; for another, give authority, resource_manager and "
+                                            "audience)", cloud_name);
+        } else if (json_object_set_new(copy, "cloud", json_string(azure_clouds[0].name)) < 0)
+                return -ENOMEM;
+        if ((r = get_url(doc, "authority", false, azure_clouds[cloud].authority, source, copy, ret_error)) < 0 ||
+            (r = get_url(doc, "resource_manager", false, azure_clouds[cloud].resource_manager, source, copy,
                          ret_error)) < 0 ||
+            (r = get_url(doc, "audience", false, azure_clouds[cloud].audience, source, copy, ret_error)) < 0 ||
             (r = get_url(doc, "imds", true, "http://169.254.169.254", source, copy, ret_error)) < 0 ||
             (r = get_absolute_path(doc, "ca_file", false, source, &ca_file, ret_error)) < 0)
                 return r;

@@ -107,7 +107,34 @@ static void test_azure(void) {
         check_streq(json_string_value(json_object_get(t->config, "authority")), "https://login.microsoftonline.com");
         check_streq(json_string_value(json_object_get(t->config, "resource_manager")), "https://management.azure.com");
         check_streq(json_string_value(json_object_get(t->config, "imds")), "http://169.254.169.254");
+        check_streq(json_string_value(json_object_get(t->config, "cloud")), "AzureCloud");
+        check_streq(json_string_value(json_object_get(t->config, "audience")), "https://management.azure.com/");
         target_free(TAKE_PTR(t));
+
+        /* clouds: presets, each key overridable; the audience does not follow resource_manager */
+        t = parse_ok("{" AZ ", \"managed_identity\": true, \"cloud\": \"AzureUSGovernment\"}");
+        check_streq(json_string_value(json_object_get(t->config, "authority")), "https://login.microsoftonline.us");
+        check_streq(json_string_value(json_object_get(t->config, "resource_manager")),
+                    "https://management.usgovcloudapi.net");
+        check_streq(json_string_value(json_object_get(t->config, "audience")), "https://management.usgovcloudapi.net/");
+        target_free(TAKE_PTR(t));
+        t = parse_ok("{" AZ ", \"managed_identity\": true, \"cloud\": \"AzureChinaCloud\", "
+                     "\"resource_manager\": \"https://arm-proxy.example\"}");
+        check_streq(json_string_value(json_object_get(t->config, "authority")), "https://login.chinacloudapi.cn");
+        check_streq(json_string_value(json_object_get(t->config, "resource_manager")), "https://arm-proxy.example");
+        check_streq(json_string_value(json_object_get(t->config, "audience")), "https://management.chinacloudapi.cn/");
+        target_free(TAKE_PTR(t));
+        t = parse_ok("{" AZ ", \"managed_identity\": true, \"resource_manager\": \"https://management.local.azurestack.external\", "
+                     "\"audience\": \"https://management.adfs.azurestack.local/0c5d2f4e\"}");
+        check_streq(json_string_value(json_object_get(t->config, "cloud")), "AzureCloud");
+        check_streq(json_string_value(json_object_get(t->config, "audience")),
+                    "https://management.adfs.azurestack.local/0c5d2f4e");
+        target_free(TAKE_PTR(t));
+        check_error("{" AZ ", \"managed_identity\": true, \"cloud\": \"AzureGermanCloud\"}",
+                    SRC ": $.cloud: unknown cloud 'AzureGermanCloud' (known: AzureCloud, AzureUSGovernment, "
+                    "AzureChinaCloud; for another, give authority, resource_manager and audience)");
+        check_error("{" AZ ", \"managed_identity\": true, \"audience\": \"management.azure.com\"}",
+                    SRC ": $.audience: must be an https:// URL");
 
         t = parse_ok("{" AZ ", \"tenant\": \"t\", \"client_id\": \"c\", \"client_certificate\": \"cred:az-cert\", "
                      "\"api\": \"action\", \"authority\": \"https://127.0.0.1:8443\", "
@@ -157,8 +184,8 @@ static void test_azure(void) {
                     SRC ": $.resource_group: must not contain spaces or any of /?#%\\\"<> or start with '-'");
         check_error("{" AZ ", \"managed_identity\": true, \"host\": \"h\"}",
                     SRC ": $.host: unknown key (allowed: connector, description, subscription, resource_group, vm, "
-                    "tenant, client_id, client_secret, client_certificate, managed_identity, api, authority, "
-                    "resource_manager, imds, ca_file)");
+                    "tenant, client_id, client_secret, client_certificate, managed_identity, api, cloud, authority, "
+                    "resource_manager, audience, imds, ca_file)");
 }
 
 static void test_group(void) {

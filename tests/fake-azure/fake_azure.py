@@ -47,6 +47,15 @@ Polling discipline, per operation in state.json "operations": "polls" (GETs on e
 Succeeded status that invites the final GET), "early" (GETs sent before the Retry-After of the
 previous answer had passed), "retry_after_sent" (the seconds asked for, summed).
 
+Audiences (§1, §5.2): a token is issued for one resource. The identity platform takes only a
+scope "<resource>/.default" (else 400 AADSTS70011, invalid scope) whose resource is one it
+knows ("resources", default: the public cloud's Resource Manager App ID URIs, with and without the
+trailing slash; else 400 AADSTS500011, no such resource principal); IMDS takes the same resources as
+"resource" (else 400 invalid_resource, AADSTS500011). Resource Manager checks the audience of the
+token on every call against "arm_audiences" (default: the four §5.2 lists), and answers 401
+InvalidAuthenticationTokenAudience with ARM's message otherwise. state.json "audiences" counts the
+audiences of the tokens issued.
+
 "lose": the VM's run commands vanish (their scripts are killed) at the next request, recorded in
 state.json "lost", not "deleted": a run command that is gone without anyone deleting it.
 Principals: a client id, or "mi:CLIENT_ID" / "mi:system" for managed identities.
@@ -78,6 +87,15 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+# the public cloud's Resource Manager: the audiences ARM accepts (§5.2), which are also the
+# resources the identity platform and IMDS issue tokens for
+ARM_AUDIENCES = ["https://management.core.windows.net/", "https://management.core.windows.net",
+                 "https://management.azure.com/", "https://management.azure.com"]
+
+
+def known_resources():
+    return CONFIG.get("resources", ARM_AUDIENCES)
+
 LOCK = threading.RLock()
 ARGS = None
 CONFIG = {}
@@ -87,7 +105,7 @@ STATE = {"requests": [], "token_requests": {}, "run_commands": {}, "deleted": []
          "connections": 0}
 ACTIVE_ACTION = {}   # vm -> operation id of its running action run command
 SIGN_KEY = secrets.token_bytes(32)
-TOKENS = {}      # token -> {"principal", "exp"}
+TOKENS = {}      # token -> {"principal", "exp", "aud"}
 PROCS = {}       # run command id -> Popen
 TAIL = 4096
 
@@ -397,10 +415,12 @@ class Handler(BaseHTTPRequestHandler):
                 save_state()
 
     # ---------------------------------------------------------------- identity
-    def issue(self, principal, lifetime, imds=False):
+    def issue(self, principal, lifetime, audience, imds=False):
         token = "fake-" + secrets.token_hex(24)
         with LOCK:
-            TOKENS[token] = {"principal": principal, "exp": time.time() + lifetime}
+            TOKENS[token] = {"principal": principal, "exp": time.time() + lifetime, "aud": audience}
+            STATE.setdefault("audiences", {})
+            STATE["audiences"][audience] = STATE["audiences"].get(audience, 0) + 1
             STATE["token_requests"][principal] = STATE["token_requests"].get(principal, 0) + 1
             STATE["tokens_issued"] += 1
             STATE["requests"].append({"t": time.time(), "kind": "token", "principal": principal})
@@ -408,7 +428,7 @@ class Handler(BaseHTTPRequestHandler):
             now = int(time.time())
             return {"access_token": token, "refresh_token": "", "expires_in": str(lifetime),
                     "expires_on": str(now + lifetime), "not_before": str(now),
-                    "resource": "https://management.azure.com/", "token_type": "Bearer"}
+                    "resource": audience, "token_type": "Bearer"}
         return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}
 
     def aad_error(self, status, error, code, desc):
@@ -442,7 +462,19 @@ class Handler(BaseHTTPRequestHandler):
         else:
             return self.aad_error(401, "invalid_client", 7000218,
                                   "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-        self.reply(200, self.issue(cid, int(client.get("token_lifetime", 3599))), {"Cache-Control": "no-store, no-cache"})
+        scope = form.get("scope", "")
+        if not scope.endswith("/.default") or " " in scope:
+            return self.aad_error(400, "invalid_scope", 70011,
+                                  "The provided request must include a 'scope' input parameter. The provided value "
+                                  "for the input parameter 'scope' is not valid. The scope %s is not valid." % scope)
+        resource = scope[:-len("/.default")]
+        if resource not in known_resources():
+            return self.aad_error(400, "invalid_resource", 500011,
+                                  "The resource principal named %s was not found in the tenant named %s. This can "
+                                  "happen if the application has not been installed by the administrator of the "
+                                  "tenant or consented to by any user in the tenant." % (resource, tenant))
+        self.reply(200, self.issue(cid, int(client.get("token_lifetime", 3599)), resource),
+                   {"Cache-Control": "no-store, no-cache"})
 
     def imds(self, method, path, q):
         if path != "/metadata/identity/oauth2/token":
@@ -453,7 +485,12 @@ class Handler(BaseHTTPRequestHandler):
         cid = q.get("client_id", [None])[0]
         if mi is None or (cid is None and not mi.get("system")) or (cid is not None and cid not in mi.get("client_ids", [])):
             return self.reply(400, {"error": "invalid_request", "error_description": "Identity not found"})
-        self.reply(200, self.issue("mi:" + (cid or "system"), int(mi.get("token_lifetime", 3599)), imds=True))
+        resource = q.get("resource", [""])[0]
+        if resource not in known_resources():
+            return self.reply(400, {"error": "invalid_resource",
+                                    "error_description": "AADSTS500011: The resource principal named %s was not "
+                                                         "found in the tenant named fake." % resource})
+        self.reply(200, self.issue("mi:" + (cid or "system"), int(mi.get("token_lifetime", 3599)), resource, imds=True))
 
     # ---------------------------------------------------------------- Resource Manager
     def principal(self, vm_cfg):
@@ -465,6 +502,13 @@ class Handler(BaseHTTPRequestHandler):
         tok = TOKENS.get(auth[7:])
         if tok is None or (vm_cfg or {}).get("faults", {}).get("arm_401"):
             self.arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.", {"x-ms-failure-cause": "gateway"})
+            return None
+        audiences = CONFIG.get("arm_audiences", ARM_AUDIENCES)
+        if tok["aud"] not in audiences:
+            self.arm_error(401, "InvalidAuthenticationTokenAudience",
+                           "The access token has been obtained for wrong audience or resource '%s'. It should exactly "
+                           "match with one of the allowed audiences %s." % (tok["aud"], ",".join("'%s'" % a for a in audiences)),
+                           {"x-ms-failure-cause": "gateway"})
             return None
         if tok["exp"] < time.time():
             self.arm_error(401, "ExpiredAuthenticationToken",

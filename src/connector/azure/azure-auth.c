@@ -90,6 +90,7 @@ AzureIdentity *azure_identity_free(AzureIdentity *id) {
         free(id->client_id);
         free(id->imds);
         free(id->resource);
+        free(id->audience);
         free(id->ca_file);
         free(id->cred_name);
         wipe_free(id->credential, id->credential_len);
@@ -169,7 +170,7 @@ static int identity_make_key(AzureIdentity *id) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned md_len = 0;
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        const char *parts[] = { id->authority, id->tenant, id->client_id, id->imds, id->resource };
+        const char *parts[] = { id->authority, id->tenant, id->client_id, id->imds, id->resource, id->audience };
         char kind = (char) ('0' + id->kind);
         int ok;
 
@@ -207,7 +208,9 @@ int azure_identity_from_target(const Target *t, AzureIdentity **ret, char **ret_
         id->authority = strdup_trim_slash(cfg_str(t, "authority") ?: "https://login.microsoftonline.com");
         id->imds = strdup_trim_slash(cfg_str(t, "imds") ?: "http://169.254.169.254");
         id->resource = strdup_trim_slash(cfg_str(t, "resource_manager") ?: "https://management.azure.com");
-        if (!id->authority || !id->imds || !id->resource)
+        /* as configured: IMDS takes it as the resource, as is (target.c sets the cloud's) */
+        id->audience = strdup(cfg_str(t, "audience") ?: "https://management.azure.com/");
+        if (!id->authority || !id->imds || !id->resource || !id->audience)
                 return -ENOMEM;
         if (cfg_str(t, "tenant") && !(id->tenant = strdup(cfg_str(t, "tenant"))))
                 return -ENOMEM;
@@ -511,6 +514,16 @@ static char *first_line(const char *s, size_t max) {
         return strndup(strempty(s), MIN(n, max));
 }
 
+/* The v2.0 endpoint's scope for the audience: its App ID URI, without a trailing slash, then
+ * "/.default" (https://management.azure.com/.default). */
+static int token_scope(const AzureIdentity *id, char **ret) {
+        size_t n = strlen(id->audience);
+
+        while (n > 0 && id->audience[n - 1] == '/')
+                n--;
+        return asprintf_safe(ret, "%.*s/.default", (int) n, id->audience) < 0 ? -ENOMEM : 0;
+}
+
 static char *token_error_message(const TokenFetch *tr, const HttpResponse *resp, json_t *body) {
         const AzureIdentity *id = tr->id;
         const char *err = json_string_value(json_object_get(body, "error"));
@@ -519,7 +532,12 @@ static char *token_error_message(const TokenFetch *tr, const HttpResponse *resp,
         char *m = NULL;
 
         if (id->kind == AZURE_IDENTITY_MANAGED) {
-                if (resp->status == 400)
+                if (resp->status == 400 && desc && strstr(desc, "AADSTS500011"))
+                        (void) asprintf_safe(&m, "managed identity: IMDS refused a token for the audience '%s' "
+                                             "(AADSTS500011: no such resource): set the target's \"cloud\", or "
+                                             "\"audience\" to the token audience its Resource Manager accepts: %s",
+                                             id->audience, desc);
+                else if (resp->status == 400)
                         (void) asprintf_safe(&m, "managed identity: IMDS refused the token request (HTTP 400 %s): "
                                              "this VM has no managed identity%s%s%s assigned: %s", strna(err),
                                              id->client_id ? " with client_id '" : "", strempty(id->client_id),
@@ -552,9 +570,15 @@ static char *token_error_message(const TokenFetch *tr, const HttpResponse *resp,
                                      "application '%s'", id->cred_name, id->client_id);
                 return m;
         case 70011:
-                (void) asprintf_safe(&m, "Azure AD rejected the scope '%s/.default' (AADSTS70011): check resource_manager",
-                                     id->resource);
+        case 500011: {
+                _cleanup_free_ char *scope = NULL;
+                (void) token_scope(id, &scope);
+                (void) asprintf_safe(&m, "Azure AD refused a token for the audience '%s' (scope '%s', AADSTS%" PRIi64
+                                     "%s): set the target's \"cloud\", or \"audience\" to the token audience its "
+                                     "Resource Manager accepts", id->audience, strna(scope), (int64_t) code,
+                                     code == 70011 ? ": invalid scope" : ": no such resource in the tenant");
                 return m;
+        }
         default:
                 (void) asprintf_safe(&m, "Azure AD refused the token request for client_id '%s' in tenant '%s' "
                                      "(HTTP %ld %s%s%" PRIi64 "): %s", id->client_id, id->tenant, resp->status,
@@ -664,7 +688,7 @@ static int token_send(TokenFetch *tr, char **ret_error) {
         if (id->kind == AZURE_IDENTITY_MANAGED) {
                 static const char *const headers[] = { "Metadata: true", "Accept: application/json", NULL };
 
-                if (asprintf_safe(&scope, "%s/", id->resource) < 0 || !(escope = http_escape(scope)))
+                if (!(escope = http_escape(id->audience)))
                         return -ENOMEM;
                 if (id->client_id && !(ecid = http_escape(id->client_id)))
                         return -ENOMEM;
@@ -682,7 +706,7 @@ static int token_send(TokenFetch *tr, char **ret_error) {
 
                 if (!etenant || asprintf_safe(&url, "%s/%s/oauth2/v2.0/token", id->authority, etenant) < 0)
                         return -ENOMEM;
-                if (asprintf_safe(&scope, "%s/.default", id->resource) < 0 || !(escope = http_escape(scope)) ||
+                if (token_scope(id, &scope) < 0 || !(escope = http_escape(scope)) ||
                     !(ecid = http_escape(id->client_id)))
                         return -ENOMEM;
                 if (id->kind == AZURE_IDENTITY_CERTIFICATE) {

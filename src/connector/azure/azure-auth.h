@@ -28,6 +28,7 @@ typedef struct AzureIdentity {
         char *client_id;          /* NULL: the VM's system-assigned identity */
         char *imds;               /* http://169.254.169.254 */
         char *resource;           /* the Resource Manager URL, e.g. https://management.azure.com */
+        char *audience;           /* the token's audience, e.g. https://management.azure.com/ */
         char *ca_file;            /* NULL: the system store */
         char *cred_name;          /* the credential's NAME (for messages), or NULL */
         char *credential;         /* the secret, or the certificate PEM with its key; wiped */

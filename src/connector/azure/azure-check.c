@@ -124,9 +124,10 @@ static void on_token(int r, const char *token, const char *message, void *userda
                                             message ?: "cannot get an access token");
         if (asprintf_safe(&k->auth_header, "Authorization: Bearer %s", token) < 0)
                 return connector_check_fail(k->check, "credentials", "out of memory");
-        connector_check_stage(k->check, "credentials", CHECK_OK, "obtained an access token for %s from %s", k->who,
+        connector_check_stage(k->check, "credentials", CHECK_OK, "obtained an access token for %s from %s "
+                              "(audience '%s')", k->who,
                               k->id->kind == AZURE_IDENTITY_MANAGED ? "the instance metadata service (IMDS)" :
-                              "the Microsoft identity platform");
+                              "the Microsoft identity platform", k->id->audience);
         k->phase = AC_VM;
         send_request(k);
 }
@@ -305,6 +306,12 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
         code = json_string_value(json_object_get(e, "code")) ?: "";
         msg = json_string_value(json_object_get(e, "message")) ?: "";
 
+        if (status == 401 && streq(code, "InvalidAuthenticationTokenAudience"))
+                return connector_check_fail(k->check, stage,
+                                            "Azure Resource Manager at %s does not accept the audience '%s' of the "
+                                            "token of %s (HTTP 401 %s): set the target's \"cloud\", or \"audience\" "
+                                            "to one it accepts: %s", k->id->resource, k->id->audience, k->who, code,
+                                            msg);
         if (status == 401)
                 return connector_check_fail(k->check, stage,
                                             "Azure Resource Manager rejected the access token of %s (HTTP 401 %s): %s",

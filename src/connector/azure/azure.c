@@ -482,7 +482,12 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
                                 az_send(a);
                         return;
                 }
-                az_fail(a, -EACCES, "Azure Resource Manager rejected the access token (%s): %s", code, msg);
+                if (streq(code, "InvalidAuthenticationTokenAudience"))
+                        az_fail(a, -EACCES, "Azure Resource Manager at %s does not accept the token's audience '%s' "
+                                "(InvalidAuthenticationTokenAudience): set the target's \"cloud\", or \"audience\" to "
+                                "one it accepts: %s", a->id->resource, a->id->audience, msg);
+                else
+                        az_fail(a, -EACCES, "Azure Resource Manager rejected the access token (%s): %s", code, msg);
                 return;
         }
         if (status >= 400 && creates)
