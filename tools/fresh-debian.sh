@@ -8,21 +8,31 @@
 #   bash tools/fresh-debian.sh test          # bash tools/test.sh in the fresh root
 #   bash tools/fresh-debian.sh demo test     # both, one after the other, in the same root
 #   bash tools/fresh-debian.sh -- CMD...     # any command in /root/runbookd
-# The minbase root is cached in $FRESH_DIR (default /var/tmp/runbookd-fresh); each run starts
-# from a new copy of it. What is copied from the host is only how this machine reaches the
+#   bash tools/fresh-debian.sh --boot demo test
+#                                            # the same on a booted Debian 12: minbase plus what
+#                                            # a Debian server boots with (systemd-sysv, dbus,
+#                                            # libpam-systemd: systemd as PID 1, journald, logind)
+# The root is cached in $FRESH_DIR (default /var/tmp/runbookd-fresh), one per kind; each run
+# starts from a new copy of it. What is copied from the host is only how this machine reaches the
 # archive and registries (apt sources and settings, resolv.conf, extra CA certificates), never a
 # package. Output goes to the terminal and to $FRESH_DIR/run.log.
 set -euo pipefail
 
 SOURCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FRESH_DIR=${FRESH_DIR:-/var/tmp/runbookd-fresh}
-CACHE="$FRESH_DIR/bookworm-minbase.tar"
-ROOT="$FRESH_DIR/root"
+BOOT=0
+[ "${1:-}" = --boot ] && { BOOT=1; shift; }
+if [ $BOOT = 1 ]; then
+    INCLUDE=systemd,systemd-sysv,dbus,libpam-systemd
+    CACHE="$FRESH_DIR/bookworm-minbase-systemd.tar" ROOT="$FRESH_DIR/root-boot"
+else
+    INCLUDE="" CACHE="$FRESH_DIR/bookworm-minbase.tar" ROOT="$FRESH_DIR/root"
+fi
 say() { echo "fresh: $*" >&2; }
 die() { echo "fresh: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root"
-[ $# -gt 0 ] || die "usage: $0 demo|test... | -- CMD..."
+[ $# -gt 0 ] || die "usage: $0 [--boot] demo|test... | -- CMD..."
 CMDS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -42,9 +52,10 @@ fi
 mkdir -p "$FRESH_DIR"
 if [ ! -s "$CACHE" ]; then
     mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-    say "debootstrap --variant=minbase bookworm (${mirror:-http://deb.debian.org/debian})"
+    say "debootstrap --variant=minbase${INCLUDE:+ --include=$INCLUDE} bookworm (${mirror:-http://deb.debian.org/debian})"
     rm -rf "$FRESH_DIR/cache-root"
-    debootstrap --variant=minbase bookworm "$FRESH_DIR/cache-root" "${mirror:-http://deb.debian.org/debian}" \
+    debootstrap --variant=minbase ${INCLUDE:+--include=$INCLUDE} bookworm "$FRESH_DIR/cache-root" \
+        "${mirror:-http://deb.debian.org/debian}" \
         > "$FRESH_DIR/debootstrap.log" 2>&1 || die "debootstrap failed, see $FRESH_DIR/debootstrap.log"
     tar -C "$FRESH_DIR/cache-root" -cf "$CACHE.new" . && mv "$CACHE.new" "$CACHE"
     rm -rf "$FRESH_DIR/cache-root"
@@ -73,11 +84,49 @@ chmod 700 "$ROOT/root"
 say "root: $ROOT (minbase + a clone of $(git -C "$SOURCE_ROOT" rev-parse --short HEAD) in /root/runbookd)"
 
 rc=0
+if [ $BOOT = 0 ]; then
+    for c in "${CMDS[@]}"; do
+        say "running in the fresh root: cd /root/runbookd && $c"
+        systemd-nspawn -q -D "$ROOT" --register=no --keep-unit --as-pid2 --setenv=HOME=/root \
+            --setenv=NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+            /bin/bash -c "cd /root/runbookd && $c" 2>&1 | tee -a "$FRESH_DIR/run.log" || rc=$?
+        [ "$rc" = 0 ] || { say "'$c' failed (status $rc)"; break; }
+    done
+    exit "$rc"
+fi
+
+# booted: systemd as PID 1 in the container (no host systemd or machined needed with
+# --register=no --keep-unit), commands entered with nsenter into all its namespaces
+echo "fresh-$$" > "$ROOT/etc/hostname"
+chroot "$ROOT" passwd -d root >/dev/null
+setsid systemd-nspawn -D "$ROOT" --boot --register=no --keep-unit --console=pipe \
+    > "$FRESH_DIR/console.log" 2>&1 < /dev/null &
+NSPAWN=$!
+poweroff() {
+    kill -TERM "$NSPAWN" 2>/dev/null || return 0     # SIGTERM: a clean shutdown of the container
+    for _ in $(seq 300); do kill -0 "$NSPAWN" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$NSPAWN" 2>/dev/null
+}
+trap poweroff EXIT
+LEADER=""
+for _ in $(seq 300); do
+    LEADER=$(pgrep -P "$NSPAWN" -x systemd | head -n 1) && [ -n "$LEADER" ] && break
+    sleep 0.1
+done
+[ -n "$LEADER" ] || die "the container's systemd did not start (see $FRESH_DIR/console.log)"
+state=""
+for _ in $(seq 180); do   # is-system-running fails until PID 1 answers on its bus
+    state=$(timeout 30 nsenter -t "$LEADER" -a -- /bin/systemctl is-system-running --wait 2>/dev/null || true)
+    case "$state" in running|degraded) break ;; esac
+    sleep 0.5
+done
+case "$state" in running|degraded) say "booted: systemd is PID 1 ($state)" ;;
+    *) die "the container did not boot: '$state' (see $FRESH_DIR/console.log)" ;; esac
 for c in "${CMDS[@]}"; do
-    say "running in the fresh root: cd /root/runbookd && $c"
-    systemd-nspawn -q -D "$ROOT" --register=no --keep-unit --as-pid2 --setenv=HOME=/root \
-        --setenv=NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
-        /bin/bash -c "cd /root/runbookd && $c" 2>&1 | tee -a "$FRESH_DIR/run.log" || rc=$?
+    say "running on the booted root: cd /root/runbookd && $c"
+    nsenter -t "$LEADER" -a -- /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        HOME=/root LANG=C.UTF-8 NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+        /bin/bash -c "cd /root/runbookd && $c" 2>&1 | tee -a "$FRESH_DIR/run-boot.log" || rc=$?
     [ "$rc" = 0 ] || { say "'$c' failed (status $rc)"; break; }
 done
 exit "$rc"
