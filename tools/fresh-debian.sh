@@ -12,6 +12,13 @@
 #                                            # the same on a booted Debian 12: minbase plus what
 #                                            # a Debian server boots with (systemd-sysv, dbus,
 #                                            # libpam-systemd: systemd as PID 1, journald, logind)
+# Options (before the commands):
+#   --copy            the working tree instead of a clone of HEAD (uncommitted changes too)
+#   --install BUILD   'meson install' BUILD (configured --prefix=/usr --sysconfdir=/etc
+#                     --localstatedir=/var) into the root first, and install its run-time
+#                     libraries there: a deployed runbookd (tests/booted/)
+# Environment: FRESH_ROOT (the container's root, default $FRESH_DIR/root or root-boot; removed
+# and made anew), FRESH_LOG (default $FRESH_DIR/run.log).
 # The root is cached in $FRESH_DIR (default /var/tmp/runbookd-fresh), one per kind; each run
 # starts from a new copy of it. What is copied from the host is only how this machine reaches the
 # archive and registries (apt sources and settings, resolv.conf, extra CA certificates), never a
@@ -20,19 +27,28 @@ set -euo pipefail
 
 SOURCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FRESH_DIR=${FRESH_DIR:-/var/tmp/runbookd-fresh}
-BOOT=0
-[ "${1:-}" = --boot ] && { BOOT=1; shift; }
+BOOT=0 COPY=0 INSTALL=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --boot) BOOT=1 ;;
+        --copy) COPY=1 ;;
+        --install) INSTALL=$2; shift ;;
+        *) break ;;
+    esac
+    shift
+done
 if [ $BOOT = 1 ]; then
     INCLUDE=systemd,systemd-sysv,dbus,libpam-systemd
-    CACHE="$FRESH_DIR/bookworm-minbase-systemd.tar" ROOT="$FRESH_DIR/root-boot"
+    CACHE="$FRESH_DIR/bookworm-minbase-systemd.tar" ROOT=${FRESH_ROOT:-$FRESH_DIR/root-boot}
 else
-    INCLUDE="" CACHE="$FRESH_DIR/bookworm-minbase.tar" ROOT="$FRESH_DIR/root"
+    INCLUDE="" CACHE="$FRESH_DIR/bookworm-minbase.tar" ROOT=${FRESH_ROOT:-$FRESH_DIR/root}
 fi
+LOG=${FRESH_LOG:-$FRESH_DIR/run.log}
 say() { echo "fresh: $*" >&2; }
 die() { echo "fresh: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root"
-[ $# -gt 0 ] || die "usage: $0 [--boot] demo|test... | -- CMD..."
+[ $# -gt 0 ] || die "usage: $0 [--boot] [--copy] [--install BUILDDIR] demo|test... | -- CMD..."
 CMDS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -79,9 +95,21 @@ if [ -d /usr/local/share/ca-certificates ]; then
     cp /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/ca-certificates.crt" 2>/dev/null || true
 fi
 # the checkout: a clone of HEAD (what is committed), where a newcomer would clone it
-git clone -q --no-hardlinks "$SOURCE_ROOT" "$ROOT/root/runbookd"
+if [ $COPY = 1 ]; then
+    mkdir -p "$ROOT/root/runbookd"
+    tar -C "$SOURCE_ROOT" --exclude=./build --exclude=./build-asan --exclude=./cockpit/node_modules \
+        --exclude=./.git -cf - . | tar -C "$ROOT/root/runbookd" -xf -
+    what="a copy of the working tree of $SOURCE_ROOT"
+else
+    git clone -q --no-hardlinks "$SOURCE_ROOT" "$ROOT/root/runbookd"
+    what="a clone of $(git -C "$SOURCE_ROOT" rev-parse --short HEAD)"
+fi
 chmod 700 "$ROOT/root"
-say "root: $ROOT (minbase + a clone of $(git -C "$SOURCE_ROOT" rev-parse --short HEAD) in /root/runbookd)"
+if [ -n "$INSTALL" ]; then
+    DESTDIR="$ROOT" meson install -C "$INSTALL" --no-rebuild --quiet >&2 || die "meson install into $ROOT failed"
+    what+=", $INSTALL installed"
+fi
+say "root: $ROOT (minbase + $what in /root/runbookd)"
 
 rc=0
 if [ $BOOT = 0 ]; then
@@ -89,7 +117,7 @@ if [ $BOOT = 0 ]; then
         say "running in the fresh root: cd /root/runbookd && $c"
         systemd-nspawn -q -D "$ROOT" --register=no --keep-unit --as-pid2 --setenv=HOME=/root \
             --setenv=NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
-            /bin/bash -c "cd /root/runbookd && $c" 2>&1 | tee -a "$FRESH_DIR/run.log" || rc=$?
+            /bin/bash -c "cd /root/runbookd && $c" 2>&1 | tee -a "$LOG" || rc=$?
         [ "$rc" = 0 ] || { say "'$c' failed (status $rc)"; break; }
     done
     exit "$rc"
@@ -122,11 +150,17 @@ for _ in $(seq 180); do   # is-system-running fails until PID 1 answers on its b
 done
 case "$state" in running|degraded) say "booted: systemd is PID 1 ($state)" ;;
     *) die "the container did not boot: '$state' (see $FRESH_DIR/console.log)" ;; esac
+if [ -n "$INSTALL" ]; then
+    say "installing runbookd's run-time packages in the container"
+    nsenter -t "$LEADER" -a -- /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+        /bin/sh -c 'apt-get -q update && apt-get -y -q install --no-install-recommends liblmdb0 libjansson4 \
+            libssh2-1 libcurl4 libssl3 polkitd jq procps' >> "$LOG" 2>&1 || die "apt-get in the container failed (see $LOG)"
+fi
 for c in "${CMDS[@]}"; do
     say "running on the booted root: cd /root/runbookd && $c"
     nsenter -t "$LEADER" -a -- /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         HOME=/root LANG=C.UTF-8 NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
-        /bin/bash -c "cd /root/runbookd && $c" 2>&1 | tee -a "$FRESH_DIR/run-boot.log" || rc=$?
+        /bin/bash -c "cd /root/runbookd && $c" 2>&1 | tee -a "$LOG" || rc=$?
     [ "$rc" = 0 ] || { say "'$c' failed (status $rc)"; break; }
 done
 exit "$rc"

@@ -117,6 +117,7 @@ static void help(void) {
                "  -h --help              show this help (COMMAND --help: the command's help)\n"
                "     --version           show the version\n"
                "  -p --parameter=NAME=VALUE  start, plan: a runbook parameter (repeatable)\n"
+               "     --parameters-file=FILE  start, plan: parameters from FILE, one NAME=VALUE a line\n"
                "  -r --reference=TICKET  start: the session's reference\n"
                "  -w --watch             start: follow the new session\n"
                "     --until-end         watch: follow through approvals until the session ends\n"
@@ -162,6 +163,7 @@ enum {
         ARG_NO_LEGEND,
         ARG_NO_PAGER,
         ARG_NO_ASK_PASSWORD,
+        ARG_PARAMETERS_FILE,
 };
 
 static int add_parameter(const char *a) {
@@ -178,6 +180,39 @@ static int add_parameter(const char *a) {
         if (r >= 0)
                 r = strv_extend(&arg_parameters, eq + 1);
         return r;
+}
+
+/* --parameters-file: NAME=VALUE lines ('#' comments and blank lines skipped); VALUE is the rest of
+ * the line, as is (systemd timers: /etc/runbookd/schedules/NAME.conf). */
+static int add_parameters_file(const char *path) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        unsigned n = 0;
+        ssize_t len;
+        int r;
+
+        if (!f)
+                return cli_error(-errno, "Cannot read parameters file '%s': %s", path, strerror(errno));
+        while ((len = getline(&line, &size, f)) >= 0) {
+                const char *eq;
+                n++;
+                if (len > 0 && line[len - 1] == '\n')
+                        line[--len] = 0;
+                if ((size_t) len != strlen(line))
+                        return cli_error(-EINVAL, "%s:%u: a NUL byte in the line.", path, n);
+                if (len == 0 || line[0] == '#')
+                        continue;
+                eq = strchr(line, '=');
+                if (!eq || eq == line || strcspn(line, " \t") < (size_t) (eq - line))
+                        return cli_error(-EINVAL, "%s:%u: expected NAME=VALUE (a comment starts with '#').", path, n);
+                r = add_parameter(line);
+                if (r < 0)
+                        return r;
+        }
+        if (ferror(f))
+                return cli_error(-EIO, "Cannot read parameters file '%s'.", path);
+        return 0;
 }
 
 static int add_states(const char *a) {
@@ -244,6 +279,7 @@ static int parse_argv(int argc, char *argv[], bool *ret_help) {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "parameter", required_argument, NULL, 'p' },
+                { "parameters-file", required_argument, NULL, ARG_PARAMETERS_FILE },
                 { "reference", required_argument, NULL, 'r' },
                 { "watch", no_argument, NULL, 'w' },
                 { "until-end", no_argument, NULL, ARG_UNTIL_END },
@@ -275,6 +311,11 @@ static int parse_argv(int argc, char *argv[], bool *ret_help) {
                         return 0;
                 case 'p':
                         r = add_parameter(optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_PARAMETERS_FILE:
+                        r = add_parameters_file(optarg);
                         if (r < 0)
                                 return r;
                         break;

@@ -105,4 +105,19 @@ assert_eq "$(jq -r '.steps[2].digest' <<<"$CTL_OUT")" null "JSON: no digest yet"
 assert_eq "$(jq -r '.steps[0].captures[0]' <<<"$CTL_OUT")" version "JSON captures"
 expect_ctl_fail "runbookctl plan with a bad value" "parameter 'env': value 'qa' does not match" "$BOB" plan upgrade \
     -p tag=v2 -p env=qa
+
+# --parameters-file (runbookd-start@.service's /etc/runbookd/schedules/NAME.conf): NAME=VALUE lines,
+# the value as is; a bad line is named by file and line, and nothing else happens
+PF="$WORK/params.conf"
+printf '%s\n' '# a comment' '' 'env=prod' "tag=v3 with spaces; \$(x) 'q'" > "$PF"; chmod 644 "$PF"
+expect_ctl_ok "runbookctl plan --parameters-file" "$BOB" --json=short plan upgrade --parameters-file "$PF"
+# shellcheck disable=SC2016
+want='echo backup --env '\''prod'\'' --tag '\''v3 with spaces; $(x) '\''\'\'''\''q'\''\'\'''\'''\'
+assert_eq "$(jq -r '.steps[1].command' <<<"$CTL_OUT")" "$want" "the file's values, as is"
+printf 'env=prod\ntag v3\n' > "$PF"
+expect_ctl_fail "a line without '='" "$PF:2: expected NAME=VALUE" "$BOB" plan upgrade --parameters-file "$PF"
+printf 'env =prod\n' > "$PF"
+expect_ctl_fail "a space in the name" "$PF:1: expected NAME=VALUE" "$BOB" plan upgrade --parameters-file "$PF"
+expect_ctl_fail "a missing file" "Cannot read parameters file '$WORK/none': No such file" "$BOB" plan upgrade \
+    --parameters-file "$WORK/none"
 finish
