@@ -82,20 +82,16 @@ peer_scenarios() {
     assert_eq "$(step_result "$R" 0 RUNBOOK_CONNECTION)" new "$p run: a new connection"
 
     # ---- host keys: unknown and changed are refused, and nothing runs
-    R=$(ref "$p-unknown")
-    id=$(start_session "$ALICE" "$p-unknown" "$R") || die "StartSession failed"
-    wait_session_state "$id" failed 30
-    err=$(step_prop "$id" 0 Error)
-    assert_match "$err" "unknown host key" "$p unknown host key: refused ($err)"
-    assert_true "$p unknown host key: the error has the server's fingerprint" grep -qF -- "$PEER_FP" <<<"$err"
-    assert_false "$p unknown host key: the command did not run" test -e "$PD/unknown.marker"
-    R=$(ref "$p-changed")
-    id=$(start_session "$ALICE" "$p-changed" "$R") || die "StartSession failed"
-    wait_session_state "$id" failed 30
-    err=$(step_prop "$id" 0 Error)
-    assert_match "$err" "changed host key" "$p changed host key: refused"
-    assert_true "$p changed host key: the error has the server's fingerprint" grep -qF -- "$PEER_FP" <<<"$err"
-    assert_false "$p changed host key: the command did not run" test -e "$PD/changed.marker"
+    local kind
+    for kind in unknown changed; do
+        R=$(ref "$p-$kind")
+        id=$(start_session "$ALICE" "$p-$kind" "$R") || die "StartSession failed"
+        wait_session_state "$id" failed 30
+        err=$(step_prop "$id" 0 Error)
+        assert_match "$err" "$kind host key" "$p $kind host key: refused ($err)"
+        assert_true "$p $kind host key: the error has the server's fingerprint" grep -qF -- "$PEER_FP" <<<"$err"
+        assert_false "$p $kind host key: the command did not run" test -e "$PD/$kind.marker"
+    done
 
     # ---- timeout: SIGTERM to the command's own group, everything gone, within the grace
     R=$(ref "$p-timeout")
