@@ -205,6 +205,10 @@ build() { # builddir meson-options...
 install_packages
 setup_cockpit
 [ -s /etc/machine-id ] || { systemd-machine-id-setup >/dev/null; say "created /etc/machine-id"; }
+# a debootstrap'd root has no /etc/hosts, so "localhost" does not resolve (the ssh tests reach
+# the testbed's sshd by name too); Debian's installer writes this one
+[ -e /etc/hosts ] || { printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > /etc/hosts
+                       say "created /etc/hosts (localhost)"; }
 create_users
 
 if [ $BUILD = 1 ]; then

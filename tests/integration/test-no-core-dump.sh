@@ -9,10 +9,12 @@
 # carry the trusted fields runbookctl logs matches on (_UID, _COMM).
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-NOPTRACE=(setpriv --bounding-set=-sys_ptrace)
+# the inheritable set too: where it is not empty (systemd-nspawn fills it), root regains from
+# it at exec what the bounding set took away
+NOPTRACE=(setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace)
 REAL_RUNBOOKD=$RUNBOOKD
 RUNBOOKD="$T/runbookd-noptrace"
-printf '#!/bin/sh\nexec setpriv --bounding-set=-sys_ptrace %s "$@"\n' "$REAL_RUNBOOKD" > "$RUNBOOKD"
+printf '#!/bin/sh\nexec setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace %s "$@"\n' "$REAL_RUNBOOKD" > "$RUNBOOKD"
 chmod 755 "$RUNBOOKD"
 install_runbook echo
 start_daemon
