@@ -16,7 +16,9 @@
 #   --copy            the working tree instead of a clone of HEAD (uncommitted changes too)
 #   --install BUILD   'meson install' BUILD (configured --prefix=/usr --sysconfdir=/etc
 #                     --localstatedir=/var) into the root first, and install its run-time
-#                     libraries there: a deployed runbookd (tests/booted/)
+#                     libraries there: a deployed runbookd (tests/deploy/)
+# Exit status: that of the commands; 77 when the root cannot be made (debootstrap) or the container
+# cannot boot here, with the reason on stderr.
 # Environment: FRESH_ROOT (the container's root, default $FRESH_DIR/root or root-boot; removed
 # and made anew), FRESH_LOG (default $FRESH_DIR/run.log).
 # The root is cached in $FRESH_DIR (default /var/tmp/runbookd-fresh), one per kind; each run
@@ -46,6 +48,8 @@ fi
 LOG=${FRESH_LOG:-$FRESH_DIR/run.log}
 say() { echo "fresh: $*" >&2; }
 die() { echo "fresh: $*" >&2; exit 1; }
+# the container cannot be made or booted on this machine (not a failure of what runs in it)
+cannot() { echo "fresh: cannot: $*" >&2; exit 77; }
 
 [ "$(id -u)" = 0 ] || die "run as root"
 [ $# -gt 0 ] || die "usage: $0 [--boot] [--copy] [--install BUILDDIR] demo|test... | -- CMD..."
@@ -72,7 +76,7 @@ if [ ! -s "$CACHE" ]; then
     rm -rf "$FRESH_DIR/cache-root"
     debootstrap --variant=minbase ${INCLUDE:+--include=$INCLUDE} bookworm "$FRESH_DIR/cache-root" \
         "${mirror:-http://deb.debian.org/debian}" \
-        > "$FRESH_DIR/debootstrap.log" 2>&1 || die "debootstrap failed, see $FRESH_DIR/debootstrap.log"
+        > "$FRESH_DIR/debootstrap.log" 2>&1 || cannot "debootstrap failed, see $FRESH_DIR/debootstrap.log"
     tar -C "$FRESH_DIR/cache-root" -cf "$CACHE.new" . && mv "$CACHE.new" "$CACHE"
     rm -rf "$FRESH_DIR/cache-root"
 fi
@@ -128,7 +132,7 @@ fi
 echo "fresh-$$" > "$ROOT/etc/hostname"
 chroot "$ROOT" passwd -d root >/dev/null
 setsid systemd-nspawn -D "$ROOT" --boot --register=no --keep-unit --console=pipe \
-    > "$FRESH_DIR/console.log" 2>&1 < /dev/null &
+    > "$ROOT.console.log" 2>&1 < /dev/null &
 NSPAWN=$!
 poweroff() {
     kill -TERM "$NSPAWN" 2>/dev/null || return 0     # SIGTERM: a clean shutdown of the container
@@ -141,7 +145,7 @@ for _ in $(seq 300); do
     LEADER=$(pgrep -P "$NSPAWN" -x systemd | head -n 1) && [ -n "$LEADER" ] && break
     sleep 0.1
 done
-[ -n "$LEADER" ] || die "the container's systemd did not start (see $FRESH_DIR/console.log)"
+[ -n "$LEADER" ] || cannot "the container's systemd did not start (see $ROOT.console.log)"
 state=""
 for _ in $(seq 180); do   # is-system-running fails until PID 1 answers on its bus
     state=$(timeout 30 nsenter -t "$LEADER" -a -- /bin/systemctl is-system-running --wait 2>/dev/null || true)
@@ -149,7 +153,7 @@ for _ in $(seq 180); do   # is-system-running fails until PID 1 answers on its b
     sleep 0.5
 done
 case "$state" in running|degraded) say "booted: systemd is PID 1 ($state)" ;;
-    *) die "the container did not boot: '$state' (see $FRESH_DIR/console.log)" ;; esac
+    *) cannot "the container did not boot: '$state' (see $ROOT.console.log)" ;; esac
 if [ -n "$INSTALL" ]; then
     say "installing runbookd's run-time packages in the container"
     nsenter -t "$LEADER" -a -- /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \

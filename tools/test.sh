@@ -27,8 +27,8 @@ done
 if [ $SANITIZE = 1 ]; then
     bash "$SOURCE_ROOT/tools/setup.sh" --sanitize
     BUILDDIR="$SOURCE_ROOT/build-asan"
-    # the booted suite deploys a /usr build in a container: nothing there runs under the sanitizers
-    MESON_ARGS=(--timeout-multiplier 3 --no-suite booted "${MESON_ARGS[@]}")
+    # the deploy suite deploys a /usr build in a container: nothing there runs under the sanitizers
+    MESON_ARGS=(--timeout-multiplier 3 --no-suite deploy "${MESON_ARGS[@]}")
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1:print_summary=1"
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:print_summary=1"
 else

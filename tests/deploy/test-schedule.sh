@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Inside a booted Debian 12 (systemd as PID 1) with runbookd installed (tests/booted/run.sh):
+# Inside a booted Debian 12 (systemd as PID 1) with runbookd installed (tests/deploy/run.sh):
 # scheduled runbooks the systemd way. runbookd.service runs under PID 1; the schedule's user comes
 # from sysusers.d; the example polkit rules let runbookd-scheduler start sessions.
 # runbookd-start@nightly-rotate.timer, a few seconds ahead (a drop-in's OnCalendar=), starts a
