@@ -29,6 +29,8 @@ int manager_new(const char *config_dir, const char *state_dir, const char *vendo
         if (r < 0)
                 return r;
         r = store_open(state_dir, &m->store);
+        if (r == -EBUSY)
+                return r;   /* another instance holds it: store_open() said which */
         if (r < 0)
                 return log_error_errno(r, "Failed to open the state store in '%s': %m", state_dir);
         r = engine_new(m->event, m->store, &m->engine);

@@ -5,6 +5,7 @@
 
 #include "shared/log.h"
 #include "store/start-log.h"
+#include "store/store-lock.h"
 #include "store/store.h"
 
 #define STORE_MAP_INITIAL ((size_t) 64 << 20)
@@ -23,6 +24,7 @@ struct Store {
          * crash of the machine in between would leave neither whole. Renewed at every sync. */
         MDB_txn *pin;
         int fd;                   /* data.mdb, for early writeback; -1 if unknown */
+        int lock_fd;              /* DIR/runbookd.lock, locked (store-lock.c) */
         off_t data_start;         /* past the two meta pages */
         char id[SD_ID128_STRING_MAX];
         bool same_boot;           /* the store was last opened since this machine booted */
@@ -192,9 +194,27 @@ int store_open_sized(const char *dir, size_t initial_map, size_t max_map, Store 
                 return -ENOMEM;
         s->map_max = max_map;
         s->fd = -1;
+        s->lock_fd = -1;
 
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
+        /* before anything in the directory is read: one process per store */
+        {
+                pid_t holder;
+                r = store_lock_dir(dir, &s->lock_fd, &holder);
+                if (r == -EBUSY) {
+                        if (holder > 0)
+                                log_error("The state directory '%s' is in use by another process (PID %ld holds "
+                                          "%s/" STORE_LOCK_FILE "): not opening it.", dir, (long) holder, dir);
+                        else
+                                log_error("The state directory '%s' is in use by another process (it holds "
+                                          "%s/" STORE_LOCK_FILE "): not opening it.", dir, dir);
+                        return r;
+                }
+                if (r < 0)
+                        return log_error_errno(r, "Cannot lock the state directory '%s' (%s/" STORE_LOCK_FILE "): %m",
+                                               dir, dir);
+        }
 
         r = mdb_env_create(&s->env);
         if (r != 0)
@@ -284,6 +304,8 @@ Store *store_free(Store *s) {
                 mdb_env_close(s->env);
         }
         start_log_free(s->start_log);
+        if (s->lock_fd >= 0)
+                close(s->lock_fd);   /* last: the lock ends with it */
         free(s);
         return NULL;
 }
