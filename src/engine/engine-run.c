@@ -173,6 +173,68 @@ static void step_announce(Step *st) {
         event_step_starting(st);
 }
 
+/* Refused just before it would start: never recorded as running nor announced as starting; it
+ * fails with the reason (one result record), as an attempt whose command did not run. */
+static void step_refuse(Step *st, const StepResult *res) {
+        Session *s = st->session;
+
+        st->retry_at = 0;
+        step_rt(st)->ran = false;
+        st->started_at = 0;
+        st->finished_at = 0;
+        st->exit_status = -1;
+        st->signal = 0;
+        st->truncated = false;
+        st->error = mfree_str(st->error);
+        step_rt(st)->dirty = true;
+        s->state = SESSION_RUNNING;
+        s->current_step = (int) st->index;
+        session_rt(s)->dirty = true;
+        log_warning("Session %u %s %u (%s) refused: %s", s->id, step_phase_to_string(st->phase), st->index, st->name,
+                    strna(res->message));
+        step_complete(st, res, NULL);
+}
+
+/* Why the step must not start now, or NULL: what its approvals cover is computed again from what
+ * would run, and its target and connector must be the ones approved. */
+static int step_check_start(Step *st, const Target *target, const ConnectorVTable *vt, StepResult *res, char **why) {
+        Engine *e = session_engine(st->session);
+        _cleanup_free_ char *digest_now = NULL;
+        bool approved = st->requires_approval || step_decided_attempt(st) > 1;
+        bool group = st->n_hosts > 0;
+
+        if (target && (approved || st->attempt > 1) && step_digest_now(e, st, target, &digest_now) < 0)
+                digest_now = NULL;
+        if (!step_approvals_valid(st)) {
+                res->error = -EPERM;
+                res->message = "the step's approvals do not match what it would run (digest mismatch); not run";
+        } else if (target && (approved || st->attempt > 1) && !streq_ptr(digest_now, st->digest)) {
+                res->error = -EPERM;
+                if (group)
+                        (void) asprintf_safe(why, "the members of target group '%s' or their definitions changed since "
+                                             "the step was approved (now digest %.12s…, not %.12s… as approved); not run",
+                                             st->target, strna(digest_now), strna(st->digest));
+                else
+                        (void) asprintf_safe(why, "target '%s' changed since the step was approved (its definition, now "
+                                             "digest %.12s…, is not what the approval covers, %.12s…); not run",
+                                             st->target, strna(digest_now), strna(st->digest));
+        } else if (!target) {
+                res->error = -ENXIO;
+                (void) asprintf_safe(why, "target '%s' is not configured (any more); not run", st->target);
+        } else if (!streq(target->connector, st->connector)) {
+                res->error = -ENXIO;
+                (void) asprintf_safe(why, "target '%s' now uses connector '%s', not '%s' as approved; not run",
+                                     st->target, target->connector, st->connector);
+        } else if (!group && !vt) {
+                res->error = -EOPNOTSUPP;
+                (void) asprintf_safe(why, "connector '%s' is not available in this runbookd; not run", st->connector);
+        } else
+                return 0;
+        if (*why)
+                res->message = *why;
+        return res->error;
+}
+
 void step_run(Step *st, bool chained) {
         Session *s = st->session;
         Engine *e = session_engine(s);
@@ -191,6 +253,11 @@ void step_run(Step *st, bool chained) {
         };
         _cleanup_free_ char *why = NULL;
         int r;
+
+        target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
+        vt = connector_find(st->connector);
+        if (step_check_start(st, target, vt, &res, &why) < 0)
+                return step_refuse(st, &res);
 
         st->state = STEP_RUNNING;
         st->retry_at = 0;
@@ -227,62 +294,27 @@ void step_run(Step *st, bool chained) {
         }
         engine_hooks_changed(e, s, st);
 
-        target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
-        vt = connector_find(st->connector);
-        /* what the approvals cover is computed again from what would run now */
-        _cleanup_free_ char *digest_now = NULL;
-        bool approved = st->requires_approval || step_decided_attempt(st) > 1;
-        if (target && (approved || st->attempt > 1) && step_digest_now(e, st, target, &digest_now) < 0)
-                digest_now = NULL;
-        if (!step_approvals_valid(st)) {
-                res.error = -EPERM;
-                res.message = "the step's approvals do not match what it would run (digest mismatch); not run";
-        } else if (target && (approved || st->attempt > 1) && !streq_ptr(digest_now, st->digest)) {
-                res.error = -EPERM;
-                if (group)
-                        (void) asprintf_safe(&why, "the members of target group '%s' or their definitions changed since "
-                                             "the step was approved (now digest %.12s…, not %.12s… as approved); not run",
-                                             st->target, strna(digest_now), strna(st->digest));
-                else
-                        (void) asprintf_safe(&why, "target '%s' changed since the step was approved (its definition, now "
-                                             "digest %.12s…, is not what the approval covers, %.12s…); not run",
-                                             st->target, strna(digest_now), strna(st->digest));
-                res.message = why;
-        } else if (!target) {
-                res.error = -ENXIO;
-                (void) asprintf_safe(&why, "target '%s' is not configured (any more); not run", st->target);
-                res.message = why;
-        } else if (!streq(target->connector, st->connector)) {
-                res.error = -ENXIO;
-                (void) asprintf_safe(&why, "target '%s' now uses connector '%s', not '%s' as approved; not run",
-                                     st->target, target->connector, st->connector);
-                res.message = why;
-        } else if (group) {
+        if (group) {
                 step_announce(st);
                 step_rt(st)->ran = true;  /* group_run() clears it if the group changed */
                 group_run(st, target);
                 step_want_start_ahead(st);
                 return;
-        } else if (!vt) {
-                res.error = -EOPNOTSUPP;
-                (void) asprintf_safe(&why, "connector '%s' is not available in this runbookd; not run", st->connector);
-                res.message = why;
-        } else {
-                StepRequest req = step_request(st, target);
-
-                r = connector_start(vt, e->event, &req, on_step_done, st, &step_rt(st)->job);
-                if (r >= 0) {
-                        step_rt(st)->ran = true;
-                        /* recorded once it is under way: the journal's work overlaps the command */
-                        step_announce(st);
-                        event_step_executing(st, NULL);
-                        step_want_start_ahead(st);
-                        return;
-                }
-                res.error = r;
-                (void) asprintf_safe(&why, "could not start the command: %s", strerror(-r));
-                res.message = why;
         }
+
+        StepRequest req = step_request(st, target);
+        r = connector_start(vt, e->event, &req, on_step_done, st, &step_rt(st)->job);
+        if (r >= 0) {
+                step_rt(st)->ran = true;
+                /* recorded once it is under way: the journal's work overlaps the command */
+                step_announce(st);
+                event_step_executing(st, NULL);
+                step_want_start_ahead(st);
+                return;
+        }
+        res.error = r;
+        (void) asprintf_safe(&why, "could not start the command: %s", strerror(-r));
+        res.message = why;
         step_announce(st);
         step_complete(st, &res, NULL);
 }

@@ -4,7 +4,8 @@
 # the step runs. A Reload that re-points web-01 (another user on the host) after the step was
 # shown makes the approved step refuse to run; a pooled SSH connection is not reused once
 # known_hosts changed (its host key was checked against the old file). (Before the fix the step
-# ran on the re-pointed target, and the pooled connection was reused.)
+# ran on the re-pointed target, and the pooled connection was reused.) The refused step is never
+# recorded as running nor announced as starting (#16, item 4): no StartedAt, no "starting" record.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 require_sshd
 
@@ -25,6 +26,13 @@ wait_session_state "$id" failed 30
 assert_match "$(step_prop "$id" 0 Error)" "^target 'web-01' changed since the step was approved" "the step refuses, saying why"
 assert_eq "$(step_prop "$id" 0 Digest)" "$digest_shown" "the Digest shown is the one approved"
 assert_false "the command did not run" test -e "$WORK/ran-gated"
+# a refused step never looks started (#16, item 4): no StartedAt, no "starting" record, one result
+assert_eq "$(step_prop "$id" 0 StartedAt)" 0 "the refused step has no StartedAt"
+assert_eq "$(journal RUNBOOK_REFERENCE="$(ref gated)" RUNBOOK_STEP=0 MESSAGE_ID=$MSG_STEP_STARTING | wc -l)" 0 \
+    "no 'starting' record for the refused step"
+assert_eq "$(journal RUNBOOK_REFERENCE="$(ref gated)" RUNBOOK_STEP=0 MESSAGE_ID=$MSG_STEP_RESULT | wc -l)" 1 \
+    "one result record, with the reason"
+assert_match "$(step_result "$(ref gated)" 0 RUNBOOK_ERROR)" "^target 'web-01' changed since" "the record says why"
 write_ssh_target web-01
 expect_ok "Reload" rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
 
