@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "config/capture.h"
+#include "config/expr.h"
 #include "config/config-util.h"
 #include "config/template.h"
 
@@ -78,11 +79,13 @@ static int parse_json_path(CaptureSpec *c, const char *s, const char **ret_probl
 }
 
 static int compile(regex_t *re, const char *s, int flags, const char *source, const char *path, char **ret_error) {
-        char buf[128];
+        char buf[128], problem[256];
         int r;
 
         if (strlen(s) > CAPTURE_REGEX_MAX)
                 return config_error(ret_error, source, path, "is too long (at most %d bytes)", CAPTURE_REGEX_MAX);
+        if (expr_pattern_check(s, problem, sizeof problem) < 0)
+                return config_error(ret_error, source, path, "%s", problem);
         r = regcomp(re, s, REG_EXTENDED | flags);
         if (r != 0) {
                 (void) regerror(r, re, buf, sizeof buf);

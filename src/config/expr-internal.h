@@ -55,11 +55,6 @@ struct Expr {
 
 const char *expr_op_to_string(ExprOp op);
 
-/* Refuses a pattern of '=~' that uses back-references (-EINVAL), nests groups deeper than
- * EXPR_DEPTH_MAX (-EINVAL) or would expand into more than EXPR_PATTERN_SIZE_MAX elements (-E2BIG);
- * the reason in 'problem' (expr-pattern.c). */
-#define EXPR_PATTERN_SIZE_MAX EXPR_TEXT_MAX
-int expr_pattern_check(const char *pattern, char *problem, size_t size);
 
 /* [+-]?[0-9]+(\.[0-9]+)? exactly. */
 bool expr_is_number(const char *s);

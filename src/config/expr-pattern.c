@@ -3,8 +3,12 @@
  * (glibc matches them by backtracking, exponential in the length of the value, and values are
  * data from the steps); repeat itself into more elements than the longest plain pattern has
  * (glibc expands {m,n} when compiling: "(((a{100}){100}){100}){100}" takes gigabytes and half a
- * minute before failing); nest groups deeper than expressions may nest (glibc parses them
- * recursively). */
+ * minute before failing; x+ is compiled as xx*, so each '+' doubles what it repeats); nest groups
+ * deeper than expressions may nest (glibc parses them recursively); put one repetition right
+ * after another ("a++", "a+?", "a{2}*": POSIX leaves it undefined, and glibc's compile time grows
+ * exponentially with such runs: 'v+++?+++++++' took more than a minute); or nest repetitions more
+ * than EXPR_PATTERN_NESTING_MAX deep ("((((a+?)+?)+?)+?)…": seconds per level). Found by
+ * tests/fuzz/fuzz-when. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -61,10 +65,21 @@ static const char *parse_bound(const char *p, uint64_t *ret) {
         return p + 1;
 }
 
+/* A repetition operator at p, applied to what was read last (nesting *lastq): refused right after
+ * another, or nested too deep. */
+static int repetition(const char **quant, const char *p, unsigned *lastq, unsigned *curq, char *problem,
+                      size_t size);
+
+/* How deep repetitions may nest: "^v[0-9]+(\\.[0-9]+)*$" nests 2, "((a+)?b)*" 3. */
+#define EXPR_PATTERN_NESTING_MAX 3
+
 int expr_pattern_check(const char *pattern, char *problem, size_t size) {
-        /* the size of the sequence read so far in each enclosing group, outermost first */
+        /* the size of the sequence read so far in each enclosing group, outermost first, and
+         * the deepest nesting of repetitions in it */
         uint64_t stack[EXPR_DEPTH_MAX], cur = 0, last = 1;
+        unsigned qstack[EXPR_DEPTH_MAX], curq = 0, lastq = 0;
         size_t depth = 0;
+        const char *quant = NULL;         /* the repetition operator just read, if the last thing read is one */
 
         /* Back-references, by a scan that cannot miss one: a backslash followed by 1…9 anywhere,
          * even inside a bracket expression (where it would be two literal characters). */
@@ -94,32 +109,45 @@ int expr_pattern_check(const char *pattern, char *problem, size_t size) {
                                          EXPR_DEPTH_MAX);
                                 return -EINVAL;
                         }
+                        qstack[depth] = curq;
                         stack[depth++] = cur;
                         cur = 0;
                         last = 1;
+                        curq = lastq = 0;
+                        quant = NULL;
                         p++;
                         continue;
                 case ')':
                         if (depth == 0)
                                 break;            /* a literal ')' in ERE */
                         last = cur;
-                        cur = size_add(stack[--depth], cur);
+                        lastq = curq;
+                        depth--;
+                        cur = size_add(stack[depth], cur);
+                        curq = MAX(qstack[depth], curq);
+                        quant = NULL;
                         p++;
                         continue;
                 case '[':
                         p = skip_bracket(p);
                         cur = size_add(cur, 1);
                         last = 1;
+                        lastq = 0;
+                        quant = NULL;
                         continue;
                 case '\\':
                         p += p[1] ? 2 : 1;
                         cur = size_add(cur, 1);
                         last = 1;
+                        lastq = 0;
+                        quant = NULL;
                         continue;
                 case '{':
                         q = parse_bound(p, &bound);
                         if (!q)
                                 break;            /* not a bound: a literal '{' */
+                        if (repetition(&quant, p, &lastq, &curq, problem, size) < 0)
+                                return -EINVAL;
                         cur = size_add(cur, size_mul(last, bound - 1));
                         last = size_mul(last, bound);
                         p = q;
@@ -129,16 +157,51 @@ int expr_pattern_check(const char *pattern, char *problem, size_t size) {
                                 return -E2BIG;
                         }
                         continue;
-                case '*':
                 case '+':
+                        if (repetition(&quant, p, &lastq, &curq, problem, size) < 0)
+                                return -EINVAL;
+                        /* glibc compiles x+ as xx*: the atom or group before it, twice */
+                        cur = size_add(cur, last);
+                        last = size_mul(last, 2);
+                        p++;
+                        if (cur > EXPR_PATTERN_SIZE_MAX) {
+                                snprintf(problem, size, "the pattern's repetitions expand to more than %d elements",
+                                         EXPR_PATTERN_SIZE_MAX);
+                                return -E2BIG;
+                        }
+                        continue;
+                case '*':
                 case '?':
+                        if (repetition(&quant, p, &lastq, &curq, problem, size) < 0)
+                                return -EINVAL;
                         p++;
                         continue;
                 }
                 /* anything else counts as one element ('|', '^' and '$' too: glibc repeats them) */
                 cur = size_add(cur, 1);
                 last = 1;
+                lastq = 0;
+                quant = NULL;
                 p++;
         }
+        return 0;
+}
+
+static int repetition(const char **quant, const char *p, unsigned *lastq, unsigned *curq, char *problem,
+                      size_t size) {
+        if (*quant) {
+                snprintf(problem, size, "'%c' right after '%c' repeats a repetition (POSIX leaves that undefined, "
+                         "and it makes compiling the pattern exponentially slow): write one, or group with '(…)'",
+                         *p, **quant);
+                return -EINVAL;
+        }
+        if (*lastq + 1 > EXPR_PATTERN_NESTING_MAX) {
+                snprintf(problem, size, "the pattern's repetitions are nested more than %d deep (it makes compiling "
+                         "the pattern exponentially slow)", EXPR_PATTERN_NESTING_MAX);
+                return -EINVAL;
+        }
+        *quant = p;
+        *lastq += 1;
+        *curq = MAX(*curq, *lastq);
         return 0;
 }

@@ -113,3 +113,11 @@ int expr_eval(const Expr *e, expr_lookup_t lookup, void *userdata, json_t *seen,
  * spaces around binary operators, parentheses only where the structure needs them. Parsing it
  * gives the same tree back. 0, or -ENOMEM. */
 int expr_format(const Expr *e, char **ret);
+
+/* Refuses a regular expression (of '=~', a parameter's "pattern", a capture's "regex" or
+ * "pattern") before regcomp() sees it if it uses back-references (-EINVAL), nests groups deeper
+ * than EXPR_DEPTH_MAX or repetitions deeper than 3, puts a repetition right after another
+ * (-EINVAL), or would expand into more than EXPR_PATTERN_SIZE_MAX elements (-E2BIG); each makes
+ * glibc's compiling or matching exponentially slow. The reason in 'problem' (expr-pattern.c). */
+#define EXPR_PATTERN_SIZE_MAX EXPR_TEXT_MAX
+int expr_pattern_check(const char *pattern, char *problem, size_t size);

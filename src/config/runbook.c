@@ -183,6 +183,11 @@ static int parse_param(RunbookParam *p, const char *name, json_t *v, const char 
                 if (strlen(pattern) > PARAM_PATTERN_MAX)
                         return config_error(ret_error, source, ep, "pattern is too long (maximum %d bytes)",
                                             PARAM_PATTERN_MAX);
+                {
+                        char why[256];
+                        if (expr_pattern_check(pattern, why, sizeof why) < 0)
+                                return config_error(ret_error, source, ep, "%s", why);
+                }
                 r = regcomp(&p->regex, pattern, REG_EXTENDED | REG_NOSUB);
                 if (r != 0) {
                         char buf[256];

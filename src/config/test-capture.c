@@ -102,6 +102,12 @@ static void test_spec_errors(void) {
                          SRC ": " PATH ".v.json: 'a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q' is too deep (at most 16 members and indexes)");
         check_spec_error("{\"v\": {\"line\": 1, \"pattern\": \"[\"}}",
                          SRC ": " PATH ".v.pattern: invalid regular expression: Invalid regular expression");
+        check_spec_error("{\"v\": {\"regex\": \"^((((a+)?)+)?)\"}}",
+                         SRC ": " PATH ".v.regex: the pattern's repetitions are nested more than 3 deep (it makes "
+                         "compiling the pattern exponentially slow)");
+        check_spec_error("{\"v\": {\"line\": 1, \"pattern\": \"(a)\\\\1\"}}",
+                         SRC ": " PATH ".v.pattern: back-references (\\1) are not allowed in patterns (they make "
+                         "matching exponentially slow)");
         check_spec_error("{\"v\": {\"line\": 1, \"allow_leading_dash\": 1}}",
                          SRC ": " PATH ".v.allow_leading_dash: must be true or false");
         {

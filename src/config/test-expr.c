@@ -201,6 +201,27 @@ static void test_parse_errors(void) {
         parse_fails("{{a}} =~ 'ab{4096}'", -E2BIG, "at offset 9: the pattern's repetitions expand to more than 4096 elements");
         parse_fails("{{a}} =~ '(a{64}){65}'", -E2BIG, "at offset 9: the pattern's repetitions expand to more than 4096 elements");
         parse_fails("{{a}} =~ 'a{,5000}'", -E2BIG, "at offset 9: the pattern's repetitions expand to more than 4096 elements");
+        /* glibc compiles x+ as xx*: each '+' doubles what it repeats; and runs of repetitions,
+         * or repetitions nested deep, make regcomp() exponentially slow: 'v+++?+++++++' took more
+         * than a minute, '((((((((((a+?)+?)…' nested 10 deep more than 20 s (found by
+         * tests/fuzz/fuzz-when) */
+        parse_fails("{{a}} =~ '(a+){2100}'", -E2BIG,
+                    "at offset 9: the pattern's repetitions expand to more than 4096 elements");
+        parse_fails("{{a}} =~ '^v+++?+++++++'", -EINVAL,
+                    "at offset 9: '+' right after '+' repeats a repetition (POSIX leaves that undefined, and it makes "
+                    "compiling the pattern exponentially slow): write one, or group with '(…)'");
+        parse_fails("{{a}} =~ 'a+?'", -EINVAL,
+                    "at offset 9: '?' right after '+' repeats a repetition (POSIX leaves that undefined, and it makes "
+                    "compiling the pattern exponentially slow): write one, or group with '(…)'");
+        parse_fails("{{a}} =~ 'a{2}*'", -EINVAL,
+                    "at offset 9: '*' right after '{' repeats a repetition (POSIX leaves that undefined, and it makes "
+                    "compiling the pattern exponentially slow): write one, or group with '(…)'");
+        parse_fails("{{a}} =~ '((((a+)?)+)?)'", -EINVAL,
+                    "at offset 9: the pattern's repetitions are nested more than 3 deep (it makes compiling the "
+                    "pattern exponentially slow)");
+        expr_free(parse_ok("{{a}} =~ '^v[0-9]+\\.[0-9]+(-rc[0-9]+)?$'"));   /* the usual ones still parse */
+        expr_free(parse_ok("{{a}} =~ '(a+)+b+'"));
+        expr_free(parse_ok("{{a}} =~ '^((a+)?b)*(c|d+)$'"));   /* nested 3 deep */
         parse_fails("{{a}} =~ '((^{100}){100})'", -E2BIG, "at offset 9: the pattern's repetitions expand to more than 4096 elements");
         parse_fails("{{a}} =~ '[{]{5000}'", -E2BIG, "at offset 9: the pattern's repetitions expand to more than 4096 elements");
         expr_free(parse_ok("{{a}} =~ 'a{4096}'"));

@@ -272,6 +272,14 @@ static void test_parameters(void) {
                     TEST_RUNBOOK_SRC ": $.parameters[\"a-b\"]: invalid parameter name (must match [A-Za-z_][A-Za-z0-9_]{0,63})");
         check_runbook_error_prefix("{\"parameters\": {\"p\": {\"pattern\": \"([a-z\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                            TEST_RUNBOOK_SRC ": $.parameters.p.pattern: invalid regular expression '([a-z': ");
+        /* the checks of '=~' patterns (expr_pattern_check()): a runbook's patterns are compiled at
+         * every Reload, and matched against callers' values */
+        check_runbook_error("{\"parameters\": {\"p\": {\"pattern\": \"^(a*)\\\\1$\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.parameters.p.pattern: back-references (\\1) are not allowed in patterns "
+                    "(they make matching exponentially slow)");
+        check_runbook_error("{\"parameters\": {\"p\": {\"pattern\": \"^v+++?+++++++\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                    TEST_RUNBOOK_SRC ": $.parameters.p.pattern: '+' right after '+' repeats a repetition (POSIX leaves "
+                    "that undefined, and it makes compiling the pattern exponentially slow): write one, or group with '(…)'");
         check_runbook_error("{\"parameters\": {\"p\": {\"pattern\": \"^[a-z]+$\", \"default\": \"Nope\"}}, "
                     "\"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     TEST_RUNBOOK_SRC ": $.parameters.p.default: value 'Nope' does not match pattern '^[a-z]+$'");

@@ -626,7 +626,7 @@ static void on_token_response(HttpRequest *req, const HttpResponse *resp, void *
         usec_t lifetime;
         int r;
         /* resp points into the request: free it on return, not before */
-        _cleanup_(http_request_freep) HttpRequest *finished = TAKE_PTR(tr->http);
+        _unused_ _cleanup_(http_request_freep) HttpRequest *finished = TAKE_PTR(tr->http);
 
         if (resp->error < 0 || token_retryable(tr, resp->status)) {
                 if (tr->attempt < TOKEN_RETRIES_MAX) {

@@ -293,7 +293,7 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
         AzureCheck *k = userdata;
         _cleanup_(json_decrefp) json_t *body = NULL;
         /* resp points into the request: free it on return, not before */
-        _cleanup_(http_request_freep) HttpRequest *finished = TAKE_PTR(k->http);
+        _unused_ _cleanup_(http_request_freep) HttpRequest *finished = TAKE_PTR(k->http);
         const char *stage = stage_of(k->phase), *code, *msg;
         json_t *e;
         long status = resp->status;

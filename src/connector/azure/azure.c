@@ -443,7 +443,7 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
         long status = resp->status;
         bool creates = a->phase == AZ_PUT || a->phase == AZ_POST;
         /* resp points into the request: free it on return, not before */
-        _cleanup_(http_request_freep) HttpRequest *finished = TAKE_PTR(a->http);
+        _unused_ _cleanup_(http_request_freep) HttpRequest *finished = TAKE_PTR(a->http);
 
         if (a->phase == AZ_DELETE) {
                 if (resp->error < 0 || status == 429 || status >= 500) {
