@@ -5,10 +5,13 @@
 #   1. installs the Debian packages below by name (apt only when one is missing);
 #      (the Cockpit page's too, and `npm ci` in cockpit/: see setup_cockpit below);
 #   2. creates the test and demo users and groups;
-#   3. configures and builds with meson: build/ (or build-asan/ with --sanitize).
+#   3. configures and builds with meson: build/ (or build-asan/ with --sanitize, build-fuzz/ with
+#      --fuzz).
 #
-# usage: bash tools/setup.sh [--sanitize] [--no-build] [--deps-only]
+# usage: bash tools/setup.sh [--sanitize|--fuzz] [--no-build] [--deps-only]
 #   --sanitize   build build-asan/ with -Db_sanitize=address,undefined instead of build/
+#   --fuzz       also install clang and its libFuzzer runtime, and build build-fuzz/ with clang
+#                and -Dfuzz=true (tests/fuzz/ linked with libFuzzer) instead of build/
 #   --no-build   packages and users only (same as --deps-only)
 # Run as root (apt-get, useradd). Prints the build directory on its last line.
 set -euo pipefail
@@ -17,12 +20,13 @@ SOURCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { echo "setup: $*" >&2; }
 die() { echo "setup: error: $*" >&2; exit 1; }
 
-SANITIZE=0 BUILD=1
+SANITIZE=0 FUZZ=0 BUILD=1
 for a in "$@"; do
     case "$a" in
         --sanitize) SANITIZE=1 ;;
+        --fuzz) FUZZ=1 ;;
         --no-build|--deps-only) BUILD=0 ;;
-        -h|--help) sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option '$a'" ;;
     esac
 done
@@ -202,6 +206,9 @@ build() { # builddir meson-options...
     say "built $dir"
 }
 
+# --fuzz: clang builds the tree instrumented for libFuzzer (tests/fuzz/)
+#   clang libclang-rt-14-dev  the compiler, and its fuzzer/ASan/UBSan runtimes (libclang_rt.fuzzer)
+[ $FUZZ = 0 ] || PACKAGES+=(clang libclang-rt-14-dev)
 install_packages
 setup_cockpit
 [ -s /etc/machine-id ] || { systemd-machine-id-setup >/dev/null; say "created /etc/machine-id"; }
@@ -215,6 +222,9 @@ if [ $BUILD = 1 ]; then
     if [ $SANITIZE = 1 ]; then
         build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
         echo "$SOURCE_ROOT/build-asan"
+    elif [ $FUZZ = 1 ]; then
+        CC=clang build build-fuzz -Dfuzz=true -Dcockpit=disabled -Db_lundef=false
+        echo "$SOURCE_ROOT/build-fuzz"
     else
         build build
         echo "$SOURCE_ROOT/build"

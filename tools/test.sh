@@ -4,6 +4,8 @@
 # tools/test.sh - build and run every test suite (unit, integration, dist), as root:
 #   bash tools/test.sh              # build/ (tools/setup.sh first: packages, users, build)
 #   bash tools/test.sh --sanitize   # build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer)
+#   bash tools/test.sh --fuzz       # build-fuzz/ (clang): each tests/fuzz/ target under libFuzzer
+#                                   # for FUZZ_SECONDS (default 20) over its corpus
 #   extra arguments after -- go to meson test (e.g. -- --suite integration test-cancel)
 # Starts one journald for the whole run when none is running (every test's testbed reuses it)
 # and stops it at the end. Names every test that was skipped or failed ("test: SKIP: NAME"), then
@@ -13,18 +15,23 @@ set -euo pipefail
 SOURCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { echo "test: $*" >&2; }
 
-SANITIZE=0 MESON_ARGS=()
+SANITIZE=0 FUZZ=0 MESON_ARGS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --sanitize) SANITIZE=1 ;;
+        --fuzz) FUZZ=1 ;;
         --) shift; MESON_ARGS=("$@"); break ;;
-        -h|--help) sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "test: unknown option '$1'" >&2; exit 2 ;;
     esac
     shift
 done
 
-if [ $SANITIZE = 1 ]; then
+if [ $FUZZ = 1 ]; then
+    bash "$SOURCE_ROOT/tools/setup.sh" --fuzz
+    BUILDDIR="$SOURCE_ROOT/build-fuzz"
+    MESON_ARGS=(--suite fuzz "${MESON_ARGS[@]}")
+elif [ $SANITIZE = 1 ]; then
     bash "$SOURCE_ROOT/tools/setup.sh" --sanitize
     BUILDDIR="$SOURCE_ROOT/build-asan"
     # the deploy suite deploys a /usr build in a container: nothing there runs under the sanitizers

@@ -64,7 +64,10 @@ install -m 644 "$COCKPIT_BUILD_DIR/runbookd.js" "$COCKPIT_BUILD_DIR/runbookd.css
 # namespace where that directory is /run/log/journal, so the bridge's journalctl finds them. In
 # production systemd-tmpfiles gives the journal directories to group systemd-journal (setgid); the
 # testbed's journald does not run tmpfiles, so the same is done here.
+# With the host's own journald (systemd as PID 1: TESTBED_JOURNAL_DIR is empty) the page reads the
+# system journal where it is (/run/log/journal, /var/log/journal), as in production.
 JDIR=${TESTBED_JOURNAL_DIR:-/run/log/journal}
+[ -n "${TESTBED_JOURNAL_DIR:-}" ] || [ -d "$JDIR" ] || JDIR=/var/log/journal
 [ -d "$JDIR" ] || die "no journal directory $JDIR"
 for d in "$JDIR" "$JDIR"/*/; do
     [ "$(stat -c %G "$d")" = systemd-journal ] && continue
@@ -97,23 +100,30 @@ free_port() {
 }
 # cockpit_up USER [JOURNAL_DIR]: cockpit-ws --local-session=cockpit-bridge as USER on 127.0.0.1,
 # with the testbed's bus, the page's package dir and JOURNAL_DIR (default: the testbed's) on
-# /run/log/journal, in its own pid and mount namespace (unshare --kill-child: killing it ends the
+# /run/log/journal (and on /var/log/journal too for a JOURNAL_DIR given: nothing else of the
+# journal is to be seen then; with the host's journald and none given, the journal as it is),
+# in its own pid and mount namespace (unshare --kill-child: killing it ends the
 # bridge and the session bus and ssh-agent the bridge starts). Sets WS_URL. A port taken between
 # free_port and cockpit-ws's bind (cockpit-ws exits) is given up for another, up to 5 times.
 cockpit_up() {
-    local u=$1 jdir=${2:-$JDIR} port home="$T/home-$1" try
+    local u=$1 jdir=${2:-$JDIR} port home="$T/home-$1" try mode=dir
+    if [ -n "${2:-}" ]; then mode=only
+    elif [ -z "${TESTBED_JOURNAL_DIR:-}" ]; then mode=host; fi
     mkdir -p "$home/run" && chown -R "$u:" "$home" && chmod 700 "$home/run"
     for try in 1 2 3 4 5; do
         port=$(free_port) || die "no free port"
         setsid unshare --pid --fork --kill-child --mount --propagation private sh -c '
-            mount -t tmpfs -o mode=755 tmpfs /run/log && mkdir /run/log/journal &&
-                mount --bind "$1" /run/log/journal || exit 1
+            if [ "$7" != host ]; then
+                mount -t tmpfs -o mode=755 tmpfs /run/log && mkdir /run/log/journal &&
+                    mount --bind "$1" /run/log/journal || exit 1
+            fi
+            if [ "$7" = only ] && [ -d /var/log/journal ]; then mount --bind "$1" /var/log/journal || exit 1; fi
             { id -u "$2" > /proc/self/loginuid; } 2>/dev/null # a login of their own (see lib.sh)
             setpriv --reuid="$2" --regid="$(id -g "$2")" --init-groups \
                 env -i HOME="$3" USER="$2" LOGNAME="$2" PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
                     XDG_RUNTIME_DIR="$3/run" XDG_DATA_DIRS="$4" DBUS_SYSTEM_BUS_ADDRESS="$5" \
                 '"$COCKPIT_WS"' --local-session=cockpit-bridge --port "$6" --address 127.0.0.1
-            :' sh "$jdir" "$u" "$home" "$T/xdg:/usr/local/share:/usr/share" "$DBUS_SYSTEM_BUS_ADDRESS" "$port" \
+            :' sh "$jdir" "$u" "$home" "$T/xdg:/usr/local/share:/usr/share" "$DBUS_SYSTEM_BUS_ADDRESS" "$port" "$mode" \
             </dev/null >>"$T/cockpit-ws-$u.log" 2>&1 &
         WS_PID=$!
         for _ in $(seq 100); do
