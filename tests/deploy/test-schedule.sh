@@ -43,14 +43,16 @@ waitfor 20 "runbookd.service is active under PID 1" systemctl is-active runbookd
 echo 'keep=7' > /etc/runbookd/schedules/nightly-rotate.conf
 at=$(date -d '+4 seconds' '+%Y-%m-%d %H:%M:%S')
 mkdir -p /etc/systemd/system/runbookd-start@nightly-rotate.timer.d
-printf '[Timer]\nOnCalendar=\nOnCalendar=%s\nRandomizedDelaySec=0\n' "$at" \
+printf '[Timer]\nOnCalendar=\nOnCalendar=%s\nRandomizedDelaySec=0\nAccuracySec=1s\n' "$at" \
     > /etc/systemd/system/runbookd-start@nightly-rotate.timer.d/at.conf
 systemctl daemon-reload
 check "systemctl enable --now runbookd-start@nightly-rotate.timer" \
     systemctl enable --now runbookd-start@nightly-rotate.timer
 systemctl list-timers --all --no-pager 'runbookd-start@*'
 session() { ctl list --json=short | jq -e '[.[] | select(.runbook == "nightly-rotate")] | length == 1'; }
-waitfor 30 "the timer started a session of nightly-rotate" session
+# (AccuracySec=1s: timers otherwise fire anywhere within a minute of their time, to coalesce wake-ups)
+waitfor 30 "the timer started a session of nightly-rotate" session ||
+    { systemctl status --no-pager 'runbookd-start@nightly-rotate.*'; journalctl --no-pager -n 30 -u 'runbookd-start@*'; }
 s=$(ctl list --json=short | jq -c '.[] | select(.runbook == "nightly-rotate")')
 echo "session: $s"
 id=$(jq -r .id <<<"$s")
