@@ -160,11 +160,17 @@ if [ -n "$INSTALL" ]; then
         /bin/sh -c 'apt-get -q update && apt-get -y -q install --no-install-recommends liblmdb0 libjansson4 \
             libssh2-1 libcurl4 libssl3 polkitd jq procps' >> "$LOG" 2>&1 || die "apt-get in the container failed (see $LOG)"
 fi
+# Each command runs as a transient service of the container's PID 1 (systemd-run --wait --pipe), as
+# anything on a booted machine runs in a unit: a systemd-nspawn it starts (tests/deploy/) then
+# finds its unit's cgroup to put the nested container in. The command goes in a script file (the
+# command line of systemd-run would have its $ expanded by systemd).
 for c in "${CMDS[@]}"; do
     say "running on the booted root: cd /root/runbookd && $c"
-    nsenter -t "$LEADER" -a -- /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        HOME=/root LANG=C.UTF-8 NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
-        /bin/bash -c "cd /root/runbookd && $c" 2>&1 | tee -a "$LOG" || rc=$?
+    printf '#!/bin/bash\ncd /root/runbookd && %s\n' "$c" > "$ROOT/root/.fresh-command"
+    nsenter -t "$LEADER" -a -- /usr/bin/systemd-run --quiet --wait --pipe --collect --service-type=exec \
+        --setenv=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --setenv=HOME=/root \
+        --setenv=LANG=C.UTF-8 --setenv=NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+        /bin/bash /root/.fresh-command 2>&1 | tee -a "$LOG" || rc=$?
     [ "$rc" = 0 ] || { say "'$c' failed (status $rc)"; break; }
 done
 exit "$rc"
