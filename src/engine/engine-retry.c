@@ -45,8 +45,11 @@ int step_retry_arm(Step *st) {
         left = st->retry_at > now ? st->retry_at - now : 0;
         left = MIN(left, st->retry_delay_usec);
         step_retry_disarm(st);
-        r = sd_event_add_time_relative(e->event, &step_rt(st)->retry_timer, CLOCK_BOOTTIME, left, RETRY_ACCURACY_USEC,
-                                       on_retry_due, st);
+        /* from the clock read now, after the wall clock above: sd_event_add_time_relative() counts
+         * from the loop iteration's start, which may be earlier, and the attempt then started a little
+         * before its RetryAt (test-retries caught it under ASan) */
+        r = sd_event_add_time(e->event, &step_rt(st)->retry_timer, CLOCK_BOOTTIME, now_usec(CLOCK_BOOTTIME) + left,
+                              RETRY_ACCURACY_USEC, on_retry_due, st);
         if (r < 0)
                 return log_error_errno(r, "Session %u step %u: cannot arm the timer of its next attempt: %m",
                                        st->session->id, st->index);
