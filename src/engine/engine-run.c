@@ -195,8 +195,9 @@ static void step_refuse(Step *st, const StepResult *res) {
         step_complete(st, res, NULL);
 }
 
-/* Why the step must not start now, or NULL: what its approvals cover is computed again from what
- * would run, and its target and connector must be the ones approved. */
+/* 0 if the step may start now; else a negative errno, with res->error and res->message (in *why,
+ * when made) saying why: what its approvals cover is computed again from what would run, and its
+ * target and connector must be the ones approved. */
 static int step_check_start(Step *st, const Target *target, const ConnectorVTable *vt, StepResult *res, char **why) {
         Engine *e = session_engine(st->session);
         _cleanup_free_ char *digest_now = NULL;
