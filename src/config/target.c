@@ -7,6 +7,7 @@
 #include "config/config-util.h"
 #include "config/runbook.h"
 #include "config/target.h"
+#include "config/unit-props.h"
 #include "shared/log.h"
 
 #define TARGET_FILE_SIZE_MAX (64 * 1024)
@@ -15,7 +16,7 @@
 #define TARGET_DESCRIPTION_MEMBERS 5
 #define MAX_CONCURRENCY_DEFAULT 10
 
-static const char *const local_keys[] = { "connector", "description", NULL };
+static const char *const local_keys[] = { "connector", "description", "user", "group", "unit_properties", NULL };
 static const char *const ssh_keys[] = {
         "connector", "description", "host", "port", "user", "identity", "known_hosts", NULL,
 };
@@ -170,6 +171,42 @@ static int parse_ssh(json_t *doc, const char *source, json_t *copy, char **ret_s
         /* an IPv6 address gets brackets, so that the port stays readable */
         return asprintf_safe(ret_summary, strchr(host, ':') ? "%s@[%s]:%lld" : "%s@%s:%lld", user, host,
                              (long long) port);
+}
+
+/* A user or group name as useradd(8) and systemd take it: a letter or '_', then letters, digits,
+ * '_', '-' or '.', at most 32 bytes; never a number (a uid is not a name). */
+static bool account_name_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 32 || !(ascii_isalpha(s[0]) || s[0] == '_'))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!ascii_isalpha(s[i]) && !ascii_isdigit(s[i]) && !strchr("_-.", s[i]))
+                        return false;
+        return true;
+}
+
+static int parse_local(json_t *doc, const char *source, char **ret_summary, char **ret_error) {
+        const char *user, *group;
+        int r;
+
+        if ((r = get_string(doc, "user", false, source, &user, ret_error)) < 0 ||
+            (r = get_string(doc, "group", false, source, &group, ret_error)) < 0)
+                return r;
+        if (user && !account_name_is_valid(user))
+                return member_error(ret_error, source, "user",
+                                    "must be a user name (a letter or '_', then letters, digits, '_', '-' or '.'; at "
+                                    "most 32 bytes)");
+        if (group && !account_name_is_valid(group))
+                return member_error(ret_error, source, "group",
+                                    "must be a group name (a letter or '_', then letters, digits, '_', '-' or '.'; at "
+                                    "most 32 bytes)");
+        r = unit_props_check(json_object_get(doc, "unit_properties"), source, ret_error);
+        if (r < 0)
+                return r;
+        if (user || group)
+                return asprintf_safe(ret_summary, "this host, as %s%s%s", user ?: "root", group ? ":" : "", strempty(group));
+        return asprintf_safe(ret_summary, "this host");
 }
 
 static int parse_azure(json_t *doc, const char *source, json_t *copy, char **ret_summary, char **ret_error) {
@@ -353,7 +390,9 @@ int target_from_json(json_t *doc, const char *name, const char *source, Target *
         if (!copy)
                 return -ENOMEM;
 
-        if (json_object_get(doc, "group")) {
+        /* a target group has "group" (its members) and no "connector"; a local target's "group" is
+         * the group its steps run as */
+        if (json_object_get(doc, "group") && !json_object_get(doc, "connector")) {
                 connector = "group";
                 r = config_check_keys(doc, group_keys, source, "$", ret_error);
                 if (r >= 0)
@@ -370,7 +409,7 @@ int target_from_json(json_t *doc, const char *name, const char *source, Target *
                 if (streq(connector, "local")) {
                         r = config_check_keys(doc, local_keys, source, "$", ret_error);
                         if (r >= 0)
-                                r = asprintf_safe(&summary, "this host");
+                                r = parse_local(doc, source, &summary, ret_error);
                 } else if (streq(connector, "ssh")) {
                         r = config_check_keys(doc, ssh_keys, source, "$", ret_error);
                         if (r >= 0)

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "config/test-config-fixture.h"
+#include "config/unit-props.h"
 
 #define SRC "/x/targets/t.json"
 
@@ -43,11 +44,81 @@ static void test_local(void) {
         check_streq(t->description, "the build box");
 
         check_error("{\"connector\": \"local\", \"host\": \"x\"}",
-                    SRC ": $.host: unknown key (allowed: connector, description)");
+                    SRC ": $.host: unknown key (allowed: connector, description, user, group, unit_properties)");
         check_error("{}", SRC ": $: missing required key 'connector' (or 'group' for a target group)");
         check_error("{\"connector\": \"telnet\"}", SRC ": $.connector: unknown connector 'telnet' (known: local, ssh, azure)");
         check_error("{\"connector\": 1}", SRC ": $.connector: must be a string");
         check_error("[]", SRC ": $: must be a JSON object");
+}
+
+/* "user", "group" and "unit_properties" of a local target: names, and settings from the allow-list,
+ * each value as systemd would take it (and as StartTransientUnit gets it) */
+static void test_local_unit(void) {
+        _cleanup_(target_freep) Target *t = NULL;
+        const UnitPropInfo *info;
+
+        t = parse_ok("{\"connector\": \"local\", \"user\": \"postgres\"}");
+        check_streq(t->description, "this host, as postgres");
+        target_free(TAKE_PTR(t));
+        t = parse_ok("{\"connector\": \"local\", \"user\": \"_svc-a.b\", \"group\": \"adm\"}");
+        check_streq(t->description, "this host, as _svc-a.b:adm");
+        target_free(TAKE_PTR(t));
+        t = parse_ok("{\"connector\": \"local\", \"group\": \"adm\"}");
+        check_streq(t->description, "this host, as root:adm");
+        target_free(TAKE_PTR(t));
+        t = parse_ok("{\"connector\": \"local\", \"unit_properties\": {\"MemoryMax\": \"1G\", \"CPUQuota\": \"50%\", "
+                     "\"TasksMax\": 64, \"ProtectSystem\": \"strict\", \"PrivateTmp\": true, \"Nice\": -5, "
+                     "\"ReadWritePaths\": [\"/var/lib/app\", \"/srv\"], \"MemoryHigh\": \"infinity\", "
+                     "\"WorkingDirectory\": \"/srv\", \"IOWeight\": 10}}");
+        json_t *p = json_object_get(t->config, "unit_properties");
+        info = unit_prop_find("MemoryMax");
+        check(info && info->kind == UNIT_PROP_BYTES);
+        check(unit_prop_u64(info, json_object_get(p, "MemoryMax")) == 1073741824ULL);
+        check(unit_prop_u64(info, json_object_get(p, "MemoryHigh")) == UINT64_MAX);
+        info = unit_prop_find("CPUQuota");
+        check(info && streq(info->bus_name, "CPUQuotaPerSecUSec"));
+        check(unit_prop_u64(info, json_object_get(p, "CPUQuota")) == 500000);
+        check(unit_prop_u64(unit_prop_find("TasksMax"), json_object_get(p, "TasksMax")) == 64);
+        check(!unit_prop_find("ExecStart") && !unit_prop_find("User") && !unit_prop_find("Environment"));
+
+        check_error("{\"connector\": \"local\", \"user\": \"0\"}",
+                    SRC ": $.user: must be a user name (a letter or '_', then letters, digits, '_', '-' or '.'; at most 32 bytes)");
+        check_error("{\"connector\": \"local\", \"user\": \"a b\"}",
+                    SRC ": $.user: must be a user name (a letter or '_', then letters, digits, '_', '-' or '.'; at most 32 bytes)");
+        check_error("{\"connector\": \"local\", \"group\": \"-g\"}",
+                    SRC ": $.group: must be a group name (a letter or '_', then letters, digits, '_', '-' or '.'; at most 32 bytes)");
+        check_error("{\"connector\": \"local\", \"unit_properties\": []}",
+                    SRC ": $.unit_properties: must be an object of unit settings");
+        check_error("{\"connector\": \"local\", \"unit_properties\": {\"ExecStartPre\": \"/bin/evil\"}}",
+                    SRC ": $.unit_properties: 'ExecStartPre' is not one of the unit settings a target may set (allowed: "
+                    "MemoryMax, MemoryHigh, MemorySwapMax, TasksMax, CPUQuota, CPUWeight, IOWeight, Nice, ProtectSystem, "
+                    "ProtectHome, PrivateTmp, PrivateDevices, PrivateNetwork, NoNewPrivileges, ProtectKernelTunables, "
+                    "ProtectKernelModules, ProtectKernelLogs, ProtectControlGroups, ProtectClock, ProtectHostname, "
+                    "RestrictSUIDSGID, RestrictRealtime, LockPersonality, MemoryDenyWriteExecute, ReadOnlyPaths, "
+                    "ReadWritePaths, InaccessiblePaths, WorkingDirectory)");
+        check_error("{\"connector\": \"local\", \"unit_properties\": {\"MemoryMax\": \"1Q\"}}",
+                    SRC ": $.unit_properties.MemoryMax: must be a size in bytes: a positive integer, a number with K, M, G "
+                    "or T (1024-based, e.g. \"512M\"), or \"infinity\"");
+        check_error("{\"connector\": \"local\", \"unit_properties\": {\"MemoryMax\": \"99999999999999999999\"}}",
+                    SRC ": $.unit_properties.MemoryMax: must be a size in bytes: a positive integer, a number with K, M, G "
+                    "or T (1024-based, e.g. \"512M\"), or \"infinity\"");
+        check_error("{\"connector\": \"local\", \"unit_properties\": {\"CPUQuota\": \"0%\"}}",
+                    SRC ": $.unit_properties.CPUQuota: must be a percentage from \"1%\" to \"100000%\"");
+        check_error("{\"connector\": \"local\", \"unit_properties\": {\"PrivateTmp\": \"yes\"}}",
+                    SRC ": $.unit_properties.PrivateTmp: must be true or false");
+        check_error("{\"connector\": \"local\", \"unit_properties\": {\"ProtectSystem\": \"total\"}}",
+                    SRC ": $.unit_properties.ProtectSystem: must be one of \"no\", \"yes\", \"full\", \"strict\"");
+        check_error("{\"connector\": \"local\", \"unit_properties\": {\"Nice\": 20}}",
+                    SRC ": $.unit_properties.Nice: must be an integer from -20 to 19");
+        check_error("{\"connector\": \"local\", \"unit_properties\": {\"ReadWritePaths\": [\"/srv\", \"-/opt\"]}}",
+                    SRC ": $.unit_properties.ReadWritePaths: [1] must be an absolute path without spaces, quotes, '.' or "
+                    "'..' components (systemd's '-' and '+' prefixes are not taken)");
+        check_error("{\"connector\": \"local\", \"unit_properties\": {\"ReadOnlyPaths\": [\"/srv/../etc\"]}}",
+                    SRC ": $.unit_properties.ReadOnlyPaths: [0] must be an absolute path without spaces, quotes, '.' or "
+                    "'..' components (systemd's '-' and '+' prefixes are not taken)");
+        check_error("{\"connector\": \"local\", \"unit_properties\": {\"WorkingDirectory\": \"~\"}}",
+                    SRC ": $.unit_properties.WorkingDirectory: must be an absolute path without spaces, quotes, '.' or "
+                    "'..' components");
 }
 
 #define SSH_OK "\"connector\": \"ssh\", \"host\": \"10.0.0.5\", \"user\": \"ops\", " \
@@ -223,8 +294,10 @@ static void test_group(void) {
                 check(asprintf_safe(&text, "{\"group\": [\"a\"], \"max_errors\": %s}", bad_errors[i]) == 0);
                 check_error(text, SRC ": $.max_errors: must be an integer >= 0 or a percentage \"N%\" from 0 to 100");
         }
+        /* with a "connector" it is a target of that connector, which has no "group" (a local one's is a name) */
         check_error("{\"group\": [\"a\"], \"connector\": \"ssh\"}",
-                    SRC ": $.connector: unknown key (allowed: group, max_concurrency, max_errors, description)");
+                    SRC ": $.group: unknown key (allowed: connector, description, host, port, user, identity, known_hosts)");
+        check_error("{\"group\": [\"a\"], \"connector\": \"local\"}", SRC ": $.group: must be a string");
 }
 
 static void test_catalog(void) {
@@ -322,6 +395,7 @@ static void test_json_helpers(void) {
 int main(void) {
         umask(022);   /* the files written here must pass the ownership and mode checks */
         TEST(local);
+        TEST(local_unit);
         TEST(ssh);
         TEST(azure);
         TEST(group);

@@ -65,6 +65,16 @@ int connector_resume(const ConnectorVTable *vt, sd_event *event, const StepReque
         return job_begin(vt, event, req, handle, done, userdata, ret);
 }
 
+bool connector_keeps_handles(const ConnectorVTable *vt) {
+        return vt && vt->resume && (!vt->keeps_handles || vt->keeps_handles());
+}
+
+int connector_resumable(const ConnectorVTable *vt, json_t *handle, char **ret_reason) {
+        if (!vt || !vt->resume || !handle)
+                return -EOPNOTSUPP;
+        return vt->resumable ? vt->resumable(handle, ret_reason) : 1;
+}
+
 static int on_handle_committed(sd_event_source *s, void *userdata) {
         ConnectorJob *job = userdata;
         connector_continue_t cont = job->handle_cont;

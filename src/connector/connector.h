@@ -50,6 +50,12 @@ typedef struct ConnectorVTable {
         /* follow the remote run named by 'handle' (from connector_job_set_handle() before a
          * restart) to its end, without starting it again (optional) */
         int (*resume)(ConnectorJob *job, const StepRequest *req, json_t *handle);
+        /* Optional: whether the run named by 'handle' can still be followed: 1, or 0 with the reason
+         * in *ret_reason (it is gone without a result), or a negative errno. NULL: always 1. */
+        int (*resumable)(json_t *handle, char **ret_reason);
+        /* Optional: whether this connector's jobs have handles now (a connector with 'resume' may
+         * run some ways without one). NULL: whenever 'resume' is there. */
+        bool (*keeps_handles)(void);
         /* Optional (see "Checks" at the end); NULL: targets of this connector cannot be checked. */
         int (*check)(ConnectorCheck *c, const Target *t);
         void (*check_destroy)(ConnectorCheck *c); /* stop the check's work, free c->data (optional) */
@@ -82,6 +88,20 @@ extern const ConnectorVTable connector_azure;
 /* local: the grace period between SIGTERM and SIGKILL when a job times out or is cancelled
  * (default LOCAL_KILL_GRACE_USEC, 5 s); 0 restores the default. For tests. */
 void connector_local_set_kill_grace(usec_t usec);
+typedef enum LocalStepMode {
+        LOCAL_STEPS_AUTO,         /* as transient units where systemd is PID 1 (sd_booted()), else directly */
+        LOCAL_STEPS_UNITS,
+        LOCAL_STEPS_DIRECT,
+        _LOCAL_STEPS_MAX,
+        _LOCAL_STEPS_INVALID = -EINVAL,
+} LocalStepMode;
+const char *local_step_mode_to_string(LocalStepMode m);
+LocalStepMode local_step_mode_from_string(const char *s);
+/* local: how steps run ('mode'), and where the output of steps run as units goes ('output_dir', a
+ * directory runbookd owns: the state directory's "step-output"); NULL keeps the directory. */
+int connector_local_configure(LocalStepMode mode, const char *output_dir);
+/* "as transient systemd units" or "directly (…why…)", for the log. */
+const char *local_unit_mode_describe(void);
 /* local: the shell run as '<shell> -c <command>' (default "/bin/sh"); NULL restores the default.
  * For tests (e.g. of the exec-failure path); the string must stay valid while it is set. */
 void connector_local_set_shell(const char *path);
@@ -101,6 +121,10 @@ int connector_resume(const ConnectorVTable *vt, sd_event *event, const StepReque
 /* See connector_commit_handle_t. Returns 0 if 'cont' will be called (from the loop), else a
  * negative errno (and 'cont' is not called). Without an owner's commit_handle, 'cont' gets 0. */
 int connector_job_set_handle(ConnectorJob *job, json_t *handle, connector_continue_t cont);
+/* Whether vt's jobs keep handles now (see ConnectorVTable.keeps_handles). */
+bool connector_keeps_handles(const ConnectorVTable *vt);
+/* Whether the run named by 'handle' can still be followed (see ConnectorVTable.resumable). */
+int connector_resumable(const ConnectorVTable *vt, json_t *handle, char **ret_reason);
 /* Asks the job to stop (TERM, then KILL after a grace period, for local). Returns 0 if stopping
  * was begun, -EALREADY if the job has already finished. */
 int connector_job_cancel(ConnectorJob *job);

@@ -165,3 +165,24 @@ int output_capture_get(const OutputCapture *o, uint8_t **ret, size_t *ret_len) {
         *ret_len = len;
         return 0;
 }
+
+size_t output_capture_skippable(const OutputCapture *o, uint64_t avail) {
+        assert(o);
+
+        if (o->cap == 0 || o->head_len < head_cap(o) || avail <= tail_cap(o))
+                return 0;
+        return (size_t) MIN(avail - tail_cap(o), (uint64_t) SIZE_MAX);
+}
+
+void output_capture_skip(OutputCapture *o, size_t n) {
+        assert(o);
+        assert(o->head_len == head_cap(o));
+
+        if (n == 0)
+                return;
+        /* the ring's bytes are older than the skipped ones: what follows refills it, in order from 0 */
+        o->tail_len = 0;
+        o->tail_pos = 0;
+        o->total += n;
+        o->truncated = o->total > o->cap;
+}

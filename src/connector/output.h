@@ -22,5 +22,11 @@ typedef struct OutputCapture {
 void output_capture_init(OutputCapture *o, size_t cap);
 void output_capture_done(OutputCapture *o);
 int output_capture_append(OutputCapture *o, const void *data, size_t n);
+/* For a stream read from a file whose next 'avail' bytes are there to read: how many of them
+ * would only pass through the ring and be dropped (0 until the head is full). */
+size_t output_capture_skippable(const OutputCapture *o, uint64_t avail);
+/* Counts 'n' bytes as seen without keeping them (only with the head full: after
+ * output_capture_skippable()); the bytes appended next are the tail. */
+void output_capture_skip(OutputCapture *o, size_t n);
 /* The kept bytes in order (head, then tail); *ret is malloc'ed (may be NULL when *ret_len is 0). */
 int output_capture_get(const OutputCapture *o, uint8_t **ret, size_t *ret_len);

@@ -100,6 +100,16 @@ int manager_load_config(Manager *m, char ***ret_errors) {
                         return -ENOMEM;
         }
 
+        /* the output directory of steps run as units: in the state directory, which runbookd owns */
+        _cleanup_free_ char *output_dir = NULL;
+        if (asprintf_safe(&output_dir, "%s/step-output", m->state_dir) < 0)
+                return -ENOMEM;
+        r = connector_local_configure(c.local_steps, output_dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up '%s' for the output of local steps: %m", output_dir);
+        if (!m->bus)   /* at start-up */
+                log_info("Local steps run %s.", local_unit_mode_describe());
+
         m->config = c;
         engine_set_config(m->engine, &c);
         /* steps keep target names, never pointers: swapping the catalog is safe */

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "config/config-util.h"
+#include "connector/connector.h"
 #include "connector/output.h"
 #include "daemon/settings.h"
 #include "shared/log.h"
@@ -24,6 +25,7 @@ int settings_load(const char *config_dir, EngineConfig *c, char **ret_error) {
                 .output_cap = OUTPUT_CAP_DEFAULT,
                 .max_active_sessions = ENGINE_MAX_ACTIVE_DEFAULT,
                 .max_active_sessions_per_user = ENGINE_MAX_ACTIVE_PER_USER_DEFAULT,
+                .local_steps = LOCAL_STEPS_AUTO,
         };
         if (asprintf_safe(&path, "%s/runbookd.json", config_dir) < 0)
                 return -ENOMEM;
@@ -74,11 +76,20 @@ int settings_load(const char *config_dir, EngineConfig *c, char **ret_error) {
                                 return -EINVAL;
                         }
                         c->max_active_sessions_per_user = (unsigned) json_integer_value(v);
+                } else if (streq(key, "local_steps")) {
+                        LocalStepMode mode = local_step_mode_from_string(json_string_value(v));
+                        if (mode < 0) {
+                                (void) asprintf_safe(ret_error,
+                                                     "%s: $.local_steps: must be \"auto\" (as systemd units where "
+                                                     "systemd is PID 1), \"units\" or \"direct\"", path);
+                                return -EINVAL;
+                        }
+                        c->local_steps = mode;
                 } else {
                         (void) asprintf_safe(ret_error,
                                              "%s: $.%s: unknown key (allowed: allow_self_approval, "
                                              "allow_unattended_root_approval, output_cap, max_active_sessions, "
-                                             "max_active_sessions_per_user)",
+                                             "max_active_sessions_per_user, local_steps)",
                                              path, key);
                         return -EINVAL;
                 }

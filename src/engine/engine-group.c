@@ -474,17 +474,26 @@ unsigned group_load(Step *st, bool same_boot) {
                 }
                 if (h->state != STEP_RUNNING)
                         continue;
-                if (h->remote && vt && vt->resume && t && streq(t->connector, h->connector)) {
+                _cleanup_free_ char *gone = NULL;
+                int q = h->remote && vt && vt->resume && t && streq(t->connector, h->connector) ?
+                        connector_resumable(vt, h->remote, &gone) : -EOPNOTSUPP;
+                if (q > 0) {
                         n++;
                         continue;
                 }
                 h->state = STEP_INTERRUPTED;
                 h->finished_at = now_usec(CLOCK_REALTIME);
-                if (h->remote)
+                if (q == 0)
+                        (void) engine_set_error(&h->error, "runbookd stopped while it ran; %s; not re-run",
+                                         strna(gone));
+                else if (q != -EOPNOTSUPP)
+                        (void) engine_set_error(&h->error, "runbookd stopped while it ran; whether its run %s goes on "
+                                         "cannot be told (%s); not re-run", remote_run_name(h->remote), strerror(-q));
+                else if (h->remote)
                         (void) engine_set_error(&h->error, "runbookd stopped while it ran; its remote run %s cannot be followed "
                                          "(target '%s' is not configured for connector '%s' any more); not re-run",
                                          remote_run_name(h->remote), h->target, h->connector);
-                else if (vt && vt->resume)
+                else if (connector_keeps_handles(vt))
                         (void) engine_set_error(&h->error, "runbookd stopped before its remote run was created; not re-run");
                 else
                         (void) engine_set_error(&h->error, "runbookd stopped while it ran; not re-run");

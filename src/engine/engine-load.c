@@ -117,7 +117,7 @@ int engine_load(Engine *e) {
                                         (void) group_load(st, false);
                                 st->state = STEP_INTERRUPTED;
                                 st->finished_at = now_usec(CLOCK_REALTIME);
-                                if (st->n_hosts == 0 && vt && vt->resume)
+                                if (st->n_hosts == 0 && connector_keeps_handles(vt))
                                         /* its remote run is named durably before it is created */
                                         (void) engine_set_error(&st->error, "the machine restarted while an earlier step ran; "
                                                          "this step's remote run was never created; not run again by itself");
@@ -145,7 +145,10 @@ int engine_load(Engine *e) {
                         }
                         target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
                         vt = connector_find(st->connector);
-                        if (st->remote && vt && vt->resume && target && streq(target->connector, st->connector)) {
+                        _cleanup_free_ char *gone = NULL;
+                        int q = st->remote && vt && vt->resume && target && streq(target->connector, st->connector) ?
+                                connector_resumable(vt, st->remote, &gone) : -EOPNOTSUPP;
+                        if (q > 0) {
                                 /* its remote run was named durably before it was created: find it
                                  * and follow it to its end (from the loop, after loading) */
                                 log_info("Session %u step %zu attempt %u was running remotely (%s): reconciling it.",
@@ -158,12 +161,19 @@ int engine_load(Engine *e) {
                         /* it may have had effects: never re-run by itself */
                         st->state = STEP_INTERRUPTED;
                         st->finished_at = now_usec(CLOCK_REALTIME);
-                        if (st->remote)
+                        if (q == 0)
+                                (void) engine_set_error(&st->error, "runbookd stopped while attempt %u was running; %s; not re-run",
+                                                 st->attempt, strna(gone));
+                        else if (q != -EOPNOTSUPP)
+                                (void) engine_set_error(&st->error, "runbookd stopped while attempt %u was running; whether its "
+                                                 "run %s goes on cannot be told (%s); not re-run", st->attempt,
+                                                 step_remote_name(st), strerror(-q));
+                        else if (st->remote)
                                 (void) engine_set_error(&st->error, "runbookd stopped while attempt %u was running; its remote run "
                                                  "%s cannot be followed (target '%s' is not configured for connector '%s' "
                                                  "any more); not re-run", st->attempt, step_remote_name(st), st->target,
                                                  st->connector);
-                        else if (vt && vt->resume)
+                        else if (connector_keeps_handles(vt))
                                 (void) engine_set_error(&st->error, "runbookd stopped before attempt %u's remote run was created: "
                                                  "the remote run was never created; not re-run", st->attempt);
                         else if (step_rt(st)->start_replayed)

@@ -33,6 +33,7 @@ typedef struct EngineConfig {
         size_t output_cap;                /* per stream, bytes */
         unsigned max_active_sessions;
         unsigned max_active_sessions_per_user;  /* sessions not yet finished that one user started */
+        int local_steps;                  /* LocalStepMode: how the local connector runs steps (the daemon sets it) */
 } EngineConfig;
 
 #define ENGINE_MAX_ACTIVE_DEFAULT 4096

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,40 +22,22 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "connector/connector.h"
+#include "connector/local/local-internal.h"
 #include "shared/log.h"
 
 #define LOCAL_KILL_GRACE_USEC (5 * USEC_PER_SEC)
 #define LOCAL_SHELL "/bin/sh"
-#define LOCAL_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* Bytes read from one pipe per dispatch, so that one chatty job cannot starve the loop. */
 #define LOCAL_READ_PER_DISPATCH (256 * 1024)
 /* Bytes drained from one pipe after the shell exited, before its group is killed. */
 #define LOCAL_DRAIN_MAX (16 * 1024 * 1024)
 
-typedef enum LocalStop {
-        LOCAL_STOP_NONE,
-        LOCAL_STOP_TIMEOUT,
-        LOCAL_STOP_CANCEL,
-} LocalStop;
-
-typedef struct LocalJob {
-        ConnectorJob job;
-        pid_t pid;                        /* the shell; also its process group id */
-        bool exited;                      /* the shell's exit was dispatched; pid is no longer ours */
-        sd_event_source *child_source;
-        int fd[2];                        /* read ends of stdout/stderr until an I/O source owns them */
-        sd_event_source *io_source[2];    /* own fd[] */
-        int exec_fd;                      /* read end of the errno pipe */
-        sd_event_source *timer_source;    /* the timeout, then the kill grace */
-        const char *shell;                /* what was executed, for the exec-failure message */
-        usec_t timeout_usec;
-        LocalStop stop;                   /* why we signalled the group */
-        char *message;
-} LocalJob;
-
 static usec_t local_kill_grace = LOCAL_KILL_GRACE_USEC;
 static const char *local_shell = LOCAL_SHELL;
+
+usec_t local_kill_grace_usec(void) {
+        return local_kill_grace;
+}
 
 void connector_local_set_kill_grace(usec_t usec) {
         local_kill_grace = usec > 0 ? usec : LOCAL_KILL_GRACE_USEC;
@@ -86,8 +69,18 @@ static void local_kill_group(LocalJob *l, int sig) {
 
 /* In the child after fork() or clone(CLONE_VM|CLONE_VFORK): only async-signal-safe system calls
  * until execve(), no malloc. Never returns. */
-_Noreturn static void local_child(const char *shell, char *const argv[], char *const envp[],
-                                  int out_w, int err_w, int exec_w, int max_fd) {
+typedef struct ChildArgs {
+        const char *shell;
+        char *const *argv;
+        char *const *envp;
+        int out_w, err_w, exec_w, max_fd;
+        const LocalUser *user;            /* switch to it; NULL: stay who runbookd is */
+} ChildArgs;
+
+_Noreturn static void local_child(const ChildArgs *a) {
+        const char *shell = a->shell;
+        char *const *argv = a->argv, *const *envp = a->envp;
+        int out_w = a->out_w, err_w = a->err_w, exec_w = a->exec_w, max_fd = a->max_fd;
         struct sigaction sa = { .sa_handler = SIG_DFL };
         int src[4], fds[4], ex = exec_w, e;
         sigset_t ss;
@@ -130,6 +123,14 @@ _Noreturn static void local_child(const char *shell, char *const argv[], char *c
                 for (int fd = 4; fd < max_fd; fd++)
                         (void) close(fd);
 
+        if (a->user) {
+                /* groups first, while we may still change them */
+                if (setgroups((size_t) a->user->n_groups, a->user->groups) < 0 ||
+                    setresgid(a->user->gid, a->user->gid, a->user->gid) < 0 ||
+                    setresuid(a->user->uid, a->user->uid, a->user->uid) < 0)
+                        goto fail;
+        }
+
         if (chdir("/") < 0)
                 goto fail;
 
@@ -155,16 +156,8 @@ static char *local_home(void) {
         return cached ? strdup(cached) : NULL;
 }
 
-typedef struct ChildArgs {
-        const char *shell;
-        char *const *argv;
-        char *const *envp;
-        int out_w, err_w, exec_w, max_fd;
-} ChildArgs;
-
 static int local_child_main(void *p) {
-        const ChildArgs *a = p;
-        local_child(a->shell, a->argv, a->envp, a->out_w, a->err_w, a->exec_w, a->max_fd);
+        local_child(p);
 }
 
 /* Like posix_spawn(): the child shares our memory until it execs (CLONE_VM|CLONE_VFORK), so
@@ -194,14 +187,18 @@ static pid_t local_spawn(const ChildArgs *a) {
 #endif
 }
 
-static int local_make_env(const StepRequest *req, char ***ret) {
+static int local_make_env(const StepRequest *req, const LocalUser *user, char ***ret) {
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_free_ char *home = NULL;
         char *s;
         int r;
 
-        home = local_home();
+        home = user && user->home ? strdup(user->home) : local_home();
         if (!home)
+                return -ENOMEM;
+        if (user && user->name &&
+            ((asprintf_safe(&s, "USER=%s", user->name) < 0 || strv_consume(&env, s) < 0) ||
+             (asprintf_safe(&s, "LOGNAME=%s", user->name) < 0 || strv_consume(&env, s) < 0)))
                 return -ENOMEM;
 
         r = strv_extend(&env, "PATH=" LOCAL_PATH);
@@ -436,8 +433,138 @@ static int local_watch_stream(LocalJob *l, unsigned k) {
         return 0;
 }
 
+void local_user_done(LocalUser *u) {
+        free(u->name);
+        free(u->group);
+        free(u->groups);
+        free(u->home);
+        free(u->shell);
+        *u = (LocalUser) {};
+}
+
+int local_user_lookup(const Target *t, LocalUser *ret, char **ret_message) {
+        const char *user = t ? json_string_value(json_object_get(t->config, "user")) : NULL;
+        const char *group = t ? json_string_value(json_object_get(t->config, "group")) : NULL;
+        _cleanup_free_ char *buf = NULL;
+        struct passwd pw, *pwr = NULL;
+        struct group gr, *grr = NULL;
+        long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+        LocalUser u = {};
+        int r, n = 64;
+
+        *ret = (LocalUser) {};
+        if (!user && !group)
+                return 0;
+        size = MAX(size, 16384L);
+        buf = malloc((size_t) size);
+        if (!buf)
+                return -ENOMEM;
+        r = getpwnam_r(user ?: "root", &pw, buf, (size_t) size, &pwr);
+        if (r != 0 || !pwr) {
+                (void) asprintf_safe(ret_message, "user '%s' of target '%s' %s", user ?: "root", t->name,
+                                     r != 0 ? strerror(r) : "does not exist on this host");
+                return r != 0 ? -r : -ENOENT;
+        }
+        u.name = strdup(pw.pw_name);
+        u.home = strdup(isempty(pw.pw_dir) ? "/" : pw.pw_dir);
+        u.shell = strdup(strempty(pw.pw_shell));
+        u.uid = pw.pw_uid;
+        u.gid = pw.pw_gid;
+        if (!u.name || !u.home || !u.shell) {
+                local_user_done(&u);
+                return -ENOMEM;
+        }
+        if (group) {
+                r = getgrnam_r(group, &gr, buf, (size_t) size, &grr);
+                if (r != 0 || !grr) {
+                        (void) asprintf_safe(ret_message, "group '%s' of target '%s' %s", group, t->name,
+                                             r != 0 ? strerror(r) : "does not exist on this host");
+                        local_user_done(&u);
+                        return r != 0 ? -r : -ESRCH;
+                }
+                u.gid = gr.gr_gid;
+                u.group = strdup(group);
+                if (!u.group) {
+                        local_user_done(&u);
+                        return -ENOMEM;
+                }
+        }
+        /* the user's supplementary groups, as a login would have them */
+        for (;;) {
+                int want = n;
+                gid_t *g = reallocarray(u.groups, (size_t) n, sizeof(gid_t));
+                if (!g) {
+                        local_user_done(&u);
+                        return -ENOMEM;
+                }
+                u.groups = g;
+                if (getgrouplist(u.name, u.gid, u.groups, &want) >= 0) {
+                        u.n_groups = want;
+                        break;
+                }
+                if (want <= n || want > 65536) {
+                        local_user_done(&u);
+                        return -E2BIG;
+                }
+                n = want;
+        }
+        *ret = u;
+        return 0;
+}
+
+static int on_fail_later(sd_event_source *s, void *userdata) {
+        LocalJob *l = userdata;
+        StepResult res = { .outcome = OUTCOME_ERROR, .exit_status = -1, .message = l->message };
+
+        l->fail_source = sd_event_source_disable_unref(l->fail_source);
+        res.error = l->fail_error;
+        connector_job_finish(&l->job, &res);   /* last: it may free the job */
+        return 0;
+}
+
+int local_fail_later(LocalJob *l, int error, char *message) {
+        int r;
+
+        free(l->message);
+        l->message = message;
+        r = sd_event_add_defer(l->job.event, &l->fail_source, on_fail_later, l);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(l->fail_source, "local-fail");
+        l->fail_error = error;
+        return 0;
+}
+
+/* The checks both ways share: the user exists; the unit settings can be applied. */
+static int local_refuse(LocalJob *l, const StepRequest *req, LocalUser *user) {
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        r = local_user_lookup(req->target, user, &msg);
+        if (r < 0 && msg)
+                return local_fail_later(l, r, TAKE_PTR(msg)) ?: 1;
+        if (r < 0)
+                return r;
+        if (local_unit_mode())
+                return 0;
+        if (req->target && json_object_get(req->target->config, "unit_properties")) {
+                (void) asprintf_safe(&msg, "target '%s' sets \"unit_properties\", which apply only to steps run as "
+                                     "systemd units (systemd is not PID 1 here, or runbookd.json says "
+                                     "\"local_steps\": \"direct\"); not run without them", req->target->name);
+                return local_fail_later(l, -EOPNOTSUPP, TAKE_PTR(msg)) ?: 1;
+        }
+        if (user->name && geteuid() != 0 && (user->uid != geteuid() || user->gid != getegid())) {
+                (void) asprintf_safe(&msg, "target '%s' runs its steps as '%s', but runbookd (uid %u) can switch "
+                                     "users only as root, or through systemd when systemd is PID 1", req->target->name,
+                                     user->name, (unsigned) geteuid());
+                return local_fail_later(l, -EPERM, TAKE_PTR(msg)) ?: 1;
+        }
+        return 0;
+}
+
 static int local_start(ConnectorJob *j, const StepRequest *req) {
         LocalJob *l = local_job(j);
+        _cleanup_(local_user_done) LocalUser user = {};
         _cleanup_strv_free_ char **env = NULL;
         int out[2] = { -1, -1 }, err[2] = { -1, -1 }, ex[2] = { -1, -1 };
         char *argv[] = { (char *) "sh", (char *) "-c", (char *) req->command, NULL };
@@ -449,7 +576,13 @@ static int local_start(ConnectorJob *j, const StepRequest *req) {
         l->timeout_usec = req->timeout_usec;
         l->shell = shell;
 
-        r = local_make_env(req, &env);
+        r = local_refuse(l, req, &user);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if (local_unit_mode())
+                return local_unit_start(l, req);
+
+        r = local_make_env(req, &user, &env);
         if (r < 0)
                 return r;
 
@@ -465,6 +598,7 @@ static int local_start(ConnectorJob *j, const StepRequest *req) {
         l->pid = local_spawn(&(ChildArgs) {
                 .shell = shell, .argv = argv, .envp = env,
                 .out_w = out[1], .err_w = err[1], .exec_w = ex[1], .max_fd = max_fd,
+                .user = user.name ? &user : NULL,
         });
         if (l->pid < 0) {
                 r = -errno;
@@ -512,9 +646,20 @@ fail:
         return r;
 }
 
+static int local_resume(ConnectorJob *j, const StepRequest *req, json_t *handle) {
+        LocalJob *l = local_job(j);
+
+        l->fd[0] = l->fd[1] = l->exec_fd = -1;
+        l->timeout_usec = req->timeout_usec;
+        l->shell = local_shell;
+        return local_unit_resume(l, req, handle);
+}
+
 static int local_cancel(ConnectorJob *j) {
         LocalJob *l = local_job(j);
 
+        if (l->unit)
+                return local_unit_cancel(l);
         if (l->exited)
                 return -EALREADY;
         return local_begin_stop(l, LOCAL_STOP_CANCEL);
@@ -522,6 +667,10 @@ static int local_cancel(ConnectorJob *j) {
 
 static void local_destroy(ConnectorJob *j) {
         LocalJob *l = local_job(j);
+
+        l->fail_source = sd_event_source_disable_unref(l->fail_source);
+        if (l->unit)
+                local_unit_destroy(l);
 
         l->timer_source = sd_event_source_disable_unref(l->timer_source);
         for (unsigned k = 0; k < 2; k++) {
@@ -610,6 +759,10 @@ const ConnectorVTable connector_local = {
         .start = local_start,
         .cancel = local_cancel,
         .destroy = local_destroy,
+        .resume = local_resume,
+        .resumable = local_unit_resumable,
+        .keeps_handles = local_unit_mode,
         .check = local_check,
         .check_destroy = local_check_destroy,
+        .shutdown = local_unit_shutdown,
 };

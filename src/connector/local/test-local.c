@@ -358,6 +358,69 @@ static void test_environment(void) {
         run_clear(&run);
 }
 
+static void run_on_target(const char *target_json, const char *cmd, Run *run) {
+        Target t = { .name = (char *) "as-user", .connector = (char *) "local" };
+        json_error_t je;
+        sd_event *e = NULL;
+
+        t.config = json_loads(target_json, 0, &je);
+        check(t.config);
+        check(sd_event_new(&e) >= 0);
+        check(connector_start(&connector_local, e, &(StepRequest) { .session_id = 7, .step_index = 2, .command = cmd,
+                                                                   .target = &t }, run_on_done, run, &run->job) == 0);
+        check(!run->done);
+        run_until_done(e, run, 20 * USEC_PER_SEC);
+        run->job = connector_job_free(run->job);
+        sd_event_unref(e);
+        json_decref(t.config);
+}
+
+/* A local target's "user" and "group", in direct mode: runbookd (root) switches to them in the
+ * child; a user that does not exist, or "unit_properties" that only systemd could apply, refuse
+ * the step with the reason (the command never runs). */
+static void test_run_as_user(void) {
+        _cleanup_free_ char *flag = tmp_path("ran-as-user"), *cmd = NULL;
+        struct passwd *pw = getpwnam("nobody");
+        Run run = {};
+
+        if (geteuid() == 0 && pw) {
+                _cleanup_free_ char *expect = NULL;
+                check(asprintf_safe(&expect, "%u %u %s %s %s\n", (unsigned) pw->pw_uid, (unsigned) pw->pw_gid,
+                                    pw->pw_dir, pw->pw_name, pw->pw_name) == 0);
+                run_on_target("{\"connector\": \"local\", \"user\": \"nobody\"}",
+                              "echo $(id -u) $(id -g) $HOME $USER $LOGNAME", &run);
+                check_exited(&run, 0);
+                check_out(&run, expect, "");
+                run_clear(&run);
+                /* the group replaces the user's own; supplementary groups are the user's */
+                run_on_target("{\"connector\": \"local\", \"user\": \"nobody\", \"group\": \"adm\"}",
+                              "id -gn; id -un", &run);
+                check_exited(&run, 0);
+                check_out(&run, "adm\nnobody\n", "");
+                run_clear(&run);
+        } else
+                fprintf(stderr, "not root: the user switch itself is not tried\n");
+
+        check(asprintf_safe(&cmd, "touch %s", flag) == 0);
+        run_on_target("{\"connector\": \"local\", \"user\": \"no-such-user-rb\"}", cmd, &run);
+        check_int(run.result.outcome, OUTCOME_ERROR);
+        check_int(run.result.error, -ENOENT);
+        check_streq(run.result.message, "user 'no-such-user-rb' of target 'as-user' does not exist on this host");
+        run_clear(&run);
+        run_on_target("{\"connector\": \"local\", \"user\": \"root\", \"group\": \"no-such-group-rb\"}", cmd, &run);
+        check_int(run.result.outcome, OUTCOME_ERROR);
+        check_streq(run.result.message, "group 'no-such-group-rb' of target 'as-user' does not exist on this host");
+        run_clear(&run);
+        run_on_target("{\"connector\": \"local\", \"unit_properties\": {\"MemoryMax\": \"1G\"}}", cmd, &run);
+        check_int(run.result.outcome, OUTCOME_ERROR);
+        check_int(run.result.error, -EOPNOTSUPP);
+        check_streq(run.result.message, "target 'as-user' sets \"unit_properties\", which apply only to steps run as "
+                    "systemd units (systemd is not PID 1 here, or runbookd.json says \"local_steps\": \"direct\"); "
+                    "not run without them");
+        run_clear(&run);
+        check(access(flag, F_OK) < 0 && errno == ENOENT);
+}
+
 static void test_stdin_null(void) {
         Run run = {};
 
@@ -580,6 +643,8 @@ int main(void) {
          * can see them gone (PID 1 here may not reap zombies). */
         check(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
         check(mkdtemp(tmpdir));
+        /* spawned directly, whether or not this machine runs systemd */
+        check(connector_local_configure(LOCAL_STEPS_DIRECT, NULL) == 0);
 
         TEST(find);
         TEST(start_invalid);
@@ -593,6 +658,7 @@ int main(void) {
         TEST(cancel);
         TEST(background_leftover);
         TEST(environment);
+        TEST(run_as_user);
         TEST(stdin_null);
         TEST(process_state);
         TEST(killed_by_signal);

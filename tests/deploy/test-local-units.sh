@@ -1,0 +1,164 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Inside a booted Debian 12 (systemd as PID 1) with runbookd installed (tests/deploy/run.sh): local
+# steps run as transient units of PID 1 (runbookd-step-SESSION-STEP-ATTEMPT-TARGET.service).
+#   - a step of a target with "user" runs as that user, with the target's "unit_properties", and
+#     its output (stdout and stderr apart) comes back as in direct mode; what it logs itself carries
+#     RUNBOOK_SESSION/RUNBOOK_STEP in the journal;
+#   - 'systemctl restart runbookd' and a 'kill -9' of runbookd while a step runs: the step goes on,
+#     and the next runbookd follows it to its end and records it once, with its output;
+#   - cancel: a 'setsid' child of the step is gone with it;
+#   - the timeout is the unit's (RuntimeMaxSec=), a failing command's status comes back, a user that
+#     does not exist refuses the step; no unit and no output file is left behind.
+set -uo pipefail
+PASS=0 FAIL=0
+pass() { echo "PASS: $*"; PASS=$((PASS + 1)); }
+fail() { echo "FAIL: $*"; FAIL=$((FAIL + 1)); }
+die() { echo "FATAL: $*"; exit 1; }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+ctl() { runbookctl --no-pager --no-ask-password "$@"; }
+waitfor() { # SECONDS DESC CMD...: until CMD succeeds
+    local t=$(( $1 * 10 )) what=$2; shift 2
+    while ! "$@" >/dev/null 2>&1; do t=$((t - 1)); [ $t -gt 0 ] || { fail "timeout: $what"; return 1; }; sleep 0.1; done
+    pass "$what"
+}
+start() { ctl start "$@" --json=short | jq -r .id; }
+state() { ctl show "$1" --json=short | jq -r .state; }
+step() { ctl show "$1" --json=short | jq -r --argjson i "$2" ".steps[\$i].$3"; }
+ended() { case $(state "$1") in succeeded|failed|cancelled|rejected|interrupted) return 0;; esac; return 1; }
+step_running() { [ "$(step "$1" "$2" state)" = running ]; }
+unit_active() { [ "$(systemctl show -p ActiveState --value "$1")" = active ]; }
+unit_gone() { [ "$(systemctl show -p LoadState --value "$1")" = not-found ]; }
+
+[ "$(cat /proc/1/comm)" = systemd ] || die "systemd is not PID 1 here"
+command -v runbookctl >/dev/null || die "runbookd is not installed"
+
+# ---- deploy
+systemd-sysusers
+systemctl reload dbus
+useradd --system --create-home --home-dir /var/lib/rbunit --shell /usr/sbin/nologin rbunit
+mkdir -p /etc/runbookd/runbooks /etc/runbookd/targets
+cat > /etc/runbookd/targets/as-app.json <<'JSON'
+{"connector": "local", "user": "rbunit",
+ "unit_properties": {"MemoryMax": "256M", "TasksMax": 32, "PrivateTmp": true}}
+JSON
+cat > /etc/runbookd/targets/sealed.json <<'JSON'
+{"connector": "local", "unit_properties": {"ProtectSystem": "strict", "ReadWritePaths": ["/var/tmp"]}}
+JSON
+cat > /etc/runbookd/targets/ghost.json <<'JSON'
+{"connector": "local", "user": "no-such-user"}
+JSON
+cat > /etc/runbookd/runbooks/unit-basic.json <<'JSON'
+{"description": "who and where a unit step runs",
+ "steps": [
+  {"name": "as-app", "target": "as-app", "approval": "none",
+   "run": "id -un; echo $HOME; u=$(grep -o 'runbookd-step-[^/]*[.]service' /proc/self/cgroup | head -n 1); echo $u; systemctl show -p MemoryMax --value $u; echo to-stderr >&2; logger -t rbstep hello-from-step-$RUNBOOK_SESSION; echo '%n %u $$ ${RUNBOOK_SESSION} $RUNBOOK_STEP \\'"},
+  {"name": "sealed", "target": "sealed", "approval": "none",
+   "run": "touch /usr/rb-probe 2>/dev/null && echo usr-writable || echo usr-read-only; touch /var/tmp/rb-probe && echo var-tmp-writable"}]}
+JSON
+cat > /etc/runbookd/runbooks/unit-long.json <<'JSON'
+{"description": "a step that outlives runbookd",
+ "steps": [{"name": "slow", "approval": "none", "run": "echo begun; sleep 6; echo done-after-restart; echo err-after >&2"}]}
+JSON
+cat > /etc/runbookd/runbooks/unit-setsid.json <<'JSON'
+{"description": "a step that leaves a setsid child",
+ "steps": [{"name": "escape", "approval": "none", "run": "setsid sh -c 'echo $$ > /run/rb-setsid.pid; exec sleep 300' & sleep 300"}]}
+JSON
+cat > /etc/runbookd/runbooks/unit-ends.json <<'JSON'
+{"description": "timeouts and failures",
+ "steps": [{"name": "slow", "approval": "none", "run": "sleep 30", "timeout": 2, "on_failure": "continue"},
+           {"name": "three", "approval": "none", "run": "echo failing; exit 3", "on_failure": "continue"},
+           {"name": "ghost", "target": "ghost", "approval": "none", "run": "touch /run/rb-ghost-ran"}]}
+JSON
+systemctl start runbookd.service
+waitfor 20 "runbookd.service is active" systemctl is-active runbookd.service
+journalctl -u runbookd --no-pager -o cat | grep -q "Local steps run as transient systemd units (systemd is PID 1)" &&
+    pass "runbookd says local steps run as units" || fail "no 'Local steps run as transient systemd units' in its log"
+
+# ---- who, where, output
+id=$(start unit-basic)
+waitfor 30 "unit-basic ends" ended "$id"
+[ "$(state "$id")" = succeeded ] && pass "unit-basic succeeded" || { fail "unit-basic: $(state "$id")"; ctl show "$id"; }
+out=$(ctl output "$id" 0)
+err=$(ctl output "$id" 0 --stderr)
+echo "$out"
+[ "$(sed -n 1p <<<"$out")" = rbunit ] && pass "the step ran as the target's user" || fail "user: $(sed -n 1p <<<"$out")"
+[ "$(sed -n 2p <<<"$out")" = /var/lib/rbunit ] && pass "with the user's HOME" || fail "HOME: $(sed -n 2p <<<"$out")"
+[ "$(sed -n 3p <<<"$out")" = "runbookd-step-$id-0-1-as-app.service" ] &&
+    pass "in its own unit runbookd-step-$id-0-1-as-app.service" || fail "cgroup: $(sed -n 3p <<<"$out")"
+[ "$(sed -n 4p <<<"$out")" = 268435456 ] && pass "with the target's MemoryMax (256M)" || fail "memory.max: $(sed -n 4p <<<"$out")"
+[ "$err" = to-stderr ] && pass "stderr apart from stdout" || fail "stderr: '$err'"
+# the command reaches the shell as it was approved: systemd expands neither $ nor % in it
+[ "$(sed -n 5p <<<"$out")" = '%n %u $$ ${RUNBOOK_SESSION} $RUNBOOK_STEP \' ] &&
+    pass "the command reached the shell byte for byte (no \$ or % expansion by systemd)" || fail "verbatim: $(sed -n 5p <<<"$out")"
+journalctl --no-pager -o cat RUNBOOK_SESSION="$id" RUNBOOK_STEP=0 | grep -qx "hello-from-step-$id" &&
+    pass "what the step logged carries RUNBOOK_SESSION=$id RUNBOOK_STEP=0 (LogExtraFields)" ||
+    fail "journalctl RUNBOOK_SESSION=$id RUNBOOK_STEP=0 lacks the step's own record"
+journalctl --no-pager -o cat RUNBOOK_SESSION="$id" RUNBOOK_STEP=0 | grep -q "EXECUTE_STEP" &&
+    pass "journalctl RUNBOOK_SESSION=$id RUNBOOK_STEP=0 has runbookd's records" || fail "no EXECUTE_STEP records"
+out=$(ctl output "$id" 1)
+[ "$out" = $'usr-read-only\nvar-tmp-writable' ] && pass "ProtectSystem=strict with ReadWritePaths applied" ||
+    fail "sealed step: '$out'"
+waitfor 10 "the finished units are removed" unit_gone "runbookd-step-$id-0-1-as-app.service"
+
+# ---- restart, then kill -9, while a step runs
+for how in restart kill; do
+    id=$(start unit-long)
+    u=runbookd-step-$id-0-1-local.service
+    waitfor 10 "[$how] the step runs as $u" unit_active "$u"
+    if [ $how = restart ]; then
+        systemctl restart runbookd.service
+    else
+        systemctl kill -s KILL runbookd.service
+        waitfor 10 "[$how] runbookd is gone" sh -c '! systemctl is-active runbookd.service'
+        systemctl start runbookd.service   # (Restart=on-failure would, after RestartSec)
+    fi
+    waitfor 10 "[$how] runbookd is back" systemctl is-active runbookd.service
+    unit_active "$u" && pass "[$how] the step's unit outlived runbookd" || fail "[$how] $u: $(systemctl show -p ActiveState --value "$u")"
+    waitfor 30 "[$how] the session ends" ended "$id"
+    [ "$(state "$id")" = succeeded ] && pass "[$how] and succeeds" || { fail "[$how] state $(state "$id")"; ctl show "$id"; }
+    [ "$(ctl output "$id" 0)" = $'begun\ndone-after-restart' ] && pass "[$how] with all its output" ||
+        fail "[$how] output: '$(ctl output "$id" 0)'"
+    [ "$(ctl output "$id" 0 --stderr)" = err-after ] && pass "[$how] and its stderr" || fail "[$how] stderr"
+    [ "$(step "$id" 0 exit_status)" = 0 ] && pass "[$how] exit status 0" || fail "[$how] exit status $(step "$id" 0 exit_status)"
+    n=$(journalctl --no-pager -o json RUNBOOK_SESSION="$id" RUNBOOK_STEP=0 | jq -r 'select(.RUNBOOK_SUCCESS != null) | .MESSAGE' | wc -l)
+    [ "$n" = 1 ] && pass "[$how] its result is recorded once" || {
+        fail "[$how] $n result records"; journalctl --no-pager -o json RUNBOOK_SESSION="$id" | jq -c '{m: .MESSAGE, s: .RUNBOOK_SUCCESS}'; }
+    waitfor 10 "[$how] its unit is removed" unit_gone "$u"
+done
+
+# ---- cancel: the setsid child goes too
+rm -f /run/rb-setsid.pid
+id=$(start unit-setsid)
+waitfor 10 "the setsid child runs" test -s /run/rb-setsid.pid
+pid=$(cat /run/rb-setsid.pid)
+kill -0 "$pid" && pass "setsid child $pid is alive" || fail "setsid child $pid"
+ctl cancel "$id" >/dev/null
+waitfor 20 "the cancelled session ends" ended "$id"
+[ "$(state "$id")" = cancelled ] && pass "cancelled" || fail "state $(state "$id")"
+waitfor 10 "the setsid child $pid is gone with the step" sh -c "! kill -0 $pid"
+
+# ---- timeout, failure, a user that does not exist
+id=$(start unit-ends)
+waitfor 30 "unit-ends ends" ended "$id"
+ctl show "$id"
+[ "$(step "$id" 0 state)" = timed_out ] && pass "RuntimeMaxSec: timed_out" || fail "step 0: $(step "$id" 0 state)"
+[ "$(step "$id" 0 error)" = "timed out after 2s" ] && pass "'timed out after 2s'" || fail "step 0 error: $(step "$id" 0 error)"
+[ "$(step "$id" 1 exit_status)" = 3 ] && pass "exit status 3 comes back" || fail "step 1 exit status $(step "$id" 1 exit_status)"
+[ "$(step "$id" 2 error)" = "user 'no-such-user' of target 'ghost' does not exist on this host" ] &&
+    pass "a user that does not exist refuses the step" || fail "step 2 error: $(step "$id" 2 error)"
+[ ! -e /run/rb-ghost-ran ] && pass "and it did not run" || fail "the ghost step ran"
+
+# ---- Check of a unit target
+ctl check as-app --json=short | jq -e '.stages[0].verdict == "ok"' >/dev/null && pass "check as-app: run ok" ||
+    { fail "check as-app"; ctl check as-app; }
+
+# ---- nothing left behind
+sleep 1
+left=$(systemctl list-units --all --no-legend --plain 'runbookd-step-*' 'runbookd-check-*' | awk '{print $1}')
+[ -z "$left" ] && pass "no runbookd-step-* or runbookd-check-* unit is left" || fail "units left: $left"
+files=$(ls -A /var/lib/runbookd/step-output 2>/dev/null)
+[ -z "$files" ] && pass "no output file is left" || fail "files left: $files"
+
+echo "deploy-local-units: $PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
