@@ -17,6 +17,7 @@
 #   --install BUILD   'meson install' BUILD (configured --prefix=/usr --sysconfdir=/etc
 #                     --localstatedir=/var) into the root first, and install its run-time
 #                     libraries there: a deployed runbookd (tests/deploy/)
+#   --debs DIR        copy DIR/*.deb into the root's /root/debs (for a test to install them)
 # Exit status: that of the commands; 77 when the root cannot be made (debootstrap) or the container
 # cannot boot here, with the reason on stderr.
 # Environment: FRESH_ROOT (the container's root, default $FRESH_DIR/root or root-boot; removed
@@ -29,12 +30,13 @@ set -euo pipefail
 
 SOURCE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FRESH_DIR=${FRESH_DIR:-/var/tmp/runbookd-fresh}
-BOOT=0 COPY=0 INSTALL=""
+BOOT=0 COPY=0 INSTALL="" DEBS=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --boot) BOOT=1 ;;
         --copy) COPY=1 ;;
         --install) INSTALL=$2; shift ;;
+        --debs) DEBS=$2; shift ;;
         *) break ;;
     esac
     shift
@@ -112,6 +114,11 @@ chmod 700 "$ROOT/root"
 if [ -n "$INSTALL" ]; then
     DESTDIR="$ROOT" meson install -C "$INSTALL" --no-rebuild --quiet >&2 || die "meson install into $ROOT failed"
     what+=", $INSTALL installed"
+fi
+if [ -n "$DEBS" ]; then
+    mkdir -p "$ROOT/root/debs"
+    cp "$DEBS"/*.deb "$ROOT/root/debs/" || die "no .deb in $DEBS"
+    what+=", the .debs of $DEBS in /root/debs"
 fi
 say "root: $ROOT (minbase + $what in /root/runbookd)"
 

@@ -50,6 +50,7 @@ done
 #   procps           pgrep/pkill/ps;  iproute2: ss
 #   passwd           useradd/groupadd/usermod;  coreutils findutils grep sed mawk: the scripts
 #   git ca-certificates
+#   debhelper lintian  the Debian package (debian/: dpkg-buildpackage -b, lintian; deploy suite)
 #   python3 openssl  the Azure fake (tests/fake-azure: Python stdlib HTTPS server; openssl makes its
 #                    certificates and verifies JWT client assertions);  binutils: strings (secret checks)
 PACKAGES=(
@@ -61,6 +62,7 @@ PACKAGES=(
     util-linux mount bsdutils procps iproute2 passwd coreutils findutils grep sed mawk
     git ca-certificates
     python3 openssl binutils
+    debhelper lintian
 )
 
 missing_packages() {

@@ -4,6 +4,7 @@
  * write a record with RUNBOOK_* fields (logger --journald): only records runbookd wrote count,
  * told by the fields journald itself adds and nobody can forge, _UID (runbookd's uid) and
  * _COMM=runbookd. */
+#include <pwd.h>
 #include <stdio.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
@@ -125,16 +126,19 @@ static int session_identity(uint32_t id, SessionInfo *s, char **ret_store_id) {
         return 0;
 }
 
-/* The uid runbookd runs as: the owner of its bus name (only root may own it, says the bus
- * policy); when runbookd is not running, root. */
+/* The uid runbookd runs as: the owner of its bus name (only the user runbookd and root may own
+ * it, says the bus policy); when runbookd is not running, the user runbookd's (the installed
+ * service runs as it), else root. */
 static uid_t daemon_uid(void) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
         uid_t uid;
 
         if (cli_bus_open(&bus) < 0 ||
-            sd_bus_get_name_creds(bus, RUNBOOKD_BUS_NAME, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID, &c) < 0)
-                return 0;
+            sd_bus_get_name_creds(bus, RUNBOOKD_BUS_NAME, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID, &c) < 0) {
+                struct passwd *pw = getpwnam("runbookd");
+                return pw ? pw->pw_uid : 0;
+        }
         if (sd_bus_creds_get_euid(c, &uid) >= 0 || sd_bus_creds_get_uid(c, &uid) >= 0)
                 return uid;
         return 0;

@@ -4,7 +4,9 @@
 # systemd-nspawn container: tools/fresh-debian.sh --boot), as a package would deploy it: a build
 # configured --prefix=/usr --sysconfdir=/etc --localstatedir=/var, 'meson install'ed into the
 # container's root, its run-time libraries from Debian's archive; then each TEST
-# (tests/deploy/TEST.sh) runs inside as root. Run by meson (suite "deploy", not under
+# (tests/deploy/TEST.sh) runs inside as root, each in a container of its own. test-package gets
+# the Debian packages instead (tests/deploy/build-debs.sh: dpkg-buildpackage, lintian), which it
+# installs itself. Run by meson (suite "deploy", not under
 # --sanitize). The first run makes the cached root (debootstrap, a few minutes).
 set -uo pipefail
 SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -18,17 +20,23 @@ if [ ! -f "$WORK/build/meson-private/coredata.dat" ]; then
         -Dcockpit=disabled > "$WORK/setup.log" 2>&1 || { cat "$WORK/setup.log"; exit 1; }
 fi
 meson compile -C "$WORK/build" > "$WORK/compile.log" 2>&1 || { tail -n 50 "$WORK/compile.log"; exit 1; }
-cmds=()
-for t in "$@"; do cmds+=("bash tests/deploy/$t.sh"); done
-: > "$WORK/run.log"
-FRESH_ROOT="$WORK/root" FRESH_LOG="$WORK/run.log" \
-    bash "$SOURCE_ROOT/tools/fresh-debian.sh" --boot --copy --install "$WORK/build" -- "${cmds[*]}" \
-    2> "$WORK/fresh.err"
-rc=$?
-cat "$WORK/fresh.err" >&2
-if [ $rc = 77 ]; then
-    echo "SKIP: a booted container cannot run here: $(sed -n 's/^fresh: cannot: //p' "$WORK/fresh.err" | tail -n 1)"
-    exit 77
-fi
-[ $rc = 0 ] || echo "# the container's console: $WORK/root.console.log; its run: $WORK/run.log"
+rc=0
+for t in "$@"; do   # each in a container of its own: the tests assume a fresh machine
+    : > "$WORK/run.log"
+    what=(--install "$WORK/build")
+    if [ "$t" = test-package ]; then   # the .debs instead: built here, installed by the test
+        bash "$SOURCE_ROOT/tests/deploy/build-debs.sh" "$WORK/debs" || exit 1
+        what=(--debs "$WORK/debs")
+    fi
+    FRESH_ROOT="$WORK/root" FRESH_LOG="$WORK/run.log" \
+        bash "$SOURCE_ROOT/tools/fresh-debian.sh" --boot --copy "${what[@]}" -- "bash tests/deploy/$t.sh" \
+        2> "$WORK/fresh.err"
+    r=$?
+    cat "$WORK/fresh.err" >&2
+    if [ $r = 77 ]; then
+        echo "SKIP: a booted container cannot run here: $(sed -n 's/^fresh: cannot: //p' "$WORK/fresh.err" | tail -n 1)"
+        exit 77
+    fi
+    [ $r = 0 ] || { echo "# $t: the container's console: $WORK/root.console.log; its run: $WORK/run.log"; rc=1; }
+done
 exit $rc

@@ -11,17 +11,8 @@
 #   - the timeout is the unit's (RuntimeMaxSec=), a failing command's status comes back, a user that
 #     does not exist refuses the step; no unit and no output file is left behind.
 set -uo pipefail
-PASS=0 FAIL=0
-pass() { echo "PASS: $*"; PASS=$((PASS + 1)); }
-fail() { echo "FAIL: $*"; FAIL=$((FAIL + 1)); }
-die() { echo "FATAL: $*"; exit 1; }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
-ctl() { runbookctl --no-pager --no-ask-password "$@"; }
-waitfor() { # SECONDS DESC CMD...: until CMD succeeds
-    local t=$(( $1 * 10 )) what=$2; shift 2
-    while ! "$@" >/dev/null 2>&1; do t=$((t - 1)); [ $t -gt 0 ] || { fail "timeout: $what"; return 1; }; sleep 0.1; done
-    pass "$what"
-}
+# shellcheck source=tests/deploy/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start() { ctl start "$@" --json=short | jq -r .id; }
 state() { ctl show "$1" --json=short | jq -r .state; }
 step() { ctl show "$1" --json=short | jq -r --argjson i "$2" ".steps[\$i].$3"; }
@@ -160,5 +151,4 @@ left=$(systemctl list-units --all --no-legend --plain 'runbookd-step-*' 'runbook
 files=$(ls -A /var/lib/runbookd/step-output 2>/dev/null)
 [ -z "$files" ] && pass "no output file is left" || fail "files left: $files"
 
-echo "deploy-local-units: $PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+finish deploy-local-units

@@ -9,17 +9,8 @@
 # the session waits at its approval gate. A schedule without a .conf file starts nothing; a .conf
 # with a bad line fails the service with the file and line in the journal.
 set -uo pipefail
-PASS=0 FAIL=0
-pass() { echo "PASS: $*"; PASS=$((PASS + 1)); }
-fail() { echo "FAIL: $*"; FAIL=$((FAIL + 1)); }
-die() { echo "FATAL: $*"; exit 1; }
-check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
-ctl() { runbookctl --no-pager --no-ask-password "$@"; }
-waitfor() { # SECONDS DESC CMD...: until CMD succeeds
-    local t=$(( $1 * 10 )) what=$2; shift 2
-    while ! "$@" >/dev/null 2>&1; do t=$((t - 1)); [ $t -gt 0 ] || { fail "timeout: $what"; return 1; }; sleep 0.1; done
-    pass "$what"
-}
+# shellcheck source=tests/deploy/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ "$(cat /proc/1/comm)" = systemd ] || die "systemd is not PID 1 here"
 command -v runbookctl >/dev/null || die "runbookd is not installed"
@@ -88,5 +79,4 @@ journalctl -u runbookd-start@nightly-rotate.service --no-pager -o cat |
     pass "its journal names the file and line" || fail "no file:line error in the journal"
 [ "$(ctl list --json=short | jq length)" = "$before" ] && pass "and no session was started" || fail "a session was started"
 
-echo "test-schedule: $PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+finish test-schedule

@@ -11,7 +11,7 @@ fail=0
 for d in 'Type=notify' 'BusName=org.runbookd1' 'ExecStart=/.*/runbookd$' 'StateDirectory=runbookd' \
          'ConfigurationDirectory=runbookd' 'NoNewPrivileges=yes' 'PrivateTmp=yes' \
          'ProtectKernelTunables=yes' 'SystemCallArchitectures=native' '^#LoadCredential=' \
-         '^LimitCORE=0$'; do
+         '^LimitCORE=0$' '^User=runbookd$' '^CapabilityBoundingSet=$' '^ProtectSystem=strict$'; do
     grep -qE "^$d|$d" "$unit" || { echo "missing in $unit: $d"; fail=1; }
 done
 grep -q '@[a-z_]*@' "$unit" && { echo "unsubstituted @var@ in $unit"; fail=1; }
