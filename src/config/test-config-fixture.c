@@ -64,7 +64,7 @@ char *check_parse_failed(int r, const void *made, char *error) {
 
 void check_parse_ok(int r, const char *error) {
         if (r < 0)
-                fprintf(stderr, "unexpected error: %s\n", error);
+                fprintf(stderr, "unexpected error: %s\n", strna(error));
         check_int(r, 0);
         check(!error);
 }

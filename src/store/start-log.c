@@ -43,6 +43,11 @@ static void encode(uint8_t b[START_LOG_SLOT_SIZE], const StartRecord *r) {
         be32_put(b + 4, crc32_ieee(b + 8, START_LOG_SLOT_SIZE - 8));
 }
 
+/* Sequence numbers count up by one a start from 1: a record above this (a damaged slot that
+ * passed the checksum) is not taken, or the next number (max + 1) would wrap to 0 and every
+ * record written after it would be invisible to a restart. */
+#define START_LOG_SEQ_MAX (UINT64_C(1) << 62)
+
 static bool decode(const uint8_t b[START_LOG_SLOT_SIZE], StartRecord *r) {
         if (be32_get(b) != START_LOG_MAGIC || be32_get(b + 4) != crc32_ieee(b + 8, START_LOG_SLOT_SIZE - 8))
                 return false;
@@ -51,7 +56,7 @@ static bool decode(const uint8_t b[START_LOG_SLOT_SIZE], StartRecord *r) {
         r->step = be32_get(b + 20);
         r->attempt = be32_get(b + 24);
         r->count = MAX(be32_get(b + 28), 1u);
-        return r->seq > 0;
+        return r->seq > 0 && r->seq < START_LOG_SEQ_MAX;
 }
 
 static int read_all(int fd, uint8_t *buf) {

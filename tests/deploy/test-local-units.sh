@@ -39,6 +39,12 @@ JSON
 cat > /etc/runbookd/targets/ghost.json <<'JSON'
 {"connector": "local", "user": "no-such-user"}
 JSON
+cat > /etc/runbookd/targets/self.json <<'JSON'
+{"connector": "local", "user": "nobody", "group": "runbookd"}
+JSON
+cat > /etc/runbookd/targets/nowhere.json <<'JSON'
+{"connector": "local", "unit_properties": {"WorkingDirectory": "/nonexistent-rb"}}
+JSON
 cat > /etc/runbookd/runbooks/unit-basic.json <<'JSON'
 {"description": "who and where a unit step runs",
  "steps": [
@@ -59,7 +65,10 @@ cat > /etc/runbookd/runbooks/unit-ends.json <<'JSON'
 {"description": "timeouts and failures",
  "steps": [{"name": "slow", "approval": "none", "run": "sleep 30", "timeout": 2, "on_failure": "continue"},
            {"name": "three", "approval": "none", "run": "echo failing; exit 3", "on_failure": "continue"},
-           {"name": "ghost", "target": "ghost", "approval": "none", "run": "touch /run/rb-ghost-ran"}]}
+           {"name": "ghost", "target": "ghost", "approval": "none", "run": "touch /run/rb-ghost-ran", "on_failure": "continue"},
+           {"name": "self", "target": "self", "approval": "none", "run": "touch /run/rb-self-ran", "on_failure": "continue"},
+           {"name": "nowhere", "target": "nowhere", "approval": "none", "run": "touch /run/rb-nowhere-ran", "on_failure": "continue"},
+           {"name": "203", "approval": "none", "run": "exit 203", "on_failure": "continue"}]}
 JSON
 systemctl start runbookd.service
 waitfor 20 "runbookd.service is active" systemctl is-active runbookd.service
@@ -139,6 +148,15 @@ ctl show "$id"
 [ "$(step "$id" 2 error)" = "user 'no-such-user' of target 'ghost' does not exist on this host" ] &&
     pass "a user that does not exist refuses the step" || fail "step 2 error: $(step "$id" 2 error)"
 [ ! -e /run/rb-ghost-ran ] && pass "and it did not run" || fail "the ghost step ran"
+[[ "$(step "$id" 3 error)" == "target 'self' would run its steps as runbookd's own user or group "* ]] &&
+    pass "a target with runbookd's group is refused" || fail "step 3 error: $(step "$id" 3 error)"
+[ ! -e /run/rb-self-ran ] && pass "and its step did not run" || fail "the step with runbookd's group ran"
+[[ "$(step "$id" 4 error)" == "systemd could not run the command in unit runbookd-step-$id-4-1-nowhere.service: EXIT_CHDIR"* ]] &&
+    [ "$(step "$id" 4 exit_status)" = null ] && pass "systemd's setup failure (200/CHDIR) is an error, not an exit status" ||
+    fail "step 4: $(step "$id" 4 state) $(step "$id" 4 exit_status) $(step "$id" 4 error)"
+[ ! -e /run/rb-nowhere-ran ] && pass "and the command did not run" || fail "the nowhere step ran"
+[ "$(step "$id" 5 exit_status)" = 203 ] && pass "a command's own exit status 203 stays an exit status" ||
+    fail "step 5: $(step "$id" 5 exit_status) $(step "$id" 5 error)"
 
 # ---- Check of a unit target
 ctl check as-app --json=short | jq -e '.stages[0].verdict == "ok"' >/dev/null && pass "check as-app: run ok" ||

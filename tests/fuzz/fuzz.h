@@ -10,3 +10,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The input as a NUL-terminated string (malloc'ed), or NULL if it holds a NUL byte. */
 char *fuzz_string(const uint8_t *data, size_t size);
+/* A temporary directory of the target's, removed (with what it holds) when the process exits. */
+void fuzz_tmpdir_remove_at_exit(const char *dir);

@@ -399,6 +399,7 @@ typedef struct UnitState {
         const char *load_state, *active_state, *result;
         int32_t code, status;
         uint64_t exit_usec, start_usec;
+        uint64_t active_usec;     /* when the unit became active: with Type=exec, once the command was exec'd */
         bool has_job;
 } UnitState;
 
@@ -428,6 +429,8 @@ static int unit_state_read(sd_bus_message *m, UnitState *ret) {
                         r = sd_bus_message_read(m, "v", "t", &s.exit_usec);
                 else if (streq(name, "ExecMainStartTimestampMonotonic"))
                         r = sd_bus_message_read(m, "v", "t", &s.start_usec);
+                else if (streq(name, "ActiveEnterTimestampMonotonic"))
+                        r = sd_bus_message_read(m, "v", "t", &s.active_usec);
                 else if (streq(name, "Job")) {
                         uint32_t id = 0;
                         const char *p;
@@ -541,15 +544,17 @@ static void unit_end(LocalJob *l, const UnitState *s) {
                 else
                         (void) asprintf_safe(&u->message, "killed by signal %d", s->status);
                 res.message = u->message;
+        } else if (exec_status_name(s->status) && streq_ptr(s->result, "exit-code") && s->active_usec == 0) {
+                /* systemd's own status, and the unit never became active (Type=exec: the command
+                 * was never exec'd): systemd could not set the command up, it did not run */
+                res.outcome = OUTCOME_ERROR;
+                res.error = -EIO;
+                (void) asprintf_safe(&u->message, "systemd could not run the command in unit %s: EXIT_%s (status %d; "
+                                     "see journalctl -u %s)", u->name, exec_status_name(s->status), s->status, u->name);
+                res.message = u->message;
         } else {
-                const char *name = exec_status_name(s->status);
                 res.outcome = OUTCOME_EXITED;
                 res.exit_status = s->status;
-                if (name && streq_ptr(s->result, "exit-code")) {
-                        (void) asprintf_safe(&u->message, "exit status %d is systemd's EXIT_%s: the command may not have "
-                                             "run (see journalctl -u %s)", s->status, name, u->name);
-                        res.message = u->message;
-                }
         }
         unit_finish(l, &res);
 }
@@ -648,6 +653,8 @@ static int unit_follow(LocalJob *l) {
         return unit_query(l);
 }
 
+static int on_grace(sd_event_source *s, uint64_t usec, void *userdata);
+
 static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         LocalJob *l = userdata;
         LocalUnit *u = l->unit;
@@ -668,8 +675,13 @@ static int on_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
                 return 0;
         }
         if (u->stop == LOCAL_STOP_CANCEL) {
+                /* cancelled while systemd started it: stop it now, as local_unit_cancel() does */
                 unit_kill(u, SIGTERM);
                 unit_kill(u, SIGCONT);
+                r = connector_job_arm_timer(&l->job, &u->grace, local_kill_grace_usec(), on_grace, l,
+                                            "local-unit-grace");
+                if (r < 0)
+                        unit_kill(u, SIGKILL);
         }
         return 0;
 }
@@ -771,13 +783,25 @@ out:
         return r;
 }
 
+/* The handle's unit name and files; the files must be the ones runbookd would give that unit in
+ * its output directory (never any other path the store might hold). */
 static int handle_get(json_t *handle, const char **ret_name, const char *ret_file[2]) {
         const char *name = json_string_value(json_object_get(handle, "name"));
+        char *want = NULL;
 
         ret_file[0] = json_string_value(json_object_get(handle, "stdout"));
         ret_file[1] = json_string_value(json_object_get(handle, "stderr"));
-        if (!unit_name_is_ours(name) || !ret_file[0] || !ret_file[1] || ret_file[0][0] != '/' || ret_file[1][0] != '/')
+        if (!unit_name_is_ours(name) || !ret_file[0] || !ret_file[1] || !local_output_dir)
                 return -EBADMSG;
+        for (unsigned k = 0; k < 2; k++) {
+                bool same;
+                if (asprintf_safe(&want, "%s/%s.%s", local_output_dir, name, k == 0 ? "stdout" : "stderr") < 0)
+                        return -ENOMEM;
+                same = streq(want, ret_file[k]);
+                want = mfree(want);
+                if (!same)
+                        return -EBADMSG;
+        }
         *ret_name = name;
         return 0;
 }
@@ -807,7 +831,8 @@ int local_unit_resume(LocalJob *l, const StepRequest *req, json_t *handle) {
                         return -ENOMEM;
                 u->fd[k] = open(u->file[k], O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
                 if (u->fd[k] < 0)
-                        return -errno;
+                        /* followed all the same, for its result: the output is lost */
+                        log_warning_errno(-errno, "Cannot open %s, the output of unit %s: %m", u->file[k], u->name);
         }
         r = unit_bus(l->job.event, &bus);
         if (r < 0)
@@ -838,11 +863,7 @@ int local_unit_resumable(json_t *handle, char **ret_reason) {
                 }
                 return r;
         }
-        for (unsigned k = 0; k < 2; k++)
-                if (access(file[k], F_OK) < 0) {
-                        (void) asprintf_safe(ret_reason, "its output file %s is gone (%s)", file[k], strerror(errno));
-                        return 0;
-                }
+        /* (output files that are gone do not stop it being followed: its result is there) */
         return 1;
 }
 

@@ -131,9 +131,12 @@ _Noreturn static void local_child(const ChildArgs *a) {
 
         if (a->user) {
                 /* groups first, while we may still change them */
-                if (setgroups((size_t) a->user->n_groups, a->user->groups) < 0 ||
-                    setresgid(a->user->gid, a->user->gid, a->user->gid) < 0 ||
-                    setresuid(a->user->uid, a->user->uid, a->user->uid) < 0)
+                /* The system calls themselves, for this task alone: glibc's wrappers change the
+                 * credentials of every thread of the process (SIGSETXID to each), and this child
+                 * shares the daemon's memory and so its list of threads (libcurl's resolver). */
+                if (syscall(SYS_setgroups, (size_t) a->user->n_groups, a->user->groups) < 0 ||
+                    syscall(SYS_setresgid, a->user->gid, a->user->gid, a->user->gid) < 0 ||
+                    syscall(SYS_setresuid, a->user->uid, a->user->uid, a->user->uid) < 0)
                         goto fail;
         }
 
@@ -541,7 +544,25 @@ int local_fail_later(LocalJob *l, int error, char *message) {
         return 0;
 }
 
-/* The checks both ways share: the user exists; the unit settings can be applied. */
+/* Whether the step's user or one of its groups is runbookd's own (not root): it would have
+ * runbookd's powers (its store, its credentials, its bus name; callers of its uid need no polkit,
+ * and their login uid is believed). */
+static bool local_user_is_runbookd(const LocalUser *u) {
+        uid_t me = geteuid();
+        gid_t my_gid = getegid();
+
+        if (me != 0 && u->uid == me)
+                return true;
+        if (my_gid != 0 && u->gid == my_gid)
+                return true;
+        for (int i = 0; i < u->n_groups; i++)
+                if (my_gid != 0 && u->groups[i] == my_gid)
+                        return true;
+        return false;
+}
+
+/* The checks both ways share: the user exists and is not runbookd's own; the unit settings can be
+ * applied. */
 static int local_refuse(LocalJob *l, const StepRequest *req, LocalUser *user) {
         _cleanup_free_ char *msg = NULL;
         int r;
@@ -551,19 +572,26 @@ static int local_refuse(LocalJob *l, const StepRequest *req, LocalUser *user) {
                 return local_fail_later(l, r, TAKE_PTR(msg)) ?: 1;
         if (r < 0)
                 return r;
+        if (user->name && local_user_is_runbookd(user)) {
+                (void) asprintf_safe(&msg, "target '%s' would run its steps as runbookd's own user or group (uid %u, "
+                                     "gid %u): a step must not have runbookd's powers; name another user",
+                                     req->target->name, (unsigned) user->uid, (unsigned) user->gid);
+                return local_fail_later(l, -EPERM, TAKE_PTR(msg)) ?: 1;
+        }
         if (local_unit_mode())
                 return 0;
+        if (geteuid() != 0) {
+                (void) asprintf_safe(&msg, "runbookd runs as uid %u (not root) and spawns local steps itself here: "
+                                     "a step would run as runbookd, with its store, credentials and bus name; local "
+                                     "steps need systemd as PID 1 (\"local_steps\": \"auto\" or \"units\"), or "
+                                     "runbookd run as root", (unsigned) geteuid());
+                return local_fail_later(l, -EPERM, TAKE_PTR(msg)) ?: 1;
+        }
         if (req->target && json_object_get(req->target->config, "unit_properties")) {
                 (void) asprintf_safe(&msg, "target '%s' sets \"unit_properties\", which apply only to steps run as "
                                      "systemd units (systemd is not PID 1 here, or runbookd.json says "
                                      "\"local_steps\": \"direct\"); not run without them", req->target->name);
                 return local_fail_later(l, -EOPNOTSUPP, TAKE_PTR(msg)) ?: 1;
-        }
-        if (user->name && geteuid() != 0 && (user->uid != geteuid() || user->gid != getegid())) {
-                (void) asprintf_safe(&msg, "target '%s' runs its steps as '%s', but runbookd (uid %u) can switch "
-                                     "users only as root, or through systemd when systemd is PID 1", req->target->name,
-                                     user->name, (unsigned) geteuid());
-                return local_fail_later(l, -EPERM, TAKE_PTR(msg)) ?: 1;
         }
         return 0;
 }
