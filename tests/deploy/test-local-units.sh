@@ -49,13 +49,20 @@ cat > /etc/runbookd/runbooks/unit-basic.json <<'JSON'
 {"description": "who and where a unit step runs",
  "steps": [
   {"name": "as-app", "target": "as-app", "approval": "none",
-   "run": "id -un; echo $HOME; u=$(grep -o 'runbookd-step-[^/]*[.]service' /proc/self/cgroup | head -n 1); echo $u; systemctl show -p MemoryMax --value $u; echo to-stderr >&2; logger -t rbstep hello-from-step-$RUNBOOK_SESSION; echo '%n %u $$ ${RUNBOOK_SESSION} $RUNBOOK_STEP \\'"},
+   "run": "id -un; echo $HOME; u=$(grep -o 'runbookd-step-[^/]*[.]service' /proc/self/cgroup | head -n 1); echo $u; systemctl show -p MemoryMax --value $u; echo to-stderr >&2; systemd-cat -t rbstep sh -c 'echo hello-from-step-$RUNBOOK_SESSION; sleep 1'; echo '%n %u $$ ${RUNBOOK_SESSION} $RUNBOOK_STEP \\'"},
   {"name": "sealed", "target": "sealed", "approval": "none",
    "run": "touch /usr/rb-probe 2>/dev/null && echo usr-writable || echo usr-read-only; touch /var/tmp/rb-probe && echo var-tmp-writable"}]}
 JSON
 cat > /etc/runbookd/runbooks/unit-long.json <<'JSON'
 {"description": "a step that outlives runbookd",
  "steps": [{"name": "slow", "approval": "none", "run": "echo begun; sleep 6; echo done-after-restart; echo err-after >&2"}]}
+JSON
+cat > /etc/runbookd/targets/both.json <<'JSON'
+{"group": ["local", "as-app"], "max_concurrency": 2}
+JSON
+cat > /etc/runbookd/runbooks/unit-group.json <<'JSON'
+{"description": "a step on two local hosts that outlives runbookd",
+ "steps": [{"name": "fan", "target": "both", "approval": "none", "run": "sleep 5; echo done on $RUNBOOK_TARGET as $(id -un)"}]}
 JSON
 cat > /etc/runbookd/runbooks/unit-setsid.json <<'JSON'
 {"description": "a step that leaves a setsid child",
@@ -91,9 +98,11 @@ echo "$out"
 # the command reaches the shell as it was approved: systemd expands neither $ nor % in it
 [ "$(sed -n 5p <<<"$out")" = '%n %u $$ ${RUNBOOK_SESSION} $RUNBOOK_STEP \' ] &&
     pass "the command reached the shell byte for byte (no \$ or % expansion by systemd)" || fail "verbatim: $(sed -n 5p <<<"$out")"
-journalctl --no-pager -o cat RUNBOOK_SESSION="$id" RUNBOOK_STEP=0 | grep -qx "hello-from-step-$id" &&
-    pass "what the step logged carries RUNBOOK_SESSION=$id RUNBOOK_STEP=0 (LogExtraFields)" ||
-    fail "journalctl RUNBOOK_SESSION=$id RUNBOOK_STEP=0 lacks the step's own record"
+# (journald writes what it is sent a little later: wait for it. It adds the unit's fields from the
+# sender's cgroup while the sender still runs: systemd-cat keeps the stream open, logger(1) may
+# be gone before journald looks)
+waitfor 10 "what the step logged carries RUNBOOK_SESSION=$id RUNBOOK_STEP=0 (LogExtraFields)" \
+    sh -c "journalctl --no-pager -o cat RUNBOOK_SESSION=$id RUNBOOK_STEP=0 | grep -qx hello-from-step-$id"
 journalctl --no-pager -o cat RUNBOOK_SESSION="$id" RUNBOOK_STEP=0 | grep -q "EXECUTE_STEP" &&
     pass "journalctl RUNBOOK_SESSION=$id RUNBOOK_STEP=0 has runbookd's records" || fail "no EXECUTE_STEP records"
 out=$(ctl output "$id" 1)
@@ -126,6 +135,22 @@ for how in restart kill; do
         fail "[$how] $n result records"; journalctl --no-pager -o json RUNBOOK_SESSION="$id" | jq -c '{m: .MESSAGE, s: .RUNBOOK_SUCCESS}'; }
     waitfor 10 "[$how] its unit is removed" unit_gone "$u"
 done
+
+# ---- a group step on two local hosts, runbookd restarted while both run
+id=$(start unit-group)
+waitfor 10 "[group] both hosts run as units" sh -c "systemctl is-active -q runbookd-step-$id-0-1-local.service &&
+    systemctl is-active -q runbookd-step-$id-0-1-as-app.service"
+systemctl restart runbookd.service
+waitfor 30 "[group] the session ends" ended "$id"
+show=$(ctl show "$id" --json=short)
+[ "$(jq -r .state <<<"$show")" = succeeded ] && pass "[group] and succeeds" || { fail "[group] $(jq -c . <<<"$show")"; }
+[ "$(jq -r '[.steps[0].hosts[] | select(.state == "succeeded" and .exit_status == 0)] | length' <<<"$show")" = 2 ] &&
+    pass "[group] both hosts followed to their end after the restart (exit 0)" ||
+    fail "[group] hosts: $(jq -c '.steps[0].hosts' <<<"$show")"
+n=$(journalctl --no-pager -o json RUNBOOK_SESSION="$id" | jq -r 'select(.RUNBOOK_SUCCESS != null and ._COMM == "runbookd") | .RUNBOOK_TARGET' | sort | tr '\n' ' ')
+[ "$n" = "as-app both local " ] && pass "[group] one result record per host and one for the step" || fail "[group] result records: '$n'"
+waitfor 10 "[group] their units are removed" sh -c "! systemctl is-active -q runbookd-step-$id-0-1-local.service &&
+    ! systemctl is-active -q runbookd-step-$id-0-1-as-app.service"
 
 # ---- cancel: the setsid child goes too
 rm -f /run/rb-setsid.pid

@@ -316,6 +316,28 @@ static int unit_build_start(sd_bus *bus, LocalUnit *u, const StepRequest *req, c
                 r = append_prop_fields(m, fields);
         if (r >= 0)
                 r = append_unit_properties(m, req->target);
+        /* ExecStartPre=/bin/true: set up exactly as the command is (user, groups, directory,
+         * namespaces, limits); when that setup fails, it fails here with systemd's own status and
+         * the command never starts, so that status is never taken for the command's own */
+        static char *const pre_argv[] = { (char *) "/bin/true", NULL };
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "ExecStartPre");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sasb");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "/bin/true");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, (char **) pre_argv);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "b", 0);
+        for (int i = 0; r >= 0 && i < 4; i++)
+                r = sd_bus_message_close_container(m);
         /* ExecStart=:/bin/sh -c COMMAND: the command is one argument, handed to the shell byte for
          * byte: "no-env-expand" (the ':' prefix), or systemd would substitute $VAR and ${VAR} in it
          * and turn "$$" into "$" before the shell sees it (ExecStartEx, systemd >= 243) */
@@ -399,12 +421,12 @@ typedef struct UnitState {
         const char *load_state, *active_state, *result;
         int32_t code, status;
         uint64_t exit_usec, start_usec;
-        uint64_t active_usec;     /* when the unit became active: with Type=exec, once the command was exec'd */
+        int32_t pre_code, pre_status;   /* of ExecStartPre=/bin/true: how the process setup went */
         bool has_job;
 } UnitState;
 
 static int unit_state_read(sd_bus_message *m, UnitState *ret) {
-        UnitState s = { .code = -1, .status = -1 };
+        UnitState s = { .code = -1, .status = -1, .pre_code = -1, .pre_status = -1 };
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -429,8 +451,29 @@ static int unit_state_read(sd_bus_message *m, UnitState *ret) {
                         r = sd_bus_message_read(m, "v", "t", &s.exit_usec);
                 else if (streq(name, "ExecMainStartTimestampMonotonic"))
                         r = sd_bus_message_read(m, "v", "t", &s.start_usec);
-                else if (streq(name, "ActiveEnterTimestampMonotonic"))
-                        r = sd_bus_message_read(m, "v", "t", &s.active_usec);
+                else if (streq(name, "ExecStartPre")) {
+                        /* a(sasbttttuii): path, argv, ignore, 4 timestamps, pid, code, status */
+                        r = sd_bus_message_enter_container(m, 'v', "a(sasbttttuii)");
+                        if (r >= 0)
+                                r = sd_bus_message_enter_container(m, 'a', "(sasbttttuii)");
+                        if (r >= 0 && (r = sd_bus_message_enter_container(m, 'r', "sasbttttuii")) > 0) {
+                                uint64_t t1, t2, t3, t4;
+                                uint32_t pid;
+                                int b;
+                                r = sd_bus_message_skip(m, "sas");
+                                if (r >= 0)
+                                        r = sd_bus_message_read(m, "bttttuii", &b, &t1, &t2, &t3, &t4, &pid,
+                                                                &s.pre_code, &s.pre_status);
+                                if (r >= 0)
+                                        r = sd_bus_message_exit_container(m);
+                        }
+                        while (r >= 0 && (r = sd_bus_message_skip(m, "(sasbttttuii)")) > 0)
+                                ;
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                }
                 else if (streq(name, "Job")) {
                         uint32_t id = 0;
                         const char *p;
@@ -529,6 +572,15 @@ static void unit_end(LocalJob *l, const UnitState *s) {
                 (void) asprintf_safe(&u->message, "timed out after %s",
                                      connector_format_timeout(b, sizeof b, u->timeout_usec));
                 res.message = u->message;
+        } else if (s->exit_usec == 0 && s->pre_code == CLD_EXITED && exec_status_name(s->pre_status)) {
+                /* ExecStartPre=/bin/true is set up as the command would be (user, directory,
+                 * namespaces): it failed with systemd's own status, so the command never ran */
+                res.outcome = OUTCOME_ERROR;
+                res.error = -EIO;
+                (void) asprintf_safe(&u->message, "systemd could not run the command in unit %s: EXIT_%s (status %d; "
+                                     "see journalctl -u %s)", u->name, exec_status_name(s->pre_status), s->pre_status,
+                                     u->name);
+                res.message = u->message;
         } else if (s->exit_usec == 0) {
                 res.outcome = OUTCOME_ERROR;
                 res.error = -EIO;
@@ -543,14 +595,6 @@ static void unit_end(LocalJob *l, const UnitState *s) {
                         (void) asprintf_safe(&u->message, "killed by signal SIG%s", abbrev);
                 else
                         (void) asprintf_safe(&u->message, "killed by signal %d", s->status);
-                res.message = u->message;
-        } else if (exec_status_name(s->status) && streq_ptr(s->result, "exit-code") && s->active_usec == 0) {
-                /* systemd's own status, and the unit never became active (Type=exec: the command
-                 * was never exec'd): systemd could not set the command up, it did not run */
-                res.outcome = OUTCOME_ERROR;
-                res.error = -EIO;
-                (void) asprintf_safe(&u->message, "systemd could not run the command in unit %s: EXIT_%s (status %d; "
-                                     "see journalctl -u %s)", u->name, exec_status_name(s->status), s->status, u->name);
                 res.message = u->message;
         } else {
                 res.outcome = OUTCOME_EXITED;
