@@ -80,6 +80,7 @@ static void test_start_log(void) {
         check_int(start_log_read(l, 5090, &recs, &n), 0);
         check_int(n, 9);
         check_int(recs[8].seq, 5099);
+        recs = mfree(recs);
         check_int(start_log_next_seq(l), 5100);
 
         /* A slot whose checksum holds but whose sequence number no log can reach (a damaged disk,
