@@ -203,6 +203,10 @@ void engine_start_done(Engine *e) {
         e->n_ahead = e->n_ahead_allocated = 0;
 }
 
+/* The highest attempt a start record may name: far above any real count of retries, far below
+ * where counting on would wrap around. */
+#define REPLAY_ATTEMPT_MAX (UINT32_MAX / 2)
+
 /* After a reboot: the steps whose start is in the start log but not in the store may have run.
  * They are marked running (and so become interrupted when the engine loads). */
 void engine_replay_starts(Engine *e, uint64_t start_seq) {
@@ -225,6 +229,13 @@ void engine_replay_starts(Engine *e, uint64_t start_seq) {
 
                 if (!s || recs[i].step >= s->n_steps) {
                         log_debug("engine: start record %" PRIu64 " names no active step, ignoring", recs[i].seq);
+                        continue;
+                }
+                if (recs[i].attempt == 0 || recs[i].attempt > REPLAY_ATTEMPT_MAX) {
+                        /* no runbookd numbers an attempt so (and a retry must still count on) */
+                        log_warning("Start record %" PRIu64 " names attempt %" PRIu32 " of session %" PRIu32
+                                    " step %" PRIu32 ", which cannot be; ignoring it.",
+                                    recs[i].seq, recs[i].attempt, recs[i].session, recs[i].step);
                         continue;
                 }
                 for (uint32_t k = recs[i].step; k < s->n_steps && k - recs[i].step < recs[i].count; k++) {

@@ -35,6 +35,7 @@ static char dir[] = "/tmp/fuzz-start-log-XXXXXX";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static uint8_t file[SLOTS * SLOT];
+        static bool made = false;
         StartLog *l = NULL;
         StartRecord *recs = NULL;
         char path[sizeof dir + 16];
@@ -42,8 +43,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint64_t after, next;
         int fd;
 
-        if (strchr(dir, 'X')) {
-                check(mkdtemp(dir));   /* once: the process's directory */
+        if (!made) {
+                /* once: the process's directory (its random part may hold an 'X' itself) */
+                check(mkdtemp(dir));
+                made = true;
                 fuzz_tmpdir_remove_at_exit(dir);
         }
         snprintf(path, sizeof path, "%s/starts.log", dir);

@@ -38,7 +38,6 @@
 #include "connector/azure/azure-job.h"
 #include "shared/log.h"
 
-#define EXIT_MARKER "__RUNBOOKD_EXIT_"
 #define KILL_AFTER_SEC 5
 
 /* The operation URLs are used verbatim, but only on Resource Manager's own host: the bearer
@@ -88,8 +87,8 @@ static char *post_body(AzureJob *a) {
                           "runbookd_script=%s\n"
                           "%s\n"
                           "runbookd_rc=$?\n"
-                          "printf '\\n%%s=%%d\\n' '" EXIT_MARKER "%s' \"$runbookd_rc\"\n"
-                          "printf '\\n%%s=%%d\\n' '" EXIT_MARKER "%s' \"$runbookd_rc\" >&2",
+                          "printf '\\n%%s=%%d\\n' '" AZURE_EXIT_MARKER "%s' \"$runbookd_rc\"\n"
+                          "printf '\\n%%s=%%d\\n' '" AZURE_EXIT_MARKER "%s' \"$runbookd_rc\" >&2",
                           a->session_id, a->step_index, quoted, run, a->rc_name, a->rc_name) < 0)
                 return NULL;
         explicit_bzero(quoted, strlen(quoted));
@@ -150,143 +149,50 @@ char *azure_action_stop_message(AzureJob *a, AzStop why) {
 
 /* ---------------------------------------------------------------- the result */
 
-/* The last occurrence of NEEDLE in [HAYSTACK, LIMIT) (it ends at or before LIMIT); NULL if none. */
-static const char *find_last(const char *haystack, const char *limit, const char *needle) {
-        size_t n = strlen(needle);
-        const char *last = NULL;
-
-        for (const char *p = strstr(haystack, needle); p && p + n <= limit; p = strstr(p + 1, needle))
-                last = p;
-        return last;
-}
-
-/* Linux: "Enable succeeded: \n[stdout]\n<tail>\n[stderr]\n<tail>" (§2.5). The wrapper ends stdout
- * AND stderr with "\n<marker>=<status>\n". The exit status is read only from the copy that ends the
- * whole message (the end of stderr): whatever the script prints — a marker on stdout or stderr,
- * even with the run's name, even "[stderr]" headings — comes before it, so it cannot stand in for
- * it. The split between the streams is the LAST stdout copy of that same marker before it. */
-static void on_message(AzureJob *a, const char *msg) {
-        const char *out = strstr(msg, "\n[stdout]\n"), *err = NULL, *out_end, *err_end;
-        _cleanup_free_ char *marker = NULL, *line = NULL, *split = NULL;
+/* The result, read by azure_run_result(): its streams recorded, then the step concluded. */
+static void on_result(AzureJob *a, json_t *value) {
         bool truncated = false;
-        int exit_status = -1;
-        size_t raw_out, raw_err = 0;
+        AzRunResult r;
 
-        if (!out) {
-                az_fail(a, -EBADMSG, "the result of run %s has no [stdout] section: %.200s", a->rc_name, msg);
-                return;
-        }
-        out += strlen("\n[stdout]\n");
-        err_end = out + strlen(out);
-        if (asprintf_safe(&marker, "\n" EXIT_MARKER "%s=", a->rc_name) < 0) {
+        if (azure_run_result(value, a->rc_name, &r) < 0) {
                 az_fail(a, -ENOMEM, "out of memory");
                 return;
         }
-        const char *m = find_last(out, err_end, marker);
-        if (m) {
-                const char *d = m + strlen(marker);
-                char *end;
-                long v;
-
-                errno = 0;
-                v = (*d >= '0' && *d <= '9') ? strtol(d, &end, 10) : -1;
-                if (v >= 0 && v <= 255 && errno == 0 && streq(end, "\n")) {
-                        exit_status = (int) v;
-                        err_end = m;
-                } else
-                        m = NULL;
-        }
-        if (m) {
-                const char *s;
-
-                if (asprintf_safe(&line, "\n" EXIT_MARKER "%s=%d\n", a->rc_name, exit_status) < 0 ||
-                    asprintf_safe(&split, "%s\n[stderr]\n", line) < 0) {
-                        az_fail(a, -ENOMEM, "out of memory");
-                        return;
-                }
-                s = find_last(out, err_end, split);
-                if (!s) {
-                        az_take_stream(a, 0, out, (size_t) (err_end - out), &truncated);
-                        az_fail(a, -EBADMSG, "the result of run %s on VM '%s/%s' is malformed: runbookd's exit marker "
-                                "ends stderr but not stdout; not taken as a result", a->rc_name, a->resource_group, a->vm);
-                        return;
-                }
-                out_end = s;
-                raw_out = (size_t) (s - out) + strlen(line);
-                err = s + strlen(split);
-                raw_err = (size_t) (err_end - err) + strlen(line);
-        } else {
-                /* no marker at the end: split on the last "[stderr]" heading; only the prefix Azure
-                 * itself wrote (an older extension's "Enable failed: … exit status=N") may say the
-                 * exit status */
-                exit_status = -1;
-                err_end = out + strlen(out);
-                for (const char *p = strstr(out, "\n[stderr]\n"); p; p = strstr(p + 1, "\n[stderr]\n"))
-                        err = p;
-                out_end = err ?: err_end;
-                raw_out = (size_t) (out_end - out);
-                if (err) {
-                        err += strlen("\n[stderr]\n");
-                        raw_err = (size_t) (err_end - err);
-                }
-                const char *es = strstr(msg, "exit status=");
-                if (es && es < out)
-                        exit_status = (int) strtol(es + strlen("exit status="), NULL, 10);
-        }
-
-        az_take_stream(a, 0, out, (size_t) (out_end - out), &truncated);
-        if (raw_out >= AZURE_OUTPUT_TAIL) {
-                a->job.output[0].truncated = true;
-                truncated = true;
-        }
-        if (err)
-                az_take_stream(a, 1, err, (size_t) (err_end - err), &truncated);
-        if (raw_err >= AZURE_OUTPUT_TAIL) {
-                a->job.output[1].truncated = true;
+        if (r.out)
+                az_take_stream(a, 0, r.out, r.n_out, &truncated);
+        if (r.err)
+                az_take_stream(a, 1, r.err, r.n_err, &truncated);
+        if (r.out_truncated || r.err_truncated) {
+                a->job.output[0].truncated |= r.out_truncated;
+                a->job.output[1].truncated |= r.err_truncated;
                 truncated = true;
         }
         if (truncated)
                 a->note = "azure run command (action API); Azure keeps only the last 4096 bytes of each stream";
-        if (exit_status < 0) {
+        switch (r.problem) {
+        case AZ_RESULT_OK:
+                az_conclude(a, OUTCOME_EXITED, 0, r.exit_status, NULL);
+                return;
+        case AZ_RESULT_NO_EXIT:
                 az_fail(a, -EIO, "run %s on VM '%s/%s' ended without reporting its exit status (runbookd's wrapper "
                         "did not end the output with it: the script was stopped on the VM, or something it started "
                         "went on writing); its output is recorded", a->rc_name, a->resource_group, a->vm);
                 return;
-        }
-        az_conclude(a, OUTCOME_EXITED, 0, exit_status, NULL);
-}
-
-/* RunCommandResult: {"value": [InstanceViewStatus…]} */
-static void on_result(AzureJob *a, json_t *value) {
-        json_t *s;
-        size_t i;
-        const char *out = NULL, *err = NULL, *linux_msg = NULL;
-        bool truncated = false;
-
-        if (!json_is_array(value) || json_array_size(value) == 0) {
+        case AZ_RESULT_NO_STATUS:
                 az_fail(a, -EBADMSG, "the result of run %s carries no status (\"value\")", a->rc_name);
                 return;
-        }
-        json_array_foreach(value, i, s) {
-                const char *code = strempty(json_string_value(json_object_get(s, "code")));
-                const char *msg = json_string_value(json_object_get(s, "message"));
-
-                if (strcasestr(code, "/StdOut/"))
-                        out = strempty(msg);
-                else if (strcasestr(code, "/StdErr/"))
-                        err = strempty(msg);
-                else if (!linux_msg && msg)
-                        linux_msg = msg;
-        }
-        if (linux_msg && !out) {
-                on_message(a, linux_msg);
+        case AZ_RESULT_NO_STDOUT:
+                az_fail(a, -EBADMSG, "the result of run %s has no [stdout] section: %.200s", a->rc_name, r.message);
+                return;
+        case AZ_RESULT_MALFORMED:
+                az_fail(a, -EBADMSG, "the result of run %s on VM '%s/%s' is malformed: runbookd's exit marker "
+                        "ends stderr but not stdout; not taken as a result", a->rc_name, a->resource_group, a->vm);
+                return;
+        case AZ_RESULT_TWO_STREAMS:
+                az_fail(a, -EIO, "run %s on VM '%s/%s' reported its streams without runbookd's exit status marker "
+                        "(not a Linux VM?)", a->rc_name, a->resource_group, a->vm);
                 return;
         }
-        /* Windows' two streams: no marker to read an exit status from */
-        az_take_stream(a, 0, strempty(out), strlen(strempty(out)), &truncated);
-        az_take_stream(a, 1, strempty(err), strlen(strempty(err)), &truncated);
-        az_fail(a, -EIO, "run %s on VM '%s/%s' reported its streams without runbookd's exit status marker "
-                "(not a Linux VM?)", a->rc_name, a->resource_group, a->vm);
 }
 
 static void on_committed(ConnectorJob *j, int error) {

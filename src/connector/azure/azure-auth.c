@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "connector/azure/azure-auth.h"
+#include "connector/azure/azure-decode.h"
 #include "http/curl-event.h"
 #include "shared/log.h"
 
@@ -593,18 +594,6 @@ static bool token_retryable(const TokenFetch *tr, long status) {
         return tr->id->kind == AZURE_IDENTITY_MANAGED && (status == 404 || status == 410);
 }
 
-static usec_t json_seconds(json_t *v) {
-        if (json_is_integer(v))
-                return json_integer_value(v) > 0 ? (usec_t) json_integer_value(v) * USEC_PER_SEC : 0;
-        if (json_is_string(v)) {
-                char *end;
-                unsigned long long s = strtoull(json_string_value(v), &end, 10);
-                if (end != json_string_value(v) && *end == 0)
-                        return (usec_t) s * USEC_PER_SEC;
-        }
-        return 0;
-}
-
 /* A token response, parsed: its access_token is wiped before the document is freed. */
 static void token_json_wipe_decrefp(json_t **j) {
         json_t *t;
@@ -664,14 +653,10 @@ static void on_token_response(HttpRequest *req, const HttpResponse *resp, void *
                              msg ?: "the token request was refused");
                 return;
         }
-        token = json_string_value(json_object_get(body, "access_token"));
-        lifetime = json_seconds(json_object_get(body, "expires_in"));
-        if (!token || !*token) {
+        if (azure_token_response(body, &token, &lifetime) < 0) {
                 token_finish(tr, -EBADMSG, NULL, "the token response carries no access_token");
                 return;
         }
-        if (lifetime == 0)
-                lifetime = 60 * USEC_PER_SEC;
         r = cache_put(tr->id->key, token, lifetime);
         if (r < 0)
                 log_debug_errno(r, "Failed to cache a token: %m");

@@ -21,6 +21,7 @@
 
 #include "connector/azure/azure-auth.h"
 #include "connector/azure/azure-check.h"
+#include "connector/azure/azure-decode.h"
 #include "http/curl-event.h"
 #include "shared/log.h"
 
@@ -72,40 +73,6 @@ typedef struct AzureCheck {
         HttpRequest *http;
         sd_event_source *defer;
 } AzureCheck;
-
-bool azure_action_matches(const char *p, const char *s) {
-        const char *star = NULL, *resume = NULL;
-
-        /* glob with '*' only, case-insensitive (ASCII), backtracking to the last star */
-        while (*s) {
-                if (*p == '*') {
-                        star = p++;
-                        resume = s;
-                } else if (*p && tolower((unsigned char) *p) == tolower((unsigned char) *s)) {
-                        p++;
-                        s++;
-                } else if (star) {
-                        p = star + 1;
-                        s = ++resume;
-                } else
-                        return false;
-        }
-        while (*p == '*')
-                p++;
-        return *p == 0;
-}
-
-static const char *first_match(json_t *patterns, const char *action) {
-        json_t *v;
-        size_t i;
-
-        json_array_foreach(patterns, i, v) {
-                const char *pat = json_string_value(v);
-                if (pat && azure_action_matches(pat, action))
-                        return pat;
-        }
-        return NULL;
-}
 
 static const char *stage_of(AcPhase p) {
         return stage_names[p];
@@ -188,17 +155,8 @@ static void send_request(AzureCheck *k) {
 }
 
 static void on_instance_view(AzureCheck *k, json_t *body) {
-        json_t *statuses = json_object_get(body, "statuses"), *s;
-        const char *power = NULL, *display = NULL;
-        size_t i;
+        const char *display = NULL, *power = azure_power_state(body, &display);
 
-        json_array_foreach(statuses, i, s) {
-                const char *code = json_string_value(json_object_get(s, "code"));
-                if (code && strncasecmp(code, "PowerState/", 11) == 0) {
-                        power = code + 11;
-                        display = json_string_value(json_object_get(s, "displayStatus"));
-                }
-        }
         if (!power)
                 return connector_check_fail(k->check, "vm", "VM '%s/%s' exists, but its instance view has no "
                                             "power state (PowerState/…); it may be changing state: retry",
@@ -222,21 +180,8 @@ static void evaluate_permissions(AzureCheck *k) {
 
         for (const char *const *a = k->actions; *a; a++) {
                 const char *not_pattern = NULL;
-                bool granted = false;
-                json_t *e;
-                size_t i;
 
-                json_array_foreach(k->permissions, i, e) {
-                        if (!first_match(json_object_get(e, "actions"), *a))
-                                continue;
-                        const char *n = first_match(json_object_get(e, "notActions"), *a);
-                        if (!n) {
-                                granted = true;
-                                break;
-                        }
-                        not_pattern = not_pattern ?: n;
-                }
-                if (granted)
+                if (azure_permitted(k->permissions, *a, &not_pattern))
                         continue;
                 char *m = NULL;
                 if (asprintf_safe(&m, "%s%s%s", strempty(missing), missing ? ", " : "", *a) < 0)

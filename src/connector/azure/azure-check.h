@@ -10,6 +10,3 @@
 int azure_check(ConnectorCheck *c, const Target *t);
 void azure_check_destroy(ConnectorCheck *c);
 
-/* Whether an Azure RBAC action pattern (case-insensitive, '*' matches any run of characters)
- * matches 'action'. Exposed for the unit test. */
-bool azure_action_matches(const char *pattern, const char *action);

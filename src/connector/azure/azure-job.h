@@ -4,17 +4,18 @@
  *                    ARM error classification, timeout, cancel, finishing; the vtable
  *   azure-managed.c  the managed Run Command resource (PUT, poll the instance view, DELETE)
  *   azure-action.c   the classic "action" Run Command (POST …/runCommand, follow the
- *                    asynchronous operation, parse the result message) */
+ *                    asynchronous operation, record the result)
+ *   azure-decode.c   reading Azure's answers: pure functions of the document (azure-decode.h) */
 #pragma once
 
 #include <jansson.h>
 
 #include "connector/azure/azure-auth.h"
+#include "connector/azure/azure-decode.h"
 #include "connector/connector.h"
 #include "http/curl-event.h"
 
 #define ARM_API_VERSION "2024-11-01"
-#define AZURE_OUTPUT_TAIL 4096
 #define POLL_FIRST_USEC (1 * USEC_PER_SEC)
 #define POLL_MAX_USEC (15 * USEC_PER_SEC)
 

@@ -81,116 +81,74 @@ static void on_put(AzureJob *a, long status) {
         az_later(a, a->poll_delay);
 }
 
-static void take_stream(AzureJob *a, unsigned k, json_t *v, bool *truncated) {
-        const char *s = json_string_value(v);
-
+static void take_stream(AzureJob *a, unsigned k, const char *s, bool *truncated) {
         az_take_stream(a, k, s, s ? strlen(s) : 0, truncated);
 }
 
-/* The instance view's exit code, when it is one: an integer that fits an exit status (0…255) or
- * one of the handler's own negative codes (-1 killed, -100…: the handler failed). Anything else
- * is no exit code at all; *ret_why says what it was instead. */
-static bool exit_code_of(json_t *ec, int *ret, const char **ret_why) {
-        json_int_t v;
-
-        if (!ec || json_is_null(ec)) {
-                *ret_why = "missing";
-                return false;
-        }
-        if (!json_is_integer(ec)) {
-                *ret_why = "is not an integer";
-                return false;
-        }
-        v = json_integer_value(ec);
-        if (v < -100000 || v > 255) {
-                *ret_why = "is out of range";
-                return false;
-        }
-        *ret = (int) v;
-        return true;
-}
-
-static bool state_is(const char *state, const char *what) {
-        return state && strcaseeq_ascii(state, what);
-}
-
-/* A finished run command is a success only when Azure says so plainly: executionState Succeeded
- * with exitCode 0. A script that exited non-zero is reported as Failed with that exit code (1…255),
- * which is recorded as the step's exit status. Every other combination — Failed or Succeeded
- * without an integer exit code, Failed with 0, Succeeded with another code, a state this code does
- * not know — fails the step with the state Azure reported: never an exit status 0 by default. */
-static void conclude_finished(AzureJob *a, const char *state, json_t *ec, const char *emsg) {
-        const char *why = NULL;
-        int exit_code = 0;
+/* What azure_run_verdict() says of an ended run, done. */
+static void conclude_ended(AzureJob *a, const AzRunView *v) {
+        bool at_deadline = a->timeout_usec > 0 && now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC >= a->deadline;
         char b[DURATION_MAX];
         char *note = NULL;
-        bool have = exit_code_of(ec, &exit_code, &why);
 
-        if (state_is(state, "TimedOut") ||
-            (state_is(state, "Failed") && have && exit_code == -1 && a->timeout_usec > 0 &&
-             now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC >= a->deadline)) {
+        switch (azure_run_verdict(v, at_deadline)) {
+        case AZ_VERDICT_TIMED_OUT:
                 (void) asprintf_safe(&note, "timed out after %s (stopped on the VM)",
                                      connector_format_timeout(b, sizeof b, a->timeout_usec));
                 az_conclude(a, OUTCOME_TIMED_OUT, 0, -1, note);
                 return;
-        }
-        if (state_is(state, "Canceled")) {
-                az_fail(a, -ECANCELED, "the run command was cancelled on the VM (%s)", strna(emsg));
+        case AZ_VERDICT_CANCELED:
+                az_fail(a, -ECANCELED, "the run command was cancelled on the VM (%s)", strna(v->message));
                 return;
-        }
-        if (state_is(state, "Succeeded") && have && exit_code == 0) {
-                az_conclude(a, OUTCOME_EXITED, 0, 0, NULL);
+        case AZ_VERDICT_EXITED:
+                az_conclude(a, OUTCOME_EXITED, 0, v->exit_code, NULL);
                 return;
-        }
-        if (state_is(state, "Failed") && have && exit_code > 0) {
-                az_conclude(a, OUTCOME_EXITED, 0, exit_code, NULL);
+        case AZ_VERDICT_HANDLER_FAILED:
+                az_fail(a, -EIO, "the VM's run command handler failed with code %d: %s", v->exit_code, strna(v->message));
                 return;
+        case AZ_VERDICT_UNCLEAR:
+                break;
         }
-        if (state_is(state, "Failed") && have && exit_code < 0) {
-                az_fail(a, -EIO, "the VM's run command handler failed with code %d: %s", exit_code, strna(emsg));
-                return;
-        }
-        /* not a clear result */
-        if (have)
+        if (v->has_exit_code)
                 az_fail(a, -EBADMSG, "Azure reported executionState '%s' with exit code %d for run command %s on VM "
-                        "'%s/%s', which do not agree; not taken as a success: %s", strna(state), exit_code, a->rc_name,
-                        a->resource_group, a->vm, strna(emsg));
+                        "'%s/%s', which do not agree; not taken as a success: %s", strna(v->state), v->exit_code,
+                        a->rc_name, a->resource_group, a->vm, strna(v->message));
         else
                 az_fail(a, -EBADMSG, "Azure reported executionState '%s' for run command %s on VM '%s/%s' without an "
-                        "integer exit code (exitCode %s); not taken as a success: %s", strna(state), a->rc_name,
-                        a->resource_group, a->vm, why, strna(emsg));
+                        "integer exit code (exitCode %s); not taken as a success: %s", strna(v->state), a->rc_name,
+                        a->resource_group, a->vm, v->exit_code_why, strna(v->message));
 }
 
 static void on_poll(AzureJob *a, const HttpResponse *resp, long status, json_t *body) {
-        json_t *props = json_object_get(body, "properties"), *iv = json_object_get(props, "instanceView");
-        const char *state = json_string_value(json_object_get(iv, "executionState"));
-        const char *prov = json_string_value(json_object_get(props, "provisioningState"));
-        const char *emsg = json_string_value(json_object_get(iv, "executionMessage"));
         bool truncated = false;
+        AzRunView v;
 
         if (status != 200) {
                 az_fail(a, -EBADMSG, "unexpected answer polling run command %s (HTTP %ld)", a->rc_name, status);
                 return;
         }
-        /* still going: no state yet, or one of the states of a run that has not ended */
-        if (state && !state_is(state, "Pending") && !state_is(state, "Running") && !state_is(state, "Unknown")) {
+        azure_run_view(body, &v);
+        switch (v.kind) {
+        case AZ_RUN_ENDED:
                 a->seen = true;
-                take_stream(a, 0, json_object_get(iv, "output"), &truncated);
-                take_stream(a, 1, json_object_get(iv, "error"), &truncated);
+                take_stream(a, 0, v.output, &truncated);
+                take_stream(a, 1, v.error, &truncated);
                 if (truncated)
                         a->note = "azure run command; Azure keeps only the last 4096 bytes of each stream";
-                conclude_finished(a, state, json_object_get(iv, "exitCode"), emsg);
+                conclude_ended(a, &v);
                 return;
-        }
-        if (prov && strcaseeq_ascii(prov, "Failed")) {
+        case AZ_RUN_PROVISION_FAILED: {
                 char *ctx = NULL;
                 (void) asprintf_safe(&ctx, "the run command failed on VM '%s/%s' before the script ran (%s)",
-                                     a->resource_group, a->vm, emsg ?: "provisioningState Failed");
+                                     a->resource_group, a->vm, v.message ?: "provisioningState Failed");
                 az_check_power(a, ctx);
                 return;
         }
-        a->seen = true;
-        az_poll_later(a, resp);
+        case AZ_RUN_GOING:
+                a->seen = true;
+                az_poll_later(a, resp);
+                return;
+        }
 }
 
 void azure_managed_response(AzureJob *a, const HttpResponse *resp, long status, json_t *body) {

@@ -325,21 +325,9 @@ void az_commit_handle(AzureJob *a, connector_continue_t cont) {
 
 /* ---------------------------------------------------------------- responses */
 
-static void arm_error(json_t *body, const char **ret_code, const char **ret_message) {
-        json_t *e = json_object_get(body, "error");
-
-        *ret_code = json_string_value(json_object_get(e, "code")) ?: "";
-        *ret_message = json_string_value(json_object_get(e, "message")) ?: "";
-}
-
 static void az_fail_forbidden(AzureJob *a, const char *message, const char *needed) {
-        _cleanup_free_ char *action = NULL;
-        const char *p = strstr(message, "action '");
+        _cleanup_free_ char *action = azure_forbidden_action(message);
 
-        if (p) {
-                p += strlen("action '");
-                action = strndup(p, strcspn(p, "'"));
-        }
         az_fail(a, -EACCES, "permission missing: the identity (%s) may not perform %s on VM '%s/%s' "
                 "(AuthorizationFailed); grant it the Virtual Machine Contributor role (or a role with that action) "
                 "on the VM, its resource group or the subscription",
@@ -372,16 +360,9 @@ void az_check_power(AzureJob *a, char *context) {
 }
 
 static void on_power(AzureJob *a, long status, json_t *body) {
-        json_t *statuses = json_object_get(body, "statuses"), *s;
-        const char *power = NULL;
-        size_t i;
+        const char *power = azure_power_state(body, NULL);
 
-        json_array_foreach(statuses, i, s) {
-                const char *code = json_string_value(json_object_get(s, "code"));
-                if (code && strncmp(code, "PowerState/", 11) == 0)
-                        power = code + 11;
-        }
-        if (status == 200 && power && !streq(power, "running"))
+        if (status == 200 && power && strcasecmp(power, "running") != 0)
                 az_fail(a, -EHOSTDOWN, "VM '%s/%s' is not running (power state: %s); start it and retry (%s)",
                         a->resource_group, a->vm, power, strna(a->context));
         else
@@ -470,7 +451,7 @@ static void on_response(HttpRequest *req, const HttpResponse *resp, void *userda
         }
         a->transient = 0;
         body = json_loadb(resp->body, resp->body_len, 0, NULL);
-        arm_error(body, &code, &msg);
+        azure_arm_error(body, &code, &msg);
 
         if (status == 401) {
                 if (!a->token_refreshed && is_token_error(code)) {

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "connector/azure/azure-check.h"
+#include "connector/azure/azure-decode.h"
 #include "connector/connector.h"
 #include "connector/test-connector-fixture.h"
 #include "shared/tests.h"
@@ -619,7 +620,7 @@ static void test_check(void) {
         check(strstr(c->stages[0].reason, "timed out"));
         c = connector_check_free(c);
 
-        /* Azure RBAC action patterns (azure-check.c): '*' wildcards, case-insensitive */
+        /* Azure RBAC action patterns (azure-decode.c): '*' wildcards, case-insensitive */
         check(azure_action_matches("*", "Microsoft.Compute/virtualMachines/runCommands/write"));
         check(azure_action_matches("Microsoft.Compute/virtualMachines/*", "Microsoft.Compute/virtualMachines/runCommand/action"));
         check(azure_action_matches("microsoft.compute/*/runCommands/*", "Microsoft.Compute/virtualMachines/runCommands/write"));
