@@ -23,7 +23,8 @@ export function approvalsView(ctx) {
             return;
         }
         replace(body, table(
-            ['Runbook', 'Reference', 'Step', 'Phase', 'Command', 'Target', 'Started by', 'Waiting since', 'Approvals', 'Actions'],
+            ['Runbook', 'Reference', 'Step', 'Phase', 'Command', 'Target', 'Started by', 'Waiting since', 'Approvals',
+             'Expires', 'Actions'],
             rows.map(p => {
                 const label = `step ${p.step_index} (${p.step_name}) of session ${p.session_id}`;
                 const mine = ctx.user && p.creator_uid === ctx.user.id;
@@ -38,6 +39,9 @@ export function approvalsView(ctx) {
                     h('span', { class: 'rb-nowrap', text: fmt.time(p.waiting_since) }),
                     h('span', { 'data-approvals': `${p.approvals}/${p.approvals_required}`,
                                 text: `${p.approvals} of ${p.approvals_required}` }),
+                    h('span', { class: 'rb-nowrap rb-deadline', 'data-deadline': String(p.approval_deadline || 0),
+                                title: p.approval_deadline ? `expires at ${fmt.time(p.approval_deadline)} without a decision` : '',
+                                text: p.approval_deadline ? fmt.timeLeft(p.approval_deadline) : 'no deadline' }),
                     h('div', { class: 'rb-actions' },
                       button('Approve', { variant: 'primary', small: true, 'aria-label': `Approve ${label}`,
                                           'data-action': 'approve',

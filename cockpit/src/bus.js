@@ -12,8 +12,9 @@ export const IFACE_STEP = 'org.runbookd1.Step';
 const IFACE_PROPS = 'org.freedesktop.DBus.Properties';
 
 // An interrupted session is not finished: it waits for an operator's Retry or Cancel.
-export const SESSION_FINISHED = ['succeeded', 'failed', 'rejected', 'cancelled'];
-export const STEP_FINISHED = ['succeeded', 'failed', 'timed_out', 'rejected', 'skipped', 'cancelled', 'interrupted'];
+export const SESSION_FINISHED = ['succeeded', 'failed', 'rejected', 'cancelled', 'expired'];
+export const STEP_FINISHED = ['succeeded', 'failed', 'timed_out', 'rejected', 'skipped', 'cancelled', 'interrupted',
+                              'expired'];
 
 export const sessionPath = id => `${MANAGER}/session/${id}`;
 
@@ -115,7 +116,7 @@ export function decodeBytes(b64) {
 
 const PENDING_FIELDS = ['session_id', 'step_index', 'runbook', 'reference', 'step_name', 'phase', 'command',
                         'target', 'creator_uid', 'creator_name', 'waiting_since', 'approvals',
-                        'approvals_required', 'step_path'];
+                        'approvals_required', 'step_path', 'approval_deadline'];
 const SESSION_FIELDS = ['id', 'runbook', 'reference', 'state', 'current_step', 'creator_uid', 'creator_name',
                         'created_at', 'finished_at', 'path'];
 

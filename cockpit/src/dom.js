@@ -80,6 +80,7 @@ const STATE_COLORS = {
     failed: 'red',
     timed_out: 'red',
     rejected: 'red',
+    expired: 'red',
     cancelled: 'orange',
     interrupted: 'orange',
     skipped: 'grey',

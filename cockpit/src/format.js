@@ -10,6 +10,18 @@ export function time(usec) {
            `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+// The time left until a deadline (µs since the epoch): "4 min 10 s left", "overdue"; '—' for none.
+export function timeLeft(deadlineUsec, nowMs = Date.now()) {
+    if (!deadlineUsec)
+        return '—';
+    const s = Math.round(deadlineUsec / 1e3 - nowMs) / 1e3;
+    if (s <= 0)
+        return 'overdue';
+    const t = Math.ceil(s);
+    const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), sec = t % 60;
+    return (h ? `${h} h ${m} min` : m ? `${m} min ${sec} s` : `${sec} s`) + ' left';
+}
+
 export function duration(startUsec, endUsec) {
     if (!startUsec)
         return '—';

@@ -94,7 +94,7 @@ export function sessionView(ctx, id) {
                     variant: 'secondary', 'data-action': 'cancel', onClick: () => cancel(messages, path, label),
                 }) : null,
                 session.State === 'interrupted' || (session.State === 'failed' &&
-                    ['none', 'skipped', 'rejected'].includes(session.Rollback || 'none')) ? button('Retry', {
+                    ['none', 'skipped', 'rejected', 'expired'].includes(session.Rollback || 'none')) ? button('Retry', {
                     variant: 'secondary', 'data-action': 'retry', onClick: () => retry(messages, path, label),
                 }) : null);
     }
@@ -163,6 +163,11 @@ export function sessionView(ctx, id) {
                      s.Attempt > 1 ? ['Attempt', String(s.Attempt)] : null,
                      s.Retries > 0 ? ['Retries', h('span', { class: 'rb-step-retries',
                          text: `${s.RetriesDone || 0} done of ${s.Retries}, each after ${Math.round((s.RetryDelay || 0) / 1e6)} s` })] : null,
+                     s.ApprovalDeadline > 0 && s.State === 'waiting_approval' ? ['Expires', h('span', {
+                         class: 'rb-step-deadline', 'data-deadline': String(s.ApprovalDeadline),
+                         text: `${fmt.timeLeft(s.ApprovalDeadline)} (at ${fmt.time(s.ApprovalDeadline)}), without a decision` })] : null,
+                     s.State === 'expired' && s.ApprovalTimeout > 0 ? ['Expired', h('span', { class: 'rb-step-deadline',
+                         text: `no decision within ${Math.round(s.ApprovalTimeout / 1e6)} s` })] : null,
                      s.RetryAt > 0 ? ['Next attempt', h('span', { class: 'rb-step-retry-at',
                          text: `${s.Attempt + 1} at ${fmt.time(s.RetryAt)}` })] : null,
                      s.Error ? ['Error', h('span', { class: 'rb-step-error', text: s.Error })] : null,

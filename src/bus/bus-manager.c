@@ -205,7 +205,7 @@ static int read_list_options(sd_bus_message *m, struct list_ctx *c, uint32_t *be
                                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
                                                                  "ListSessions: '%s' in option 'states' is not a session "
                                                                  "state (created, waiting_approval, running, succeeded, failed, "
-                                                                 "rejected, cancelled, interrupted).",
+                                                                 "rejected, cancelled, interrupted, expired).",
                                                                  utf8_cut(st, 64, buf, sizeof buf));
                                 c->states |= UINT64_C(1) << s;
                         }
@@ -297,10 +297,11 @@ static int pending_cb(Session *s, void *userdata) {
         path = step_path(s->id, st->index);
         if (!path)
                 return -ENOMEM;
-        r = sd_bus_message_append(reply, "(uussssssustuuo)", s->id, st->index, s->runbook, strempty(s->reference),
+        r = sd_bus_message_append(reply, "(uussssssustuuot)", s->id, st->index, s->runbook, strempty(s->reference),
                                   st->name, step_phase_to_string(st->phase), st->command, st->target,
                                   (uint32_t) s->creator_uid, s->creator_name, (uint64_t) st->waiting_since,
-                                  step_count_approvals(st), step_approvals_required(st), path);
+                                  step_count_approvals(st), step_approvals_required(st), path,
+                                  (uint64_t) st->approval_deadline);
         return r < 0 ? r : 0; /* > 0 would stop the iteration */
 }
 
@@ -312,7 +313,7 @@ static int method_list_pending_approvals(sd_bus_message *message, void *userdata
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'a', "(uussssssustuuo)");
+        r = sd_bus_message_open_container(reply, 'a', "(uussssssustuuot)");
         if (r < 0)
                 return r;
         r = engine_foreach_active(m->engine, pending_cb, reply);
@@ -457,7 +458,7 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_ARGS("a{sv}", options),
                                 SD_BUS_RESULT("a(usssiustto)", sessions, "u", next),
                                 method_list_sessions, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListPendingApprovals", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(uussssssustuuo)", steps),
+        SD_BUS_METHOD_WITH_ARGS("ListPendingApprovals", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(uussssssustuuot)", steps),
                                 method_list_pending_approvals, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListRunbooks", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sss)", runbooks),
                                 method_list_runbooks, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -14,18 +14,19 @@ bool arg_ask_password = true;
 static pid_t agent_pid = 0;
 
 const char *const cli_session_states[] = {
-        "created", "waiting_approval", "running", "succeeded", "failed", "rejected", "cancelled", "interrupted", NULL,
+        "created", "waiting_approval", "running", "succeeded", "failed", "rejected", "cancelled", "interrupted",
+        "expired", NULL,
 };
 
 bool cli_session_state_final(const char *state) {
         return state && (streq(state, "succeeded") || streq(state, "failed") || streq(state, "rejected") ||
-                         streq(state, "cancelled") || streq(state, "interrupted"));
+                         streq(state, "cancelled") || streq(state, "interrupted") || streq(state, "expired"));
 }
 
 bool cli_step_state_final(const char *state) {
         return state && (streq(state, "succeeded") || streq(state, "failed") || streq(state, "timed_out") ||
                          streq(state, "rejected") || streq(state, "skipped") || streq(state, "cancelled") ||
-                         streq(state, "interrupted"));
+                         streq(state, "interrupted") || streq(state, "expired"));
 }
 
 static bool may_ask(void) {
@@ -472,6 +473,10 @@ static int step_property(sd_bus_message *m, const char *name, StepInfo *s) {
                 return READ_BASIC("t", &s->retry_delay);
         if (streq(name, "RetryAt"))
                 return READ_BASIC("t", &s->retry_at);
+        if (streq(name, "ApprovalDeadline"))
+                return READ_BASIC("t", &s->approval_deadline);
+        if (streq(name, "ApprovalTimeout"))
+                return READ_BASIC("t", &s->approval_timeout);
         if (streq(name, "ExitStatus"))
                 return READ_BASIC("i", &s->exit_status);
         if (streq(name, "Signal"))

@@ -76,6 +76,7 @@ typedef struct StepInfo {
         size_t n_results;
         int32_t exit_status, signal, expect_exit;
         usec_t started_at, finished_at, timeout, retry_delay, retry_at;
+        usec_t approval_deadline, approval_timeout;
 } StepInfo;
 
 typedef struct SessionInfo {

@@ -83,7 +83,7 @@ const char *state_color(const char *state) {
         if (streq(state, "succeeded"))
                 return ANSI_GREEN;
         if (streq(state, "failed") || streq(state, "timed_out") || streq(state, "rejected") ||
-            streq(state, "interrupted"))
+            streq(state, "interrupted") || streq(state, "expired"))
                 return ANSI_RED;
         if (streq(state, "waiting_approval") || streq(state, "waiting_retry") || streq(state, "cancelled"))
                 return ANSI_YELLOW;

@@ -205,7 +205,7 @@ int verb_list(int argc, char *argv[]) {
 
 int verb_pending(int argc, char *argv[]) {
         static const char *const headers[] = { "SESSION", "STEP", "NAME", "COMMAND", "TARGET", "REQUESTED BY",
-                                               "WAITING SINCE", "APPROVALS" };
+                                               "WAITING SINCE", "APPROVALS", "EXPIRES" };
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -213,7 +213,7 @@ int verb_pending(int argc, char *argv[]) {
         _cleanup_json_ json_t *array = NULL;
         const char *runbook, *reference, *name, *phase, *command, *target, *creator, *path;
         uint32_t sid, index, uid, approvals, needed;
-        uint64_t since;
+        uint64_t since, deadline;
         int r;
 
         r = open_or_fail(&bus);
@@ -227,11 +227,12 @@ int verb_pending(int argc, char *argv[]) {
         if (!t || !array)
                 return cli_error(-ENOMEM, "Out of memory.");
         table_set_max_width(t, 3, 48);
-        r = sd_bus_message_enter_container(reply, 'a', "(uussssssustuuo)");
+        r = sd_bus_message_enter_container(reply, 'a', "(uussssssustuuot)");
         while (r >= 0 &&
-               (r = sd_bus_message_read(reply, "(uussssssustuuo)", &sid, &index, &runbook, &reference, &name, &phase,
-                                        &command, &target, &uid, &creator, &since, &approvals, &needed, &path)) > 0) {
-                char age[48];
+               (r = sd_bus_message_read(reply, "(uussssssustuuot)", &sid, &index, &runbook, &reference, &name, &phase,
+                                        &command, &target, &uid, &creator, &since, &approvals, &needed, &path,
+                                        &deadline)) > 0) {
+                char age[48], left[48];
                 json_t *o = json_object();
 
                 if (!o || json_array_append_new(array, o) < 0)
@@ -246,13 +247,16 @@ int verb_pending(int argc, char *argv[]) {
                     (r = json_add_time(o, "waiting_since", since)) < 0 ||
                     (r = json_add_integer(o, "approvals", approvals)) < 0 ||
                     (r = json_add_integer(o, "approvals_required", needed)) < 0 ||
-                    (r = json_add_string(o, "path", path)) < 0)
+                    (r = json_add_string(o, "path", path)) < 0 ||
+                    (deadline > 0 && (r = json_add_time(o, "approval_deadline", deadline)) < 0))
                         return cli_error(-ENOMEM, "Out of memory.");
                 if ((r = table_add_cellf(t, ANSI_HIGHLIGHT, "%u", sid)) < 0 || (r = table_add_cellf(t, NULL, "%u", index)) < 0 ||
                     (r = table_add_cell(t, name, NULL)) < 0 || (r = table_add_cell(t, command, NULL)) < 0 ||
                     (r = table_add_cell(t, target, NULL)) < 0 || (r = table_add_cell(t, creator, NULL)) < 0 ||
                     (r = table_add_cell(t, format_timestamp_relative(age, sizeof age, since), NULL)) < 0 ||
-                    (r = table_add_cellf(t, ANSI_YELLOW, "%u/%u", approvals, needed)) < 0)
+                    (r = table_add_cellf(t, ANSI_YELLOW, "%u/%u", approvals, needed)) < 0 ||
+                    (r = table_add_cell(t, deadline > 0 ? format_timestamp_relative(left, sizeof left, deadline) : "-",
+                                        deadline > 0 ? ANSI_YELLOW : NULL)) < 0)
                         return cli_error(r, "Out of memory.");
         }
         if (r < 0)
@@ -308,7 +312,9 @@ static json_t *step_json(const StepInfo *st) {
             json_add_string(o, "on_failure", st->on_failure ?: "stop") < 0 ||
             json_object_set_new(o, "when", isempty(st->when) ? json_null() : json_string(st->when)) < 0 ||
             json_add_integer(o, "retries", st->retries) < 0 || json_add_integer(o, "retry_delay", (long long) st->retry_delay) < 0 ||
-            json_add_integer(o, "retries_done", st->retries_done) < 0 || json_add_time(o, "retry_at", st->retry_at) < 0)
+            json_add_integer(o, "retries_done", st->retries_done) < 0 || json_add_time(o, "retry_at", st->retry_at) < 0 ||
+            json_add_integer(o, "approval_timeout", (long long) st->approval_timeout) < 0 ||
+            json_add_time(o, "approval_deadline", st->approval_deadline) < 0)
                 return NULL;
         {
                 _cleanup_json_ json_t *captured = json_object();
@@ -403,6 +409,13 @@ static void show_step(const StepInfo *st) {
                 FIELD("Retries");
                 printf("%u done of %u, each after %s\n", st->retries_done, st->retries,
                        format_timespan(buf, sizeof buf, st->retry_delay));
+        }
+        if (st->approval_deadline > 0 && streq_ptr(st->state, "waiting_approval")) {
+                FIELD("Expires");
+                printf("%s, without a decision\n", format_timestamp_both(buf, sizeof buf, st->approval_deadline));
+        } else if (st->approval_timeout > 0 && streq_ptr(st->state, "expired")) {
+                FIELD("Expired");
+                printf("no decision within %s\n", format_timespan(buf, sizeof buf, st->approval_timeout));
         }
         if (st->retry_at > 0) {
                 FIELD("Next attempt");
@@ -600,8 +613,8 @@ int verb_status(int argc, char *argv[]) {
         if (r < 0)
                 return cli_bus_error(r, &error, NULL, "read runbookd's status");
 
-        r = sd_bus_message_enter_container(pending, 'a', "(uussssssustuuo)");
-        while (r >= 0 && (r = sd_bus_message_skip(pending, "(uussssssustuuo)")) > 0)
+        r = sd_bus_message_enter_container(pending, 'a', "(uussssssustuuot)");
+        while (r >= 0 && (r = sd_bus_message_skip(pending, "(uussssssustuuot)")) > 0)
                 n_pending++;
         if (r < 0)
                 return cli_error(r, "Failed to parse runbookd's reply: %s", strerror(-r));

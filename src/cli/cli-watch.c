@@ -196,6 +196,8 @@ static int exit_code_for(const char *state) {
                 return EXIT_WATCH_CANCELLED;
         if (streq_ptr(state, "interrupted"))
                 return EXIT_WATCH_INTERRUPTED;
+        if (streq_ptr(state, "expired"))
+                return EXIT_WATCH_EXPIRED;
         return EXIT_WATCH_ERROR;
 }
 

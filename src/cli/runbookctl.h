@@ -16,6 +16,7 @@ enum {
         EXIT_WATCH_CANCELLED = 5,
         EXIT_WATCH_INTERRUPTED = 6,
         EXIT_WATCH_WAITING = 7,
+        EXIT_WATCH_EXPIRED = 8,
 };
 
 extern char **arg_parameters; /* NAME, VALUE, NAME, VALUE, … */

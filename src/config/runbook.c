@@ -25,12 +25,13 @@ static const char *const step_phase_key[_PHASE_MAX] = {
 };
 
 static const char *const runbook_keys[] = {
-        "description", "parameters", "target", "prechecks", "steps", "postchecks", "rollback", "finally", NULL,
+        "description", "parameters", "target", "prechecks", "steps", "postchecks", "rollback", "finally",
+        "approval_timeout", "remind_before", NULL,
 };
 static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
 static const char *const step_keys[] = {
         "name", "run", "id", "when", "approval", "target", "timeout", "expect_exit", "approvers", "on_failure", "capture",
-        "retries", "retry_delay", NULL,
+        "retries", "retry_delay", "approval_timeout", "remind_before", NULL,
 };
 
 const char *runbook_phase_key(StepPhase p) {
@@ -386,6 +387,33 @@ static int check_template(const Runbook *rb, RunbookStep *s, const char *run, co
         return 0;
 }
 
+/* "approval_timeout" and "remind_before" of a step or of the runbook at PATH: seconds, 0 to 30 days. */
+static int parse_deadlines(json_t *v, ConfigDuration *timeout, ConfigDuration *remind, const char *source,
+                           const char *path, char **ret_error) {
+        static const char *const keys[] = { "approval_timeout", "remind_before" };
+        ConfigDuration *out[] = { timeout, remind };
+        char ep[JSON_PATH_MAX];
+
+        for (size_t k = 0; k < 2; k++) {
+                json_t *j = json_object_get(v, keys[k]);
+
+                if (!j)
+                        continue;
+                snprintf(ep, sizeof ep, "%s.%s", path, keys[k]);
+                if (!json_is_integer(j) || json_integer_value(j) < 0 || json_integer_value(j) > APPROVAL_TIMEOUT_MAX_SEC)
+                        return config_error(ret_error, source, ep, "must be an integer from 0 to %d (seconds; 0: none)",
+                                            APPROVAL_TIMEOUT_MAX_SEC);
+                *out[k] = (ConfigDuration) { .set = true, .usec = (usec_t) json_integer_value(j) * USEC_PER_SEC };
+        }
+        if (timeout->set && remind->set && remind->usec > 0 && remind->usec >= timeout->usec) {
+                snprintf(ep, sizeof ep, "%s.remind_before", path);
+                return config_error(ret_error, source, ep, timeout->usec == 0 ?
+                                    "is set, but there is no \"approval_timeout\" to remind before" :
+                                    "must be shorter than \"approval_timeout\"");
+        }
+        return 0;
+}
+
 static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, const char *source,
                       const char *path, char **ret_error) {
         const char *id, *name, *run, *approval, *target, *on_failure;
@@ -520,6 +548,14 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
                 s->retry_delay_usec = (usec_t) json_integer_value(j) * USEC_PER_SEC;
         }
 
+        r = parse_deadlines(v, &s->approval_timeout, &s->remind_before, source, path, ret_error);
+        if (r < 0)
+                return r;
+        if (!s->requires_approval && (s->approval_timeout.set || s->remind_before.set)) {
+                snprintf(ep, sizeof ep, "%s.%s", path, s->approval_timeout.set ? "approval_timeout" : "remind_before");
+                return config_error(ret_error, source, ep, "is set, but the step needs no approval (\"approval\": \"none\")");
+        }
+
         s->approvers = 1;
         j = json_object_get(v, "approvers");
         if (j) {
@@ -579,6 +615,10 @@ int runbook_from_json(json_t *doc, const char *name, const char *source, Runbook
                 if (!rb->target)
                         return -ENOMEM;
         }
+
+        r = parse_deadlines(doc, &rb->approval_timeout, &rb->remind_before, source, "$", ret_error);
+        if (r < 0)
+                return r;
 
         params = json_object_get(doc, "parameters");
         if (params) {

@@ -20,6 +20,19 @@
 #define RUNBOOK_APPROVERS_MAX STEP_APPROVERS_MAX
 #define STEP_TIMEOUT_DEFAULT_SEC 600
 #define RUNBOOK_STEP_ID_MAX 64
+#define APPROVAL_TIMEOUT_MAX_SEC ((int) (STEP_APPROVAL_TIMEOUT_MAX_USEC / USEC_PER_SEC))  /* "approval_timeout", "remind_before" */
+
+/* A duration a runbook may set on a step or as the runbook's default, and runbookd.json as the
+ * daemon's: 'set' false means not given here (the next level's applies); 0 given means none. */
+typedef struct ConfigDuration {
+        bool set;
+        usec_t usec;
+} ConfigDuration;
+
+/* The step's, else the runbook's, else the daemon's (0: none). */
+static inline usec_t config_duration_pick(ConfigDuration step, ConfigDuration runbook, usec_t daemon) {
+        return step.set ? step.usec : runbook.set ? runbook.usec : daemon;
+}
 
 typedef struct RunbookParam {
         char *name;
@@ -47,6 +60,8 @@ typedef struct RunbookStep {
         char *when;               /* the condition as written (config/expr.h); NULL: always runs */
         unsigned retries;         /* "retries": failed attempts retried by themselves */
         usec_t retry_delay_usec;  /* "retry_delay" */
+        ConfigDuration approval_timeout;  /* "approval_timeout": no decision by then, it expires */
+        ConfigDuration remind_before;     /* "remind_before": a reminder this long before that */
 } RunbookStep;
 
 typedef struct Runbook {
@@ -59,6 +74,8 @@ typedef struct Runbook {
         RunbookStep *steps;       /* prechecks, then steps, then postchecks */
         size_t n_steps;
         json_t *json;             /* the document as loaded (a snapshot is stored with each session) */
+        ConfigDuration approval_timeout;  /* the steps' default ("approval_timeout" at the top) */
+        ConfigDuration remind_before;
 } Runbook;
 
 /* The document key that lists the steps of phase 'p': "prechecks", "steps", "postchecks". */

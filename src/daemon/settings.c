@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "config/config-util.h"
+#include "config/runbook.h"
 #include "connector/connector.h"
 #include "connector/output.h"
 #include "daemon/settings.h"
@@ -76,6 +77,15 @@ int settings_load(const char *config_dir, EngineConfig *c, char **ret_error) {
                                 return -EINVAL;
                         }
                         c->max_active_sessions_per_user = (unsigned) json_integer_value(v);
+                } else if (streq(key, "approval_timeout") || streq(key, "remind_before")) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                            json_integer_value(v) > APPROVAL_TIMEOUT_MAX_SEC) {
+                                (void) asprintf_safe(ret_error, "%s: $.%s: must be an integer from 0 to %d (seconds; 0: none)",
+                                                     path, key, APPROVAL_TIMEOUT_MAX_SEC);
+                                return -EINVAL;
+                        }
+                        *(streq(key, "approval_timeout") ? &c->approval_timeout_usec : &c->remind_before_usec) =
+                                (usec_t) json_integer_value(v) * USEC_PER_SEC;
                 } else if (streq(key, "local_steps")) {
                         LocalStepMode mode = local_step_mode_from_string(json_string_value(v));
                         if (mode < 0) {
@@ -89,13 +99,19 @@ int settings_load(const char *config_dir, EngineConfig *c, char **ret_error) {
                         (void) asprintf_safe(ret_error,
                                              "%s: $.%s: unknown key (allowed: allow_self_approval, "
                                              "allow_unattended_root_approval, output_cap, max_active_sessions, "
-                                             "max_active_sessions_per_user, local_steps)",
+                                             "max_active_sessions_per_user, local_steps, approval_timeout, remind_before)",
                                              path, key);
                         return -EINVAL;
                 }
                 continue;
         type:
                 (void) asprintf_safe(ret_error, "%s: $.%s: must be true or false", path, key);
+                return -EINVAL;
+        }
+        if (c->remind_before_usec > 0 && c->remind_before_usec >= c->approval_timeout_usec) {
+                (void) asprintf_safe(ret_error, "%s: $.remind_before: %s", path, c->approval_timeout_usec == 0 ?
+                                     "is set, but there is no \"approval_timeout\" to remind before" :
+                                     "must be shorter than \"approval_timeout\"");
                 return -EINVAL;
         }
         return 0;

@@ -71,6 +71,15 @@ static int session_build(Engine *e, const Runbook *rb, const char *reference, js
                 st->continue_on_failure = rs->continue_on_failure;
                 st->retries = rs->retries;
                 st->retry_delay_usec = rs->retry_delay_usec;
+                if (rs->requires_approval) {
+                        st->approval_timeout_usec = config_duration_pick(rs->approval_timeout, rb->approval_timeout,
+                                                                         e->config.approval_timeout_usec);
+                        st->remind_before_usec = config_duration_pick(rs->remind_before, rb->remind_before,
+                                                                      e->config.remind_before_usec);
+                        /* a reminder no earlier than the step starts waiting */
+                        if (st->approval_timeout_usec == 0 || st->remind_before_usec >= st->approval_timeout_usec)
+                                st->remind_before_usec = 0;
+                }
                 st->state = STEP_PENDING;
                 st->exit_status = -1;
                 st->attempt = 1;
@@ -145,11 +154,8 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 return r;
 
         /* the first stop needs no action: take it in the same transaction */
-        if (s->steps[0].requires_approval) {
-                s->steps[0].state = STEP_WAITING_APPROVAL;
-                s->steps[0].waiting_since = s->created_at;
-                s->state = SESSION_WAITING_APPROVAL;
-        }
+        if (s->steps[0].requires_approval)
+                step_enter_waiting(&s->steps[0], s->created_at);
 
         c = (PersistCtx) {
                 .session = s,
@@ -166,6 +172,7 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
         e->next_id++;
 
         Session *created = TAKE_PTR(s);
+        (void) step_deadline_arm(&created->steps[0]);
         event_session_started(created);
         if (e->hooks.session_new)
                 e->hooks.session_new(created, e->hooks.userdata);
@@ -243,8 +250,10 @@ int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment
         r = step_add_decision(st, who, true, comment);
         if (r < 0)
                 return r;
-        if (step_count_approvals(st) >= step_approvals_required(st))
+        if (step_count_approvals(st) >= step_approvals_required(st)) {
                 st->state = STEP_APPROVED;
+                step_deadline_disarm(st);
+        }
 
         /* the approval is durable before anyone is told (the bus layer syncs before replying) */
         c.audit = engine_audit_event("approve", s, st, who, comment);
@@ -252,6 +261,7 @@ int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment
         if (r < 0) {
                 approval_pop(st);
                 st->state = STEP_WAITING_APPROVAL;
+                (void) step_deadline_arm(st);
                 return r;
         }
         event_step_approved(st, &st->approvals[st->n_approvals - 1]);
@@ -274,6 +284,7 @@ int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment)
         if (r < 0)
                 return r;
         st->state = STEP_REJECTED;
+        step_deadline_disarm(st);
         st->finished_at = now_usec(CLOCK_REALTIME);
         (void) engine_set_error(&st->error, "rejected by %s%s%s", strna(user), isempty(comment) ? "" : ": ", strempty(comment));
         c.audit = engine_audit_event("reject", s, st, who, comment);
@@ -282,6 +293,7 @@ int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment)
                 approval_pop(st);
                 st->state = STEP_WAITING_APPROVAL;
                 st->finished_at = 0;
+                (void) step_deadline_arm(st);
                 return r;
         }
         event_step_rejected(st, &st->approvals[st->n_approvals - 1]);
@@ -415,7 +427,8 @@ static int retry_failed(Engine *e, Session *s, const Identity *who, char **ret_e
                                      s->id);
                 return -ENOMSG;
         }
-        if (s->rollback != ROLLBACK_NONE && s->rollback != ROLLBACK_SKIPPED && s->rollback != ROLLBACK_REJECTED) {
+        if (s->rollback != ROLLBACK_NONE && s->rollback != ROLLBACK_SKIPPED && s->rollback != ROLLBACK_REJECTED &&
+            s->rollback != ROLLBACK_EXPIRED) {
                 (void) asprintf_safe(ret_error, "Session %u cannot be retried: its rollback ran (%s), so what its steps "
                                      "did was undone (or partly); start a new session",
                                      s->id, rollback_state_to_string(s->rollback));
@@ -446,11 +459,8 @@ static int retry_failed(Engine *e, Session *s, const Identity *who, char **ret_e
         }
         st->attempt++;
         st->retries_done = 0;   /* a person's decision: its automatic retries begin again */
-        st->state = STEP_WAITING_APPROVAL;
-        st->waiting_since = now_usec(CLOCK_REALTIME);
+        step_enter_waiting(st, now_usec(CLOCK_REALTIME));
         st->error = mfree_str(st->error);
-        step_rt(st)->dirty = true;
-        s->state = SESSION_WAITING_APPROVAL;
         s->error = mfree_str(s->error);
         s->outcome = SESSION_CREATED;   /* none */
         s->outcome_error = mfree_str(s->outcome_error);
@@ -469,6 +479,7 @@ static int retry_failed(Engine *e, Session *s, const Identity *who, char **ret_e
         if (r < 0)
                 return r;
         event_step_retry(st, who);
+        (void) step_deadline_arm(st);
         if (e->hooks.session_new)
                 e->hooks.session_new(s, e->hooks.userdata);   /* back among the managed objects */
         engine_hooks_changed(e, s, st);
@@ -518,11 +529,9 @@ int engine_retry(Engine *e, Session *s, const Identity *who, char **ret_error) {
         unsigned old_retries_done = st->retries_done;
         st->attempt++;
         st->retries_done = 0;
-        if (run) {
-                st->state = STEP_WAITING_APPROVAL;
-                st->waiting_since = now_usec(CLOCK_REALTIME);
-                s->state = SESSION_WAITING_APPROVAL;
-        } else {
+        if (run)
+                step_enter_waiting(st, now_usec(CLOCK_REALTIME));
+        else {
                 st->state = STEP_SKIPPED;
                 st->finished_at = now_usec(CLOCK_REALTIME);
                 st->error = TAKE_PTR(skip);
@@ -547,6 +556,7 @@ int engine_retry(Engine *e, Session *s, const Identity *who, char **ret_error) {
                 return r;
         }
         event_step_retry(st, who);
+        (void) step_deadline_arm(st);
         engine_hooks_changed(e, s, st);
         if (!run) {
                 event_step_skipped(st, seen);

@@ -35,6 +35,7 @@ typedef struct StepRuntime {
         bool ran;                 /* its current attempt's command was handed to a connector (or
                                    * followed after a restart): a failure of it may be retried */
         sd_event_source *retry_timer; /* waiting_retry: starts the next attempt (engine-retry.c) */
+        sd_event_source *deadline_timer; /* waiting_approval: its reminder, then its expiry (engine-deadline.c) */
         HostRuntime *hosts;       /* n_hosts of the step */
 } StepRuntime;
 
@@ -189,6 +190,15 @@ bool step_retry_schedule(Step *st, StepState ns);
  * the next attempt starts. */
 int step_retry_arm(Step *st);
 void step_retry_disarm(Step *st);
+
+/* engine-deadline.c: approval deadlines ("approval_timeout", "remind_before") */
+/* The step starts waiting for approval at 'now' (and the session with it): its deadline is set
+ * (stored with the next commit; step_deadline_arm() after that). */
+void step_enter_waiting(Step *st, usec_t now);
+/* A step waiting for approval with a deadline: its timer is armed for its reminder or its
+ * deadline (one passed already: at once); for any other step it is disarmed. */
+int step_deadline_arm(Step *st);
+void step_deadline_disarm(Step *st);
 
 /* engine-phases.c: rollback and finally */
 /* The session's flow (or its rollback) ended at step 'at' (NULL: outside any step) in 'cause'

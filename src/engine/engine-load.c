@@ -203,6 +203,11 @@ int engine_load(Engine *e) {
         if (r < 0)
                 return r;
 
+        /* the deadlines of steps waiting for approval (one passed while runbookd was down: at once) */
+        for (size_t i = 0; i < e->n_active; i++)
+                if (session_current(e->active[i]))
+                        (void) step_deadline_arm(session_current(e->active[i]));
+
         /* sessions that were between two steps go on */
         for (size_t i = 0; i < e->n_active;) {
                 Session *s = e->active[i];

@@ -127,6 +127,7 @@ void session_end_flow(Session *s, Step *at, SessionState cause, const char *why)
 
         if (phase == PHASE_ROLLBACK) {
                 s->rollback = cause == SESSION_REJECTED ? ROLLBACK_REJECTED :
+                              cause == SESSION_EXPIRED ? ROLLBACK_EXPIRED :
                               cause == SESSION_CANCELLED ? ROLLBACK_CANCELLED : ROLLBACK_FAILED;
                 skip_steps(s, at->index + 1, PHASE_FINALLY, "not run: the rollback ended at an earlier step");
                 log_warning("Session %u: its rollback %s at %s %u (%s).", s->id, rollback_state_to_string(s->rollback),

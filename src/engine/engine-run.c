@@ -534,12 +534,9 @@ void session_advance(Session *s, bool chained) {
                         if (r == STEP_PREPARE_FAILED)
                                 return;
                         if (st->requires_approval) {
-                                st->state = STEP_WAITING_APPROVAL;
-                                st->waiting_since = now_usec(CLOCK_REALTIME);
-                                step_rt(st)->dirty = true;
-                                s->state = SESSION_WAITING_APPROVAL;
-                                session_rt(s)->dirty = true;
+                                step_enter_waiting(st, now_usec(CLOCK_REALTIME));
                                 (void) engine_persist_session(s);
+                                (void) step_deadline_arm(st);
                                 engine_hooks_changed(e, s, st);
                                 return;
                         }

@@ -221,6 +221,7 @@ Session *engine_session_free(Session *s) {
                 for (size_t i = 0; i < s->n_steps; i++) {
                         free(rt->steps[i].hosts);
                         sd_event_source_disable_unref(rt->steps[i].retry_timer);
+                        sd_event_source_disable_unref(rt->steps[i].deadline_timer);
                 }
                 free(rt->steps);
                 free(rt->pending_output.data[0]);

@@ -480,6 +480,43 @@ void event_step_retry_scheduled(const Step *st) {
         rec_send(&r);
 }
 
+static void rec_deadline(Record *r, const Step *st) {
+        rec_add(r, "RUNBOOK_APPROVAL_DEADLINE", "%llu", (unsigned long long) st->approval_deadline);
+        rec_add(r, "RUNBOOK_APPROVAL_TIMEOUT_SEC", "%llu", (unsigned long long) (st->approval_timeout_usec / USEC_PER_SEC));
+        rec_add(r, "RUNBOOK_APPROVALS", "%u", step_count_approvals(st));
+        rec_add(r, "RUNBOOK_APPROVALS_REQUIRED", "%u", step_approvals_required(st));
+}
+
+void event_step_expired(const Step *st) {
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_STEP_EXPIRED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_WARNING);
+        rec_add(&r, "MESSAGE", "[EXPIRE_STEP] Step %u (%s) in session %u expired: no decision within %llu s "
+                "(%u of %u approvals); not run",
+                st->index, st->name, st->session->id, (unsigned long long) (st->approval_timeout_usec / USEC_PER_SEC),
+                step_count_approvals(st), step_approvals_required(st));
+        rec_step(&r, st);
+        rec_deadline(&r, st);
+        rec_send(&r);
+}
+
+void event_approval_reminder(const Step *st) {
+        usec_t now = now_usec(CLOCK_REALTIME);
+        usec_t left = st->approval_deadline > now ? st->approval_deadline - now : 0;
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_APPROVAL_REMINDER_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
+        rec_add(&r, "MESSAGE", "[APPROVAL_REMINDER] Step %u (%s) in session %u waits for approval (%u of %u); "
+                "it expires in %llu s",
+                st->index, st->name, st->session->id, step_count_approvals(st), step_approvals_required(st),
+                (unsigned long long) ((left + USEC_PER_SEC - 1) / USEC_PER_SEC));
+        rec_step(&r, st);
+        rec_deadline(&r, st);
+        rec_send(&r);
+}
+
 void event_host_executing(const HostRun *h, const char *detail) {
         RECORD(r);
 

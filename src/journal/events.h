@@ -30,6 +30,10 @@ void event_session_cancelled(const Session *s, const Identity *by);
 void event_step_interrupted(const Step *st);
 void event_step_retry(const Step *st, const Identity *by);
 /* The step's attempt failed and the next starts by itself at its retry_at ("retries"). */
+/* A step got no decision by its approval deadline (it expired; the session ends expired). */
+void event_step_expired(const Step *st);
+/* A step waiting for approval is reminded of ("remind_before" before its deadline). */
+void event_approval_reminder(const Step *st);
 void event_step_retry_scheduled(const Step *st);
 /* The hosts of a step on a target group: RUNBOOK_TARGET is the host, RUNBOOK_GROUP the group. */
 void event_host_executing(const HostRun *h, const char *detail);

@@ -58,6 +58,7 @@ typedef struct Step Step;
 #define SESSION_STEPS_MAX 1024    /* steps in a session (a runbook's, all phases) */
 #define STEP_APPROVERS_MAX 16     /* persons a step may require */
 #define STEP_HOSTS_MAX 1024
+#define STEP_APPROVAL_TIMEOUT_MAX_USEC (30ULL * 24 * 3600 * 1000000)  /* "approval_timeout": 30 days */
 #define STEP_RETRIES_MAX 25       /* automatic retries of a step ("retries") */
 #define STEP_RETRY_DELAY_MAX_USEC (24ULL * 3600 * 1000000)  /* "retry_delay": one day */       /* members of a target group (target.c: TARGET_GROUP_MAX) */
 
@@ -99,6 +100,8 @@ struct Step {
         char *when;               /* its condition as written; NULL: none (it always runs) */
         unsigned retries;         /* failed attempts retried by themselves ("retries"); 0: none */
         usec_t retry_delay_usec;  /* the wait before each of them ("retry_delay") */
+        usec_t approval_timeout_usec; /* how long it waits for its decisions ("approval_timeout"); 0: for ever */
+        usec_t remind_before_usec;    /* a reminder this long before the deadline ("remind_before"); 0: none */
 
         StepState state;
         Approval *approvals;      /* every decision, over all attempts */
@@ -106,6 +109,8 @@ struct Step {
         int exit_status;          /* -1: none */
         int signal;               /* 0: none */
         usec_t waiting_since;     /* CLOCK_REALTIME, when it entered waiting_approval */
+        usec_t approval_deadline; /* CLOCK_REALTIME: it expires if not decided by then (ApprovalDeadline); 0: none */
+        bool reminded;            /* the reminder before that deadline was sent */
         usec_t started_at;
         usec_t finished_at;
         char *digest;             /* hex SHA-256 */

@@ -34,6 +34,7 @@ static const char *const rollback_state_table[_ROLLBACK_STATE_MAX] = {
         [ROLLBACK_REJECTED] = "rejected",
         [ROLLBACK_CANCELLED] = "cancelled",
         [ROLLBACK_SKIPPED] = "skipped",
+        [ROLLBACK_EXPIRED] = "expired",
 };
 
 const char *rollback_state_to_string(RollbackState s) {
@@ -56,6 +57,7 @@ static const char *const session_state_table[_SESSION_STATE_MAX] = {
         [SESSION_REJECTED] = "rejected",
         [SESSION_CANCELLED] = "cancelled",
         [SESSION_INTERRUPTED] = "interrupted",
+        [SESSION_EXPIRED] = "expired",
 };
 
 static const char *const step_state_table[_STEP_STATE_MAX] = {
@@ -71,6 +73,7 @@ static const char *const step_state_table[_STEP_STATE_MAX] = {
         [STEP_CANCELLED] = "cancelled",
         [STEP_INTERRUPTED] = "interrupted",
         [STEP_WAITING_RETRY] = "waiting_retry",
+        [STEP_EXPIRED] = "expired",
 };
 
 const char *session_state_to_string(SessionState s) {
@@ -96,7 +99,8 @@ StepState step_state_from_string(const char *s) {
 }
 
 bool session_state_is_final(SessionState s) {
-        return s == SESSION_SUCCEEDED || s == SESSION_FAILED || s == SESSION_REJECTED || s == SESSION_CANCELLED;
+        return s == SESSION_SUCCEEDED || s == SESSION_FAILED || s == SESSION_REJECTED || s == SESSION_CANCELLED ||
+               s == SESSION_EXPIRED;
 }
 
 bool step_state_is_failure(StepState s) {
@@ -105,5 +109,5 @@ bool step_state_is_failure(StepState s) {
 
 bool step_state_is_final(StepState s) {
         return s == STEP_SUCCEEDED || s == STEP_FAILED || s == STEP_TIMED_OUT || s == STEP_REJECTED ||
-               s == STEP_SKIPPED || s == STEP_CANCELLED || s == STEP_INTERRUPTED;
+               s == STEP_SKIPPED || s == STEP_CANCELLED || s == STEP_INTERRUPTED || s == STEP_EXPIRED;
 }

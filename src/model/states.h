@@ -28,6 +28,7 @@ typedef enum SessionState {
         SESSION_REJECTED,
         SESSION_CANCELLED,
         SESSION_INTERRUPTED,
+        SESSION_EXPIRED,          /* a step got no decision by its approval deadline */
         _SESSION_STATE_MAX,
         _SESSION_STATE_INVALID = -EINVAL,
 } SessionState;
@@ -45,6 +46,7 @@ typedef enum StepState {
         STEP_CANCELLED,
         STEP_INTERRUPTED,
         STEP_WAITING_RETRY,       /* an attempt failed; the next starts by itself at its RetryAt ("retries") */
+        STEP_EXPIRED,             /* no decision by its approval deadline ("approval_timeout"): never run */
         _STEP_STATE_MAX,
         _STEP_STATE_INVALID = -EINVAL,
 } StepState;
@@ -58,6 +60,7 @@ typedef enum RollbackState {
         ROLLBACK_REJECTED,        /* a rollback step was rejected */
         ROLLBACK_CANCELLED,       /* the session was cancelled during its rollback */
         ROLLBACK_SKIPPED,         /* the session ended without success before any main step started */
+        ROLLBACK_EXPIRED,         /* a rollback step got no decision by its approval deadline */
         _ROLLBACK_STATE_MAX,
         _ROLLBACK_STATE_INVALID = -EINVAL,
 } RollbackState;

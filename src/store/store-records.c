@@ -107,6 +107,14 @@ static json_t *step_to_json(const Step *st) {
                 json_object_set_new(j, "retry_at", json_integer((json_int_t) st->retry_at));
         if (j && st->remote)
                 json_object_set(j, "remote", st->remote);
+        if (j && st->approval_timeout_usec > 0)
+                json_object_set_new(j, "approval_timeout_usec", json_integer((json_int_t) st->approval_timeout_usec));
+        if (j && st->remind_before_usec > 0)
+                json_object_set_new(j, "remind_before_usec", json_integer((json_int_t) st->remind_before_usec));
+        if (j && st->approval_deadline > 0)
+                json_object_set_new(j, "approval_deadline", json_integer((json_int_t) st->approval_deadline));
+        if (j && st->reminded)
+                json_object_set_new(j, "reminded", json_true());
         if (j && st->n_hosts > 0 &&
             (json_object_set_new(j, "hosts", json_integer((json_int_t) st->n_hosts)) < 0 ||
              json_object_set_new(j, "max_concurrency", json_integer(st->max_concurrency)) < 0 ||
@@ -327,6 +335,16 @@ static int step_from_json(json_t *j, Step *st) {
             retries_done >= (int64_t) st->attempt || retry_delay < 0 || retry_delay > (int64_t) STEP_RETRY_DELAY_MAX_USEC ||
             retry_at < 0 || (st->state == STEP_WAITING_RETRY && retry_at == 0))
                 return -EBADMSG;
+        int64_t approval_timeout = get_int(j, "approval_timeout_usec", 0), remind = get_int(j, "remind_before_usec", 0),
+                deadline = get_int(j, "approval_deadline", 0);
+        if (approval_timeout < 0 || approval_timeout > (int64_t) STEP_APPROVAL_TIMEOUT_MAX_USEC ||
+            remind < 0 || (remind > 0 && remind >= approval_timeout) || deadline < 0 ||
+            (deadline > 0 && approval_timeout == 0))
+                return -EBADMSG;
+        st->approval_timeout_usec = (usec_t) approval_timeout;
+        st->remind_before_usec = (usec_t) remind;
+        st->approval_deadline = (usec_t) deadline;
+        st->reminded = json_is_true(json_object_get(j, "reminded"));
         st->retries = (unsigned) retries;
         st->retries_done = (unsigned) retries_done;
         st->retry_delay_usec = (usec_t) retry_delay;

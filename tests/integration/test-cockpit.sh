@@ -199,6 +199,9 @@ deploy_runbook() { # PATTERN
 }
 deploy_runbook '^[0-9]+\.[0-9]+$'
 install_runbook long-running
+write_runbook deadline <<'JSON'
+{ "steps": [ { "name": "in time", "run": "true", "approval_timeout": 3599 } ] }
+JSON
 write_runbook quick <<'JSON'
 { "description": "One quick step", "steps": [ { "name": "true", "run": "true", "approval": "none" } ] }
 JSON
@@ -279,6 +282,14 @@ wait_session_state "$id" rejected
 assert_eq "$(step_prop "$id" 2 Approvals | jq -r '.[0][1] + "|" + .[0][2] + "|" + .[0][4]')" \
     "$CAROL|reject|not during business hours" "daemon: carol's rejection with her comment"
 assert_false "daemon: the rejected step did not run" test -e "$WORK/a/change.marker"
+
+note "a step with an approval deadline shows the time left; approved in time, it runs"
+rd=$(ref deadline)
+id=$(start_session "$ALICE" deadline "$rd") || die "StartSession failed"
+wait_step_state "$id" 0 waiting_approval
+page "$BOB" approvals --session "$id" --step 0 --action approve --expect ok \
+    --contains "59 min" --contains " left" --shot 05-approvals-deadline
+wait_session_state "$id" succeeded
 
 # ---------------------------------------------------------------- session view, live
 note "a session view follows a running session to its end without reload"

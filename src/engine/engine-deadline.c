@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* engine-deadline.c: approval deadlines ("approval_timeout", "remind_before"). A step that starts
+ * waiting for approval gets its deadline, stored with it (ApprovalDeadline, wall clock). A timer
+ * on CLOCK_REALTIME (a deadline is a time of day: a clock set forward brings it nearer) first
+ * sends the reminder, once per wait, then expires the step: it becomes expired, is never run,
+ * and the session ends expired, after its rollback and finally steps as after a rejection. No
+ * step is ever approved by default. After a restart the timer is armed again from the stored
+ * deadline; one that passed while runbookd was down expires the step at once. */
+#include <unistd.h>
+
+#include "engine/engine-internal.h"
+#include "journal/events.h"
+#include "shared/log.h"
+
+/* how late a deadline may be acted on: it is a deadline, but not a real-time one */
+#define DEADLINE_ACCURACY_USEC (50 * USEC_PER_MSEC)
+/* an expiry that could not be stored is tried again after this */
+#define DEADLINE_RETRY_USEC (5 * USEC_PER_SEC)
+
+void step_enter_waiting(Step *st, usec_t now) {
+        Session *s = st->session;
+
+        st->state = STEP_WAITING_APPROVAL;
+        st->waiting_since = now;
+        st->approval_deadline = st->approval_timeout_usec > 0 ? now + st->approval_timeout_usec : 0;
+        st->reminded = false;
+        s->state = SESSION_WAITING_APPROVAL;
+        if (s->runtime) {
+                step_rt(st)->dirty = true;
+                session_rt(s)->dirty = true;
+        }
+}
+
+void step_deadline_disarm(Step *st) {
+        StepRuntime *rt = step_rt(st);
+
+        rt->deadline_timer = sd_event_source_disable_unref(rt->deadline_timer);
+}
+
+/* When the timer is due next: the reminder, then the deadline. */
+static usec_t next_due(const Step *st) {
+        if (!st->reminded && st->remind_before_usec > 0 && st->approval_deadline > st->remind_before_usec)
+                return st->approval_deadline - st->remind_before_usec;
+        return st->approval_deadline;
+}
+
+static bool waits_for_deadline(const Step *st) {
+        Session *s = st->session;
+
+        return st->state == STEP_WAITING_APPROVAL && st->approval_deadline > 0 && session_rt(s)->active &&
+               session_current(s) == st && !session_state_is_final(s->state);
+}
+
+static int arm_at(Step *st, usec_t when);
+
+static void step_expire(Step *st) {
+        Session *s = st->session;
+        Engine *e = session_engine(s);
+        Identity self = { .uid = geteuid(), .user = (char *) "runbookd", .login_uid = UID_INVALID };
+        PersistCtx c = { .session = s };
+        _cleanup_free_ char *why = NULL;
+        char b[DURATION_MAX];
+        int r;
+
+        st->state = STEP_EXPIRED;
+        st->finished_at = now_usec(CLOCK_REALTIME);
+        (void) engine_set_error(&st->error, "expired: no decision within %s (%u of %u approvals given); not run",
+                                connector_format_timeout(b, sizeof b, st->approval_timeout_usec), step_count_approvals(st),
+                                step_approvals_required(st));
+        step_rt(st)->dirty = true;
+        c.audit = engine_audit_event("expire", s, st, &self, NULL);
+        r = engine_persist(e, &c);
+        if (r < 0) {
+                /* it stays waiting (it is not approved by this either) and expires when it can be stored */
+                log_error_errno(r, "Session %u step %u: cannot record its expiry, trying again: %m", s->id, st->index);
+                st->state = STEP_WAITING_APPROVAL;
+                st->finished_at = 0;
+                st->error = mfree(st->error);
+                (void) arm_at(st, now_usec(CLOCK_REALTIME) + DEADLINE_RETRY_USEC);
+                return;
+        }
+        engine_sync_soon(e);
+        event_step_expired(st);
+        log_warning("Session %u step %u (%s) expired without a decision.", s->id, st->index, st->name);
+        engine_hooks_changed(e, s, st);
+        (void) asprintf_safe(&why, "%s %u (%s) expired: no decision within %s", step_phase_to_string(st->phase),
+                             st->index, st->name, connector_format_timeout(b, sizeof b, st->approval_timeout_usec));
+        session_end_flow(s, st, SESSION_EXPIRED, why);
+}
+
+static void step_remind(Step *st) {
+        Session *s = st->session;
+
+        st->reminded = true;
+        step_rt(st)->dirty = true;
+        /* sent once: stored first (a reminder lost to a crash is not worth a second one) */
+        if (engine_persist_session(s) < 0)
+                log_warning("Session %u step %u: cannot record its reminder; it is sent anyway.", s->id, st->index);
+        event_approval_reminder(st);
+        log_info("Session %u step %u (%s) still waits for approval; reminder sent.", s->id, st->index, st->name);
+        engine_hooks_changed(session_engine(s), s, st);
+}
+
+static int on_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
+        Step *st = userdata;
+        usec_t now = now_usec(CLOCK_REALTIME);
+
+        step_deadline_disarm(st);
+        if (!waits_for_deadline(st))
+                return 0;
+        if (now >= st->approval_deadline) {
+                step_expire(st);
+                return 0;
+        }
+        if (!st->reminded && st->remind_before_usec > 0 && now >= next_due(st))
+                step_remind(st);
+        (void) arm_at(st, next_due(st));
+        return 0;
+}
+
+static int arm_at(Step *st, usec_t when) {
+        Engine *e = session_engine(st->session);
+        int r;
+
+        step_deadline_disarm(st);
+        r = sd_event_add_time(e->event, &step_rt(st)->deadline_timer, CLOCK_REALTIME, when, DEADLINE_ACCURACY_USEC,
+                              on_deadline, st);
+        if (r < 0)
+                return log_error_errno(r, "Session %u step %u: cannot arm the timer of its approval deadline: %m",
+                                       st->session->id, st->index);
+        (void) sd_event_source_set_description(step_rt(st)->deadline_timer, "step-deadline");
+        return 0;
+}
+
+int step_deadline_arm(Step *st) {
+        if (!waits_for_deadline(st)) {
+                step_deadline_disarm(st);
+                return 0;
+        }
+        return arm_at(st, next_due(st));
+}
