@@ -34,3 +34,4 @@
 #define BUS_ERROR_LIMIT_EXCEEDED "org.runbookd1.Error.LimitExceeded"
 #define BUS_ERROR_STORE_FAILED "org.runbookd1.Error.StoreFailed"
 #define BUS_ERROR_APPROVER_UNIDENTIFIED "org.runbookd1.Error.ApproverUnidentified"
+#define BUS_ERROR_NOT_AN_APPROVER "org.runbookd1.Error.NotAnApprover"

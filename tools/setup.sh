@@ -140,6 +140,13 @@ create_users() {
     ensure_user rbtest-bob rbtest systemd-journal
     ensure_user rbtest-carol rbtest systemd-journal
     ensure_user rbtest-mallory systemd-journal
+    # approver groups (tests/integration/test-approver-groups.sh): bob and dave in rbtest-dba,
+    # carol in rbtest-sre
+    ensure_group rbtest-dba
+    ensure_group rbtest-sre
+    ensure_user rbtest-dave rbtest systemd-journal rbtest-dba
+    ensure_user rbtest-bob rbtest-dba
+    ensure_user rbtest-carol rbtest-sre
     # the login user of the testbed's dropbear and tinysshd (tests/testbed.sh peer-up): they read
     # only ~/.ssh/authorized_keys, so it has a home of its own
     ensure_login_user rbtest-peer /var/lib/rbtest-peer

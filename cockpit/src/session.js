@@ -152,6 +152,9 @@ export function sessionView(ctx, id) {
         return h('div', { class: 'rb-details' },
                  descriptionList([
                      s.StepId ? ['Id', h('code', { class: 'rb-step-id', text: s.StepId })] : null,
+                     (s.ApproverGroups || []).length ? ['Approvers', h('span', { class: 'rb-step-approvers',
+                         text: `${s.ApproversFromEach ? 'one from each of' : `${s.ApprovalsRequired} from`} ` +
+                               s.ApproverGroups.join(', ') })] : null,
                      s.When ? ['When', h('code', { class: 'rb-step-when', text: s.When })] : null,
                      ['Command', h('code', { class: 'rb-command', text: s.Command })],
                      ['Connector', s.Connector],
@@ -173,7 +176,7 @@ export function sessionView(ctx, id) {
                      s.Error ? ['Error', h('span', { class: 'rb-step-error', text: s.Error })] : null,
                      decisions.length ? ['Decisions', h('ul', { class: 'rb-approvals' },
                          decisions.map(([uid, loginUid, user, loginUser, decision, t, , comment]) =>
-                             h('li', {}, `${decision === 'approve' ? 'Approved' : 'Rejected'} by ` +
+                             h('li', {}, `${decision === 'approve' ? 'Approved' : decision === 'lapsed' ? 'Approved (lapsed)' : 'Rejected'} by ` +
                                `${loginUser && loginUid !== uid ? `${loginUser} (as ${user})` : user} at ${fmt.time(t)}`,
                                comment ? `: “${comment}”` : '')))] : null,
                  ]),

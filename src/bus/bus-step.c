@@ -47,8 +47,44 @@ STEP_GETTER(retry_at, "t", (uint64_t) st->retry_at)
 STEP_GETTER(approval_deadline, "t", (uint64_t) st->approval_deadline)
 STEP_GETTER(approval_timeout, "t", (uint64_t) st->approval_timeout_usec)
 STEP_GETTER(remind_before, "t", (uint64_t) st->remind_before_usec)
+STEP_GETTER(approval_valid_for, "t", (uint64_t) st->approval_valid_for_usec)
+STEP_GETTER(approvers_from_each, "b", (int) st->approvers_from_each)
 STEP_GETTER(error, "s", strempty(st->error))
 STEP_GETTER(truncated, "b", (int) st->truncated)
+
+/* "dba, sre": the approver groups of the step in 'mask' */
+static char *step_groups_text(const Step *st, uint32_t mask) {
+        char *t = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&t, &n);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0, k = 0; i < st->n_approver_groups; i++)
+                if (mask & (UINT32_C(1) << i))
+                        fprintf(f, "%s%s", k++ ? ", " : "", st->approver_groups[i]);
+        if (fclose(f) != 0)
+                return mfree(t);
+        return t;
+}
+
+/* "approve", "reject", or "lapsed" (an approval that no longer counts: approval_valid_for) */
+static const char *approval_decision(const Approval *a) {
+        return !a->approve ? "reject" : a->lapsed ? "lapsed" : "approve";
+}
+
+static int property_get_approver_groups(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Step *st = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < st->n_approver_groups; i++)
+                r = sd_bus_message_append(reply, "s", st->approver_groups[i]);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
 
 static int property_get_approvals(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -58,7 +94,7 @@ static int property_get_approvals(sd_bus *bus, const char *path, const char *int
         r = sd_bus_message_open_container(reply, 'a', "(usstss)");
         for (size_t i = 0; r >= 0 && i < st->n_approvals; i++) {
                 const Approval *a = &st->approvals[i];
-                r = sd_bus_message_append(reply, "(usstss)", (uint32_t) a->uid, a->user, a->approve ? "approve" : "reject",
+                r = sd_bus_message_append(reply, "(usstss)", (uint32_t) a->uid, a->user, approval_decision(a),
                                           (uint64_t) a->time, strempty(a->comment), strempty(a->digest));
         }
         if (r < 0)
@@ -77,7 +113,7 @@ static int property_get_decisions(sd_bus *bus, const char *path, const char *int
         for (size_t i = 0; r >= 0 && i < st->n_approvals; i++) {
                 const Approval *a = &st->approvals[i];
                 r = sd_bus_message_append(reply, "(uussstuss)", (uint32_t) a->uid, (uint32_t) a->login_uid, a->user,
-                                          strempty(a->login_user), a->approve ? "approve" : "reject", (uint64_t) a->time,
+                                          strempty(a->login_user), approval_decision(a), (uint64_t) a->time,
                                           (uint32_t) a->attempt, strempty(a->comment), strempty(a->digest));
         }
         if (r < 0)
@@ -126,7 +162,8 @@ int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, co
 
         const char *details[] = {
                 "session", sid, "step", idx, "runbook", s->runbook, "step_name", st->name,
-                "command", st->command, "target", st->target, "digest", strempty(st->digest), NULL,
+                "phase", step_phase_to_string(st->phase), "command", st->command, "target", st->target,
+                "digest", strempty(st->digest), NULL,
         };
         r = bus_authorized_caller(m, call, RUNBOOKD_ACTION_APPROVE_STEP, details, &who, error);
         if (r < 0)
@@ -135,6 +172,21 @@ int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, co
                 return 1; /* polkit is asked; the call comes back */
         user = identity_describe(&who);
         r = approve ? engine_approve(m->engine, st, &who, comment) : engine_reject(m->engine, st, &who, comment);
+        if (r == -EACCES || r == -EXFULL) {
+                _cleanup_free_ char *groups = step_groups_text(st, UINT32_MAX), *missing = NULL;
+                uint32_t left = 0;
+
+                (void) step_count_groups_with(st, 0, &left);
+                missing = step_groups_text(st, left);
+                if (r == -EACCES)
+                        return sd_bus_error_setf(error, BUS_ERROR_NOT_AN_APPROVER,
+                                                 "%s may only be approved by members of %s%s; %s is in none of them.",
+                                                 what, st->approvers_from_each ? "each of " : "", strna(groups), strna(user));
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_AN_APPROVER,
+                                         "%s needs one approver from each of %s: every one of them that %s is in has an "
+                                         "approver already; it still needs one from %s.", what, strna(groups), strna(user),
+                                         strna(missing));
+        }
         if (r < 0)
                 return bus_error_from_engine(error, r, what, NULL);
         /* the session may have ended and left the active set: use the ids, not the objects */
@@ -269,6 +321,9 @@ const sd_bus_vtable step_vtable[] = {
         SD_BUS_PROPERTY("ApprovalDeadline", "t", property_get_approval_deadline, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ApprovalTimeout", "t", property_get_approval_timeout, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("RemindBefore", "t", property_get_remind_before, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ApprovalValidFor", "t", property_get_approval_valid_for, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ApproverGroups", "as", property_get_approver_groups, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ApproversFromEach", "b", property_get_approvers_from_each, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Truncated", "b", property_get_truncated, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Results", "a(ssiittbs)", property_get_results, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -229,6 +229,7 @@ void step_info_done(StepInfo *s) {
         free(s->on_failure);
         free(s->when);
         strv_free(s->captured);
+        strv_free(s->approver_groups);
         approvals_free(s->approvals, s->n_approvals);
         for (size_t i = 0; i < s->n_results; i++) {
                 free(s->results[i].target);
@@ -289,7 +290,7 @@ static int read_strv(sd_bus_message *m, const char *contents, char ***field, boo
                         if (r >= 0)
                                 r = strv_extend(&l, v);
                 } else {
-                        r = sd_bus_message_read_basic(m, 'o', &k);
+                        r = sd_bus_message_read_basic(m, contents[1], &k);
                         if (r <= 0)
                                 break;
                         r = strv_extend(&l, k);
@@ -455,6 +456,14 @@ static int step_property(sd_bus_message *m, const char *name, StepInfo *s) {
                 return read_string(m, &s->when);
         if (streq(name, "Captured"))
                 return read_strv(m, "a{ss}", &s->captured, true);
+        if (streq(name, "ApproverGroups"))
+                return read_strv(m, "as", &s->approver_groups, false);
+        if (streq(name, "ApproversFromEach")) {
+                r = READ_BASIC("b", &b);
+                if (r >= 0)
+                        s->approvers_from_each = b;
+                return r;
+        }
         if (streq(name, "RequiresApproval") || streq(name, "Truncated")) {
                 r = READ_BASIC("b", &b);
                 if (r >= 0)

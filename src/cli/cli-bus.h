@@ -68,6 +68,8 @@ typedef struct StepInfo {
         char *name, *phase, *command, *target, *connector, *state, *digest, *error;
         char *step_id, *on_failure, *when;
         char **captured;          /* name, value, name, value, …, NULL */
+        char **approver_groups;   /* the Unix groups approvers come from (ApproverGroups) */
+        bool approvers_from_each;
         bool requires_approval, truncated;
         uint32_t approvals_required, attempt, retries, retries_done;
         Approval *approvals;

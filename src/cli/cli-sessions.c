@@ -456,13 +456,21 @@ static void show_step(const StepInfo *st) {
                 for (size_t i = 0; i < st->n_approvals; i++)
                         approved += streq_ptr(st->approvals[i].decision, "approve");
                 FIELD("Approvals");
-                printf("%zu/%u\n", approved, st->approvals_required);
+                printf("%zu/%u", approved, st->approvals_required);
+                if (st->approver_groups && st->approver_groups[0]) {
+                        printf(" (%s", st->approvers_from_each ? "one from each of" : "approvers in");
+                        for (char **g = st->approver_groups; *g; g++)
+                                printf("%s %s", g == st->approver_groups ? "" : ",", cli_esc(*g));
+                        fputc(')', stdout);
+                }
+                fputc('\n', stdout);
                 for (size_t i = 0; i < st->n_approvals; i++) {
                         const Approval *a = &st->approvals[i];
                         char who[160];
                         printf("%*s  %s %s by %s (uid %u) on %s", 14, "",
-                               streq_ptr(a->decision, "approve") ? "✓" : "✗",
-                               streq_ptr(a->decision, "approve") ? "approved" : "rejected",
+                               streq_ptr(a->decision, "approve") ? "✓" : streq_ptr(a->decision, "lapsed") ? "-" : "✗",
+                               streq_ptr(a->decision, "approve") ? "approved" :
+                               streq_ptr(a->decision, "lapsed") ? "approved (lapsed: approval_valid_for)" : "rejected",
                                cli_esc(approval_who(a, who, sizeof who)), a->uid,
                                format_timestamp_both(buf, sizeof buf, a->time));
                         if (!isempty(a->comment))

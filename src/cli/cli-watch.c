@@ -90,7 +90,8 @@ static void report_step(Watch *w, size_t i) {
                 char who[160];
                 clear_status(w);
                 printf("  Step %u %s by %s%s%s%s\n", st->index,
-                       streq_ptr(a->decision, "approve") ? "approved" : "rejected",
+                       streq_ptr(a->decision, "approve") ? "approved" :
+                       streq_ptr(a->decision, "lapsed") ? "approved (lapsed)" : "rejected",
                        cli_esc(approval_who(a, who, sizeof who)),
                        isempty(a->comment) ? "" : ": \"", strempty(a->comment), isempty(a->comment) ? "" : "\"");
                 fflush(stdout);

@@ -26,12 +26,12 @@ static const char *const step_phase_key[_PHASE_MAX] = {
 
 static const char *const runbook_keys[] = {
         "description", "parameters", "target", "prechecks", "steps", "postchecks", "rollback", "finally",
-        "approval_timeout", "remind_before", NULL,
+        "approval_timeout", "remind_before", "approval_valid_for", NULL,
 };
 static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
 static const char *const step_keys[] = {
         "name", "run", "id", "when", "approval", "target", "timeout", "expect_exit", "approvers", "on_failure", "capture",
-        "retries", "retry_delay", "approval_timeout", "remind_before", NULL,
+        "retries", "retry_delay", "approval_timeout", "remind_before", "approval_valid_for", NULL,
 };
 
 const char *runbook_phase_key(StepPhase p) {
@@ -64,6 +64,9 @@ static void runbook_param_done(RunbookParam *p) {
 
 static void runbook_step_done(RunbookStep *s) {
         capture_specs_free(s->captures, s->n_captures);
+        for (size_t i = 0; i < s->n_approver_groups; i++)
+                free(s->approver_groups[i]);
+        free(s->approver_groups);
         free(s->when);
         free(s->id);
         free(s->name);
@@ -387,14 +390,15 @@ static int check_template(const Runbook *rb, RunbookStep *s, const char *run, co
         return 0;
 }
 
-/* "approval_timeout" and "remind_before" of a step or of the runbook at PATH: seconds, 0 to 30 days. */
-static int parse_deadlines(json_t *v, ConfigDuration *timeout, ConfigDuration *remind, const char *source,
-                           const char *path, char **ret_error) {
-        static const char *const keys[] = { "approval_timeout", "remind_before" };
-        ConfigDuration *out[] = { timeout, remind };
+/* "approval_timeout", "remind_before" and "approval_valid_for" of a step or of the runbook at
+ * PATH: seconds, 0 to 30 days. */
+static int parse_deadlines(json_t *v, ConfigDuration *timeout, ConfigDuration *remind, ConfigDuration *valid,
+                           const char *source, const char *path, char **ret_error) {
+        static const char *const keys[] = { "approval_timeout", "remind_before", "approval_valid_for" };
+        ConfigDuration *out[] = { timeout, remind, valid };
         char ep[JSON_PATH_MAX];
 
-        for (size_t k = 0; k < 2; k++) {
+        for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
                 json_t *j = json_object_get(v, keys[k]);
 
                 if (!j)
@@ -411,6 +415,88 @@ static int parse_deadlines(json_t *v, ConfigDuration *timeout, ConfigDuration *r
                                     "is set, but there is no \"approval_timeout\" to remind before" :
                                     "must be shorter than \"approval_timeout\"");
         }
+        return 0;
+}
+
+/* A Unix group name as useradd(8) takes one: [a-z_][a-z0-9_-]*, an optional final '$'. */
+static bool group_name_is_valid(const char *g) {
+        size_t n = strlen(g);
+
+        if (n == 0 || n > RUNBOOK_GROUP_NAME_MAX || !(g[0] == '_' || (g[0] >= 'a' && g[0] <= 'z')))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!(g[i] == '_' || g[i] == '-' || (g[i] >= 'a' && g[i] <= 'z') || (g[i] >= '0' && g[i] <= '9') ||
+                      (g[i] == '$' && i == n - 1)))
+                        return false;
+        return true;
+}
+
+/* "approvers": a number (1 to 16), {"count": N, "groups": [...]} (each approver in one of the
+ * groups) or {"from_each": [...]} (one approver from each group). */
+static int parse_approvers(RunbookStep *s, json_t *j, const char *source, const char *ep, char **ret_error) {
+        static const char *const keys[] = { "count", "groups", "from_each", NULL };
+        char p[JSON_PATH_MAX + 16];
+        json_t *list, *v;
+        size_t i;
+        int r;
+
+        if (json_is_integer(j)) {
+                if (json_integer_value(j) < 1 || json_integer_value(j) > RUNBOOK_APPROVERS_MAX)
+                        return config_error(ret_error, source, ep, "must be an integer from 1 to %d", RUNBOOK_APPROVERS_MAX);
+                s->approvers = (unsigned) json_integer_value(j);
+                return 0;
+        }
+        if (!json_is_object(j))
+                return config_error(ret_error, source, ep, "must be an integer from 1 to %d, {\"count\": N, \"groups\": "
+                                    "[...]} or {\"from_each\": [...]}", RUNBOOK_APPROVERS_MAX);
+        r = config_check_keys(j, keys, source, ep, ret_error);
+        if (r < 0)
+                return r;
+        list = json_object_get(j, "from_each");
+        if (list && (json_object_get(j, "count") || json_object_get(j, "groups")))
+                return config_error(ret_error, source, ep, "\"from_each\" stands alone: one approver from each group "
+                                    "(not with \"count\" or \"groups\")");
+        if (!list) {
+                v = json_object_get(j, "count");
+                snprintf(p, sizeof p, "%s.count", ep);
+                if (!v)
+                        return config_error(ret_error, source, ep, "missing key 'count' (with \"groups\"), or "
+                                            "\"from_each\"");
+                if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > RUNBOOK_APPROVERS_MAX)
+                        return config_error(ret_error, source, p, "must be an integer from 1 to %d", RUNBOOK_APPROVERS_MAX);
+                s->approvers = (unsigned) json_integer_value(v);
+                list = json_object_get(j, "groups");
+                if (!list)
+                        return config_error(ret_error, source, ep, "missing key 'groups' (the Unix groups an approver "
+                                            "must be in; a plain number needs no object)");
+                snprintf(p, sizeof p, "%s.groups", ep);
+        } else {
+                snprintf(p, sizeof p, "%s.from_each", ep);
+                s->approvers_from_each = true;
+        }
+        if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > RUNBOOK_APPROVERS_MAX)
+                return config_error(ret_error, source, p, "must be a list of 1 to %d Unix group names", RUNBOOK_APPROVERS_MAX);
+        s->approver_groups = calloc(json_array_size(list), sizeof(char *));
+        if (!s->approver_groups)
+                return -ENOMEM;
+        json_array_foreach(list, i, v) {
+                char pi[JSON_PATH_MAX + 40];
+                const char *g = json_string_value(v);
+
+                snprintf(pi, sizeof pi, "%s[%zu]", p, i);
+                if (!g || !group_name_is_valid(g))
+                        return config_error(ret_error, source, pi, "must be a Unix group name ([a-z_][a-z0-9_-]*, at most "
+                                            "%d characters)", RUNBOOK_GROUP_NAME_MAX);
+                for (size_t k = 0; k < s->n_approver_groups; k++)
+                        if (streq(s->approver_groups[k], g))
+                                return config_error(ret_error, source, pi, "group '%s' is listed twice", g);
+                s->approver_groups[s->n_approver_groups] = strdup(g);
+                if (!s->approver_groups[s->n_approver_groups])
+                        return -ENOMEM;
+                s->n_approver_groups++;
+        }
+        if (s->approvers_from_each)
+                s->approvers = (unsigned) s->n_approver_groups;
         return 0;
 }
 
@@ -548,11 +634,12 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
                 s->retry_delay_usec = (usec_t) json_integer_value(j) * USEC_PER_SEC;
         }
 
-        r = parse_deadlines(v, &s->approval_timeout, &s->remind_before, source, path, ret_error);
+        r = parse_deadlines(v, &s->approval_timeout, &s->remind_before, &s->approval_valid_for, source, path, ret_error);
         if (r < 0)
                 return r;
-        if (!s->requires_approval && (s->approval_timeout.set || s->remind_before.set)) {
-                snprintf(ep, sizeof ep, "%s.%s", path, s->approval_timeout.set ? "approval_timeout" : "remind_before");
+        if (!s->requires_approval && (s->approval_timeout.set || s->remind_before.set || s->approval_valid_for.set)) {
+                snprintf(ep, sizeof ep, "%s.%s", path, s->approval_timeout.set ? "approval_timeout" :
+                         s->remind_before.set ? "remind_before" : "approval_valid_for");
                 return config_error(ret_error, source, ep, "is set, but the step needs no approval (\"approval\": \"none\")");
         }
 
@@ -560,14 +647,13 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
         j = json_object_get(v, "approvers");
         if (j) {
                 snprintf(ep, sizeof ep, "%s.approvers", path);
-                if (!json_is_integer(j) || json_integer_value(j) < 1 ||
-                    json_integer_value(j) > RUNBOOK_APPROVERS_MAX)
-                        return config_error(ret_error, source, ep, "must be an integer from 1 to %d",
-                                            RUNBOOK_APPROVERS_MAX);
-                if (!s->requires_approval && json_integer_value(j) > 1)
-                        return config_error(ret_error, source, ep,
+                r = parse_approvers(s, j, source, ep, ret_error);
+                if (r < 0)
+                        return r;
+                if (!s->requires_approval && (s->approvers > 1 || s->n_approver_groups > 0))
+                        return config_error(ret_error, source, ep, s->n_approver_groups > 0 ?
+                                            "approver groups require \"approval\": \"required\"" :
                                             "more than one approver requires \"approval\": \"required\"");
-                s->approvers = (unsigned) json_integer_value(j);
         }
 
         s->name = strdup(name);
@@ -616,7 +702,8 @@ int runbook_from_json(json_t *doc, const char *name, const char *source, Runbook
                         return -ENOMEM;
         }
 
-        r = parse_deadlines(doc, &rb->approval_timeout, &rb->remind_before, source, "$", ret_error);
+        r = parse_deadlines(doc, &rb->approval_timeout, &rb->remind_before, &rb->approval_valid_for, source, "$",
+                            ret_error);
         if (r < 0)
                 return r;
 

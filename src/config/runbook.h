@@ -20,6 +20,7 @@
 #define RUNBOOK_APPROVERS_MAX STEP_APPROVERS_MAX
 #define STEP_TIMEOUT_DEFAULT_SEC 600
 #define RUNBOOK_STEP_ID_MAX 64
+#define RUNBOOK_GROUP_NAME_MAX 32
 #define APPROVAL_TIMEOUT_MAX_SEC ((int) (STEP_APPROVAL_TIMEOUT_MAX_USEC / USEC_PER_SEC))  /* "approval_timeout", "remind_before" */
 
 /* A duration a runbook may set on a step or as the runbook's default, and runbookd.json as the
@@ -51,6 +52,9 @@ typedef struct RunbookStep {
         char *target;             /* resolved: the step's, else the runbook's, else "local" */
         bool requires_approval;
         unsigned approvers;       /* distinct approvers needed, >= 1 */
+        char **approver_groups;   /* "approvers": {"count", "groups"} or {"from_each"}: Unix group names */
+        size_t n_approver_groups;
+        bool approvers_from_each; /* one approver from each of approver_groups (approvers = their number) */
         usec_t timeout_usec;
         int expect_exit;
         bool continue_on_failure; /* "on_failure": "continue": a failure does not stop the session */
@@ -62,6 +66,7 @@ typedef struct RunbookStep {
         usec_t retry_delay_usec;  /* "retry_delay" */
         ConfigDuration approval_timeout;  /* "approval_timeout": no decision by then, it expires */
         ConfigDuration remind_before;     /* "remind_before": a reminder this long before that */
+        ConfigDuration approval_valid_for; /* "approval_valid_for": how long an approval counts */
 } RunbookStep;
 
 typedef struct Runbook {
@@ -76,6 +81,7 @@ typedef struct Runbook {
         json_t *json;             /* the document as loaded (a snapshot is stored with each session) */
         ConfigDuration approval_timeout;  /* the steps' default ("approval_timeout" at the top) */
         ConfigDuration remind_before;
+        ConfigDuration approval_valid_for;
 } Runbook;
 
 /* The document key that lists the steps of phase 'p': "prechecks", "steps", "postchecks". */

@@ -154,13 +154,13 @@ static void test_syntax_error(void) {
 static void test_unknown_keys(void) {
         check_runbook_error("{\"colour\": 1, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     TEST_RUNBOOK_SRC ": $.colour: unknown key (allowed: description, parameters, target, prechecks, steps, postchecks, "
-                    "rollback, finally, approval_timeout, remind_before)");
+                    "rollback, finally, approval_timeout, remind_before, approval_valid_for)");
         check_runbook_error("{\"prechecks\": [{\"name\": \"a\", \"run\": \"b\", \"colour\": \"red\"}]}",
                     TEST_RUNBOOK_SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, id, when, approval, target, timeout, "
-                    "expect_exit, approvers, on_failure, capture, retries, retry_delay, approval_timeout, remind_before)");
+                    "expect_exit, approvers, on_failure, capture, retries, retry_delay, approval_timeout, remind_before, approval_valid_for)");
         check_runbook_error("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}, {\"name\": \"a\", \"run\": \"b\", \"odd key\": 1}]}",
                     TEST_RUNBOOK_SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, id, when, approval, target, timeout, "
-                    "expect_exit, approvers, on_failure, capture, retries, retry_delay, approval_timeout, remind_before)");
+                    "expect_exit, approvers, on_failure, capture, retries, retry_delay, approval_timeout, remind_before, approval_valid_for)");
         check_runbook_error("{\"parameters\": {\"p\": {\"type\": \"string\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     TEST_RUNBOOK_SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash)");
 }

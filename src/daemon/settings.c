@@ -77,14 +77,16 @@ int settings_load(const char *config_dir, EngineConfig *c, char **ret_error) {
                                 return -EINVAL;
                         }
                         c->max_active_sessions_per_user = (unsigned) json_integer_value(v);
-                } else if (streq(key, "approval_timeout") || streq(key, "remind_before")) {
+                } else if (streq(key, "approval_timeout") || streq(key, "remind_before") ||
+                           streq(key, "approval_valid_for")) {
                         if (!json_is_integer(v) || json_integer_value(v) < 0 ||
                             json_integer_value(v) > APPROVAL_TIMEOUT_MAX_SEC) {
                                 (void) asprintf_safe(ret_error, "%s: $.%s: must be an integer from 0 to %d (seconds; 0: none)",
                                                      path, key, APPROVAL_TIMEOUT_MAX_SEC);
                                 return -EINVAL;
                         }
-                        *(streq(key, "approval_timeout") ? &c->approval_timeout_usec : &c->remind_before_usec) =
+                        *(streq(key, "approval_timeout") ? &c->approval_timeout_usec :
+                          streq(key, "remind_before") ? &c->remind_before_usec : &c->approval_valid_for_usec) =
                                 (usec_t) json_integer_value(v) * USEC_PER_SEC;
                 } else if (streq(key, "local_steps")) {
                         LocalStepMode mode = local_step_mode_from_string(json_string_value(v));
@@ -99,7 +101,7 @@ int settings_load(const char *config_dir, EngineConfig *c, char **ret_error) {
                         (void) asprintf_safe(ret_error,
                                              "%s: $.%s: unknown key (allowed: allow_self_approval, "
                                              "allow_unattended_root_approval, output_cap, max_active_sessions, "
-                                             "max_active_sessions_per_user, local_steps, approval_timeout, remind_before)",
+                                             "max_active_sessions_per_user, local_steps, approval_timeout, remind_before, approval_valid_for)",
                                              path, key);
                         return -EINVAL;
                 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* engine-actions.c: what callers ask of the engine — start a session, approve or reject its
  * waiting step, cancel it, retry it — each checked, written to the store, then acted on. */
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 
 #include "config/template.h"
@@ -66,6 +69,18 @@ static int session_build(Engine *e, const Runbook *rb, const char *reference, js
                 st->phase = rs->phase;
                 st->requires_approval = rs->requires_approval;
                 st->approvals_required = MAX(rs->approvers, 1u);
+                st->approvers_from_each = rs->approvers_from_each;
+                if (rs->n_approver_groups > 0) {
+                        st->approver_groups = calloc(rs->n_approver_groups, sizeof(char *));
+                        if (!st->approver_groups)
+                                return -ENOMEM;
+                        for (size_t k = 0; k < rs->n_approver_groups; k++) {
+                                st->approver_groups[k] = strdup(rs->approver_groups[k]);
+                                if (!st->approver_groups[k])
+                                        return -ENOMEM;
+                                st->n_approver_groups++;
+                        }
+                }
                 st->timeout_usec = rs->timeout_usec;
                 st->expect_exit = rs->expect_exit;
                 st->continue_on_failure = rs->continue_on_failure;
@@ -76,6 +91,9 @@ static int session_build(Engine *e, const Runbook *rb, const char *reference, js
                                                                          e->config.approval_timeout_usec);
                         st->remind_before_usec = config_duration_pick(rs->remind_before, rb->remind_before,
                                                                       e->config.remind_before_usec);
+                        st->approval_valid_for_usec = config_duration_pick(rs->approval_valid_for,
+                                                                           rb->approval_valid_for,
+                                                                           e->config.approval_valid_for_usec);
                         /* a reminder no earlier than the step starts waiting */
                         if (st->approval_timeout_usec == 0 || st->remind_before_usec >= st->approval_timeout_usec)
                                 st->remind_before_usec = 0;
@@ -190,6 +208,60 @@ static void approval_pop(Step *st) {
         free(a->digest);
 }
 
+/* The step's approver groups that 'person' is in, by the group database (getgrouplist(3): their
+ * primary group and every group that lists them), as a mask over st->approver_groups. A person
+ * the user database does not know is in none. */
+static int person_approver_groups(const Step *st, uid_t person, uint32_t *ret) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_free_ gid_t *gids = NULL;
+        struct passwd pw, *pwp = NULL;
+        long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+        int n = 64, r;
+
+        *ret = 0;
+        if (size <= 0)
+                size = 16384;
+        buf = malloc((size_t) size);
+        if (!buf)
+                return -ENOMEM;
+        r = getpwuid_r(person, &pw, buf, (size_t) size, &pwp);
+        if (r != 0 || !pwp)
+                return 0;
+        for (;;) {
+                int got = n;
+                gid_t *g = reallocarray(gids, (size_t) n, sizeof(gid_t));
+                if (!g)
+                        return -ENOMEM;
+                gids = g;
+                if (getgrouplist(pw.pw_name, pw.pw_gid, gids, &got) >= 0) {
+                        n = got;
+                        break;
+                }
+                if (got <= n || got > 65536)
+                        return -EIO;
+                n = got;
+        }
+        for (size_t i = 0; i < st->n_approver_groups; i++) {
+                _cleanup_free_ char *gbuf = NULL;
+                struct group gr, *grp = NULL;
+                long gsize = sysconf(_SC_GETGR_R_SIZE_MAX);
+
+                if (gsize <= 0)
+                        gsize = 16384;
+                gbuf = malloc((size_t) gsize);
+                if (!gbuf)
+                        return -ENOMEM;
+                if (getgrnam_r(st->approver_groups[i], &gr, gbuf, (size_t) gsize, &grp) != 0 || !grp)
+                        continue;   /* no such group: nobody is in it */
+                for (int k = 0; k < n; k++)
+                        if (gids[k] == grp->gr_gid) {
+                                *ret |= UINT32_C(1) << i;
+                                break;
+                        }
+        }
+        return 0;
+}
+
 static int step_add_decision(Step *st, const Identity *who, bool approve, const char *comment) {
         Approval *a;
 
@@ -218,8 +290,9 @@ static int step_add_decision(Step *st, const Identity *who, bool approve, const 
         return 0;
 }
 
-static int check_decision(Engine *e, Step *st, const Identity *who, bool approve) {
+static int check_decision(Engine *e, Step *st, const Identity *who, bool approve, uint32_t *ret_groups) {
         Session *s = st->session;
+        int r;
 
         if (!session_rt(s)->active || session_state_is_final(s->state))
                 return -ESHUTDOWN;
@@ -236,20 +309,42 @@ static int check_decision(Engine *e, Step *st, const Identity *who, bool approve
                 return -EPERM;
         if (step_approved_by(st, identity_person(who)))
                 return -EALREADY;
+        /* who may approve: the step's approver groups (a rejection, which stops, is anyone's polkit allows) */
+        if (st->n_approver_groups > 0) {
+                uint32_t mask;
+
+                r = person_approver_groups(st, identity_person(who), &mask);
+                if (r < 0)
+                        return r;
+                if (mask == 0)
+                        return -EACCES;
+                /* from_each: the approval must stand for a group no other approver stands for */
+                if (st->approvers_from_each && step_count_groups_with(st, mask, NULL) <= step_count_approvals(st))
+                        return -EXFULL;
+                *ret_groups = mask;
+        }
         return 0;
 }
 
 int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment) {
         Session *s = st->session;
         PersistCtx c = { .session = s };
+        size_t lapsed[STEP_APPROVERS_MAX], n_lapsed = 0;
         int r;
 
-        r = check_decision(e, st, who, true);
-        if (r < 0)
+        /* approvals given longer than approval_valid_for ago lapse when another one arrives (their
+         * givers may give them again) */
+        if (st->state == STEP_WAITING_APPROVAL && session_rt(s)->active)
+                n_lapsed = step_lapse_stale(st, now_usec(CLOCK_REALTIME), lapsed, ELEMENTSOF(lapsed));
+        uint32_t groups = 0;
+        r = check_decision(e, st, who, true, &groups);
+        if (r >= 0)
+                r = step_add_decision(st, who, true, comment);
+        if (r < 0) {
+                step_unlapse(st, lapsed, n_lapsed);
                 return r;
-        r = step_add_decision(st, who, true, comment);
-        if (r < 0)
-                return r;
+        }
+        st->approvals[st->n_approvals - 1].groups = groups;
         if (step_count_approvals(st) >= step_approvals_required(st)) {
                 st->state = STEP_APPROVED;
                 step_deadline_disarm(st);
@@ -257,13 +352,17 @@ int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment
 
         /* the approval is durable before anyone is told (the bus layer syncs before replying) */
         c.audit = engine_audit_event("approve", s, st, who, comment);
+        if (c.audit && n_lapsed > 0)
+                json_object_set_new(c.audit, "lapsed", step_lapses_json(st, lapsed, n_lapsed));
         r = engine_persist(e, &c);
         if (r < 0) {
                 approval_pop(st);
+                step_unlapse(st, lapsed, n_lapsed);
                 st->state = STEP_WAITING_APPROVAL;
                 (void) step_deadline_arm(st);
                 return r;
         }
+        step_lapses_announce(st, lapsed, n_lapsed, "older than approval_valid_for when another approval arrived");
         event_step_approved(st, &st->approvals[st->n_approvals - 1]);
         engine_hooks_changed(e, s, st);
         if (st->state == STEP_APPROVED)
@@ -277,7 +376,7 @@ int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment)
         _cleanup_free_ char *why = NULL, *user = identity_describe(who);
         int r;
 
-        r = check_decision(e, st, who, false);
+        r = check_decision(e, st, who, false, NULL);
         if (r < 0)
                 return r;
         r = step_add_decision(st, who, false, comment);

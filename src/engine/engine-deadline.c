@@ -139,3 +139,83 @@ int step_deadline_arm(Step *st) {
         }
         return arm_at(st, next_due(st));
 }
+
+/* ---------------------------------------------------------------- approval_valid_for */
+
+size_t step_lapse_stale(Step *st, usec_t now, size_t *idx, size_t max) {
+        size_t n = 0;
+
+        if (st->approval_valid_for_usec == 0)
+                return 0;
+        for (size_t i = 0; i < st->n_approvals && n < max; i++) {
+                Approval *a = &st->approvals[i];
+
+                if (!a->approve || a->lapsed || a->attempt != st->attempt || a->time + st->approval_valid_for_usec >= now)
+                        continue;
+                a->lapsed = true;
+                idx[n++] = i;
+        }
+        if (n > 0 && st->session->runtime)
+                step_rt(st)->dirty = true;
+        return n;
+}
+
+void step_unlapse(Step *st, const size_t *idx, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                st->approvals[idx[i]].lapsed = false;
+}
+
+void step_lapses_announce(Step *st, const size_t *idx, size_t n, const char *when) {
+        for (size_t i = 0; i < n; i++) {
+                const Approval *a = &st->approvals[idx[i]];
+
+                event_approval_lapsed(st, a, when);
+                log_info("Session %u step %u (%s): the approval of %s lapsed (%s).", st->session->id, st->index,
+                         st->name, strna(a->login_user ?: a->user), when);
+        }
+}
+
+json_t *step_lapses_json(const Step *st, const size_t *idx, size_t n) {
+        json_t *list = json_array();
+
+        for (size_t i = 0; list && i < n; i++) {
+                const Approval *a = &st->approvals[idx[i]];
+                json_t *o = json_pack("{s:I,s:s,s:I}", "uid", (json_int_t) a->uid, "user", strempty(a->user),
+                                      "time", (json_int_t) a->time);
+                if (!o || json_array_append_new(list, o) < 0) {
+                        json_decref(list);
+                        return NULL;
+                }
+        }
+        return list;
+}
+
+bool step_approvals_still_valid(Step *st) {
+        Session *s = st->session;
+        Engine *e = session_engine(s);
+        Identity self = { .uid = geteuid(), .user = (char *) "runbookd", .login_uid = UID_INVALID };
+        size_t idx[STEP_APPROVERS_MAX];
+        PersistCtx c = { .session = s };
+        size_t n;
+        int r;
+
+        /* the approvals of an attempt cover the automatic retries after it (engine-retry.c) */
+        if (st->state != STEP_APPROVED || st->retries_done > 0)
+                return true;
+        n = step_lapse_stale(st, now_usec(CLOCK_REALTIME), idx, ELEMENTSOF(idx));
+        if (n == 0 || step_count_approvals(st) >= step_approvals_required(st))
+                return true;
+        /* given too long before the step could start: it waits for them again */
+        step_enter_waiting(st, now_usec(CLOCK_REALTIME));
+        c.audit = engine_audit_event("lapse", s, st, &self, NULL);
+        if (c.audit)
+                json_object_set_new(c.audit, "lapsed", step_lapses_json(st, idx, n));
+        r = engine_persist(e, &c);
+        if (r < 0)
+                log_error_errno(r, "Session %u step %u: cannot record that its approvals lapsed: %m", s->id, st->index);
+        engine_sync_soon(e);
+        step_lapses_announce(st, idx, n, "older than approval_valid_for when the step was to start");
+        (void) step_deadline_arm(st);
+        engine_hooks_changed(e, s, st);
+        return false;
+}

@@ -199,6 +199,18 @@ void step_enter_waiting(Step *st, usec_t now);
  * deadline (one passed already: at once); for any other step it is disarmed. */
 int step_deadline_arm(Step *st);
 void step_deadline_disarm(Step *st);
+/* "approval_valid_for": marks the approvals of the current attempt given longer than that before
+ * 'now' lapsed (they stop counting); their indices go to idx (at most max). Returns how many. */
+size_t step_lapse_stale(Step *st, usec_t now, size_t *idx, size_t max);
+/* Takes back step_lapse_stale() (the change it was part of could not be stored). */
+void step_unlapse(Step *st, const size_t *idx, size_t n);
+/* The journal records of lapsed approvals (after the commit); 'when' says at what point. */
+void step_lapses_announce(Step *st, const size_t *idx, size_t n, const char *when);
+/* The lapsed approvals for an audit event: [{uid, user, time}]. */
+json_t *step_lapses_json(const Step *st, const size_t *idx, size_t n);
+/* An approved step about to start: false if some of its approvals lapsed meanwhile and it no
+ * longer has enough (it waits for approval again, stored and announced). */
+bool step_approvals_still_valid(Step *st);
 
 /* engine-phases.c: rollback and finally */
 /* The session's flow (or its rollback) ended at step 'at' (NULL: outside any step) in 'cause'

@@ -103,19 +103,18 @@ int step_digest_now(Engine *e, const Step *st, const Target *t, char **ret) {
 /* Whether its approvals cover this attempt: those given for it, or for the attempt whose automatic
  * retries ("retries") this one is. */
 static bool step_approvals_valid(const Step *st) {
-        unsigned n = 0, decided = step_decided_attempt(st);
+        unsigned decided = step_decided_attempt(st);
 
         if (!st->requires_approval && decided <= 1)
                 return true;
         for (size_t i = 0; i < st->n_approvals; i++) {
                 const Approval *a = &st->approvals[i];
-                if (!a->approve || a->attempt != decided)
+                if (!a->approve || a->lapsed || a->attempt != decided)
                         continue;
                 if (!streq_ptr(a->digest, st->digest))
                         return false;
-                n++;
         }
-        return n >= step_approvals_required(st);
+        return step_count_approvals_for(st, decided) >= step_approvals_required(st);
 }
 
 
@@ -255,6 +254,8 @@ void step_run(Step *st, bool chained) {
         _cleanup_free_ char *why = NULL;
         int r;
 
+        if (!step_approvals_still_valid(st))
+                return;
         target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
         vt = connector_find(st->connector);
         if (step_check_start(st, target, vt, &res, &why) < 0)

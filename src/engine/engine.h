@@ -36,6 +36,7 @@ typedef struct EngineConfig {
         int local_steps;                  /* LocalStepMode: how the local connector runs steps (the daemon sets it) */
         usec_t approval_timeout_usec;     /* the default "approval_timeout" (0: none) */
         usec_t remind_before_usec;        /* the default "remind_before" (0: none) */
+        usec_t approval_valid_for_usec;   /* the default "approval_valid_for" (0: none) */
 } EngineConfig;
 
 #define ENGINE_MAX_ACTIVE_DEFAULT 4096

@@ -213,6 +213,90 @@ static void test_levels(void) {
         fx_done(&f);
 }
 
+/* approval_valid_for with two approvers: the first approval is too old when the second arrives;
+ * it lapses (kept, marked, not counted) and its giver may give it again, which runs the step. */
+static void test_valid_for(void) {
+        Fx f;
+        Runbook *rb;
+        Session *s;
+        Step *st;
+
+        fx_setup(&f);
+        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"two\", \"run\": \"two\", \"approvers\": 2,"
+                         "                 \"approval_valid_for\": 1 } ] }");
+        s = start(&f, rb, NULL);
+        st = &s->steps[0];
+        check_int(st->approval_valid_for_usec, USEC_PER_SEC);
+        check_int(approve(&f, st, BOB), 0);
+        wait_past(st->approvals[0].time + USEC_PER_SEC);
+        check_int(approve(&f, st, CAROL), 0);
+        check_int(st->state, STEP_WAITING_APPROVAL);
+        check(st->approvals[0].lapsed);
+        check(!st->approvals[1].lapsed);
+        check_int(step_count_approvals(st), 1);
+        settle(&f);
+        check_int(tc_n_runs(), 0);
+        Session *c = stored(&f, s->id);
+        check(c->steps[0].approvals[0].lapsed && !c->steps[0].approvals[1].lapsed);
+        session_free(c);
+        /* the same person again: counted (the lapsed one is not "already approved") */
+        check_int(approve(&f, st, CAROL), -EALREADY);
+        check_int(approve(&f, st, BOB), 0);
+        wait_state(&f, s->id, SESSION_SUCCEEDED, -2, 5 * USEC_PER_SEC);
+        CHECK_RUNS("two");
+        check_int(st->n_approvals, 3);
+        runbook_free(rb);
+        fx_done(&f);
+}
+
+/* An approved step that could not start within approval_valid_for (runbookd was down between the
+ * approval and the start): its approval lapses, it waits for approval again, nothing runs. */
+static void test_valid_for_at_start(void) {
+        Fx f;
+        Runbook *rb;
+        Session *s;
+        Step *st;
+        uint32_t id;
+
+        fx_setup(&f);
+        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"gated\", \"run\": \"gated\", \"approval_valid_for\": 1,"
+                         "                 \"approval_timeout\": 3600 } ] }");
+        s = start(&f, rb, NULL);
+        id = s->id;
+        st = &s->steps[0];
+        /* what the store holds when runbookd stops right after an approval was committed */
+        st->approvals = calloc(1, sizeof(Approval));
+        check(st->approvals);
+        st->approvals[0] = (Approval) { .uid = BOB, .user = strdup("bob"), .login_uid = UID_INVALID, .approve = true,
+                                        .time = now_usec(CLOCK_REALTIME), .comment = strdup(""),
+                                        .digest = strdup(st->digest), .attempt = st->attempt };
+        st->n_approvals = 1;
+        st->state = STEP_APPROVED;
+        step_rt(st)->dirty = true;
+        check_int(engine_persist_session(s), 0);
+        fx_close_engine(&f);
+        wait_past(now_usec(CLOCK_REALTIME) + USEC_PER_SEC);
+
+        fx_open_engine(&f);
+        settle(&f);
+        s = get(&f, id);
+        st = &s->steps[0];
+        check_int(tc_n_runs(), 0);
+        check_int(st->state, STEP_WAITING_APPROVAL);
+        check_int(s->state, SESSION_WAITING_APPROVAL);
+        check(st->approvals[0].lapsed);
+        check(st->approval_deadline > now_usec(CLOCK_REALTIME) + 3500 * USEC_PER_SEC);   /* a fresh deadline */
+        Session *c = stored(&f, id);
+        check_int(c->steps[0].state, STEP_WAITING_APPROVAL);
+        check(c->steps[0].approvals[0].lapsed);
+        session_free(c);
+        check_int(approve(&f, st, BOB), 0);
+        wait_state(&f, id, SESSION_SUCCEEDED, -2, 5 * USEC_PER_SEC);
+        CHECK_RUNS("gated");
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 static void expect_refused(const char *json, const char *error) {
         json_t *doc = json_loads(json, 0, NULL);
         _cleanup_free_ char *err = NULL;
@@ -237,6 +321,8 @@ static void test_parse(void) {
                        "$.steps[0].remind_before: must be shorter than \"approval_timeout\"");
         expect_refused("{ \"approval_timeout\": 2592001, \"steps\": [ { \"name\": \"a\", \"run\": \"a\" } ] }",
                        "rb.json: $.approval_timeout: must be an integer from 0 to 2592000");
+        expect_refused("{ \"steps\": [ { \"name\": \"a\", \"run\": \"a\", \"approval\": \"none\", \"approval_valid_for\": 5 } ] }",
+                       "$.steps[0].approval_valid_for: is set, but the step needs no approval");
         expect_refused("{ \"approval_timeout\": 0, \"remind_before\": 5, \"steps\": [ { \"name\": \"a\", \"run\": \"a\" } ] }",
                        "$.remind_before: is set, but there is no \"approval_timeout\" to remind before");
 }
@@ -249,6 +335,8 @@ int main(void) {
         TEST(expiry_rolls_back);
         TEST(reminder);
         TEST(levels);
+        TEST(valid_for);
+        TEST(valid_for_at_start);
         TEST(parse);
         return 0;
 }

@@ -415,6 +415,25 @@ static void approval_record(const Step *st, const Approval *a, bool approve) {
         rec_send(&r);
 }
 
+void event_approval_lapsed(const Step *st, const Approval *a, const char *when) {
+        _cleanup_free_ char *who = who_text(a->user, a->uid, a->login_uid, a->login_user);
+        usec_t now = now_usec(CLOCK_REALTIME);
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_APPROVAL_LAPSED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
+        rec_add(&r, "MESSAGE", "[APPROVAL_LAPSED] The approval of step %u (%s) in session %u by %s lapsed: given %llu s "
+                "ago, %s (%llu s); %u/%u approvals now", st->index, st->name, st->session->id, strna(who),
+                (unsigned long long) ((now > a->time ? now - a->time : 0) / USEC_PER_SEC), strna(when),
+                (unsigned long long) (st->approval_valid_for_usec / USEC_PER_SEC), step_count_approvals(st),
+                step_approvals_required(st));
+        rec_step(&r, st);
+        rec_who(&r, "RUNBOOK_APPROVER", a->uid, a->user, a->login_uid, a->login_user);
+        rec_add(&r, "RUNBOOK_APPROVAL_TIME", "%llu", (unsigned long long) a->time);
+        rec_add(&r, "RUNBOOK_APPROVAL_VALID_FOR_SEC", "%llu", (unsigned long long) (st->approval_valid_for_usec / USEC_PER_SEC));
+        rec_send(&r);
+}
+
 void event_step_approved(const Step *st, const Approval *a) {
         approval_record(st, a, true);
 }

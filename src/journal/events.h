@@ -30,6 +30,8 @@ void event_session_cancelled(const Session *s, const Identity *by);
 void event_step_interrupted(const Step *st);
 void event_step_retry(const Step *st, const Identity *by);
 /* The step's attempt failed and the next starts by itself at its retry_at ("retries"). */
+/* An approval stopped counting: older than the step's approval_valid_for ('when' says at what point). */
+void event_approval_lapsed(const Step *st, const Approval *a, const char *when);
 /* A step got no decision by its approval deadline (it expired; the session ends expired). */
 void event_step_expired(const Step *st);
 /* A step waiting for approval is reminded of ("remind_before" before its deadline). */

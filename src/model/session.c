@@ -32,6 +32,9 @@ static void step_done(Step *st) {
         for (size_t i = 0; i < st->n_approvals; i++)
                 approval_done(&st->approvals[i]);
         free(st->approvals);
+        for (size_t i = 0; i < st->n_approver_groups; i++)
+                free(st->approver_groups[i]);
+        free(st->approver_groups);
         free(st->digest);
         free(st->error);
         json_decref(st->remote);
@@ -72,13 +75,74 @@ bool session_finally_failed(const Session *s) {
         return false;
 }
 
-unsigned step_count_approvals(const Step *st) {
+/* Kuhn's augmenting path: can approver 'a' stand for a group, moving others along? */
+static bool match_group(const uint32_t *masks, size_t a, int *group_of, uint32_t *seen) {
+        for (unsigned g = 0; g < 32; g++) {
+                if (!(masks[a] & (UINT32_C(1) << g)) || (*seen & (UINT32_C(1) << g)))
+                        continue;
+                *seen |= UINT32_C(1) << g;
+                if (group_of[g] < 0 || match_group(masks, (size_t) group_of[g], group_of, seen)) {
+                        group_of[g] = (int) a;
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* The largest number of groups that distinct approvers (each with the groups of its mask) can
+ * stand for; *ret_missing: the groups of 'all' left without one. */
+static unsigned match_groups(const uint32_t *masks, size_t n, uint32_t all, uint32_t *ret_missing) {
+        int group_of[32];
+        unsigned matched = 0;
+
+        for (unsigned g = 0; g < 32; g++)
+                group_of[g] = -1;
+        for (size_t a = 0; a < n; a++) {
+                uint32_t seen = 0;
+                matched += match_group(masks, a, group_of, &seen);
+        }
+        if (ret_missing) {
+                *ret_missing = 0;
+                for (unsigned g = 0; g < 32; g++)
+                        if ((all & (UINT32_C(1) << g)) && group_of[g] < 0)
+                                *ret_missing |= UINT32_C(1) << g;
+        }
+        return matched;
+}
+
+static bool approval_counts(const Approval *a, unsigned attempt) {
+        return a->approve && !a->lapsed && a->attempt == attempt;
+}
+
+static unsigned count_groups(const Step *st, unsigned attempt, const uint32_t *extra, uint32_t *ret_missing) {
+        uint32_t masks[STEP_APPROVERS_MAX + 1], all = st->n_approver_groups >= 32 ? UINT32_MAX :
+                (UINT32_C(1) << st->n_approver_groups) - 1;
+        size_t n = 0;
+
+        for (size_t i = 0; i < st->n_approvals && n < STEP_APPROVERS_MAX; i++)
+                if (approval_counts(&st->approvals[i], attempt))
+                        masks[n++] = st->approvals[i].groups & all;
+        if (extra)
+                masks[n++] = *extra & all;
+        return match_groups(masks, n, all, ret_missing);
+}
+
+unsigned step_count_approvals_for(const Step *st, unsigned attempt) {
         unsigned n = 0;
 
+        if (st->approvers_from_each)
+                return count_groups(st, attempt, NULL, NULL);
         for (size_t i = 0; i < st->n_approvals; i++)
-                if (st->approvals[i].approve && st->approvals[i].attempt == st->attempt)
-                        n++;
+                n += approval_counts(&st->approvals[i], attempt);
         return n;
+}
+
+unsigned step_count_approvals(const Step *st) {
+        return step_count_approvals_for(st, st->attempt);
+}
+
+unsigned step_count_groups_with(const Step *st, uint32_t mask, uint32_t *ret_missing) {
+        return count_groups(st, st->attempt, &mask, ret_missing);
 }
 
 bool uid_is_privileged(uid_t uid) {
@@ -136,7 +200,7 @@ uid_t session_creator_person(const Session *s) {
 
 bool step_approved_by(const Step *st, uid_t person) {
         for (size_t i = 0; i < st->n_approvals; i++)
-                if (st->approvals[i].approve && st->approvals[i].attempt == st->attempt &&
+                if (st->approvals[i].approve && !st->approvals[i].lapsed && st->approvals[i].attempt == st->attempt &&
                     approval_person(&st->approvals[i]) == person)
                         return true;
         return false;

@@ -50,6 +50,10 @@ typedef struct Approval {
         char *comment;
         char *digest;             /* the step digest this decision is bound to */
         unsigned attempt;         /* the step attempt it was given for */
+        uint32_t groups;          /* the step's approver groups the person was in when deciding (bit i:
+                                   * approver_groups[i]); 0 when the step names none */
+        bool lapsed;              /* an approval older than the step's approval_valid_for when another
+                                   * arrived, or when the step was to start: it no longer counts */
 } Approval;
 
 typedef struct Session Session;
@@ -94,6 +98,12 @@ struct Step {
         char *connector;
         bool requires_approval;
         unsigned approvals_required;
+        /* who may approve ("approvers" as an object): each approver in one of these Unix groups
+         * ("groups"), or one approver from each of them ("from_each": approvals_required is their
+         * number); none: anyone polkit allows */
+        char **approver_groups;
+        size_t n_approver_groups;
+        bool approvers_from_each;
         usec_t timeout_usec;
         int expect_exit;
         bool continue_on_failure; /* its failure does not stop the session ("on_failure": "continue") */
@@ -102,6 +112,7 @@ struct Step {
         usec_t retry_delay_usec;  /* the wait before each of them ("retry_delay") */
         usec_t approval_timeout_usec; /* how long it waits for its decisions ("approval_timeout"); 0: for ever */
         usec_t remind_before_usec;    /* a reminder this long before the deadline ("remind_before"); 0: none */
+        usec_t approval_valid_for_usec; /* how long an approval counts ("approval_valid_for"); 0: until used */
 
         StepState state;
         Approval *approvals;      /* every decision, over all attempts */
@@ -171,8 +182,16 @@ unsigned session_failed_steps(const Session *s);
 /* A finally step failed (or timed out). */
 bool session_finally_failed(const Session *s);
 
-/* Number of approvals (approve decisions) given for the step's current attempt. */
+/* Number of approvals (approve decisions, not lapsed) given for the step's current attempt; with
+ * "from_each", the number of its groups that distinct approvers stand for (a person in two of the
+ * groups stands for one of them). */
 unsigned step_count_approvals(const Step *step);
+/* The same for the approvals given for 'attempt'. */
+unsigned step_count_approvals_for(const Step *step, unsigned attempt);
+/* "from_each": how many groups the current attempt's approvals stand for with one more approver in
+ * the groups of 'mask' (greater than step_count_approvals() when that approver adds one), and
+ * the groups still without an approver (*ret_missing, a mask; may be NULL). */
+unsigned step_count_groups_with(const Step *step, uint32_t mask, uint32_t *ret_missing);
 /* The person behind a decision: its login uid, else its uid. */
 uid_t approval_person(const Approval *a);
 /* The person who created the session. */

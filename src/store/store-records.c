@@ -50,6 +50,10 @@ static json_t *approval_to_json(const Approval *a) {
                               "comment", strempty(a->comment),
                               "digest", strempty(a->digest),
                               "attempt", (json_int_t) a->attempt);
+        if (j && a->lapsed)
+                json_object_set_new(j, "lapsed", json_true());
+        if (j && a->groups)
+                json_object_set_new(j, "groups", json_integer((json_int_t) a->groups));
         return set_login(j, "login_uid", "login_user", a->login_uid, a->login_user);
 }
 
@@ -115,6 +119,22 @@ static json_t *step_to_json(const Step *st) {
                 json_object_set_new(j, "approval_deadline", json_integer((json_int_t) st->approval_deadline));
         if (j && st->reminded)
                 json_object_set_new(j, "reminded", json_true());
+        if (j && st->n_approver_groups > 0) {
+                json_t *g = json_array();
+                for (size_t i = 0; g && i < st->n_approver_groups; i++)
+                        if (json_array_append_new(g, json_string(st->approver_groups[i])) < 0) {
+                                json_decref(g);
+                                g = NULL;
+                        }
+                if (!g || json_object_set_new(j, "approver_groups", g) < 0) {
+                        json_decref(j);
+                        return NULL;
+                }
+                if (st->approvers_from_each)
+                        json_object_set_new(j, "approvers_from_each", json_true());
+        }
+        if (j && st->approval_valid_for_usec > 0)
+                json_object_set_new(j, "approval_valid_for_usec", json_integer((json_int_t) st->approval_valid_for_usec));
         if (j && st->n_hosts > 0 &&
             (json_object_set_new(j, "hosts", json_integer((json_int_t) st->n_hosts)) < 0 ||
              json_object_set_new(j, "max_concurrency", json_integer(st->max_concurrency)) < 0 ||
@@ -336,11 +356,31 @@ static int step_from_json(json_t *j, Step *st) {
             retry_at < 0 || (st->state == STEP_WAITING_RETRY && retry_at == 0))
                 return -EBADMSG;
         int64_t approval_timeout = get_int(j, "approval_timeout_usec", 0), remind = get_int(j, "remind_before_usec", 0),
-                deadline = get_int(j, "approval_deadline", 0);
+                deadline = get_int(j, "approval_deadline", 0), valid_for = get_int(j, "approval_valid_for_usec", 0);
         if (approval_timeout < 0 || approval_timeout > (int64_t) STEP_APPROVAL_TIMEOUT_MAX_USEC ||
             remind < 0 || (remind > 0 && remind >= approval_timeout) || deadline < 0 ||
-            (deadline > 0 && approval_timeout == 0))
+            (deadline > 0 && approval_timeout == 0) || valid_for < 0 ||
+            valid_for > (int64_t) STEP_APPROVAL_TIMEOUT_MAX_USEC)
                 return -EBADMSG;
+        st->approval_valid_for_usec = (usec_t) valid_for;
+        json_t *groups = json_object_get(j, "approver_groups"), *g;
+        if (groups) {
+                size_t k;
+                if (!json_is_array(groups) || json_array_size(groups) == 0 || json_array_size(groups) > STEP_APPROVERS_MAX)
+                        return -EBADMSG;
+                st->approver_groups = calloc(json_array_size(groups), sizeof(char *));
+                if (!st->approver_groups)
+                        return -ENOMEM;
+                json_array_foreach(groups, k, g) {
+                        if (!json_is_string(g))
+                                return -EBADMSG;
+                        st->approver_groups[k] = strdup(json_string_value(g));
+                        if (!st->approver_groups[k])
+                                return -ENOMEM;
+                        st->n_approver_groups++;
+                }
+        }
+        st->approvers_from_each = json_is_true(json_object_get(j, "approvers_from_each"));
         st->approval_timeout_usec = (usec_t) approval_timeout;
         st->remind_before_usec = (usec_t) remind;
         st->approval_deadline = (usec_t) deadline;
@@ -353,7 +393,8 @@ static int step_from_json(json_t *j, Step *st) {
         /* a record is trusted no further than its key and the bounds the engine relies on */
         if (st->approvals_required < 1 || st->approvals_required > STEP_APPROVERS_MAX ||
             st->exit_status < -1 || st->exit_status > 255 || st->signal < 0 || st->signal > 64 ||
-            st->expect_exit < 0 || st->expect_exit > 255 || st->attempt < 1)
+            st->expect_exit < 0 || st->expect_exit > 255 || st->attempt < 1 ||
+            (st->approvers_from_each && st->approvals_required != st->n_approver_groups))
                 return -EBADMSG;
 
         n_hosts = get_int(j, "hosts", 0);
@@ -382,6 +423,12 @@ static int step_from_json(json_t *j, Step *st) {
                         ap->approve = json_is_true(json_object_get(a, "approve"));
                         ap->time = (usec_t) get_int(a, "time", 0);
                         ap->attempt = (unsigned) get_int(a, "attempt", 1);
+                        ap->lapsed = json_is_true(json_object_get(a, "lapsed"));
+                        int64_t mask = get_int(a, "groups", 0);
+                        if (mask < 0 || mask > (int64_t) UINT32_MAX ||
+                            (mask >> st->n_approver_groups) != 0)
+                                return -EBADMSG;
+                        ap->groups = (uint32_t) mask;
                         if ((r = dup_str(a, "user", true, &ap->user)) < 0 ||
                             (r = get_login(a, "login_uid", "login_user", &ap->login_uid, &ap->login_user)) < 0 ||
                             (r = dup_str(a, "comment", false, &ap->comment)) < 0 ||

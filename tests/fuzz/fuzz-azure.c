@@ -11,7 +11,7 @@
  *        the exit status, and the streams (or their tails, marked truncated), whatever they hold;
  *   'p'  the permissions API's entries (JSON), over the actions the connector needs: what is
  *        granted agrees with a plain reading of Azure's rule, and the '*' patterns match as
- *        a simple recursive matcher says;
+ *        a table-driven matcher says;
  *   't'  a token response (JSON): a token only when there is one, a lifetime in (0, 24 h];
  *   'e'  an ARM error document and a VM instance view (JSON): the power state and the action
  *        named by an AuthorizationFailed message come from inside the document. */
@@ -170,15 +170,25 @@ static void fuzz_wrapper(const uint8_t *data, size_t size) {
         free(msg);
 }
 
-/* '*' matches any run of characters, case-insensitively: the obvious recursive reading */
-static bool glob_ref(const char *p, const char *s, unsigned depth) {
-        if (depth > 64)
-                return azure_action_matches(p, s);   /* deep patterns: not worth the time */
-        if (*p == '*')
-                return glob_ref(p + 1, s, depth + 1) || (*s && glob_ref(p, s + 1, depth + 1));
-        if (!*p)
-                return !*s;
-        return *s && tolower((unsigned char) *p) == tolower((unsigned char) *s) && glob_ref(p + 1, s + 1, depth);
+/* '*' matches any run of characters, case-insensitively, read another way: m[i][j] says whether
+ * the first i characters of the pattern match the first j of the string (a table, not the
+ * backtracking the connector uses; quadratic, where the obvious recursion is exponential) */
+static bool glob_ref(const char *p, const char *s) {
+        size_t np = strlen(p), ns = strlen(s);
+        bool *m = calloc((np + 1) * (ns + 1), sizeof(bool)), r;
+
+        check(m);
+#define M(i, j) m[(i) * (ns + 1) + (j)]
+        M(0, 0) = true;
+        for (size_t i = 1; i <= np; i++)
+                for (size_t j = 0; j <= ns; j++)
+                        M(i, j) = p[i - 1] == '*' ? (M(i - 1, j) || (j > 0 && M(i, j - 1))) :
+                                  j > 0 && M(i - 1, j - 1) &&
+                                  tolower((unsigned char) p[i - 1]) == tolower((unsigned char) s[j - 1]);
+        r = M(np, ns);
+#undef M
+        free(m);
+        return r;
 }
 
 static bool list_matches(json_t *patterns, const char *action) {
@@ -187,8 +197,8 @@ static bool list_matches(json_t *patterns, const char *action) {
 
         json_array_foreach(patterns, i, v) {
                 const char *pat = json_string_value(v);
-                if (pat && strlen(pat) < 128) {
-                        check(azure_action_matches(pat, action) == glob_ref(pat, action, 0));
+                if (pat && strlen(pat) < 4096) {
+                        check(azure_action_matches(pat, action) == glob_ref(pat, action));
                         if (azure_action_matches(pat, action))
                                 return true;
                 } else if (pat && azure_action_matches(pat, action))

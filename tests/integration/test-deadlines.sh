@@ -4,7 +4,8 @@
 # ListPendingApprovals and runbookctl pending; the reminder record; expiry with one of two
 # approvals (never run, rollback runs, session expired, its records); a deadline that passed while
 # runbookd was down (killed) expires the step as soon as it is back; an approval in time runs it
-# and nothing expires afterwards; runbookd.json's default.
+# and nothing expires afterwards; approval_valid_for (a lapsed approval, its record); runbookd.json's
+# default.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 require_runbookctl
 
@@ -18,6 +19,10 @@ write_runbook deadline <<'JSON'
   ],
   "rollback": [ { "name": "undo", "run": "echo ran >> {{dir}}/undo.marker", "approval": "none" } ]
 }
+JSON
+write_runbook valid-for <<'JSON'
+{ "parameters": { "dir": { "pattern": "^/[A-Za-z0-9/._-]+$" } },
+  "steps": [ { "name": "two", "run": "echo ran >> {{dir}}/two.marker", "approvers": 2, "approval_valid_for": 1 } ] }
 JSON
 write_runbook plain <<'JSON'
 { "steps": [ { "name": "only", "run": "true" } ] }
@@ -107,6 +112,29 @@ wait_past "$deadline3"
 assert_eq "$(session_prop "$id3" State)" succeeded "still succeeded after its deadline"
 assert_eq "$(journal RUNBOOK_REFERENCE="$R3" MESSAGE_ID=f7fc4700dacc4d2fba38a0bec1b2afbe | wc -l)" 0 "no expiry record"
 assert_eq "$(count_lines "$D3/gated.marker")" 1 "ran once"
+
+# ---- approval_valid_for: the first of two approvals is too old when the second arrives
+R5=$(ref e) D5="$WORK/e"; mkdir -p "$D5"
+id5=$(start_session "$ALICE" valid-for "$R5" dir "$D5") || die "StartSession failed"
+wait_step_state "$id5" 0 waiting_approval
+assert_eq "$(step_prop "$id5" 0 ApprovalValidFor)" 1000000 "ApprovalValidFor is 1 s"
+expect_ok "rbtest-bob approves" rb_call "$BOB" "$(session_path "$id5")" "$IFACE_SESSION" Approve s ""
+t_bob=$(step_prop "$id5" 0 Decisions | jq -r '.[0][5]')
+wait_past $((t_bob + 1000000))
+expect_ok "rbtest-carol approves after bob's approval is older than 1 s" \
+    rb_call "$CAROL" "$(session_path "$id5")" "$IFACE_SESSION" Approve s ""
+assert_eq "$(step_prop "$id5" 0 State)" waiting_approval "bob's approval lapsed: still waiting"
+assert_eq "$(step_prop "$id5" 0 Decisions | jq -r '[.[][4]] | join(",")')" "lapsed,approve" "Decisions: lapsed, approve"
+assert_eq "$(journal_wait 1 RUNBOOK_REFERENCE="$R5" MESSAGE_ID=9efd61b42405443d91ed19630f3a0846)" 1 "a lapse record"
+assert_match "$(journal_messages RUNBOOK_REFERENCE="$R5" MESSAGE_ID=9efd61b42405443d91ed19630f3a0846)" \
+    "^\[APPROVAL_LAPSED\] The approval of step 0 \(two\) in session $id5 by $BOB lapsed: given [0-9]+ s ago, older than approval_valid_for when another approval arrived \(1 s\); 1/2 approvals now$" \
+    "the lapse record names who and why"
+assert_eq "$(count_lines "$D5/two.marker")" 0 "not run on one valid approval"
+expect_ctl_ok "runbookctl show" "$BOB" show "$id5"
+assert_match "$CTL_OUT" "approved \(lapsed: approval_valid_for\) by $BOB" "runbookctl show marks the lapsed approval"
+expect_ok "rbtest-bob approves again" rb_call "$BOB" "$(session_path "$id5")" "$IFACE_SESSION" Approve s ""
+wait_session_state "$id5" succeeded
+assert_eq "$(count_lines "$D5/two.marker")" 1 "ran once"
 
 # ---- runbookd.json's default applies to a runbook that sets none
 kill_daemon -TERM
