@@ -18,6 +18,7 @@
 #define RUNBOOKD_ACTION_CANCEL_SESSION "org.runbookd1.cancel-session"
 #define RUNBOOKD_ACTION_MANAGE "org.runbookd1.manage"
 #define RUNBOOKD_ACTION_READ_OUTPUT "org.runbookd1.read-output"
+#define RUNBOOKD_ACTION_BREAK_GLASS "org.runbookd1.break-glass"
 
 #define BUS_ERROR_NO_SUCH_SESSION "org.runbookd1.Error.NoSuchSession"
 #define BUS_ERROR_NO_SUCH_STEP "org.runbookd1.Error.NoSuchStep"
@@ -35,3 +36,5 @@
 #define BUS_ERROR_STORE_FAILED "org.runbookd1.Error.StoreFailed"
 #define BUS_ERROR_APPROVER_UNIDENTIFIED "org.runbookd1.Error.ApproverUnidentified"
 #define BUS_ERROR_NOT_AN_APPROVER "org.runbookd1.Error.NotAnApprover"
+#define BUS_ERROR_BREAK_GLASS_FORBIDDEN "org.runbookd1.Error.BreakGlassForbidden"
+#define BUS_ERROR_NOT_REVIEWABLE "org.runbookd1.Error.NotReviewable"

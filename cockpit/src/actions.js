@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// actions.js - Approve, Reject (asks for a comment), Cancel, Retry; each reports its outcome in
+// actions.js - Approve, Reject (asks for a comment), Break glass (asks for a reason), Review,
+// Cancel, Retry; each reports its outcome in
 // words into a live region, the daemon's message included.
 import { call, explain, IFACE_SESSION, IFACE_STEP } from './bus.js';
 import { h, alert, button, replace, setInvalid } from './dom.js';
@@ -39,6 +40,26 @@ export async function reject(region, stepPath, label) {
                () => call(stepPath, IFACE_STEP, 'Reject', 's', [comment]));
 }
 
+export async function breakGlass(region, sessionPath, label) {
+    const reason = await askComment(`Break glass: run ${label} without its approvals`,
+                                    'Why must it run now, without the approvals it still needs? The reason is recorded, ' +
+                                    'logged at warning priority, and someone else must review the session afterwards.',
+                                    { action: 'Break glass', field: 'Reason', required: 'A reason is required to break the glass.' });
+    if (reason === null)
+        return false;
+    return run(region, `Breaking the glass on ${label} failed`, `${label} runs by break-glass; the session needs a review.`,
+               () => call(sessionPath, IFACE_SESSION, 'BreakGlass', 's', [reason]));
+}
+
+export async function review(region, sessionPath, label) {
+    const comment = await askComment(`Review ${label}`, 'A step of this session ran by break-glass. What did you check?',
+                                     { action: 'Review', variant: 'primary', required: 'A comment is required to review.' });
+    if (comment === null)
+        return false;
+    return run(region, `Reviewing ${label} failed`, `Reviewed ${label}.`,
+               () => call(sessionPath, IFACE_SESSION, 'Review', 's', [comment]));
+}
+
 export async function cancel(region, sessionPath, label) {
     const ok = await confirmDialog(`Cancel ${label}?`,
                                    'A running step is stopped (its whole process group) and the steps that have not run are skipped. This cannot be undone.',
@@ -75,7 +96,8 @@ function modal(title, bodyNodes, makeButtons) {
     });
 }
 
-function askComment(title, help) {
+function askComment(title, help, { action = 'Reject', variant = 'danger', field = 'Comment',
+                                   required = 'A comment is required to reject.' } = {}) {
     const input = h('textarea', { id: 'rb-comment', rows: 3, maxlength: 4096, 'aria-describedby': 'rb-comment-help',
                                   'aria-invalid': 'false', required: true });
     const wrap = h('span', { class: 'pf-v5-c-form-control pf-m-textarea pf-m-resize-vertical' }, input);
@@ -85,7 +107,7 @@ function askComment(title, help) {
                    h('div', { class: 'pf-v5-c-form__group' },
                      h('div', { class: 'pf-v5-c-form__group-label' },
                        h('label', { class: 'pf-v5-c-form__label', for: 'rb-comment' },
-                         h('span', { class: 'pf-v5-c-form__label-text', text: 'Comment' }),
+                         h('span', { class: 'pf-v5-c-form__label-text', text: field }),
                          h('span', { class: 'pf-v5-c-form__label-required', 'aria-hidden': 'true', text: ' *' }))),
                      h('div', { class: 'pf-v5-c-form__group-control' }, wrap, helpEl)));
     return modal(title, form, close => {
@@ -94,14 +116,14 @@ function askComment(title, help) {
             if (!v) {
                 setInvalid(wrap, input, true);
                 replace(helpEl, h('div', { class: 'pf-v5-c-helper-text__item pf-m-error' },
-                                  h('span', { class: 'pf-v5-c-helper-text__item-text', text: 'A comment is required to reject.' })));
+                                  h('span', { class: 'pf-v5-c-helper-text__item-text', text: required })));
                 input.focus();
                 return;
             }
             close(v);
         };
         form.addEventListener('submit', ev => { ev.preventDefault(); submit() });
-        return [button('Reject', { variant: 'danger', onClick: submit }),
+        return [button(action, { variant, onClick: submit }),
                 button('Cancel', { variant: 'link', onClick: () => close(null) })];
     }).then(v => (v === undefined ? null : v));
 }

@@ -129,8 +129,10 @@ export async function listPendingApprovals() {
 
 // One page of ListSessions, newest first: { sessions, next } — next is the id to pass as
 // `before` for the page after it, 0 when there is none. `states`: only these (all when empty).
-export async function listSessions({ states = [], before = 0, limit = 200 } = {}) {
+export async function listSessions({ states = [], before = 0, limit = 200, unreviewed = false } = {}) {
     const options = { limit: { t: 'u', v: limit } };
+    if (unreviewed)
+        options.unreviewed = { t: 'b', v: true };
     if (states.length)
         options.states = { t: 'as', v: states };
     if (before)
@@ -140,11 +142,11 @@ export async function listSessions({ states = [], before = 0, limit = 200 } = {}
 }
 
 // The newest `count` sessions in `states` (all when empty), page by page: { sessions, more }.
-export async function listNewestSessions(states, count) {
+export async function listNewestSessions(states, count, unreviewed = false) {
     const sessions = [];
     let before = 0;
     do {
-        const page = await listSessions({ states, before, limit: Math.min(1000, count - sessions.length) });
+        const page = await listSessions({ states, before, limit: Math.min(1000, count - sessions.length), unreviewed });
         sessions.push(...page.sessions);
         before = page.next;
     } while (before && sessions.length < count);

@@ -21,8 +21,8 @@ function init() {
     const pending = new Store(listPendingApprovals);
     // the Sessions tab's list: the newest `count` sessions in the state filtered on, fetched page
     // by page (the daemon bounds each call); "Show more" raises count
-    const sessionsQuery = { states: [], count: 200 };
-    const sessions = new Store(() => listNewestSessions(sessionsQuery.states, sessionsQuery.count));
+    const sessionsQuery = { states: [], count: 200, unreviewed: false };
+    const sessions = new Store(() => listNewestSessions(sessionsQuery.states, sessionsQuery.count, sessionsQuery.unreviewed));
     const ctx = {
         user: null,
         pending,

@@ -9,7 +9,7 @@ import {
     IFACE_SESSION, IFACE_STEP, SESSION_FINISHED,
 } from './bus.js';
 import { h, button, replace, stateLabel, descriptionList, alert } from './dom.js';
-import { approve, reject, cancel, retry, showError } from './actions.js';
+import { approve, reject, breakGlass, review, cancel, retry, showError } from './actions.js';
 import * as fmt from './format.js';
 
 const WHO_READS = 'Members of the group systemd-journal (or adm) may read the system journal.';
@@ -73,6 +73,11 @@ export function sessionView(ctx, id) {
                 text: `${session.FailedSteps} (allowed by on_failure: continue)` })] : null,
             session.Rollback && session.Rollback !== 'none' ? ['Rollback', h('span', { id: 'rb-session-rollback',
                 text: session.Rollback })] : null,
+            session.Review === 'required' ? ['Review', h('span', { id: 'rb-session-review', class: 'rb-step-error',
+                text: 'required: a step ran by break-glass' })] : null,
+            session.Review === 'done' ? ['Review', h('span', { id: 'rb-session-review',
+                text: `done by ${session.ReviewedBy} at ${fmt.time(session.ReviewedAt)}` +
+                      (session.ReviewComment ? `: “${session.ReviewComment}”` : '') })] : null,
         ]));
         renderActions();
     }
@@ -89,6 +94,13 @@ export function sessionView(ctx, id) {
                 waiting ? button(`Reject step ${waiting.Index}`, {
                     variant: 'danger', 'data-action': 'reject',
                     onClick: () => reject(messages, `${path}/step/${waiting.Index}`, stepLabel(waiting)),
+                }) : null,
+                waiting ? button('Break glass…', {
+                    variant: 'danger', 'data-action': 'break-glass',
+                    onClick: () => breakGlass(messages, path, stepLabel(waiting)),
+                }) : null,
+                session.Review === 'required' ? button('Review', {
+                    variant: 'primary', 'data-action': 'review', onClick: () => review(messages, path, label),
                 }) : null,
                 !finished ? button('Cancel session', {
                     variant: 'secondary', 'data-action': 'cancel', onClick: () => cancel(messages, path, label),
@@ -176,7 +188,8 @@ export function sessionView(ctx, id) {
                      s.Error ? ['Error', h('span', { class: 'rb-step-error', text: s.Error })] : null,
                      decisions.length ? ['Decisions', h('ul', { class: 'rb-approvals' },
                          decisions.map(([uid, loginUid, user, loginUser, decision, t, , comment]) =>
-                             h('li', {}, `${decision === 'approve' ? 'Approved' : decision === 'lapsed' ? 'Approved (lapsed)' : 'Rejected'} by ` +
+                             h('li', {}, `${decision === 'approve' ? 'Approved' : decision === 'lapsed' ? 'Approved (lapsed)' :
+                                             decision === 'break_glass' ? 'BREAK-GLASS' : 'Rejected'} by ` +
                                `${loginUser && loginUid !== uid ? `${loginUser} (as ${user})` : user} at ${fmt.time(t)}`,
                                comment ? `: “${comment}”` : '')))] : null,
                  ]),

@@ -8,6 +8,7 @@ import * as fmt from './format.js';
 const STATES = ['created', 'waiting_approval', 'running', 'succeeded', 'failed', 'rejected', 'cancelled', 'interrupted',
                 'expired'];
 const PAGE = 200;
+const UNREVIEWED = 'unreviewed';
 
 export function sessionsView(ctx, query) {
     const root = h('section', { class: 'pf-v5-c-page__main-section rb-stack', 'aria-labelledby': 'rb-title' });
@@ -15,13 +16,19 @@ export function sessionsView(ctx, query) {
     const body = h('div', { id: 'rb-sessions' });
     const stateSel = h('select', { id: 'rb-filter-state', 'aria-label': 'Filter by state' },
                        h('option', { value: '', text: 'All states' }),
-                       STATES.map(s => h('option', { value: s, text: s.replaceAll('_', ' ') })));
-    stateSel.value = STATES.includes(query.state) ? query.state : '';
+                       STATES.map(s => h('option', { value: s, text: s.replaceAll('_', ' ') })),
+                       // not a state: the sessions that ran a step by break-glass and wait for a review
+                       h('option', { value: UNREVIEWED, text: 'needs review (break-glass)' }));
+    stateSel.value = STATES.includes(query.state) || query.state === UNREVIEWED ? query.state : '';
     const refInput = h('input', { id: 'rb-filter-reference', type: 'search', placeholder: 'Reference contains…',
                                   'aria-label': 'Filter by reference', autocomplete: 'off' });
     refInput.value = query.reference || '';
-    ctx.sessionsQuery.states = stateSel.value ? [stateSel.value] : [];
-    ctx.sessionsQuery.count = PAGE;
+    const setQuery = () => {
+        ctx.sessionsQuery.unreviewed = stateSel.value === UNREVIEWED;
+        ctx.sessionsQuery.states = stateSel.value && stateSel.value !== UNREVIEWED ? [stateSel.value] : [];
+        ctx.sessionsQuery.count = PAGE;
+    };
+    setQuery();
 
     const toolbar = h('div', { class: 'pf-v5-c-toolbar' },
                       h('div', { class: 'pf-v5-c-toolbar__content' },
@@ -45,7 +52,8 @@ export function sessionsView(ctx, query) {
         const loaded = store.value ? store.value.sessions : [];
         const more = store.value ? store.value.more : false;
         // a reload for another state may still be on its way: show only what matches
-        const rows = loaded.filter(s => (!state || s.state === state) && (!ref || s.reference.toLowerCase().includes(ref)));
+        const rows = loaded.filter(s => (!state || state === UNREVIEWED || s.state === state) &&
+                                        (!ref || s.reference.toLowerCase().includes(ref)));
         const showMore = more
             ? h('button', { type: 'button', class: 'pf-v5-c-button pf-m-link pf-m-inline', id: 'rb-sessions-more',
                             onclick: () => { ctx.sessionsQuery.count += PAGE; ctx.sessions.refresh() } }, 'Show more')
@@ -81,8 +89,7 @@ export function sessionsView(ctx, query) {
         render(ctx.sessions);
     };
     stateSel.addEventListener('change', () => {
-        ctx.sessionsQuery.states = stateSel.value ? [stateSel.value] : [];
-        ctx.sessionsQuery.count = PAGE;
+        setQuery();
         onFilter();
         ctx.sessions.refresh();
     });

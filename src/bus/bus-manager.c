@@ -153,6 +153,7 @@ struct list_ctx {
         usec_t since;
         unsigned limit, n;
         bool reached_since;
+        bool unreviewed;           /* only sessions that need a review (after a break-glass) */
 };
 
 static int list_session_cb(const SessionSummary *sum, void *userdata) {
@@ -165,6 +166,8 @@ static int list_session_cb(const SessionSummary *sum, void *userdata) {
                 return 1;
         }
         if (c->states != 0 && (sum->state < 0 || !(c->states & (UINT64_C(1) << sum->state))))
+                return 0;
+        if (c->unreviewed && !sum->review_required)
                 return 0;
         path = session_path(sum->id);
         if (!path)
@@ -212,6 +215,13 @@ static int read_list_options(sd_bus_message *m, struct list_ctx *c, uint32_t *be
                         if (r < 0)
                                 return r;
                         r = sd_bus_message_exit_container(m);
+                } else if (streq(key, "unreviewed")) {
+                        int v;
+                        r = sd_bus_message_enter_container(m, 'v', "b");
+                        if (r < 0)
+                                goto type;
+                        r = sd_bus_message_read(m, "b", &v);
+                        c->unreviewed = v;
                 } else if (streq(key, "since")) {
                         uint64_t v;
                         r = sd_bus_message_enter_container(m, 'v', "t");
@@ -232,7 +242,7 @@ static int read_list_options(sd_bus_message *m, struct list_ctx *c, uint32_t *be
                 } else
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
                                                  "ListSessions: unknown option '%s' (known: states as, since t, "
-                                                 "before u, limit u).", utf8_cut(key, 64, buf, sizeof buf));
+                                                 "before u, limit u, unreviewed b).", utf8_cut(key, 64, buf, sizeof buf));
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m); /* the variant */
                 if (r >= 0)
@@ -245,7 +255,8 @@ static int read_list_options(sd_bus_message *m, struct list_ctx *c, uint32_t *be
         return sd_bus_message_exit_container(m);
 type:
         return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
-                                 "ListSessions: option '%s' has the wrong type (states as, since t, before u, limit u).",
+                                 "ListSessions: option '%s' has the wrong type (states as, since t, before u, limit u, "
+                                 "unreviewed b).",
                                  utf8_cut(key, 64, buf, sizeof buf));
 }
 

@@ -136,6 +136,10 @@ SESSION_GETTER(finished_at, "t", (uint64_t) s->finished_at)
 SESSION_GETTER(current_step, "i", (int32_t) s->current_step)
 SESSION_GETTER(error, "s", strempty(s->error))
 SESSION_GETTER(rollback, "s", rollback_state_to_string(s->rollback))
+SESSION_GETTER(review, "s", review_state_to_string(s->review))
+SESSION_GETTER(reviewed_by, "s", s->review == REVIEW_DONE ? strempty(s->reviewer.login_user ?: s->reviewer.user) : "")
+SESSION_GETTER(reviewed_at, "t", (uint64_t) (s->review == REVIEW_DONE ? s->reviewer.time : 0))
+SESSION_GETTER(review_comment, "s", s->review == REVIEW_DONE ? strempty(s->reviewer.comment) : "")
 
 static int property_get_parameters(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -199,6 +203,101 @@ static int session_caller(Manager *m, sd_bus_message *message, const Session *s,
 
         (void) snprintf(id, sizeof id, "%u", s->id);
         return bus_authorized_caller(m, message, action, details, who, error);
+}
+
+/* Break-glass: the waiting step runs without the approvals it still needs (polkit's
+ * org.runbookd1.break-glass, asked with the step's details as approve-step is, so that the
+ * decision binds to what the caller was shown), and the session then needs a review. */
+static int method_break_glass(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        Manager *m = manager_of(message);
+        _cleanup_free_ char *user = NULL, *what = NULL;
+        _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
+        char sid[16], idx[16];
+        const char *reason;
+        Step *st;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &reason);
+        if (r < 0)
+                return r;
+        r = bus_check_text("reason", reason, COMMENT_MAX, error);
+        if (r < 0)
+                return r;
+        if (isempty(reason))
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER,
+                                         "BreakGlass needs a reason: it is recorded, sent and reviewed.");
+        if (!engine_session_is_active(s) || session_state_is_final(s->state))
+                return sd_bus_error_setf(error, BUS_ERROR_SESSION_FINISHED, "Session %u is finished (%s).", s->id,
+                                         session_state_to_string(s->state));
+        st = session_waiting_step(s);
+        if (!st)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_WAITING_APPROVAL,
+                                         "Session %u has no step waiting for approval (it is %s).", s->id,
+                                         session_state_to_string(s->state));
+        if (json_is_false(json_object_get(s->snapshot, "break_glass")))
+                return sd_bus_error_setf(error, BUS_ERROR_BREAK_GLASS_FORBIDDEN,
+                                         "Runbook %s forbids break-glass (\"break_glass\": false): step %u (%s) of "
+                                         "session %u needs its approvals.", s->runbook, st->index, st->name, s->id);
+        if (asprintf_safe(&what, "step %u (%s) of session %u", st->index, st->name, s->id) < 0)
+                return -ENOMEM;
+        snprintf(sid, sizeof sid, "%u", s->id);
+        snprintf(idx, sizeof idx, "%u", st->index);
+        const char *details[] = {
+                "session", sid, "step", idx, "runbook", s->runbook, "step_name", st->name,
+                "phase", step_phase_to_string(st->phase), "command", st->command, "target", st->target,
+                "digest", strempty(st->digest), "reason", reason, NULL,
+        };
+        r = bus_authorized_caller(m, message, RUNBOOKD_ACTION_BREAK_GLASS, details, &who, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit is asked; the call comes back */
+        user = identity_describe(&who);
+        r = engine_break_glass(m->engine, st, &who, reason);
+        if (r == -EPERM)
+                return sd_bus_error_setf(error, BUS_ERROR_BREAK_GLASS_FORBIDDEN, "Runbook %s forbids break-glass.",
+                                         s->runbook);
+        if (r < 0)
+                return bus_error_from_engine(error, r, what, NULL);
+        log_warning("Break-glass on %s by %s.", what, strna(user));
+        return bus_reply_durable_empty(m, message);
+}
+
+/* The review after a break-glass: someone polkit allows to approve steps, not who broke the glass. */
+static int method_review(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        Manager *m = manager_of(message);
+        _cleanup_free_ char *user = NULL;
+        _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
+        const char *comment;
+        uint32_t sid = s->id;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &comment);
+        if (r < 0)
+                return r;
+        r = bus_check_text("comment", comment, COMMENT_MAX, error);
+        if (r < 0)
+                return r;
+        if (s->review != REVIEW_REQUIRED)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_REVIEWABLE, "Session %u needs no review (%s).", s->id,
+                                         s->review == REVIEW_DONE ? "it was reviewed already" : "no step ran by break-glass");
+        r = session_caller(m, message, s, RUNBOOKD_ACTION_APPROVE_STEP, &who, error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        user = identity_describe(&who);
+        r = engine_review(m->engine, s, &who, comment);
+        if (r == -EPERM)
+                return sd_bus_error_setf(error, BUS_ERROR_SELF_APPROVAL_FORBIDDEN, "%s broke the glass in session %u: "
+                                         "its review needs someone else.", strna(user), sid);
+        if (r == -ENOMSG)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_REVIEWABLE, "Session %u needs no review.", sid);
+        if (r < 0) {
+                _cleanup_free_ char *what = NULL;
+                (void) asprintf_safe(&what, "session %u", sid);
+                return bus_error_from_engine(error, r, strna(what), NULL);
+        }
+        log_info("Session %u reviewed by %s.", sid, strna(user));
+        return bus_reply_durable_empty(m, message);
 }
 
 static int method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -276,11 +375,19 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FailedSteps", "u", property_get_failed_steps, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Rollback", "s", property_get_rollback, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Review", "s", property_get_review, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ReviewedBy", "s", property_get_reviewed_by, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ReviewedAt", "t", property_get_reviewed_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ReviewComment", "s", property_get_review_comment, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Approve", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_approve,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reject", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_reject,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Retry", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_retry, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("BreakGlass", SD_BUS_ARGS("s", reason), SD_BUS_NO_RESULT, method_break_glass,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Review", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_review,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

@@ -49,6 +49,7 @@ STEP_GETTER(approval_timeout, "t", (uint64_t) st->approval_timeout_usec)
 STEP_GETTER(remind_before, "t", (uint64_t) st->remind_before_usec)
 STEP_GETTER(approval_valid_for, "t", (uint64_t) st->approval_valid_for_usec)
 STEP_GETTER(approvers_from_each, "b", (int) st->approvers_from_each)
+STEP_GETTER(break_glass, "b", (int) (step_break_glass(st, st->attempt) != NULL))
 STEP_GETTER(error, "s", strempty(st->error))
 STEP_GETTER(truncated, "b", (int) st->truncated)
 
@@ -68,9 +69,10 @@ static char *step_groups_text(const Step *st, uint32_t mask) {
         return t;
 }
 
-/* "approve", "reject", or "lapsed" (an approval that no longer counts: approval_valid_for) */
+/* "approve", "reject", "lapsed" (an approval that no longer counts: approval_valid_for) or
+ * "break_glass" (Session.BreakGlass; the comment is the reason) */
 static const char *approval_decision(const Approval *a) {
-        return !a->approve ? "reject" : a->lapsed ? "lapsed" : "approve";
+        return !a->approve ? "reject" : a->break_glass ? "break_glass" : a->lapsed ? "lapsed" : "approve";
 }
 
 static int property_get_approver_groups(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -324,6 +326,7 @@ const sd_bus_vtable step_vtable[] = {
         SD_BUS_PROPERTY("ApprovalValidFor", "t", property_get_approval_valid_for, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ApproverGroups", "as", property_get_approver_groups, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ApproversFromEach", "b", property_get_approvers_from_each, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("BreakGlass", "b", property_get_break_glass, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Error", "s", property_get_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Truncated", "b", property_get_truncated, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Results", "a(ssiittbs)", property_get_results, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -202,6 +202,16 @@ int verb_cancel(int argc, char *argv[]) {
         return call_object(argv[1], NULL, "Cancel", RUNBOOKD_ACTION_CANCEL_SESSION, "cancel", NULL);
 }
 
+int verb_break_glass(int argc, char *argv[]) {
+        if (isempty(arg_comment))
+                return cli_error(-EINVAL, "break-glass needs a reason: runbookctl break-glass ID -m REASON");
+        return call_object(argv[1], NULL, "BreakGlass", RUNBOOKD_ACTION_BREAK_GLASS, "break the glass in", arg_comment);
+}
+
+int verb_review(int argc, char *argv[]) {
+        return call_object(argv[1], NULL, "Review", RUNBOOKD_ACTION_APPROVE_STEP, "review", strempty(arg_comment));
+}
+
 int verb_retry(int argc, char *argv[]) {
         return call_object(argv[1], NULL, "Retry", RUNBOOKD_ACTION_START_SESSION, "retry", NULL);
 }

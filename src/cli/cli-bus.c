@@ -248,6 +248,9 @@ void session_info_done(SessionInfo *s) {
         free(s->created_by);
         free(s->error);
         free(s->rollback);
+        free(s->review);
+        free(s->reviewed_by);
+        free(s->review_comment);
         strv_free(s->parameters);
         strv_free(s->steps);
         for (size_t i = 0; i < s->n_step_info; i++)
@@ -530,6 +533,14 @@ static int session_property(sd_bus_message *m, const char *name, SessionInfo *s)
                 return READ_BASIC("u", &s->failed_steps);
         if (streq(name, "Rollback"))
                 return read_string(m, &s->rollback);
+        if (streq(name, "Review"))
+                return read_string(m, &s->review);
+        if (streq(name, "ReviewedBy"))
+                return read_string(m, &s->reviewed_by);
+        if (streq(name, "ReviewComment"))
+                return read_string(m, &s->review_comment);
+        if (streq(name, "ReviewedAt"))
+                return READ_BASIC("t", &s->reviewed_at);
         if (streq(name, "Parameters"))
                 return read_strv(m, "a{ss}", &s->parameters, true);
         if (streq(name, "Steps"))

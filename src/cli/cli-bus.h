@@ -85,6 +85,8 @@ typedef struct SessionInfo {
         char *path;
         uint32_t id;
         char *runbook, *reference, *state, *created_by, *error, *rollback;
+        char *review, *reviewed_by, *review_comment;   /* Review, ReviewedBy, ReviewComment */
+        usec_t reviewed_at;
         char **parameters; /* key, value, key, value, …, NULL */
         uint32_t created_by_uid, failed_steps;
         usec_t created_at, finished_at;

@@ -53,6 +53,8 @@ static int list_sessions_paged(sd_bus *bus, char **states, uint64_t since, unsig
                 }
                 if (r >= 0 && since > 0)
                         r = sd_bus_message_append(call, "{sv}", "since", "t", since);
+                if (r >= 0 && arg_unreviewed)
+                        r = sd_bus_message_append(call, "{sv}", "unreviewed", "b", 1);
                 if (r >= 0 && before > 0)
                         r = sd_bus_message_append(call, "{sv}", "before", "u", before);
                 if (r >= 0)
@@ -372,6 +374,7 @@ static int show_json(const SessionInfo *s) {
             json_add_string(o, "error", s->error) < 0 || json_add_string(o, "path", s->path) < 0 ||
             json_add_integer(o, "failed_steps", s->failed_steps) < 0 ||
             json_add_string(o, "rollback", s->rollback ?: "none") < 0 ||
+            json_add_string(o, "review", s->review ?: "none") < 0 ||
             json_object_set(o, "steps", steps) < 0)
                 return -ENOMEM;
         return json_print(o);
@@ -468,9 +471,11 @@ static void show_step(const StepInfo *st) {
                         const Approval *a = &st->approvals[i];
                         char who[160];
                         printf("%*s  %s %s by %s (uid %u) on %s", 14, "",
-                               streq_ptr(a->decision, "approve") ? "✓" : streq_ptr(a->decision, "lapsed") ? "-" : "✗",
+                               streq_ptr(a->decision, "approve") ? "✓" : streq_ptr(a->decision, "lapsed") ? "-" :
+                               streq_ptr(a->decision, "break_glass") ? "!" : "✗",
                                streq_ptr(a->decision, "approve") ? "approved" :
-                               streq_ptr(a->decision, "lapsed") ? "approved (lapsed: approval_valid_for)" : "rejected",
+                               streq_ptr(a->decision, "lapsed") ? "approved (lapsed: approval_valid_for)" :
+                               streq_ptr(a->decision, "break_glass") ? "BREAK-GLASS" : "rejected",
                                cli_esc(approval_who(a, who, sizeof who)), a->uid,
                                format_timestamp_both(buf, sizeof buf, a->time));
                         if (!isempty(a->comment))
@@ -577,6 +582,16 @@ int verb_show(int argc, char *argv[]) {
                 FIELD("Rollback");
                 printf("%s%s%s\n", ansi(streq(s.rollback, "succeeded") ? ANSI_GREEN : ANSI_RED), cli_esc(s.rollback),
                        ansi(ANSI_NORMAL));
+        }
+        if (streq_ptr(s.review, "required")) {
+                FIELD("Review");
+                printf("%srequired%s (a step ran by break-glass: runbookctl review %u)\n", ansi(ANSI_RED),
+                       ansi(ANSI_NORMAL), s.id);
+        } else if (streq_ptr(s.review, "done")) {
+                FIELD("Review");
+                printf("done by %s on %s%s%s%s\n", cli_esc(s.reviewed_by), format_timestamp_both(buf, sizeof buf, s.reviewed_at),
+                       isempty(s.review_comment) ? "" : ": \"", isempty(s.review_comment) ? "" : cli_esc(s.review_comment),
+                       isempty(s.review_comment) ? "" : "\"");
         }
         for (size_t i = 0; i < s.n_step_info; i++)
                 show_step(&s.step_info[i]);

@@ -91,7 +91,8 @@ static void report_step(Watch *w, size_t i) {
                 clear_status(w);
                 printf("  Step %u %s by %s%s%s%s\n", st->index,
                        streq_ptr(a->decision, "approve") ? "approved" :
-                       streq_ptr(a->decision, "lapsed") ? "approved (lapsed)" : "rejected",
+                       streq_ptr(a->decision, "lapsed") ? "approved (lapsed)" :
+                       streq_ptr(a->decision, "break_glass") ? "run by BREAK-GLASS" : "rejected",
                        cli_esc(approval_who(a, who, sizeof who)),
                        isempty(a->comment) ? "" : ": \"", strempty(a->comment), isempty(a->comment) ? "" : "\"");
                 fflush(stdout);

@@ -18,6 +18,7 @@ const char *arg_reference = "";
 bool arg_watch = false;
 bool arg_until_end = false;
 const char *arg_comment = NULL;
+bool arg_unreviewed = false;
 char **arg_states = NULL;
 unsigned arg_limit = 0;
 uint64_t arg_since = 0;
@@ -41,12 +42,13 @@ typedef struct Verb {
 static const Verb verbs[] = {
         { "runbooks", 0, 0, verb_runbooks, "runbooks", "List the runbooks runbookd can run", TABLE_OPTS },
         { "targets", 0, 0, verb_targets, "targets", "List the targets steps can run on", TABLE_OPTS },
-        { "list", 0, 0, verb_list, "list [--state=STATE[,STATE…]] [--since=TIME] [--limit=N]",
+        { "list", 0, 0, verb_list, "list [--state=STATE[,STATE…]] [--since=TIME] [--limit=N] [--unreviewed]",
           "List sessions, newest first",
           "     --state=STATES    only sessions in these states (comma-separated; 'help' lists them)\n"
           "     --since=TIME      only sessions created since TIME: 'YYYY-MM-DD[ HH:MM[:SS]]' (local\n"
           "                       time), '@SECONDS' since the epoch, or '-N' + s, m, h or d (ago)\n"
-          "     --limit=N         at most the N newest (default: all, fetched page by page)\n" TABLE_OPTS },
+          "     --limit=N         at most the N newest (default: all, fetched page by page)\n"
+          "     --unreviewed      only sessions that ran a step by break-glass and need a review\n" TABLE_OPTS },
         { "pending", 0, 0, verb_pending, "pending", "List every step waiting for approval", TABLE_OPTS },
         { "show", 1, 1, verb_show, "show ID", "Show a session and each of its steps",
           "     --no-pager        do not pipe into a pager\n" JSON_OPT },
@@ -73,6 +75,14 @@ static const Verb verbs[] = {
         { "cancel", 1, 1, verb_cancel, "cancel ID", "Cancel a session (stops its running step)",
           "     --no-ask-password  do not ask for authentication\n" },
         { "retry", 1, 1, verb_retry, "retry ID", "Re-arm the interrupted or failed step of a session behind a fresh approval",
+          "     --no-ask-password  do not ask for authentication\n" },
+        { "break-glass", 1, 1, verb_break_glass, "break-glass ID -m REASON",
+          "Run the step waiting for approval without the approvals it still needs (loud: recorded, reviewed)",
+          "  -m --comment=TEXT     the reason (required)\n"
+          "     --no-ask-password  do not ask for authentication\n" },
+        { "review", 1, 1, verb_review, "review ID [-m COMMENT]",
+          "Review a session that ran a step by break-glass (someone other than who broke the glass)",
+          "  -m --comment=TEXT     the comment recorded with the review\n"
           "     --no-ask-password  do not ask for authentication\n" },
         { "watch", 1, 1, verb_watch, "watch ID [--until-end]", "Follow a session live until it ends or waits for approval",
           "     --until-end        keep following through approvals until the session ends\n" },
@@ -155,6 +165,7 @@ static void help_verb(const Verb *v) {
 enum {
         ARG_VERSION = 0x100,
         ARG_UNTIL_END,
+        ARG_UNREVIEWED,
         ARG_STATE,
         ARG_SINCE,
         ARG_LIMIT,
@@ -283,6 +294,7 @@ static int parse_argv(int argc, char *argv[], bool *ret_help) {
                 { "reference", required_argument, NULL, 'r' },
                 { "watch", no_argument, NULL, 'w' },
                 { "until-end", no_argument, NULL, ARG_UNTIL_END },
+                { "unreviewed", no_argument, NULL, ARG_UNREVIEWED },
                 { "comment", required_argument, NULL, 'm' },
                 { "state", required_argument, NULL, ARG_STATE },
                 { "since", required_argument, NULL, ARG_SINCE },
@@ -327,6 +339,9 @@ static int parse_argv(int argc, char *argv[], bool *ret_help) {
                         break;
                 case ARG_UNTIL_END:
                         arg_until_end = true;
+                        break;
+                case ARG_UNREVIEWED:
+                        arg_unreviewed = true;
                         break;
                 case 'm':
                         arg_comment = optarg;

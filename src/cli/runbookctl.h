@@ -24,6 +24,7 @@ extern const char *arg_reference;
 extern bool arg_watch;
 extern bool arg_until_end;
 extern const char *arg_comment;
+extern bool arg_unreviewed;  /* list --unreviewed */
 extern char **arg_states;
 extern unsigned arg_limit;   /* list --limit; 0: all */
 extern uint64_t arg_since;   /* list --since, µs since the epoch; 0: any */
@@ -45,6 +46,8 @@ int verb_approve(int argc, char *argv[]);
 int verb_reject(int argc, char *argv[]);
 int verb_cancel(int argc, char *argv[]);
 int verb_retry(int argc, char *argv[]);
+int verb_break_glass(int argc, char *argv[]);
+int verb_review(int argc, char *argv[]);
 int verb_watch(int argc, char *argv[]);
 int verb_logs(int argc, char *argv[]);
 int verb_check(int argc, char *argv[]);

@@ -26,7 +26,7 @@ static const char *const step_phase_key[_PHASE_MAX] = {
 
 static const char *const runbook_keys[] = {
         "description", "parameters", "target", "prechecks", "steps", "postchecks", "rollback", "finally",
-        "approval_timeout", "remind_before", "approval_valid_for", NULL,
+        "approval_timeout", "remind_before", "approval_valid_for", "break_glass", NULL,
 };
 static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
 static const char *const step_keys[] = {
@@ -706,6 +706,10 @@ int runbook_from_json(json_t *doc, const char *name, const char *source, Runbook
                             ret_error);
         if (r < 0)
                 return r;
+        /* read again from the session's snapshot of the document (engine_break_glass()) */
+        if (json_object_get(doc, "break_glass") && !json_is_boolean(json_object_get(doc, "break_glass")))
+                return config_error(ret_error, source, "$.break_glass", "must be true or false (false: no step of this "
+                                    "runbook may run by break-glass)");
 
         params = json_object_get(doc, "parameters");
         if (params) {

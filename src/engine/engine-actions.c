@@ -403,6 +403,94 @@ int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment)
         return 0;
 }
 
+int engine_break_glass(Engine *e, Step *st, const Identity *who, const char *reason) {
+        Session *s = st->session;
+        PersistCtx c = { .session = s };
+        ReviewState old_review = s->review;
+        int r;
+
+        if (!session_rt(s)->active || session_state_is_final(s->state))
+                return -ESHUTDOWN;
+        if (st->state != STEP_WAITING_APPROVAL || session_current(s) != st)
+                return -ESTALE;
+        if (json_is_false(json_object_get(s->snapshot, "break_glass")))
+                return -EPERM;
+        /* a person, on the record: not a service or a process a step left behind */
+        if (person_is_unattended(who->uid, who->login_uid) && !e->config.allow_unattended_root_approval)
+                return -ENOKEY;
+        if (isempty(reason))
+                return -EINVAL;
+        r = step_add_decision(st, who, true, reason);
+        if (r < 0)
+                return r;
+        st->approvals[st->n_approvals - 1].break_glass = true;
+        st->state = STEP_APPROVED;
+        step_deadline_disarm(st);
+        s->review = REVIEW_REQUIRED;
+        session_rt(s)->dirty = true;
+        c.audit = engine_audit_event("break_glass", s, st, who, reason);
+        r = engine_persist(e, &c);
+        if (r < 0) {
+                approval_pop(st);
+                st->state = STEP_WAITING_APPROVAL;
+                s->review = old_review;
+                (void) step_deadline_arm(st);
+                return r;
+        }
+        engine_sync_soon(e);
+        event_break_glass(st, &st->approvals[st->n_approvals - 1]);
+        engine_hooks_changed(e, s, st);
+        engine_hooks_changed(e, s, NULL);
+        session_advance(s, false);
+        return 0;
+}
+
+int engine_review(Engine *e, Session *s, const Identity *who, const char *comment) {
+        PersistCtx c = { .session = s, .force = true };
+        Approval old = s->reviewer;
+        int r;
+
+        if (s->review != REVIEW_REQUIRED)
+                return -ENOMSG;
+        if (person_is_unattended(who->uid, who->login_uid) && !e->config.allow_unattended_root_approval)
+                return -ENOKEY;
+        /* someone else than whoever broke the glass in it */
+        for (size_t i = 0; i < s->n_steps; i++)
+                for (size_t k = 0; k < s->steps[i].n_approvals; k++)
+                        if (s->steps[i].approvals[k].break_glass &&
+                            approval_person(&s->steps[i].approvals[k]) == identity_person(who))
+                                return -EPERM;
+        s->reviewer = (Approval) {
+                .uid = who->uid,
+                .user = strdup(strempty(who->user)),
+                .login_uid = who->login_uid,
+                .login_user = who->login_user ? strdup(who->login_user) : NULL,
+                .approve = true,
+                .time = now_usec(CLOCK_REALTIME),
+                .comment = strdup(strempty(comment)),
+        };
+        if (!s->reviewer.user || !s->reviewer.comment || (who->login_user && !s->reviewer.login_user)) {
+                approval_done(&s->reviewer);
+                s->reviewer = old;
+                return -ENOMEM;
+        }
+        s->review = REVIEW_DONE;
+        session_rt(s)->dirty = true;
+        c.audit = engine_audit_event("review", s, NULL, who, comment);
+        r = engine_persist(e, &c);
+        if (r < 0) {
+                approval_done(&s->reviewer);
+                s->reviewer = old;
+                s->review = REVIEW_REQUIRED;
+                return r;
+        }
+        approval_done(&old);
+        engine_sync_soon(e);
+        event_session_reviewed(s);
+        engine_hooks_changed(e, s, NULL);
+        return 0;
+}
+
 int engine_cancel(Engine *e, Session *s, const Identity *who) {
         PersistCtx c = { .session = s };
         _cleanup_free_ char *why = NULL, *user = identity_describe(who);

@@ -199,8 +199,9 @@ bool step_approvals_still_valid(Step *st) {
         size_t n;
         int r;
 
-        /* the approvals of an attempt cover the automatic retries after it (engine-retry.c) */
-        if (st->state != STEP_APPROVED || st->retries_done > 0)
+        /* the approvals of an attempt cover the automatic retries after it (engine-retry.c); a
+         * break-glass stands for every approval the step needed */
+        if (st->state != STEP_APPROVED || st->retries_done > 0 || step_break_glass(st, st->attempt))
                 return true;
         n = step_lapse_stale(st, now_usec(CLOCK_REALTIME), idx, ELEMENTSOF(idx));
         if (n == 0 || step_count_approvals(st) >= step_approvals_required(st))

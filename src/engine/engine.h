@@ -86,6 +86,14 @@ int engine_plan_session(Engine *e, const Runbook *rb, json_t *given_params, cons
                         char **ret_error);
 int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment);
 int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment);
+/* Break-glass (Session.BreakGlass): the step waiting for approval runs without the approvals it
+ * still needs, on the word of 'who' and their reason; the session then needs a review. -EPERM:
+ * the runbook forbids it ("break_glass": false); -ENOKEY: no person behind the caller; -ESTALE:
+ * not waiting for approval. */
+int engine_break_glass(Engine *e, Step *st, const Identity *who, const char *reason);
+/* The after-the-fact review of a session that ran a step by break-glass (finished or not).
+ * -ENOMSG: it needs none (or has one); -EPERM: 'who' broke the glass there; -ENOKEY: no person. */
+int engine_review(Engine *e, Session *s, const Identity *who, const char *comment);
 /* -EALREADY: cancelled already, its command is being stopped (rollback or finally steps follow) */
 int engine_cancel(Engine *e, Session *s, const Identity *who);
 /* An interrupted session: its interrupted step waits for a fresh approval. A session that failed

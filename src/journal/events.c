@@ -434,6 +434,40 @@ void event_approval_lapsed(const Step *st, const Approval *a, const char *when) 
         rec_send(&r);
 }
 
+void event_break_glass(const Step *st, const Approval *a) {
+        _cleanup_free_ char *who = who_text(a->user, a->uid, a->login_uid, a->login_user);
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_BREAK_GLASS_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_WARNING);
+        rec_add(&r, "MESSAGE", "[BREAK_GLASS] Step %u (%s) in session %u runs by break-glass of %s, without %u of %u "
+                "approvals: %s", st->index, st->name, st->session->id, strna(who),
+                step_approvals_required(st) - MIN(step_count_approvals(st), step_approvals_required(st)),
+                step_approvals_required(st), strempty(a->comment));
+        rec_step(&r, st);
+        rec_who(&r, "RUNBOOK_APPROVER", a->uid, a->user, a->login_uid, a->login_user);
+        rec_add(&r, "RUNBOOK_REASON", "%s", strempty(a->comment));
+        rec_add(&r, "RUNBOOK_APPROVALS", "%u", step_count_approvals(st));
+        rec_add(&r, "RUNBOOK_APPROVALS_REQUIRED", "%u", step_approvals_required(st));
+        rec_send(&r);
+}
+
+void event_session_reviewed(const Session *s) {
+        const Approval *a = &s->reviewer;
+        _cleanup_free_ char *who = who_text(a->user, a->uid, a->login_uid, a->login_user);
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSION_REVIEWED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
+        rec_add(&r, "MESSAGE", "[REVIEW_SESSION] Session %u (break-glass) reviewed by %s%s%s", s->id, strna(who),
+                isempty(a->comment) ? "" : ": ", strempty(a->comment));
+        rec_session(&r, s);
+        rec_who(&r, "RUNBOOK_REVIEWER", a->uid, a->user, a->login_uid, a->login_user);
+        if (!isempty(a->comment))
+                rec_add(&r, "RUNBOOK_COMMENT", "%s", a->comment);
+        rec_send(&r);
+}
+
 void event_step_approved(const Step *st, const Approval *a) {
         approval_record(st, a, true);
 }

@@ -30,6 +30,10 @@ void event_session_cancelled(const Session *s, const Identity *by);
 void event_step_interrupted(const Step *st);
 void event_step_retry(const Step *st, const Identity *by);
 /* The step's attempt failed and the next starts by itself at its retry_at ("retries"). */
+/* A step runs by break-glass (warning priority; the approval's comment is the reason). */
+void event_break_glass(const Step *st, const Approval *a);
+/* A session that ran a step by break-glass was reviewed (Session.reviewer). */
+void event_session_reviewed(const Session *s);
 /* An approval stopped counting: older than the step's approval_valid_for ('when' says at what point). */
 void event_approval_lapsed(const Step *st, const Approval *a, const char *when);
 /* A step got no decision by its approval deadline (it expired; the session ends expired). */

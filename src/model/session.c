@@ -5,7 +5,7 @@
 #include "model/session.h"
 
 
-static void approval_done(Approval *a) {
+void approval_done(Approval *a) {
         free(a->user);
         free(a->login_user);
         free(a->comment);
@@ -55,6 +55,7 @@ Session *session_free(Session *s) {
         free(s->creator_login_name);
         free(s->error);
         free(s->outcome_error);
+        approval_done(&s->reviewer);
         free(s);
         return NULL;
 }
@@ -111,7 +112,7 @@ static unsigned match_groups(const uint32_t *masks, size_t n, uint32_t all, uint
 }
 
 static bool approval_counts(const Approval *a, unsigned attempt) {
-        return a->approve && !a->lapsed && a->attempt == attempt;
+        return a->approve && !a->lapsed && !a->break_glass && a->attempt == attempt;
 }
 
 static unsigned count_groups(const Step *st, unsigned attempt, const uint32_t *extra, uint32_t *ret_missing) {
@@ -135,6 +136,13 @@ unsigned step_count_approvals_for(const Step *st, unsigned attempt) {
         for (size_t i = 0; i < st->n_approvals; i++)
                 n += approval_counts(&st->approvals[i], attempt);
         return n;
+}
+
+const Approval *step_break_glass(const Step *st, unsigned attempt) {
+        for (size_t i = 0; i < st->n_approvals; i++)
+                if (st->approvals[i].break_glass && st->approvals[i].attempt == attempt)
+                        return &st->approvals[i];
+        return NULL;
 }
 
 unsigned step_count_approvals(const Step *st) {

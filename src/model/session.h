@@ -50,6 +50,8 @@ typedef struct Approval {
         char *comment;
         char *digest;             /* the step digest this decision is bound to */
         unsigned attempt;         /* the step attempt it was given for */
+        bool break_glass;         /* given with Session.BreakGlass(): it stands for every approval the
+                                   * step still needed; its comment is the reason */
         uint32_t groups;          /* the step's approver groups the person was in when deciding (bit i:
                                    * approver_groups[i]); 0 when the step names none */
         bool lapsed;              /* an approval older than the step's approval_valid_for when another
@@ -165,6 +167,8 @@ struct Session {
         char *outcome_error;
         int outcome_step;         /* the step it ended at (-1: none, outside any step); its CurrentStep at the end */
         RollbackState rollback;
+        ReviewState review;       /* after a break-glass: required until someone else reviews it */
+        Approval reviewer;        /* REVIEW_DONE: who reviewed it, when, and their comment */
         Step *steps;
         size_t n_steps;
 
@@ -196,6 +200,10 @@ unsigned step_count_groups_with(const Step *step, uint32_t mask, uint32_t *ret_m
 uid_t approval_person(const Approval *a);
 /* The person who created the session. */
 uid_t session_creator_person(const Session *s);
+/* The break-glass decision given for 'attempt' of the step, or NULL. */
+const Approval *step_break_glass(const Step *step, unsigned attempt);
+/* The approval is to be freed (its strings). */
+void approval_done(Approval *a);
 /* True if 'person' approved the step's current attempt already. */
 bool step_approved_by(const Step *step, uid_t person);
 

@@ -37,6 +37,23 @@ static const char *const rollback_state_table[_ROLLBACK_STATE_MAX] = {
         [ROLLBACK_EXPIRED] = "expired",
 };
 
+static const char *const review_state_table[_REVIEW_STATE_MAX] = {
+        [REVIEW_NONE] = "none",
+        [REVIEW_REQUIRED] = "required",
+        [REVIEW_DONE] = "done",
+};
+
+const char *review_state_to_string(ReviewState s) {
+        return s >= 0 && s < _REVIEW_STATE_MAX ? review_state_table[s] : NULL;
+}
+
+ReviewState review_state_from_string(const char *s) {
+        for (int i = 0; s && i < _REVIEW_STATE_MAX; i++)
+                if (streq(review_state_table[i], s))
+                        return i;
+        return _REVIEW_STATE_INVALID;
+}
+
 const char *rollback_state_to_string(RollbackState s) {
         return s >= 0 && s < _ROLLBACK_STATE_MAX ? rollback_state_table[s] : NULL;
 }

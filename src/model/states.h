@@ -65,6 +65,18 @@ typedef enum RollbackState {
         _ROLLBACK_STATE_INVALID = -EINVAL,
 } RollbackState;
 
+/* Whether a session needs an after-the-fact review (Session.Review): after a break-glass. */
+typedef enum ReviewState {
+        REVIEW_NONE,              /* nothing to review */
+        REVIEW_REQUIRED,          /* a step ran by break-glass; nobody has reviewed it yet */
+        REVIEW_DONE,              /* reviewed by someone other than who broke the glass */
+        _REVIEW_STATE_MAX,
+        _REVIEW_STATE_INVALID = -EINVAL,
+} ReviewState;
+
+const char *review_state_to_string(ReviewState s);
+ReviewState review_state_from_string(const char *s);
+
 const char *rollback_state_to_string(RollbackState s);
 RollbackState rollback_state_from_string(const char *s);
 

@@ -54,6 +54,8 @@ static json_t *approval_to_json(const Approval *a) {
                 json_object_set_new(j, "lapsed", json_true());
         if (j && a->groups)
                 json_object_set_new(j, "groups", json_integer((json_int_t) a->groups));
+        if (j && a->break_glass)
+                json_object_set_new(j, "break_glass", json_true());
         return set_login(j, "login_uid", "login_user", a->login_uid, a->login_user);
 }
 
@@ -195,6 +197,14 @@ static json_t *session_to_json(const Session *s) {
             json_object_set_new(j, "rollback", json_string(rollback_state_to_string(s->rollback))) < 0) {
                 json_decref(j);
                 return NULL;
+        }
+        if (j && s->review != REVIEW_NONE) {
+                json_t *rv = s->review == REVIEW_DONE ? approval_to_json(&s->reviewer) : json_object();
+                if (!rv || json_object_set_new(rv, "state", json_string(review_state_to_string(s->review))) < 0 ||
+                    json_object_set_new(j, "review", rv) < 0) {
+                        json_decref(j);
+                        return NULL;
+                }
         }
         return set_login(j, "creator_login_uid", "creator_login_name", s->creator_login_uid, s->creator_login_name);
 }
@@ -424,6 +434,9 @@ static int step_from_json(json_t *j, Step *st) {
                         ap->time = (usec_t) get_int(a, "time", 0);
                         ap->attempt = (unsigned) get_int(a, "attempt", 1);
                         ap->lapsed = json_is_true(json_object_get(a, "lapsed"));
+                        ap->break_glass = json_is_true(json_object_get(a, "break_glass"));
+                        if (ap->break_glass && !ap->approve)
+                                return -EBADMSG;
                         int64_t mask = get_int(a, "groups", 0);
                         if (mask < 0 || mask > (int64_t) UINT32_MAX ||
                             (mask >> st->n_approver_groups) != 0)
@@ -529,6 +542,23 @@ int store_load_session(StoreTxn *t, uint32_t id, Session **ret) {
                 if (s->rollback < 0)
                         return -EBADMSG;
         }
+        json_t *rv = json_object_get(j, "review");
+        if (rv) {
+                s->review = review_state_from_string(json_string_value(json_object_get(rv, "state")));
+                if (s->review < 0)
+                        return -EBADMSG;
+                s->reviewer.login_uid = UID_INVALID;
+                if (s->review == REVIEW_DONE) {
+                        s->reviewer.uid = (uid_t) get_int(rv, "uid", -1);
+                        s->reviewer.time = (usec_t) get_int(rv, "time", 0);
+                        s->reviewer.approve = true;
+                        if ((r = dup_str(rv, "user", true, &s->reviewer.user)) < 0 ||
+                            (r = get_login(rv, "login_uid", "login_user", &s->reviewer.login_uid, &s->reviewer.login_user)) < 0 ||
+                            (r = dup_str(rv, "comment", false, &s->reviewer.comment)) < 0)
+                                return r;
+                }
+        } else
+                s->reviewer.login_uid = UID_INVALID;
         {
                 uint8_t sk[5];
                 snapshot_key(sk, id);
@@ -765,6 +795,7 @@ static int walk_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
                 .creator_name = rec_str(j, "creator_name"),
                 .created_at = (usec_t) get_int(j, "created_at", 0),
                 .finished_at = (usec_t) get_int(j, "finished_at", 0),
+                .review_required = streq(rec_str(json_object_get(j, "review"), "state"), "required"),
         };
         r = c->fn(&sum, c->userdata);
         if (r != 0)

@@ -41,6 +41,7 @@ typedef struct SessionSummary {
         int current_step;
         uid_t creator_uid;
         usec_t created_at, finished_at;
+        bool review_required;         /* a break-glass nobody has reviewed yet */
 } SessionSummary;
 /* The callback returns 0 to go on, > 0 to stop (the walk can be resumed after this session),
  * < 0 to fail. */

@@ -180,7 +180,7 @@ page() { page_bg "$@"; page_wait; }
 
 # ---------------------------------------------------------------- runbooks and daemon
 write_config '{ "output_cap": 4096 }'
-install_runbook scenario
+install_runbook scenario two-approvers
 write_runbook follow <<'JSON'
 {
   "description": "Three approval-free steps: output on both streams, a step that waits for a go file, a lot of output",
@@ -290,6 +290,20 @@ wait_step_state "$id" 0 waiting_approval
 page "$BOB" approvals --session "$id" --step 0 --action approve --expect ok \
     --contains "59 min" --contains " left" --shot 05-approvals-deadline
 wait_session_state "$id" succeeded
+
+note "bob breaks the glass on a two-approver step from the session view; carol reviews it"
+rb_=$(ref breakglass)
+mkdir -p "$WORK/bg"
+id=$(start_session "$ALICE" two-approvers "$rb_" dir "$WORK/bg") || die "StartSession failed"
+wait_step_state "$id" 0 waiting_approval
+page "$BOB" session-break-glass --session "$id" --action break-glass --reason "pager storm, no second approver" \
+    --shot 06-session-break-glass
+wait_step_state "$id" 0 succeeded
+assert_eq "$(step_prop "$id" 0 BreakGlass)" true "daemon: step 0 ran by break-glass"
+assert_eq "$(step_prop "$id" 0 Decisions | jq -r '.[0][4] + "|" + .[0][7]')" "break_glass|pager storm, no second approver" \
+    "daemon: the break-glass decision with its reason"
+page "$CAROL" session-break-glass --session "$id" --action review --comment "checked" --shot 07-session-review
+assert_eq "$(session_prop "$id" Review)/$(session_prop "$id" ReviewedBy)" "done/$CAROL" "daemon: reviewed by carol"
 
 # ---------------------------------------------------------------- session view, live
 note "a session view follows a running session to its end without reload"
