@@ -19,6 +19,7 @@
 #define RUNBOOKD_ACTION_MANAGE "org.runbookd1.manage"
 #define RUNBOOKD_ACTION_READ_OUTPUT "org.runbookd1.read-output"
 #define RUNBOOKD_ACTION_BREAK_GLASS "org.runbookd1.break-glass"
+#define RUNBOOKD_ACTION_READ_AUDIT "org.runbookd1.read-audit"
 
 #define BUS_ERROR_NO_SUCH_SESSION "org.runbookd1.Error.NoSuchSession"
 #define BUS_ERROR_NO_SUCH_STEP "org.runbookd1.Error.NoSuchStep"

@@ -416,6 +416,59 @@ static int method_get_session(sd_bus_message *message, void *userdata, sd_bus_er
         return sd_bus_reply_method_return(message, "o", path);
 }
 
+#define AUDIT_PAGE_MAX 1000u
+
+static int audit_record_cb(uint64_t seq, const char *text, size_t len, void *userdata) {
+        sd_bus_message *reply = userdata;
+        _cleanup_free_ char *s = strndup(text, len);
+
+        if (!s)
+                return -ENOMEM;
+        /* as stored, byte for byte (the chain is over these bytes); a record that is not text
+         * (damaged) is sent as it is, the check will say so */
+        return sd_bus_message_append(reply, "(ts)", seq, utf8_is_printable_text(s, len) ? s : "");
+}
+
+/* The audit records after 'after', at most 'max' (1000 a call), each as its stored text, with the
+ * chain's head as the store has it (polkit action read-audit). */
+static int method_get_audit_records(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        char head[AUDIT_HASH_HEX];
+        uint64_t after, head_seq;
+        uint32_t max;
+        StoreTxn t;
+        int r;
+
+        r = sd_bus_message_read(message, "tu", &after, &max);
+        if (r < 0)
+                return r;
+        r = bus_verify_polkit_async(message, RUNBOOKD_ACTION_READ_AUDIT, NULL, m->polkit, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = store_read_begin(m->store, &t);
+        if (r < 0)
+                return bus_error_from_engine(error, -EIO, "the audit records", NULL);
+        r = sd_bus_message_open_container(reply, 'a', "(ts)");
+        if (r >= 0)
+                r = store_audit_read(&t, after, MIN(max ?: AUDIT_PAGE_MAX, AUDIT_PAGE_MAX), audit_record_cb, reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = store_audit_head(&t, &head_seq, head);
+        store_read_end(&t);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "ts", head_seq, head);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **errors = NULL;
@@ -479,6 +532,9 @@ const sd_bus_vtable manager_vtable[] = {
                                 method_list_targets, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetSession", SD_BUS_ARGS("u", id), SD_BUS_RESULT("o", path),
                                 method_get_session, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetAuditRecords", SD_BUS_ARGS("t", after, "u", max),
+                                SD_BUS_RESULT("a(ts)", records, "t", head_seq, "s", head),
+                                method_get_audit_records, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_RESULT("u", runbooks, "u", targets, "as", errors),
                                 method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("SessionNew", SD_BUS_ARGS("u", id, "o", path), 0),

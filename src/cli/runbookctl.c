@@ -84,6 +84,11 @@ static const Verb verbs[] = {
           "Review a session that ran a step by break-glass (someone other than who broke the glass)",
           "  -m --comment=TEXT     the comment recorded with the review\n"
           "     --no-ask-password  do not ask for authentication\n" },
+        { "audit", 1, 1, verb_audit, "audit verify|export [--since=TIME]",
+          "Check the audit trail's hash chain (and the journal's copy of its head), or write it as JSON lines",
+          "     --since=TIME      export: only records from TIME on\n"
+          "  -D --directory=DIR    verify: the journal files to compare with (default: the local journal)\n"
+          "     --no-ask-password  do not ask for authentication\n" },
         { "watch", 1, 1, verb_watch, "watch ID [--until-end]", "Follow a session live until it ends or waits for approval",
           "     --until-end        keep following through approvals until the session ends\n" },
         { "output", 2, 2, verb_output, "output ID STEP [--stderr]", "Write a step's captured output to stdout",

@@ -48,6 +48,7 @@ int verb_cancel(int argc, char *argv[]);
 int verb_retry(int argc, char *argv[]);
 int verb_break_glass(int argc, char *argv[]);
 int verb_review(int argc, char *argv[]);
+int verb_audit(int argc, char *argv[]);
 int verb_watch(int argc, char *argv[]);
 int verb_logs(int argc, char *argv[]);
 int verb_check(int argc, char *argv[]);

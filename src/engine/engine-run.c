@@ -48,8 +48,22 @@ void session_finish(Session *s, SessionState state, const char *error) {
         else if (session_state_is_final(s->outcome))
                 s->current_step = s->outcome_step;  /* where its flow ended, not its last finally step */
         session_rt(s)->dirty = true;
-        (void) engine_persist_session(s);
-        event_session_finished(s);
+        /* the end is an audit record too; the chain's head after it goes into the journal's end
+         * record, so that the journal and the store vouch for each other */
+        Identity self = { .uid = geteuid(), .user = (char *) "runbookd", .login_uid = UID_INVALID };
+        PersistCtx c = { .session = s, .audit = engine_audit_event("end", s, NULL, &self, NULL) };
+        if (c.audit)
+                json_object_set_new(c.audit, "state", json_string(session_state_to_string(state)));
+        char head[AUDIT_HASH_HEX] = "";
+        uint64_t head_seq = 0;
+        if (engine_persist(e, &c) >= 0) {
+                StoreTxn t;
+                if (store_read_begin(e->store, &t) >= 0) {
+                        (void) store_audit_head(&t, &head_seq, head);
+                        store_read_end(&t);
+                }
+        }
+        event_session_finished(s, head_seq, head);
         engine_hooks_changed(e, s, NULL);
         if (!session_has_job(s))
                 session_deactivate(s);

@@ -211,7 +211,7 @@ void event_session_started(const Session *s) {
         rec_send(&r);
 }
 
-void event_session_finished(const Session *s) {
+void event_session_finished(const Session *s, uint64_t audit_seq, const char *audit_head) {
         RECORD(r);
         const char *state = session_state_to_string(s->state);
         unsigned failed = session_failed_steps(s);
@@ -238,6 +238,10 @@ void event_session_finished(const Session *s) {
                 rec_add(&r, "RUNBOOK_ROLLBACK", "%s", rollback_state_to_string(s->rollback));
         if (s->error)
                 rec_add(&r, "RUNBOOK_ERROR", "%s", s->error);
+        if (!isempty(audit_head)) {
+                rec_add(&r, "RUNBOOK_AUDIT_SEQ", "%llu", (unsigned long long) audit_seq);
+                rec_add(&r, "RUNBOOK_AUDIT_HEAD", "%s", audit_head);
+        }
         rec_send(&r);
 }
 

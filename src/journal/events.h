@@ -12,7 +12,8 @@
 void events_init(const char *store_id);
 
 void event_session_started(const Session *s);
-void event_session_finished(const Session *s);
+/* With the audit chain's head after the session's end record (seq 0, "": none). */
+void event_session_finished(const Session *s, uint64_t audit_seq, const char *audit_head);
 void event_step_starting(const Step *st);
 void event_step_executing(const Step *st, const char *detail);
 void event_step_result(const Step *st, bool success, const StepResult *res);

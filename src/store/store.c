@@ -571,12 +571,6 @@ void store_meta_put_u64(StoreTxn *t, const char *name, uint64_t v) {
         store_put(t, DB_META, name, strlen(name), b, sizeof b);
 }
 
-void store_audit_append(StoreTxn *t, json_t *event) {
-        uint64_t seq;
-        uint8_t k[8];
-
-        seq = store_meta_get_u64(t, "audit_seq", 0) + 1;
-        be64_put(k, seq);
-        store_put_json(t, DB_AUDIT, k, sizeof k, event);
-        store_meta_put_u64(t, "audit_seq", seq);
+int store_foreach_from(StoreTxn *t, StoreDb db, const void *from, size_t flen, store_foreach_fn fn, void *userdata) {
+        return cursor_foreach(t, db, from, flen, false, NULL, 0, fn, userdata);
 }

@@ -95,8 +95,20 @@ bool store_same_boot(Store *s);
 uint64_t store_meta_get_u64(StoreTxn *t, const char *name, uint64_t def);
 void store_meta_put_u64(StoreTxn *t, const char *name, uint64_t v);
 
-/* Appends an audit event (sequence from meta "audit_seq"). */
+/* Calls 'fn' for each key from the first >= 'from' on, in order (as store_foreach()). */
+int store_foreach_from(StoreTxn *t, StoreDb db, const void *from, size_t flen, store_foreach_fn fn, void *userdata);
+
+/* store-audit.c: the audit database, a hash chain. Appends an audit event: its sequence number
+ * (meta "audit_seq" + 1) and the SHA-256 of the record before it ("prev", hex) are added, and the
+ * record is stored as that exact compact JSON text, whose SHA-256 becomes meta "audit_head". */
 void store_audit_append(StoreTxn *t, json_t *event);
+#define AUDIT_HASH_HEX 65
+/* The last record's sequence number and hash (hex; "" when there is none). */
+int store_audit_head(StoreTxn *t, uint64_t *ret_seq, char ret_hash[AUDIT_HASH_HEX]);
+/* Calls 'fn' with each record after 'after' (its sequence number from its key, its text as
+ * stored), in order, until it returns non-zero; at most 'max' records. */
+typedef int (*store_audit_fn)(uint64_t seq, const char *text, size_t len, void *userdata);
+int store_audit_read(StoreTxn *t, uint64_t after, size_t max, store_audit_fn fn, void *userdata);
 
 size_t store_map_size(Store *s);
 
