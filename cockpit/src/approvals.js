@@ -58,6 +58,12 @@ export function approvalsView(ctx) {
     if (ctx.pending.value || ctx.pending.error)
         render(ctx.pending);
     ctx.pending.refresh();
+    // the time left counts down between the signals that change the list
+    const ticker = setInterval(() => {
+        for (const el of root.querySelectorAll('.rb-deadline[data-deadline]'))
+            if (Number(el.dataset.deadline))
+                el.textContent = fmt.timeLeft(Number(el.dataset.deadline));
+    }, 1000);
 
-    return { root, unmount: unsubscribe };
+    return { root, unmount: () => { clearInterval(ticker); unsubscribe() } };
 }

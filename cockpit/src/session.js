@@ -179,8 +179,10 @@ export function sessionView(ctx, id) {
                      s.Retries > 0 ? ['Retries', h('span', { class: 'rb-step-retries',
                          text: `${s.RetriesDone || 0} done of ${s.Retries}, each after ${Math.round((s.RetryDelay || 0) / 1e6)} s` })] : null,
                      s.ApprovalDeadline > 0 && s.State === 'waiting_approval' ? ['Expires', h('span', {
-                         class: 'rb-step-deadline', 'data-deadline': String(s.ApprovalDeadline),
-                         text: `${fmt.timeLeft(s.ApprovalDeadline)} (at ${fmt.time(s.ApprovalDeadline)}), without a decision` })] : null,
+                         class: 'rb-step-deadline' },
+                         h('span', { class: 'rb-deadline', 'data-deadline': String(s.ApprovalDeadline),
+                                     text: fmt.timeLeft(s.ApprovalDeadline) }),
+                         ` (at ${fmt.time(s.ApprovalDeadline)}), without a decision`)] : null,
                      s.State === 'expired' && s.ApprovalTimeout > 0 ? ['Expired', h('span', { class: 'rb-step-deadline',
                          text: `no decision within ${Math.round(s.ApprovalTimeout / 1e6)} s` })] : null,
                      s.RetryAt > 0 ? ['Next attempt', h('span', { class: 'rb-step-retry-at',
@@ -415,10 +417,16 @@ export function sessionView(ctx, id) {
     });
 
     load();
+    // the time left of a waiting step counts down
+    const ticker = setInterval(() => {
+        for (const el of root.querySelectorAll('.rb-deadline[data-deadline]'))
+            el.textContent = fmt.timeLeft(Number(el.dataset.deadline));
+    }, 1000);
     return {
         root,
         unmount() {
             closed = true;
+            clearInterval(ticker);
             unsubscribe();
             if (journalProc)
                 journalProc.close('cancelled');

@@ -7,6 +7,7 @@
 //                                        denied: polkit's refusal in words; self: four-eyes;
 //                                        in both refusals the row stays
 //   --contains TEXT (repeatable)         text the row must show (runbook, command, creator, …)
+//   --ticks                              the row's time left (Expires) counts down without a reload
 //   --keyboard                           reach the button with Tab and press Enter
 //   --width W                            viewport width (narrow screens stack the table)
 //   --shot NAME                          screenshots NAME-before.png and NAME-after.png
@@ -23,6 +24,12 @@ run(async () => {
         const rowText = await textOf(page, row);
         for (const t of list(a.contains))
             check(rowText.includes(t), `the row shows '${t}'`, `row: ${rowText}`);
+        if (a.ticks) {
+            const sel = `${row} .rb-deadline`;
+            const first = await textOf(page, sel);
+            await waitOrFail(page.waitForFunction(([s, t]) => document.querySelector(s)?.textContent !== t, [sel, first],
+                                                  { timeout: 5000 }), `the time left counts down (was '${first}')`);
+        }
         const badge = await textOf(page, '#rb-pending-count');
         check(Number(badge) >= 1, `the tab counts the pending approvals (${badge})`);
         if (a.shot)

@@ -288,7 +288,7 @@ rd=$(ref deadline)
 id=$(start_session "$ALICE" deadline "$rd") || die "StartSession failed"
 wait_step_state "$id" 0 waiting_approval
 page "$BOB" approvals --session "$id" --step 0 --action approve --expect ok \
-    --contains "59 min" --contains " left" --shot 05-approvals-deadline
+    --contains "59 min" --contains " left" --ticks --shot 05-approvals-deadline
 wait_session_state "$id" succeeded
 
 note "bob breaks the glass on a two-approver step from the session view; carol reviews it"
