@@ -39,3 +39,4 @@
 #define BUS_ERROR_NOT_AN_APPROVER "org.runbookd1.Error.NotAnApprover"
 #define BUS_ERROR_BREAK_GLASS_FORBIDDEN "org.runbookd1.Error.BreakGlassForbidden"
 #define BUS_ERROR_NOT_REVIEWABLE "org.runbookd1.Error.NotReviewable"
+#define BUS_ERROR_APPROVAL_EXPIRED "org.runbookd1.Error.ApprovalExpired"

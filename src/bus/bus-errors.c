@@ -22,6 +22,7 @@ static const sd_bus_error_map runbookd_error_map[] = {
         SD_BUS_ERROR_MAP(BUS_ERROR_APPROVER_UNIDENTIFIED, ENOKEY),
         SD_BUS_ERROR_MAP(BUS_ERROR_NOT_AN_APPROVER, EACCES),
         SD_BUS_ERROR_MAP(BUS_ERROR_NOT_AN_APPROVER, EXFULL),
+        SD_BUS_ERROR_MAP(BUS_ERROR_APPROVAL_EXPIRED, ETIME),
         SD_BUS_ERROR_MAP_END,
 };
 
@@ -35,6 +36,9 @@ int bus_error_from_engine(sd_bus_error *error, int r, const char *what, const ch
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_PARAMETER, "%s", detail ?: "Invalid parameter.");
         case -ENXIO:
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_TARGET, "%s", detail ?: "No such target.");
+        case -ETIME:
+                return sd_bus_error_setf(error, BUS_ERROR_APPROVAL_EXPIRED,
+                                         "%s expired: its approval deadline has passed, no decision is taken on it.", what);
         case -ENOBUFS:
                 return sd_bus_error_setf(error, BUS_ERROR_LIMIT_EXCEEDED, "%s", detail ?: "Limit exceeded.");
         case -ESTALE:

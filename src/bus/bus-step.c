@@ -174,6 +174,11 @@ int bus_step_decide(Manager *m, sd_bus_message *call, Step *st, bool approve, co
                 return 1; /* polkit is asked; the call comes back */
         user = identity_describe(&who);
         r = approve ? engine_approve(m->engine, st, &who, comment) : engine_reject(m->engine, st, &who, comment);
+        if (r == -ENOLINK)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_AN_APPROVER,
+                                         "%s may only be approved by members of some Unix groups, and the user or group "
+                                         "database could not be read to tell whether %s is one; nothing was decided.",
+                                         what, strna(user));
         if (r == -EACCES || r == -EXFULL) {
                 _cleanup_free_ char *groups = step_groups_text(st, UINT32_MAX), *missing = NULL;
                 uint32_t left = 0;

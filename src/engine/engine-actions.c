@@ -86,7 +86,8 @@ static int session_build(Engine *e, const Runbook *rb, const char *reference, js
                 st->continue_on_failure = rs->continue_on_failure;
                 st->retries = rs->retries;
                 st->retry_delay_usec = rs->retry_delay_usec;
-                if (rs->requires_approval) {
+                /* for every step: one that needs no approval waits for one after a Retry() */
+                {
                         st->approval_timeout_usec = config_duration_pick(rs->approval_timeout, rb->approval_timeout,
                                                                          e->config.approval_timeout_usec);
                         st->remind_before_usec = config_duration_pick(rs->remind_before, rb->remind_before,
@@ -215,17 +216,24 @@ static int person_approver_groups(const Step *st, uid_t person, uint32_t *ret) {
         _cleanup_free_ char *buf = NULL;
         _cleanup_free_ gid_t *gids = NULL;
         struct passwd pw, *pwp = NULL;
-        long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+        size_t size = 4096;
         int n = 64, r;
 
         *ret = 0;
-        if (size <= 0)
-                size = 16384;
-        buf = malloc((size_t) size);
-        if (!buf)
-                return -ENOMEM;
-        r = getpwuid_r(person, &pw, buf, (size_t) size, &pwp);
-        if (r != 0 || !pwp)
+        /* the answer may not fit a first buffer (sysconf()'s is small): a larger one, up to 1 MiB */
+        for (;;) {
+                free(buf);
+                buf = malloc(size);
+                if (!buf)
+                        return -ENOMEM;
+                r = getpwuid_r(person, &pw, buf, size, &pwp);
+                if (r != ERANGE || size >= 1024 * 1024)
+                        break;
+                size *= 2;
+        }
+        if (r != 0)
+                return -ENOLINK;   /* the user database could not be read: not "not a member" */
+        if (!pwp)
                 return 0;
         for (;;) {
                 int got = n;
@@ -238,20 +246,27 @@ static int person_approver_groups(const Step *st, uid_t person, uint32_t *ret) {
                         break;
                 }
                 if (got <= n || got > 65536)
-                        return -EIO;
+                        return -ENOLINK;
                 n = got;
         }
         for (size_t i = 0; i < st->n_approver_groups; i++) {
                 _cleanup_free_ char *gbuf = NULL;
                 struct group gr, *grp = NULL;
-                long gsize = sysconf(_SC_GETGR_R_SIZE_MAX);
+                size_t gsize = 4096;
 
-                if (gsize <= 0)
-                        gsize = 16384;
-                gbuf = malloc((size_t) gsize);
-                if (!gbuf)
-                        return -ENOMEM;
-                if (getgrnam_r(st->approver_groups[i], &gr, gbuf, (size_t) gsize, &grp) != 0 || !grp)
+                for (;;) {
+                        free(gbuf);
+                        gbuf = malloc(gsize);
+                        if (!gbuf)
+                                return -ENOMEM;
+                        r = getgrnam_r(st->approver_groups[i], &gr, gbuf, gsize, &grp);
+                        if (r != ERANGE || gsize >= 16 * 1024 * 1024)
+                                break;
+                        gsize *= 2;   /* a large group's member list */
+                }
+                if (r != 0)
+                        return -ENOLINK;
+                if (!grp)
                         continue;   /* no such group: nobody is in it */
                 for (int k = 0; k < n; k++)
                         if (gids[k] == grp->gr_gid) {
@@ -298,6 +313,8 @@ static int check_decision(Engine *e, Step *st, const Identity *who, bool approve
                 return -ESHUTDOWN;
         if (st->state != STEP_WAITING_APPROVAL)
                 return -ESTALE;
+        if (step_deadline_passed(st))
+                return -ETIME;
         if (!approve)
                 return 0;
         /* root (or our own uid) with no login uid (or root's) is a service or a process a step
@@ -309,6 +326,12 @@ static int check_decision(Engine *e, Step *st, const Identity *who, bool approve
                 return -EPERM;
         if (step_approved_by(st, identity_person(who)))
                 return -EALREADY;
+        /* lapsed approvals may be given again: a bound on how many decisions one attempt keeps */
+        unsigned n_decisions = 0;
+        for (size_t i = 0; i < st->n_approvals; i++)
+                n_decisions += st->approvals[i].attempt == st->attempt;
+        if (n_decisions >= STEP_DECISIONS_MAX)
+                return -ENOBUFS;
         /* who may approve: the step's approver groups (a rejection, which stops, is anyone's polkit allows) */
         if (st->n_approver_groups > 0) {
                 uint32_t mask;
@@ -415,9 +438,12 @@ int engine_break_glass(Engine *e, Step *st, const Identity *who, const char *rea
                 return -ESTALE;
         if (json_is_false(json_object_get(s->snapshot, "break_glass")))
                 return -EPERM;
-        /* a person, on the record: not a service or a process a step left behind */
-        if (person_is_unattended(who->uid, who->login_uid) && !e->config.allow_unattended_root_approval)
+        /* a person, on the record: not a service or a process a step left behind (whatever
+         * allow_unattended_root_approval says: this one is reviewed by person) */
+        if (person_is_unattended(who->uid, who->login_uid))
                 return -ENOKEY;
+        if (step_deadline_passed(st))
+                return -ETIME;
         if (isempty(reason))
                 return -EINVAL;
         r = step_add_decision(st, who, true, reason);
@@ -452,7 +478,7 @@ int engine_review(Engine *e, Session *s, const Identity *who, const char *commen
 
         if (s->review != REVIEW_REQUIRED)
                 return -ENOMSG;
-        if (person_is_unattended(who->uid, who->login_uid) && !e->config.allow_unattended_root_approval)
+        if (person_is_unattended(who->uid, who->login_uid))
                 return -ENOKEY;
         /* someone else than whoever broke the glass in it */
         for (size_t i = 0; i < s->n_steps; i++)
@@ -714,6 +740,8 @@ int engine_retry(Engine *e, Session *s, const Identity *who, char **ret_error) {
         }
         _cleanup_free_ char *old_error = TAKE_PTR(st->error), *old_session_error = TAKE_PTR(s->error);
         unsigned old_retries_done = st->retries_done;
+        usec_t old_deadline = st->approval_deadline, old_waiting_since = st->waiting_since;
+        bool old_reminded = st->reminded;
         st->attempt++;
         st->retries_done = 0;
         if (run)
@@ -737,6 +765,9 @@ int engine_retry(Engine *e, Session *s, const Identity *who, char **ret_error) {
                         s->current_step--;
                 st->state = STEP_INTERRUPTED;
                 s->state = SESSION_INTERRUPTED;
+                st->approval_deadline = old_deadline;
+                st->waiting_since = old_waiting_since;
+                st->reminded = old_reminded;
                 free(st->error);
                 st->error = TAKE_PTR(old_error);
                 s->error = TAKE_PTR(old_session_error);

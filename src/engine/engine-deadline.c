@@ -52,6 +52,17 @@ static bool waits_for_deadline(const Step *st) {
 }
 
 static int arm_at(Step *st, usec_t when);
+static void step_expire(Step *st);
+
+bool step_deadline_passed(Step *st) {
+        if (st->state != STEP_WAITING_APPROVAL || st->approval_deadline == 0 ||
+            now_usec(CLOCK_REALTIME) < st->approval_deadline)
+                return false;
+        /* a decision that comes after the deadline, before its timer: the step expires now */
+        if (session_rt(st->session)->active && session_current(st->session) == st)
+                step_expire(st);
+        return true;
+}
 
 static void step_expire(Step *st) {
         Session *s = st->session;

@@ -199,6 +199,9 @@ void step_enter_waiting(Step *st, usec_t now);
  * deadline (one passed already: at once); for any other step it is disarmed. */
 int step_deadline_arm(Step *st);
 void step_deadline_disarm(Step *st);
+/* A step waiting for approval whose deadline has passed (its timer not yet run): it expires now,
+ * and true is returned: no decision may be taken on it any more. */
+bool step_deadline_passed(Step *st);
 /* "approval_valid_for": marks the approvals of the current attempt given longer than that before
  * 'now' lapsed (they stop counting); their indices go to idx (at most max). Returns how many. */
 size_t step_lapse_stale(Step *st, usec_t now, size_t *idx, size_t max);

@@ -198,7 +198,8 @@ static void test_levels(void) {
         check_int(s->steps[0].approval_timeout_usec, 7200 * USEC_PER_SEC);
         check_int(s->steps[1].approval_timeout_usec, 60 * USEC_PER_SEC);
         check_int(s->steps[2].approval_timeout_usec, 0);
-        check_int(s->steps[3].approval_timeout_usec, 0);
+        /* one that needs no approval keeps the default too: it waits for one after a Retry() */
+        check_int(s->steps[3].approval_timeout_usec, 7200 * USEC_PER_SEC);
         check_int(s->steps[1].approval_deadline, 0);   /* set when it starts waiting */
         runbook_free(rb);
         rb = rb_make(&f, "{ \"approval_timeout\": 300, \"steps\": [ { \"name\": \"a\", \"run\": \"a\" },"
@@ -297,6 +298,33 @@ static void test_valid_for_at_start(void) {
         fx_done(&f);
 }
 
+/* A decision that arrives after the deadline, before the loop ran the timer (a busy loop, a
+ * restart with calls queued): refused, and the step expires then; nothing runs. Break-glass too. */
+static void test_late_decision(void) {
+        Fx f;
+        Runbook *rb;
+        Session *s, *t;
+
+        fx_setup(&f);
+        rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"gated\", \"run\": \"gated\", \"approval_timeout\": 1 } ] }");
+        s = start(&f, rb, NULL);
+        t = start(&f, rb, NULL);
+        wait_past(t->steps[0].approval_deadline);
+        check_int(approve(&f, &s->steps[0], BOB), -ETIME);
+        check_int(s->steps[0].state, STEP_EXPIRED);
+        check_int(s->state, SESSION_EXPIRED);
+        check_int(engine_break_glass(f.engine, &t->steps[0], as_login(BOB, BOB), "too late"), -ETIME);
+        check_int(t->steps[0].state, STEP_EXPIRED);
+        check_int(engine_reject(f.engine, &t->steps[0], as(BOB), "late"), -ESHUTDOWN);
+        settle(&f);
+        check_int(tc_n_runs(), 0);
+        Session *c = stored(&f, s->id);
+        check_int(c->state, SESSION_EXPIRED);
+        session_free(c);
+        runbook_free(rb);
+        fx_done(&f);
+}
+
 static void expect_refused(const char *json, const char *error) {
         json_t *doc = json_loads(json, 0, NULL);
         _cleanup_free_ char *err = NULL;
@@ -337,6 +365,7 @@ int main(void) {
         TEST(levels);
         TEST(valid_for);
         TEST(valid_for_at_start);
+        TEST(late_decision);
         TEST(parse);
         return 0;
 }

@@ -63,6 +63,7 @@ typedef struct Step Step;
 
 #define SESSION_STEPS_MAX 1024    /* steps in a session (a runbook's, all phases) */
 #define STEP_APPROVERS_MAX 16     /* persons a step may require */
+#define STEP_DECISIONS_MAX 64     /* decisions kept for one attempt (lapsed approvals given again) */
 #define STEP_HOSTS_MAX 1024
 #define STEP_APPROVAL_TIMEOUT_MAX_USEC (30ULL * 24 * 3600 * 1000000)  /* "approval_timeout": 30 days */
 #define STEP_RETRIES_MAX 25       /* automatic retries of a step ("retries") */

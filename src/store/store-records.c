@@ -369,7 +369,9 @@ static int step_from_json(json_t *j, Step *st) {
                 deadline = get_int(j, "approval_deadline", 0), valid_for = get_int(j, "approval_valid_for_usec", 0);
         if (approval_timeout < 0 || approval_timeout > (int64_t) STEP_APPROVAL_TIMEOUT_MAX_USEC ||
             remind < 0 || (remind > 0 && remind >= approval_timeout) || deadline < 0 ||
-            (deadline > 0 && approval_timeout == 0) || valid_for < 0 ||
+            (deadline > 0 && approval_timeout == 0) ||
+            (deadline > 0 && (st->waiting_since == 0 || (usec_t) deadline > st->waiting_since + (usec_t) approval_timeout)) ||
+            valid_for < 0 ||
             valid_for > (int64_t) STEP_APPROVAL_TIMEOUT_MAX_USEC)
                 return -EBADMSG;
         st->approval_valid_for_usec = (usec_t) valid_for;
@@ -382,8 +384,12 @@ static int step_from_json(json_t *j, Step *st) {
                 if (!st->approver_groups)
                         return -ENOMEM;
                 json_array_foreach(groups, k, g) {
-                        if (!json_is_string(g))
+                        if (!json_is_string(g) || isempty(json_string_value(g)) || strlen(json_string_value(g)) > 32 ||
+                            strpbrk(json_string_value(g), ":, \n"))
                                 return -EBADMSG;
+                        for (size_t q = 0; q < st->n_approver_groups; q++)
+                                if (streq(st->approver_groups[q], json_string_value(g)))
+                                        return -EBADMSG;   /* twice: from_each would mean something else */
                         st->approver_groups[k] = strdup(json_string_value(g));
                         if (!st->approver_groups[k])
                                 return -ENOMEM;
@@ -438,7 +444,8 @@ static int step_from_json(json_t *j, Step *st) {
                         if (ap->break_glass && !ap->approve)
                                 return -EBADMSG;
                         int64_t mask = get_int(a, "groups", 0);
-                        if (mask < 0 || mask > (int64_t) UINT32_MAX ||
+                        if ((json_object_get(a, "groups") && !json_is_integer(json_object_get(a, "groups"))) ||
+                            (int64_t) ap->time < 0 || mask < 0 || mask > (int64_t) UINT32_MAX ||
                             (mask >> st->n_approver_groups) != 0)
                                 return -EBADMSG;
                         ap->groups = (uint32_t) mask;
