@@ -251,13 +251,10 @@ int verb_audit(int argc, char *argv[]) {
         if (!streq(argv[1], "verify") && !streq(argv[1], "export"))
                 return cli_error(-EINVAL, "Unknown audit command '%s' (verify, export).", argv[1]);
         r = fetch(&c, &head_seq, &head);
-        if (r < 0) {
+        if (r < 0 || c.export) {
                 free(c.hashes);
-                return r;
-        }
-        if (c.export) {
-                free(c.hashes);
-                return fflush(stdout) == 0 ? 0 : -EIO;
+                free(c.problem);
+                return r < 0 ? r : fflush(stdout) == 0 ? 0 : -EIO;
         }
         if (!c.problem && c.pending)
                 chain_fail(&c, "record %" PRIu64 " was changed (record %" PRIu64 " recorded its hash as %.16s…)",
@@ -281,8 +278,11 @@ int verb_audit(int argc, char *argv[]) {
                 journal = check_journal(&c, store_id, &n_journal) >= 0;
         }
         free(c.hashes);
-        if (c.problem)
-                return cli_error(-EBADMSG, "The audit chain is broken: %s.", c.problem);
+        if (c.problem) {
+                r = cli_error(-EBADMSG, "The audit chain is broken: %s.", c.problem);
+                free(c.problem);
+                return r;
+        }
         printf("The audit chain is intact: %" PRIu64 " records", c.n);
         if (c.n_unchained > 0)
                 printf(" (the first %" PRIu64 " written before the chain, not linked)", c.n_unchained);
