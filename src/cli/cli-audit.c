@@ -178,7 +178,7 @@ static int fetch(Chain *c, uint64_t *ret_head_seq, char **ret_head) {
 /* The chain heads runbookd wrote to the journal at each session's end; 0 with *ret_n checked. */
 static int check_journal(Chain *c, const char *store_id, unsigned *ret_n) {
         sd_journal *j = NULL;
-        _cleanup_free_ char *uid_match = NULL, *store_match = NULL;
+        _cleanup_free_ char *store_match = NULL;
         struct passwd *pw = getpwnam("runbookd");
         unsigned n = 0;
         int r;
