@@ -357,8 +357,12 @@ int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment
 
         /* approvals given longer than approval_valid_for ago lapse when another one arrives (their
          * givers may give them again) */
-        if (st->state == STEP_WAITING_APPROVAL && session_rt(s)->active)
+        if (st->state == STEP_WAITING_APPROVAL && session_rt(s)->active) {
+                /* past its deadline it expires as it is, its approvals not marked lapsed first */
+                if (step_deadline_passed(st))
+                        return -ETIME;
                 n_lapsed = step_lapse_stale(st, now_usec(CLOCK_REALTIME), lapsed, ELEMENTSOF(lapsed));
+        }
         uint32_t groups = 0;
         r = check_decision(e, st, who, true, &groups);
         if (r >= 0)
