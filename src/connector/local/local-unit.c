@@ -46,6 +46,8 @@ struct LocalUnit {
         char *path;               /* its object path */
         char *file[2];            /* stdout, stderr */
         int fd[2];                /* read (and punch) ends of the files */
+        char *marker;             /* NAME.exec: the unit's stdin; the shell writes a byte to it first */
+        int marker_fd;            /* -1: unknown (not opened) */
         uint64_t off[2];          /* how far they have been read */
         uint64_t punched[2];      /* how far they have been punched out (after the head) */
         sd_bus_message *start;    /* StartTransientUnit, built at start, sent once the handle is durable */
@@ -259,8 +261,20 @@ static int append_unit_properties(sd_bus_message *m, const Target *t) {
         return 0;
 }
 
-/* StartTransientUnit(name, "fail", properties, []) for the request, its output going to wfd[]. */
-static int unit_build_start(sd_bus *bus, LocalUnit *u, const StepRequest *req, const int wfd[2],
+/* How runbookd tells systemd's failures to set up the command (a user that does not exist, a
+ * directory that cannot be entered, a namespace that cannot be made: systemd's own exit statuses
+ * 200-243, EXIT_CHDIR, EXIT_USER, ...) from the command's own exit status in that range: the unit's
+ * stdin is a file runbookd made (NAME.exec), and the shell's first act, before the command, is to
+ * write a byte to it and put /dev/null in its place. An empty file means the shell never ran.
+ * (systemd's own view cannot tell: with Type=exec, a command that exits at once may be taken for
+ * one whose execve() failed; an ExecStartPre= probe costs a process per step.) The command follows
+ * on the same line, after "; ", so that it parses as it would alone and keeps its line numbers;
+ * it never sees the file. */
+#define UNIT_EXEC_PRELUDE "echo 2>/dev/null >&0; exec </dev/null; "
+
+/* StartTransientUnit(name, "fail", properties, []) for the request, its output going to wfd[0]
+ * and wfd[1], its stdin wfd[2] (the marker). */
+static int unit_build_start(sd_bus *bus, LocalUnit *u, const StepRequest *req, const int wfd[3],
                             sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_strv_free_ char **env = NULL, **fields = NULL;
@@ -268,9 +282,14 @@ static int unit_build_start(sd_bus *bus, LocalUnit *u, const StepRequest *req, c
         const char *target = req->target && req->target->name ? req->target->name : "local";
         const char *user = req->target ? json_string_value(json_object_get(req->target->config, "user")) : NULL;
         const char *group = req->target ? json_string_value(json_object_get(req->target->config, "group")) : NULL;
-        char *const argv[] = { (char *) "sh", (char *) "-c", (char *) req->command, NULL };
+        _cleanup_free_ char *script = NULL;
         char *s;
         int r;
+
+        /* The shell's first act tells that systemd's setup went through (see UNIT_EXEC_PRELUDE). */
+        if (asprintf_safe(&script, UNIT_EXEC_PRELUDE "%s", req->command) < 0)
+                return -ENOMEM;
+        char *const argv[] = { (char *) "sh", (char *) "-c", script, NULL };
 
         if (req->session_id > 0)
                 r = asprintf_safe(&desc, "runbookd: session %" PRIu32 " step %" PRIu32 " attempt %u on %s",
@@ -306,6 +325,8 @@ static int unit_build_start(sd_bus *bus, LocalUnit *u, const StepRequest *req, c
                                           "User", "s", user ?: "root",
                                           "StandardOutputFileDescriptor", "h", wfd[0],
                                           "StandardErrorFileDescriptor", "h", wfd[1]);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "StandardInputFileDescriptor", "h", wfd[2]);
         if (r >= 0 && group)
                 r = sd_bus_message_append(m, "(sv)", "Group", "s", group);
         if (r >= 0 && req->timeout_usec > 0)
@@ -316,28 +337,6 @@ static int unit_build_start(sd_bus *bus, LocalUnit *u, const StepRequest *req, c
                 r = append_prop_fields(m, fields);
         if (r >= 0)
                 r = append_unit_properties(m, req->target);
-        /* ExecStartPre=/bin/true: set up exactly as the command is (user, groups, directory,
-         * namespaces, limits); when that setup fails, it fails here with systemd's own status and
-         * the command never starts, so that status is never taken for the command's own */
-        static char *const pre_argv[] = { (char *) "/bin/true", NULL };
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "ExecStartPre");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sasb)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sasb");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "/bin/true");
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, (char **) pre_argv);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "b", 0);
-        for (int i = 0; r >= 0 && i < 4; i++)
-                r = sd_bus_message_close_container(m);
         /* ExecStart=:/bin/sh -c COMMAND: the command is one argument, handed to the shell byte for
          * byte: "no-env-expand" (the ':' prefix), or systemd would substitute $VAR and ${VAR} in it
          * and turn "$$" into "$" before the shell sees it (ExecStartEx, systemd >= 243) */
@@ -421,12 +420,11 @@ typedef struct UnitState {
         const char *load_state, *active_state, *result;
         int32_t code, status;
         uint64_t exit_usec, start_usec;
-        int32_t pre_code, pre_status;   /* of ExecStartPre=/bin/true: how the process setup went */
         bool has_job;
 } UnitState;
 
 static int unit_state_read(sd_bus_message *m, UnitState *ret) {
-        UnitState s = { .code = -1, .status = -1, .pre_code = -1, .pre_status = -1 };
+        UnitState s = { .code = -1, .status = -1 };
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -451,29 +449,6 @@ static int unit_state_read(sd_bus_message *m, UnitState *ret) {
                         r = sd_bus_message_read(m, "v", "t", &s.exit_usec);
                 else if (streq(name, "ExecMainStartTimestampMonotonic"))
                         r = sd_bus_message_read(m, "v", "t", &s.start_usec);
-                else if (streq(name, "ExecStartPre")) {
-                        /* a(sasbttttuii): path, argv, ignore, 4 timestamps, pid, code, status */
-                        r = sd_bus_message_enter_container(m, 'v', "a(sasbttttuii)");
-                        if (r >= 0)
-                                r = sd_bus_message_enter_container(m, 'a', "(sasbttttuii)");
-                        if (r >= 0 && (r = sd_bus_message_enter_container(m, 'r', "sasbttttuii")) > 0) {
-                                uint64_t t1, t2, t3, t4;
-                                uint32_t pid;
-                                int b;
-                                r = sd_bus_message_skip(m, "sas");
-                                if (r >= 0)
-                                        r = sd_bus_message_read(m, "bttttuii", &b, &t1, &t2, &t3, &t4, &pid,
-                                                                &s.pre_code, &s.pre_status);
-                                if (r >= 0)
-                                        r = sd_bus_message_exit_container(m);
-                        }
-                        while (r >= 0 && (r = sd_bus_message_skip(m, "(sasbttttuii)")) > 0)
-                                ;
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(m);
-                }
                 else if (streq(name, "Job")) {
                         uint32_t id = 0;
                         const char *p;
@@ -551,6 +526,17 @@ static void unit_fail(LocalJob *l, int error, const char *fmt, ...) {
         unit_finish(l, &res);
 }
 
+/* Whether the unit's shell wrote its byte to the marker (UNIT_EXEC_PRELUDE); a marker runbookd
+ * could not open (a unit started by an older runbookd) counts as written: its status is taken as
+ * the command's, as it was then. */
+static bool unit_shell_ran(LocalUnit *u) {
+        struct stat st;
+
+        if (u->marker_fd < 0)
+                return true;
+        return fstat(u->marker_fd, &st) < 0 || st.st_size > 0;
+}
+
 /* The command has ended (or the unit has, without running it): the result. */
 static void unit_end(LocalJob *l, const UnitState *s) {
         LocalUnit *u = l->unit;
@@ -572,13 +558,12 @@ static void unit_end(LocalJob *l, const UnitState *s) {
                 (void) asprintf_safe(&u->message, "timed out after %s",
                                      connector_format_timeout(b, sizeof b, u->timeout_usec));
                 res.message = u->message;
-        } else if (s->exit_usec == 0 && s->pre_code == CLD_EXITED && exec_status_name(s->pre_status)) {
-                /* ExecStartPre=/bin/true is set up as the command would be (user, directory,
-                 * namespaces): it failed with systemd's own status, so the command never ran */
+        } else if (s->code == CLD_EXITED && exec_status_name(s->status) && !unit_shell_ran(u)) {
+                /* systemd's own status, and the shell never ran: the command did not either */
                 res.outcome = OUTCOME_ERROR;
                 res.error = -EIO;
                 (void) asprintf_safe(&u->message, "systemd could not run the command in unit %s: EXIT_%s (status %d; "
-                                     "see journalctl -u %s)", u->name, exec_status_name(s->pre_status), s->pre_status,
+                                     "see journalctl -u %s)", u->name, exec_status_name(s->status), s->status,
                                      u->name);
                 res.message = u->message;
         } else if (s->exit_usec == 0) {
@@ -761,7 +746,7 @@ static LocalUnit *unit_new(LocalJob *l, const StepRequest *req) {
 
         if (!u)
                 return NULL;
-        u->fd[0] = u->fd[1] = -1;
+        u->fd[0] = u->fd[1] = u->marker_fd = -1;
         u->timeout_usec = req->timeout_usec;
         l->unit = u;
         return u;
@@ -775,7 +760,7 @@ static int unit_set_name(LocalUnit *u, char *name) {
 int local_unit_start(LocalJob *l, const StepRequest *req) {
         _cleanup_(json_decrefp) json_t *handle = NULL;
         _cleanup_free_ char *name = NULL;
-        int wfd[2] = { -1, -1 };
+        int wfd[3] = { -1, -1, -1 };
         LocalUnit *u;
         sd_bus *bus;
         int r;
@@ -802,8 +787,13 @@ int local_unit_start(LocalJob *l, const StepRequest *req) {
                 if (u->fd[k] < 0)
                         return log_debug_errno(-errno, "Cannot create %s: %m", u->file[k]);
         }
-        for (unsigned k = 0; k < 2; k++) {
-                wfd[k] = open(u->file[k], O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (asprintf_safe(&u->marker, "%s/%s.exec", local_output_dir, u->name) < 0)
+                return -ENOMEM;
+        u->marker_fd = open(u->marker, O_RDONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (u->marker_fd < 0)
+                return log_debug_errno(-errno, "Cannot create %s: %m", u->marker);
+        for (unsigned k = 0; k < 3; k++) {
+                wfd[k] = open(k < 2 ? u->file[k] : u->marker, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
                 if (wfd[k] < 0) {
                         r = -errno;
                         goto out;
@@ -821,7 +811,7 @@ int local_unit_start(LocalJob *l, const StepRequest *req) {
         }
         r = connector_job_set_handle(&l->job, handle, on_committed);
 out:
-        for (unsigned k = 0; k < 2; k++)
+        for (unsigned k = 0; k < 3; k++)
                 if (wfd[k] >= 0)
                         (void) close(wfd[k]);
         return r;
@@ -878,6 +868,11 @@ int local_unit_resume(LocalJob *l, const StepRequest *req, json_t *handle) {
                         /* followed all the same, for its result: the output is lost */
                         log_warning_errno(-errno, "Cannot open %s, the output of unit %s: %m", u->file[k], u->name);
         }
+        if (asprintf_safe(&u->marker, "%s/%s.exec", local_output_dir, u->name) < 0)
+                return -ENOMEM;
+        u->marker_fd = open(u->marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (u->marker_fd < 0 && errno != ENOENT)
+                log_warning_errno(-errno, "Cannot open %s of unit %s: %m", u->marker, u->name);
         r = unit_bus(l->job.event, &bus);
         if (r < 0)
                 return r;
@@ -955,7 +950,12 @@ void local_unit_destroy(LocalJob *l) {
                 for (unsigned k = 0; k < 2; k++)
                         if (u->file[k] && unlink(u->file[k]) < 0 && errno != ENOENT)
                                 log_debug_errno(-errno, "Failed to remove %s: %m", u->file[k]);
+                if (u->marker && unlink(u->marker) < 0 && errno != ENOENT)
+                        log_debug_errno(-errno, "Failed to remove %s: %m", u->marker);
         }
+        if (u->marker_fd >= 0)
+                (void) close(u->marker_fd);
+        free(u->marker);
         for (unsigned k = 0; k < 2; k++) {
                 if (u->fd[k] >= 0)
                         (void) close(u->fd[k]);
