@@ -46,6 +46,9 @@
 #               ssh_peer_up dropbear|tinyssh  write_peer_target NAME PEER [JQ-FILTER]
 #               step_result REF N FIELD  wait_gone ERE [TIMEOUT]  wait_file FILE [TIMEOUT]
 #               (the testbed's sshd: TESTBED_SSH_HOST/PORT/USER/KEY/PUBKEY/KNOWN_HOSTS)
+#   notify:     notify_receiver_up [CONFIG_JSON]  notify_receiver_config JSON  notify_requests
+#               notify_wait_requests N [TIMEOUT] [JQ-FILTER]  free_tcp_port
+#               (NR_DIR NR_HTTP NR_HTTPS NR_CA; certificates: make_test_certs DIR CN-PREFIX)
 set -uo pipefail
 # config files the tests write must pass runbookd's ownership and mode checks (issue #11, item 16)
 umask 022
@@ -558,6 +561,22 @@ has_ansi() { grep -q $'\e' "$1"; }
 # nonempty_lines: the number of non-blank lines on stdin.
 nonempty_lines() { grep -c '[^[:space:]]' || true; }
 
+# ---------------------------------------------------------------- test certificates (Azure, notify)
+
+# make_test_certs DIR CN-PREFIX: a test CA (DIR/ca.pem, ca.key; CN "CN-PREFIX-ca", 2 days) and a
+#     server certificate it signed (DIR/server.pem, server.key; CN 127.0.0.1, subjectAltName
+#     IP:127.0.0.1,DNS:localhost). openssl's output goes to stdout/stderr; returns its failure.
+make_test_certs() {
+    (
+        mkdir -p "$1" && cd "$1" || exit 1
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=$2-ca" &&
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 &&
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' > server.ext &&
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
+            -extfile server.ext
+    )
+}
+
 # ---------------------------------------------------------------- Azure (tests/integration/test-azure-*.sh)
 #
 # azure_fake_up [CONFIG_JSON]: makes a CA and a server certificate (openssl), starts
@@ -582,14 +601,8 @@ azure_fake_up() {
     AZ_DIR="$T/azure"
     mkdir -p "$AZ_DIR" "$T/creds"
     chmod 700 "$T/creds"
-    (
-        cd "$AZ_DIR" || exit 1
-        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=fake-azure-ca &&
-        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 &&
-        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' > server.ext &&
-        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
-            -extfile server.ext
-    ) >"$T/azure-certs.log" 2>&1 || { cat "$T/azure-certs.log"; die "cannot make the fake's certificates"; }
+    make_test_certs "$AZ_DIR" fake-azure >"$T/azure-certs.log" 2>&1 ||
+        { cat "$T/azure-certs.log"; die "cannot make the fake's certificates"; }
     AZ_CA="$AZ_DIR/ca.pem"
     printf '%s\n' "$cfg" > "$AZ_DIR/config.json"
     bg "$py" "$SOURCE_ROOT/tests/fake-azure/fake_azure.py" --dir "$AZ_DIR" --cert "$AZ_DIR/server.pem" \
@@ -651,6 +664,75 @@ azure_runbook() {
           steps: [{name: "remote", run: $run, approval: "none", timeout: $timeout}]}' > "$CONFIG_DIR/runbooks/$1.json"
 }
 
+
+# ---------------------------------------------------------------- notification receiver (webhooks)
+#
+# notify_receiver_up [CONFIG_JSON]: makes a CA and a server certificate in $T/notify
+#     (make_test_certs), starts tests/notify-receiver/receiver.py (plain HTTP and HTTPS on
+#     127.0.0.1, any method on any path) with CONFIG_JSON (default '{}'; see the receiver's
+#     docstring), its stderr to $T/notify-receiver.log. Sets and exports NR_DIR ($T/notify,
+#     world-readable), NR_HTTP (http://127.0.0.1:PORT), NR_HTTPS (https://127.0.0.1:PORT), NR_CA.
+#     Config: {"paths": {"/hook": {"status": 200, "faults": [F, ...]}}, "default": {"status": 200}},
+#     a fault F (one per request to that path, in order): {"status": 500}, {"status": 429,
+#     "retry_after": 2}, {"delay": 5} (then the path's status), {"close": true} (no answer).
+# notify_receiver_config JSON: replaces the receiver's config (it re-reads its file on change; fault
+#     counters restart for the paths whose "faults" changed).
+# notify_requests: the requests received so far, one JSON line each ("" when none): n, time,
+#     method, path, scheme, headers (lowercased names), body (parsed JSON, else text), body_raw_len,
+#     answer (status, null: closed without one), fault (null or e.g. "status 500", "delay 5 (client
+#     gone)", "close"), connection (an id per TCP connection). A line is written once the request is
+#     answered (a delayed one after later ones: "n" is the order of arrival).
+# notify_wait_requests N [TIMEOUT] [JQ-FILTER]: waits (TIMEOUT s, default 20) until JQ-FILTER
+#     (default '.', e.g. 'select(.answer == 200)') gives at least N results over the request lines;
+#     returns 1 if it does not (the caller asserts).
+# free_tcp_port: a TCP port on 127.0.0.1 where nothing listens (a "connection refused" sink; nothing
+#     holds it, so use it soon).
+NR_DIR="" NR_HTTP="" NR_HTTPS="" NR_CA=""
+notify_receiver_up() {
+    local py cfg=${1:-}
+    [ -n "$cfg" ] || cfg='{}'
+    py=$(command -v /usr/bin/python3 || command -v python3) || die "python3 missing: run tools/setup.sh"
+    NR_DIR="$T/notify"
+    mkdir -p "$NR_DIR"
+    make_test_certs "$NR_DIR" notify-receiver >"$T/notify-certs.log" 2>&1 ||
+        { cat "$T/notify-certs.log"; die "cannot make the notification receiver's certificates"; }
+    # the daemon's unprivileged user reads the CA (the keys stay private)
+    chmod 755 "$NR_DIR" && chmod 644 "$NR_DIR/ca.pem" "$NR_DIR/server.pem"
+    NR_CA="$NR_DIR/ca.pem"
+    printf '%s\n' "$cfg" > "$NR_DIR/config.json"
+    rm -f "$NR_DIR/ports.json"
+    bg "$py" "$SOURCE_ROOT/tests/notify-receiver/receiver.py" --dir "$NR_DIR" --config "$NR_DIR/config.json" \
+        --cert "$NR_DIR/server.pem" --key "$NR_DIR/server.key" 2>"$T/notify-receiver.log"
+    for _ in $(seq 100); do [ -s "$NR_DIR/ports.json" ] && break; sleep 0.1; done
+    [ -s "$NR_DIR/ports.json" ] || { cat "$T/notify-receiver.log"; die "the notification receiver did not start"; }
+    NR_HTTP="http://127.0.0.1:$(jq -r .http "$NR_DIR/ports.json")"
+    NR_HTTPS="https://127.0.0.1:$(jq -r .https "$NR_DIR/ports.json")"
+    export NR_DIR NR_HTTP NR_HTTPS NR_CA
+    note "notification receiver at $NR_HTTP and $NR_HTTPS (CA $NR_CA)"
+}
+# notify_receiver_config JSON: atomically replaces the receiver's config.
+notify_receiver_config() {
+    printf '%s\n' "$1" > "$NR_DIR/config.json.new" && mv "$NR_DIR/config.json.new" "$NR_DIR/config.json"
+    sleep 0.05   # a different mtime for the next change
+}
+# notify_requests: requests.jsonl (nothing when no request came yet).
+notify_requests() { cat "$NR_DIR/requests.jsonl" 2>/dev/null || true; }
+# notify_wait_requests N [TIMEOUT] [JQ-FILTER]: waits until JQ-FILTER yields N results; 1 on timeout.
+notify_wait_requests() {
+    local n=$1 timeout=${2:-20} filter=${3:-.} c
+    for _ in $(seq $((timeout * 10))); do
+        c=$(notify_requests | jq -c "$filter" 2>/dev/null | wc -l)
+        [ "$c" -ge "$n" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# free_tcp_port: prints a port on 127.0.0.1 that nothing listens on (bound to port 0, then closed).
+free_tcp_port() {
+    local py
+    py=$(command -v /usr/bin/python3 || command -v python3) || die "python3 missing: run tools/setup.sh"
+    "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
 
 # ---------------------------------------------------------------- ssh (tests/integration/test-ssh-*.sh)
 

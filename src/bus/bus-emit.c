@@ -135,6 +135,13 @@ static void hook_session_new(Session *s, void *userdata) {
                 bus_queue_changed(m, s->id, (int32_t) i, true, false);
 }
 
+/* Notifications were committed: the notifier sends them once the store is synced. */
+static void hook_outbox(void *userdata) {
+        Manager *m = userdata;
+
+        notifier_kick(m->notifier);
+}
+
 static void hook_changed(Session *s, Step *st, void *userdata) {
         Manager *m = userdata;
         /* a session that stops (at its end, at a gate, interrupted) is what clients wait for:
@@ -166,6 +173,7 @@ int bus_emit_setup(Manager *m) {
         engine_set_hooks(m->engine, &(EngineHooks) {
                 .session_new = hook_session_new,
                 .changed = hook_changed,
+                .outbox = hook_outbox,
                 .userdata = m,
         });
 

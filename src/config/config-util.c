@@ -460,3 +460,54 @@ const void *config_find_by_name(void *const *items, size_t n, const char *name) 
         }
         return NULL;
 }
+
+/* Reads $CREDENTIALS_DIRECTORY/NAME (NAME from "cred:NAME"). */
+int config_read_credential(const char *ref, char **ret, size_t *ret_len, char **ret_error) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY"), *name = ref + strlen("cred:");
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        char *buf;
+        size_t n = 0;
+
+        if (!dir || !*dir) {
+                (void) asprintf_safe(ret_error, "credential '%s' is not available: $CREDENTIALS_DIRECTORY is not set "
+                                     "(give it to runbookd with LoadCredential=%s:PATH)", name, name);
+                return -ENOKEY;
+        }
+        if (strchr(name, '/') || streq(name, "..") || streq(name, "."))
+                return -EINVAL;
+        if (asprintf_safe(&path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                int r = -errno;
+                (void) asprintf_safe(ret_error, "credential '%s' cannot be read from $CREDENTIALS_DIRECTORY: %s",
+                                     name, strerror(-r));
+                return r == -ENOENT ? -ENOKEY : r;
+        }
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_CREDENTIAL_SIZE_MAX) {
+                (void) asprintf_safe(ret_error, "credential '%s' is not a regular file of at most %d bytes",
+                                     name, CONFIG_CREDENTIAL_SIZE_MAX);
+                return -EFBIG;
+        }
+        buf = malloc((size_t) st.st_size + 1);
+        if (!buf)
+                return -ENOMEM;
+        while (n < (size_t) st.st_size) {
+                ssize_t k = read(fd, buf + n, (size_t) st.st_size - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        wipe_free(buf, (size_t) st.st_size + 1);
+                        return k < 0 ? -errno : -EIO;
+                }
+                n += (size_t) k;
+        }
+        buf[n] = 0;
+        *ret = buf;
+        *ret_len = n;
+        return 0;
+}

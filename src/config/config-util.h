@@ -85,3 +85,9 @@ int config_check_keys(json_t *obj, const char *const *allowed, const char *sourc
 
 /* The value of a JSON string without embedded NUL characters; NULL for anything else. */
 const char *config_json_string(json_t *v);
+
+/* Reads the credential $CREDENTIALS_DIRECTORY/NAME ('ref' is "cred:NAME"; LoadCredential= in the
+ * unit) into *ret (NUL-terminated, *ret_len bytes; the caller wipes it when done). -ENOKEY (with
+ * *ret_error) when it is not there, -EINVAL for a NAME with '/', -EFBIG for one too large. */
+#define CONFIG_CREDENTIAL_SIZE_MAX (64 * 1024)
+int config_read_credential(const char *ref, char **ret, size_t *ret_len, char **ret_error);

@@ -36,6 +36,9 @@ int manager_new(const char *config_dir, const char *state_dir, const char *vendo
         r = engine_new(m->event, m->store, &m->engine);
         if (r < 0)
                 return r;
+        r = notifier_new(m->event, m->store, &m->notifier);
+        if (r < 0)
+                return r;
         r = bus_emit_setup(m);
         if (r < 0)
                 return r;
@@ -51,7 +54,9 @@ Manager *manager_free(Manager *m) {
         bus_emit_free(m);
         polkit_registry_free(m->polkit);
         bus_target_checks_free(m);   /* before the ssh pool goes */
+        notifier_free(m->notifier);  /* its requests and programs: before the HTTP code goes */
         engine_free(m->engine);
+        notify_config_free(m->notify);
         connector_shutdown_all();   /* pooled connections: after the jobs that lease them */
         store_free(m->store);
         runbook_catalog_free(m->runbooks);
@@ -70,10 +75,11 @@ int manager_load_config(Manager *m, char ***ret_errors) {
         _cleanup_(target_catalog_freep) TargetCatalog *targets = NULL;
         _cleanup_free_ char *error = NULL;
         _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_(notify_config_freep) NotifyConfig *notify = NULL;
         EngineConfig c;
         int r;
 
-        r = settings_load(m->config_dir, &c, &error);
+        r = settings_load(m->config_dir, &c, &notify, &error);
         if (r < 0) {
                 if (error) {
                         log_error("%s", error);
@@ -112,6 +118,14 @@ int manager_load_config(Manager *m, char ***ret_errors) {
 
         m->config = c;
         engine_set_config(m->engine, &c);
+        /* the engine routes events by it from now on; the notifier keeps the queues of sinks that
+         * stay (by name) and gives up those of sinks that are gone */
+        engine_set_notify(m->engine, notify);
+        notifier_set_config(m->notifier, notify);
+        notify_config_free(m->notify);
+        m->notify = TAKE_PTR(notify);
+        if (m->notify->n_sinks > 0)
+                log_info("%zu notification sink(s).", m->notify->n_sinks);
         /* steps keep target names, never pointers: swapping the catalog is safe */
         engine_set_targets(m->engine, targets);
         target_catalog_free(m->targets);

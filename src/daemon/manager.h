@@ -9,7 +9,9 @@
 #include "bus/bus-polkit.h"
 #include "config/runbook.h"
 #include "config/target.h"
+#include "config/notify-config.h"
 #include "engine/engine.h"
+#include "notify/notifier.h"
 #include "store/store.h"
 
 struct Manager {
@@ -24,6 +26,8 @@ struct Manager {
         RunbookCatalog *runbooks;
         TargetCatalog *targets;
         EngineConfig config;
+        NotifyConfig *notify;     /* "notify" and "console_url" of runbookd.json */
+        Notifier *notifier;
 
         PolkitRegistry *polkit;
 

@@ -14,8 +14,9 @@
 #define OUTPUT_CAP_MAX (64 * 1024 * 1024)
 
 /* <config-dir>/runbookd.json: daemon settings; absent means the defaults. */
-int settings_load(const char *config_dir, EngineConfig *c, char **ret_error) {
+int settings_load(const char *config_dir, EngineConfig *c, NotifyConfig **ret_notify, char **ret_error) {
         _cleanup_(json_decrefp) json_t *doc = NULL;
+        json_t *notify = NULL, *console_url = NULL;
         _cleanup_free_ char *path = NULL;
         json_error_t jerr;
         const char *key;
@@ -31,8 +32,11 @@ int settings_load(const char *config_dir, EngineConfig *c, char **ret_error) {
         if (asprintf_safe(&path, "%s/runbookd.json", config_dir) < 0)
                 return -ENOMEM;
         struct stat st;
-        if (stat(path, &st) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
+        if (stat(path, &st) < 0) {
+                if (errno != ENOENT)
+                        return negative_errno();
+                return notify_config_parse(NULL, NULL, path, ret_notify, ret_error);
+        }
         int r = config_check_trusted(path, &st, ret_error);
         if (r < 0)
                 return r;
@@ -97,11 +101,16 @@ int settings_load(const char *config_dir, EngineConfig *c, char **ret_error) {
                                 return -EINVAL;
                         }
                         c->local_steps = mode;
-                } else {
+                } else if (streq(key, "notify"))
+                        notify = v;
+                else if (streq(key, "console_url"))
+                        console_url = v;
+                else {
                         (void) asprintf_safe(ret_error,
                                              "%s: $.%s: unknown key (allowed: allow_self_approval, "
                                              "allow_unattended_root_approval, output_cap, max_active_sessions, "
-                                             "max_active_sessions_per_user, local_steps, approval_timeout, remind_before, approval_valid_for)",
+                                             "max_active_sessions_per_user, local_steps, approval_timeout, remind_before, approval_valid_for, "
+                                             "notify, console_url)",
                                              path, key);
                         return -EINVAL;
                 }
@@ -116,5 +125,5 @@ int settings_load(const char *config_dir, EngineConfig *c, char **ret_error) {
                                      "must be shorter than \"approval_timeout\"");
                 return -EINVAL;
         }
-        return 0;
+        return notify_config_parse(notify, console_url, path, ret_notify, ret_error);
 }

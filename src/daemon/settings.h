@@ -2,8 +2,10 @@
 /* settings.h: <config-dir>/runbookd.json (see README): strictly parsed; absent means the defaults. */
 #pragma once
 
+#include "config/notify-config.h"
 #include "engine/engine.h"
 
-/* Fills 'c' with the defaults and what the file says; -EINVAL with the file, the key and what is
- * wrong in *ret_error for a bad file (the daemon does not start, a Reload keeps what it has). */
-int settings_load(const char *config_dir, EngineConfig *c, char **ret_error);
+/* Fills 'c' with the defaults and what the file says, and *ret_notify with its notification sinks
+ * ("notify", "console_url"; an empty configuration when none); -EINVAL with the file, the key and
+ * what is wrong in *ret_error for a bad file (the daemon does not start, a Reload keeps what it has). */
+int settings_load(const char *config_dir, EngineConfig *c, NotifyConfig **ret_notify, char **ret_error);

@@ -459,6 +459,10 @@ int engine_break_glass(Engine *e, Step *st, const Identity *who, const char *rea
         s->review = REVIEW_REQUIRED;
         session_rt(s)->dirty = true;
         c.audit = engine_audit_event("break_glass", s, st, who, reason);
+        {
+                _cleanup_free_ char *by = identity_describe(who);
+                session_notify(s, NOTIFY_BREAK_GLASS, st, by ?: who->user, reason);
+        }
         r = engine_persist(e, &c);
         if (r < 0) {
                 approval_pop(st);

@@ -28,6 +28,7 @@ void step_enter_waiting(Step *st, usec_t now) {
         if (s->runtime) {
                 step_rt(st)->dirty = true;
                 session_rt(s)->dirty = true;
+                session_notify(s, NOTIFY_APPROVAL_NEEDED, st, NULL, NULL);
         }
 }
 
@@ -80,6 +81,7 @@ static void step_expire(Step *st) {
                                 step_approvals_required(st));
         step_rt(st)->dirty = true;
         c.audit = engine_audit_event("expire", s, st, &self, NULL);
+        session_notify(s, NOTIFY_APPROVAL_EXPIRED, st, NULL, NULL);
         r = engine_persist(e, &c);
         if (r < 0) {
                 /* it stays waiting (it is not approved by this either) and expires when it can be stored */
@@ -104,6 +106,7 @@ static void step_remind(Step *st) {
 
         st->reminded = true;
         step_rt(st)->dirty = true;
+        session_notify(s, NOTIFY_APPROVAL_REMINDER, st, NULL, NULL);
         /* sent once: stored first (a reminder lost to a crash is not worth a second one) */
         if (engine_persist_session(s) < 0)
                 log_warning("Session %u step %u: cannot record its reminder; it is sent anyway.", s->id, st->index);

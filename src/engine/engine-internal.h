@@ -4,6 +4,7 @@
  * engine-start.c (start records), engine-group.c (target groups). */
 #pragma once
 
+#include "config/notify-config.h"
 #include "connector/connector.h"
 #include "engine/engine.h"
 
@@ -39,6 +40,15 @@ typedef struct StepRuntime {
         HostRuntime *hosts;       /* n_hosts of the step */
 } StepRuntime;
 
+/* an event for the notification outbox, written with the session's next commit (engine-notify.c) */
+typedef struct PendingNotify {
+        NotifyEvent event;
+        int step;                 /* -1: none */
+        usec_t time;
+        char *who;                /* who caused it (break-glass), or NULL */
+        char *comment;            /* their reason, or NULL */
+} PendingNotify;
+
 struct SessionRuntime {
         Engine *engine;
         bool active;              /* in the engine's active set (not a read-only copy from the store) */
@@ -63,6 +73,9 @@ struct SessionRuntime {
                 usec_t duration_usec;
                 char *connection;
         } pending_result;
+
+        PendingNotify *notify;    /* events for the next commit's outbox */
+        size_t n_notify, n_notify_allocated;
 
         StepRuntime *steps;       /* n_steps of the session */
 };
@@ -92,6 +105,7 @@ struct Engine {
         EngineConfig config;
         EngineHooks hooks;
         const TargetCatalog *targets;
+        const NotifyConfig *notify; /* where notifications go (not owned; NULL: nowhere) */
         uint32_t next_id;
 
         Session **active;         /* sorted by id */
@@ -129,6 +143,7 @@ typedef struct PersistCtx {
         HostRun *host_output;     /* write this group host's output (host_data/host_size) */
         uint8_t *host_data[2];
         size_t host_size[2];
+        json_t *outbox;           /* set by engine_persist(): the session's queued notifications */
 } PersistCtx;
 
 void engine_hooks_changed(Engine *e, Session *s, Step *st);
@@ -144,6 +159,17 @@ Session *engine_active_find(Engine *e, uint32_t id);
 void session_deactivate(Session *s);
 void engine_job_bury(Engine *e, ConnectorJob *job);
 void engine_sync_soon(Engine *e);
+
+/* engine-notify.c: notifications */
+/* Queues 'event' of the session (and step 'st', or NULL) for the outbox of its next commit; 'who'
+ * and 'comment' (may be NULL) are who caused it and their reason. A no-op when no sink is set. */
+void session_notify(Session *s, NotifyEvent event, const Step *st, const char *who, const char *comment);
+void session_notify_clear(Session *s);
+/* The outbox records of the session's queued events ([{sinks, created, doc}]), NULL when none
+ * goes anywhere. */
+json_t *engine_notify_records(Engine *e, Session *s);
+/* In the commit's transaction: each record under the next outbox seq, its doc given its event id. */
+void engine_notify_write(StoreTxn *t, Store *store, json_t *records);
 
 /* engine-run.c */
 /* The step the session is at (NULL: none). */

@@ -189,6 +189,7 @@ int engine_load(Engine *e) {
                                          step_phase_to_string(st->phase), j, st->name);
                         session_rt(s)->dirty = true;
                         event_step_interrupted(st);
+                        session_notify(s, NOTIFY_STEP_FAILED, st, NULL, NULL);
                 }
                 if (session_rt(s)->dirty)
                         (void) engine_persist_session(s);

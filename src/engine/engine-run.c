@@ -54,6 +54,9 @@ void session_finish(Session *s, SessionState state, const char *error) {
         PersistCtx c = { .session = s, .audit = engine_audit_event("end", s, NULL, &self, NULL) };
         if (c.audit)
                 json_object_set_new(c.audit, "state", json_string(session_state_to_string(state)));
+        session_notify(s, NOTIFY_SESSION_FINISHED, NULL, NULL, NULL);
+        if (s->review == REVIEW_REQUIRED)
+                session_notify(s, NOTIFY_REVIEW_NEEDED, NULL, NULL, NULL);
         char head[AUDIT_HASH_HEX] = "";
         uint64_t head_seq = 0;
         if (engine_persist(e, &c) >= 0) {
@@ -434,6 +437,8 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
          * (before on_failure: continue lets the session go on after its last failure) */
         if (step_retry_schedule(st, ns))
                 return;
+        if (step_state_is_failure(ns) || ns == STEP_INTERRUPTED)
+                session_notify(s, NOTIFY_STEP_FAILED, st, NULL, NULL);
 
         if ((ns == STEP_SUCCEEDED || step_continues_after(st, ns)) && !session_state_is_final(s->state)) {
                 if (ns == STEP_SUCCEEDED)
@@ -597,6 +602,7 @@ void session_advance(Session *s, bool chained) {
                         /* found possibly started after a reboot (engine-start.c), behind the one
                          * that was running then: Retry or Cancel decides */
                         s->state = SESSION_INTERRUPTED;
+                        session_notify(s, NOTIFY_STEP_FAILED, st, NULL, NULL);
                         (void) engine_set_error(&s->error, "%s %u (%s) was interrupted; retry (with a fresh approval) or cancel",
                                          step_phase_to_string(st->phase), st->index, st->name);
                         session_rt(s)->dirty = true;

@@ -77,6 +77,8 @@ static int persist_fn(StoreTxn *t, void *userdata) {
                                          rt->pending_output.size[i]);
         if (c->audit)
                 store_audit_append(t, c->audit);
+        if (c->outbox)
+                engine_notify_write(t, rt->engine->store, c->outbox);
         return t->ret;
 }
 
@@ -84,9 +86,21 @@ int engine_persist(Engine *e, PersistCtx *c) {
         int r;
 
         c->start_seq = engine_start_watermark(e, c->start_record);
+        c->outbox = session_rt(c->session)->n_notify > 0 ? engine_notify_records(e, c->session) : NULL;
         r = store_write(e->store, persist_fn, c);
         json_decref(c->audit);
         c->audit = NULL;
+        /* written or not, the events go: with a failed commit, their transition was not stored */
+        session_notify_clear(c->session);
+        if (c->outbox) {
+                if (r >= 0 && e->hooks.outbox)
+                        e->hooks.outbox(e->hooks.userdata);
+                else if (r < 0)
+                        log_warning("Session %u: %zu notification(s) dropped with a change that could not be stored.",
+                                    c->session->id, json_array_size(c->outbox));
+                json_decref(c->outbox);
+                c->outbox = NULL;
+        }
         if (r < 0)
                 return log_debug_errno(r, "engine: failed to write session %u: %m", c->session->id);
         e->start_seq_stored = c->start_seq;
@@ -224,6 +238,8 @@ Session *engine_session_free(Session *s) {
                         sd_event_source_disable_unref(rt->steps[i].deadline_timer);
                 }
                 free(rt->steps);
+                session_notify_clear(s);
+                free(rt->notify);
                 free(rt->pending_output.data[0]);
                 free(rt->pending_output.data[1]);
                 free(rt->pending_result.connection);

@@ -47,6 +47,8 @@ typedef struct EngineHooks {
         void (*session_new)(Session *s, void *userdata);
         /* Properties of the session and/or step changed ('st' may be NULL). */
         void (*changed)(Session *s, Step *st, void *userdata);
+        /* Notifications were committed to the outbox (not yet synced). */
+        void (*outbox)(void *userdata);
         void *userdata;
 } EngineHooks;
 
@@ -57,6 +59,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free);
 void engine_set_hooks(Engine *e, const EngineHooks *hooks);
 void engine_set_config(Engine *e, const EngineConfig *config);
 const EngineConfig *engine_get_config(Engine *e);
+/* Where notifications go; the engine does not own it (the caller keeps it alive until replaced). */
+struct NotifyConfig;
+void engine_set_notify(Engine *e, const struct NotifyConfig *c);
 /* The engine does not own the catalog; the caller keeps it alive until replaced. */
 void engine_set_targets(Engine *e, const TargetCatalog *targets);
 

@@ -619,3 +619,54 @@ void event_host_result(const HostRun *h, bool success, const StepResult *res) {
 void event_host_interrupted(const HostRun *h) {
         event_host_result(h, false, NULL);
 }
+
+/* ---- notifications ---- */
+
+static void rec_store(Record *r) {
+        if (store_id[0])
+                rec_add(r, "RUNBOOK_STORE_ID", "%s", store_id);
+}
+
+void event_notify_gave_up(const char *sink, const char *event, const char *event_id, uint32_t session,
+                          unsigned attempts, const char *reason) {
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_NOTIFY_GAVE_UP_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_WARNING);
+        rec_add(&r, "MESSAGE", "[NOTIFY] Gave up the %s notification of session %u (event %s) for sink %s after %u "
+                "attempt(s): %s", event, session, event_id, sink, attempts, reason);
+        rec_add(&r, "RUNBOOK_SESSION", "%u", session);
+        rec_store(&r);
+        rec_add(&r, "RUNBOOK_NOTIFY_SINK", "%s", sink);
+        rec_add(&r, "RUNBOOK_NOTIFY_EVENT", "%s", event);
+        rec_add(&r, "RUNBOOK_NOTIFY_EVENT_ID", "%s", event_id);
+        rec_add(&r, "RUNBOOK_NOTIFY_ATTEMPTS", "%u", attempts);
+        rec_add(&r, "RUNBOOK_NOTIFY_REASON", "%s", reason);
+        rec_send(&r);
+}
+
+void event_notify_failing(const char *sink, const char *reason, usec_t retry_in) {
+        char b[DURATION_MAX];
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_NOTIFY_FAILING_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_WARNING);
+        rec_add(&r, "MESSAGE", "[NOTIFY] Sink %s fails: %s; notifications for it wait and are tried again (next in %s)",
+                sink, reason, format_duration(b, sizeof b, retry_in));
+        rec_store(&r);
+        rec_add(&r, "RUNBOOK_NOTIFY_SINK", "%s", sink);
+        rec_add(&r, "RUNBOOK_NOTIFY_REASON", "%s", reason);
+        rec_send(&r);
+}
+
+void event_notify_recovered(const char *sink, unsigned failures) {
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_NOTIFY_RECOVERED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_INFO);
+        rec_add(&r, "MESSAGE", "[NOTIFY] Sink %s works again after %u failed attempt(s)", sink, failures);
+        rec_store(&r);
+        rec_add(&r, "RUNBOOK_NOTIFY_SINK", "%s", sink);
+        rec_add(&r, "RUNBOOK_NOTIFY_ATTEMPTS", "%u", failures);
+        rec_send(&r);
+}

@@ -46,3 +46,13 @@ void event_step_retry_scheduled(const Step *st);
 void event_host_executing(const HostRun *h, const char *detail);
 void event_host_result(const HostRun *h, bool success, const StepResult *res);
 void event_host_interrupted(const HostRun *h);
+
+/* Notifications (notify/notifier.c). A notification was given up for a sink: too old
+ * ("max_age"), refused for good by the sink, the sink's queue full, or the sink no longer
+ * configured (warning priority). */
+void event_notify_gave_up(const char *sink, const char *event, const char *event_id, uint32_t session,
+                          unsigned attempts, const char *reason);
+/* A sink's delivery failed after it had worked (or for the first time): once per run of failures;
+ * and when it works again. */
+void event_notify_failing(const char *sink, const char *reason, usec_t retry_in);
+void event_notify_recovered(const char *sink, unsigned failures);

@@ -65,3 +65,11 @@ static inline bool uid_is_valid(uid_t u) {
 
 /* Writes all of 'n' bytes, retrying on EINTR. */
 int loop_write(int fd, const void *buf, size_t n);
+
+/* Overwrites n bytes of s (a secret), then frees it; accepts NULL. */
+static inline void wipe_free(char *s, size_t n) {
+        if (!s)
+                return;
+        explicit_bzero(s, n);
+        free(s);
+}

@@ -37,6 +37,7 @@ static const char *const db_names[_DB_MAX] = {
         [DB_OUTPUT] = "output",
         [DB_AUDIT] = "audit",
         [DB_ACTIVE] = "active",
+        [DB_OUTBOX] = "outbox",
 };
 
 /* LMDB's codes to negative errnos, at the module edge. */

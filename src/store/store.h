@@ -14,6 +14,9 @@
  *             be32 id | be32 index | 'h' | be32 host | u8 stream | be32 chunk -> a host's bytes
  *   audit     be64 seq                              -> event (JSON), append-only
  *   active    be32 id                               -> "" (sessions not finished)
+ *   outbox    be64 seq                              -> a notification not yet delivered to every
+ *             sink it is for (JSON: {"sinks": [...], "created": usec, "doc": {...}}); meta
+ *             "outbox_seq" is the last seq given (store-outbox.c)
  * (store-records.c writes and reads the record keys; the start log is a file of its own.)
  *
  * Commits are made without fsync; store_sync() makes everything committed so far durable,
@@ -33,6 +36,7 @@ typedef enum StoreDb {
         DB_OUTPUT,
         DB_AUDIT,
         DB_ACTIVE,
+        DB_OUTBOX,
         _DB_MAX,
 } StoreDb;
 
@@ -109,6 +113,20 @@ int store_audit_head(StoreTxn *t, uint64_t *ret_seq, char ret_hash[AUDIT_HASH_HE
  * stored), in order, until it returns non-zero; at most 'max' records. */
 typedef int (*store_audit_fn)(uint64_t seq, const char *text, size_t len, void *userdata);
 int store_audit_read(StoreTxn *t, uint64_t after, size_t max, store_audit_fn fn, void *userdata);
+
+/* store-outbox.c: notifications committed with the transitions that cause them, until delivered.
+ * Adds a record (its key: meta "outbox_seq" + 1, returned); the caller puts the event id that
+ * names that seq into the record first if it wants one (see store_outbox_next()). */
+uint64_t store_outbox_next(StoreTxn *t);
+void store_outbox_add(StoreTxn *t, uint64_t seq, json_t *record);
+/* Replaces (the sinks still to deliver to changed) or deletes a record. */
+void store_outbox_put(StoreTxn *t, uint64_t seq, json_t *record);
+void store_outbox_del(StoreTxn *t, uint64_t seq);
+/* Calls 'fn' with each record after 'after' (its seq and its JSON text), in order, until it
+ * returns non-zero. */
+typedef int (*store_outbox_fn)(uint64_t seq, const char *text, size_t len, void *userdata);
+int store_outbox_read(StoreTxn *t, uint64_t after, store_outbox_fn fn, void *userdata);
+int store_outbox_get(StoreTxn *t, uint64_t seq, json_t **ret);
 
 size_t store_map_size(Store *s);
 

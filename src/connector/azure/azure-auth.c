@@ -19,12 +19,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "config/config-util.h"
 #include "connector/azure/azure-auth.h"
 #include "connector/azure/azure-decode.h"
 #include "http/curl-event.h"
 #include "shared/log.h"
 
-#define CREDENTIAL_SIZE_MAX (64 * 1024)
 #define TOKEN_CACHE_MAX 64
 #define TOKEN_REFRESH_MARGIN_USEC (5 * 60 * USEC_PER_SEC)
 #define TOKEN_RETRIES_MAX 4
@@ -67,13 +67,6 @@ unsigned azure_token_fetches(void) {
         return token_fetch_count;
 }
 
-static void wipe_free(char *s, size_t n) {
-        if (!s)
-                return;
-        explicit_bzero(s, n);
-        free(s);
-}
-
 char *azure_secret_free(char *s) {
         if (s)
                 wipe_free(s, strlen(s));
@@ -114,57 +107,6 @@ static char *strdup_trim_slash(const char *s) {
 
 static const char *cfg_str(const Target *t, const char *key) {
         return json_string_value(json_object_get(t->config, key));
-}
-
-/* Reads $CREDENTIALS_DIRECTORY/NAME (NAME from "cred:NAME"). */
-static int read_credential(const char *ref, char **ret, size_t *ret_len, char **ret_error) {
-        const char *dir = getenv("CREDENTIALS_DIRECTORY"), *name = ref + strlen("cred:");
-        _cleanup_free_ char *path = NULL;
-        _cleanup_close_ int fd = -1;
-        struct stat st;
-        char *buf;
-        size_t n = 0;
-
-        if (!dir || !*dir) {
-                (void) asprintf_safe(ret_error, "credential '%s' is not available: $CREDENTIALS_DIRECTORY is not set "
-                                     "(give it to runbookd with LoadCredential=%s:PATH)", name, name);
-                return -ENOKEY;
-        }
-        if (strchr(name, '/') || streq(name, "..") || streq(name, "."))
-                return -EINVAL;
-        if (asprintf_safe(&path, "%s/%s", dir, name) < 0)
-                return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                int r = -errno;
-                (void) asprintf_safe(ret_error, "credential '%s' cannot be read from $CREDENTIALS_DIRECTORY: %s",
-                                     name, strerror(-r));
-                return r == -ENOENT ? -ENOKEY : r;
-        }
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode) || st.st_size > CREDENTIAL_SIZE_MAX) {
-                (void) asprintf_safe(ret_error, "credential '%s' is not a regular file of at most %d bytes",
-                                     name, CREDENTIAL_SIZE_MAX);
-                return -EFBIG;
-        }
-        buf = malloc((size_t) st.st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        while (n < (size_t) st.st_size) {
-                ssize_t k = read(fd, buf + n, (size_t) st.st_size - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0) {
-                        wipe_free(buf, (size_t) st.st_size + 1);
-                        return k < 0 ? -errno : -EIO;
-                }
-                n += (size_t) k;
-        }
-        buf[n] = 0;
-        *ret = buf;
-        *ret_len = n;
-        return 0;
 }
 
 static int identity_make_key(AzureIdentity *id) {
@@ -227,7 +169,7 @@ int azure_identity_from_target(const Target *t, AzureIdentity **ret, char **ret_
                 id->cred_name = strdup(ref + 5);
                 if (!id->cred_name)
                         return -ENOMEM;
-                r = read_credential(ref, &id->credential, &id->credential_len, ret_error);
+                r = config_read_credential(ref, &id->credential, &id->credential_len, ret_error);
                 if (r < 0)
                         return r;
                 if (id->kind == AZURE_IDENTITY_SECRET)

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "connector/local/local-internal.h"
+#include "shared/child-util.h"
 #include "shared/log.h"
 
 #define LOCAL_KILL_GRACE_USEC (5 * USEC_PER_SEC)
@@ -82,23 +83,13 @@ _Noreturn static void local_child(const ChildArgs *a) {
         const char *shell = a->shell;
         char *const *argv = a->argv, *const *envp = a->envp;
         int out_w = a->out_w, err_w = a->err_w, exec_w = a->exec_w, max_fd = a->max_fd;
-        struct { void (*handler)(int); unsigned long flags; void (*restorer)(void); uint64_t mask; } ksa = {
-                .handler = SIG_DFL,
-        };   /* the kernel's struct sigaction */
         int src[4], fds[4], ex = exec_w, e;
-        sigset_t ss;
 
         if (setpgid(0, 0) < 0)
                 goto fail;
 
-        /* The daemon blocks SIGCHLD/SIGTERM and may ignore SIGPIPE: give the shell defaults. The
-         * system call itself, as glibc's sigaction() refuses the two signals it reserves (32, 33),
-         * which a parent may still have left ignored. */
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(uint64_t));
-        sigemptyset(&ss);
-        if (sigprocmask(SIG_SETMASK, &ss, NULL) < 0)
+        /* the shell gets the default signal dispositions */
+        if (child_reset_signals() < 0)
                 goto fail;
 
         src[0] = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
