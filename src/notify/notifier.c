@@ -21,6 +21,10 @@
 #define RETRY_AFTER_MAX_USEC (3600 * USEC_PER_SEC)
 /* a sink's timer may fire this much late (a notification is not a real-time event) */
 #define TIMER_ACCURACY_USEC (100 * USEC_PER_MSEC)
+/* Committed events wait this long for the store to be synced (by the engine, whose own backstop
+ * is as long, or else by us): commits in a burst share one sync, and a sink that takes nothing
+ * now costs a session nothing */
+#define SYNC_DELAY_USEC (50 * USEC_PER_MSEC)
 #define EXEC_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 typedef struct Sink Sink;
@@ -71,6 +75,7 @@ struct Notifier {
 };
 
 static void sink_dispatch(Sink *k);
+static void notifier_arm(Notifier *n, usec_t delay);
 
 /* ---- the outbox records ---- */
 
@@ -492,6 +497,11 @@ static void sink_dispatch(Sink *k) {
                         item_give_up(k, i, reason);
                         continue;
                 }
+                if (store_needs_sync(k->notifier->store)) {
+                        /* nothing goes out before what it tells of is durable: after the next sync */
+                        notifier_arm(k->notifier, SYNC_DELAY_USEC);
+                        return;
+                }
                 int r = delivery_start(k, it);
                 if (r != 0) {
                         if (r < 0)
@@ -564,46 +574,59 @@ static void notifier_scan(Notifier *n) {
         json_decref(c.names);
 }
 
-static int on_sync_retry(sd_event_source *s, uint64_t usec, void *userdata);
+static int on_sync_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-static void notifier_run(Notifier *n) {
-        int r;
-
-        n->defer = sd_event_source_disable_unref(n->defer);
-        /* what the world hears of must not be taken back by a crash */
-        r = store_sync(n->store);
-        if (r < 0) {
-                log_warning_errno(r, "Cannot sync the store before notifying; trying again: %m");
-                if (sd_event_add_time_relative(n->event, &n->defer, CLOCK_MONOTONIC, BACKOFF_MIN_USEC, 0, on_sync_retry,
-                                               n) < 0)
-                        log_error("Cannot arm the notifier: notifications wait for the next change.");
+static void notifier_arm(Notifier *n, usec_t delay) {
+        if (n->defer)
                 return;
-        }
-        notifier_scan(n);
-        for (size_t i = 0; i < n->n_sinks; i++)
-                sink_dispatch(n->sinks[i]);
-}
-
-static int on_sync_retry(sd_event_source *s, uint64_t usec, void *userdata) {
-        notifier_run(userdata);
-        return 0;
-}
-
-static int on_defer(sd_event_source *s, void *userdata) {
-        notifier_run(userdata);
-        return 0;
-}
-
-void notifier_kick(Notifier *n) {
-        if (!n || n->defer || n->n_sinks == 0)
-                return;
-        if (sd_event_add_defer(n->event, &n->defer, on_defer, n) < 0) {
+        if (sd_event_add_time_relative(n->event, &n->defer, CLOCK_MONOTONIC, delay, 0, on_sync_timer, n) < 0) {
                 log_error("Cannot arm the notifier: notifications wait for the next change.");
                 return;
         }
         (void) sd_event_source_set_description(n->defer, "notify-outbox");
         /* after the bus layer's flush, which syncs the store for what it answers: one sync for both */
         (void) sd_event_source_set_priority(n->defer, SD_EVENT_PRIORITY_IDLE + 1);
+}
+
+/* Whether the sink would start an attempt now. */
+static bool sink_ready(const Sink *k) {
+        unsigned parallel = k->failures > 0 ? 1 : NOTIFY_PARALLEL;
+
+        if (!k->cfg || k->in_flight >= parallel || k->not_before > now_usec(CLOCK_MONOTONIC))
+                return false;
+        for (size_t i = 0; i < k->n_items; i++)
+                if (!k->items[i].in_flight)
+                        return true;
+        return false;
+}
+
+static int on_sync_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Notifier *n = userdata;
+        bool ready = false;
+        int r;
+
+        n->defer = sd_event_source_disable_unref(n->defer);
+        notifier_scan(n);
+        for (size_t i = 0; i < n->n_sinks && !ready; i++)
+                ready = sink_ready(n->sinks[i]);
+        if (!ready)
+                return 0;   /* each sink waits for its timer, or for an attempt to end */
+        /* what the world hears of must not be taken back by a crash */
+        r = store_sync(n->store);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot sync the store before notifying; trying again: %m");
+                notifier_arm(n, BACKOFF_MIN_USEC);
+                return 0;
+        }
+        for (size_t i = 0; i < n->n_sinks; i++)
+                sink_dispatch(n->sinks[i]);
+        return 0;
+}
+
+void notifier_kick(Notifier *n) {
+        if (!n || n->n_sinks == 0)
+                return;
+        notifier_arm(n, store_needs_sync(n->store) ? SYNC_DELAY_USEC : 0);
 }
 
 /* ---- sinks ---- */
