@@ -137,9 +137,10 @@ static int value_or_credential(const char *v, char **ret, size_t *ret_len, bool 
                 return config_error(ret_error, source, path, "%s", e ?: strerror(-r)) == -ENOMEM ? -ENOMEM : r;
         if (n > 0 && buf[n - 1] == '\n')
                 buf[--n] = 0;
-        if (memchr(buf, 0, n)) {
+        if (memchr(buf, 0, n) || n == 0) {
                 wipe_free(buf, n);
-                return config_error(ret_error, source, path, "credential '%s' holds a NUL byte", v + 5);
+                return config_error(ret_error, source, path, "credential '%s' %s", v + 5,
+                                    n == 0 ? "is empty" : "holds a NUL byte");
         }
         *ret = buf;
         *ret_len = n;
@@ -249,25 +250,23 @@ static int parse_exec_user(NotifySink *k, json_t *u, const char *source, const c
 
         if (u && !name)
                 return config_error(ret_error, source, path, "must be a user name");
-        if (geteuid() != 0) {
-                /* runbookd is unprivileged itself: the program runs as runbookd's user */
-                pw = getpwuid(geteuid());
-                if (name && (!pw || !streq(pw->pw_name, name)))
-                        return config_error(ret_error, source, path, "runbookd runs as %s (uid %u) and can run the "
-                                            "program only as that user: leave \"user\" out", pw ? pw->pw_name : "?",
-                                            (unsigned) geteuid());
-        } else {
+        if (geteuid() != 0)
+                /* runbookd unprivileged (the installed service) could only run it as itself: with
+                 * runbookd's credentials, its store and its right to start units, a program that
+                 * reads what callers wrote must not have that */
+                return config_error(ret_error, source, path, "runbookd runs unprivileged (uid %u) and cannot run a "
+                                    "notification program as another user; it would run with runbookd's own "
+                                    "authority (its credentials, its store): use a webhook", (unsigned) geteuid());
+        {
                 errno = 0;
                 pw = getpwnam(name ?: "nobody");
                 if (!pw)
                         return config_error(ret_error, source, path, "user '%s' does not exist on this host",
                                             name ?: "nobody");
-                if (pw->pw_uid == 0)
-                        return config_error(ret_error, source, path, "the program must run as an unprivileged user, not '%s'",
-                                            pw->pw_name);
+                if (pw->pw_uid == 0 || pw->pw_gid == 0)
+                        return config_error(ret_error, source, path, "the program must run as an unprivileged user, not '%s'"
+                                            "%s", pw->pw_name, pw->pw_uid == 0 ? "" : " (its primary group is root's)");
         }
-        if (!pw)
-                return -ESRCH;
         k->uid = pw->pw_uid;
         k->gid = pw->pw_gid;
         k->user = strdup(pw->pw_name);

@@ -105,6 +105,7 @@ static void test_credentials(void) {
         cred("token", "Bearer abc.def");
         cred("crlf", "Bearer x\r\nX-Injected: 1");
         cred("badurl", "gopher://SECRETPART/");
+        cred("empty", "\n");
         check_int(parse("{\"notify\": [ {\"webhook\": \"cred:url\", \"headers\": {\"Authorization\": \"cred:token\","
                         " \"X-Team\": \"dba\"}} ] }", &c, &err), 0);
         check_streq(c->sinks[0].url, "https://hooks.slack.example/services/T0/B0/SECRETPART");
@@ -121,6 +122,8 @@ static void test_credentials(void) {
         check(parse("{\"notify\": [ {\"webhook\": \"cred:badurl\"} ] }", &x, &e2) < 0);
         check(!strstr(e2, "SECRETPART"));
         check_error("{\"notify\": [ {\"webhook\": \"cred:nope\"} ] }", "$.notify[0].webhook: credential 'nope' cannot be read");
+        check_error("{\"notify\": [ {\"webhook\": \"http://h/\", \"headers\": {\"Authorization\": \"cred:empty\"}} ] }",
+                    "$.notify[0].headers.Authorization: credential 'empty' is empty");
         check_error("{\"notify\": [ {\"webhook\": \"cred:../etc/passwd\"} ] }", "$.notify[0].webhook:");
 }
 
@@ -193,8 +196,8 @@ int main(void) {
         TEST(credentials);
         TEST(refused);
         TEST(exec);
-        const char *names[] = { "url", "token", "crlf", "badurl" };
-        for (size_t i = 0; i < 4; i++) {
+        const char *names[] = { "url", "token", "crlf", "badurl", "empty" };
+        for (size_t i = 0; i < 5; i++) {
                 char p[128];
                 (void) snprintf(p, sizeof p, "%s/%s", creds, names[i]);
                 (void) unlink(p);

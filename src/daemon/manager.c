@@ -116,12 +116,14 @@ int manager_load_config(Manager *m, char ***ret_errors) {
         if (!m->bus)   /* at start-up */
                 log_info("Local steps run %s.", local_unit_mode_describe());
 
+        /* the notifier keeps the queues of sinks that stay (by name) and gives up those of sinks
+         * that are gone; the engine routes events by it from now on */
+        r = notifier_set_config(m->notifier, notify);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the notification sinks: %m");
         m->config = c;
         engine_set_config(m->engine, &c);
-        /* the engine routes events by it from now on; the notifier keeps the queues of sinks that
-         * stay (by name) and gives up those of sinks that are gone */
         engine_set_notify(m->engine, notify);
-        notifier_set_config(m->notifier, notify);
         notify_config_free(m->notify);
         m->notify = TAKE_PTR(notify);
         if (m->notify->n_sinks > 0)

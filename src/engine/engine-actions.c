@@ -383,6 +383,7 @@ int engine_approve(Engine *e, Step *st, const Identity *who, const char *comment
                 json_object_set_new(c.audit, "lapsed", step_lapses_json(st, lapsed, n_lapsed));
         r = engine_persist(e, &c);
         if (r < 0) {
+                session_notify_clear(s);   /* the transition is taken back: its events too */
                 approval_pop(st);
                 step_unlapse(st, lapsed, n_lapsed);
                 st->state = STEP_WAITING_APPROVAL;
@@ -416,6 +417,7 @@ int engine_reject(Engine *e, Step *st, const Identity *who, const char *comment)
         c.audit = engine_audit_event("reject", s, st, who, comment);
         r = engine_persist(e, &c);
         if (r < 0) {
+                session_notify_clear(s);   /* the transition is taken back: its events too */
                 approval_pop(st);
                 st->state = STEP_WAITING_APPROVAL;
                 st->finished_at = 0;
@@ -465,6 +467,7 @@ int engine_break_glass(Engine *e, Step *st, const Identity *who, const char *rea
         }
         r = engine_persist(e, &c);
         if (r < 0) {
+                session_notify_clear(s);   /* the transition is taken back: its events too */
                 approval_pop(st);
                 st->state = STEP_WAITING_APPROVAL;
                 s->review = old_review;
@@ -513,6 +516,7 @@ int engine_review(Engine *e, Session *s, const Identity *who, const char *commen
         c.audit = engine_audit_event("review", s, NULL, who, comment);
         r = engine_persist(e, &c);
         if (r < 0) {
+                session_notify_clear(s);   /* the transition is taken back: its events too */
                 approval_done(&s->reviewer);
                 s->reviewer = old;
                 s->review = REVIEW_REQUIRED;
@@ -692,6 +696,7 @@ static int retry_failed(Engine *e, Session *s, const Identity *who, char **ret_e
         c.audit = engine_audit_event("retry", s, st, who, NULL);
         r = engine_persist(e, &c);
         if (r < 0) {
+                session_notify_clear(s);   /* the transition is taken back: its events too */
                 /* the cached copy no longer matches the store: drop it */
                 session_uncache(e, s);
                 return r;
@@ -766,6 +771,7 @@ int engine_retry(Engine *e, Session *s, const Identity *who, char **ret_error) {
         c.audit = engine_audit_event("retry", s, st, who, NULL);
         r = engine_persist(e, &c);
         if (r < 0) {
+                session_notify_clear(s);   /* the transition is taken back: its events too */
                 /* put the model back as the store has it */
                 st->attempt--;
                 st->retries_done = old_retries_done;

@@ -86,6 +86,7 @@ static void step_expire(Step *st) {
         if (r < 0) {
                 /* it stays waiting (it is not approved by this either) and expires when it can be stored */
                 log_error_errno(r, "Session %u step %u: cannot record its expiry, trying again: %m", s->id, st->index);
+                session_notify_clear(s);   /* queued again with the next try */
                 st->state = STEP_WAITING_APPROVAL;
                 st->finished_at = 0;
                 st->error = mfree(st->error);

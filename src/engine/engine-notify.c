@@ -64,7 +64,8 @@ void session_notify_clear(Session *s) {
 /* ---- the document ---- */
 
 /* A caller's value for "text": on one line, cut, with chat markup made inert (Slack's &, <, >
- * escapes; a zero-width space after '@'). The structured fields carry the exact value. */
+ * escapes; a zero-width space after '@', in "://" and in "](": no mention, no link). The
+ * structured fields carry the exact value. */
 static void text_value(FILE *f, const char *v) {
         char cut[TEXT_VALUE_MAX + 4];
 
@@ -76,6 +77,22 @@ static void text_value(FILE *f, const char *v) {
                 case '>': fputs("&gt;", f); break;
                 case '@': fputs("@\u200b", f); break;
                 case '\n': case '\r': case '\t': fputc(' ', f); break;
+                case ':':
+                        /* no link of a caller's: "://" is not a URL to a chat, "](" not a Markdown link */
+                        fputs(p[1] == '/' && p[2] == '/' ? ":\u200b" : ":", f);
+                        break;
+                case ']':
+                        fputs(p[1] == '(' ? "]\u200b" : "]", f);
+                        break;
+                case '\xe2':
+                        /* U+2028, U+2029 (line and paragraph separators): one line */
+                        if ((unsigned char) p[1] == 0x80 && ((unsigned char) p[2] == 0xa8 || (unsigned char) p[2] == 0xa9)) {
+                                fputc(' ', f);
+                                p += 2;
+                                break;
+                        }
+                        fputc(*p, f);
+                        break;
                 default: fputc(*p, f);
                 }
 }

@@ -90,17 +90,15 @@ int engine_persist(Engine *e, PersistCtx *c) {
         r = store_write(e->store, persist_fn, c);
         json_decref(c->audit);
         c->audit = NULL;
-        /* written or not, the events go: with a failed commit, their transition was not stored */
-        session_notify_clear(c->session);
-        if (c->outbox) {
-                if (r >= 0 && e->hooks.outbox)
-                        e->hooks.outbox(e->hooks.userdata);
-                else if (r < 0)
-                        log_warning("Session %u: %zu notification(s) dropped with a change that could not be stored.",
-                                    c->session->id, json_array_size(c->outbox));
-                json_decref(c->outbox);
-                c->outbox = NULL;
-        }
+        /* written: the notifier is told. Not written: the events stay queued for the session's
+         * next commit, with the transition that stays in memory; a caller that takes its
+         * transition back drops them (session_notify_clear()) */
+        if (r >= 0)
+                session_notify_clear(c->session);
+        if (c->outbox && r >= 0 && e->hooks.outbox)
+                e->hooks.outbox(e->hooks.userdata);
+        json_decref(c->outbox);
+        c->outbox = NULL;
         if (r < 0)
                 return log_debug_errno(r, "engine: failed to write session %u: %m", c->session->id);
         e->start_seq_stored = c->start_seq;

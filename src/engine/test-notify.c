@@ -170,14 +170,17 @@ static void test_text_inert(void) {
         fx_setup(&f);
         engine_set_notify(f.engine, c);
         rb = rb_make(&f, "{ \"steps\": [ { \"name\": \"gated <b>&\", \"run\": \"true\" } ] }");
-        check_int(engine_start_session(f.engine, rb, "<!channel> @here\nsecond line", NULL, as(ALICE), &s, &err), 0);
+        check_int(engine_start_session(f.engine, rb, "<!channel> @here\nsecond line [x](https://evil.example/)\u2028z",
+                                       NULL, as(ALICE), &s, &err), 0);
         box_read(&f, &b);
         check_int(b.n, 1);
         json_t *doc = json_object_get(b.rec[0], "doc");
-        check_streq(json_string_value(json_object_get(doc, "reference")), "<!channel> @here\nsecond line");
+        check_streq(json_string_value(json_object_get(doc, "reference")),
+                    "<!channel> @here\nsecond line [x](https://evil.example/)\u2028z");
         const char *text = json_string_value(json_object_get(doc, "text"));
         check(strstr(text, "(" ));
-        check(strstr(text, "&lt;!channel&gt; @\u200bhere second line"));
+        check(strstr(text, "&lt;!channel&gt; @\u200bhere second line [x]\u200b(https:\u200b//evil.example/) z"));
+        check(!strstr(text, "://") && !strstr(text, "](") && !strstr(text, "\u2028"));
         check(strstr(text, "\"gated &lt;b&gt;&amp;\""));
         check(!strchr(text, '<') && !strchr(text, '\n'));
         check_streq(json_string_value(json_object_get(json_object_get(doc, "step"), "name")), "gated <b>&");

@@ -49,6 +49,7 @@ struct HttpRequest {
         char *buf;                /* response body */
         size_t buf_len, buf_alloc;
         bool too_big;
+        bool discard;
         char *hdr_retry_after, *hdr_retry_after_ms, *hdr_location, *hdr_async;
         char errbuf[CURL_ERROR_SIZE];
         http_done_t done;
@@ -331,6 +332,8 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata) {
         HttpRequest *req = userdata;
         size_t n = size * nmemb;
 
+        if (req->discard)
+                return n;
         if (req->too_big || req->buf_len + n > HTTP_BODY_MAX) {
                 req->too_big = true;
                 return n;   /* keep reading, drop it */
@@ -464,6 +467,7 @@ int http_request_start(sd_event *event, const HttpRequestParams *p, http_done_t 
                         return -ENOMEM;
                 req->headers = l;
         }
+        req->discard = p->discard_body;
         if (p->body) {
                 req->body = malloc(p->body_len + 1);
                 if (!req->body)

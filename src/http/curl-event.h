@@ -42,6 +42,7 @@ typedef struct HttpRequestParams {
         bool no_proxy;            /* never through a proxy (IMDS) */
         bool fresh_connection;    /* a new connection, closed afterwards (checks); else cached ones are reused */
         usec_t timeout_usec;      /* whole transfer; 0: HTTP_TIMEOUT_DEFAULT_USEC */
+        bool discard_body;        /* the response body is not wanted: read and dropped (resp->body is "") */
 } HttpRequestParams;
 
 #define HTTP_TIMEOUT_DEFAULT_USEC (60 * USEC_PER_SEC)

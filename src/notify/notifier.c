@@ -16,6 +16,9 @@
 #include "shared/child-util.h"
 #include "shared/log.h"
 
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+
 #define BACKOFF_MIN_USEC (1 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC (5 * 60 * USEC_PER_SEC)
 #define RETRY_AFTER_MAX_USEC (3600 * USEC_PER_SEC)
@@ -34,6 +37,7 @@ typedef struct Item {
         usec_t created;           /* CLOCK_REALTIME, when the event was committed */
         unsigned attempts;
         bool in_flight;
+        bool keep;                /* break_glass, review_needed, approval_expired: given up for max_pending last */
 } Item;
 
 /* One attempt to hand one notification to one sink. */
@@ -150,10 +154,17 @@ static void item_remove(Sink *k, size_t i) {
 }
 
 static size_t item_find(Sink *k, uint64_t seq) {
-        for (size_t i = 0; i < k->n_items; i++)
-                if (k->items[i].seq == seq)
-                        return i;
-        return SIZE_MAX;
+        size_t lo = 0, hi = k->n_items;
+
+        /* in seq order: a binary search */
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (k->items[mid].seq < seq)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < k->n_items && k->items[lo].seq == seq ? lo : SIZE_MAX;
 }
 
 /* Gives up item i of the sink: a journal record, and the sink's name leaves the record. */
@@ -175,22 +186,32 @@ static void item_give_up(Sink *k, size_t i, const char *reason) {
         outbox_drop(k->notifier, it.seq, k->name);
 }
 
-static int sink_add_item(Sink *k, uint64_t seq, usec_t created) {
-        if (item_find(k, seq) != SIZE_MAX)
-                return 0;
+/* Adds a notification the scan found (seqs come in order: it goes last). No store write here:
+ * the scan's read transaction is open (sink_trim() comes after it). */
+static int sink_add_item(Sink *k, uint64_t seq, usec_t created, bool keep) {
+        if (k->n_items > 0 && k->items[k->n_items - 1].seq >= seq)
+                return 0;   /* known already */
         if (GREEDY_REALLOC(k->items, k->n_items_allocated, k->n_items + 1) < 0)
                 return -ENOMEM;
-        k->items[k->n_items++] = (Item) { .seq = seq, .created = created };
-        /* a bound on what waits for one sink: the oldest go first */
-        while (k->cfg && k->n_items > k->cfg->max_pending) {
-                size_t i = 0;
-                while (i < k->n_items && k->items[i].in_flight)
-                        i++;
-                if (i >= k->n_items)
-                        break;
-                item_give_up(k, i, "too many notifications wait for this sink (max_pending)");
-        }
+        k->items[k->n_items++] = (Item) { .seq = seq, .created = created, .keep = keep };
         return 0;
+}
+
+/* A bound on what waits for one sink: beyond max_pending the oldest are given up, those that
+ * tell of a break-glass, a review or an expiry last (a flood of ordinary events does not push
+ * them out first). */
+static void sink_trim(Sink *k) {
+        for (bool keep = false; k->cfg && k->n_items > k->cfg->max_pending; keep = true) {
+                for (size_t i = 0; i < k->n_items && k->n_items > k->cfg->max_pending;) {
+                        if (k->items[i].in_flight || k->items[i].keep != keep) {
+                                i++;
+                                continue;
+                        }
+                        item_give_up(k, i, "too many notifications wait for this sink (max_pending)");
+                }
+                if (keep)
+                        break;
+        }
 }
 
 /* ---- attempts ---- */
@@ -253,7 +274,11 @@ static void delivery_done(Delivery *d, Outcome o, usec_t retry_after, const char
                 k->items[i].attempts++;
         }
         if (o == FAILED) {
-                usec_t delay = retry_after != USEC_INFINITY ? MIN(retry_after, RETRY_AFTER_MAX_USEC) : backoff(k->failures + 1);
+                /* the sink's Retry-After, but never sooner than our own backoff (a "0" or a date
+                 * in the past would have us hammer it) */
+                usec_t delay = backoff(k->failures + 1);
+                if (retry_after != USEC_INFINITY)
+                        delay = MAX(delay, MIN(retry_after, RETRY_AFTER_MAX_USEC));
                 k->failures++;
                 k->not_before = now_usec(CLOCK_MONOTONIC) + delay;
                 if (k->failures == 1)
@@ -282,21 +307,23 @@ static void delivery_done(Delivery *d, Outcome o, usec_t retry_after, const char
 
 static void on_http_done(HttpRequest *req, const HttpResponse *resp, void *userdata) {
         Delivery *d = userdata;
+        long status = resp->status;
+        usec_t retry_after;
         char reason[256];
 
-        d->http = http_request_free(req);
-        if (resp->status >= 200 && resp->status < 300) {
-                delivery_done(d, DELIVERED, USEC_INFINITY, "delivered");
-                return;
-        }
-        if (resp->status == 0)
+        /* all of the response that is needed, before the request (which holds it) goes */
+        if (status == 0)
                 (void) snprintf(reason, sizeof reason, "%s", resp->error_text ?: strerror(-resp->error));
         else
-                (void) snprintf(reason, sizeof reason, "HTTP status %ld", resp->status);
-        if (resp->status == 400 || resp->status == 413 || resp->status == 415 || resp->status == 422)
+                (void) snprintf(reason, sizeof reason, "HTTP status %ld", status);
+        retry_after = http_retry_after(resp);
+        d->http = http_request_free(req);
+        if (status >= 200 && status < 300)
+                delivery_done(d, DELIVERED, USEC_INFINITY, "delivered");
+        else if (status == 400 || status == 413 || status == 415 || status == 422)
                 delivery_done(d, REFUSED, USEC_INFINITY, reason);
         else
-                delivery_done(d, FAILED, http_retry_after(resp), reason);
+                delivery_done(d, FAILED, retry_after, reason);
 }
 
 static int start_webhook(Delivery *d, const char *body) {
@@ -324,6 +351,7 @@ static int start_webhook(Delivery *d, const char *body) {
                 .body_len = strlen(body),
                 .ca_file = c->ca_file,
                 .timeout_usec = c->timeout_usec,
+                .discard_body = true,
         };
         r = http_request_start(d->sink->notifier->event, &p, on_http_done, d, &d->http);
         return r;
@@ -365,12 +393,14 @@ static int on_exec_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 /* In the child (after fork(): system calls only): the document on stdin, /dev/null as stdout,
  * runbookd's stderr (its log) as stderr, its own session, the sink's user with its primary group
  * only, and nothing else of runbookd's. Never returns. */
-_Noreturn static void exec_child(const NotifySink *c, int doc_fd, int null_fd, char **env) {
+_Noreturn static void exec_child(const NotifySink *c, int doc_fd, int null_fd, int err_fd, char **env) {
         if (setsid() < 0 || child_reset_signals() < 0)
                 _exit(127);
-        if (dup2(doc_fd, 0) < 0 || dup2(null_fd, 1) < 0)
+        /* (all three are above 2: the dup2()s cannot clobber each other, and clear FD_CLOEXEC) */
+        if (dup2(doc_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(err_fd, 2) < 0)
                 _exit(127);
-        (void) close_range(3, ~0U, 0);
+        if (close_range(3, ~0U, 0) < 0)
+                _exit(127);   /* nothing of runbookd's may reach the program */
         if (geteuid() == 0 &&
             (syscall(SYS_setgroups, (size_t) 0, NULL) < 0 || syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
              syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0))
@@ -381,10 +411,25 @@ _Noreturn static void exec_child(const NotifySink *c, int doc_fd, int null_fd, c
         _exit(127);
 }
 
+/* fd, moved above 0-2 (a daemon started with its stdio closed gets them from open()), CLOEXEC */
+static int fd_above_stdio(int fd) {
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        if (fd > 2)
+                return fd;
+        r = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (r < 0)
+                r = -errno;
+        (void) close(fd);
+        return r;
+}
+
 static int start_exec(Delivery *d, const char *body) {
         const NotifySink *c = d->sink->cfg;
         Notifier *n = d->sink->notifier;
-        _cleanup_close_ int doc_fd = -1, null_fd = -1;
+        _cleanup_close_ int doc_fd = -1, null_fd = -1, err_fd = -1;
         _cleanup_strv_free_ char **env = NULL;
         char *s;
         int r;
@@ -397,9 +442,23 @@ static int start_exec(Delivery *d, const char *body) {
                 return r;
         if (lseek(doc_fd, 0, SEEK_SET) < 0)
                 return -errno;
-        null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        null_fd = fd_above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC | O_NOCTTY));
         if (null_fd < 0)
-                return -errno;
+                return null_fd;
+        doc_fd = fd_above_stdio(TAKE_FD(doc_fd));
+        if (doc_fd < 0)
+                return doc_fd;
+        /* its stderr: a journal stream of its own (not runbookd's, whose lines are runbookd's),
+         * taken as plain text (no "<N>" priority prefixes); else /dev/null */
+        _cleanup_free_ char *ident = NULL;
+        if (asprintf_safe(&ident, "runbookd-notify-%s", c->name) < 0)
+                return -ENOMEM;
+        err_fd = sd_journal_stream_fd(ident, LOG_WARNING, 0);
+        if (err_fd < 0)
+                err_fd = open("/dev/null", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        err_fd = fd_above_stdio(err_fd);
+        if (err_fd < 0)
+                return err_fd;
         if (strv_extend(&env, "PATH=" EXEC_PATH) < 0 || strv_extend(&env, "LANG=C.UTF-8") < 0 ||
             strv_extend(&env, "HOME=/") < 0 ||
             asprintf_safe(&s, "USER=%s", c->user) < 0 || strv_consume(&env, s) < 0 ||
@@ -412,7 +471,7 @@ static int start_exec(Delivery *d, const char *body) {
         if (d->pid < 0)
                 return -errno;
         if (d->pid == 0)
-                exec_child(c, doc_fd, null_fd, env);
+                exec_child(c, doc_fd, null_fd, err_fd, env);
         r = sd_event_add_child(n->event, &d->child, d->pid, WEXITED, on_exec_exit, d);
         if (r < 0) {
                 (void) kill(d->pid, SIGKILL);
@@ -539,7 +598,10 @@ static int scan_cb(uint64_t seq, const char *text, size_t len, void *userdata) {
                 const char *name = json_string_value(v);
                 Sink *k = name ? sink_find(n, name) : NULL;
                 if (k) {
-                        if (sink_add_item(k, seq, (usec_t) json_integer_value(json_object_get(rec, "created"))) < 0)
+                        const char *ev = json_string_value(json_object_get(json_object_get(rec, "doc"), "event"));
+                        bool keep = streq_ptr(ev, "break_glass") || streq_ptr(ev, "review_needed") ||
+                                    streq_ptr(ev, "approval_expired");
+                        if (sink_add_item(k, seq, (usec_t) json_integer_value(json_object_get(rec, "created")), keep) < 0)
                                 return -ENOMEM;
                 } else if (name) {
                         if (GREEDY_REALLOC(c->orphans, c->n_orphans_allocated, c->n_orphans + 1) < 0 ||
@@ -565,11 +627,14 @@ static void notifier_scan(Notifier *n) {
         }
         if (r < 0)
                 log_warning_errno(r, "Cannot read the notification outbox: %m");
+        /* the read transaction is over: now the store may be written */
         for (size_t i = 0; i < c.n_orphans; i++) {
                 const char *name = json_string_value(json_array_get(c.names, i));
                 event_notify_gave_up(name, "?", "?", 0, 0, "the sink is no longer in runbookd.json");
                 outbox_drop(n, c.orphans[i].seq, name);
         }
+        for (size_t i = 0; i < n->n_sinks; i++)
+                sink_trim(n->sinks[i]);
         free(c.orphans);
         json_decref(c.names);
 }
@@ -643,12 +708,12 @@ static Sink *sink_free(Sink *k) {
         return NULL;
 }
 
-void notifier_set_config(Notifier *n, const NotifyConfig *c) {
+int notifier_set_config(Notifier *n, const NotifyConfig *c) {
         size_t want = c ? c->n_sinks : 0;
         _cleanup_free_ Sink **sinks = calloc(MAX(want, (size_t) 1), sizeof(Sink *));
 
         if (!sinks)
-                return (void) log_oom();
+                return -ENOMEM;
         /* a sink kept by name keeps its queue and its state (its settings may change) */
         for (size_t i = 0; i < want; i++) {
                 sinks[i] = sink_find(n, c->sinks[i].name);
@@ -661,7 +726,7 @@ void notifier_set_config(Notifier *n, const NotifyConfig *c) {
                         for (size_t j = 0; j < i; j++)
                                 if (sinks[j]->notifier != n)
                                         sink_free(sinks[j]);
-                        return (void) log_oom();
+                        return -ENOMEM;   /* nothing changed */
                 }
         }
         for (size_t i = 0; i < want; i++) {
@@ -685,9 +750,12 @@ void notifier_set_config(Notifier *n, const NotifyConfig *c) {
         n->sinks = TAKE_PTR(sinks);
         n->n_sinks = want;
         n->config = c;
-        for (size_t i = 0; i < n->n_sinks; i++)
+        for (size_t i = 0; i < n->n_sinks; i++) {
+                sink_trim(n->sinks[i]);   /* its max_pending may be lower now */
                 sink_dispatch(n->sinks[i]);
+        }
         notifier_kick(n);
+        return 0;
 }
 
 size_t notifier_pending(Notifier *n) {

@@ -31,7 +31,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Notifier *, notifier_free);
 
 /* The sinks (not owned: kept alive by the caller until replaced; NULL: none). A sink that is gone
  * gives up what waited for it; one that stays (by name) keeps its queue. */
-void notifier_set_config(Notifier *n, const NotifyConfig *c);
+int notifier_set_config(Notifier *n, const NotifyConfig *c);   /* -ENOMEM: nothing changed */
 /* Picks up what the outbox holds that it has not seen (at start-up: all of it), from the loop. */
 void notifier_kick(Notifier *n);
 /* Notifications waiting or in flight, over all sinks (for tests and status). */
