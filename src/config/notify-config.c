@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "config/config-util.h"
 #include "config/notify-config.h"
 
@@ -250,13 +252,22 @@ static int parse_exec_user(NotifySink *k, json_t *u, const char *source, const c
 
         if (u && !name)
                 return config_error(ret_error, source, path, "must be a user name");
-        if (geteuid() != 0)
-                /* runbookd unprivileged (the installed service) could only run it as itself: with
-                 * runbookd's credentials, its store and its right to start units, a program that
-                 * reads what callers wrote must not have that */
-                return config_error(ret_error, source, path, "runbookd runs unprivileged (uid %u) and cannot run a "
-                                    "notification program as another user; it would run with runbookd's own "
-                                    "authority (its credentials, its store): use a webhook", (unsigned) geteuid());
+        if (geteuid() != 0) {
+                /* runbookd unprivileged (the installed service): the program runs as a unit of PID 1
+                 * with a dynamic user of its own; without systemd, it could only run as runbookd,
+                 * with runbookd's credentials and store, which a program reading what callers
+                 * wrote must not have */
+                if (sd_booted() <= 0)
+                        return config_error(ret_error, source, path, "runbookd runs unprivileged (uid %u) where systemd "
+                                            "is not PID 1: a notification program would run with runbookd's own "
+                                            "authority (its credentials, its store): use a webhook", (unsigned) geteuid());
+                if (name)
+                        return config_error(ret_error, source, path, "runbookd runs unprivileged: the program runs as a "
+                                            "dynamic user of its own (DynamicUser=yes); leave \"user\" out");
+                k->user = NULL;
+                k->uid = k->gid = UID_INVALID;
+                return 0;
+        }
         {
                 errno = 0;
                 pw = getpwnam(name ?: "nobody");

@@ -13,6 +13,7 @@
 #include "http/curl-event.h"
 #include "journal/events.h"
 #include "notify/notifier.h"
+#include "notify/notify-unit.h"
 #include "shared/child-util.h"
 #include "shared/log.h"
 
@@ -48,6 +49,7 @@ typedef struct Delivery {
         char *event_id;
         uint32_t session;
         HttpRequest *http;
+        NotifyUnit *unit;         /* exec where systemd is PID 1 */
         pid_t pid;
         sd_event_source *child;
         sd_event_source *timer;   /* exec: its timeout */
@@ -220,6 +222,7 @@ static void delivery_free(Delivery *d) {
         if (!d)
                 return;
         http_request_free(d->http);
+        notify_unit_free(d->unit);
         d->timer = sd_event_source_disable_unref(d->timer);
         if (d->child) {
                 /* still running: the source owns the child, and kills and reaps it when freed */
@@ -426,6 +429,14 @@ static int fd_above_stdio(int fd) {
         return r;
 }
 
+static void on_unit_done(NotifyUnit *u, int error, const char *reason, void *userdata) {
+        Delivery *d = userdata;
+        _cleanup_free_ char *why = strdup(reason);
+
+        d->unit = notify_unit_free(u);   /* stops and removes it */
+        delivery_done(d, error >= 0 ? DELIVERED : FAILED, USEC_INFINITY, why ?: "failed");
+}
+
 static int start_exec(Delivery *d, const char *body) {
         const NotifySink *c = d->sink->cfg;
         Notifier *n = d->sink->notifier;
@@ -442,6 +453,12 @@ static int start_exec(Delivery *d, const char *body) {
                 return r;
         if (lseek(doc_fd, 0, SEEK_SET) < 0)
                 return -errno;
+        if (notify_unit_mode()) {
+                size_t i = item_find(d->sink, d->seq);
+                unsigned attempt = i != SIZE_MAX ? d->sink->items[i].attempts + 1 : 1;
+                return notify_unit_start(n->event, c, d->event, d->event_id, d->seq, attempt, doc_fd, on_unit_done, d,
+                                         &d->unit);
+        }
         null_fd = fd_above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC | O_NOCTTY));
         if (null_fd < 0)
                 return null_fd;
@@ -784,6 +801,7 @@ Notifier *notifier_free(Notifier *n) {
                 sink_free(n->sinks[i]);
         free(n->sinks);
         n->defer = sd_event_source_disable_unref(n->defer);
+        notify_unit_shutdown();   /* the StopUnit of a program still running goes out */
         sd_event_unref(n->event);
         free(n);
         return NULL;

@@ -7,6 +7,8 @@
 #   - real users call it: polkit decides about them although runbookd is not root (the actions'
 #     owner annotation), four eyes hold, and the approved step runs as root in its own unit
 #     (the polkit rule lets runbookd start units named runbookd-*, and nothing about other units);
+#   - a notification program runs as a transient unit with a dynamic user of its own (never as
+#     runbookd), and is removed afterwards; a "user" for it is refused;
 #   - D-Bus activation (the first call starts it), reload, and a second instance on the same state
 #     directory refused with the holder's PID, changing nothing.
 set -uo pipefail
@@ -99,6 +101,36 @@ JSON
 systemctl reload runbookd.service && pass "systemctl reload runbookd" || fail "reload"
 ctl runbooks --json=short | jq -e 'map(.name) | index("added")' >/dev/null && pass "the new runbook is there" ||
     fail "runbooks: $(ctl runbooks --json=short)"
+
+# ---- a notification program: a unit of PID 1 with a dynamic user of its own, never runbookd
+cat > /usr/local/bin/rb-notify <<'SH'
+#!/bin/sh
+doc=$(cat)
+echo "notified: $RUNBOOKD_EVENT as $(id -un) uid $(id -u) $(printf %s "$doc" | grep -o '"session":[0-9]*')" >&2
+SH
+chmod 755 /usr/local/bin/rb-notify
+cat > /etc/runbookd/runbookd.json <<'JSON'
+{"notify": [{"name": "prog", "exec": "/usr/local/bin/rb-notify", "events": ["session_finished"]}]}
+JSON
+systemctl reload runbookd.service && pass "reload with a notification program" || fail "reload with a notification program"
+nid=$(ctl start added --json=short | jq -r .id)
+waitfor 20 "the program told of session $nid" sh -c \
+    "journalctl --no-pager -o cat -t runbookd-notify-prog | grep -q 'notified: session_finished .*\"session\":$nid\$'"
+line=$(journalctl --no-pager -o cat -t runbookd-notify-prog | grep "\"session\":$nid\$" | tail -n 1)
+echo "# $line"
+nuid=$(sed -n 's/.* uid \([0-9]*\) .*/\1/p' <<<"$line")
+[ -n "$nuid" ] && [ "$nuid" -ge 61184 ] && [ "$nuid" -le 65519 ] &&
+    pass "it ran as a dynamic user of its own (uid $nuid), not as runbookd ($(id -u runbookd)) nor root" ||
+    fail "the program ran as uid '$nuid'"
+waitfor 10 "its unit is removed" sh -c "[ -z \"\$(systemctl list-units --all --no-legend --plain 'runbookd-notify-*')\" ]"
+cat > /etc/runbookd/runbookd.json <<'JSON'
+{"notify": [{"name": "prog", "exec": "/usr/local/bin/rb-notify", "user": "nobody"}]}
+JSON
+systemctl reload runbookd.service 2>/dev/null
+journalctl --no-pager -o cat -u runbookd.service | grep -q 'notify\[0\].user: runbookd runs unprivileged: the program runs as a dynamic user' &&
+    pass "a \"user\" for the program is refused under the unprivileged service" || fail "no refusal of \"user\""
+rm -f /etc/runbookd/runbookd.json
+systemctl reload runbookd.service
 
 # ---- a second instance on the same state directory
 before=$(md5sum /var/lib/runbookd/data.mdb | cut -d' ' -f1)
