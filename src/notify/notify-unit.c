@@ -245,7 +245,8 @@ int notify_unit_start(sd_event *event, const NotifySink *c, const char *ev, cons
         u->event = event;
         u->done = done;
         u->userdata = userdata;
-        (void) getrandom(&rnd, sizeof rnd, 0);
+        if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t) sizeof rnd)
+                rnd = (uint32_t) now_usec(CLOCK_MONOTONIC);   /* only a name: unique enough */
         if (asprintf_safe(&u->name, "runbookd-notify-%" PRIu64 "-%u-%08x.service", seq, attempt, rnd) < 0 ||
             sd_bus_path_encode("/org/freedesktop/systemd1/unit", u->name, &u->path) < 0 ||
             asprintf_safe(&desc, "runbookd: notification %s (%s) for sink %s", event_id, ev, c->name) < 0 ||
