@@ -395,6 +395,38 @@ static int method_list_targets(sd_bus_message *message, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* ListLocks() -> a(suau): each lock held or waited for, its holder (0: none), the sessions waiting
+ * for it in queue order */
+static int method_list_locks(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        EngineLock *l = NULL;
+        size_t n = 0;
+        int r;
+
+        r = engine_list_locks(m->engine, &l, &n);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(suau)");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = sd_bus_message_open_container(reply, 'r', "suau");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "su", l[i].name, l[i].holder);
+                if (r >= 0)
+                        r = sd_bus_message_append_array(reply, 'u', l[i].waiters, l[i].n_waiters * sizeof(uint32_t));
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        engine_locks_free(l, n);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_get_session(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_free_ char *path = NULL;
@@ -530,6 +562,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 method_get_runbook, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListTargets", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sss)", targets),
                                 method_list_targets, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListLocks", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(suau)", locks),
+                                method_list_locks, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetSession", SD_BUS_ARGS("u", id), SD_BUS_RESULT("o", path),
                                 method_get_session, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetAuditRecords", SD_BUS_ARGS("t", after, "u", max),

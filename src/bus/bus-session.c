@@ -137,6 +137,22 @@ SESSION_GETTER(current_step, "i", (int32_t) s->current_step)
 SESSION_GETTER(error, "s", strempty(s->error))
 SESSION_GETTER(rollback, "s", rollback_state_to_string(s->rollback))
 SESSION_GETTER(review, "s", review_state_to_string(s->review))
+SESSION_GETTER(lock_state, "s", session_lock_state_to_string(s->lock_state))
+SESSION_GETTER(lock_position, "u", (uint32_t) engine_lock_position(s))
+
+/* Locks a(su): each of its locks, and the session holding it now (0: none) */
+static int property_get_locks(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Session *s = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(su)");
+        for (size_t i = 0; r >= 0 && s->locks && s->locks[i]; i++)
+                r = sd_bus_message_append(reply, "(su)", s->locks[i], session_lock_holder(s, s->locks[i]));
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
 SESSION_GETTER(reviewed_by, "s", s->review == REVIEW_DONE ? strempty(s->reviewer.login_user ?: s->reviewer.user) : "")
 SESSION_GETTER(reviewed_at, "t", (uint64_t) (s->review == REVIEW_DONE ? s->reviewer.time : 0))
 SESSION_GETTER(review_comment, "s", s->review == REVIEW_DONE ? strempty(s->reviewer.comment) : "")
@@ -379,6 +395,9 @@ const sd_bus_vtable session_vtable[] = {
         SD_BUS_PROPERTY("ReviewedBy", "s", property_get_reviewed_by, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ReviewedAt", "t", property_get_reviewed_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ReviewComment", "s", property_get_review_comment, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Locks", "a(su)", property_get_locks, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LockState", "s", property_get_lock_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LockPosition", "u", property_get_lock_position, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Approve", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_approve,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reject", SD_BUS_ARGS("s", comment), SD_BUS_NO_RESULT, method_reject,

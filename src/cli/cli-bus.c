@@ -14,7 +14,7 @@ bool arg_ask_password = true;
 static pid_t agent_pid = 0;
 
 const char *const cli_session_states[] = {
-        "created", "waiting_approval", "running", "succeeded", "failed", "rejected", "cancelled", "interrupted",
+        "created", "waiting_approval", "waiting_lock", "running", "succeeded", "failed", "rejected", "cancelled", "interrupted",
         "expired", NULL,
 };
 
@@ -251,6 +251,9 @@ void session_info_done(SessionInfo *s) {
         free(s->review);
         free(s->reviewed_by);
         free(s->review_comment);
+        free(s->lock_state);
+        strv_free(s->locks);
+        free(s->lock_holders);
         strv_free(s->parameters);
         strv_free(s->steps);
         for (size_t i = 0; i < s->n_step_info; i++)
@@ -508,6 +511,33 @@ static int step_property(sd_bus_message *m, const char *name, StepInfo *s) {
         return sd_bus_message_skip(m, "v");
 }
 
+/* Locks a(su) */
+static int read_locks(sd_bus_message *m, SessionInfo *s) {
+        const char *name;
+        uint32_t holder;
+        size_t n = 0;
+        int r;
+
+        s->locks = strv_free(s->locks);
+        s->lock_holders = mfree(s->lock_holders);
+        r = sd_bus_message_enter_container(m, 'v', "a(su)");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "(su)");
+        while (r >= 0 && (r = sd_bus_message_read(m, "(su)", &name, &holder)) > 0) {
+                uint32_t *h = reallocarray(s->lock_holders, n + 1, sizeof(uint32_t));
+                if (!h)
+                        return -ENOMEM;
+                s->lock_holders = h;
+                h[n++] = holder;
+                r = strv_extend(&s->locks, name);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
 static int session_property(sd_bus_message *m, const char *name, SessionInfo *s) {
         if (streq(name, "Id"))
                 return READ_BASIC("u", &s->id);
@@ -541,6 +571,12 @@ static int session_property(sd_bus_message *m, const char *name, SessionInfo *s)
                 return read_string(m, &s->review_comment);
         if (streq(name, "ReviewedAt"))
                 return READ_BASIC("t", &s->reviewed_at);
+        if (streq(name, "LockState"))
+                return read_string(m, &s->lock_state);
+        if (streq(name, "LockPosition"))
+                return READ_BASIC("u", &s->lock_position);
+        if (streq(name, "Locks"))
+                return read_locks(m, s);
         if (streq(name, "Parameters"))
                 return read_strv(m, "a{ss}", &s->parameters, true);
         if (streq(name, "Steps"))

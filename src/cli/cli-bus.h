@@ -86,6 +86,10 @@ typedef struct SessionInfo {
         uint32_t id;
         char *runbook, *reference, *state, *created_by, *error, *rollback;
         char *review, *reviewed_by, *review_comment;   /* Review, ReviewedBy, ReviewComment */
+        char *lock_state;                              /* LockState */
+        uint32_t lock_position;                        /* LockPosition */
+        char **locks;                                  /* Locks: the names */
+        uint32_t *lock_holders;                        /* Locks: the holder of each (0: none) */
         usec_t reviewed_at;
         char **parameters; /* key, value, key, value, …, NULL */
         uint32_t created_by_uid, failed_steps;

@@ -85,7 +85,8 @@ const char *state_color(const char *state) {
         if (streq(state, "failed") || streq(state, "timed_out") || streq(state, "rejected") ||
             streq(state, "interrupted") || streq(state, "expired"))
                 return ANSI_RED;
-        if (streq(state, "waiting_approval") || streq(state, "waiting_retry") || streq(state, "cancelled"))
+        if (streq(state, "waiting_approval") || streq(state, "waiting_retry") || streq(state, "waiting_lock") ||
+            streq(state, "cancelled"))
                 return ANSI_YELLOW;
         if (streq(state, "running") || streq(state, "approved"))
                 return ANSI_HIGHLIGHT;

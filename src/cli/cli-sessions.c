@@ -143,6 +143,63 @@ int verb_runbooks(int argc, char *argv[]) {
         return list_triples("ListRunbooks", keys, headers, "runbook", "runbooks");
 }
 
+/* ListLocks: who holds what, who waits */
+int verb_locks(int argc, char *argv[]) {
+        static const char *const headers[] = { "LOCK", "HELD BY", "WAITING" };
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_json_ json_t *array = NULL;
+        int r;
+
+        r = open_or_fail(&bus);
+        if (r < 0)
+                return r;
+        r = call_manager(bus, "ListLocks", &error, &reply);
+        if (r < 0)
+                return cli_bus_error(r, &error, NULL, "list locks");
+        t = table_new(ELEMENTSOF(headers), headers);
+        array = json_array();
+        if (!t || !array)
+                return cli_error(-ENOMEM, "Out of memory.");
+        r = sd_bus_message_enter_container(reply, 'a', "(suau)");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "suau")) > 0) {
+                _cleanup_free_ char *queue = NULL;
+                const uint32_t *waiters;
+                const char *name;
+                uint32_t holder;
+                size_t size = 0;
+                json_t *o = json_object(), *w = json_array();
+
+                if (!o || !w || json_array_append_new(array, o) < 0 || json_object_set_new(o, "waiting", w) < 0)
+                        return cli_error(-ENOMEM, "Out of memory.");
+                r = sd_bus_message_read(reply, "su", &name, &holder);
+                if (r >= 0)
+                        r = sd_bus_message_read_array(reply, 'u', (const void **) &waiters, &size);
+                if (r < 0)
+                        break;
+                for (size_t i = 0; i < size / sizeof(uint32_t); i++) {
+                        char *q = NULL;
+                        if (json_array_append_new(w, json_integer(waiters[i])) < 0 ||
+                            asprintf_safe(&q, "%s%s%u", strempty(queue), queue ? " " : "", waiters[i]) < 0)
+                                return cli_error(-ENOMEM, "Out of memory.");
+                        free(queue);
+                        queue = q;
+                }
+                if (json_add_string(o, "name", name) < 0 ||
+                    json_object_set_new(o, "holder", holder ? json_integer(holder) : json_null()) < 0 ||
+                    table_add_cell(t, name, ANSI_HIGHLIGHT) < 0 ||
+                    (holder ? table_add_cellf(t, NULL, "session %u", holder) : table_add_cell(t, "-", NULL)) < 0 ||
+                    table_add_cell(t, queue ?: "-", queue ? ANSI_YELLOW : NULL) < 0)
+                        return cli_error(-ENOMEM, "Out of memory.");
+                r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0)
+                return cli_error(r, "Failed to parse runbookd's reply: %s", strerror(-r));
+        return print_list(array, t, "lock", "locks");
+}
+
 int verb_targets(int argc, char *argv[]) {
         static const char *const keys[] = { "name", "connector", "description" };
         static const char *const headers[] = { "NAME", "CONNECTOR", "DESCRIPTION" };
@@ -152,6 +209,7 @@ int verb_targets(int argc, char *argv[]) {
 struct list_rows {
         Table *table;
         json_t *array;
+        sd_bus *bus;
 };
 
 static int list_row(const SessionRow *row, void *userdata) {
@@ -171,9 +229,17 @@ static int list_row(const SessionRow *row, void *userdata) {
             (r = json_add_time(o, "created_at", row->created_at)) < 0 ||
             (r = json_add_time(o, "finished_at", row->finished_at)) < 0 || (r = json_add_string(o, "path", row->path)) < 0)
                 return -ENOMEM;
+        /* a session waiting for a lock: its place in the queue (1: next) */
+        uint32_t position = 0;
+        if (streq_ptr(row->state, "waiting_lock") &&
+            sd_bus_get_property_trivial(l->bus, RUNBOOKD_BUS_NAME, row->path, RUNBOOKD_SESSION_INTERFACE, "LockPosition",
+                                        NULL, 'u', &position) >= 0 &&
+            json_add_integer(o, "lock_position", position) < 0)
+                return -ENOMEM;
         if ((r = table_add_cellf(l->table, ANSI_HIGHLIGHT, "%u", row->id)) < 0 ||
             (r = table_add_cell(l->table, row->runbook, NULL)) < 0 || (r = table_add_cell(l->table, row->reference, NULL)) < 0 ||
-            (r = table_add_cell(l->table, row->state, state_color(row->state))) < 0 ||
+            (r = position > 0 ? table_add_cellf(l->table, state_color(row->state), "%s #%u", row->state, position)
+                              : table_add_cell(l->table, row->state, state_color(row->state))) < 0 ||
             (r = row->current_step < 0 ? table_add_cell(l->table, NULL, NULL) : table_add_cellf(l->table, NULL, "%d", row->current_step)) < 0 ||
             (r = table_add_cell(l->table, row->creator, NULL)) < 0 ||
             (r = table_add_cell(l->table, format_timestamp_relative(age, sizeof age, row->created_at), NULL)) < 0)
@@ -197,7 +263,7 @@ int verb_list(int argc, char *argv[]) {
         if (!t || !array)
                 return cli_error(-ENOMEM, "Out of memory.");
         table_set_max_width(t, 2, 32);
-        struct list_rows l = { t, array };
+        struct list_rows l = { t, array, bus };
         r = list_sessions_paged(bus, arg_states, arg_since, arg_limit, list_row, &l, &error);
         if (r < 0)
                 return sd_bus_error_is_set(&error) ? cli_bus_error(r, &error, NULL, "list sessions")
@@ -377,6 +443,20 @@ static int show_json(const SessionInfo *s) {
             json_add_string(o, "review", s->review ?: "none") < 0 ||
             json_object_set(o, "steps", steps) < 0)
                 return -ENOMEM;
+        if (s->locks && s->locks[0]) {
+                json_t *locks = json_array();
+                if (!locks || json_object_set_new(o, "locks", locks) < 0)
+                        return -ENOMEM;
+                for (size_t i = 0; s->locks[i]; i++) {
+                        json_t *l = json_object();
+                        if (!l || json_array_append_new(locks, l) < 0 || json_add_string(l, "name", s->locks[i]) < 0 ||
+                            json_object_set_new(l, "holder", s->lock_holders[i] ? json_integer(s->lock_holders[i]) : json_null()) < 0)
+                                return -ENOMEM;
+                }
+                if (json_add_string(o, "lock_state", isempty(s->lock_state) ? "none" : s->lock_state) < 0 ||
+                    json_object_set_new(o, "lock_position", s->lock_position ? json_integer(s->lock_position) : json_null()) < 0)
+                        return -ENOMEM;
+        }
         return json_print(o);
 }
 
@@ -592,6 +672,23 @@ int verb_show(int argc, char *argv[]) {
                 printf("done by %s on %s%s%s%s\n", cli_esc(s.reviewed_by), format_timestamp_both(buf, sizeof buf, s.reviewed_at),
                        isempty(s.review_comment) ? "" : ": \"", isempty(s.review_comment) ? "" : cli_esc(s.review_comment),
                        isempty(s.review_comment) ? "" : "\"");
+        }
+        for (size_t i = 0; s.locks && s.locks[i]; i++) {
+                if (i == 0)
+                        FIELD("Locks");
+                else
+                        printf("%*s  ", 14, "");
+                uint32_t h = s.lock_holders[i];
+                if (h == s.id)
+                        printf("%s (held by this session)\n", cli_esc(s.locks[i]));
+                else if (h > 0)
+                        printf("%s (held by session %u)\n", cli_esc(s.locks[i]), h);
+                else
+                        printf("%s (free)\n", cli_esc(s.locks[i]));
+        }
+        if (streq_ptr(s.lock_state, "waiting")) {
+                FIELD("Lock queue");
+                printf("%swaiting%s, position %u (runbookctl locks)\n", ansi(ANSI_YELLOW), ansi(ANSI_NORMAL), s.lock_position);
         }
         for (size_t i = 0; i < s.n_step_info; i++)
                 show_step(&s.step_info[i]);

@@ -42,6 +42,7 @@ typedef struct Verb {
 static const Verb verbs[] = {
         { "runbooks", 0, 0, verb_runbooks, "runbooks", "List the runbooks runbookd can run", TABLE_OPTS },
         { "targets", 0, 0, verb_targets, "targets", "List the targets steps can run on", TABLE_OPTS },
+        { "locks", 0, 0, verb_locks, "locks", "List the locks sessions hold or wait for", TABLE_OPTS },
         { "list", 0, 0, verb_list, "list [--state=STATE[,STATE…]] [--since=TIME] [--limit=N] [--unreviewed]",
           "List sessions, newest first",
           "     --state=STATES    only sessions in these states (comma-separated; 'help' lists them)\n"

@@ -35,6 +35,7 @@ extern unsigned arg_lines; /* logs -n; 0: all */
 
 int verb_runbooks(int argc, char *argv[]);
 int verb_targets(int argc, char *argv[]);
+int verb_locks(int argc, char *argv[]);
 int verb_list(int argc, char *argv[]);
 int verb_pending(int argc, char *argv[]);
 int verb_show(int argc, char *argv[]);

@@ -4,6 +4,7 @@
 
 #include "config/expr.h"
 #include "config/runbook.h"
+#include "config/lock-name.h"
 #include "config/target.h"
 #include "config/template.h"
 #include "shared/log.h"
@@ -26,7 +27,7 @@ static const char *const step_phase_key[_PHASE_MAX] = {
 
 static const char *const runbook_keys[] = {
         "description", "parameters", "target", "prechecks", "steps", "postchecks", "rollback", "finally",
-        "approval_timeout", "remind_before", "approval_valid_for", "break_glass", NULL,
+        "approval_timeout", "remind_before", "approval_valid_for", "break_glass", "lock", NULL,
 };
 static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
 static const char *const step_keys[] = {
@@ -87,6 +88,7 @@ Runbook *runbook_free(Runbook *rb) {
         free(rb->file);
         free(rb->description);
         free(rb->target);
+        free(rb->lock);
         json_decref(rb->json);
         free(rb);
         return NULL;
@@ -664,6 +666,32 @@ static int parse_step(Runbook *rb, RunbookStep *s, StepPhase phase, json_t *v, c
         return 0;
 }
 
+/* "lock": a template over the parameters (lock-name.h) */
+static int parse_lock(Runbook *rb, json_t *doc, const char *source, char **ret_error) {
+        _cleanup_free_ char **names = NULL, *problem = NULL;
+        json_t *v = json_object_get(doc, "lock");
+        size_t offset = 0;
+        int r;
+
+        if (!v)
+                return 0;
+        if (!json_is_string(v))
+                return config_error(ret_error, source, "$.lock", "must be a string: a lock name, which may use {{parameter}} "
+                                    "(e.g. \"db-{{cluster}}\")");
+        names = calloc(rb->n_params + 1, sizeof(char *));
+        if (!names)
+                return -ENOMEM;
+        for (size_t i = 0; i < rb->n_params; i++)
+                names[i] = rb->params[i].name;
+        r = lock_template_check(json_string_value(v), names, rb->n_params, &offset, &problem);
+        if (r == -EINVAL)
+                return config_error(ret_error, source, "$.lock", "at offset %zu: %s", offset, problem);
+        if (r < 0)
+                return r;
+        rb->lock = strdup(json_string_value(v));
+        return rb->lock ? 0 : -ENOMEM;
+}
+
 int runbook_from_json(json_t *doc, const char *name, const char *source, Runbook **ret, char **ret_error) {
         _cleanup_(runbook_freep) Runbook *rb = NULL;
         const char *description, *target, *key;
@@ -728,6 +756,10 @@ int runbook_from_json(json_t *doc, const char *name, const char *source, Runbook
                                 return r;
                 }
         }
+
+        r = parse_lock(rb, doc, source, ret_error);
+        if (r < 0)
+                return r;
 
         for (StepPhase p = 0; p < _PHASE_MAX; p++) {
                 char path[JSON_PATH_MAX];

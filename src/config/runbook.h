@@ -82,6 +82,7 @@ typedef struct Runbook {
         ConfigDuration approval_timeout;  /* the steps' default ("approval_timeout" at the top) */
         ConfigDuration remind_before;
         ConfigDuration approval_valid_for;
+        char *lock;               /* "lock": the template of the lock its sessions take (lock-name.h); NULL: none */
 } Runbook;
 
 /* The document key that lists the steps of phase 'p': "prechecks", "steps", "postchecks". */

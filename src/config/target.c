@@ -16,14 +16,14 @@
 #define TARGET_DESCRIPTION_MEMBERS 5
 #define MAX_CONCURRENCY_DEFAULT 10
 
-static const char *const local_keys[] = { "connector", "description", "user", "group", "unit_properties", NULL };
+static const char *const local_keys[] = { "connector", "description", "user", "group", "unit_properties", "lock", NULL };
 static const char *const ssh_keys[] = {
-        "connector", "description", "host", "port", "user", "identity", "known_hosts", NULL,
+        "connector", "description", "host", "port", "user", "identity", "known_hosts", "lock", NULL,
 };
 static const char *const azure_keys[] = {
         "connector", "description", "subscription", "resource_group", "vm", "tenant", "client_id",
         "client_secret", "client_certificate", "managed_identity", "api", "cloud", "authority", "resource_manager",
-        "audience", "imds", "ca_file", NULL,
+        "audience", "imds", "ca_file", "lock", NULL,
 };
 
 /* Azure's clouds, as Azure publishes their endpoints (az cloud list: activeDirectory,
@@ -41,7 +41,7 @@ static const struct {
         { "AzureChinaCloud", "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn",
           "https://management.chinacloudapi.cn/" },
 };
-static const char *const group_keys[] = { "group", "max_concurrency", "max_errors", "description", NULL };
+static const char *const group_keys[] = { "group", "max_concurrency", "max_errors", "description", "lock", NULL };
 
 /* Characters that must not appear in values that end up in URLs (Azure resource ids). */
 #define URL_UNSAFE "/?#%\\\"<>"
@@ -427,6 +427,9 @@ int target_from_json(json_t *doc, const char *name, const char *source, Target *
         r = get_string(doc, "description", false, source, &description, ret_error);
         if (r < 0)
                 return r;
+        if (json_object_get(doc, "lock") && !json_is_boolean(json_object_get(doc, "lock")))
+                return config_error(ret_error, source, "$.lock", "must be true or false (true: one session at a time "
+                                    "runs steps on this target)");
 
         t = calloc(1, sizeof *t);
         if (!t)
@@ -514,6 +517,10 @@ int target_catalog_load(const char *vendor_dir, const char *config_dir, TargetCa
 
 /* config_find_by_name() reads the name as the first member */
 _Static_assert(offsetof(Target, name) == 0, "Target.name must come first");
+
+bool target_is_locked(const Target *t) {
+        return t && t->config && json_is_true(json_object_get(t->config, "lock"));
+}
 
 const Target *target_catalog_find(const TargetCatalog *c, const char *name) {
         return config_find_by_name((void *const *) c->targets, c->n_targets, name);

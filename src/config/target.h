@@ -34,5 +34,7 @@ typedef struct TargetCatalog {
 int target_catalog_load(const char *vendor_dir, const char *config_dir, TargetCatalog **ret);
 TargetCatalog *target_catalog_free(TargetCatalog *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TargetCatalog *, target_catalog_free);
+/* "lock": true — one session at a time runs steps on it (lock-name.h: "target:NAME") */
+bool target_is_locked(const Target *t);
 const Target *target_catalog_find(const TargetCatalog *c, const char *name);
 const TargetBroken *target_catalog_find_broken(const TargetCatalog *c, const char *name);

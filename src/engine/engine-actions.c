@@ -134,6 +134,9 @@ static int session_build(Engine *e, const Runbook *rb, const char *reference, js
                 if (r < 0)
                         return r;
         }
+        r = session_locks_init(e, s, rb, values, ret_error);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -173,7 +176,7 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                 return r;
 
         /* the first stop needs no action: take it in the same transaction */
-        if (s->steps[0].requires_approval)
+        if (s->steps[0].requires_approval && !step_needs_lock(&s->steps[0]))
                 step_enter_waiting(&s->steps[0], s->created_at);
 
         c = (PersistCtx) {

@@ -78,6 +78,11 @@ struct SessionRuntime {
         size_t n_notify, n_notify_allocated;
 
         StepRuntime *steps;       /* n_steps of the session */
+
+        bool lock_draining;       /* ended holding its locks, its command still being stopped: it
+                                   * holds them until it has (session_deactivate()) */
+        bool lock_granted;        /* took its locks in a pass of the lock queue: to go on (engine-lock.c) */
+        unsigned lock_position;   /* waiting: its place in the queue (Session.LockPosition) */
 };
 
 static inline SessionRuntime *session_rt(const Session *s) {
@@ -126,6 +131,8 @@ struct Engine {
         size_t n_want_ahead, n_want_ahead_allocated;
         sd_event_source *ahead_writer;
         uint64_t start_seq_stored; /* meta "start_seq" as last committed */
+        sd_event_source *lock_granter; /* moves sessions that took their locks on (engine-lock.c) */
+        uint64_t lock_ticket;     /* the last place given in the lock queue */
         usec_t start_ahead_quick_usec; /* a step quicker than this widens the span written ahead
                                         * (START_AHEAD_QUICK_USEC; the unit tests, which are not
                                         * about timing, make every step quick) */
@@ -171,7 +178,22 @@ json_t *engine_notify_records(Engine *e, Session *s);
 /* In the commit's transaction: each record under the next outbox seq, its doc given its event id. */
 void engine_notify_write(StoreTxn *t, Store *store, json_t *records);
 
+/* engine-lock.c: locks between sessions */
+/* The session's locks (Session.locks) from its runbook and the targets of its steps. */
+int session_locks_init(Engine *e, Session *s, const Runbook *rb, json_t *values, char **ret_error);
+/* The step needs the session's locks: the runbook has a "lock", or it runs on a locked target. */
+bool step_needs_lock(const Step *st);
+/* At step 'st', reached: true if the session may go on (it holds its locks, or the step needs
+ * none); false when it waits for them (waiting_lock, recorded and announced). */
+bool session_lock_gate(Session *s, Step *st);
+/* At the session's end: it gives its locks up (or leaves the queue); written with its next commit. */
+void session_lock_release(Session *s);
+/* Grants what can be granted now, from the loop (after a release, and at start-up). */
+void engine_locks_kick(Engine *e);
+
 /* engine-run.c */
+/* A command of the session's is under way (or being stopped). */
+bool session_has_job(Session *s);
 /* The step the session is at (NULL: none). */
 Step *session_current(Session *s);
 /* Ends the session in 'state' (final or interrupted) with 'error' (NULL: none). */

@@ -91,6 +91,8 @@ int engine_load(Engine *e) {
                         e->next_id = s->id + 1;
                 if (r >= 0)
                         r = engine_active_add(e, s);
+                if (r >= 0)
+                        e->lock_ticket = MAX(e->lock_ticket, s->lock_ticket);
                 if (r < 0)
                         engine_session_free(s);
         }
@@ -208,6 +210,9 @@ int engine_load(Engine *e) {
         for (size_t i = 0; i < e->n_active; i++)
                 if (session_current(e->active[i]))
                         (void) step_deadline_arm(session_current(e->active[i]));
+
+        /* sessions waiting for locks: those that can take them now do (from the loop) */
+        engine_locks_kick(e);
 
         /* sessions that were between two steps go on */
         for (size_t i = 0; i < e->n_active;) {

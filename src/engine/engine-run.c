@@ -19,7 +19,7 @@ Step *session_current(Session *s) {
         return &s->steps[s->current_step];
 }
 
-static bool session_has_job(Session *s) {
+bool session_has_job(Session *s) {
         for (size_t i = 0; i < s->n_steps; i++)
                 if (step_has_job(&s->steps[i]))
                         return true;
@@ -31,6 +31,7 @@ void session_finish(Session *s, SessionState state, const char *error) {
         Engine *e = session_engine(s);
 
         session_drop_start_ahead(s);
+        session_lock_release(s);
         for (size_t i = 0; i < s->n_steps; i++) {
                 Step *st = &s->steps[i];
                 if (st->state == STEP_PENDING || st->state == STEP_WAITING_APPROVAL || st->state == STEP_APPROVED) {
@@ -556,6 +557,9 @@ void session_advance(Session *s, bool chained) {
                         if (r == STEP_PREPARE_SKIPPED)
                                 continue;
                         if (r == STEP_PREPARE_FAILED)
+                                return;
+                        /* its locks are taken before anyone is asked to approve it */
+                        if (!session_lock_gate(s, st))
                                 return;
                         if (st->requires_approval) {
                                 step_enter_waiting(st, now_usec(CLOCK_REALTIME));

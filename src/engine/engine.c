@@ -266,6 +266,10 @@ void session_deactivate(Session *s) {
                 e->n_active--;
         }
         session_rt(s)->active = false;
+        if (session_rt(s)->lock_draining) {
+                session_rt(s)->lock_draining = false;
+                engine_locks_kick(e);
+        }
         cache_add(e, s);
 }
 
@@ -424,6 +428,7 @@ Engine *engine_free(Engine *e) {
         sd_event_source_disable_unref(e->reaper);
         sd_event_source_disable_unref(e->syncer);
         sd_event_source_disable_unref(e->resumer);
+        sd_event_source_disable_unref(e->lock_granter);
         sd_event_unref(e->event);
         free(e);
         return NULL;

@@ -76,6 +76,23 @@ int engine_get_session(Engine *e, uint32_t id, Session **ret);
 size_t engine_n_active(Engine *e);
 /* Iterates the active sessions in id order. */
 int engine_foreach_active(Engine *e, int (*fn)(Session *s, void *userdata), void *userdata);
+/* Locks between sessions (engine-lock.c): each lock held or waited for, with its holder (0:
+ * none) and the sessions waiting for it in queue order. 'name' is the session's (valid until the
+ * next engine call). */
+typedef struct EngineLock {
+        const char *name;
+        uint32_t holder;
+        uint32_t *waiters;
+        size_t n_waiters;
+} EngineLock;
+int engine_list_locks(Engine *e, EngineLock **ret, size_t *ret_n);
+EngineLock *engine_locks_free(EngineLock *l, size_t n);
+/* The session holding lock 'name' (0: none). */
+uint32_t engine_lock_holder(Engine *e, const char *name);
+/* The same, for a session the engine holds (active or cached) */
+uint32_t session_lock_holder(const Session *s, const char *name);
+/* A session waiting for its locks: its place in the queue (1: next); 0 otherwise. */
+unsigned engine_lock_position(const Session *s);
 /* True when nothing runs, waits for approval, or is in flight. */
 bool engine_is_idle(Engine *e);
 

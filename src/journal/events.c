@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -668,5 +669,66 @@ void event_notify_recovered(const char *sink, unsigned failures) {
         rec_store(&r);
         rec_add(&r, "RUNBOOK_NOTIFY_SINK", "%s", sink);
         rec_add(&r, "RUNBOOK_NOTIFY_ATTEMPTS", "%u", failures);
+        rec_send(&r);
+}
+
+/* ---- locks between sessions (engine/engine-lock.c) ---- */
+
+static char *locks_joined(const Session *s) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; s->locks && s->locks[i]; i++)
+                fprintf(f, "%s%s", i > 0 ? " " : "", s->locks[i]);
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(buf);
+}
+
+void event_lock_waiting(const Step *st, uint32_t holder, unsigned position) {
+        _cleanup_free_ char *names = locks_joined(st->session);
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_LOCK_WAITING_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
+        rec_add(&r, "MESSAGE", "[WAIT_LOCK] Session %u waits at step %u (%s) for %s, held by session %u (position %u)",
+                st->session->id, st->index, st->name, strna(names), holder, position);
+        rec_step(&r, st);
+        rec_add(&r, "RUNBOOK_LOCKS", "%s", strna(names));
+        rec_add(&r, "RUNBOOK_LOCK_HOLDER", "%u", holder);
+        rec_add(&r, "RUNBOOK_LOCK_POSITION", "%u", position);
+        rec_send(&r);
+}
+
+void event_lock_taken(const Session *s, usec_t waited_usec) {
+        _cleanup_free_ char *names = locks_joined(s);
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_LOCK_TAKEN_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_INFO);
+        rec_add(&r, "MESSAGE", "[TAKE_LOCK] Session %u took %s (waited %" PRIu64 " ms)", s->id, strna(names),
+                waited_usec / USEC_PER_MSEC);
+        rec_session(&r, s);
+        rec_add(&r, "RUNBOOK_LOCKS", "%s", strna(names));
+        rec_add(&r, "RUNBOOK_LOCK_WAITED_USEC", "%" PRIu64, waited_usec);
+        rec_send(&r);
+}
+
+void event_lock_released(const Session *s, bool held) {
+        _cleanup_free_ char *names = locks_joined(s);
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_LOCK_RELEASED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_INFO);
+        if (held)
+                rec_add(&r, "MESSAGE", "[RELEASE_LOCK] Session %u released %s", s->id, strna(names));
+        else
+                rec_add(&r, "MESSAGE", "[RELEASE_LOCK] Session %u stopped waiting for %s", s->id, strna(names));
+        rec_session(&r, s);
+        rec_add(&r, "RUNBOOK_LOCKS", "%s", strna(names));
+        rec_add(&r, "RUNBOOK_LOCK_HELD", "%s", held ? "1" : "0");
         rec_send(&r);
 }

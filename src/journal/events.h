@@ -47,6 +47,13 @@ void event_host_executing(const HostRun *h, const char *detail);
 void event_host_result(const HostRun *h, bool success, const StepResult *res);
 void event_host_interrupted(const HostRun *h);
 
+/* Locks between sessions (engine/engine-lock.c): the session waits at step 'st' for its locks,
+ * one held by session 'holder', at 'position' of the queue; it took them; it released them (or,
+ * 'held' false, stopped waiting for them). */
+void event_lock_waiting(const Step *st, uint32_t holder, unsigned position);
+void event_lock_taken(const Session *s, usec_t waited_usec);
+void event_lock_released(const Session *s, bool held);
+
 /* Notifications (notify/notifier.c). A notification was given up for a sink: too old
  * ("max_age"), refused for good by the sink, the sink's queue full, or the sink no longer
  * configured (warning priority). */

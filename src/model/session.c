@@ -55,6 +55,7 @@ Session *session_free(Session *s) {
         free(s->creator_login_name);
         free(s->error);
         free(s->outcome_error);
+        strv_free(s->locks);
         approval_done(&s->reviewer);
         free(s);
         return NULL;

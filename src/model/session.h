@@ -61,6 +61,10 @@ typedef struct Approval {
 typedef struct Session Session;
 typedef struct Step Step;
 
+
+#define SESSION_LOCKS_MAX 64      /* lock names of one session */
+#define LOCK_NAME_MAX 128         /* bytes of a lock name */
+
 #define SESSION_STEPS_MAX 1024    /* steps in a session (a runbook's, all phases) */
 #define STEP_APPROVERS_MAX 16     /* persons a step may require */
 #define STEP_DECISIONS_MAX 64     /* decisions kept for one attempt (lapsed approvals given again) */
@@ -170,6 +174,12 @@ struct Session {
         RollbackState rollback;
         ReviewState review;       /* after a break-glass: required until someone else reviews it */
         Approval reviewer;        /* REVIEW_DONE: who reviewed it, when, and their comment */
+        /* its locks, fixed when it was created: the runbook's "lock" as rendered, then
+         * "target:NAME" for each target of its steps (or member of their groups) with "lock": true */
+        char **locks;             /* NULL-terminated; NULL: none */
+        SessionLockState lock_state;
+        uint64_t lock_ticket;     /* its place in the queue (lower first), given when it began waiting */
+        usec_t lock_since;        /* CLOCK_REALTIME: when it began waiting, then when it took them */
         Step *steps;
         size_t n_steps;
 

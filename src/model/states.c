@@ -75,6 +75,7 @@ static const char *const session_state_table[_SESSION_STATE_MAX] = {
         [SESSION_CANCELLED] = "cancelled",
         [SESSION_INTERRUPTED] = "interrupted",
         [SESSION_EXPIRED] = "expired",
+        [SESSION_WAITING_LOCK] = "waiting_lock",
 };
 
 static const char *const step_state_table[_STEP_STATE_MAX] = {
@@ -127,4 +128,21 @@ bool step_state_is_failure(StepState s) {
 bool step_state_is_final(StepState s) {
         return s == STEP_SUCCEEDED || s == STEP_FAILED || s == STEP_TIMED_OUT || s == STEP_REJECTED ||
                s == STEP_SKIPPED || s == STEP_CANCELLED || s == STEP_INTERRUPTED || s == STEP_EXPIRED;
+}
+
+static const char *const session_lock_state_table[_SESSION_LOCK_STATE_MAX] = {
+        [SESSION_LOCK_NONE] = "",
+        [SESSION_LOCK_WAITING] = "waiting",
+        [SESSION_LOCK_HELD] = "held",
+};
+
+const char *session_lock_state_to_string(SessionLockState s) {
+        return s >= 0 && s < _SESSION_LOCK_STATE_MAX ? session_lock_state_table[s] : NULL;
+}
+
+SessionLockState session_lock_state_from_string(const char *s) {
+        for (int i = 0; s && i < _SESSION_LOCK_STATE_MAX; i++)
+                if (streq(session_lock_state_table[i], s))
+                        return i;
+        return _SESSION_LOCK_STATE_INVALID;
 }

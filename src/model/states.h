@@ -29,6 +29,7 @@ typedef enum SessionState {
         SESSION_CANCELLED,
         SESSION_INTERRUPTED,
         SESSION_EXPIRED,          /* a step got no decision by its approval deadline */
+        SESSION_WAITING_LOCK,     /* its next step needs a lock ("lock") another session holds */
         _SESSION_STATE_MAX,
         _SESSION_STATE_INVALID = -EINVAL,
 } SessionState;
@@ -73,6 +74,20 @@ typedef enum ReviewState {
         _REVIEW_STATE_MAX,
         _REVIEW_STATE_INVALID = -EINVAL,
 } ReviewState;
+
+/* Where a session stands with its locks ("lock" of its runbook, "lock": true of its targets):
+ * it takes all of them at once when it reaches its first step that needs one, and holds them
+ * until it ends (engine/engine-lock.c). */
+typedef enum SessionLockState {
+        SESSION_LOCK_NONE,        /* none needed, or not reached yet, or released at its end */
+        SESSION_LOCK_WAITING,     /* queued behind other sessions (SESSION_WAITING_LOCK) */
+        SESSION_LOCK_HELD,
+        _SESSION_LOCK_STATE_MAX,
+        _SESSION_LOCK_STATE_INVALID = -EINVAL,
+} SessionLockState;
+
+const char *session_lock_state_to_string(SessionLockState s);  /* "", "waiting", "held" */
+SessionLockState session_lock_state_from_string(const char *s);
 
 const char *review_state_to_string(ReviewState s);
 ReviewState review_state_from_string(const char *s);

@@ -168,6 +168,24 @@ static json_t *host_to_json(const HostRun *h) {
         return j;
 }
 
+/* "locks": its lock names; "lock": {"state", "ticket", "since"} while it waits or holds them */
+static int set_locks(json_t *j, const Session *s) {
+        json_t *names = json_array(), *lock;
+
+        if (!names || json_object_set_new(j, "locks", names) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; s->locks[i]; i++)
+                if (json_array_append_new(names, json_string(s->locks[i])) < 0)
+                        return -ENOMEM;
+        if (s->lock_state == SESSION_LOCK_NONE)
+                return 0;
+        lock = json_pack("{s:s,s:I,s:I}", "state", session_lock_state_to_string(s->lock_state),
+                         "ticket", (json_int_t) s->lock_ticket, "since", (json_int_t) s->lock_since);
+        if (!lock || json_object_set_new(j, "lock", lock) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 static json_t *session_to_json(const Session *s) {
         json_t *j;
 
@@ -205,6 +223,10 @@ static json_t *session_to_json(const Session *s) {
                         json_decref(j);
                         return NULL;
                 }
+        }
+        if (j && s->locks && set_locks(j, s) < 0) {
+                json_decref(j);
+                return NULL;
         }
         return set_login(j, "creator_login_uid", "creator_login_name", s->creator_login_uid, s->creator_login_name);
 }
@@ -273,6 +295,32 @@ static int dup_str(json_t *o, const char *key, bool required, char **ret) {
 static int64_t get_int(json_t *o, const char *key, int64_t def) {
         json_t *v = json_object_get(o, key);
         return json_is_integer(v) ? (int64_t) json_integer_value(v) : def;
+}
+
+static int get_locks(json_t *j, Session *s) {
+        json_t *names = json_object_get(j, "locks"), *lock = json_object_get(j, "lock"), *v;
+        size_t i;
+        int r;
+
+        if (!names)
+                return 0;
+        if (!json_is_array(names) || json_array_size(names) == 0 || json_array_size(names) > SESSION_LOCKS_MAX)
+                return -EBADMSG;
+        json_array_foreach(names, i, v) {
+                if (!json_is_string(v))
+                        return -EBADMSG;
+                r = strv_extend(&s->locks, json_string_value(v));
+                if (r < 0)
+                        return r;
+        }
+        if (!lock)
+                return 0;
+        s->lock_state = session_lock_state_from_string(json_string_value(json_object_get(lock, "state")));
+        if (s->lock_state <= SESSION_LOCK_NONE)
+                return -EBADMSG;
+        s->lock_ticket = (uint64_t) get_int(lock, "ticket", 0);
+        s->lock_since = (usec_t) get_int(lock, "since", 0);
+        return 0;
 }
 
 /* An optional login uid and its name: both or neither; UID_INVALID when absent. */
@@ -566,6 +614,9 @@ int store_load_session(StoreTxn *t, uint32_t id, Session **ret) {
                 }
         } else
                 s->reviewer.login_uid = UID_INVALID;
+        r = get_locks(j, s);
+        if (r < 0)
+                return r;
         {
                 uint8_t sk[5];
                 snapshot_key(sk, id);
