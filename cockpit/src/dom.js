@@ -75,6 +75,7 @@ const STATE_COLORS = {
     approved: 'cyan',
     waiting_approval: 'gold',
     waiting_retry: 'gold',
+    waiting_lock: 'gold',
     created: 'grey',
     pending: 'grey',
     failed: 'red',

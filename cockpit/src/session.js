@@ -54,6 +54,13 @@ export function sessionView(ctx, id) {
     let closed = false;
 
     // ------------------------------------------------------------ session header
+    // Locks a(su): each lock and who holds it; LockState/LockPosition: its place while it waits
+    function lockText(s) {
+        const held = s.Locks.map(([name, holder]) => holder === s.Id ? `${name} (held by this session)`
+            : holder ? `${name} (held by session ${holder})` : `${name} (free)`).join(', ');
+        return s.LockState === 'waiting' ? `${held} — waiting, position ${s.LockPosition} in the queue` : held;
+    }
+
     function renderSession() {
         title.textContent = `Session ${id}: ${session.Runbook}`;
         replace(stateSlot, ' ', stateLabel(session.State));
@@ -78,6 +85,8 @@ export function sessionView(ctx, id) {
             session.Review === 'done' ? ['Review', h('span', { id: 'rb-session-review',
                 text: `done by ${session.ReviewedBy} at ${fmt.time(session.ReviewedAt)}` +
                       (session.ReviewComment ? `: “${session.ReviewComment}”` : '') })] : null,
+            (session.Locks || []).length ? ['Locks', h('span', { id: 'rb-session-locks',
+                text: lockText(session) })] : null,
         ]));
         renderActions();
     }

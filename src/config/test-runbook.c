@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "config/lock-name.h"
 #include "config/template.h"
 #include "config/test-config-fixture.h"
 
@@ -154,7 +155,7 @@ static void test_syntax_error(void) {
 static void test_unknown_keys(void) {
         check_runbook_error("{\"colour\": 1, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     TEST_RUNBOOK_SRC ": $.colour: unknown key (allowed: description, parameters, target, prechecks, steps, postchecks, "
-                    "rollback, finally, approval_timeout, remind_before, approval_valid_for, break_glass)");
+                    "rollback, finally, approval_timeout, remind_before, approval_valid_for, break_glass, lock)");
         check_runbook_error("{\"prechecks\": [{\"name\": \"a\", \"run\": \"b\", \"colour\": \"red\"}]}",
                     TEST_RUNBOOK_SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, id, when, approval, target, timeout, "
                     "expect_exit, approvers, on_failure, capture, retries, retry_delay, approval_timeout, remind_before, approval_valid_for)");
@@ -560,6 +561,44 @@ static void test_catalog(void) {
 #undef PUT
 }
 
+static void test_lock_names(void) {
+        char *const params[] = { "cluster", "region" };
+        _cleanup_(json_decrefp) json_t *values = json_pack("{s:s,s:s,s:s}", "cluster", "main", "region", "eu west",
+                                                            "evil", "{{cluster}}");
+        size_t offset = 0;
+        char *problem = NULL, *name = NULL, *error = NULL;
+
+        check(lock_name_is_valid("db-main"));
+        check(!lock_name_is_valid(""));
+        check(!lock_name_is_valid("a b"));
+        check(!lock_name_is_valid("a\nb"));
+        check(!lock_name_is_valid("é"));
+
+        check(lock_template_check("db-{{cluster}}", params, 2, &offset, &problem) == 0);
+        check(lock_template_check("db-{{ cluster }}-{{region}}", params, 2, &offset, &problem) == 0);
+        check(lock_template_check("db-{{nope}}", params, 2, &offset, &problem) == -EINVAL);
+        check(offset == 3 && streq(problem, "{{nope}} is not a parameter of the runbook"));
+        problem = mfree(problem);
+        check(lock_template_check("db {{cluster}}", params, 2, &offset, &problem) == -EINVAL && offset == 2);
+        problem = mfree(problem);
+        check(lock_template_check("db-{{steps.a.b}}", params, 2, &offset, &problem) == -EINVAL);
+        problem = mfree(problem);
+        check(lock_template_check("db-{{cluster", params, 2, &offset, &problem) == -EINVAL);
+        problem = mfree(problem);
+        check(lock_template_check("", params, 2, &offset, &problem) == -EINVAL);
+        problem = mfree(problem);
+
+        check(lock_name_render("db-{{cluster}}", values, &name, &error) == 0 && streq(name, "db-main"));
+        name = mfree(name);
+        /* a value is substituted once, as it is: never read as a template again */
+        check(lock_name_render("x{{evil}}", values, &name, &error) == 0 && streq(name, "x{{cluster}}"));
+        name = mfree(name);
+        check(lock_name_render("db-{{region}}", values, &name, &error) == -EINVAL);
+        check(strstr(error, "\"db-eu west\"") != NULL);
+        error = mfree(error);
+        check(lock_name_render("db-{{missing}}", values, &name, &error) == -ENXIO);
+}
+
 int main(void) {
         umask(022);   /* the files written here must pass the ownership and mode checks */
         TEST(phase_and_names);
@@ -578,5 +617,6 @@ int main(void) {
         TEST(render);
         TEST(injection);
         TEST(catalog);
+        TEST(lock_names);
         return 0;
 }

@@ -44,7 +44,7 @@ static void test_local(void) {
         check_streq(t->description, "the build box");
 
         check_error("{\"connector\": \"local\", \"host\": \"x\"}",
-                    SRC ": $.host: unknown key (allowed: connector, description, user, group, unit_properties)");
+                    SRC ": $.host: unknown key (allowed: connector, description, user, group, unit_properties, lock)");
         check_error("{}", SRC ": $: missing required key 'connector' (or 'group' for a target group)");
         check_error("{\"connector\": \"telnet\"}", SRC ": $.connector: unknown connector 'telnet' (known: local, ssh, azure)");
         check_error("{\"connector\": 1}", SRC ": $.connector: must be a string");
@@ -156,7 +156,7 @@ static void test_ssh(void) {
                     SRC ": $.identity: must be an absolute path or a credential reference \"cred:NAME\"");
         check_error("{" SSH_OK ", \"password\": \"hunter2\"}",
                     SRC ": $.password: unknown key (allowed: connector, description, host, port, user, identity, "
-                    "known_hosts)");
+                    "known_hosts, lock)");
         check_error("{\"connector\": \"ssh\", \"host\": \"-oProxyCommand=x\", \"user\": \"ops\", \"known_hosts\": \"/k\"}",
                     SRC ": $.host: must not contain spaces or any of /@ or start with '-'");
         check_error("{\"connector\": \"ssh\", \"host\": \"\", \"user\": \"ops\", \"known_hosts\": \"/k\"}",
@@ -256,7 +256,22 @@ static void test_azure(void) {
         check_error("{" AZ ", \"managed_identity\": true, \"host\": \"h\"}",
                     SRC ": $.host: unknown key (allowed: connector, description, subscription, resource_group, vm, "
                     "tenant, client_id, client_secret, client_certificate, managed_identity, api, cloud, authority, "
-                    "resource_manager, audience, imds, ca_file)");
+                    "resource_manager, audience, imds, ca_file, lock)");
+}
+
+static void test_lock(void) {
+        _cleanup_(target_freep) Target *t = NULL;
+        _cleanup_free_ char *error = NULL;
+        json_t *doc = json_loads("{\"connector\": \"local\", \"lock\": true}", 0, NULL);
+
+        check(target_from_json(doc, "db1", SRC, &t, &error) == 0);
+        check(target_is_locked(t));
+        json_decref(doc);
+        check_error("{\"connector\": \"local\", \"lock\": \"yes\"}",
+                    SRC ": $.lock: must be true or false (true: one session at a time runs steps on this target)");
+        check_error("{\"group\": [\"a\"], \"lock\": 1}",
+                    SRC ": $.lock: must be true or false (true: one session at a time runs steps on this target)");
+        check(!target_is_locked(NULL));
 }
 
 static void test_group(void) {
@@ -296,7 +311,7 @@ static void test_group(void) {
         }
         /* with a "connector" it is a target of that connector, which has no "group" (a local one's is a name) */
         check_error("{\"group\": [\"a\"], \"connector\": \"ssh\"}",
-                    SRC ": $.group: unknown key (allowed: connector, description, host, port, user, identity, known_hosts)");
+                    SRC ": $.group: unknown key (allowed: connector, description, host, port, user, identity, known_hosts, lock)");
         check_error("{\"group\": [\"a\"], \"connector\": \"local\"}", SRC ": $.group: must be a string");
 }
 
@@ -399,6 +414,7 @@ int main(void) {
         TEST(ssh);
         TEST(azure);
         TEST(group);
+        TEST(lock);
         TEST(catalog);
         TEST(json_helpers);
         return 0;

@@ -278,6 +278,10 @@ void step_run(Step *st, bool chained) {
 
         if (!step_approvals_still_valid(st))
                 return;
+        /* nothing runs without its locks, however it came to run (taken before its approval
+         * when it was reached; a failed session's Retry re-arms the step without them) */
+        if (!session_lock_gate(s, st))
+                return;
         target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
         vt = connector_find(st->connector);
         if (step_check_start(st, target, vt, &res, &why) < 0)

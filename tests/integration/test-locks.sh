@@ -23,6 +23,11 @@ write_runbook on-db1 <<'JSON'
   "steps": [ { "name": "touch", "run": "touch {{file}}", "target": "db1", "approval": "none" },
              { "name": "gate", "run": "true", "target": "local" } ] }
 JSON
+write_runbook db-fail <<'JSON'
+{ "parameters": { "cluster": { "pattern": "^[a-z0-9-]+$" }, "file": { "pattern": "^/[A-Za-z0-9/._-]+$" } },
+  "lock": "db-{{cluster}}",
+  "steps": [ { "name": "check", "run": "test -e {{file}}", "approval": "none" } ] }
+JSON
 write_runbook free-name <<'JSON'
 { "parameters": { "name": {} }, "lock": "x-{{name}}", "steps": [ { "name": "s", "run": "true" } ] }
 JSON
@@ -157,6 +162,27 @@ wait_session_state "$t2" waiting_approval
 assert_true "then it ran" test -e "$G/t2"
 expect_ok "cancel" rb_call "$ALICE" "$(session_path "$t2")" "$IFACE_SESSION" Cancel
 wait_session_state "$t2" cancelled
+
+note "--- a failed session retried: its step waits for the lock again before it runs"
+OK="$WORK/fixed"
+f=$(start_session "$ALICE" db-fail "$(ref f)" cluster r file "$OK") || die "StartSession f"
+wait_session_state "$f" failed
+assert_eq "$(session_prop "$f" LockState)" "" "the failed session gave its lock up"
+k=$(start_session "$ALICE" db-restart "$(ref k)" cluster r tag k file "$F") || die "StartSession k"
+wait_session_state "$k" waiting_approval
+assert_eq "$(session_prop "$k" LockState)" held "the next session took it"
+touch "$OK"
+expect_ctl_ok "runbookctl retry" "$BOB" retry "$f"
+wait_session_state "$f" waiting_approval
+expect_ok "$CAROL approves the retried step" rb_call "$CAROL" "$(session_path "$f")" "$IFACE_SESSION" Approve s "again"
+wait_session_state "$f" waiting_lock
+assert_eq "$(step_prop "$f" 0 State)" approved "approved, it waits for the lock instead of running"
+assert_eq "$(journal RUNBOOK_REFERENCE="$(ref f)" MESSAGE_ID=fd9028b438a94f4c97a33efef9210e60 | wc -l)" 1 \
+    "and did not start: one execution record, its first attempt's"
+approve "$k"
+wait_session_state "$k" succeeded
+wait_session_state "$f" succeeded
+assert_eq "$(session_prop "$f" LockState)" "" "it ran once it had the lock, and gave it up at its end"
 
 note "--- bad lock names and templates"
 sessions=$(list_sessions)
