@@ -237,6 +237,9 @@ write_runbook fleet <<'JSON'
   ]
 }
 JSON
+write_runbook locked <<'JSON'
+{ "description": "One step under a lock", "lock": "cockpit-db", "steps": [ { "name": "s", "run": "true" } ] }
+JSON
 start_daemon
 
 
@@ -499,6 +502,18 @@ all=$(list_sessions | jq -r '[.[] | .[0] | tostring] | join(",")')
 first=$(list_sessions | jq -r '[.[0:200][] | .[0] | tostring] | join(",")')
 assert_ne "$first" "$all" "daemon: more than 200 sessions"
 page "$BOB" sessions --all "$first" --more "$all"
+
+# ---------------------------------------------------------------- locks
+note "the session view says who holds a lock and where a waiting session is in the queue"
+lh=$(start_session "$ALICE" locked "$(ref lock-h)") || die "StartSession locked"
+wait_session_state "$lh" waiting_approval
+lw=$(start_session "$ALICE" locked "$(ref lock-w)") || die "StartSession locked"
+wait_session_state "$lw" waiting_lock
+page "$BOB" session-locks --session "$lw" --state waiting_lock --contains "cockpit-db (held by session $lh)" \
+    --contains "waiting, position 1 in the queue" --shot 11-session-lock-waiting
+page "$BOB" session-locks --session "$lh" --state waiting_approval --contains "cockpit-db (held by this session)"
+for s_ in "$lh" "$lw"; do rb_call "$ALICE" "$(session_path "$s_")" "$IFACE_SESSION" Cancel >/dev/null || fail "cancel $s_"; done
+wait_session_state "$lw" cancelled
 
 # ---------------------------------------------------------------- journal not readable
 note "a user whose journal cannot be read is told why"
