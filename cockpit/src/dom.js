@@ -76,6 +76,7 @@ const STATE_COLORS = {
     waiting_approval: 'gold',
     waiting_retry: 'gold',
     waiting_lock: 'gold',
+    waiting_window: 'gold',
     created: 'grey',
     pending: 'grey',
     failed: 'red',

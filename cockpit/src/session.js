@@ -94,6 +94,8 @@ export function sessionView(ctx, id) {
     function renderActions() {
         const label = `session ${id}`;
         const waiting = steps.find(s => s && s.State === 'waiting_approval');
+        // a break-glass also runs a step that waits for its change window
+        const glass = waiting || (session.State === 'waiting_window' ? steps[session.CurrentStep] : null);
         const finished = SESSION_FINISHED.includes(session.State);
         replace(actions,
                 waiting ? button(`Approve step ${waiting.Index}`, {
@@ -104,9 +106,9 @@ export function sessionView(ctx, id) {
                     variant: 'danger', 'data-action': 'reject',
                     onClick: () => reject(messages, `${path}/step/${waiting.Index}`, stepLabel(waiting)),
                 }) : null,
-                waiting ? button('Break glass…', {
+                glass ? button('Break glass…', {
                     variant: 'danger', 'data-action': 'break-glass',
-                    onClick: () => breakGlass(messages, path, stepLabel(waiting)),
+                    onClick: () => breakGlass(messages, path, stepLabel(glass)),
                 }) : null,
                 session.Review === 'required' ? button('Review', {
                     variant: 'primary', 'data-action': 'review', onClick: () => review(messages, path, label),
@@ -194,6 +196,8 @@ export function sessionView(ctx, id) {
                          ` (at ${fmt.time(s.ApprovalDeadline)}), without a decision`)] : null,
                      s.State === 'expired' && s.ApprovalTimeout > 0 ? ['Expired', h('span', { class: 'rb-step-deadline',
                          text: `no decision within ${Math.round(s.ApprovalTimeout / 1e6)} s` })] : null,
+                     s.WindowOpensAt > 0 ? ['Window', h('span', { class: 'rb-step-window',
+                         text: `waits until ${fmt.time(s.WindowOpensAt)}: ${s.WindowReason}` })] : null,
                      s.RetryAt > 0 ? ['Next attempt', h('span', { class: 'rb-step-retry-at',
                          text: `${s.Attempt + 1} at ${fmt.time(s.RetryAt)}` })] : null,
                      s.Error ? ['Error', h('span', { class: 'rb-step-error', text: s.Error })] : null,

@@ -5,7 +5,7 @@ import { h, replace, table, emptyState, stateLabel, formSelect } from './dom.js'
 import { showError } from './actions.js';
 import * as fmt from './format.js';
 
-const STATES = ['created', 'waiting_approval', 'waiting_lock', 'running', 'succeeded', 'failed', 'rejected', 'cancelled', 'interrupted',
+const STATES = ['created', 'waiting_approval', 'waiting_lock', 'waiting_window', 'running', 'succeeded', 'failed', 'rejected', 'cancelled', 'interrupted',
                 'expired'];
 const PAGE = 200;
 const UNREVIEWED = 'unreviewed';

@@ -147,7 +147,7 @@ static void hook_changed(Session *s, Step *st, void *userdata) {
         /* a session that stops (at its end, at a gate, interrupted) is what clients wait for:
          * announced at once; progress in between may wait a little and share an fsync */
         bool stops = session_state_is_final(s->state) || s->state == SESSION_WAITING_APPROVAL ||
-                s->state == SESSION_WAITING_LOCK ||
+                s->state == SESSION_WAITING_LOCK || s->state == SESSION_WAITING_WINDOW ||
                 s->state == SESSION_INTERRUPTED;
 
         if (st)

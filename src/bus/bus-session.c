@@ -246,11 +246,11 @@ static int method_break_glass(sd_bus_message *message, void *userdata, sd_bus_er
         if (!engine_session_is_active(s) || session_state_is_final(s->state))
                 return sd_bus_error_setf(error, BUS_ERROR_SESSION_FINISHED, "Session %u is finished (%s).", s->id,
                                          session_state_to_string(s->state));
-        st = session_waiting_step(s);
+        st = session_break_glass_step(s);
         if (!st)
                 return sd_bus_error_setf(error, BUS_ERROR_NOT_WAITING_APPROVAL,
-                                         "Session %u has no step waiting for approval (it is %s).", s->id,
-                                         session_state_to_string(s->state));
+                                         "Session %u has no step waiting for approval or for its change window (it is %s).",
+                                         s->id, session_state_to_string(s->state));
         if (json_is_false(json_object_get(s->snapshot, "break_glass")))
                 return sd_bus_error_setf(error, BUS_ERROR_BREAK_GLASS_FORBIDDEN,
                                          "Runbook %s forbids break-glass (\"break_glass\": false): step %u (%s) of "

@@ -44,6 +44,8 @@ STEP_GETTER(retries, "u", st->retries)
 STEP_GETTER(retry_delay, "t", (uint64_t) st->retry_delay_usec)
 STEP_GETTER(retries_done, "u", st->retries_done)
 STEP_GETTER(retry_at, "t", (uint64_t) st->retry_at)
+STEP_GETTER(window_opens_at, "t", (uint64_t) st->window_at)
+STEP_GETTER(window_reason, "s", strempty(st->window_why))
 STEP_GETTER(approval_deadline, "t", (uint64_t) st->approval_deadline)
 STEP_GETTER(approval_timeout, "t", (uint64_t) st->approval_timeout_usec)
 STEP_GETTER(remind_before, "t", (uint64_t) st->remind_before_usec)
@@ -325,6 +327,8 @@ const sd_bus_vtable step_vtable[] = {
         SD_BUS_PROPERTY("RetryDelay", "t", property_get_retry_delay, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("RetriesDone", "u", property_get_retries_done, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RetryAt", "t", property_get_retry_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WindowOpensAt", "t", property_get_window_opens_at, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WindowReason", "s", property_get_window_reason, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ApprovalDeadline", "t", property_get_approval_deadline, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ApprovalTimeout", "t", property_get_approval_timeout, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("RemindBefore", "t", property_get_remind_before, 0, SD_BUS_VTABLE_PROPERTY_CONST),

@@ -14,7 +14,7 @@ bool arg_ask_password = true;
 static pid_t agent_pid = 0;
 
 const char *const cli_session_states[] = {
-        "created", "waiting_approval", "waiting_lock", "running", "succeeded", "failed", "rejected", "cancelled", "interrupted",
+        "created", "waiting_approval", "waiting_lock", "waiting_window", "running", "succeeded", "failed", "rejected", "cancelled", "interrupted",
         "expired", NULL,
 };
 
@@ -226,6 +226,7 @@ void step_info_done(StepInfo *s) {
         free(s->digest);
         free(s->error);
         free(s->step_id);
+        free(s->window_reason);
         free(s->on_failure);
         free(s->when);
         strv_free(s->captured);
@@ -488,6 +489,10 @@ static int step_property(sd_bus_message *m, const char *name, StepInfo *s) {
                 return READ_BASIC("t", &s->retry_delay);
         if (streq(name, "RetryAt"))
                 return READ_BASIC("t", &s->retry_at);
+        if (streq(name, "WindowOpensAt"))
+                return READ_BASIC("t", &s->window_opens_at);
+        if (streq(name, "WindowReason"))
+                return read_string(m, &s->window_reason);
         if (streq(name, "ApprovalDeadline"))
                 return READ_BASIC("t", &s->approval_deadline);
         if (streq(name, "ApprovalTimeout"))

@@ -79,6 +79,8 @@ typedef struct StepInfo {
         int32_t exit_status, signal, expect_exit;
         usec_t started_at, finished_at, timeout, retry_delay, retry_at;
         usec_t approval_deadline, approval_timeout;
+        usec_t window_opens_at;   /* WindowOpensAt */
+        char *window_reason;      /* WindowReason */
 } StepInfo;
 
 typedef struct SessionInfo {

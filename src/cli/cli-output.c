@@ -86,6 +86,7 @@ const char *state_color(const char *state) {
             streq(state, "interrupted") || streq(state, "expired"))
                 return ANSI_RED;
         if (streq(state, "waiting_approval") || streq(state, "waiting_retry") || streq(state, "waiting_lock") ||
+            streq(state, "waiting_window") ||
             streq(state, "cancelled"))
                 return ANSI_YELLOW;
         if (streq(state, "running") || streq(state, "approved"))

@@ -381,6 +381,8 @@ static json_t *step_json(const StepInfo *st) {
             json_object_set_new(o, "when", isempty(st->when) ? json_null() : json_string(st->when)) < 0 ||
             json_add_integer(o, "retries", st->retries) < 0 || json_add_integer(o, "retry_delay", (long long) st->retry_delay) < 0 ||
             json_add_integer(o, "retries_done", st->retries_done) < 0 || json_add_time(o, "retry_at", st->retry_at) < 0 ||
+            json_add_time(o, "window_opens_at", st->window_opens_at) < 0 ||
+            (st->window_opens_at > 0 && json_add_string(o, "window_reason", st->window_reason) < 0) ||
             json_add_integer(o, "approval_timeout", (long long) st->approval_timeout) < 0 ||
             json_add_time(o, "approval_deadline", st->approval_deadline) < 0)
                 return NULL;
@@ -499,6 +501,11 @@ static void show_step(const StepInfo *st) {
         } else if (st->approval_timeout > 0 && streq_ptr(st->state, "expired")) {
                 FIELD("Expired");
                 printf("no decision within %s\n", format_timespan(buf, sizeof buf, st->approval_timeout));
+        }
+        if (st->window_opens_at > 0) {
+                FIELD("Window");
+                printf("%swaits%s until %s: %s\n", ansi(ANSI_YELLOW), ansi(ANSI_NORMAL),
+                       format_timestamp_both(buf, sizeof buf, st->window_opens_at), cli_esc(st->window_reason));
         }
         if (st->retry_at > 0) {
                 FIELD("Next attempt");

@@ -5,6 +5,7 @@
 #include "config/expr.h"
 #include "config/runbook.h"
 #include "config/lock-name.h"
+#include "config/window.h"
 #include "config/target.h"
 #include "config/template.h"
 #include "shared/log.h"
@@ -27,7 +28,7 @@ static const char *const step_phase_key[_PHASE_MAX] = {
 
 static const char *const runbook_keys[] = {
         "description", "parameters", "target", "prechecks", "steps", "postchecks", "rollback", "finally",
-        "approval_timeout", "remind_before", "approval_valid_for", "break_glass", "lock", NULL,
+        "approval_timeout", "remind_before", "approval_valid_for", "break_glass", "lock", "windows", NULL,
 };
 static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
 static const char *const step_keys[] = {
@@ -760,6 +761,15 @@ int runbook_from_json(json_t *doc, const char *name, const char *source, Runbook
         r = parse_lock(rb, doc, source, ret_error);
         if (r < 0)
                 return r;
+        /* "windows": read again from the session's snapshot when a step is to run (engine-window.c) */
+        if (json_object_get(doc, "windows")) {
+                ChangeWindow *w = NULL;
+                size_t n = 0;
+                r = change_windows_parse(json_object_get(doc, "windows"), source, "$.windows", &w, &n, ret_error);
+                if (r < 0)
+                        return r;
+                change_windows_free(w, n);
+        }
 
         for (StepPhase p = 0; p < _PHASE_MAX; p++) {
                 char path[JSON_PATH_MAX];

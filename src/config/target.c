@@ -7,6 +7,7 @@
 #include "config/config-util.h"
 #include "config/runbook.h"
 #include "config/target.h"
+#include "config/window.h"
 #include "config/unit-props.h"
 #include "shared/log.h"
 
@@ -16,14 +17,14 @@
 #define TARGET_DESCRIPTION_MEMBERS 5
 #define MAX_CONCURRENCY_DEFAULT 10
 
-static const char *const local_keys[] = { "connector", "description", "user", "group", "unit_properties", "lock", NULL };
+static const char *const local_keys[] = { "connector", "description", "user", "group", "unit_properties", "lock", "windows", NULL };
 static const char *const ssh_keys[] = {
-        "connector", "description", "host", "port", "user", "identity", "known_hosts", "lock", NULL,
+        "connector", "description", "host", "port", "user", "identity", "known_hosts", "lock", "windows", NULL,
 };
 static const char *const azure_keys[] = {
         "connector", "description", "subscription", "resource_group", "vm", "tenant", "client_id",
         "client_secret", "client_certificate", "managed_identity", "api", "cloud", "authority", "resource_manager",
-        "audience", "imds", "ca_file", "lock", NULL,
+        "audience", "imds", "ca_file", "lock", "windows", NULL,
 };
 
 /* Azure's clouds, as Azure publishes their endpoints (az cloud list: activeDirectory,
@@ -41,7 +42,7 @@ static const struct {
         { "AzureChinaCloud", "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn",
           "https://management.chinacloudapi.cn/" },
 };
-static const char *const group_keys[] = { "group", "max_concurrency", "max_errors", "description", "lock", NULL };
+static const char *const group_keys[] = { "group", "max_concurrency", "max_errors", "description", "lock", "windows", NULL };
 
 /* Characters that must not appear in values that end up in URLs (Azure resource ids). */
 #define URL_UNSAFE "/?#%\\\"<>"
@@ -430,6 +431,14 @@ int target_from_json(json_t *doc, const char *name, const char *source, Target *
         if (json_object_get(doc, "lock") && !json_is_boolean(json_object_get(doc, "lock")))
                 return config_error(ret_error, source, "$.lock", "must be true or false (true: one session at a time "
                                     "runs steps on this target)");
+        if (json_object_get(doc, "windows")) {
+                ChangeWindow *w = NULL;
+                size_t n = 0;
+                r = change_windows_parse(json_object_get(doc, "windows"), source, "$.windows", &w, &n, ret_error);
+                if (r < 0)
+                        return r;
+                change_windows_free(w, n);
+        }
 
         t = calloc(1, sizeof *t);
         if (!t)

@@ -7,6 +7,7 @@
 #include "bus/bus-objects.h"
 #include "connector/connector.h"
 #include "daemon/manager.h"
+#include "config/window.h"
 #include "daemon/settings.h"
 #include "journal/events.h"
 #include "shared/log.h"
@@ -61,6 +62,7 @@ Manager *manager_free(Manager *m) {
         store_free(m->store);
         runbook_catalog_free(m->runbooks);
         target_catalog_free(m->targets);
+        change_freezes_free((ChangeFreeze *) m->config.freeze, m->config.n_freeze);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         free(m->config_dir);
@@ -68,6 +70,11 @@ Manager *manager_free(Manager *m) {
         free(m->vendor_dir);
         free(m);
         return NULL;
+}
+
+static void config_freezes_freep(EngineConfig **c) {
+        if (*c)
+                change_freezes_free((ChangeFreeze *) (*c)->freeze, (*c)->n_freeze);
 }
 
 int manager_load_config(Manager *m, char ***ret_errors) {
@@ -80,6 +87,8 @@ int manager_load_config(Manager *m, char ***ret_errors) {
         int r;
 
         r = settings_load(m->config_dir, &c, &notify, &error);
+        /* the freezes are the manager's, from m->config, once c is taken */
+        _cleanup_(config_freezes_freep) EngineConfig *owned = r >= 0 ? &c : NULL;
         if (r < 0) {
                 if (error) {
                         log_error("%s", error);
@@ -121,7 +130,9 @@ int manager_load_config(Manager *m, char ***ret_errors) {
         r = notifier_set_config(m->notifier, notify);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the notification sinks: %m");
+        change_freezes_free((ChangeFreeze *) m->config.freeze, m->config.n_freeze);
         m->config = c;
+        owned = NULL;
         engine_set_config(m->engine, &c);
         engine_set_notify(m->engine, notify);
         notify_config_free(m->notify);
@@ -132,6 +143,8 @@ int manager_load_config(Manager *m, char ***ret_errors) {
         engine_set_targets(m->engine, targets);
         target_catalog_free(m->targets);
         m->targets = TAKE_PTR(targets);
+        /* windows and freezes as they are now (a Reload): steps waiting for theirs look again */
+        engine_windows_recheck(m->engine);
         runbook_catalog_free(m->runbooks);
         m->runbooks = TAKE_PTR(runbooks);
         log_info("Loaded %zu runbooks and %zu targets (%zu unusable files).", m->runbooks->n_runbooks,

@@ -5,6 +5,7 @@
 
 #include "config/config-util.h"
 #include "config/runbook.h"
+#include "config/window.h"
 #include "connector/connector.h"
 #include "connector/output.h"
 #include "daemon/settings.h"
@@ -16,7 +17,7 @@
 /* <config-dir>/runbookd.json: daemon settings; absent means the defaults. */
 int settings_load(const char *config_dir, EngineConfig *c, NotifyConfig **ret_notify, char **ret_error) {
         _cleanup_(json_decrefp) json_t *doc = NULL;
-        json_t *notify = NULL, *console_url = NULL;
+        json_t *notify = NULL, *console_url = NULL, *freeze = NULL;
         _cleanup_free_ char *path = NULL;
         json_error_t jerr;
         const char *key;
@@ -105,12 +106,14 @@ int settings_load(const char *config_dir, EngineConfig *c, NotifyConfig **ret_no
                         notify = v;
                 else if (streq(key, "console_url"))
                         console_url = v;
+                else if (streq(key, "freeze"))
+                        freeze = v;
                 else {
                         (void) asprintf_safe(ret_error,
                                              "%s: $.%s: unknown key (allowed: allow_self_approval, "
                                              "allow_unattended_root_approval, output_cap, max_active_sessions, "
                                              "max_active_sessions_per_user, local_steps, approval_timeout, remind_before, approval_valid_for, "
-                                             "notify, console_url)",
+                                             "notify, console_url, freeze)",
                                              path, key);
                         return -EINVAL;
                 }
@@ -125,5 +128,17 @@ int settings_load(const char *config_dir, EngineConfig *c, NotifyConfig **ret_no
                                      "must be shorter than \"approval_timeout\"");
                 return -EINVAL;
         }
-        return notify_config_parse(notify, console_url, path, ret_notify, ret_error);
+        r = notify_config_parse(notify, console_url, path, ret_notify, ret_error);
+        if (r < 0)
+                return r;
+        if (freeze) {
+                ChangeFreeze *f = NULL;
+                r = change_freezes_parse(freeze, path, "$.freeze", &f, &c->n_freeze, ret_error);
+                if (r < 0) {
+                        *ret_notify = notify_config_free(*ret_notify);
+                        return r;
+                }
+                c->freeze = f;
+        }
+        return 0;
 }

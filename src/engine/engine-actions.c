@@ -439,11 +439,13 @@ int engine_break_glass(Engine *e, Step *st, const Identity *who, const char *rea
         Session *s = st->session;
         PersistCtx c = { .session = s };
         ReviewState old_review = s->review;
+        StepState old_state = st->state;
         int r;
 
         if (!session_rt(s)->active || session_state_is_final(s->state))
                 return -ESHUTDOWN;
-        if (st->state != STEP_WAITING_APPROVAL || session_current(s) != st)
+        /* waiting for its approvals, or with them for its change window (engine-window.c) */
+        if (session_break_glass_step(s) != st)
                 return -ESTALE;
         if (json_is_false(json_object_get(s->snapshot, "break_glass")))
                 return -EPERM;
@@ -472,7 +474,7 @@ int engine_break_glass(Engine *e, Step *st, const Identity *who, const char *rea
         if (r < 0) {
                 session_notify_clear(s);   /* the transition is taken back: its events too */
                 approval_pop(st);
-                st->state = STEP_WAITING_APPROVAL;
+                st->state = old_state;
                 s->review = old_review;
                 (void) step_deadline_arm(st);
                 return r;

@@ -37,6 +37,7 @@ typedef struct StepRuntime {
                                    * followed after a restart): a failure of it may be retried */
         sd_event_source *retry_timer; /* waiting_retry: starts the next attempt (engine-retry.c) */
         sd_event_source *deadline_timer; /* waiting_approval: its reminder, then its expiry (engine-deadline.c) */
+        sd_event_source *window_timer; /* waiting_window: when its change window opens (engine-window.c) */
         HostRuntime *hosts;       /* n_hosts of the step */
 } StepRuntime;
 
@@ -190,6 +191,16 @@ bool session_lock_gate(Session *s, Step *st);
 void session_lock_release(Session *s);
 /* Grants what can be granted now, from the loop (after a release, and at start-up). */
 void engine_locks_kick(Engine *e);
+
+/* engine-window.c: change windows and freezes */
+enum {
+        WINDOW_OPEN,              /* it may run now */
+        WINDOW_WAIT,              /* it waits (waiting_window, recorded and announced) */
+        WINDOW_NEVER,             /* no window opens within the horizon: *ret_why says so; not run */
+};
+/* At a step about to run, its approvals in. */
+int step_window_gate(Step *st, char **ret_why);
+void step_window_disarm(Step *st);
 
 /* engine-run.c */
 /* A command of the session's is under way (or being stopped). */

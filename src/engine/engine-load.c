@@ -218,7 +218,7 @@ int engine_load(Engine *e) {
         for (size_t i = 0; i < e->n_active;) {
                 Session *s = e->active[i];
                 size_t before = e->n_active;
-                if (s->state == SESSION_CREATED || s->state == SESSION_RUNNING ||
+                if (s->state == SESSION_CREATED || s->state == SESSION_RUNNING || s->state == SESSION_WAITING_WINDOW ||
                     (session_current(s) && session_current(s)->state == STEP_APPROVED))
                         session_advance(s, false);
                 if (e->n_active == before)

@@ -73,6 +73,23 @@ void session_finish(Session *s, SessionState state, const char *error) {
                 session_deactivate(s);
 }
 
+/* A target's document as a digest covers it: without "lock" and "windows", which say when a step
+ * may run, not what runs or where (changing them leaves approvals standing). */
+static char *target_document(const Target *t) {
+        json_t *c = t->config;
+        _cleanup_(json_decrefp) json_t *copy = NULL;
+
+        if (json_object_get(c, "lock") || json_object_get(c, "windows")) {
+                copy = json_copy(c);
+                if (!copy)
+                        return NULL;
+                (void) json_object_del(copy, "lock");
+                (void) json_object_del(copy, "windows");
+                c = copy;
+        }
+        return json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
+}
+
 /* The definition a step's digest covers: the target's document, and for a group its members'
  * ("" for the built-in local target). */
 static int target_definition(Engine *e, const Target *t, char **ret) {
@@ -86,7 +103,7 @@ static int target_definition(Engine *e, const Target *t, char **ret) {
         if (!f)
                 return -ENOMEM;
         if (t->config) {
-                char *d = json_dumps(t->config, JSON_SORT_KEYS | JSON_COMPACT);
+                char *d = target_document(t);
                 if (d) {
                         fputs(d, f);
                         free(d);
@@ -97,7 +114,7 @@ static int target_definition(Engine *e, const Target *t, char **ret) {
         json_array_foreach(members, i, m) {
                 const Target *mt = e->targets && json_is_string(m) ?
                         target_catalog_find(e->targets, json_string_value(m)) : NULL;
-                char *d = mt && mt->config ? json_dumps(mt->config, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+                char *d = mt && mt->config ? target_document(mt) : NULL;
 
                 fprintf(f, "\n%s=%s", json_is_string(m) ? json_string_value(m) : "?", d ?: (mt ? "" : "(missing)"));
                 free(d);
@@ -282,6 +299,17 @@ void step_run(Step *st, bool chained) {
          * when it was reached; a failed session's Retry re-arms the step without them) */
         if (!session_lock_gate(s, st))
                 return;
+        /* and only inside its change windows, outside freezes (engine-window.c) */
+        switch (step_window_gate(st, &why)) {
+        case WINDOW_WAIT:
+                return;
+        case WINDOW_NEVER:
+                res.error = -ETIME;
+                res.message = why;
+                return step_refuse(st, &res);
+        default:
+                break;
+        }
         target = e->targets ? target_catalog_find(e->targets, st->target) : NULL;
         vt = connector_find(st->connector);
         if (step_check_start(st, target, vt, &res, &why) < 0)

@@ -234,6 +234,7 @@ Session *engine_session_free(Session *s) {
                         free(rt->steps[i].hosts);
                         sd_event_source_disable_unref(rt->steps[i].retry_timer);
                         sd_event_source_disable_unref(rt->steps[i].deadline_timer);
+                        sd_event_source_disable_unref(rt->steps[i].window_timer);
                 }
                 free(rt->steps);
                 session_notify_clear(s);
@@ -259,8 +260,10 @@ void session_deactivate(Session *s) {
         if (!session_rt(s)->active)
                 return;
         session_drop_start_ahead(s);
-        for (size_t i = 0; i < s->n_steps; i++)
+        for (size_t i = 0; i < s->n_steps; i++) {
                 step_retry_disarm(&s->steps[i]);
+                step_window_disarm(&s->steps[i]);
+        }
         if (p < e->n_active && e->active[p] == s) {
                 memmove(e->active + p, e->active + p + 1, (e->n_active - p - 1) * sizeof(Session *));
                 e->n_active--;
@@ -458,6 +461,14 @@ void engine_set_targets(Engine *e, const TargetCatalog *targets) {
 
 Store *engine_store(Engine *e) {
         return e->store;
+}
+
+Step *session_break_glass_step(Session *s) {
+        Step *st = session_current(s);
+
+        if (s->state == SESSION_WAITING_WINDOW && st && (st->state == STEP_APPROVED || st->state == STEP_PENDING))
+                return st;
+        return session_waiting_step(s);
 }
 
 Step *session_waiting_step(Session *s) {

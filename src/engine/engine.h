@@ -37,6 +37,9 @@ typedef struct EngineConfig {
         usec_t approval_timeout_usec;     /* the default "approval_timeout" (0: none) */
         usec_t remind_before_usec;        /* the default "remind_before" (0: none) */
         usec_t approval_valid_for_usec;   /* the default "approval_valid_for" (0: none) */
+        const struct ChangeFreeze *freeze; /* "freeze": no step runs in these (not owned: the caller
+                                            * keeps them until the next engine_set_config()) */
+        size_t n_freeze;
 } EngineConfig;
 
 #define ENGINE_MAX_ACTIVE_DEFAULT 4096
@@ -93,6 +96,9 @@ uint32_t engine_lock_holder(Engine *e, const char *name);
 uint32_t session_lock_holder(const Session *s, const char *name);
 /* A session waiting for its locks: its place in the queue (1: next); 0 otherwise. */
 unsigned engine_lock_position(const Session *s);
+/* Change windows or freezes may have changed (a Reload): the steps waiting for theirs are looked
+ * at again (engine-window.c). */
+void engine_windows_recheck(Engine *e);
 /* True when nothing runs, waits for approval, or is in flight. */
 bool engine_is_idle(Engine *e);
 
@@ -129,6 +135,9 @@ bool engine_session_is_active(const Session *s);
 
 /* The step now waiting for approval, or NULL. */
 Step *session_waiting_step(Session *s);
+/* The step a break-glass would run: the one waiting for approval, or the one waiting for its
+ * change window (NULL: none). */
+Step *session_break_glass_step(Session *s);
 
 /* Output of a step: live from a running command, else from the store. */
 int engine_get_output(Engine *e, Step *st, uint8_t **ret_out, size_t *ret_out_n, uint8_t **ret_err,

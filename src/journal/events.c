@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <systemd/sd-journal.h>
@@ -730,5 +731,42 @@ void event_lock_released(const Session *s, bool held) {
         rec_session(&r, s);
         rec_add(&r, "RUNBOOK_LOCKS", "%s", strna(names));
         rec_add(&r, "RUNBOOK_LOCK_HELD", "%s", held ? "1" : "0");
+        rec_send(&r);
+}
+
+/* ---- change windows (engine/engine-window.c) ---- */
+
+static const char *format_utc(char *buf, size_t size, usec_t t) {
+        time_t x = (time_t) (t / USEC_PER_SEC);
+        struct tm tm;
+
+        if (!gmtime_r(&x, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+                snprintf(buf, size, "@%" PRIu64, (uint64_t) (t / USEC_PER_SEC));
+        return buf;
+}
+
+void event_window_waiting(const Step *st) {
+        char when[64];
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_WINDOW_WAITING_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_NOTICE);
+        rec_add(&r, "MESSAGE", "[WAIT_WINDOW] Step %u (%s) in session %u waits until %s: %s", st->index, st->name,
+                st->session->id, format_utc(when, sizeof when, st->window_at), strna(st->window_why));
+        rec_step(&r, st);
+        rec_add(&r, "RUNBOOK_WINDOW_OPENS_AT", "%" PRIu64, (uint64_t) st->window_at);
+        rec_add(&r, "RUNBOOK_WINDOW_REASON", "%s", strna(st->window_why));
+        rec_send(&r);
+}
+
+void event_window_overridden(const Step *st, const char *why) {
+        RECORD(r);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_WINDOW_OVERRIDDEN_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_WARNING);
+        rec_add(&r, "MESSAGE", "[BREAK_GLASS] Step %u (%s) in session %u runs by break-glass %s", st->index, st->name,
+                st->session->id, strna(why));
+        rec_step(&r, st);
+        rec_add(&r, "RUNBOOK_WINDOW_REASON", "%s", strna(why));
         rec_send(&r);
 }

@@ -54,6 +54,11 @@ void event_lock_waiting(const Step *st, uint32_t holder, unsigned position);
 void event_lock_taken(const Session *s, usec_t waited_usec);
 void event_lock_released(const Session *s, bool held);
 
+/* Change windows (engine/engine-window.c): the step waits for its window until st->window_at
+ * (st->window_why); a break-glass runs it outside its window ('why' holds it otherwise). */
+void event_window_waiting(const Step *st);
+void event_window_overridden(const Step *st, const char *why);
+
 /* Notifications (notify/notifier.c). A notification was given up for a sink: too old
  * ("max_age"), refused for good by the sink, the sink's queue full, or the sink no longer
  * configured (warning priority). */

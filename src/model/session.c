@@ -38,6 +38,7 @@ static void step_done(Step *st) {
         free(st->digest);
         free(st->error);
         json_decref(st->remote);
+        free(st->window_why);
         json_decref(st->captured);
 }
 

@@ -136,6 +136,8 @@ struct Step {
         unsigned retries_done;    /* attempts started by themselves since the last decision: the
                                    * approvals of attempt (attempt - retries_done) cover them */
         usec_t retry_at;          /* CLOCK_REALTIME: when the next attempt starts (waiting_retry); 0: none */
+        usec_t window_at;         /* CLOCK_REALTIME: waiting for its change window, when it may run; 0: not waiting */
+        char *window_why;         /* what holds it (a window closed, a freeze); NULL when not waiting */
         char *error;              /* why it did not succeed; NULL otherwise */
         bool truncated;           /* output was cut */
         json_t *remote;           /* what identifies the attempt's remote run (a connector's handle,

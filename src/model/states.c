@@ -76,6 +76,7 @@ static const char *const session_state_table[_SESSION_STATE_MAX] = {
         [SESSION_INTERRUPTED] = "interrupted",
         [SESSION_EXPIRED] = "expired",
         [SESSION_WAITING_LOCK] = "waiting_lock",
+        [SESSION_WAITING_WINDOW] = "waiting_window",
 };
 
 static const char *const step_state_table[_STEP_STATE_MAX] = {

@@ -30,6 +30,7 @@ typedef enum SessionState {
         SESSION_INTERRUPTED,
         SESSION_EXPIRED,          /* a step got no decision by its approval deadline */
         SESSION_WAITING_LOCK,     /* its next step needs a lock ("lock") another session holds */
+        SESSION_WAITING_WINDOW,   /* its next step may run only in a change window, outside freezes */
         _SESSION_STATE_MAX,
         _SESSION_STATE_INVALID = -EINVAL,
 } SessionState;

@@ -111,6 +111,12 @@ static json_t *step_to_json(const Step *st) {
                 json_object_set_new(j, "retries_done", json_integer(st->retries_done));
         if (j && st->retry_at > 0)
                 json_object_set_new(j, "retry_at", json_integer((json_int_t) st->retry_at));
+        if (j && st->window_at > 0 &&
+            (json_object_set_new(j, "window_at", json_integer((json_int_t) st->window_at)) < 0 ||
+             json_object_set_new(j, "window_why", json_string(strempty(st->window_why))) < 0)) {
+                json_decref(j);
+                return NULL;
+        }
         if (j && st->remote)
                 json_object_set(j, "remote", st->remote);
         if (j && st->approval_timeout_usec > 0)
@@ -453,6 +459,12 @@ static int step_from_json(json_t *j, Step *st) {
         st->retries_done = (unsigned) retries_done;
         st->retry_delay_usec = (usec_t) retry_delay;
         st->retry_at = (usec_t) retry_at;
+        int64_t window_at = get_int(j, "window_at", 0);
+        if (window_at < 0)
+                return -EBADMSG;
+        st->window_at = (usec_t) window_at;
+        if (window_at > 0 && (r = dup_str(j, "window_why", false, &st->window_why)) < 0)
+                return r;
 
         /* a record is trusted no further than its key and the bounds the engine relies on */
         if (st->approvals_required < 1 || st->approvals_required > STEP_APPROVERS_MAX ||
