@@ -47,6 +47,7 @@ done
 #   (lint) shellcheck, for the project's shell scripts (dist suite)
 #   util-linux       setpriv, setsid, unshare, flock;  mount: mount --bind (testbed namespaces)
 #   bsdutils         logger --journald (testbed check)
+#   tzdata           the time zone database change windows are read in (/usr/share/zoneinfo)
 #   procps           pgrep/pkill/ps;  iproute2: ss
 #   passwd           useradd/groupadd/usermod;  coreutils findutils grep sed mawk: the scripts
 #   git ca-certificates
@@ -59,7 +60,7 @@ PACKAGES=(
     dbus dbus-daemon dbus-bin polkitd systemd
     openssh-server openssh-client dropbear-bin tinysshd ucspi-tcp
     jq libxml2-utils groff-base shellcheck
-    util-linux mount bsdutils procps iproute2 passwd coreutils findutils grep sed mawk
+    util-linux mount bsdutils tzdata procps iproute2 passwd coreutils findutils grep sed mawk
     git ca-certificates
     python3 openssl binutils
     debhelper lintian
