@@ -155,7 +155,7 @@ static void test_syntax_error(void) {
 static void test_unknown_keys(void) {
         check_runbook_error("{\"colour\": 1, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                     TEST_RUNBOOK_SRC ": $.colour: unknown key (allowed: description, parameters, target, prechecks, steps, postchecks, "
-                    "rollback, finally, approval_timeout, remind_before, approval_valid_for, break_glass, lock)");
+                    "rollback, finally, approval_timeout, remind_before, approval_valid_for, break_glass, lock, windows)");
         check_runbook_error("{\"prechecks\": [{\"name\": \"a\", \"run\": \"b\", \"colour\": \"red\"}]}",
                     TEST_RUNBOOK_SRC ": $.prechecks[0].colour: unknown key (allowed: name, run, id, when, approval, target, timeout, "
                     "expect_exit, approvers, on_failure, capture, retries, retry_delay, approval_timeout, remind_before, approval_valid_for)");

@@ -44,7 +44,7 @@ static void test_local(void) {
         check_streq(t->description, "the build box");
 
         check_error("{\"connector\": \"local\", \"host\": \"x\"}",
-                    SRC ": $.host: unknown key (allowed: connector, description, user, group, unit_properties, lock)");
+                    SRC ": $.host: unknown key (allowed: connector, description, user, group, unit_properties, lock, windows)");
         check_error("{}", SRC ": $: missing required key 'connector' (or 'group' for a target group)");
         check_error("{\"connector\": \"telnet\"}", SRC ": $.connector: unknown connector 'telnet' (known: local, ssh, azure)");
         check_error("{\"connector\": 1}", SRC ": $.connector: must be a string");
@@ -156,7 +156,7 @@ static void test_ssh(void) {
                     SRC ": $.identity: must be an absolute path or a credential reference \"cred:NAME\"");
         check_error("{" SSH_OK ", \"password\": \"hunter2\"}",
                     SRC ": $.password: unknown key (allowed: connector, description, host, port, user, identity, "
-                    "known_hosts, lock)");
+                    "known_hosts, lock, windows)");
         check_error("{\"connector\": \"ssh\", \"host\": \"-oProxyCommand=x\", \"user\": \"ops\", \"known_hosts\": \"/k\"}",
                     SRC ": $.host: must not contain spaces or any of /@ or start with '-'");
         check_error("{\"connector\": \"ssh\", \"host\": \"\", \"user\": \"ops\", \"known_hosts\": \"/k\"}",
@@ -256,7 +256,7 @@ static void test_azure(void) {
         check_error("{" AZ ", \"managed_identity\": true, \"host\": \"h\"}",
                     SRC ": $.host: unknown key (allowed: connector, description, subscription, resource_group, vm, "
                     "tenant, client_id, client_secret, client_certificate, managed_identity, api, cloud, authority, "
-                    "resource_manager, audience, imds, ca_file, lock)");
+                    "resource_manager, audience, imds, ca_file, lock, windows)");
 }
 
 static void test_lock(void) {
@@ -272,6 +272,8 @@ static void test_lock(void) {
         check_error("{\"group\": [\"a\"], \"lock\": 1}",
                     SRC ": $.lock: must be true or false (true: one session at a time runs steps on this target)");
         check(!target_is_locked(NULL));
+        check_error("{\"connector\": \"local\", \"windows\": [{\"from\": \"22:00\", \"to\": \"6:00\"}]}",
+                    SRC ": $.windows[0].to: must be a time of day, \"HH:MM\" or \"HH:MM:SS\" (00:00 to 24:00)");
 }
 
 static void test_group(void) {
@@ -311,7 +313,7 @@ static void test_group(void) {
         }
         /* with a "connector" it is a target of that connector, which has no "group" (a local one's is a name) */
         check_error("{\"group\": [\"a\"], \"connector\": \"ssh\"}",
-                    SRC ": $.group: unknown key (allowed: connector, description, host, port, user, identity, known_hosts, lock)");
+                    SRC ": $.group: unknown key (allowed: connector, description, host, port, user, identity, known_hosts, lock, windows)");
         check_error("{\"group\": [\"a\"], \"connector\": \"local\"}", SRC ": $.group: must be a string");
 }
 

@@ -24,8 +24,12 @@ void step_enter_waiting(Step *st, usec_t now) {
         st->waiting_since = now;
         st->approval_deadline = st->approval_timeout_usec > 0 ? now + st->approval_timeout_usec : 0;
         st->reminded = false;
+        /* no longer waiting for a change window: its approvals come first again */
+        st->window_at = 0;
+        st->window_why = mfree_str(st->window_why);
         s->state = SESSION_WAITING_APPROVAL;
         if (s->runtime) {
+                step_window_disarm(st);
                 step_rt(st)->dirty = true;
                 session_rt(s)->dirty = true;
                 session_notify(s, NOTIFY_APPROVAL_NEEDED, st, NULL, NULL);
