@@ -111,10 +111,18 @@ int step_digest_now(Engine *e, const Step *st, const Target *t, char **ret) {
         _cleanup_free_ char *def = NULL;
         int r;
 
+        _cleanup_free_ char *secrets = NULL, *command = NULL;
+
         r = target_definition(e, t, &def);
         if (r < 0)
                 return r;
-        return step_compute_digest(st->connector, st->target, def, st->command, ret);
+        /* and where each secret's value comes from (engine-secret.c): never the value */
+        r = session_secrets_digest_text(st->session, &secrets);
+        if (r < 0)
+                return r;
+        if (secrets && asprintf_safe(&command, "%s%s", st->command, secrets) < 0)
+                return -ENOMEM;
+        return step_compute_digest(st->connector, st->target, def, command ?: st->command, ret);
 }
 
 /* Whether its approvals cover this attempt: those given for it, or for the attempt whose automatic
@@ -182,6 +190,8 @@ StepRequest step_request(Step *st, const Target *target) {
                 .output_cap = session_engine(st->session)->config.output_cap,
                 .attempt = st->attempt,
                 .commit_handle = on_step_handle,
+                .secrets = step_rt(st)->secrets,
+                .n_secrets = step_rt(st)->n_secrets,
         };
 }
 
@@ -317,6 +327,19 @@ void step_run(Step *st, bool chained) {
         }
         engine_hooks_changed(e, s, st);
 
+        /* the secrets' values, read (or unsealed) now: a credential as it is when the step runs */
+        step_drop_secrets(st);
+        r = session_resolve_secrets(s, &step_rt(st)->secrets, &step_rt(st)->n_secrets, &why);
+        if (r < 0) {
+                res.error = r;
+                if (!why)
+                        (void) asprintf_safe(&why, "the secret parameters' values cannot be had: %s", strerror(-r));
+                res.message = why;
+                step_announce(st);
+                step_complete(st, &res, NULL);
+                return;
+        }
+
         if (group) {
                 step_announce(st);
                 step_rt(st)->ran = true;  /* group_run() clears it if the group changed */
@@ -392,6 +415,7 @@ void step_complete(Step *st, const StepResult *res, ConnectorJob *job) {
         _cleanup_free_ char *error = NULL;
         StepState ns;
 
+        step_drop_secrets(st);
         st->finished_at = now_usec(CLOCK_REALTIME);
         st->exit_status = res->outcome == OUTCOME_EXITED ? res->exit_status : -1;
         st->signal = res->signal;
