@@ -202,6 +202,9 @@ int session_bind_secrets(Session *s, json_t *given, bool seal, char **ret_error)
 int session_secrets_digest_text(const Session *s, char **ret);
 /* Every secret of the session with its value, for a step that runs now; negative with *ret_why. */
 int session_resolve_secrets(const Session *s, StepSecret **ret, size_t *ret_n, char **ret_why);
+/* The same into the step's runtime, unless it has them already (a group's hosts started after a
+ * restart of runbookd); dropped (wiped) when the step settles. */
+int step_ensure_secrets(Step *st, char **ret_why);
 void step_drop_secrets(Step *st);
 /* A step's command has ended (the connector's 'done'), and what follows from it. */
 void on_step_done(ConnectorJob *job, const StepResult *res, void *userdata);

@@ -415,7 +415,6 @@ void step_complete(Step *st, const StepResult *res, ConnectorJob *job) {
         _cleanup_free_ char *error = NULL;
         StepState ns;
 
-        step_drop_secrets(st);
         st->finished_at = now_usec(CLOCK_REALTIME);
         st->exit_status = res->outcome == OUTCOME_EXITED ? res->exit_status : -1;
         st->signal = res->signal;
@@ -446,6 +445,7 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
         Session *s = st->session;
         Engine *e = session_engine(s);
 
+        step_drop_secrets(st);   /* the job has its own copies, wiped with it */
         if (st->state == STEP_CANCELLED)
                 ns = STEP_CANCELLED;
         st->state = ns;

@@ -183,6 +183,14 @@ fail:
         return r;
 }
 
+int step_ensure_secrets(Step *st, char **ret_why) {
+        StepRuntime *rt = step_rt(st);
+
+        if (rt->secrets)
+                return 0;
+        return session_resolve_secrets(st->session, &rt->secrets, &rt->n_secrets, ret_why);
+}
+
 void step_drop_secrets(Step *st) {
         StepRuntime *rt = step_rt(st);
 

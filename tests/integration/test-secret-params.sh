@@ -42,6 +42,13 @@ JSON
 write_runbook secret-default <<'JSON'
 { "parameters": { "token": { "secret": true, "default": "literally-in-the-file" } }, "steps": [ { "name": "x", "run": "true" } ] }
 JSON
+echo '{"connector": "local"}' > "$CONFIG_DIR/targets/l2.json"
+echo '{"group": ["local", "l2"], "max_concurrency": 1}' > "$CONFIG_DIR/targets/both.json"
+write_runbook secret-group <<'JSON'
+{ "parameters": { "dir": { "pattern": "^/[A-Za-z0-9/._-]+$" }, "token": { "secret": true } },
+  "steps": [ { "name": "on each host", "target": "both", "approval": "none",
+               "run": "printf %s \"$RUNBOOK_SECRET_TOKEN\" | sha256sum | cut -c1-64 > {{dir}}/$RUNBOOK_TARGET.sum; echo \"v=$RUNBOOK_SECRET_TOKEN\"" } ] }
+JSON
 start_daemon
 
 # ---- the runbook is refused where a secret's value would reach a command's text or a condition
@@ -72,6 +79,11 @@ digest=$(step_prop "$id" 0 Digest)
 cmd=$(step_prop "$id" 0 Command)
 want=$(printf 'local\0local\0{"connector":"local"}\0%s\nsecret RUNBOOK_SECRET_APIKEY=literal\nsecret RUNBOOK_SECRET_TOKEN=cred:api-token' "$cmd" | sha256sum | cut -d' ' -f1)
 assert_eq "$digest" "$want" "the digest covers the command, the credential's name and 'literal'"
+
+# a plan shows what the session would run, with the same digest, and no value
+expect_ctl_ok "runbookctl plan" "$ALICE" plan secret -p "dir=$D" -p token=cred:api-token -p "apikey=$LIT" --json=short
+assert_false "the plan holds no value" grep -qF -- "$LIT" <<<"$CTL_OUT"
+assert_match "$CTL_OUT" "$digest" "the plan's digest is the session's"
 
 # the digest does not depend on the literal value; it does on the credential
 R2=$(ref s2) D2="$WORK/s2"; mkdir -p "$D2"; chmod 777 "$D2"
@@ -143,6 +155,21 @@ for v in "$LIT" "$LIT2" "$CRED"; do
     assert_false "the store holds no value" grep -qF -- "$v" <<<"$st"
 done
 assert_eq "$(stat -c %a "$RUNTIME_DIRECTORY/secret-seal.key")" 600 "the sealing key is 0600"
+
+# ---- a step on a target group: every host gets the values, one after the other
+start_daemon
+DG="$WORK/g"; mkdir -p "$DG"; chmod 777 "$DG"
+idg=$(start_session "$ALICE" secret-group "$(ref g)" dir "$DG" token "$LIT2") || die "StartSession (group) failed"
+wait_session_state "$idg" succeeded 30
+for h in local l2; do
+    assert_eq "$(cat "$DG/$h.sum" 2>/dev/null)" "$(printf %s "$LIT2" | sha256sum | cut -c1-64)" "group host $h had the value"
+done
+for h in local l2; do
+    hout=$(busctl --system --json=short call "$BUS_NAME" "$(step_path "$idg" 0)" "$IFACE_STEP" GetHostOutput s "$h" |
+           jq -r '.data[0] | implode')
+    assert_eq "$hout" "v=***" "group host $h: its output masked"
+done
+kill_daemon -TERM
 
 # ---- a reboot: the key is gone; the literal value did not survive; the step fails, saying so
 rm -f "$RUNTIME_DIRECTORY/secret-seal.key"
