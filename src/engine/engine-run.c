@@ -108,10 +108,8 @@ static int target_definition(Engine *e, const Target *t, char **ret) {
 }
 
 int step_digest_now(Engine *e, const Step *st, const Target *t, char **ret) {
-        _cleanup_free_ char *def = NULL;
+        _cleanup_free_ char *def = NULL, *secrets = NULL, *command = NULL;
         int r;
-
-        _cleanup_free_ char *secrets = NULL, *command = NULL;
 
         r = target_definition(e, t, &def);
         if (r < 0)
@@ -291,6 +289,17 @@ void step_run(Step *st, bool chained) {
         vt = connector_find(st->connector);
         if (step_check_start(st, target, vt, &res, &why) < 0)
                 return step_refuse(st, &res);
+        /* the secrets' values, read (or unsealed) now: a credential as it is when the step runs; a
+         * value that cannot be had refuses the step before it is recorded as running */
+        step_drop_secrets(st);
+        r = session_resolve_secrets(s, &step_rt(st)->secrets, &step_rt(st)->n_secrets, &why);
+        if (r < 0) {
+                res.error = r;
+                if (!why)
+                        (void) asprintf_safe(&why, "the secret parameters' values cannot be had: %s", strerror(-r));
+                res.message = why;
+                return step_refuse(st, &res);
+        }
 
         st->state = STEP_RUNNING;
         st->retry_at = 0;
@@ -326,19 +335,6 @@ void step_run(Step *st, bool chained) {
                 return;
         }
         engine_hooks_changed(e, s, st);
-
-        /* the secrets' values, read (or unsealed) now: a credential as it is when the step runs */
-        step_drop_secrets(st);
-        r = session_resolve_secrets(s, &step_rt(st)->secrets, &step_rt(st)->n_secrets, &why);
-        if (r < 0) {
-                res.error = r;
-                if (!why)
-                        (void) asprintf_safe(&why, "the secret parameters' values cannot be had: %s", strerror(-r));
-                res.message = why;
-                step_announce(st);
-                step_complete(st, &res, NULL);
-                return;
-        }
 
         if (group) {
                 step_announce(st);

@@ -178,4 +178,16 @@ expect_ok "rbtest-bob approves session 2" rb_call "$BOB" "$(session_path "$id2")
 wait_session_state "$id2" failed 20
 assert_match "$(step_prop "$id2" 0 Error)" "did not survive a restart of the machine" "the step says the literal value is gone"
 assert_false "the step did not run" test -e "$D2/ready"
+
+# ---- a credential gone by the time the step runs: refused, saying which, not run
+D4="$WORK/s4"; mkdir -p "$D4"; chmod 777 "$D4"
+id4=$(start_session "$ALICE" secret "$(ref s4)" dir "$D4" token cred:other-token apikey cred:api-token) || die "StartSession 4 failed"
+wait_step_state "$id4" 0 waiting_approval
+rm -f "$CREDENTIALS_DIRECTORY/other-token"
+expect_ok "rbtest-bob approves session 4" rb_call "$BOB" "$(session_path "$id4")" "$IFACE_SESSION" Approve s "ok"
+wait_session_state "$id4" failed 20
+assert_match "$(step_prop "$id4" 0 Error)" "secret parameter 'token': credential 'other-token' cannot be read" \
+    "the step says which credential is gone"
+assert_eq "$(step_prop "$id4" 0 StartedAt)" 0 "it was never recorded as started"
+assert_false "the step did not run" test -e "$D4/ready"
 finish
