@@ -82,6 +82,8 @@ export function startView(ctx, query) {
         const parts = [];
         if (f.description)
             parts.push(f.description);
+        if (f.secret)
+            parts.push('Secret: a value, or cred:NAME for a credential of runbookd\'s');
         if (f.pattern)
             parts.push(`Must match ${f.pattern}`);
         if (f.def !== undefined)
@@ -134,10 +136,13 @@ export function startView(ctx, query) {
             const id = `rb-param-${pname}`;
             const f = {
                 name: pname, description: spec.description, pattern: spec.pattern, def: spec.default,
+                secret: spec.secret === true,
                 regex: spec.pattern ? ereToRegExp(spec.pattern) : null, helpId: `${id}-help`,
                 helpSlot: h('div', {}),
             };
-            const ti = textInput(id, { describedBy: f.helpId, placeholder: f.def, required: f.def === undefined, name: pname });
+            // a secret parameter's value is not shown as it is typed (runbookd shows it as *** or cred:NAME)
+            const ti = textInput(id, { describedBy: f.helpId, placeholder: f.def, required: f.def === undefined, name: pname,
+                                       type: f.secret ? 'password' : 'text' });
             f.wrap = ti.wrap;
             f.input = ti.input;
             f.input.dataset.param = pname;

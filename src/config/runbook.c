@@ -5,6 +5,7 @@
 #include "config/expr.h"
 #include "config/runbook.h"
 #include "config/lock-name.h"
+#include "config/secret.h"
 #include "config/window.h"
 #include "config/target.h"
 #include "config/template.h"
@@ -30,7 +31,7 @@ static const char *const runbook_keys[] = {
         "description", "parameters", "target", "prechecks", "steps", "postchecks", "rollback", "finally",
         "approval_timeout", "remind_before", "approval_valid_for", "break_glass", "lock", "windows", NULL,
 };
-static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", NULL };
+static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", "secret", NULL };
 static const char *const step_keys[] = {
         "name", "run", "id", "when", "approval", "target", "timeout", "expect_exit", "approvers", "on_failure", "capture",
         "retries", "retry_delay", "approval_timeout", "remind_before", "approval_valid_for", NULL,
@@ -109,6 +110,13 @@ static int param_value_problem(const RunbookParam *p, json_t *v, char **ret_prob
 
         if (!s)
                 return asprintf_safe(ret_problem, "value must be a string") < 0 ? -ENOMEM : 1;
+        if (p->secret) {
+                /* never the value in a message */
+                char why[SECRET_PROBLEM_MAX];
+                if (secret_value_problem(s, why) > 0)
+                        return asprintf_safe(ret_problem, "%s", why) < 0 ? -ENOMEM : 1;
+                return 0;
+        }
         if (strlen(s) > RUNBOOK_PARAM_VALUE_MAX)
                 return asprintf_safe(ret_problem, "value is too long (maximum %d bytes)",
                                      RUNBOOK_PARAM_VALUE_MAX) < 0 ? -ENOMEM : 1;
@@ -124,6 +132,10 @@ static int param_value_problem(const RunbookParam *p, json_t *v, char **ret_prob
                 return asprintf_safe(ret_problem, "value '%s' does not match pattern '%s'", s, p->pattern) < 0
                                ? -ENOMEM : 1;
         return 0;
+}
+
+bool runbook_json_param_is_secret(json_t *doc, const char *name) {
+        return json_is_true(json_object_get(json_object_get(json_object_get(doc, "parameters"), name), "secret"));
 }
 
 /* Gets the optional string member 'key' of 'obj' into *ret (NULL if absent). */
@@ -183,6 +195,27 @@ static int parse_param(RunbookParam *p, const char *name, json_t *v, const char 
                         return config_error(ret_error, source, ep, "must be true or false");
                 }
                 p->allow_leading_dash = json_is_true(dash);
+        }
+
+        json_t *secret = json_object_get(v, "secret");
+        if (secret) {
+                snprintf(ep, sizeof ep, "%s.secret", path);
+                if (!json_is_boolean(secret))
+                        return config_error(ret_error, source, ep, "must be true or false");
+                p->secret = json_is_true(secret);
+        }
+        if (p->secret) {
+                /* its value is never shown, so never checked against a pattern in a message, and
+                 * never a command's argument, where a leading '-' would matter */
+                if (pattern || dash)
+                        return config_error(ret_error, source, path, "a secret parameter takes no \"%s\"",
+                                            pattern ? "pattern" : "allow_leading_dash");
+                if (def && !secret_is_credential_ref(def)) {
+                        snprintf(ep, sizeof ep, "%s.default", path);
+                        return config_error(ret_error, source, ep,
+                                            "the default of a secret parameter must name a credential (\"cred:NAME\"): "
+                                            "a runbook is no place for a secret's value");
+                }
         }
 
         if (pattern) {
@@ -300,11 +333,17 @@ static int check_when_ref(const ExprRef *ref, void *userdata) {
 
         snprintf(ep, sizeof ep, "%s (at offset %zu)", w->path, ref->offset);
         switch (ref->kind) {
-        case EXPR_REF_PARAM:
-                if (runbook_find_param(w->rb, ref->name))
+        case EXPR_REF_PARAM: {
+                const RunbookParam *p = runbook_find_param(w->rb, ref->name);
+                if (p && p->secret)
+                        return config_error(w->ret_error, w->source, ep,
+                                            "'%s' is a secret parameter, which a condition may not look at (its value "
+                                            "would decide what is shown and recorded)", ref->text);
+                if (p)
                         return 0;
                 return config_error(w->ret_error, w->source, ep, "'%s' refers to an undeclared parameter '%s'", ref->text,
                                     ref->name);
+        }
         case EXPR_REF_STEP_VALUE:
                 return check_step_value(w->rb, w->s, ref->text + 2, strlen(ref->text) - 4, ref->step, strlen(ref->step),
                                         ref->name, strlen(ref->name), w->source, ep, w->ret_error);
@@ -368,6 +407,15 @@ static int check_template(const Runbook *rb, RunbookStep *s, const char *run, co
                 bool found = false;
                 for (size_t i = 0; i < rb->n_params; i++)
                         if (strlen(rb->params[i].name) == len && memcmp(rb->params[i].name, name, len) == 0) {
+                                if (rb->params[i].secret) {
+                                        _cleanup_free_ char *env = secret_env_name(rb->params[i].name);
+                                        if (!env)
+                                                return -ENOMEM;
+                                        return config_error(ret_error, source, path,
+                                                            "'{{%.*s}}' (at offset %zu) is a secret parameter, whose value is "
+                                                            "never put into a command: use \"$%s\" (its environment variable)",
+                                                            (int) len, name, (size_t) (start - run), env);
+                                }
                                 found = true;
                                 break;
                         }
@@ -682,9 +730,24 @@ static int parse_lock(Runbook *rb, json_t *doc, const char *source, char **ret_e
         names = calloc(rb->n_params + 1, sizeof(char *));
         if (!names)
                 return -ENOMEM;
-        for (size_t i = 0; i < rb->n_params; i++)
-                names[i] = rb->params[i].name;
-        r = lock_template_check(json_string_value(v), names, rb->n_params, &offset, &problem);
+        size_t n = 0;
+        for (size_t i = 0; i < rb->n_params; i++) {
+                /* a lock's name is shown, stored and journaled: never a secret's value */
+                if (rb->params[i].secret) {
+                        const char *p = json_string_value(v), *start, *end, *name;
+                        size_t len;
+                        while (template_next(p, &start, &end, &name, &len) > 0) {
+                                if (len == strlen(rb->params[i].name) && strncmp(name, rb->params[i].name, len) == 0)
+                                        return config_error(ret_error, source, "$.lock", "at offset %zu: {{%s}} is a "
+                                                            "secret parameter, which cannot name a lock",
+                                                            (size_t) (start - json_string_value(v)), rb->params[i].name);
+                                p = end;
+                        }
+                        continue;
+                }
+                names[n++] = rb->params[i].name;
+        }
+        r = lock_template_check(json_string_value(v), names, n, &offset, &problem);
         if (r == -EINVAL)
                 return config_error(ret_error, source, "$.lock", "at offset %zu: %s", offset, problem);
         if (r < 0)
@@ -753,6 +816,14 @@ int runbook_from_json(json_t *doc, const char *name, const char *source, Runbook
                 json_object_foreach(params, key, v) {
                         /* counted before parsing, so that a half-parsed parameter is freed too */
                         r = parse_param(&rb->params[rb->n_params++], key, v, source, ret_error);
+                        if (r >= 0 && rb->params[rb->n_params - 1].secret)
+                                for (size_t i = 0; i + 1 < rb->n_params; i++)
+                                        if (rb->params[i].secret && strcasecmp(rb->params[i].name, key) == 0) {
+                                                _cleanup_free_ char *path = config_path_key("$.parameters", key);
+                                                return config_error(ret_error, source, strna(path),
+                                                                    "secret parameters '%s' and '%s' would have the same "
+                                                                    "environment variable", rb->params[i].name, key);
+                                        }
                         if (r < 0)
                                 return r;
                 }

@@ -42,6 +42,8 @@ typedef struct RunbookParam {
         char *pattern;            /* POSIX extended regex, may be NULL (any value) */
         regex_t regex;            /* compiled 'pattern', valid if pattern != NULL */
         bool allow_leading_dash;  /* a value may start with '-' (else refused: it could be an option) */
+        bool secret;              /* "secret": true: the value reaches the command only as the
+                                   * environment variable RUNBOOK_SECRET_<NAME> (config/secret.h) */
 } RunbookParam;
 
 typedef struct RunbookStep {
@@ -109,6 +111,8 @@ const RunbookParam *runbook_find_param(const Runbook *rb, const char *name);
  * object with every parameter of the runbook bound (defaults filled in). On failure returns
  * -EINVAL and *ret_error says which parameter and why. */
 int runbook_bind_parameters(const Runbook *rb, json_t *given, json_t **ret, char **ret_error);
+/* Whether the runbook (a document, e.g. a session's snapshot) declares parameter 'name' secret. */
+bool runbook_json_param_is_secret(json_t *doc, const char *name);
 
 /* The set of runbooks: vendor_dir/runbooks/ then config_dir/runbooks/; a file in config_dir
  * wins over a vendor file of the same name. Files that fail to parse are kept as "broken"

@@ -163,7 +163,7 @@ static void test_unknown_keys(void) {
                     TEST_RUNBOOK_SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, id, when, approval, target, timeout, "
                     "expect_exit, approvers, on_failure, capture, retries, retry_delay, approval_timeout, remind_before, approval_valid_for)");
         check_runbook_error("{\"parameters\": {\"p\": {\"type\": \"string\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    TEST_RUNBOOK_SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash)");
+                    TEST_RUNBOOK_SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash, secret)");
 }
 
 static void test_wrong_types(void) {
@@ -597,11 +597,69 @@ static void test_lock_names(void) {
         check(strstr(error, "\"db-eu west\"") != NULL);
         error = mfree(error);
         check(lock_name_render("db-{{missing}}", values, &name, &error) == -ENXIO);
+
+        check_runbook_error("{\"parameters\": {\"c\": {}}, \"lock\": \"db {{c}}\", \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                            TEST_RUNBOOK_SRC ": $.lock: at offset 2: a lock name is printable ASCII without spaces");
+        /* a lock's name is shown and stored: a secret cannot make it */
+        check_runbook_error("{\"parameters\": {\"k\": {\"secret\": true}}, \"lock\": \"db-{{k}}\", "
+                            "\"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
+                            TEST_RUNBOOK_SRC ": $.lock: at offset 3: {{k}} is a secret parameter, which cannot name a lock");
+}
+
+/* "secret": true: where it is refused at load, and how its values bind (never quoted in errors). */
+static void test_secret_params(void) {
+        _cleanup_(runbook_freep) Runbook *rb = NULL;
+        _cleanup_(json_decrefp) json_t *given = NULL, *bound = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        check_runbook_error_prefix("{\"parameters\": {\"tok\": {\"secret\": true}}, \"steps\": [{\"name\": \"a\", "
+                                   "\"run\": \"curl -H {{tok}} x\"}]}",
+                                   "/x/runbooks/web.json: $.steps[0].run: '{{tok}}' (at offset 8) is a secret parameter, whose "
+                                   "value is never put into a command: use \"$RUNBOOK_SECRET_TOK\"");
+        check_runbook_error_prefix("{\"parameters\": {\"tok\": {\"secret\": true}}, \"steps\": [{\"name\": \"a\", "
+                                   "\"run\": \"true\", \"when\": \"{{tok}} == 'x'\"}]}",
+                                   "/x/runbooks/web.json: $.steps[0].when (at offset 0): '{{tok}}' is a secret parameter");
+        check_runbook_error("{\"parameters\": {\"tok\": {\"secret\": true, \"pattern\": \"^a$\"}}, \"steps\": "
+                            "[{\"name\": \"a\", \"run\": \"true\"}]}",
+                            "/x/runbooks/web.json: $.parameters.tok: a secret parameter takes no \"pattern\"");
+        check_runbook_error_prefix("{\"parameters\": {\"tok\": {\"secret\": true, \"default\": \"hunter2\"}}, \"steps\": "
+                                   "[{\"name\": \"a\", \"run\": \"true\"}]}",
+                                   "/x/runbooks/web.json: $.parameters.tok.default: the default of a secret parameter must "
+                                   "name a credential");
+        check_runbook_error("{\"parameters\": {\"tok\": {\"secret\": 1}}, \"steps\": [{\"name\": \"a\", \"run\": \"true\"}]}",
+                            "/x/runbooks/web.json: $.parameters.tok.secret: must be true or false");
+        check_runbook_error("{\"parameters\": {\"tok\": {\"secret\": true}, \"TOK\": {\"secret\": true}}, \"steps\": "
+                            "[{\"name\": \"a\", \"run\": \"true\"}]}",
+                            "/x/runbooks/web.json: $.parameters.TOK: secret parameters 'tok' and 'TOK' would have the same "
+                            "environment variable");
+
+        rb = parse_runbook_ok("{\"parameters\": {\"tok\": {\"secret\": true, \"default\": \"cred:api\"}, "
+                              "\"k\": {\"secret\": true}}, "
+                              "\"steps\": [{\"name\": \"a\", \"run\": \"printf %s \\\"$RUNBOOK_SECRET_TOK\\\"\"}]}");
+        check(rb->params[0].secret || rb->params[1].secret);
+        check(runbook_json_param_is_secret(rb->json, "tok"));
+        check(!runbook_json_param_is_secret(rb->json, "nope"));
+        /* a leading dash is fine (never an argument); the default fills in; an empty value is refused */
+        given = json_pack("{s:s}", "k", "-hunter2 x");
+        check(runbook_bind_parameters(rb, given, &bound, &error) == 0);
+        check_streq(json_string_value(json_object_get(bound, "tok")), "cred:api");
+        json_decref(given);
+        json_decref(bound);
+        bound = NULL;
+        given = json_pack("{s:s}", "k", "");
+        check_int(runbook_bind_parameters(rb, given, &bound, &error), -EINVAL);
+        check_streq(error, "parameter 'k': a secret parameter's value must not be empty");
+        error = mfree(error);
+        json_decref(given);
+        given = json_pack("{s:s}", "k", "sec\x01ret");
+        check_int(runbook_bind_parameters(rb, given, &bound, &error), -EINVAL);
+        check(!strstr(error, "sec"));
 }
 
 int main(void) {
         umask(022);   /* the files written here must pass the ownership and mode checks */
         TEST(phase_and_names);
+        TEST(secret_params);
         TEST(valid);
         TEST(default_target_local);
         TEST(syntax_error);

@@ -7,6 +7,90 @@
 
 #include "connector/connector.h"
 
+void step_secrets_free(StepSecret *s, size_t n) {
+        if (!s)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(s[i].name);
+                wipe_free(s[i].value, s[i].len);
+        }
+        free(s);
+}
+
+int step_secrets_read_script(const StepSecret *s, size_t n, char **ret) {
+        _cleanup_free_ char *t = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&t, &size);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "IFS= read -r %s; ", s[i].name);
+        if (n > 0) {
+                fputs("export", f);
+                for (size_t i = 0; i < n; i++)
+                        fprintf(f, " %s", s[i].name);
+                fputs("; ", f);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        if (!t && !(t = strdup("")))
+                return -ENOMEM;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int step_secrets_lines(const StepSecret *s, size_t n, char **ret, size_t *ret_len) {
+        size_t len = 0, k = 0;
+        char *b;
+
+        for (size_t i = 0; i < n; i++)
+                len += s[i].len + 1;
+        b = malloc(len + 1);
+        if (!b)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                memcpy(b + k, s[i].value, s[i].len);
+                k += s[i].len;
+                b[k++] = '\n';
+        }
+        b[k] = 0;
+        *ret = b;
+        *ret_len = len;
+        return 0;
+}
+
+/* Copies the request's secrets into the job, and masks their values in its output. */
+static int job_take_secrets(ConnectorJob *job, const StepRequest *req) {
+        if (req->n_secrets == 0)
+                return 0;
+        job->secrets = calloc(req->n_secrets, sizeof(StepSecret));
+        job->masks = calloc(req->n_secrets, sizeof(OutputMask));
+        if (!job->secrets || !job->masks)
+                return -ENOMEM;
+        for (size_t i = 0; i < req->n_secrets; i++) {
+                StepSecret *d = &job->secrets[i];
+
+                d->name = strdup(req->secrets[i].name);
+                d->value = malloc(req->secrets[i].len + 1);
+                if (!d->name || !d->value) {
+                        free(d->name);
+                        free(d->value);
+                        *d = (StepSecret) {};
+                        return -ENOMEM;
+                }
+                memcpy(d->value, req->secrets[i].value, req->secrets[i].len);
+                d->value[req->secrets[i].len] = 0;
+                d->len = req->secrets[i].len;
+                job->n_secrets++;
+                job->masks[i] = (OutputMask) { .data = (const uint8_t *) d->value, .len = d->len };
+        }
+        output_capture_set_masks(&job->output[0], job->masks, job->n_secrets);
+        output_capture_set_masks(&job->output[1], job->masks, job->n_secrets);
+        return 0;
+}
+
 static int job_begin(const ConnectorVTable *vt, sd_event *event, const StepRequest *req, json_t *handle,
                      connector_done_t done, void *userdata, ConnectorJob **ret) {
         ConnectorJob *job;
@@ -36,6 +120,17 @@ static int job_begin(const ConnectorVTable *vt, sd_event *event, const StepReque
         output_capture_init(&job->output[0], cap);
         output_capture_init(&job->output[1], cap);
         job->started_usec = now_usec(CLOCK_MONOTONIC);
+        r = job_take_secrets(job, req);
+        if (r < 0) {
+                /* not started: the connector's destroy() must not see it */
+                output_capture_done(&job->output[0]);
+                output_capture_done(&job->output[1]);
+                step_secrets_free(job->secrets, job->n_secrets);
+                free(job->masks);
+                sd_event_unref(job->event);
+                free(job);
+                return r;
+        }
 
         r = handle ? vt->resume(job, req, handle) : vt->start(job, req);
         if (r < 0) {
@@ -124,6 +219,8 @@ ConnectorJob *connector_job_free(ConnectorJob *job) {
         job->handle_defer = sd_event_source_disable_unref(job->handle_defer);
         output_capture_done(&job->output[0]);
         output_capture_done(&job->output[1]);
+        step_secrets_free(job->secrets, job->n_secrets);
+        free(job->masks);
         sd_event_unref(job->event);
         free(job);
         return NULL;

@@ -30,6 +30,23 @@ typedef void (*connector_done_t)(ConnectorJob *job, const StepResult *result, vo
 typedef int (*connector_commit_handle_t)(ConnectorJob *job, json_t *handle, void *userdata);
 typedef void (*connector_continue_t)(ConnectorJob *job, int error);
 
+/* A secret parameter's value for the command: in the environment variable 'name' of the command
+ * (RUNBOOK_SECRET_<NAME>), never on a command line or in a property another user can read; every
+ * occurrence of it in the output is masked (output.h). The value has no NUL and no newline. */
+typedef struct StepSecret {
+        char *name;
+        char *value;
+        size_t len;
+} StepSecret;
+
+/* Wipes and frees an array of n secrets. */
+void step_secrets_free(StepSecret *s, size_t n);
+/* "IFS= read -r NAME; … export NAME …; ": the shell text that reads the secrets' values, one line
+ * each in order, from standard input ("" without secrets). */
+int step_secrets_read_script(const StepSecret *s, size_t n, char **ret);
+/* The values, each followed by a newline, in order: what that script reads. */
+int step_secrets_lines(const StepSecret *s, size_t n, char **ret, size_t *ret_len);
+
 typedef struct StepRequest {
         uint32_t session_id;
         uint32_t step_index;
@@ -39,6 +56,8 @@ typedef struct StepRequest {
         size_t output_cap;        /* per stream; 0: OUTPUT_CAP_DEFAULT */
         unsigned attempt;         /* the step's attempt (names remote runs); 0: unknown */
         connector_commit_handle_t commit_handle;  /* NULL: handles are not kept (not resumable) */
+        const StepSecret *secrets;  /* the secret parameters' values (copied into the job) */
+        size_t n_secrets;
 } StepRequest;
 
 typedef struct ConnectorVTable {
@@ -76,6 +95,9 @@ struct ConnectorJob {
         connector_continue_t handle_cont;   /* pending continuation of connector_job_set_handle() */
         int handle_error;
         sd_event_source *handle_defer;
+        StepSecret *secrets;      /* the request's, copied (wiped when the job is freed) */
+        size_t n_secrets;
+        OutputMask *masks;        /* the secrets' values, masked in both outputs */
 };
 
 extern const ConnectorVTable connector_local;

@@ -161,6 +161,75 @@ static void test_reference(void) {
         }
 }
 
+/* Masking: the same result however the stream is cut into appends (every cut point, every pair
+ * of cut points), for overlapping and nested values. */
+static char *masked_in_chunks(const OutputMask *m, size_t n_masks, const char *in, size_t cut1, size_t cut2) {
+        OutputCapture o;
+        size_t len = strlen(in), n = 0;
+        uint8_t *b = NULL;
+
+        output_capture_init(&o, 4096);
+        output_capture_set_masks(&o, m, n_masks);
+        check(output_capture_append(&o, in, cut1) == 0);
+        check(output_capture_append(&o, in + cut1, cut2 - cut1) == 0);
+        check(output_capture_append(&o, in + cut2, len - cut2) == 0);
+        check(output_capture_get(&o, &b, &n) == 0);
+        check(strlen((char *) b) == n);
+        output_capture_done(&o);
+        return (char *) b;
+}
+
+static void check_masked(const char *in, const char *expect) {
+        static const char *values[] = { "s3cret", "s3cret-longer", "abcd", "xyz" /* too short: never masked */ };
+        OutputMask m[ELEMENTSOF(values)];
+        size_t len = strlen(in);
+
+        for (size_t i = 0; i < ELEMENTSOF(values); i++)
+                m[i] = (OutputMask) { .data = (const uint8_t *) values[i], .len = strlen(values[i]) };
+        for (size_t a = 0; a <= len; a++)
+                for (size_t b = a; b <= len; b++) {
+                        _cleanup_free_ char *got = masked_in_chunks(m, ELEMENTSOF(m), in, a, b);
+                        if (!streq(got, expect))
+                                fprintf(stderr, "cut at %zu, %zu: '%s' -> '%s', expected '%s'\n", a, b, in, got, expect);
+                        check_streq(got, expect);
+                }
+}
+
+static void test_mask(void) {
+        check_masked("", "");
+        check_masked("no secret here xyz", "no secret here xyz");
+        check_masked("s3cret", "***");
+        check_masked("token=s3cret;", "token=***;");
+        check_masked("s3crets3cret", "******");
+        check_masked("s3cret-longer and s3cret-long", "*** and ***-long");
+        check_masked("abcdabcdabc", "******abc");
+        check_masked("ss3cre", "s***");      /* ended inside a value */
+        check_masked("s3c-s3cret", "s3c-***");
+        check_masked("xs3cre x", "xs3cre x");
+        check_masked("the end: s3cr", "the end: ***");   /* ended inside a value: 4 of its bytes */
+        check_masked("the end: s3c", "the end: s3c");
+        check_masked("line\nabc\nd abcd\n", "line\nabc\nd ***\n");
+}
+
+/* A long stream past the cap with a value in it: masked in the head and in the tail. */
+static void test_mask_capped(void) {
+        OutputMask m = { .data = (const uint8_t *) "TOPSECRET", .len = 9 };
+        _cleanup_free_ uint8_t *b = NULL;
+        OutputCapture o;
+        size_t n = 0;
+
+        output_capture_init(&o, 64);
+        output_capture_set_masks(&o, &m, 1);
+        check(output_capture_skippable(&o, 100000) == 0);
+        for (unsigned i = 0; i < 1000; i++)
+                check(output_capture_append(&o, "..TOPSE", 7) == 0 && output_capture_append(&o, "CRET..", 6) == 0);
+        check(output_capture_get(&o, &b, &n) == 0);
+        check(o.truncated);
+        check(!memmem(b, n, "TOPS", 4) && !memmem(b, n, "CRET", 4));
+        check(memmem(b, n, "..***..", 7));
+        output_capture_done(&o);
+}
+
 int main(void) {
         TEST(empty);
         TEST(default_cap);
@@ -168,5 +237,7 @@ int main(void) {
         TEST(head_tail);
         TEST(single_large_append);
         TEST(reference);
+        TEST(mask);
+        TEST(mask_capped);
         return 0;
 }

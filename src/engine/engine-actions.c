@@ -18,7 +18,7 @@
  * bound and checked, each step's target resolved, its command rendered (values of earlier steps
  * still as their references) and its digest computed — but not stored, not active, without the
  * engine's runtime (a plan, or what engine_start_session() goes on with). */
-static int session_build(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
+static int session_build(Engine *e, const Runbook *rb, const char *reference, json_t *given_params, bool plan,
                          const Identity *who, Session **ret, char **ret_error) {
         _cleanup_(json_decrefp) json_t *values = NULL;
         _cleanup_(session_freep) Session *s = NULL;
@@ -40,6 +40,12 @@ static int session_build(Engine *e, const Runbook *rb, const char *reference, js
                 return -ENOMEM;
         s->parameters = json_incref(values);
         s->snapshot = json_deep_copy(rb->json);
+        if (!s->snapshot)
+                return -ENOMEM;
+        /* a plan seals nothing: it is never run */
+        r = session_bind_secrets(s, given_params, !plan, ret_error);
+        if (r < 0)
+                return r;
         s->steps = calloc(rb->n_steps, sizeof(Step));
         if (!s->runbook || !s->reference || !s->creator_name || !s->snapshot || !s->steps)
                 return -ENOMEM;
@@ -143,7 +149,7 @@ static int session_build(Engine *e, const Runbook *rb, const char *reference, js
 
 int engine_plan_session(Engine *e, const Runbook *rb, json_t *given_params, const Identity *who, Session **ret,
                         char **ret_error) {
-        return session_build(e, rb, "", given_params, who, ret, ret_error);
+        return session_build(e, rb, "", given_params, true, who, ret, ret_error);
 }
 
 int engine_start_session(Engine *e, const Runbook *rb, const char *reference, json_t *given_params,
@@ -168,7 +174,7 @@ int engine_start_session(Engine *e, const Runbook *rb, const char *reference, js
                                      "finish or cancel some first", strna(name), mine);
                 return -ENOBUFS;
         }
-        r = session_build(e, rb, reference, given_params, who, &s, ret_error);
+        r = session_build(e, rb, reference, given_params, false, who, &s, ret_error);
         if (r < 0)
                 return r;
         r = session_runtime_attach(e, s);

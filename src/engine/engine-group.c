@@ -269,6 +269,11 @@ static void host_start(HostRun *h) {
         } else if (!vt) {
                 (void) asprintf_safe(&why, "connector '%s' is not available in this runbookd; not run", h->connector);
                 host_fail_now(h, -EOPNOTSUPP, why);
+        } else if ((r = step_ensure_secrets(st, &why)) < 0) {
+                /* after a restart: a sealed value may not have survived a reboot */
+                if (!why)
+                        (void) asprintf_safe(&why, "the secret parameters' values cannot be had: %s", strerror(-r));
+                host_fail_now(h, r, why);
         } else {
                 StepRequest req = host_request(h, target);
 
@@ -517,6 +522,11 @@ void group_resume(Step *st) {
                 if (h->state != STEP_RUNNING || host_rt(h)->job)
                         continue;
                 if (t && vt && h->remote) {
+                        _cleanup_free_ char *no = NULL;
+                        /* for the masks of the output still to come */
+                        if (step_ensure_secrets(st, &no) < 0)
+                                log_warning("Session %u step %u: %s; its output cannot be masked.", st->session->id,
+                                            st->index, strna(no));
                         StepRequest req = host_request(h, t);
                         r = connector_resume(vt, e->event, &req, h->remote, on_host_done, h, &host_rt(h)->job);
                         if (r >= 0) {

@@ -39,6 +39,8 @@ typedef struct StepRuntime {
         sd_event_source *deadline_timer; /* waiting_approval: its reminder, then its expiry (engine-deadline.c) */
         sd_event_source *window_timer; /* waiting_window: when its change window opens (engine-window.c) */
         HostRuntime *hosts;       /* n_hosts of the step */
+        StepSecret *secrets;      /* while its attempt runs: the session's secrets (engine-secret.c) */
+        size_t n_secrets;
 } StepRuntime;
 
 /* an event for the notification outbox, written with the session's next commit (engine-notify.c) */
@@ -223,6 +225,20 @@ int engine_step_render(Step *st, char **ret_error);
 int engine_step_condition(Step *st, bool *ret_run, char **ret_reason, json_t **ret_seen);
 /* What the step runs, hashed (see step_compute_digest()), with the target as it is now. */
 int step_digest_now(Engine *e, const Step *st, const Target *t, char **ret);
+
+/* engine-secret.c: secret parameters. After binding: checks each "cred:NAME", and (when 'seal')
+ * seals each literal value into s->sealed; both are then shown as "cred:NAME" or "***", and the
+ * literal values are wiped from s->parameters and 'given'. -EINVAL with *ret_error. */
+int session_bind_secrets(Session *s, json_t *given, bool seal, char **ret_error);
+/* What the digest covers of the secrets ("\nsecret RUNBOOK_SECRET_X=cred:NAME" or "=literal",
+ * sorted); *ret NULL when the session has none. */
+int session_secrets_digest_text(const Session *s, char **ret);
+/* Every secret of the session with its value, for a step that runs now; negative with *ret_why. */
+int session_resolve_secrets(const Session *s, StepSecret **ret, size_t *ret_n, char **ret_why);
+/* The same into the step's runtime, unless it has them already (a group's hosts started after a
+ * restart of runbookd); dropped (wiped) when the step settles. */
+int step_ensure_secrets(Step *st, char **ret_why);
+void step_drop_secrets(Step *st);
 /* A step's command has ended (the connector's 'done'), and what follows from it. */
 void on_step_done(ConnectorJob *job, const StepResult *res, void *userdata);
 void step_complete(Step *st, const StepResult *res, ConnectorJob *job);

@@ -22,6 +22,12 @@ static void step_resume(Step *st) {
         int r = -ENXIO;
 
         if (target && vt && streq(target->connector, st->connector)) {
+                _cleanup_free_ char *no = NULL;
+
+                /* for the masks of the output still to come (the command has its values) */
+                step_drop_secrets(st);
+                if (session_resolve_secrets(s, &step_rt(st)->secrets, &step_rt(st)->n_secrets, &no) < 0)
+                        log_warning("Session %u step %u: %s; its output cannot be masked.", s->id, st->index, strna(no));
                 StepRequest req = step_request(st, target);
 
                 r = connector_resume(vt, e->event, &req, st->remote, on_step_done, st, &step_rt(st)->job);

@@ -126,13 +126,19 @@ static int target_definition(Engine *e, const Target *t, char **ret) {
 }
 
 int step_digest_now(Engine *e, const Step *st, const Target *t, char **ret) {
-        _cleanup_free_ char *def = NULL;
+        _cleanup_free_ char *def = NULL, *secrets = NULL, *command = NULL;
         int r;
 
         r = target_definition(e, t, &def);
         if (r < 0)
                 return r;
-        return step_compute_digest(st->connector, st->target, def, st->command, ret);
+        /* and where each secret's value comes from (engine-secret.c): never the value */
+        r = session_secrets_digest_text(st->session, &secrets);
+        if (r < 0)
+                return r;
+        if (secrets && asprintf_safe(&command, "%s%s", st->command, secrets) < 0)
+                return -ENOMEM;
+        return step_compute_digest(st->connector, st->target, def, command ?: st->command, ret);
 }
 
 /* Whether its approvals cover this attempt: those given for it, or for the attempt whose automatic
@@ -200,6 +206,8 @@ StepRequest step_request(Step *st, const Target *target) {
                 .output_cap = session_engine(st->session)->config.output_cap,
                 .attempt = st->attempt,
                 .commit_handle = on_step_handle,
+                .secrets = step_rt(st)->secrets,
+                .n_secrets = step_rt(st)->n_secrets,
         };
 }
 
@@ -314,6 +322,17 @@ void step_run(Step *st, bool chained) {
         vt = connector_find(st->connector);
         if (step_check_start(st, target, vt, &res, &why) < 0)
                 return step_refuse(st, &res);
+        /* the secrets' values, read (or unsealed) now: a credential as it is when the step runs; a
+         * value that cannot be had refuses the step before it is recorded as running */
+        step_drop_secrets(st);
+        r = session_resolve_secrets(s, &step_rt(st)->secrets, &step_rt(st)->n_secrets, &why);
+        if (r < 0) {
+                res.error = r;
+                if (!why)
+                        (void) asprintf_safe(&why, "the secret parameters' values cannot be had: %s", strerror(-r));
+                res.message = why;
+                return step_refuse(st, &res);
+        }
 
         st->state = STEP_RUNNING;
         st->retry_at = 0;
@@ -455,6 +474,7 @@ void step_settle(Step *st, StepState ns, const StepResult *res, ConnectorJob *jo
         Session *s = st->session;
         Engine *e = session_engine(s);
 
+        step_drop_secrets(st);   /* the job has its own copies, wiped with it */
         if (st->state == STEP_CANCELLED)
                 ns = STEP_CANCELLED;
         st->state = ns;

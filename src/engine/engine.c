@@ -232,6 +232,7 @@ Session *engine_session_free(Session *s) {
         if (rt) {
                 for (size_t i = 0; i < s->n_steps; i++) {
                         free(rt->steps[i].hosts);
+                        step_secrets_free(rt->steps[i].secrets, rt->steps[i].n_secrets);
                         sd_event_source_disable_unref(rt->steps[i].retry_timer);
                         sd_event_source_disable_unref(rt->steps[i].deadline_timer);
                         sd_event_source_disable_unref(rt->steps[i].window_timer);

@@ -51,6 +51,7 @@ Session *session_free(Session *s) {
         free(s->runbook);
         free(s->reference);
         json_decref(s->parameters);
+        json_decref(s->sealed);
         json_decref(s->snapshot);
         free(s->creator_name);
         free(s->creator_login_name);

@@ -157,7 +157,9 @@ struct Session {
         uint32_t id;
         char *runbook;
         char *reference;
-        json_t *parameters;       /* object name -> string, as bound */
+        json_t *parameters;       /* object name -> string, as bound; a secret parameter's is its
+                                   * "cred:NAME", or "***" for a literal value (sealed below) */
+        json_t *sealed;           /* literal secret values: name -> sealed (config/secret-seal.h); may be NULL */
         json_t *snapshot;         /* the runbook document as it was at creation */
         SessionState state;
         uid_t creator_uid;

@@ -209,6 +209,8 @@ static json_t *session_to_json(const Session *s) {
                       "n_steps", (json_int_t) s->n_steps);
         if (j && s->error)
                 json_object_set_new(j, "error", json_string(s->error));
+        if (j && s->sealed && json_object_size(s->sealed) > 0)
+                json_object_set(j, "sealed", s->sealed);
         /* optional keys: records without them (and from before them) load as none */
         if (j && session_state_is_final(s->outcome) &&
             (json_object_set_new(j, "outcome", json_string(session_state_to_string(s->outcome))) < 0 ||
@@ -598,6 +600,7 @@ int store_load_session(StoreTxn *t, uint32_t id, Session **ret) {
             (r = dup_str(j, "outcome_error", false, &s->outcome_error)) < 0)
                 return r;
         s->parameters = json_incref(json_object_get(j, "parameters"));
+        s->sealed = json_incref(json_object_get(j, "sealed"));
         if (json_object_get(j, "outcome")) {
                 s->outcome = session_state_from_string(json_string_value(json_object_get(j, "outcome")));
                 s->outcome_step = (int) get_int(j, "outcome_step", -1);

@@ -9,7 +9,10 @@
 #     and the next runbookd follows it to its end and records it once, with its output;
 #   - cancel: a 'setsid' child of the step is gone with it;
 #   - the timeout is the unit's (RuntimeMaxSec=), a failing command's status comes back, a user that
-#     does not exist refuses the step; no unit and no output file is left behind.
+#     does not exist refuses the step; no unit and no output file is left behind;
+#   - secret parameters (a credential and a literal value, after a restart of runbookd): the command
+#     has them in its environment, they are masked in its output, and no property of the unit
+#     (systemctl show: Environment=, ExecStart=, …) nor any command line (ps) holds them.
 set -uo pipefail
 # shellcheck source=tests/deploy/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -197,6 +200,54 @@ for i in 6 7 8 9; do
 done
 [ "$(ctl output "$id" 10)" = "stdin gave 0 bytes" ] && pass "the command's stdin is empty (/dev/null)" ||
     fail "step 10 output: $(ctl output "$id" 10) $(step "$id" 10 error)"
+
+# ---- secret parameters: read from the unit's stdin file as data, never in the unit's properties
+mkdir -p /etc/systemd/system/runbookd.service.d /etc/runbookd/credentials
+SECRET_CRED="unit-cred-V4lue-9" SECRET_LIT="unit-literal-V4lue-5"
+printf '%s\n' "$SECRET_CRED" > /etc/runbookd/credentials/rb-token
+chmod 600 /etc/runbookd/credentials/rb-token
+printf '[Service]\nLoadCredential=rb-token:/etc/runbookd/credentials/rb-token\n' \
+    > /etc/systemd/system/runbookd.service.d/50-test-secrets.conf
+cat > /etc/runbookd/runbooks/unit-secret.json <<'JSON'
+{"description": "secret parameters in unit steps",
+ "parameters": {"token": {"secret": true}, "lit": {"secret": true}},
+ "steps": [
+  {"name": "root", "approval": "none",
+   "run": "echo tok=$RUNBOOK_SECRET_TOKEN lit=$RUNBOOK_SECRET_LIT; printf %s \"$RUNBOOK_SECRET_TOKEN/$RUNBOOK_SECRET_LIT\" | sha256sum | cut -c1-64; touch /run/rb-secret-ready; while [ ! -e /run/rb-secret-go ]; do sleep 0.1; done"},
+  {"name": "as-app", "target": "as-app", "approval": "none",
+   "run": "id -un; printf %s \"$RUNBOOK_SECRET_TOKEN/$RUNBOOK_SECRET_LIT\" | sha256sum | cut -c1-64; cat; echo stdin-done"}]}
+JSON
+systemctl daemon-reload
+systemctl restart runbookd.service
+rm -f /run/rb-secret-ready /run/rb-secret-go
+id=$(start unit-secret -p token=cred:rb-token -p "lit=$SECRET_LIT")
+waitfor 30 "the secret step is ready" test -e /run/rb-secret-ready
+u="runbookd-step-$id-0-1-local.service"
+shown=$(systemctl show "$u"; systemctl show "$u" -p Environment -p ExecStart -p ExecStartEx; ps -eo args; \
+        cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' ' ')
+grep -qF "RUNBOOK_SECRET_TOKEN" <<<"$shown" && pass "the sample has the unit's command" || fail "the unit's command is not in the sample"
+grep -qF -e "$SECRET_CRED" -e "$SECRET_LIT" <<<"$shown" && fail "a secret value is in systemctl show or ps" ||
+    pass "no secret value in the unit's properties (systemctl show) nor in ps"
+exec_file=/var/lib/runbookd/step-output/$u.exec
+[ "$(stat -c '%a %U' "$exec_file" 2>/dev/null)" = "600 runbookd" ] && pass "the unit's stdin file is runbookd's, 0600" ||
+    fail "the unit's stdin file: $(stat -c '%a %U' "$exec_file" 2>&1)"
+touch /run/rb-secret-go
+waitfor 30 "unit-secret ends" ended "$id"
+[ "$(state "$id")" = succeeded ] && pass "the secret steps succeeded" || { fail "unit-secret: $(state "$id")"; ctl show "$id"; }
+sum=$(printf %s "$SECRET_CRED/$SECRET_LIT" | sha256sum | cut -c1-64)
+[ "$(ctl output "$id" 0)" = "$(printf 'tok=*** lit=***\n%s' "$sum")" ] && pass "a unit step has both values, masked in its output" ||
+    fail "step 0 output: $(ctl output "$id" 0)"
+[ "$(ctl output "$id" 1)" = "$(printf 'rbunit\n%s\nstdin-done' "$sum")" ] &&
+    pass "a step as another user has them too, and its stdin is empty after them" || fail "step 1 output: $(ctl output "$id" 1)"
+[ ! -e "$exec_file" ] && pass "the stdin file is gone" || fail "$exec_file is left"
+strings /var/lib/runbookd/data.mdb | grep -qF -e "$SECRET_CRED" -e "$SECRET_LIT" && fail "a secret value is in data.mdb" ||
+    pass "no secret value in data.mdb"
+journalctl -o export | grep -qaF -e "$SECRET_CRED" -e "$SECRET_LIT" && fail "a secret value is in the journal" ||
+    pass "no secret value in the journal"
+[ "$(stat -c %a /run/runbookd/secret-seal.key)" = 600 ] && pass "the sealing key is in /run/runbookd, 0600" ||
+    fail "the sealing key: $(ls -la /run/runbookd 2>&1)"
+rm -f /etc/systemd/system/runbookd.service.d/50-test-secrets.conf /run/rb-secret-ready /run/rb-secret-go
+systemctl daemon-reload
 
 # ---- Check of a unit target
 ctl check as-app --json=short | jq -e '.stages[0].verdict == "ok"' >/dev/null && pass "check as-app: run ok" ||

@@ -29,6 +29,10 @@ Config:
                              "arm_401": true, "exec_delay": S, "lose": true,
                              "result": {"executionState": "Failed", "exitCode": null, ...}}}}}
 "result" overrides the managed run command's final instance view fields (null leaves one out).
+"protectedParameters" of a managed run command become environment variables of the script, as
+"parameters" do, and are never echoed back; state.json "protected" lists the names each PUT carried,
+and a PUT with a protected value also in its script or "parameters" is refused (400) and counted
+in "protected_in_clear".
 Action Run Command (§2): POST .../virtualMachines/VM/runCommand (needs runCommand/action; one at a
 time per VM, else 409 Conflict; a VM not running gets 409 OperationNotAllowed) really runs the script
 lines (joined with newlines; "parameters" values become $1, $2, ...) and answers 202 with
@@ -102,7 +106,7 @@ CONFIG = {}
 CONFIG_MTIME = None
 STATE = {"requests": [], "token_requests": {}, "run_commands": {}, "deleted": [], "lost": [], "tokens_issued": 0,
          "operations": {}, "token_attempts": {},
-         "connections": 0}
+         "connections": 0, "protected": [], "protected_in_clear": 0}
 ACTIVE_ACTION = {}   # vm -> operation id of its running action run command
 SIGN_KEY = secrets.token_bytes(32)
 TOKENS = {}      # token -> {"principal", "exp", "aud"}
@@ -592,6 +596,18 @@ class Handler(BaseHTTPRequestHandler):
             if not body.get("location") or script is None:
                 return self.arm_error(400, "InvalidParameter", "location and properties.source.script are required")
             env = {p["name"]: p["value"] for p in props.get("parameters", []) if p.get("name")}
+            # protectedParameters: environment variables too, never echoed back; a protected value
+            # that also stands in the script or in "parameters" was sent in clear: refused
+            protected = [p for p in props.get("protectedParameters", []) if p.get("name")]
+            clear = json.dumps({"script": script, "parameters": props.get("parameters", [])})
+            if any(p.get("value") and p["value"] in clear for p in protected):
+                with LOCK:
+                    STATE["protected_in_clear"] += 1
+                log["status"] = 400
+                return self.arm_error(400, "InvalidParameter", "a protected parameter's value is also in the clear")
+            env.update({p["name"]: p.get("value", "") for p in protected})
+            with LOCK:
+                STATE["protected"].append({"id": rc_id, "names": sorted(p["name"] for p in protected)})
             rc = {"name": rest[1], "id": rc_id, "type": "Microsoft.Compute/virtualMachines/runCommands",
                   "location": body["location"],
                   "properties": {"source": {"script": script}, "parameters": props.get("parameters", []),

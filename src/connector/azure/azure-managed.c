@@ -16,9 +16,41 @@
 #include "connector/azure/azure-job.h"
 #include "shared/log.h"
 
+/* Wipes the values of protectedParameters in 'j' (jansson's own copies) before it is freed. */
+static void wipe_protected(json_t *j) {
+        json_t *pp = json_object_get(json_object_get(j, "properties"), "protectedParameters"), *e;
+        size_t i;
+
+        json_array_foreach(pp, i, e) {
+                json_t *v = json_object_get(e, "value");
+                if (json_is_string(v))
+                        explicit_bzero((char *) json_string_value(v), json_string_length(v));
+        }
+}
+
+/* The secret parameters as "protectedParameters": environment variables of the script on a Linux
+ * VM, never echoed back by Azure (azure-run-command.md §3.2-3.3); never in "parameters" nor the
+ * script, which any reader of the run command resource sees. */
+static int add_protected(AzureJob *a, json_t *j) {
+        json_t *pp;
+
+        if (a->job.n_secrets == 0)
+                return 0;
+        pp = json_array();
+        if (!pp || json_object_set_new(json_object_get(j, "properties"), "protectedParameters", pp) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->job.n_secrets; i++) {
+                json_t *e = json_pack("{s:s, s:s%}", "name", a->job.secrets[i].name, "value", a->job.secrets[i].value,
+                                      a->job.secrets[i].len);
+                if (!e || json_array_append_new(pp, e) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static char *put_body(AzureJob *a) {
         _cleanup_(json_decrefp) json_t *j = NULL;
-        char s[16], st[16];
+        char s[16], st[16], *body;
 
         snprintf(s, sizeof s, "%" PRIu32, a->session_id);
         snprintf(st, sizeof st, "%" PRIu32, a->step_index);
@@ -33,7 +65,9 @@ static char *put_body(AzureJob *a) {
         if (a->timeout_usec > 0)
                 (void) json_object_set_new(json_object_get(j, "properties"), "timeoutInSeconds",
                                            json_integer((json_int_t) ((a->timeout_usec + USEC_PER_SEC - 1) / USEC_PER_SEC)));
-        return json_dumps(j, JSON_COMPACT);
+        body = add_protected(a, j) < 0 ? NULL : json_dumps(j, JSON_COMPACT);
+        wipe_protected(j);
+        return body;
 }
 
 int azure_managed_request(AzureJob *a, char **ret_url, char **ret_body) {

@@ -628,6 +628,14 @@ static int azure_setup(ConnectorJob *j, const StepRequest *req, json_t *handle) 
                 a->result.error = r;
                 free(a->message);
                 a->message = TAKE_PTR(why);
+        } else if (a->action && req->n_secrets > 0 && !handle) {
+                /* its "parameters" are no place for a secret, and it has no protected ones */
+                a->result.error = -EOPNOTSUPP;
+                free(a->message);
+                a->message = strdup("the session has secret parameters, which the classic Run Command API "
+                                    "(\"api\": \"action\") cannot pass protected; use the managed one (the default); not run");
+                if (!a->message)
+                        return -ENOMEM;
         }
 
         r = sd_event_add_defer(j->event, &a->defer, on_begin, a);

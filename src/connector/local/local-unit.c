@@ -48,6 +48,7 @@ struct LocalUnit {
         int fd[2];                /* read (and punch) ends of the files */
         char *marker;             /* NAME.exec: the unit's stdin; the shell writes a byte to it first */
         int marker_fd;            /* -1: unknown (not opened) */
+        uint64_t exec_size;       /* the secrets' values at its start, read by the shell first (0: none) */
         uint64_t off[2];          /* how far they have been read */
         uint64_t punched[2];      /* how far they have been punched out (after the head) */
         sd_bus_message *start;    /* StartTransientUnit, built at start, sent once the handle is durable */
@@ -271,6 +272,10 @@ static int append_unit_properties(sd_bus_message *m, const Target *t) {
  * on the same line, after "; ", so that it parses as it would alone and keeps its line numbers;
  * it never sees the file. */
 #define UNIT_EXEC_PRELUDE "echo 2>/dev/null >&0; exec </dev/null; "
+/* With secret parameters, the file begins with their values, one line each, which the shell reads
+ * as data into its environment (step_secrets_read_script()) before that: never in the unit's
+ * Environment= nor on a command line, which every user can see (systemctl show, ps). The file is
+ * runbookd's (0600, in its state directory); the write makes it longer than the values were. */
 
 /* StartTransientUnit(name, "fail", properties, []) for the request, its output going to wfd[0]
  * and wfd[1], its stdin wfd[2] (the marker). */
@@ -286,8 +291,13 @@ static int unit_build_start(sd_bus *bus, LocalUnit *u, const StepRequest *req, c
         char *s;
         int r;
 
+        _cleanup_free_ char *secrets = NULL;
+
+        r = step_secrets_read_script(req->secrets, req->n_secrets, &secrets);
+        if (r < 0)
+                return r;
         /* The shell's first act tells that systemd's setup went through (see UNIT_EXEC_PRELUDE). */
-        if (asprintf_safe(&script, UNIT_EXEC_PRELUDE "%s", req->command) < 0)
+        if (asprintf_safe(&script, "%s" UNIT_EXEC_PRELUDE "%s", secrets, req->command) < 0)
                 return -ENOMEM;
         char *const argv[] = { (char *) "sh", (char *) "-c", script, NULL };
 
@@ -534,7 +544,7 @@ static bool unit_shell_ran(LocalUnit *u) {
 
         if (u->marker_fd < 0)
                 return true;
-        return fstat(u->marker_fd, &st) < 0 || st.st_size > 0;
+        return fstat(u->marker_fd, &st) < 0 || (uint64_t) st.st_size > u->exec_size;
 }
 
 /* The command has ended (or the unit has, without running it): the result. */
@@ -793,11 +803,32 @@ int local_unit_start(LocalJob *l, const StepRequest *req) {
         if (u->marker_fd < 0)
                 return log_debug_errno(-errno, "Cannot create %s: %m", u->marker);
         for (unsigned k = 0; k < 3; k++) {
-                wfd[k] = open(k < 2 ? u->file[k] : u->marker, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+                /* the marker is read too when it begins with the secrets */
+                int mode = k == 2 && req->n_secrets > 0 ? O_RDWR : O_WRONLY;
+                wfd[k] = open(k < 2 ? u->file[k] : u->marker, mode | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
                 if (wfd[k] < 0) {
                         r = -errno;
                         goto out;
                 }
+        }
+        if (req->n_secrets > 0) {
+                _cleanup_free_ char *lines = NULL;
+                size_t len = 0;
+                ssize_t n;
+
+                r = step_secrets_lines(req->secrets, req->n_secrets, &lines, &len);
+                if (r < 0)
+                        goto out;
+                n = write(wfd[2], lines, len);
+                r = n < 0 ? -errno : (size_t) n != len ? -EIO : 0;
+                explicit_bzero(lines, len);
+                /* the shell reads them through this very open file (systemd passes it on): from
+                 * the start; its marker byte still goes to the end (O_APPEND) */
+                if (r >= 0 && lseek(wfd[2], 0, SEEK_SET) < 0)
+                        r = -errno;
+                if (r < 0)
+                        goto out;
+                u->exec_size = len;
         }
         /* sd-bus keeps its own copies of the fds */
         r = unit_build_start(bus, u, req, wfd, &u->start);
@@ -805,6 +836,11 @@ int local_unit_start(LocalJob *l, const StepRequest *req) {
                 goto out;
 
         handle = json_pack("{s:s,s:s,s:s}", "name", u->name, "stdout", u->file[0], "stderr", u->file[1]);
+        if (handle && u->exec_size > 0 &&
+            json_object_set_new(handle, "exec_size", json_integer((json_int_t) u->exec_size)) < 0) {
+                json_decref(handle);
+                handle = NULL;
+        }
         if (!handle) {
                 r = -ENOMEM;
                 goto out;
@@ -873,6 +909,9 @@ int local_unit_resume(LocalJob *l, const StepRequest *req, json_t *handle) {
         u->marker_fd = open(u->marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (u->marker_fd < 0 && errno != ENOENT)
                 log_warning_errno(-errno, "Cannot open %s of unit %s: %m", u->marker, u->name);
+        json_t *es = json_object_get(handle, "exec_size");
+        if (json_is_integer(es) && json_integer_value(es) > 0)
+                u->exec_size = (uint64_t) json_integer_value(es);
         r = unit_bus(l->job.event, &bus);
         if (r < 0)
                 return r;
@@ -928,6 +967,25 @@ int local_unit_cancel(LocalJob *l) {
         return connector_job_arm_timer(&l->job, &u->grace, local_kill_grace_usec(), on_grace, l, "local-unit-grace");
 }
 
+/* Overwrites the secrets' values at the start of the marker before it goes. */
+static void marker_wipe(LocalUnit *u) {
+        static const char zeros[4096];
+        _cleanup_close_ int fd = open(u->marker, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+
+        if (fd < 0)
+                return;
+        for (uint64_t off = 0; off < u->exec_size;) {
+                ssize_t n = pwrite(fd, zeros, (size_t) MIN(u->exec_size - off, (uint64_t) sizeof zeros), (off_t) off);
+                if (n <= 0) {
+                        log_debug_errno(n < 0 ? -errno : -EIO, "Cannot overwrite %s: %m", u->marker);
+                        return;
+                }
+                off += (uint64_t) n;
+        }
+        if (fdatasync(fd) < 0)
+                log_debug_errno(-errno, "Cannot sync %s: %m", u->marker);
+}
+
 void local_unit_destroy(LocalJob *l) {
         LocalUnit *u = l->unit;
 
@@ -950,6 +1008,8 @@ void local_unit_destroy(LocalJob *l) {
                 for (unsigned k = 0; k < 2; k++)
                         if (u->file[k] && unlink(u->file[k]) < 0 && errno != ENOENT)
                                 log_debug_errno(-errno, "Failed to remove %s: %m", u->file[k]);
+                if (u->marker && u->exec_size > 0)
+                        marker_wipe(u);
                 if (u->marker && unlink(u->marker) < 0 && errno != ENOENT)
                         log_debug_errno(-errno, "Failed to remove %s: %m", u->marker);
         }

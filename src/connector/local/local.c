@@ -187,6 +187,17 @@ static pid_t local_spawn(const ChildArgs *a) {
 #endif
 }
 
+/* Wipes the environment's strings (they may hold secrets); the caller frees them. */
+static void env_wipe(char **env) {
+        for (char **e = env; e && *e; e++)
+                explicit_bzero(*e, strlen(*e));
+}
+
+static void env_wipe_freep(char ***env) {
+        env_wipe(*env);
+        *env = strv_free(*env);
+}
+
 static int local_make_env(const StepRequest *req, const LocalUser *user, char ***ret) {
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_free_ char *home = NULL;
@@ -216,6 +227,14 @@ static int local_make_env(const StepRequest *req, const LocalUser *user, char **
         if (req->target && req->target->name &&
             (asprintf_safe(&s, "RUNBOOK_TARGET=%s", req->target->name) < 0 || strv_consume(&env, s) < 0))
                 return -ENOMEM;
+        /* the secrets: execve()'s environment, which only the same user (and root) can read, in
+         * /proc/PID/environ; never argv, which everyone can (ps) */
+        for (size_t i = 0; i < req->n_secrets; i++)
+                if (asprintf_safe(&s, "%s=%s", req->secrets[i].name, req->secrets[i].value) < 0 ||
+                    strv_consume(&env, s) < 0) {
+                        env_wipe(env);
+                        return -ENOMEM;
+                }
 
         *ret = TAKE_PTR(env);
         return 0;
@@ -590,7 +609,7 @@ static int local_refuse(LocalJob *l, const StepRequest *req, LocalUser *user) {
 static int local_start(ConnectorJob *j, const StepRequest *req) {
         LocalJob *l = local_job(j);
         _cleanup_(local_user_done) LocalUser user = {};
-        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_(env_wipe_freep) char **env = NULL;
         int out[2] = { -1, -1 }, err[2] = { -1, -1 }, ex[2] = { -1, -1 };
         char *argv[] = { (char *) "sh", (char *) "-c", (char *) req->command, NULL };
         const char *shell = local_shell;

@@ -20,11 +20,15 @@
  *     be signalled, and a stopped step says so.
  * Every path execs in the same process, so the exit status (all 0-255) and a killing signal
  * reach the server as the command's own. INNER exports RUNBOOK_SESSION, RUNBOOK_STEP and
- * RUNBOOK_TARGET, then runs the step's command. The connector strips the first line from stdout
+ * RUNBOOK_TARGET, then runs the step's command. With secret parameters, INNER first reads their
+ * values from its standard input, which the connector sends on the channel (one a line, then
+ * EOF), into RUNBOOK_SECRET_* and exports them, and runs the command with /dev/null as stdin:
+ * a command line (ps on the host shows this one) never holds a value, and no AcceptEnv is needed. The connector strips the first line from stdout
  * before anything reaches the capture. */
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,14 +52,16 @@ static const char wrapper[] =
         "else w='its process group is unknown (no /proc, no ps)'; fi; "
         "printf '" HEADER_PROCESS "%s %s\\n' \"$p\" \"$w\"; exec /bin/sh -c \"$c\"";
 
-int ssh_wrap_command(uint32_t session_id, uint32_t step_index, const char *target, const char *command,
-                     char **ret) {
+int ssh_wrap_command(uint32_t session_id, uint32_t step_index, const char *target, const char *read_secrets,
+                     const char *command, char **ret) {
         _cleanup_free_ char *inner = NULL, *q = NULL, *qw = NULL;
+        bool secrets = read_secrets && *read_secrets;
 
         /* the variables are set by the shell that runs the command: no env(1) to exec in between */
         if (asprintf_safe(&inner, "RUNBOOK_SESSION=%" PRIu32 " RUNBOOK_STEP=%" PRIu32 " RUNBOOK_TARGET=%s; "
-                          "export RUNBOOK_SESSION RUNBOOK_STEP RUNBOOK_TARGET; %s",
-                          session_id, step_index, target, command) < 0)
+                          "export RUNBOOK_SESSION RUNBOOK_STEP RUNBOOK_TARGET; %s%s%s",
+                          session_id, step_index, target, secrets ? read_secrets : "",
+                          secrets ? "exec </dev/null; " : "", command) < 0)
                 return -ENOMEM;
         q = shell_quote(inner);
         qw = shell_quote(wrapper);

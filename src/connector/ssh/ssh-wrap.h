@@ -10,9 +10,11 @@
 #define SSH_WRAP_HEADER_MAX 160
 
 /* Wraps 'command' (run by /bin/sh -c on the host, with RUNBOOK_SESSION, RUNBOOK_STEP and
- * RUNBOOK_TARGET exported) for the login shell: see ssh-wrap.c. */
-int ssh_wrap_command(uint32_t session_id, uint32_t step_index, const char *target, const char *command,
-                     char **ret);
+ * RUNBOOK_TARGET exported) for the login shell: see ssh-wrap.c. 'read_secrets' (NULL or "": none)
+ * is shell text that reads the secrets' values from standard input (step_secrets_read_script()),
+ * run before the command, whose stdin is then /dev/null. */
+int ssh_wrap_command(uint32_t session_id, uint32_t step_index, const char *target, const char *read_secrets,
+                     const char *command, char **ret);
 
 typedef struct SshWrapHeader {
         long pid;               /* the process to signal (> 1) */

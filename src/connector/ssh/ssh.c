@@ -39,6 +39,8 @@ typedef enum ChanPhase {
         CH_NONE,        /* not begun */
         CH_OPEN,
         CH_EXEC,
+        CH_SEND,        /* the secrets' values on stdin, then EOF (only with secrets) */
+        CH_SEND_EOF,
         CH_READ,        /* until EOF */
         CH_CLOSE,
         CH_WAIT_CLOSED,
@@ -50,6 +52,8 @@ typedef struct SshChan {
         ChanPhase phase;
         LIBSSH2_CHANNEL *ch;
         char *command;
+        char *input;              /* sent on stdin after exec (wiped when freed); NULL: none */
+        size_t input_len, input_sent;
 } SshChan;
 
 typedef enum SshStop {
@@ -310,6 +314,27 @@ static int chan_step(SshJob *s, SshChan *c, bool main, size_t *budget) {
                                 return progress;
                         if (rc < 0)
                                 return rc;
+                        c->phase = c->input ? CH_SEND : CH_READ;
+                        progress = 1;
+                        break;
+                case CH_SEND:
+                        while (c->input_sent < c->input_len) {
+                                n = libssh2_channel_write(c->ch, c->input + c->input_sent, c->input_len - c->input_sent);
+                                if (n == LIBSSH2_ERROR_EAGAIN)
+                                        return progress;
+                                if (n < 0)
+                                        return (int) n;
+                                c->input_sent += (size_t) n;
+                                progress = 1;
+                        }
+                        c->phase = CH_SEND_EOF;
+                        break;
+                case CH_SEND_EOF:
+                        rc = libssh2_channel_send_eof(c->ch);
+                        if (rc == LIBSSH2_ERROR_EAGAIN)
+                                return progress;
+                        if (rc < 0)
+                                return rc;
                         c->phase = CH_READ;
                         progress = 1;
                         break;
@@ -450,7 +475,7 @@ broken:
                 ssh_job_acquire(s, true);
                 return;
         }
-        if (s->stop != SSH_STOP_NONE && s->main.phase >= CH_READ) {
+        if (s->stop != SSH_STOP_NONE && s->main.phase > CH_EXEC) {
                 /* stopping, and the connection broke: report the stop (the kill was sent) */
                 s->broken = true;
                 return ssh_complete(s);
@@ -590,9 +615,19 @@ static int ssh_start(ConnectorJob *j, const StepRequest *req) {
         r = ssh_endpoint_from_target(req->target, &s->ep);
         if (r < 0)
                 return r;
-        r = ssh_wrap_command(req->session_id, req->step_index, req->target->name, req->command, &s->main.command);
+        _cleanup_free_ char *read_secrets = NULL;
+        r = step_secrets_read_script(req->secrets, req->n_secrets, &read_secrets);
         if (r < 0)
                 return r;
+        r = ssh_wrap_command(req->session_id, req->step_index, req->target->name, read_secrets, req->command,
+                             &s->main.command);
+        if (r < 0)
+                return r;
+        if (req->n_secrets > 0) {
+                r = step_secrets_lines(req->secrets, req->n_secrets, &s->main.input, &s->main.input_len);
+                if (r < 0)
+                        return r;
+        }
         r = ssh_pool_acquire(j->event, &s->ep, false, on_acquired, s, &s->acq);
         if (r < 0)
                 return r;
@@ -619,6 +654,8 @@ static void ssh_destroy(ConnectorJob *j) {
         /* freed while running (daemon shutdown): the connection cannot be reused */
         ssh_release(s, false);
         free(s->main.command);
+        if (s->main.input)
+                wipe_free(s->main.input, s->main.input_len + 1);
         free(s->kill[0].command);
         free(s->kill[1].command);
         free(s->message);

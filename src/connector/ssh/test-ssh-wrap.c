@@ -41,7 +41,7 @@ static void run_wrapped(Situation how, const char *tail, Ran *ret) {
         ssize_t k;
 
         check(asprintf(&command, PROBE "%s", tail) > 0);
-        check(ssh_wrap_command(7, 2, "web", command, &wrapped) == 0);
+        check(ssh_wrap_command(7, 2, "web", NULL, command, &wrapped) == 0);
         check(pipe(fd) == 0);
         *ret = (Ran) {};
         ret->pid = fork();
@@ -173,7 +173,7 @@ static void test_kill_in_dash(void) {
 
                 if (access(shells[i], X_OK) < 0)
                         continue;
-                check(ssh_wrap_command(1, 0, "t", "sleep 300 & sleep 300", &wrapped) == 0);
+                check(ssh_wrap_command(1, 0, "t", NULL, "sleep 300 & sleep 300", &wrapped) == 0);
                 check(pipe(fd) == 0);
                 pid = fork();
                 check(pid >= 0);
@@ -207,6 +207,58 @@ static void test_kill_in_dash(void) {
         }
 }
 
+/* With secrets: the wrapped shell reads their values from stdin (as the connector sends them),
+ * exports them, and the command's own stdin is empty; in each situation. */
+static void test_secrets(void) {
+        for (Situation how = LEADER; how <= MEMBER_NO_SETSID; how++) {
+                _cleanup_free_ char *wrapped = NULL;
+                const char *values = "v a'l $(x)\nsecond\nleft over\n";
+                int in[2], out[2];
+                char buf[1024];
+                size_t n = 0;
+                ssize_t k;
+                pid_t pid;
+                int status;
+
+                check(ssh_wrap_command(1, 0, "t",
+                                       "IFS= read -r RUNBOOK_SECRET_A; IFS= read -r RUNBOOK_SECRET_B; "
+                                       "export RUNBOOK_SECRET_A RUNBOOK_SECRET_B; ",
+                                       "printf '[%s][%s]\\n' \"$RUNBOOK_SECRET_A\" \"$RUNBOOK_SECRET_B\"; "
+                                       "while IFS= read -r l; do echo \"stdin: $l\"; done; echo end", &wrapped) == 0);
+                check(pipe(in) == 0 && pipe(out) == 0);
+                pid = fork();
+                check(pid >= 0);
+                if (pid == 0) {
+                        dup2(in[0], STDIN_FILENO);
+                        dup2(out[1], STDOUT_FILENO);
+                        close(in[0]);
+                        close(in[1]);
+                        close(out[0]);
+                        close(out[1]);
+                        if (how == LEADER && setsid() < 0)
+                                _exit(120);
+                        execle("/bin/sh", "sh", "-c", wrapped, (char *) NULL,
+                               (char *[]) { how == MEMBER_NO_SETSID ? "PATH=/nonexistent" : "PATH=/usr/bin:/bin", NULL });
+                        _exit(121);
+                }
+                close(in[0]);
+                close(out[1]);
+                check(write(in[1], values, strlen(values)) == (ssize_t) strlen(values));
+                close(in[1]);
+                while ((k = read(out[0], buf + n, sizeof buf - 1 - n)) > 0)
+                        n += (size_t) k;
+                buf[n] = 0;
+                close(out[0]);
+                check(waitpid(pid, &status, 0) == pid);
+                check(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+                fprintf(stderr, "   %d: %s", how, buf);
+                /* after the header line: the values, and nothing from stdin */
+                char *body = strchr(buf, '\n');
+                check(body);
+                check_streq(body + 1, "[v a'l $(x)][second]\nend\n");
+        }
+}
+
 int main(void) {
         TEST(leader);
         TEST(member);
@@ -215,5 +267,6 @@ int main(void) {
         TEST(parse);
         TEST(kill_commands);
         TEST(kill_in_dash);
+        TEST(secrets);
         return 0;
 }
