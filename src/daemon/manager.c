@@ -123,14 +123,15 @@ int manager_load_config(Manager *m, char ***ret_errors) {
                 return log_error_errno(r, "Cannot set up the notification sinks: %m");
         if (c.retention_max_age_days != m->config.retention_max_age_days ||
             c.retention_max_sessions != m->config.retention_max_sessions || !m->bus) {
-                char age[48] = "", count[64] = "";
+                char age[64] = "", count[64] = "";
                 if (c.retention_max_age_days > 0)
-                        (void) snprintf(age, sizeof age, " for %u days after they finish", c.retention_max_age_days);
+                        (void) snprintf(age, sizeof age, "are removed %u days after they finish",
+                                        c.retention_max_age_days);
                 if (c.retention_max_sessions > 0)
-                        (void) snprintf(count, sizeof count, "%s the newest %u only", age[0] ? ", and" : "",
+                        (void) snprintf(count, sizeof count, "%s beyond the newest %u", age[0] ? ", and" : "are removed",
                                         c.retention_max_sessions);
                 if (age[0] || count[0])
-                        log_info("Retention: finished sessions are kept%s%s.", age, count);
+                        log_info("Retention: finished sessions %s%s.", age, count);
                 else if (m->bus)
                         log_info("Retention: finished sessions are kept for ever.");
         }
