@@ -138,14 +138,20 @@ id=$(start_session "$ALICE" quick "$(ref q7)") || die "StartSession quick failed
 wait_session_state "$id" succeeded
 assert_true "session ${q[5]} removed once a newer one finished" wait_gone "${q[5]}"
 assert_eq "$(session_prop "$id" State)" succeeded "the newest kept"
-start_session "$ALICE" quick "$(ref q8)" >/dev/null || die "StartSession quick failed"
 
 # no policy: nothing more goes
 write_config '{}'
 expect_ok "Reload without a policy" reload
-id8=$(list_sessions | jq -r '.[0][0]')
+id8=$(start_session "$ALICE" quick "$(ref q8)") || die "StartSession quick failed"
 wait_session_state "$id8" succeeded
 sleep 2
 assert_eq "$(session_prop "$id" State)" succeeded "without a policy, finished sessions are kept"
 expect_ctl_ok "audit verify at the end" root "${JD[@]}" audit verify
+
+# a bad policy at start-up: runbookd does not start, and says why
+kill_daemon -TERM
+write_config '{"retention": {"max_age_days": 0}}'
+out=$(timeout 10 "$RUNBOOKD" --config-dir="$CONFIG_DIR" --state-dir="$STATE_DIR" 2>&1 </dev/null); rc=$?
+assert_ne "$rc" 0 "runbookd refuses to start with a bad retention policy"
+assert_match "$out" '\$\.retention\.max_age_days: must be an integer from 1 to 36500' "and names the key"
 finish
