@@ -8,9 +8,10 @@
 #         batches from the event loop, and LMDB reuses their pages
 # After each round (ROUND_SESSIONS sessions started by 4 clients, then waited for until none is
 # running), data.mdb's size and LMDB's own page counts (mdb_stat: pages in use, pages on the free
-# list) are taken. Reported side by side, with the ratio on/off at the end and the growth of 'on'
-# over the second half of the run (a plateau: about 0). Not a timed test: figures, not a verdict
-# on speed.
+# list, and the audit database's pages: audit records are kept by design, ~2 a session) are taken.
+# Reported side by side, with the ratio on/off at the end, the growth of 'on' over the second
+# half of the run, and the pages that hold sessions (used - free - audit: a plateau). Not a timed
+# test: figures, not a verdict on speed.
 #
 # usage: bash bench/retention.sh [BUILD_DIR]   (default: build-bench, a release build made here)
 # knobs: RETBENCH_ROUNDS (default 10), RETBENCH_ROUND_SESSIONS (default 500), RETBENCH_KEEP (500)
@@ -53,8 +54,10 @@ busy() { # sessions not finished (created, running)
     busctl --system --json=short call org.runbookd1 /org/runbookd1 org.runbookd1.Manager ListSessions \
         'a{sv}' 2 states as 2 created running limit u 1 | jq -r '.data[0] | length'
 }
-pages() { # STATE_DIR: "used free" pages, from LMDB's environment info and free list
-    mdb_stat -ef "$1" | awk '/Number of pages used:/ {u = $NF} /Free pages:/ {f = $NF} END {print u, f}'
+pages() { # STATE_DIR: "used free audit" pages, from LMDB's environment info, its free list and
+          # the audit database (kept by design: it grows with the history, ~2 records a session)
+    mdb_stat -ef "$1" | awk '/Number of pages used:/ {u = $NF} /Free pages:/ {f = $NF} END {printf "%s %s ", u, f}'
+    mdb_stat -s audit "$1" | awk '/(Branch|Leaf|Overflow) pages:/ {n += $NF} END {print n}'
 }
 
 echo "== retention: the store's size in a churn loop ($(date -u +%FT%TZ), $(nproc) cores, build $BUILD)"
@@ -73,23 +76,26 @@ for v in off on; do
         "$BENCH" start-rate 4 "$PER" churn > "$T/rate" || { cat "$T/rate"; exit 1; }
         for _ in $(seq 600); do [ "$(busy)" = 0 ] && break; sleep 0.1; done
         sleep 2   # the pass that follows finished sessions (1 s later) and its batches
-        read -r used free < <(pages "$T/state-$v")
+        read -r used free audit < <(pages "$T/state-$v")
         kept=$(busctl --system --json=short call org.runbookd1 /org/runbookd1 org.runbookd1.Manager ListSessions \
                'a{sv}' 1 limit u 1000 | jq -r '.data[0] | length')
-        echo "$round $((round * PER)) $(stat -c %s "$T/state-$v/data.mdb") $used $free $kept" >> "$T/fig-$v"
+        echo "$round $((round * PER)) $(stat -c %s "$T/state-$v/data.mdb") $used $free $audit $kept" >> "$T/fig-$v"
     done
     kill "$DAEMON"; wait_gone "$DAEMON"; DAEMON=""
 done
 
-printf '%6s %9s | %10s %8s %8s %6s | %10s %8s %8s %6s | %6s\n' round sessions \
-    "off bytes" used free listed "on bytes" used free listed on/off
-paste -d' ' "$T/fig-off" "$T/fig-on" | while read -r r n s1 u1 f1 k1 _ _ s2 u2 f2 k2; do
-    printf '%6s %9s | %10s %8s %8s %6s | %10s %8s %8s %6s | %6s\n' "$r" "$n" "$s1" "$u1" "$f1" "$k1" "$s2" "$u2" \
-        "$f2" "$k2" "$(awk -v a="$s2" -v b="$s1" 'BEGIN { printf "%.2f", a / b }')"
+printf '%6s %9s | %10s %7s %6s %6s %6s | %10s %7s %6s %6s %6s %9s | %6s\n' round sessions \
+    "off bytes" used free audit listed "on bytes" used free audit listed "on-audit" on/off
+paste -d' ' "$T/fig-off" "$T/fig-on" | while read -r r n s1 u1 f1 a1 k1 _ _ s2 u2 f2 a2 k2; do
+    printf '%6s %9s | %10s %7s %6s %6s %6s | %10s %7s %6s %6s %6s %9s | %6s\n' "$r" "$n" "$s1" "$u1" "$f1" "$a1" "$k1" \
+        "$s2" "$u2" "$f2" "$a2" "$k2" "$((u2 - f2 - a2))" "$(awk -v a="$s2" -v b="$s1" 'BEGIN { printf "%.2f", a / b }')"
 done
 half=$(( (ROUNDS + 1) / 2 ))
 size_at() { awk -v r="$2" '$1 == r {print $3}' "$T/fig-$1"; }
 growth() { awk -v a="$(size_at "$1" "$half")" -v b="$(size_at "$1" "$ROUNDS")" 'BEGIN { printf "%.2f", b / a }'; }
 echo "data.mdb at the end, on/off:                     $(awk -v a="$(size_at on "$ROUNDS")" -v b="$(size_at off "$ROUNDS")" 'BEGIN { printf "%.3f", a / b }')"
 echo "growth from round $half to round $ROUNDS (end/middle): off $(growth off)x, on $(growth on)x (a plateau: 1.00x)"
-echo "(listed: ListSessions' first page, at most 1000; used/free: LMDB pages, mdb_stat -ef)"
+live() { awk -v r="$2" '$1 == r {print $4 - $5 - $6}' "$T/fig-$1"; }
+echo "pages holding sessions (used - free - audit), 'on', round $half -> $ROUNDS: $(live on "$half") -> $(live on "$ROUNDS")"
+echo "(listed: ListSessions' first page, at most 1000; used/free: LMDB pages, mdb_stat -ef; audit: the audit"
+echo " database's pages, mdb_stat -s audit, kept by design; on-audit: used - free - audit, what the sessions hold)"
