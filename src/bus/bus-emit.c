@@ -2,6 +2,7 @@
 /* bus-emit.c: announcements and replies wait for the store to be durable. Changes are collected;
  * a flush syncs the store once (group commit), announces new objects and changed properties, and
  * sends the queued replies: at idle once a reply is queued, else within ANNOUNCE_DELAY_USEC. */
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "bus/bus-emit.h"
@@ -142,6 +143,41 @@ static void hook_outbox(void *userdata) {
         notifier_kick(m->notifier);
 }
 
+/* Retention removed a finished session (its removal is synced): what was queued about it goes,
+ * and it is announced gone: SessionRemoved, and InterfacesRemoved for it and its steps. */
+static void hook_session_removed(uint32_t id, size_t n_steps, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ char *path = NULL;
+        size_t k = 0;
+        int r;
+
+        for (size_t i = 0; i < m->n_changed; i++)
+                if (m->changed[i].session != id)
+                        m->changed[k++] = m->changed[i];
+        m->n_changed = k;
+
+        if (!m->bus)
+                return;
+        path = session_path(id);
+        if (!path)
+                return (void) log_oom();
+        for (size_t i = 0; i < n_steps; i++) {
+                _cleanup_free_ char *sp = step_path(id, (uint32_t) i);
+                if (!sp)
+                        return (void) log_oom();
+                r = sd_bus_emit_interfaces_removed(m->bus, sp, "org.runbookd1.Step", NULL);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to announce the removal of %s: %m", sp);
+        }
+        /* named explicitly: the object cannot be found any more to list its interfaces */
+        r = sd_bus_emit_interfaces_removed(m->bus, path, "org.runbookd1.Session", NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to announce the removal of %s: %m", path);
+        r = sd_bus_emit_signal(m->bus, "/org/runbookd1", "org.runbookd1.Manager", "SessionRemoved", "uo", id, path);
+        if (r < 0)
+                log_debug_errno(r, "Failed to send SessionRemoved for session %" PRIu32 ": %m", id);
+}
+
 static void hook_changed(Session *s, Step *st, void *userdata) {
         Manager *m = userdata;
         /* a session that stops (at its end, at a gate, interrupted) is what clients wait for:
@@ -175,6 +211,7 @@ int bus_emit_setup(Manager *m) {
                 .session_new = hook_session_new,
                 .changed = hook_changed,
                 .outbox = hook_outbox,
+                .session_removed = hook_session_removed,
                 .userdata = m,
         });
 

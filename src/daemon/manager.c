@@ -131,6 +131,20 @@ int manager_load_config(Manager *m, char ***ret_errors) {
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the notification sinks: %m");
         change_freezes_free((ChangeFreeze *) m->config.freeze, m->config.n_freeze);
+        if (c.retention_max_age_days != m->config.retention_max_age_days ||
+            c.retention_max_sessions != m->config.retention_max_sessions || !m->bus) {
+                char age[64] = "", count[64] = "";
+                if (c.retention_max_age_days > 0)
+                        (void) snprintf(age, sizeof age, "are removed %u days after they finish",
+                                        c.retention_max_age_days);
+                if (c.retention_max_sessions > 0)
+                        (void) snprintf(count, sizeof count, "%s beyond the newest %u", age[0] ? ", and" : "are removed",
+                                        c.retention_max_sessions);
+                if (age[0] || count[0])
+                        log_info("Retention: finished sessions %s%s.", age, count);
+                else if (m->bus)
+                        log_info("Retention: finished sessions are kept for ever.");
+        }
         m->config = c;
         owned = NULL;
         engine_set_config(m->engine, &c);

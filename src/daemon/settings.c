@@ -13,6 +13,46 @@
 
 #define OUTPUT_CAP_MIN 1024
 #define OUTPUT_CAP_MAX (64 * 1024 * 1024)
+#define RETENTION_MAX_AGE_DAYS_MAX 36500        /* a hundred years */
+#define RETENTION_MAX_SESSIONS_MAX 100000000
+
+/* "retention": {"max_age_days": N, "max_sessions": N}, either or both. */
+static int parse_retention(json_t *v, const char *path, EngineConfig *c, char **ret_error) {
+        const char *key;
+        json_t *x;
+
+        if (!json_is_object(v)) {
+                (void) asprintf_safe(ret_error, "%s: $.retention: must be an object, e.g. "
+                                     "{\"max_age_days\": 90, \"max_sessions\": 10000}", path);
+                return -EINVAL;
+        }
+        json_object_foreach(v, key, x) {
+                if (streq(key, "max_age_days")) {
+                        if (!json_is_integer(x) || json_integer_value(x) < 1 ||
+                            json_integer_value(x) > RETENTION_MAX_AGE_DAYS_MAX) {
+                                (void) asprintf_safe(ret_error, "%s: $.retention.max_age_days: must be an integer from 1 "
+                                                     "to %d (days; leave it out to keep sessions whatever their age)",
+                                                     path, RETENTION_MAX_AGE_DAYS_MAX);
+                                return -EINVAL;
+                        }
+                        c->retention_max_age_days = (unsigned) json_integer_value(x);
+                } else if (streq(key, "max_sessions")) {
+                        if (!json_is_integer(x) || json_integer_value(x) < 1 ||
+                            json_integer_value(x) > RETENTION_MAX_SESSIONS_MAX) {
+                                (void) asprintf_safe(ret_error, "%s: $.retention.max_sessions: must be an integer from 1 "
+                                                     "to %d (finished sessions kept; leave it out for no limit)",
+                                                     path, RETENTION_MAX_SESSIONS_MAX);
+                                return -EINVAL;
+                        }
+                        c->retention_max_sessions = (unsigned) json_integer_value(x);
+                } else {
+                        (void) asprintf_safe(ret_error, "%s: $.retention.%s: unknown key (allowed: max_age_days, "
+                                             "max_sessions)", path, key);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
 
 /* <config-dir>/runbookd.json: daemon settings; absent means the defaults. */
 int settings_load(const char *config_dir, EngineConfig *c, NotifyConfig **ret_notify, char **ret_error) {
@@ -102,6 +142,10 @@ int settings_load(const char *config_dir, EngineConfig *c, NotifyConfig **ret_no
                                 return -EINVAL;
                         }
                         c->local_steps = mode;
+                } else if (streq(key, "retention")) {
+                        r = parse_retention(v, path, c, ret_error);
+                        if (r < 0)
+                                return r;
                 } else if (streq(key, "notify"))
                         notify = v;
                 else if (streq(key, "console_url"))
@@ -113,7 +157,7 @@ int settings_load(const char *config_dir, EngineConfig *c, NotifyConfig **ret_no
                                              "%s: $.%s: unknown key (allowed: allow_self_approval, "
                                              "allow_unattended_root_approval, output_cap, max_active_sessions, "
                                              "max_active_sessions_per_user, local_steps, approval_timeout, remind_before, approval_valid_for, "
-                                             "notify, console_url, freeze)",
+                                             "retention, notify, console_url, freeze)",
                                              path, key);
                         return -EINVAL;
                 }

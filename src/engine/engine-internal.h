@@ -139,6 +139,20 @@ struct Engine {
         usec_t start_ahead_quick_usec; /* a step quicker than this widens the span written ahead
                                         * (START_AHEAD_QUICK_USEC; the unit tests, which are not
                                         * about timing, make every step quick) */
+
+        bool loaded;              /* engine_load() ran */
+        struct {                  /* engine-retention.c */
+                sd_event_source *timer;
+                bool running;     /* a pass is under way */
+                bool again;       /* sessions finished during it: another pass soon after */
+                uint32_t below;   /* the pass goes on below this session id (0: from the newest) */
+                uint64_t n_final; /* finished sessions the pass has seen above 'below' */
+                usec_t now;       /* the wall clock when the pass began (ages count to it) */
+                uint64_t n_removed; /* by this pass, so far */
+                uint64_t n_passes;  /* completed (for the tests) */
+        } retention;
+        /* the wall clock (NULL: CLOCK_REALTIME); the unit tests set their own */
+        usec_t (*realtime)(void);
 };
 
 typedef struct PersistCtx {
@@ -169,6 +183,15 @@ Session *engine_active_find(Engine *e, uint32_t id);
 void session_deactivate(Session *s);
 void engine_job_bury(Engine *e, ConnectorJob *job);
 void engine_sync_soon(Engine *e);
+
+/* engine-retention.c */
+int engine_retention_init(Engine *e);
+void engine_retention_done(Engine *e);
+/* A session just finished: with max_sessions set, a pass runs soon (sessions finishing together
+ * share it). */
+void engine_retention_session_finished(Engine *e);
+/* Drops a finished session from the read cache (it was removed from the store). */
+void engine_cache_forget(Engine *e, uint32_t id);
 
 /* engine-notify.c: notifications */
 /* Queues 'event' of the session (and step 'st', or NULL) for the outbox of its next commit; 'who'

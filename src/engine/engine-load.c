@@ -230,6 +230,9 @@ int engine_load(Engine *e) {
                 if (e->n_active == before)
                         i++;
         }
+        /* what the retention policy no longer keeps goes, from the loop, in small batches */
+        e->loaded = true;
+        engine_retention_kick(e);
         return 0;
 }
 

@@ -194,6 +194,12 @@ int engine_active_add(Engine *e, Session *s) {
         return 0;
 }
 
+void engine_cache_forget(Engine *e, uint32_t id) {
+        for (unsigned i = 0; i < ENGINE_CACHE_SIZE; i++)
+                if (e->cache[i] && e->cache[i]->id == id && !engine_session_is_active(e->cache[i]))
+                        e->cache[i] = engine_session_free(e->cache[i]);
+}
+
 static void cache_add(Engine *e, Session *s) {
         unsigned i = e->cache_next++ % ENGINE_CACHE_SIZE;
 
@@ -275,6 +281,7 @@ void session_deactivate(Session *s) {
                 engine_locks_kick(e);
         }
         cache_add(e, s);
+        engine_retention_session_finished(e);
 }
 
 int engine_get_session(Engine *e, uint32_t id, Session **ret) {
@@ -403,6 +410,9 @@ int engine_new(sd_event *event, Store *store, Engine **ret) {
         r = engine_start_init(e);
         if (r < 0)
                 return r;
+        r = engine_retention_init(e);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(e);
         return 0;
 }
@@ -429,6 +439,7 @@ Engine *engine_free(Engine *e) {
                 connector_job_free(e->graveyard[i]);
         free(e->graveyard);
         engine_start_done(e);
+        engine_retention_done(e);
         sd_event_source_disable_unref(e->reaper);
         sd_event_source_disable_unref(e->syncer);
         sd_event_source_disable_unref(e->resumer);
@@ -443,6 +454,9 @@ void engine_set_hooks(Engine *e, const EngineHooks *hooks) {
 }
 
 void engine_set_config(Engine *e, const EngineConfig *config) {
+        bool retention_changed = e->config.retention_max_age_days != config->retention_max_age_days ||
+                e->config.retention_max_sessions != config->retention_max_sessions;
+
         e->config = *config;
         if (e->config.output_cap == 0)
                 e->config.output_cap = OUTPUT_CAP_DEFAULT;
@@ -450,6 +464,10 @@ void engine_set_config(Engine *e, const EngineConfig *config) {
                 e->config.max_active_sessions = ENGINE_MAX_ACTIVE_DEFAULT;
         if (e->config.max_active_sessions_per_user == 0)
                 e->config.max_active_sessions_per_user = ENGINE_MAX_ACTIVE_PER_USER_DEFAULT;
+        /* a Reload applies the policy at once (a pass from the newest: ranks may have changed);
+         * at start-up engine_load() starts the first pass */
+        if (e->loaded && (retention_changed || !e->retention.running))
+                engine_retention_kick(e);
 }
 
 const EngineConfig *engine_get_config(Engine *e) {

@@ -40,6 +40,11 @@ typedef struct EngineConfig {
         const struct ChangeFreeze *freeze; /* "freeze": no step runs in these (not owned: the caller
                                             * keeps them until the next engine_set_config()) */
         size_t n_freeze;
+        /* "retention": finished sessions are removed from the store once they finished longer
+         * ago than this many days, or are older than the newest max_sessions finished ones
+         * (0: no such limit; both 0: kept for ever). See engine-retention.c. */
+        unsigned retention_max_age_days;
+        unsigned retention_max_sessions;
 } EngineConfig;
 
 #define ENGINE_MAX_ACTIVE_DEFAULT 4096
@@ -52,6 +57,9 @@ typedef struct EngineHooks {
         void (*changed)(Session *s, Step *st, void *userdata);
         /* Notifications were committed to the outbox (not yet synced). */
         void (*outbox)(void *userdata);
+        /* Retention removed a finished session (and its n_steps steps) from the store; the removal
+         * is synced already. The session is gone from the engine too. */
+        void (*session_removed)(uint32_t id, size_t n_steps, void *userdata);
         void *userdata;
 } EngineHooks;
 
@@ -71,6 +79,13 @@ void engine_set_targets(Engine *e, const TargetCatalog *targets);
 /* On start-up: loads the active sessions; a step found running becomes interrupted (and so
  * does its session); sessions that can go on by themselves go on. */
 int engine_load(Engine *e);
+
+/* Retention (engine-retention.c): starts a pass over the stored sessions now, from the newest,
+ * removing the finished ones the policy no longer keeps, in small batches, one transaction each,
+ * back on the loop between batches. engine_load() and engine_set_config() call it; passes also
+ * run hourly, and shortly after sessions finish when max_sessions is set. A no-op without a
+ * policy. */
+void engine_retention_kick(Engine *e);
 
 /* Active sessions are kept in memory; finished ones are loaded from the store into a small
  * cache on demand. The pointer is valid until the next engine call that may load or finish a

@@ -11,6 +11,7 @@
 #include "shared/log.h"
 
 #define FIELDS_MAX 32
+#define RETENTION_IDS_TEXT_MAX (32 * 11 + 1)   /* a batch's ids, space-separated */
 
 static bool use_journal = true;
 static char store_id[40];
@@ -768,5 +769,56 @@ void event_window_overridden(const Step *st, const char *why) {
                 st->session->id, strna(why));
         rec_step(&r, st);
         rec_add(&r, "RUNBOOK_WINDOW_REASON", "%s", strna(why));
+        rec_send(&r);
+}
+
+/* ---- retention ---- */
+
+void event_sessions_pruned(const uint32_t *ids, size_t n, size_t by_age, size_t by_count, unsigned max_age_days,
+                           unsigned max_sessions) {
+        char list[RETENTION_IDS_TEXT_MAX] = "", why[160] = "", first_last[48];
+        uint32_t lo = UINT32_MAX, hi = 0;
+        size_t used = 0;
+        RECORD(r);
+
+        if (n == 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                int k = snprintf(list + used, sizeof list - used, "%s%" PRIu32, i > 0 ? " " : "", ids[i]);
+                if (k < 0 || (size_t) k >= sizeof list - used)
+                        break;
+                used += (size_t) k;
+                lo = MIN(lo, ids[i]);
+                hi = MAX(hi, ids[i]);
+        }
+        if (by_age > 0 && by_count > 0)
+                (void) snprintf(why, sizeof why, "%zu finished more than %u days ago, %zu beyond the newest %u finished",
+                                by_age, max_age_days, by_count, max_sessions);
+        else if (by_age > 0)
+                (void) snprintf(why, sizeof why, "finished more than %u days ago", max_age_days);
+        else
+                (void) snprintf(why, sizeof why, "beyond the newest %u finished sessions", max_sessions);
+        if (lo == hi)
+                (void) snprintf(first_last, sizeof first_last, "%" PRIu32, lo);
+        else
+                (void) snprintf(first_last, sizeof first_last, "%" PRIu32 "..%" PRIu32, lo, hi);
+
+        rec_add(&r, "MESSAGE_ID", "%s", RUNBOOK_MESSAGE_SESSIONS_PRUNED_STR);
+        rec_add(&r, "PRIORITY", "%d", LOG_INFO);
+        rec_add(&r, "MESSAGE", "[RETENTION] Removed %zu finished session%s (%s) from the store: %s", n,
+                n == 1 ? "" : "s", first_last, why);
+        rec_store(&r);
+        rec_add(&r, "RUNBOOK_PRUNED_COUNT", "%zu", n);
+        rec_add(&r, "RUNBOOK_PRUNED_SESSIONS", "%s", list);
+        rec_add(&r, "RUNBOOK_PRUNED_FIRST", "%" PRIu32, lo);
+        rec_add(&r, "RUNBOOK_PRUNED_LAST", "%" PRIu32, hi);
+        rec_add(&r, "RUNBOOK_PRUNE_REASON", "%s",
+                by_age > 0 && by_count > 0 ? "age,count" : by_age > 0 ? "age" : "count");
+        rec_add(&r, "RUNBOOK_PRUNED_BY_AGE", "%zu", by_age);
+        rec_add(&r, "RUNBOOK_PRUNED_BY_COUNT", "%zu", by_count);
+        if (max_age_days > 0)
+                rec_add(&r, "RUNBOOK_RETENTION_MAX_AGE_DAYS", "%u", max_age_days);
+        if (max_sessions > 0)
+                rec_add(&r, "RUNBOOK_RETENTION_MAX_SESSIONS", "%u", max_sessions);
         rec_send(&r);
 }

@@ -68,3 +68,8 @@ void event_notify_gave_up(const char *sink, const char *event, const char *event
  * and when it works again. */
 void event_notify_failing(const char *sink, const char *reason, usec_t retry_in);
 void event_notify_recovered(const char *sink, unsigned failures);
+
+/* Retention removed a batch of finished sessions from the store (ids ascending or as removed;
+ * by_age: removed for their age only, by_count: beyond the newest max_sessions). */
+void event_sessions_pruned(const uint32_t *ids, size_t n, size_t by_age, size_t by_count, unsigned max_age_days,
+                           unsigned max_sessions);

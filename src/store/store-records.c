@@ -864,6 +864,7 @@ static int walk_cb(const MDB_val *key, const MDB_val *val, void *userdata) {
                 .reference = rec_str(j, "reference"),
                 .state = session_state_from_string(rec_str(j, "state")),
                 .current_step = (int) get_int(j, "current_step", -1),
+                .n_steps = (size_t) MAX(get_int(j, "n_steps", 0), (int64_t) 0),
                 .creator_uid = (uid_t) get_int(j, "creator_uid", -1),
                 .creator_name = rec_str(j, "creator_name"),
                 .created_at = (usec_t) get_int(j, "created_at", 0),

@@ -39,6 +39,7 @@ typedef struct SessionSummary {
         const char *runbook, *reference, *creator_name;
         SessionState state;           /* _SESSION_STATE_INVALID for a record that names none */
         int current_step;
+        size_t n_steps;
         uid_t creator_uid;
         usec_t created_at, finished_at;
         bool review_required;         /* a break-glass nobody has reviewed yet */
@@ -51,3 +52,10 @@ typedef int (*store_session_summary_fn)(const SessionSummary *s, void *userdata)
  * 'before' to go on, or 0 when the walk reached the oldest session. */
 int store_walk_sessions(StoreTxn *t, uint32_t before, size_t max_read, store_session_summary_fn fn, void *userdata,
                         uint32_t *ret_next);
+
+/* store-prune.c: deletes every record of finished session 'id' — its output chunks, steps and group
+ * hosts, then its record and runbook snapshot — deleting at most about *budget keys (taken off it).
+ * 1: the session is gone; 0: the budget ran out first (its record is still there: call again);
+ * -EBUSY: the session is active (in the 'active' database), nothing is deleted; or the
+ * transaction's error. Audit records, the outbox and meta are left alone. */
+int store_prune_session(StoreTxn *t, uint32_t id, size_t *budget);

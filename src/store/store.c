@@ -526,6 +526,32 @@ void store_del_prefix(StoreTxn *t, StoreDb db, const void *prefix, size_t plen) 
                 t->ret = mdb_to_errno(r);
 }
 
+int store_del_prefix_bounded(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, size_t *budget) {
+        MDB_cursor *c = NULL;
+        MDB_val k = { plen, (void *) prefix }, v;
+        int r, done = 0;
+
+        r = cursor_open(t, db, &c);
+        if (r < 0)
+                return (t->ret = r);
+        for (r = mdb_cursor_get(c, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST);; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+                if (r != 0 || k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) {
+                        done = 1;
+                        break;
+                }
+                if (*budget == 0)
+                        break;    /* more is left: for the next call */
+                r = mdb_cursor_del(c, 0);
+                if (r != 0)
+                        break;
+                (*budget)--;
+        }
+        mdb_cursor_close(c);
+        if (r != 0 && r != MDB_NOTFOUND)
+                return (t->ret = mdb_to_errno(r));
+        return done;
+}
+
 void store_put_json(StoreTxn *t, StoreDb db, const void *key, size_t klen, json_t *v) {
         _cleanup_free_ char *s = NULL;
 

@@ -71,6 +71,10 @@ void store_put(StoreTxn *t, StoreDb db, const void *key, size_t klen, const void
 void store_del(StoreTxn *t, StoreDb db, const void *key, size_t klen);
 /* Deletes every key that begins with 'prefix'. */
 void store_del_prefix(StoreTxn *t, StoreDb db, const void *prefix, size_t plen);
+/* The same, deleting at most *budget keys (bounded work in one transaction), and taking those
+ * deleted off *budget: 1 when no key with the prefix is left, 0 when the budget ran out first,
+ * or the transaction's (sticky) error. */
+int store_del_prefix_bounded(StoreTxn *t, StoreDb db, const void *prefix, size_t plen, size_t *budget);
 /* 0 and the value (valid until the transaction ends), -ENOENT, or another error. */
 int store_get(StoreTxn *t, StoreDb db, const void *key, size_t klen, MDB_val *ret);
 
