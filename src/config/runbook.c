@@ -833,14 +833,9 @@ int runbook_from_json(json_t *doc, const char *name, const char *source, Runbook
         if (r < 0)
                 return r;
         /* "windows": read again from the session's snapshot when a step is to run (engine-window.c) */
-        if (json_object_get(doc, "windows")) {
-                ChangeWindow *w = NULL;
-                size_t n = 0;
-                r = change_windows_parse(json_object_get(doc, "windows"), source, "$.windows", &w, &n, ret_error);
-                if (r < 0)
-                        return r;
-                change_windows_free(w, n);
-        }
+        r = change_windows_check(doc, source, ret_error);
+        if (r < 0)
+                return r;
 
         for (StepPhase p = 0; p < _PHASE_MAX; p++) {
                 char path[JSON_PATH_MAX];

@@ -431,14 +431,9 @@ int target_from_json(json_t *doc, const char *name, const char *source, Target *
         if (json_object_get(doc, "lock") && !json_is_boolean(json_object_get(doc, "lock")))
                 return config_error(ret_error, source, "$.lock", "must be true or false (true: one session at a time "
                                     "runs steps on this target)");
-        if (json_object_get(doc, "windows")) {
-                ChangeWindow *w = NULL;
-                size_t n = 0;
-                r = change_windows_parse(json_object_get(doc, "windows"), source, "$.windows", &w, &n, ret_error);
-                if (r < 0)
-                        return r;
-                change_windows_free(w, n);
-        }
+        r = change_windows_check(doc, source, ret_error);
+        if (r < 0)
+                return r;
 
         t = calloc(1, sizeof *t);
         if (!t)

@@ -213,33 +213,60 @@ void change_windows_free(ChangeWindow *w, size_t n) {
         free(w);
 }
 
-int change_windows_parse(json_t *v, const char *source, const char *path, ChangeWindow **ret, size_t *ret_n,
-                         char **ret_error) {
-        ChangeWindow *w;
+/* Parses each element of array 'v' into an element of a new array of 'size' bytes each, with
+ * 'parse'; on failure frees the ones parsed with 'done'. */
+typedef int (*parse_one_fn)(json_t *v, const char *source, const char *path, void *ret, char **ret_error);
+static int parse_array(json_t *v, const char *source, const char *path, size_t size, parse_one_fn parse,
+                       void (*done)(void *p, size_t n), void **ret, size_t *ret_n, char **ret_error) {
+        uint8_t *a;
         json_t *e;
         size_t i, n = 0;
         int r = 0;
 
-        if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > CHANGE_WINDOWS_MAX)
-                return config_error(ret_error, source, path, "must be an array of 1 to %d windows", CHANGE_WINDOWS_MAX);
-        w = calloc(json_array_size(v), sizeof(ChangeWindow));
-        if (!w)
+        a = calloc(json_array_size(v) ?: 1, size);
+        if (!a)
                 return -ENOMEM;
         json_array_foreach(v, i, e) {
                 char sub[JSON_PATH_MAX];
                 snprintf(sub, sizeof sub, "%s[%zu]", path, i);
                 n++;
-                r = parse_window(e, source, sub, &w[i], ret_error);
-                if (r < 0)
-                        break;
+                r = parse(e, source, sub, a + i * size, ret_error);
+                if (r < 0) {
+                        done(a, n);
+                        return r;
+                }
         }
-        if (r < 0) {
-                change_windows_free(w, n);
-                return r;
-        }
-        *ret = w;
+        *ret = a;
         *ret_n = n;
         return 0;
+}
+
+static int parse_window_one(json_t *v, const char *source, const char *path, void *ret, char **ret_error) {
+        return parse_window(v, source, path, ret, ret_error);
+}
+
+static void windows_done(void *p, size_t n) {
+        change_windows_free(p, n);
+}
+
+int change_windows_parse(json_t *v, const char *source, const char *path, ChangeWindow **ret, size_t *ret_n,
+                         char **ret_error) {
+        if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > CHANGE_WINDOWS_MAX)
+                return config_error(ret_error, source, path, "must be an array of 1 to %d windows", CHANGE_WINDOWS_MAX);
+        return parse_array(v, source, path, sizeof(ChangeWindow), parse_window_one, windows_done, (void **) ret, ret_n,
+                           ret_error);
+}
+
+int change_windows_check(json_t *doc, const char *source, char **ret_error) {
+        ChangeWindow *w = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!json_object_get(doc, "windows"))
+                return 0;
+        r = change_windows_parse(json_object_get(doc, "windows"), source, "$.windows", &w, &n, ret_error);
+        change_windows_free(w, n);
+        return r;
 }
 
 /* "YYYY-MM-DD" (the start of that day; the end of it for 'to') or "YYYY-MM-DDTHH:MM[:SS]" */
@@ -332,33 +359,20 @@ void change_freezes_free(ChangeFreeze *f, size_t n) {
         free(f);
 }
 
+static int parse_freeze_one(json_t *v, const char *source, const char *path, void *ret, char **ret_error) {
+        return parse_freeze(v, source, path, ret, ret_error);
+}
+
+static void freezes_done(void *p, size_t n) {
+        change_freezes_free(p, n);
+}
+
 int change_freezes_parse(json_t *v, const char *source, const char *path, ChangeFreeze **ret, size_t *ret_n,
                          char **ret_error) {
-        ChangeFreeze *f;
-        json_t *e;
-        size_t i, n = 0;
-        int r = 0;
-
         if (!json_is_array(v) || json_array_size(v) > CHANGE_FREEZES_MAX)
                 return config_error(ret_error, source, path, "must be an array of at most %d freezes", CHANGE_FREEZES_MAX);
-        f = calloc(json_array_size(v) ?: 1, sizeof(ChangeFreeze));
-        if (!f)
-                return -ENOMEM;
-        json_array_foreach(v, i, e) {
-                char sub[JSON_PATH_MAX];
-                snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-                n++;
-                r = parse_freeze(e, source, sub, &f[i], ret_error);
-                if (r < 0)
-                        break;
-        }
-        if (r < 0) {
-                change_freezes_free(f, n);
-                return r;
-        }
-        *ret = f;
-        *ret_n = n;
-        return 0;
+        return parse_array(v, source, path, sizeof(ChangeFreeze), parse_freeze_one, freezes_done, (void **) ret, ret_n,
+                           ret_error);
 }
 
 /* ---- evaluation ---- */

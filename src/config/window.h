@@ -38,6 +38,8 @@ typedef struct ChangeFreeze {
 int change_windows_parse(json_t *v, const char *source, const char *path, ChangeWindow **ret, size_t *ret_n,
                          char **ret_error);
 void change_windows_free(ChangeWindow *w, size_t n);
+/* Validates the "windows" of document 'doc' (a runbook's or a target's), if it has any. */
+int change_windows_check(json_t *doc, const char *source, char **ret_error);
 int change_freezes_parse(json_t *v, const char *source, const char *path, ChangeFreeze **ret, size_t *ret_n,
                          char **ret_error);
 void change_freezes_free(ChangeFreeze *f, size_t n);
