@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fnmatch.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -31,7 +32,8 @@ static const char *const runbook_keys[] = {
         "description", "parameters", "target", "prechecks", "steps", "postchecks", "rollback", "finally",
         "approval_timeout", "remind_before", "approval_valid_for", "break_glass", "lock", "windows", NULL,
 };
-static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", "secret", NULL };
+static const char *const param_keys[] = { "description", "default", "pattern", "allow_leading_dash", "secret",
+                                           "credentials", NULL };
 static const char *const step_keys[] = {
         "name", "run", "id", "when", "approval", "target", "timeout", "expect_exit", "approvers", "on_failure", "capture",
         "retries", "retry_delay", "approval_timeout", "remind_before", "approval_valid_for", NULL,
@@ -63,6 +65,7 @@ static void runbook_param_done(RunbookParam *p) {
         if (p->pattern)
                 regfree(&p->regex);
         free(p->pattern);
+        strv_free(p->credentials);
 }
 
 static void runbook_step_done(RunbookStep *s) {
@@ -204,12 +207,29 @@ static int parse_param(RunbookParam *p, const char *name, json_t *v, const char 
                         return config_error(ret_error, source, ep, "must be true or false");
                 p->secret = json_is_true(secret);
         }
+        if (!p->secret && json_object_get(v, "credentials"))
+                return config_error(ret_error, source, path, "\"credentials\" is for a secret parameter (\"secret\": true)");
         if (p->secret) {
                 /* its value is never shown, so never checked against a pattern in a message, and
                  * never a command's argument, where a leading '-' would matter */
                 if (pattern || dash)
                         return config_error(ret_error, source, path, "a secret parameter takes no \"%s\"",
                                             pattern ? "pattern" : "allow_leading_dash");
+                json_t *creds = json_object_get(v, "credentials"), *c;
+                size_t k;
+                snprintf(ep, sizeof ep, "%s.credentials", path);
+                if (creds && (!json_is_array(creds) || json_array_size(creds) == 0 || json_array_size(creds) > 16))
+                        return config_error(ret_error, source, ep, "must be an array of 1 to 16 credential names or "
+                                            "patterns (\"db-*\"): those a caller may name as \"cred:NAME\"");
+                json_array_foreach(creds, k, c) {
+                        const char *pat = json_string_value(c);
+                        if (!pat || isempty(pat) || strlen(pat) > SECRET_CRED_NAME_MAX ||
+                            strspn(pat, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@:-*?") != strlen(pat))
+                                return config_error(ret_error, source, ep, "[%zu]: must be a credential name, with * and ? "
+                                                    "as wildcards", k);
+                        if (strv_extend(&p->credentials, pat) < 0)
+                                return -ENOMEM;
+                }
                 if (def && !secret_is_credential_ref(def)) {
                         snprintf(ep, sizeof ep, "%s.default", path);
                         return config_error(ret_error, source, ep,
@@ -965,6 +985,18 @@ int runbook_bind_parameters(const Runbook *rb, json_t *given, json_t **ret, char
                         return r;
                 if (r > 0)
                         return bind_error(ret_error, "parameter '%s': %s", p->name, problem);
+                /* a caller names only the credentials the runbook lets it: runbookd's other
+                 * credentials (targets', notification sinks') are not theirs to send anywhere */
+                if (p->secret && secret_is_credential_ref(json_string_value(value))) {
+                        const char *cred = json_string_value(value) + strlen(SECRET_CRED_PREFIX);
+                        bool ok = false;
+                        for (char **pat = p->credentials; pat && *pat && !ok; pat++)
+                                ok = fnmatch(*pat, cred, 0) == 0;
+                        if (!ok)
+                                return bind_error(ret_error, "parameter '%s': credential '%s' is not one this parameter "
+                                                  "may name (the runbook's \"credentials\" for it%s)", p->name, cred,
+                                                  p->credentials ? "" : ": none");
+                }
                 if (json_object_set_new(bound, p->name, json_string(json_string_value(value))) < 0)
                         return -ENOMEM;
         }

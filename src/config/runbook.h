@@ -44,6 +44,8 @@ typedef struct RunbookParam {
         bool allow_leading_dash;  /* a value may start with '-' (else refused: it could be an option) */
         bool secret;              /* "secret": true: the value reaches the command only as the
                                    * environment variable RUNBOOK_SECRET_<NAME> (config/secret.h) */
+        char **credentials;       /* "credentials": the credentials a caller may name ("cred:NAME"),
+                                   * as fnmatch() patterns; NULL: none (only a value, or the default) */
 } RunbookParam;
 
 typedef struct RunbookStep {

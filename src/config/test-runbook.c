@@ -163,7 +163,7 @@ static void test_unknown_keys(void) {
                     TEST_RUNBOOK_SRC ": $.steps[1][\"odd key\"]: unknown key (allowed: name, run, id, when, approval, target, timeout, "
                     "expect_exit, approvers, on_failure, capture, retries, retry_delay, approval_timeout, remind_before, approval_valid_for)");
         check_runbook_error("{\"parameters\": {\"p\": {\"type\": \"string\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
-                    TEST_RUNBOOK_SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash, secret)");
+                    TEST_RUNBOOK_SRC ": $.parameters.p.type: unknown key (allowed: description, default, pattern, allow_leading_dash, secret, credentials)");
 }
 
 static void test_wrong_types(void) {

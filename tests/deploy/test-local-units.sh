@@ -210,7 +210,7 @@ printf '[Service]\nLoadCredential=rb-token:/etc/runbookd/credentials/rb-token\n'
     > /etc/systemd/system/runbookd.service.d/50-test-secrets.conf
 cat > /etc/runbookd/runbooks/unit-secret.json <<'JSON'
 {"description": "secret parameters in unit steps",
- "parameters": {"token": {"secret": true}, "lit": {"secret": true}},
+ "parameters": {"token": {"secret": true, "credentials": ["rb-token"]}, "lit": {"secret": true}},
  "steps": [
   {"name": "root", "approval": "none",
    "run": "echo tok=$RUNBOOK_SECRET_TOKEN lit=$RUNBOOK_SECRET_LIT; printf %s \"$RUNBOOK_SECRET_TOKEN/$RUNBOOK_SECRET_LIT\" | sha256sum | cut -c1-64; touch /run/rb-secret-ready; while [ ! -e /run/rb-secret-go ]; do sleep 0.1; done"},

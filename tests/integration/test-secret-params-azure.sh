@@ -23,7 +23,7 @@ azure_target az1 vm-1 "$SP"
 azure_target azact vm-1 "$(jq -c '. + {api: "action"}' <<<"$SP")"
 for t in az1 azact; do
     jq -n --arg t "$t" '{description: "azure secrets", target: $t,
-        parameters: {token: {secret: true}, lit: {secret: true}},
+        parameters: {token: {secret: true, credentials: ["api-token"]}, lit: {secret: true}},
         steps: [{name: "remote", approval: "none", timeout: 60,
                  run: "printf %s \"$RUNBOOK_SECRET_TOKEN/$RUNBOOK_SECRET_LIT\" | sha256sum | cut -c1-64; echo \"t=$RUNBOOK_SECRET_TOKEN l=$RUNBOOK_SECRET_LIT\"; echo \"e=$RUNBOOK_SECRET_LIT\" >&2"}]}' \
         > "$CONFIG_DIR/runbooks/secret-$t.json"

@@ -18,7 +18,7 @@ write_ssh_target web
 write_runbook ssh-secret <<'JSON'
 {
   "target": "web",
-  "parameters": { "dir": { "pattern": "^/[A-Za-z0-9/._-]+$" }, "token": { "secret": true }, "apikey": { "secret": true } },
+  "parameters": { "dir": { "pattern": "^/[A-Za-z0-9/._-]+$" }, "token": { "secret": true, "credentials": [ "api-token" ] }, "apikey": { "secret": true } },
   "steps": [ { "name": "use them", "approval": "none", "timeout": 60,
                "run": "printf %s \"$RUNBOOK_SECRET_TOKEN/$RUNBOOK_SECRET_APIKEY\" | sha256sum | cut -c1-64 > {{dir}}/sum; echo \"t=$RUNBOOK_SECRET_TOKEN a=$RUNBOOK_SECRET_APIKEY\"; echo \"e=$RUNBOOK_SECRET_APIKEY\" >&2; cat; echo stdin-done; touch {{dir}}/ready; while [ ! -e {{dir}}/go ]; do sleep 0.05; done" },
              { "name": "again, on the pooled connection", "approval": "none",

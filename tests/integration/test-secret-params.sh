@@ -23,7 +23,8 @@ printf '%s\n' "other-credential-value" > "$CREDENTIALS_DIRECTORY/other-token"
 write_runbook secret <<'JSON'
 {
   "parameters": { "dir": { "pattern": "^/[A-Za-z0-9/._-]+$" },
-                  "token": { "secret": true }, "apikey": { "secret": true, "description": "the API key" } },
+                  "token": { "secret": true, "credentials": [ "*-token", "nosuch" ] },
+                  "apikey": { "secret": true, "description": "the API key", "credentials": [ "api-token" ] } },
   "steps": [ { "name": "use the secrets",
                "run": "printf %s \"$RUNBOOK_SECRET_TOKEN\" | sha256sum > {{dir}}/token.sum; printf %s \"$RUNBOOK_SECRET_APIKEY\" | sha256sum > {{dir}}/apikey.sum; echo \"token=$RUNBOOK_SECRET_TOKEN key=$RUNBOOK_SECRET_APIKEY\"; printf 'err %s\\n' \"$RUNBOOK_SECRET_TOKEN\" >&2; touch {{dir}}/ready; while [ ! -e {{dir}}/go ]; do sleep 0.05; done",
                "timeout": 60 } ]
@@ -45,7 +46,7 @@ JSON
 echo '{"connector": "local"}' > "$CONFIG_DIR/targets/l2.json"
 echo '{"group": ["local", "l2"], "max_concurrency": 1}' > "$CONFIG_DIR/targets/both.json"
 write_runbook secret-group <<'JSON'
-{ "parameters": { "dir": { "pattern": "^/[A-Za-z0-9/._-]+$" }, "token": { "secret": true } },
+{ "parameters": { "dir": { "pattern": "^/[A-Za-z0-9/._-]+$" }, "token": { "secret": true, "credentials": [ "api-token" ] } },
   "steps": [ { "name": "on each host", "target": "both", "approval": "none",
                "run": "printf %s \"$RUNBOOK_SECRET_TOKEN\" | sha256sum | cut -c1-64 > {{dir}}/$RUNBOOK_TARGET.sum; echo \"v=$RUNBOOK_SECRET_TOKEN\"" } ] }
 JSON
@@ -65,6 +66,11 @@ assert_match "$LAST_ERROR_MESSAGE" "token" "an empty value: the error names the 
 expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' secret "$(ref b2)" 3 dir "$D0" token cred:nosuch apikey x1234
 assert_match "$LAST_ERROR_MESSAGE" "token.*nosuch" "an unknown credential: the error names the parameter and the credential"
 expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' secret "$(ref b3)" 3 dir "$D0" token cred:../etc/shadow apikey x1234
+# runbookd's own credentials (a target's, a notification sink's) are not the caller's to send
+printf 'the-service-principal-secret\n' > "$CREDENTIALS_DIRECTORY/azure-sp"
+expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' secret "$(ref b5)" 3 dir "$D0" token cred:azure-sp apikey x1234
+assert_eq "$LAST_ERROR_MESSAGE" "parameter 'token': credential 'azure-sp' is not one this parameter may name (the runbook's \"credentials\" for it)" \
+    "a credential outside the parameter's \"credentials\" is refused"
 expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' secret "$(ref b4)" 3 dir "$D0" token "$(printf 'two\nlines')" apikey x1234
 assert_eq "$(list_sessions)" "$before" "no session was stored for a refused start"
 
