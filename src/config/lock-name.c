@@ -118,6 +118,15 @@ int lock_name_render(const char *tmpl, json_t *values, char **ret, char **ret_er
                                      LOCK_NAME_MAX);
                 return -EINVAL;
         }
+        /* a value must not make it a target's lock, which its runbook did not name ("{{x}}" with
+         * x=target:prod-db would hold that target from every other session) */
+        if (strncmp(buf, "target:", 7) == 0 && strncmp(tmpl, "target:", 7) != 0) {
+                char cut[64 + 4];
+                (void) asprintf_safe(ret_error, "the lock name \"%s\" made from \"%s\" is a target's lock "
+                                     "(\"target:…\"), which only the runbook may name", utf8_cut(buf, 64, cut, sizeof cut),
+                                     tmpl);
+                return -EINVAL;
+        }
         *ret = TAKE_PTR(buf);
         return 0;
 }

@@ -58,6 +58,11 @@ int secret_value_problem(const char *s, char why[static SECRET_PROBLEM_MAX]) {
                 snprintf(why, SECRET_PROBLEM_MAX, "value is too long (maximum %d bytes)", RUNBOOK_PARAM_VALUE_MAX);
                 return 1;
         }
+        if (n < SECRET_VALUE_MIN) {
+                snprintf(why, SECRET_PROBLEM_MAX, "a secret parameter's value must be at least %d bytes (a shorter one "
+                         "could not be told from other output, so not masked in it)", SECRET_VALUE_MIN);
+                return 1;
+        }
         if (utf8_text_problem(s, RUNBOOK_PARAM_VALUE_MAX, buf, sizeof buf) || strchr(s, '\n')) {
                 /* not the detail: it may quote the value */
                 snprintf(why, SECRET_PROBLEM_MAX, "value is not printable UTF-8 text of one line");
@@ -115,11 +120,12 @@ int secret_read_credential(const char *ref, char **ret, size_t *ret_len, char **
         size = n + 1;
         if (n > 0 && v[n - 1] == '\n')
                 v[--n] = 0;
-        if (n == 0 || memchr(v, 0, n) || memchr(v, '\n', n)) {
+        if (n < SECRET_VALUE_MIN || memchr(v, 0, n) || memchr(v, '\n', n)) {
                 wipe_free(v, size);
                 (void) asprintf_safe(ret_why, "credential '%s' %s", cred_name(ref),
-                                     n == 0 ? "is empty" : "holds a NUL byte or more than one line, which an environment "
-                                     "variable cannot carry");
+                                     n == 0 ? "is empty" :
+                                     n < SECRET_VALUE_MIN ? "is shorter than 4 bytes, too short to be masked in output" :
+                                     "holds a NUL byte or more than one line, which an environment variable cannot carry");
                 return -EBADMSG;
         }
         *ret = v;

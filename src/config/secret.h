@@ -15,6 +15,8 @@
 #define SECRET_CRED_NAME_MAX 255
 /* what Session.Parameters and everything else shows for a literal value */
 #define SECRET_LITERAL_SHOWN "***"
+/* the shortest value: output masks values from this length on (connector/output.h OUTPUT_MASK_MIN) */
+#define SECRET_VALUE_MIN 4
 
 /* "RUNBOOK_SECRET_" + 'param' upper-cased (a parameter name: [A-Za-z_][A-Za-z0-9_]*), or NULL on OOM. */
 char *secret_env_name(const char *param);

@@ -597,6 +597,14 @@ static void test_lock_names(void) {
         check(strstr(error, "\"db-eu west\"") != NULL);
         error = mfree(error);
         check(lock_name_render("db-{{missing}}", values, &name, &error) == -ENXIO);
+        {
+                _cleanup_(json_decrefp) json_t *t = json_pack("{s:s}", "x", "target:prod-db");
+                check(lock_name_render("{{x}}", t, &name, &error) == -EINVAL);
+                check(strstr(error, "is a target's lock"));
+                error = mfree(error);
+                check(lock_name_render("target:{{x}}", t, &name, &error) == 0);   /* the runbook's own choice */
+                name = mfree(name);
+        }
 
         check_runbook_error("{\"parameters\": {\"c\": {}}, \"lock\": \"db {{c}}\", \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
                             TEST_RUNBOOK_SRC ": $.lock: at offset 2: a lock name is printable ASCII without spaces");

@@ -88,6 +88,9 @@ static void test_refused(void) {
         check_window_error("[{\"from\": \"08:00\", \"to\": \"09:00\", \"timezone\": \"../../etc/passwd\"}]",
                            "t.json: $.windows[0].timezone: must name a time zone of the system's database (e.g. "
                            "\"Europe/Berlin\", \"UTC\"; see /usr/share/zoneinfo)");
+        check_window_error("[{\"from\": \"08:00\", \"to\": \"09:00\", \"timezone\": \"Europe\"}]",   /* a directory */
+                           "t.json: $.windows[0].timezone: must name a time zone of the system's database (e.g. "
+                           "\"Europe/Berlin\", \"UTC\"; see /usr/share/zoneinfo)");
         check_window_error("[{\"from\": \"08:00\", \"to\": \"09:00\", \"zone\": \"UTC\"}]",
                            "t.json: $.windows[0].zone: unknown key (allowed: days, from, to, timezone)");
 

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,12 @@ static bool timezone_is_valid(const char *tz) {
                         return false;
         if (asprintf_safe(&path, "%s/%s", dir, tz) < 0)
                 return false;
-        return access(path, R_OK) == 0;
+        /* a zone file (TZif), not a directory such as "Europe", which the C library would take for UTC */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        char magic[4];
+        struct stat st;
+        return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, 4) == 4 &&
+               memcmp(magic, "TZif", 4) == 0;
 }
 
 /* Local time in zone 'tz' (NULL: the process's) for what follows, until zone_leave(). The loop
@@ -57,13 +64,17 @@ static int zone_enter(const char *tz, ZoneSaved *saved) {
         return 0;
 }
 
+void change_windows_init(void) {
+        if (!getenv("TZ"))
+                (void) setenv("TZ", ":/etc/localtime", 0);
+        tzset();
+}
+
 static void zone_leave(ZoneSaved *saved) {
         if (!saved->changed)
                 return;
-        if (saved->tz)
-                (void) setenv("TZ", saved->tz, 1);
-        else
-                (void) unsetenv("TZ");
+        /* never unset: the system's local time, as an unset TZ means */
+        (void) setenv("TZ", saved->tz ?: ":/etc/localtime", 1);
         free(saved->tz);
         *saved = (ZoneSaved) {};
         tzset();

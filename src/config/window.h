@@ -34,6 +34,11 @@ typedef struct ChangeFreeze {
         char *text;               /* for messages: "2026-12-20..2027-01-03 (year-end)" */
 } ChangeFreeze;
 
+/* Puts TZ in the environment (the system's local time, as when it is unset) if it is not there:
+ * once, at start-up, before any thread. The windows then change its value, never remove it, so
+ * the environment is never reallocated under another thread's getenv() (libcurl's resolver). */
+void change_windows_init(void);
+
 /* A JSON array of windows / freezes; errors name 'source' and the JSON path under 'path'. */
 int change_windows_parse(json_t *v, const char *source, const char *path, ChangeWindow **ret, size_t *ret_n,
                          char **ret_error);

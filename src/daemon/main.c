@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "config/window.h"
 #include "daemon/manager.h"
 #include "shared/log.h"
 
@@ -106,6 +107,9 @@ static int run(int argc, char *argv[]) {
                 return r;
 
         umask(0022);
+        /* change windows switch TZ to read local times (config/window.c); with TZ in the
+         * environment from the start, before any thread, that only ever replaces its value in place */
+        change_windows_init();
         /* runbookd holds secrets (client secrets, keys, access tokens): no core dump may carry them,
          * and no other user may ptrace it or read its memory (/proc/PID/mem, environ). The unit
          * says LimitCORE=0 too; this covers a runbookd started some other way. Steps inherit the

@@ -38,6 +38,11 @@ int engine_step_take_captures(Step *st, ConnectorJob *job, char **ret_error) {
         r = capture_specs_from_json(doc, NULL, "capture", &specs, &n_specs, ret_error);
         if (r < 0)
                 return r == -ENOMEM ? r : 1;
+        if (job && step_rt(st)->output_unmaskable) {
+                r = asprintf_safe(ret_error, "cannot capture: runbookd could not get the secret parameters' values "
+                                  "again after a restart to mask the output, so none of it was kept") < 0 ? -ENOMEM : 1;
+                goto finish;
+        }
         if (!job || job->output[0].truncated) {
                 r = asprintf_safe(ret_error, "cannot capture: stdout was longer than the output cap (%zu bytes), and a capture needs all "
                                   "of it", job ? job->output[0].cap : 0) < 0 ? -ENOMEM : 1;

@@ -416,7 +416,7 @@ static void host_complete(HostRun *h, const StepResult *res, ConnectorJob *job) 
         host_rt(h)->job = NULL;
 
         for (unsigned i = 0; job && i < 2; i++)
-                if (output_capture_get(&job->output[i], &done.data[i], &done.size[i]) < 0)
+                if (engine_job_output(job, i, step_rt(st)->output_unmaskable, &done.data[i], &done.size[i]) < 0)
                         log_oom();
         engine_hooks_changed(e, s, st);
         /* its end and the next host's start share one commit */
@@ -524,9 +524,11 @@ void group_resume(Step *st) {
                 if (t && vt && h->remote) {
                         _cleanup_free_ char *no = NULL;
                         /* for the masks of the output still to come */
-                        if (step_ensure_secrets(st, &no) < 0)
-                                log_warning("Session %u step %u: %s; its output cannot be masked.", st->session->id,
-                                            st->index, strna(no));
+                        if (step_ensure_secrets(st, &no) < 0) {
+                                log_warning("Session %u step %u: %s; its output cannot be masked and is not kept.",
+                                            st->session->id, st->index, strna(no));
+                                step_rt(st)->output_unmaskable = true;
+                        }
                         StepRequest req = host_request(h, t);
                         r = connector_resume(vt, e->event, &req, h->remote, on_host_done, h, &host_rt(h)->job);
                         if (r >= 0) {

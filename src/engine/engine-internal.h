@@ -33,6 +33,8 @@ typedef struct StepRuntime {
         bool dirty;               /* changed since it was last written to the store */
         bool start_replayed;      /* engine_load(): only the start log had its start */
         usec_t group_started_mono;
+        bool output_unmaskable;   /* followed after a restart without its secrets' values: its output
+                                   * cannot be masked, so none of it is kept (engine_job_output()) */
         bool ran;                 /* its current attempt's command was handed to a connector (or
                                    * followed after a restart): a failure of it may be retried */
         sd_event_source *retry_timer; /* waiting_retry: starts the next attempt (engine-retry.c) */
@@ -226,6 +228,10 @@ enum {
 /* At a step about to run, its approvals in. */
 int step_window_gate(Step *st, char **ret_why);
 void step_window_disarm(Step *st);
+
+/* What is kept of a job's output stream 'i' (0 stdout, 1 stderr): as captured, or, when it could
+ * not be masked ('unmaskable'), a line saying it was withheld. */
+int engine_job_output(ConnectorJob *job, unsigned i, bool unmaskable, uint8_t **ret, size_t *ret_n);
 
 /* engine-run.c */
 /* A command of the session's is under way (or being stopped). */

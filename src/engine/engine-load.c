@@ -26,8 +26,13 @@ static void step_resume(Step *st) {
 
                 /* for the masks of the output still to come (the command has its values) */
                 step_drop_secrets(st);
-                if (session_resolve_secrets(s, &step_rt(st)->secrets, &step_rt(st)->n_secrets, &no) < 0)
-                        log_warning("Session %u step %u: %s; its output cannot be masked.", s->id, st->index, strna(no));
+                step_rt(st)->output_unmaskable = false;
+                if (session_resolve_secrets(s, &step_rt(st)->secrets, &step_rt(st)->n_secrets, &no) < 0) {
+                        /* fail closed: nothing of it is kept rather than a secret in clear */
+                        log_warning("Session %u step %u: %s; its output cannot be masked and is not kept.", s->id,
+                                    st->index, strna(no));
+                        step_rt(st)->output_unmaskable = true;
+                }
                 StepRequest req = step_request(st, target);
 
                 r = connector_resume(vt, e->event, &req, st->remote, on_step_done, st, &step_rt(st)->job);
@@ -248,7 +253,7 @@ static int get_output(Engine *e, Step *st, const HostRun *h, uint8_t **ret_out, 
 
         if (job) {
                 for (unsigned i = 0; r >= 0 && i < 2; i++)
-                        r = output_capture_get(&job->output[i], &data[i], &n[i]);
+                        r = engine_job_output(job, i, step_rt(st)->output_unmaskable, &data[i], &n[i]);
                 *ret_truncated = job->output[0].truncated || job->output[1].truncated;
         } else {
                 r = store_read_begin(e->store, &t);

@@ -282,6 +282,17 @@ static int step_check_start(Step *st, const Target *target, const ConnectorVTabl
         return res->error;
 }
 
+int engine_job_output(ConnectorJob *job, unsigned i, bool unmaskable, uint8_t **ret, size_t *ret_n) {
+        static const char withheld[] = "(output withheld: runbookd was restarted while the command ran and could not "
+                                       "get its secret parameters' values again to mask them)\n";
+
+        if (!unmaskable)
+                return output_capture_get(&job->output[i], ret, ret_n);
+        *ret = (uint8_t *) strdup(withheld);
+        *ret_n = sizeof withheld - 1;
+        return *ret ? 0 : -ENOMEM;
+}
+
 void step_run(Step *st, bool chained) {
         Session *s = st->session;
         Engine *e = session_engine(s);
@@ -325,6 +336,7 @@ void step_run(Step *st, bool chained) {
         /* the secrets' values, read (or unsealed) now: a credential as it is when the step runs; a
          * value that cannot be had refuses the step before it is recorded as running */
         step_drop_secrets(st);
+        step_rt(st)->output_unmaskable = false;
         r = session_resolve_secrets(s, &step_rt(st)->secrets, &step_rt(st)->n_secrets, &why);
         if (r < 0) {
                 res.error = r;
@@ -402,7 +414,8 @@ static void step_keep_result(Step *st, const StepResult *res, ConnectorJob *job,
                 free(session_rt(s)->pending_output.data[i]);
                 session_rt(s)->pending_output.data[i] = NULL;
                 session_rt(s)->pending_output.size[i] = 0;
-                if (job && output_capture_get(&job->output[i], &session_rt(s)->pending_output.data[i], &session_rt(s)->pending_output.size[i]) < 0)
+                if (job && engine_job_output(job, i, step_rt(st)->output_unmaskable, &session_rt(s)->pending_output.data[i],
+                                             &session_rt(s)->pending_output.size[i]) < 0)
                         log_oom();
         }
         session_rt(s)->pending_output.step = st->index;

@@ -68,7 +68,10 @@ int session_bind_secrets(Session *s, json_t *given, bool seal, char **ret_error)
                 if (!v)
                         return -EINVAL;
                 if (secret_is_credential_ref(v)) {
-                        /* fail closed now rather than when an approved step runs */
+                        /* fail closed now rather than when an approved step runs; not for a plan,
+                         * which anyone may ask for: it would tell which credentials runbookd has */
+                        if (!seal)
+                                continue;
                         r = secret_check_credential(v, &why);
                         if (r < 0) {
                                 (void) asprintf_safe(ret_error, "parameter '%s': %s", names[i],

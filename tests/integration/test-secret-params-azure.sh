@@ -28,6 +28,12 @@ for t in az1 azact; do
                  run: "printf %s \"$RUNBOOK_SECRET_TOKEN/$RUNBOOK_SECRET_LIT\" | sha256sum | cut -c1-64; echo \"t=$RUNBOOK_SECRET_TOKEN l=$RUNBOOK_SECRET_LIT\"; echo \"e=$RUNBOOK_SECRET_LIT\" >&2"}]}' \
         > "$CONFIG_DIR/runbooks/secret-$t.json"
 done
+GO="$T/go-az"
+jq -n --arg go "$GO" '{description: "a remote run followed across a reboot", target: "az1",
+    parameters: {lit: {secret: true}},
+    steps: [{name: "slow", approval: "none", timeout: 60,
+             run: ("while [ ! -e " + $go + " ]; do sleep 0.1; done; echo \"l=$RUNBOOK_SECRET_LIT\"")}]}' \
+    > "$CONFIG_DIR/runbooks/secret-slow.json"
 start_daemon
 
 id=$(start_session "$ALICE" secret-az1 "$(ref m)" token cred:api-token lit "$LIT") || die "StartSession failed"
@@ -51,6 +57,23 @@ assert_match "$(step_prop "$id2" 0 Error)" "classic Run Command API" "the action
 assert_eq "$(azure_fake_state | jq '[.requests[] | select((.path // "") | contains("/runCommand"))] | length')" \
     "$(azure_fake_state | jq '[.requests[:'"$n_before"'][] | select((.path // "") | contains("/runCommand"))] | length')" \
     "no run command was posted"
+
+# a remote run followed across a reboot (the sealing key gone): its output cannot be masked, so
+# none of it is kept (fail closed), and it says why
+id3=$(start_session "$ALICE" secret-slow "$(ref slow)" lit "$LIT") || die "StartSession 3 failed"
+wait_step_state "$id3" 0 running
+for i in $(seq 100); do
+    [ "$(azure_fake_state | jq '[.protected[] | select(.id | contains("/runCommands/runbookd-'"$id3"'-0-"))] | length')" = 1 ] && break
+    sleep 0.1
+done
+kill_daemon -9
+rm -f "$RUNTIME_DIRECTORY/secret-seal.key"
+start_daemon
+touch "$GO"
+wait_session_state "$id3" succeeded 30
+get_output "$id3" 0
+assert_match "$OUT_STDOUT" "^\(output withheld: runbookd was restarted while the command ran" \
+    "the output of a run followed without its secrets is withheld, not kept in clear"
 
 for v in "$LIT" "$CRED"; do
     azure_assert_no_secrets "$v"
