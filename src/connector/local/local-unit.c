@@ -27,6 +27,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 
+#include "config/secret-seal.h"
 #include "config/unit-props.h"
 #include "connector/local/local-internal.h"
 #include "shared/log.h"
@@ -797,7 +798,12 @@ int local_unit_start(LocalJob *l, const StepRequest *req) {
                 if (u->fd[k] < 0)
                         return log_debug_errno(-errno, "Cannot create %s: %m", u->file[k]);
         }
-        if (asprintf_safe(&u->marker, "%s/%s.exec", local_output_dir, u->name) < 0)
+        /* a marker that begins with the secrets' values is on tmpfs, in runbookd's runtime
+         * directory (0700): never on a disk, and gone with a reboot if a crash left it behind */
+        const char *mdir = req->n_secrets > 0 ? secret_seal_dir() : local_output_dir;
+        if (req->n_secrets > 0 && mkdir(mdir, 0700) < 0 && errno != EEXIST)
+                return log_debug_errno(-errno, "Cannot create %s: %m", mdir);
+        if (asprintf_safe(&u->marker, "%s/%s.exec", mdir, u->name) < 0)
                 return -ENOMEM;
         u->marker_fd = open(u->marker, O_RDONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
         if (u->marker_fd < 0)
@@ -904,14 +910,14 @@ int local_unit_resume(LocalJob *l, const StepRequest *req, json_t *handle) {
                         /* followed all the same, for its result: the output is lost */
                         log_warning_errno(-errno, "Cannot open %s, the output of unit %s: %m", u->file[k], u->name);
         }
-        if (asprintf_safe(&u->marker, "%s/%s.exec", local_output_dir, u->name) < 0)
+        json_t *es = json_object_get(handle, "exec_size");
+        if (json_is_integer(es) && json_integer_value(es) > 0)
+                u->exec_size = (uint64_t) json_integer_value(es);
+        if (asprintf_safe(&u->marker, "%s/%s.exec", u->exec_size > 0 ? secret_seal_dir() : local_output_dir, u->name) < 0)
                 return -ENOMEM;
         u->marker_fd = open(u->marker, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (u->marker_fd < 0 && errno != ENOENT)
                 log_warning_errno(-errno, "Cannot open %s of unit %s: %m", u->marker, u->name);
-        json_t *es = json_object_get(handle, "exec_size");
-        if (json_is_integer(es) && json_integer_value(es) > 0)
-                u->exec_size = (uint64_t) json_integer_value(es);
         r = unit_bus(l->job.event, &bus);
         if (r < 0)
                 return r;
