@@ -228,9 +228,14 @@ shown=$(systemctl show "$u"; systemctl show "$u" -p Environment -p ExecStart -p 
 grep -qF "RUNBOOK_SECRET_TOKEN" <<<"$shown" && pass "the sample has the unit's command" || fail "the unit's command is not in the sample"
 grep -qF -e "$SECRET_CRED" -e "$SECRET_LIT" <<<"$shown" && fail "a secret value is in systemctl show or ps" ||
     pass "no secret value in the unit's properties (systemctl show) nor in ps"
-exec_file=/var/lib/runbookd/step-output/$u.exec
+exec_file=/run/runbookd/$u.exec
 [ "$(stat -c '%a %U' "$exec_file" 2>/dev/null)" = "600 runbookd" ] && pass "the unit's stdin file is runbookd's, 0600" ||
     fail "the unit's stdin file: $(stat -c '%a %U' "$exec_file" 2>&1)"
+[ "$(stat -f -c %T /run/runbookd)" = tmpfs ] && [ "$(stat -c '%a' /run/runbookd)" = 700 ] &&
+    pass "with the secrets' values, it is on tmpfs, in runbookd's runtime directory (0700)" ||
+    fail "the runtime directory: $(stat -f -c %T /run/runbookd) $(stat -c '%a' /run/runbookd)"
+[ ! -e "/var/lib/runbookd/step-output/$u.exec" ] && pass "and not in the state directory, on disk" ||
+    fail "a stdin file with secrets is in the state directory"
 touch /run/rb-secret-go
 waitfor 30 "unit-secret ends" ended "$id"
 [ "$(state "$id")" = succeeded ] && pass "the secret steps succeeded" || { fail "unit-secret: $(state "$id")"; ctl show "$id"; }
@@ -259,5 +264,7 @@ left=$(systemctl list-units --all --no-legend --plain 'runbookd-step-*' 'runbook
 [ -z "$left" ] && pass "no runbookd-step-* or runbookd-check-* unit is left" || fail "units left: $left"
 files=$(ls -A /var/lib/runbookd/step-output 2>/dev/null)
 [ -z "$files" ] && pass "no output file is left" || fail "files left: $files"
+files=$(ls -A /run/runbookd 2>/dev/null | grep '\.exec$' || true)
+[ -z "$files" ] && pass "no stdin file is left in the runtime directory" || fail "files left in /run/runbookd: $files"
 
 finish deploy-local-units
