@@ -222,7 +222,11 @@ int engine_load(Engine *e) {
                 if (session_current(e->active[i]))
                         (void) step_deadline_arm(session_current(e->active[i]));
 
-        /* sessions waiting for locks: those that can take them now do (from the loop) */
+        /* sessions waiting for locks: those that can take them now do (from the loop); one
+         * recorded as holding them but still waiting (stopped between the two) goes on */
+        for (size_t i = 0; i < e->n_active; i++)
+                if (e->active[i]->state == SESSION_WAITING_LOCK && e->active[i]->lock_state == SESSION_LOCK_HELD)
+                        session_rt(e->active[i])->lock_granted = true;
         engine_locks_kick(e);
 
         /* sessions that were between two steps go on */
