@@ -264,7 +264,7 @@ left=$(systemctl list-units --all --no-legend --plain 'runbookd-step-*' 'runbook
 [ -z "$left" ] && pass "no runbookd-step-* or runbookd-check-* unit is left" || fail "units left: $left"
 files=$(ls -A /var/lib/runbookd/step-output 2>/dev/null)
 [ -z "$files" ] && pass "no output file is left" || fail "files left: $files"
-files=$(ls -A /run/runbookd 2>/dev/null | grep '\.exec$' || true)
+files=$(find /run/runbookd -maxdepth 1 -name '*.exec' 2>/dev/null)
 [ -z "$files" ] && pass "no stdin file is left in the runtime directory" || fail "files left in /run/runbookd: $files"
 
 finish deploy-local-units

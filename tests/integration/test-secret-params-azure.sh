@@ -62,7 +62,7 @@ assert_eq "$(azure_fake_state | jq '[.requests[] | select((.path // "") | contai
 # none of it is kept (fail closed), and it says why
 id3=$(start_session "$ALICE" secret-slow "$(ref slow)" lit "$LIT") || die "StartSession 3 failed"
 wait_step_state "$id3" 0 running
-for i in $(seq 100); do
+for _ in $(seq 100); do
     [ "$(azure_fake_state | jq '[.protected[] | select(.id | contains("/runCommands/runbookd-'"$id3"'-0-"))] | length')" = 1 ] && break
     sleep 0.1
 done
