@@ -93,7 +93,7 @@ static unsigned keys(Store *s, StoreDb db, uint32_t id) {
 }
 
 static void test_whole(void) {
-        StoreFx f;
+        StoreFx f = {};
         size_t left;
 
         store_fx_setup(&f);
@@ -128,7 +128,7 @@ static void test_whole(void) {
 
 /* A small budget: several transactions, the record last. */
 static void test_budget(void) {
-        StoreFx f;
+        StoreFx f = {};
         unsigned calls = 0;
         int r;
 
@@ -146,7 +146,7 @@ static void test_budget(void) {
 
 /* Sessions written and pruned in turn: the freed pages are reused, the file stops growing. */
 static void test_steady_size(void) {
-        StoreFx f;
+        StoreFx f = {};
         struct stat st;
         char *path;
         off_t after_warmup = 0;
