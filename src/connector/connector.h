@@ -127,6 +127,12 @@ const char *local_unit_mode_describe(void);
 /* local: the shell run as '<shell> -c <command>' (default "/bin/sh"); NULL restores the default.
  * For tests (e.g. of the exec-failure path); the string must stay valid while it is set. */
 void connector_local_set_shell(const char *path);
+/* ssh: how many pooled connections may be idle at once, over all hosts (runbookd.json
+ * "ssh_max_idle_connections"; 0: none is kept after its step). Lowering it closes the surplus
+ * now, the longest idle first. */
+#define SSH_MAX_IDLE_CONNECTIONS_DEFAULT 256
+#define SSH_MAX_IDLE_CONNECTIONS_MAX 65536
+void connector_ssh_configure(unsigned max_idle);
 
 const ConnectorVTable *connector_find(const char *name);
 /* Every connector's shutdown (at exit, once no job is left). */

@@ -69,6 +69,7 @@ int settings_load(const char *config_dir, EngineConfig *c, NotifyConfig **ret_no
                 .max_active_sessions = ENGINE_MAX_ACTIVE_DEFAULT,
                 .max_active_sessions_per_user = ENGINE_MAX_ACTIVE_PER_USER_DEFAULT,
                 .local_steps = LOCAL_STEPS_AUTO,
+                .ssh_max_idle_connections = SSH_MAX_IDLE_CONNECTIONS_DEFAULT,
         };
         if (asprintf_safe(&path, "%s/runbookd.json", config_dir) < 0)
                 return -ENOMEM;
@@ -142,6 +143,15 @@ int settings_load(const char *config_dir, EngineConfig *c, NotifyConfig **ret_no
                                 return -EINVAL;
                         }
                         c->local_steps = mode;
+                } else if (streq(key, "ssh_max_idle_connections")) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                            json_integer_value(v) > SSH_MAX_IDLE_CONNECTIONS_MAX) {
+                                (void) asprintf_safe(ret_error, "%s: $.ssh_max_idle_connections: must be an integer from 0 "
+                                                     "to %d (ssh connections kept open between steps, over all hosts; "
+                                                     "0: none)", path, SSH_MAX_IDLE_CONNECTIONS_MAX);
+                                return -EINVAL;
+                        }
+                        c->ssh_max_idle_connections = (unsigned) json_integer_value(v);
                 } else if (streq(key, "retention")) {
                         r = parse_retention(v, path, c, ret_error);
                         if (r < 0)
@@ -157,7 +167,7 @@ int settings_load(const char *config_dir, EngineConfig *c, NotifyConfig **ret_no
                                              "%s: $.%s: unknown key (allowed: allow_self_approval, "
                                              "allow_unattended_root_approval, output_cap, max_active_sessions, "
                                              "max_active_sessions_per_user, local_steps, approval_timeout, remind_before, approval_valid_for, "
-                                             "retention, notify, console_url, freeze)",
+                                             "ssh_max_idle_connections, retention, notify, console_url, freeze)",
                                              path, key);
                         return -EINVAL;
                 }

@@ -34,6 +34,7 @@ typedef struct EngineConfig {
         unsigned max_active_sessions;
         unsigned max_active_sessions_per_user;  /* sessions not yet finished that one user started */
         int local_steps;                  /* LocalStepMode: how the local connector runs steps (the daemon sets it) */
+        unsigned ssh_max_idle_connections; /* the ssh connector's pool bound (the daemon sets it) */
         usec_t approval_timeout_usec;     /* the default "approval_timeout" (0: none) */
         usec_t remind_before_usec;        /* the default "remind_before" (0: none) */
         usec_t approval_valid_for_usec;   /* the default "approval_valid_for" (0: none) */

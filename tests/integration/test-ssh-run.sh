@@ -4,8 +4,8 @@
 # stderr are captured (the wrapper's process group line is not), exit 0 succeeds and a non-zero
 # exit fails the step with its status, output over output_cap is truncated (head and tail kept),
 # the first step opens a connection ("new") and the next ones reuse it ("reused", in
-# RUNBOOK_CONNECTION of the result records), and no key material reaches the journal, the
-# properties, the store or any process's argv.
+# RUNBOOK_CONNECTION of the result records) unless "ssh_max_idle_connections" is 0, and no key
+# material reaches the journal, the properties, the store or any process's argv.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 write_config '{ "output_cap": 4096 }'
@@ -67,6 +67,34 @@ id3=$(start_session "$ALICE" ssh-quotes "$R3") || die "StartSession failed"
 wait_session_state "$id3" succeeded 30
 get_output "$id3" 0 || die "GetOutput failed"
 assert_eq "$OUT_STDOUT" "it's|a \"b\"|web|0" "single and double quotes intact; RUNBOOK_TARGET and RUNBOOK_STEP set"
+
+# "ssh_max_idle_connections": 0 keeps no connection between steps; a Reload that sets it closes
+# the idle one now; a bad value is refused by name and the previous setting stays
+write_config '{ "output_cap": 4096, "ssh_max_idle_connections": 0 }'
+expect_ok "Reload (ssh_max_idle_connections 0)" rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
+for n in 4 5; do
+    R4=$(ref "noidle$n")
+    id4=$(start_session "$ALICE" ssh-one "$R4") || die "StartSession failed"
+    wait_session_state "$id4" succeeded 30
+    assert_eq "$(step_result "$R4" 0 RUNBOOK_CONNECTION)" new "ssh_max_idle_connections 0, session $n: RUNBOOK_CONNECTION=new"
+done
+write_config '{ "output_cap": 4096, "ssh_max_idle_connections": -1 }'
+expect_error InvalidRunbook rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
+assert_match "$LAST_ERROR_MESSAGE" 'ssh_max_idle_connections: must be an integer from 0 to 65536' \
+    "a negative ssh_max_idle_connections is refused by name"
+R5=$(ref noidle6)
+id5=$(start_session "$ALICE" ssh-one "$R5") || die "StartSession failed"
+wait_session_state "$id5" succeeded 30
+assert_eq "$(step_result "$R5" 0 RUNBOOK_CONNECTION)" new "after the refused Reload, still none kept: RUNBOOK_CONNECTION=new"
+write_config '{ "output_cap": 4096 }'
+expect_ok "Reload (the default bound)" rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
+for n in 7 8; do
+    R6=$(ref "idle$n")
+    id6=$(start_session "$ALICE" ssh-one "$R6") || die "StartSession failed"
+    wait_session_state "$id6" succeeded 30
+    assert_eq "$(step_result "$R6" 0 RUNBOOK_CONNECTION)" "$([ $n = 7 ] && echo new || echo reused)" \
+        "the default bound again, session $n: RUNBOOK_CONNECTION=$([ $n = 7 ] && echo new || echo reused)"
+done
 
 # no key material anywhere: the private key's base64 body (its longest line) and the target's
 # identity file contents

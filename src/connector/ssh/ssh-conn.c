@@ -66,6 +66,8 @@ void idle_unlink(SshConn *c) {
         for (SshConn **p = &c->pt->idle; *p; p = &(*p)->idle_next)
                 if (*p == c) {
                         *p = c->idle_next;
+                        assert(pool_idle_n > 0);
+                        pool_idle_n--;
                         break;
                 }
         c->idle_next = NULL;

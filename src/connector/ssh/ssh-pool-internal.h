@@ -47,6 +47,7 @@ struct SshConn {
         void *userdata;
         sd_event_source *idle_timer, *keepalive_timer;
         SshConn *idle_next;
+        usec_t idle_since;                /* CLOCK_MONOTONIC, while idle */
         char peer[300];                   /* "host:port" */
         SshProgress progress;
 };
@@ -91,6 +92,7 @@ int conn_on_start(sd_event_source *s, void *userdata);
 
 /* ssh-pool.c */
 extern usec_t pool_idle_usec;
+extern unsigned pool_idle_n;              /* idle connections over all endpoints */
 void acquire_complete(SshAcquire *a, SshConn *c, int error, const char *message);
 void conn_fail(SshConn *c, int error, const char *fmt, ...) _printf_(3, 4);
 void conn_ready(SshConn *c);

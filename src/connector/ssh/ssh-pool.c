@@ -18,6 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "connector/connector.h"
 #include "connector/ssh/ssh-pool-internal.h"
 #include "shared/log.h"
 
@@ -25,6 +26,8 @@
 static PoolTarget *pool_targets = NULL;
 static bool pool_libssh2_ready = false;
 usec_t pool_idle_usec = SSH_POOL_IDLE_USEC;
+unsigned pool_idle_n = 0;
+static unsigned pool_idle_max = SSH_MAX_IDLE_CONNECTIONS_DEFAULT;
 
 void ssh_pool_set_idle_timeout(usec_t usec) {
         pool_idle_usec = usec > 0 ? usec : SSH_POOL_IDLE_USEC;
@@ -168,7 +171,10 @@ void ssh_pool_release(SshConn *c, bool reusable) {
         c->cb = NULL;
         c->userdata = NULL;
 
-        if (!reusable || !pt || pt->detached || !conn_alive(c) ||
+        /* a full pool keeps what it has: a connection handed straight to a waiting request is
+         * not idle for long, any other is closed */
+        bool full = pt && pool_idle_n >= pool_idle_max && !pt->wait_head;
+        if (!reusable || !pt || pt->detached || full || !conn_alive(c) ||
             sd_event_add_time_relative(c->event, &c->idle_timer, CLOCK_MONOTONIC, pool_idle_usec, USEC_PER_SEC,
                                        on_idle_timeout, c) < 0 ||
             sd_event_add_time_relative(c->event, &c->keepalive_timer, CLOCK_MONOTONIC,
@@ -177,7 +183,8 @@ void ssh_pool_release(SshConn *c, bool reusable) {
             sd_event_source_set_enabled(c->io, SD_EVENT_ON) < 0) {
                 c->idle_timer = sd_event_source_disable_unref(c->idle_timer);
                 c->keepalive_timer = sd_event_source_disable_unref(c->keepalive_timer);
-                log_debug("ssh %s: closing connection%s.", c->peer, reusable ? " (not reusable)" : "");
+                log_debug("ssh %s: closing connection%s.", c->peer,
+                          !reusable ? " (not reusable)" : full ? " (the pool holds its maximum of idle connections)" : "");
                 conn_free(c, pt && pt->detached);
                 if (pt && pt->detached)
                         detached_maybe_free(pt);
@@ -189,7 +196,9 @@ void ssh_pool_release(SshConn *c, bool reusable) {
         (void) sd_event_source_set_description(c->keepalive_timer, "ssh-keepalive");
         c->state = CONN_IDLE;
         c->idle_next = pt->idle;
+        c->idle_since = now_usec(CLOCK_MONOTONIC);
         pt->idle = c;
+        pool_idle_n++;
         log_debug("ssh %s: connection back in the pool.", c->peer);
         pool_serve(pt);
 }
@@ -491,6 +500,27 @@ SshAcquire *ssh_acquire_free(SshAcquire *a) {
         } else
                 pool_serve(pt);
         return NULL;
+}
+
+unsigned ssh_pool_idle_count(void) {
+        return pool_idle_n;
+}
+
+void ssh_pool_set_idle_max(unsigned n) {
+        pool_idle_max = MIN(n, (unsigned) SSH_MAX_IDLE_CONNECTIONS_MAX);
+        while (pool_idle_n > pool_idle_max) {
+                SshConn *oldest = NULL;
+
+                for (PoolTarget *pt = pool_targets; pt; pt = pt->next)
+                        for (SshConn *c = pt->idle; c; c = c->idle_next)
+                                if (!oldest || c->idle_since < oldest->idle_since)
+                                        oldest = c;
+                if (!oldest)
+                        break;
+                log_debug("ssh %s: closing idle connection (at most %u are kept idle now).", oldest->peer,
+                          pool_idle_max);
+                conn_drop_idle(oldest, true);
+        }
 }
 
 const SshProgress *ssh_acquire_progress(SshAcquire *a) {

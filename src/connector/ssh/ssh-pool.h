@@ -7,8 +7,12 @@
  * the same endpoint, or is dropped. Idle connections are kept alive with keepalives, closed after
  * an idle timeout, and dropped as soon as the peer closes them; a connection is checked for life
  * again right before it is handed out. At most SSH_POOL_PER_TARGET_MAX connections exist per
- * endpoint; further requests wait in order. No secret is kept: the key is read for each
- * authentication and wiped right after. */
+ * endpoint; further requests wait in order. At most ssh_pool_set_idle_max() connections are
+ * idle over all endpoints (each holds a descriptor, ~60 KiB of libssh2's buffers, and a session on
+ * its host): a connection given back while the pool is full is closed, unless a request for its
+ * endpoint waits for it. So a step over a fleet keeps the first hosts it finished warm, and
+ * runbookd's descriptors stay within its concurrency plus that bound whatever the fleet's size.
+ * No secret is kept: the key is read for each authentication and wiped right after. */
 #pragma once
 
 #include <libssh2.h>
@@ -95,3 +99,9 @@ void ssh_pool_release(SshConn *c, bool reusable);
 void ssh_pool_shutdown(void);
 /* For tests: the idle timeout (0: default). */
 void ssh_pool_set_idle_timeout(usec_t usec);
+/* How many connections may be idle at once over all endpoints (0: none is kept; at most
+ * SSH_MAX_IDLE_CONNECTIONS_MAX). Idle ones beyond a lowered bound are closed now, the longest idle
+ * first. */
+void ssh_pool_set_idle_max(unsigned n);
+/* Connections idle in the pool now (for tests and the log). */
+unsigned ssh_pool_idle_count(void);

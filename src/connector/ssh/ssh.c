@@ -662,6 +662,10 @@ static void ssh_destroy(ConnectorJob *j) {
         ssh_endpoint_done(&s->ep);
 }
 
+void connector_ssh_configure(unsigned max_idle) {
+        ssh_pool_set_idle_max(max_idle);
+}
+
 const ConnectorVTable connector_ssh = {
         .name = "ssh",
         .object_size = sizeof(SshJob),

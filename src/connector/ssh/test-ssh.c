@@ -3,13 +3,16 @@
  * reported from the loop, never from within connector_start(), with the target freed meanwhile),
  * a name that does not resolve (DNS failure), cancel and free while connecting, and the pool's
  * shutdown (the sanitizer build checks that nothing is left). With a testbed's sshd in the
- * environment (TESTBED_SSH_*, see tests/testbed.sh), also a command run twice: new, then reused. */
+ * environment (TESTBED_SSH_*, see tests/testbed.sh), also a command run twice: new, then reused;
+ * and the pool's bound on idle connections over all endpoints (ssh_pool_set_idle_max()). */
 
 #undef NDEBUG
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 
 #include "connector/connector.h"
+#include "connector/ssh/ssh-pool.h"
 #include "connector/test-connector-fixture.h"
 #include "shared/tests.h"
 
@@ -89,6 +92,80 @@ static void test_free_while_connecting(sd_event *e) {
         run_clear(&run);
 }
 
+/* One run of 'true' on t: "new" or "reused". */
+static bool run_true_reused(sd_event *e, const Target *t) {
+        Run run = {};
+        bool reused;
+
+        start(e, t, "true", &run);
+        run_until_done(e, &run, 30 * USEC_PER_SEC);
+        check_int(run.result.outcome, OUTCOME_EXITED);
+        check_int(run.result.exit_status, 0);
+        reused = streq(run.connection, "reused");
+        run_clear(&run);
+        return reused;
+}
+
+/* The pool keeps at most N connections idle over all endpoints: six endpoints (one sshd, a
+ * known_hosts file of their own each, which makes them distinct) with room for three. */
+static void test_testbed_idle_bound(sd_event *e, int port, const char *key, const char *kh) {
+        char dir[] = "/tmp/test-ssh-pool.XXXXXX", path[PATH_MAX];
+        Target *t[6];
+
+        check(mkdtemp(dir));
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                _cleanup_free_ char *cmd = NULL;
+                snprintf(path, sizeof path, "%s/known_hosts.%zu", dir, i);
+                check(asprintf_safe(&cmd, "cp '%s' '%s'", kh, path) >= 0);
+                check(system(cmd) == 0);
+                t[i] = make_target("127.0.0.1", port, key, path);
+        }
+        ssh_pool_set_idle_max(0);       /* what test_testbed() left idle goes */
+        check_int(ssh_pool_idle_count(), 0);
+        ssh_pool_set_idle_max(3);
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                check(!run_true_reused(e, t[i]));
+                check_int(ssh_pool_idle_count(), MIN(i + 1, 3u));
+        }
+        /* the first three went back to the pool; the others were closed */
+        check(run_true_reused(e, t[0]));
+        check(run_true_reused(e, t[2]));
+        check(!run_true_reused(e, t[5]));
+        check_int(ssh_pool_idle_count(), 3);
+
+        /* lowered: the longest idle go first (t[1], then t[0]); t[2] stays */
+        ssh_pool_set_idle_max(1);
+        check_int(ssh_pool_idle_count(), 1);
+        check(run_true_reused(e, t[2]));
+        check(!run_true_reused(e, t[0]));
+        check_int(ssh_pool_idle_count(), 1);
+
+        /* none kept, yet a connection given back while a request for its endpoint waits (more
+         * than SSH_POOL_PER_TARGET_MAX at once) goes to that request, not closed */
+        ssh_pool_set_idle_max(0);
+        check_int(ssh_pool_idle_count(), 0);
+        Run runs[SSH_POOL_PER_TARGET_MAX + 1] = {};
+        unsigned reused = 0;
+        for (size_t i = 0; i < ELEMENTSOF(runs); i++)
+                start(e, t[3], "true", &runs[i]);
+        for (size_t i = 0; i < ELEMENTSOF(runs); i++) {
+                run_until_done(e, &runs[i], 30 * USEC_PER_SEC);
+                check_int(runs[i].result.outcome, OUTCOME_EXITED);
+                reused += streq(runs[i].connection, "reused");
+                run_clear(&runs[i]);
+        }
+        check_int(reused, 1);
+        check_int(ssh_pool_idle_count(), 0);
+
+        ssh_pool_set_idle_max(SSH_MAX_IDLE_CONNECTIONS_DEFAULT);
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                snprintf(path, sizeof path, "%s/known_hosts.%zu", dir, i);
+                check(unlink(path) == 0);
+                target_free(t[i]);
+        }
+        check(rmdir(dir) == 0);
+}
+
 /* Against a real sshd: 'test-ssh --testbed', run by tests/integration/test-ssh-unit.sh with
  * the testbed's TESTBED_SSH_* (exit 77, a skip, without them). */
 static void test_testbed(sd_event *e) {
@@ -113,6 +190,7 @@ static void test_testbed(sd_event *e) {
                 run_clear(&run);
         }
         target_free(t);
+        test_testbed_idle_bound(e, atoi(port), key, kh);
 }
 
 int main(int argc, char *argv[]) {
