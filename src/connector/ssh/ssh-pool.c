@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -506,21 +507,39 @@ unsigned ssh_pool_idle_count(void) {
         return pool_idle_n;
 }
 
-void ssh_pool_set_idle_max(unsigned n) {
-        pool_idle_max = MIN(n, (unsigned) SSH_MAX_IDLE_CONNECTIONS_MAX);
-        while (pool_idle_n > pool_idle_max) {
-                SshConn *oldest = NULL;
+static int conn_idle_since_cmp(const void *a, const void *b) {
+        const SshConn *x = *(SshConn *const *) a, *y = *(SshConn *const *) b;
+        return (x->idle_since > y->idle_since) - (x->idle_since < y->idle_since);
+}
 
-                for (PoolTarget *pt = pool_targets; pt; pt = pt->next)
-                        for (SshConn *c = pt->idle; c; c = c->idle_next)
-                                if (!oldest || c->idle_since < oldest->idle_since)
-                                        oldest = c;
-                if (!oldest)
-                        break;
-                log_debug("ssh %s: closing idle connection (at most %u are kept idle now).", oldest->peer,
-                          pool_idle_max);
-                conn_drop_idle(oldest, true);
+void ssh_pool_set_idle_max(unsigned n) {
+        _cleanup_free_ SshConn **all = NULL;
+        size_t k = 0, surplus;
+
+        pool_idle_max = MIN(n, (unsigned) SSH_MAX_IDLE_CONNECTIONS_MAX);
+        if (pool_idle_n <= pool_idle_max)
+                return;
+        surplus = pool_idle_n - pool_idle_max;
+        all = calloc(pool_idle_n, sizeof *all);
+        for (PoolTarget *pt = pool_targets; all && pt; pt = pt->next)
+                for (SshConn *c = pt->idle; c; c = c->idle_next)
+                        all[k++] = c;
+        if (!all) {   /* no memory for the order: any will do */
+                while (pool_idle_n > pool_idle_max) {
+                        PoolTarget *pt = pool_targets;
+                        while (!pt->idle)
+                                pt = pt->next;
+                        conn_drop_idle(pt->idle, true);
+                }
+                return;
         }
+        assert(k == pool_idle_n);
+        qsort(all, k, sizeof *all, conn_idle_since_cmp);
+        /* an endpoint with idle connections has no request waiting (pool_serve() gives them out
+         * first), so dropping one hands none of the others out */
+        log_debug("ssh: closing %zu idle connections (at most %u are kept idle now).", surplus, pool_idle_max);
+        for (size_t i = 0; i < surplus; i++)
+                conn_drop_idle(all[i], true);
 }
 
 const SshProgress *ssh_acquire_progress(SshAcquire *a) {
