@@ -5,7 +5,8 @@
  *   runbookd-bench approve-latency COUNT RUNBOOK      Approve() call to the step seen running
  *   runbookd-bench session-time RUNBOOK               StartSession to the session seen finished
  *   runbookd-bench session-result RUNBOOK             the same, and its end state: fails unless succeeded
- *   runbookd-bench startup -- RUNBOOKD ARGS...      exec to READY=1, and RSS at READY
+ *   runbookd-bench startup -- RUNBOOKD ARGS...      exec to READY=1 (and the daemon's CPU time by then),
+ *                                                     and RSS at READY
  *   runbookd-bench rss PID                            VmRSS of a process, KiB
  *   runbookd-bench populate STATE_DIR COUNT           COUNT finished sessions written to a store
  *   runbookd-bench ping COUNT                         baseline: a D-Bus round trip to runbookd (Peer.Ping)
@@ -14,6 +15,7 @@
  *   runbookd-bench fsync DIR COUNT                    baseline: write + fdatasync of 4 KiB in DIR
  *
  * Times are printed as "name value unit" lines for run.sh (and pending.sh) to collect. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -305,6 +307,34 @@ static long rss_kib(pid_t pid) {
         return kib;
 }
 
+/* Time a process has been on a CPU, summed over its threads (/proc/PID/task/TID/schedstat: ns),
+ * or -1: less sensitive to other load on the machine than the wall time. */
+static double cpu_ms(pid_t pid) {
+        char p[64];
+        unsigned long long ns, sum = 0;
+        struct dirent *de;
+        DIR *d;
+
+        snprintf(p, sizeof p, "/proc/%d/task", (int) pid);
+        d = opendir(p);
+        if (!d)
+                return -1;
+        while ((de = readdir(d))) {
+                char q[384];
+                FILE *f;
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(q, sizeof q, "/proc/%d/task/%s/schedstat", (int) pid, de->d_name);
+                f = fopen(q, "re");
+                if (f && fscanf(f, "%llu", &ns) == 1)
+                        sum += ns;
+                if (f)
+                        fclose(f);
+        }
+        closedir(d);
+        return sum / 1e6;
+}
+
 static int cmd_startup(char **argv) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         char buf[4096];
@@ -350,6 +380,7 @@ static int cmd_startup(char **argv) {
                         break;
         }
         printf("startup_to_ready %.3f ms\n", (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
+        printf("cpu_to_ready %.3f ms\n", cpu_ms(pid));
         usleep(200000);
         printf("rss_after_ready %ld KiB\n", rss_kib(pid));
         printf("pid %d\n", (int) pid);
