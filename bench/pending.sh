@@ -25,7 +25,9 @@
 #
 # usage: bash bench/pending.sh [BUILD_DIR]     (default: build-bench, a release build made here)
 # knobs: PENDBENCH_SESSIONS (default 10000), PENDBENCH_MID (1000), PENDBENCH_CALLS (50),
-#        PENDBENCH_RESTARTS (5)
+#        PENDBENCH_RESTARTS (5), PENDBENCH_AS (default: root; a user to start the sessions as, e.g.
+#        rbtest-alice, whom the testbed's polkit rules allow: sessions of a person other than root
+#        take other paths, e.g. counting a person's active sessions at each StartSession)
 set -euo pipefail
 umask 022   # runbookd refuses group- or world-writable configuration files
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,8 +36,10 @@ N=${PENDBENCH_SESSIONS:-10000}
 MID=${PENDBENCH_MID:-1000}
 CALLS=${PENDBENCH_CALLS:-50}
 RESTARTS=${PENDBENCH_RESTARTS:-5}
+AS=${PENDBENCH_AS:-}
 [ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
 [ "$MID" -lt "$N" ] || { echo "bench: PENDBENCH_MID must be below PENDBENCH_SESSIONS" >&2; exit 1; }
+[ -z "$AS" ] || id "$AS" >/dev/null || { echo "bench: no user '$AS' (tools/setup.sh creates rbtest-alice)" >&2; exit 1; }
 
 if [ ! -x "$BUILD/src/runbookd" ] || [ ! -x "$BUILD/bench/runbookd-bench" ]; then
     [ -d "$BUILD" ] || meson setup "$BUILD" "$ROOT" --buildtype=release >/dev/null
@@ -97,7 +101,11 @@ list() { # NAME EXPECT: CALLS timed calls, each reply checked to hold EXPECT ent
 create() { # COUNT TOTAL: start COUNT sessions, then wait until TOTAL wait (one may reach its gate after its reply)
     local c0 c1
     c0=$(cpu_ns "$DAEMON")
-    "$BENCH" start-rate 4 "$1" gate > "$T/rate-$1" || { cat "$T/rate-$1" >&2; fail "StartSession failed"; }
+    if [ -n "$AS" ]; then
+        setpriv --reuid="$AS" --regid="$AS" --init-groups "$BENCH" start-rate 4 "$1" gate > "$T/rate-$1"
+    else
+        "$BENCH" start-rate 4 "$1" gate > "$T/rate-$1"
+    fi || { cat "$T/rate-$1" >&2; fail "StartSession failed"; }
     c1=$(cpu_ns "$DAEMON")
     awk -v d=$((c1 - c0)) -v n="$1" 'BEGIN { printf "start_cpu %.3f ms\n", d / 1e6 / n }' >> "$T/rate-$1"
     for _ in $(seq 300); do
@@ -107,7 +115,7 @@ create() { # COUNT TOTAL: start COUNT sessions, then wait until TOTAL wait (one 
     "$BENCH" list-pending 1 "$2" > /dev/null || fail "fewer than $2 sessions waiting for approval 30 s after the last start"
 }
 
-echo "== runbookd with $N sessions waiting for approval ($(date -u +%FT%TZ), $(nproc) cores, build $BUILD)"
+echo "== runbookd with $N sessions waiting for approval, started by ${AS:-root} ($(date -u +%FT%TZ), $(nproc) cores, build $BUILD)"
 
 # the empty store
 start "$T/state-empty" "$T/startup-first-empty"
