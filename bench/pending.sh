@@ -72,7 +72,7 @@ SOURCE_ROOT=$ROOT bash "$ROOT/tests/testbed.sh" up "$T/testbed" > "$T/testbed.en
 
 mkdir -p "$T/config/runbooks" "$T/state-empty" "$T/state-n"
 cp "$ROOT/bench/runbooks/gate.json" "$T/config/runbooks/"
-# 10,000 sessions not finished, all from root: above both defaults (4096, and 256 a person)
+# 10,000 sessions not finished, all from one person: above both defaults (4096, and 256 a person)
 echo '{"max_active_sessions": 1000000, "max_active_sessions_per_user": 1000000}' > "$T/config/runbookd.json"
 
 val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
@@ -98,16 +98,18 @@ list() { # NAME EXPECT: CALLS timed calls, each reply checked to hold EXPECT ent
     c1=$(cpu_ns "$DAEMON")
     awk -v d=$((c1 - c0)) -v n="$CALLS" 'BEGIN { printf "list_pending_cpu %.3f ms\n", d / 1e6 / n }' >> "$T/list-$1"
 }
-create() { # COUNT TOTAL: start COUNT sessions, then wait until TOTAL wait (one may reach its gate after its reply)
-    local c0 c1
+create() { # NAME COUNT TOTAL: start COUNT sessions, then wait until TOTAL wait (one may reach its gate
+            # after its reply)
+    local name=$1 c0 c1
+    shift
     c0=$(cpu_ns "$DAEMON")
     if [ -n "$AS" ]; then
-        setpriv --reuid="$AS" --regid="$AS" --init-groups "$BENCH" start-rate 4 "$1" gate > "$T/rate-$1"
+        setpriv --reuid="$AS" --regid="$AS" --init-groups "$BENCH" start-rate 4 "$1" gate > "$T/rate-$name"
     else
-        "$BENCH" start-rate 4 "$1" gate > "$T/rate-$1"
-    fi || { cat "$T/rate-$1" >&2; fail "StartSession failed"; }
+        "$BENCH" start-rate 4 "$1" gate > "$T/rate-$name"
+    fi || { cat "$T/rate-$name" >&2; fail "StartSession failed"; }
     c1=$(cpu_ns "$DAEMON")
-    awk -v d=$((c1 - c0)) -v n="$1" 'BEGIN { printf "start_cpu %.3f ms\n", d / 1e6 / n }' >> "$T/rate-$1"
+    awk -v d=$((c1 - c0)) -v n="$1" 'BEGIN { printf "start_cpu %.3f ms\n", d / 1e6 / n }' >> "$T/rate-$name"
     for _ in $(seq 300); do
         "$BENCH" list-pending 1 "$2" > /dev/null 2>&1 && return 0
         sleep 0.1
@@ -125,13 +127,13 @@ stop
 
 # 1,000 waiting (the store is copied as it is then, for the start-up runs), then 10,000
 start "$T/state-n" "$T/startup-first"
-create "$MID" "$MID"
+create mid "$MID" "$MID"
 snapshot mid
 list mid "$MID"
 stop
 cp -a "$T/state-n" "$T/state-mid"
 start "$T/state-n" "$T/startup-again"
-create $((N - MID)) "$N"
+create n $((N - MID)) "$N"
 snapshot n
 list n "$N"
 stop
@@ -183,8 +185,8 @@ for k in startup_to_ready cpu_to_ready; do
     case $k in startup_to_ready) l="start-up to READY=1 (median of $RESTARTS)" ;; *) l="  daemon CPU by READY=1 (median)" ;; esac
     row "$l" ms "$(median $k "$T"/startup-n-*)" "$(median $k "$T"/startup-empty-*)" "$(median $k "$T"/startup-mid-*)"
 done
-echo "(created by 4 clients: the first $MID at $(val start_rate "$T/rate-$MID")/s ($(val start_cpu "$T/rate-$MID") ms daemon CPU each)," \
-     "the other $((N - MID)) at $(val start_rate "$T/rate-$((N - MID))")/s ($(val start_cpu "$T/rate-$((N - MID))") ms each);"
+echo "(created by 4 clients: the first $MID at $(val start_rate "$T/rate-mid")/s ($(val start_cpu "$T/rate-mid") ms daemon CPU each)," \
+     "the other $((N - MID)) at $(val start_rate "$T/rate-n")/s ($(val start_cpu "$T/rate-n") ms each);"
 echo " start-up runs, ms: empty $(runs "$T"/startup-empty-*)| $MID $(runs "$T"/startup-mid-*)| $N $(runs "$T"/startup-n-*);"
 echo " reply body: the D-Bus marshalled a(uussssssustuuot), header not counted:" \
      "$(awk -v b="$(val list_pending_body "$T/list-n")" -v n="$N" 'BEGIN { printf "%.0f", b / n }') bytes an entry;"
