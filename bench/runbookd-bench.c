@@ -5,13 +5,17 @@
  *   runbookd-bench approve-latency COUNT RUNBOOK      Approve() call to the step seen running
  *   runbookd-bench session-time RUNBOOK               StartSession to the session seen finished
  *   runbookd-bench session-result RUNBOOK             the same, and its end state: fails unless succeeded
- *   runbookd-bench startup -- RUNBOOKD ARGS...      exec to READY=1, and RSS at READY
+ *   runbookd-bench startup -- RUNBOOKD ARGS...      exec to READY=1 (and the daemon's CPU time by then),
+ *                                                     and RSS at READY
  *   runbookd-bench rss PID                            VmRSS of a process, KiB
  *   runbookd-bench populate STATE_DIR COUNT           COUNT finished sessions written to a store
  *   runbookd-bench ping COUNT                         baseline: a D-Bus round trip to runbookd (Peer.Ping)
+ *   runbookd-bench list-pending COUNT EXPECT          ListPendingApprovals round trip; fails unless every
+ *                                                     reply holds EXPECT entries
  *   runbookd-bench fsync DIR COUNT                    baseline: write + fdatasync of 4 KiB in DIR
  *
- * Times are printed as "name value unit" lines for run.sh to collect. */
+ * Times are printed as "name value unit" lines for run.sh (and pending.sh) to collect. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -303,6 +307,34 @@ static long rss_kib(pid_t pid) {
         return kib;
 }
 
+/* Time a process has been on a CPU, summed over its threads (/proc/PID/task/TID/schedstat: ns),
+ * or -1: less sensitive to other load on the machine than the wall time. */
+static double cpu_ms(pid_t pid) {
+        char p[64];
+        unsigned long long ns, sum = 0;
+        struct dirent *de;
+        DIR *d;
+
+        snprintf(p, sizeof p, "/proc/%d/task", (int) pid);
+        d = opendir(p);
+        if (!d)
+                return -1;
+        while ((de = readdir(d))) {
+                char q[384];
+                FILE *f;
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(q, sizeof q, "/proc/%d/task/%s/schedstat", (int) pid, de->d_name);
+                f = fopen(q, "re");
+                if (f && fscanf(f, "%llu", &ns) == 1)
+                        sum += ns;
+                if (f)
+                        fclose(f);
+        }
+        closedir(d);
+        return sum / 1e6;
+}
+
 static int cmd_startup(char **argv) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         char buf[4096];
@@ -348,6 +380,7 @@ static int cmd_startup(char **argv) {
                         break;
         }
         printf("startup_to_ready %.3f ms\n", (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
+        printf("cpu_to_ready %.3f ms\n", cpu_ms(pid));
         usleep(200000);
         printf("rss_after_ready %ld KiB\n", rss_kib(pid));
         printf("pid %d\n", (int) pid);
@@ -466,6 +499,101 @@ static int cmd_ping(unsigned count) {
         return 0;
 }
 
+/* ---- list-pending ---- */
+
+/* The bytes of a reply's body on the wire (D-Bus marshalling: each value aligned to its own
+ * size, a string as u32 length + bytes + NUL, a struct aligned to 8), counted as the entries are
+ * read: sd-bus has no public call for a message's size. The header (~100 bytes) is not counted;
+ * an empty array is 8 bytes (its length, and the padding to its elements' alignment). */
+static size_t wire_align(size_t off, size_t a) {
+        return (off + a - 1) & ~(a - 1);
+}
+
+static size_t wire_string(size_t off, const char *s) {
+        return wire_align(off, 4) + 4 + strlen(s) + 1;
+}
+
+static int read_pending(sd_bus_message *reply, size_t *ret_entries, size_t *ret_bytes) {
+        size_t n = 0, off = 8; /* the array's length (4), padded to its elements' alignment (8) */
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "(uussssssustuuot)");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *runbook, *reference, *step, *phase, *command, *target, *creator, *path;
+                uint32_t id, index, uid, approvals, required;
+                uint64_t since, deadline;
+
+                r = sd_bus_message_read(reply, "(uussssssustuuot)", &id, &index, &runbook, &reference, &step, &phase,
+                                        &command, &target, &uid, &creator, &since, &approvals, &required, &path,
+                                        &deadline);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                off = wire_align(off, 8) + 8;                         /* u session_id, u step_index */
+                off = wire_string(off, runbook);
+                off = wire_string(off, reference);
+                off = wire_string(off, step);
+                off = wire_string(off, phase);
+                off = wire_string(off, command);
+                off = wire_string(off, target);
+                off = wire_align(off, 4) + 4;                         /* u creator_uid */
+                off = wire_string(off, creator);
+                off = wire_align(off, 8) + 8;                         /* t waiting_since */
+                off = wire_align(off, 4) + 8;                         /* u approvals, u approvals_required */
+                off = wire_string(off, path);
+                off = wire_align(off, 8) + 8;                         /* t approval_deadline */
+                n++;
+        }
+        r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                return r;
+        *ret_entries = n;
+        *ret_bytes = off;
+        return 0;
+}
+
+/* COUNT calls, one after another; the time is the call's round trip (sent to reply received),
+ * the entries are read and counted after the clock stops. */
+static int cmd_list_pending(unsigned count, long expect) {
+        usec_t *lat = calloc(count, sizeof(usec_t));
+        size_t entries = 0, bytes = 0;
+        sd_bus *bus = NULL;
+        int r;
+
+        if (!lat || count == 0)
+                return 1;
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return fprintf(stderr, "bus: %s\n", strerror(-r)), 1;
+        for (unsigned i = 0; i < count; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                usec_t t0 = now_usec(CLOCK_MONOTONIC);
+
+                r = sd_bus_call_method(bus, BUS, "/org/runbookd1", "org.runbookd1.Manager", "ListPendingApprovals", &err,
+                                       &reply, "");
+                lat[i] = now_usec(CLOCK_MONOTONIC) - t0;
+                if (r < 0)
+                        return fprintf(stderr, "ListPendingApprovals: %s\n", err.message ?: strerror(-r)), 1;
+                r = read_pending(reply, &entries, &bytes);
+                if (r < 0)
+                        return fprintf(stderr, "ListPendingApprovals reply: %s\n", strerror(-r)), 1;
+                if (expect >= 0 && entries != (size_t) expect)
+                        return fprintf(stderr, "ListPendingApprovals returned %zu entries, expected %ld\n", entries, expect), 1;
+        }
+        print_stats("list_pending", lat, count);  /* sorts lat */
+        printf("list_pending_p95 %.3f ms\n", lat[(count * 95) / 100] / 1000.0);
+        printf("list_pending_max %.3f ms\n", lat[count - 1] / 1000.0);
+        printf("list_pending_entries %zu entries\n", entries);
+        printf("list_pending_body %zu bytes\n", bytes);
+        free(lat);
+        sd_bus_flush_close_unref(bus);
+        return 0;
+}
+
 static int cmd_fsync(const char *dir, unsigned count) {
         usec_t *lat = calloc(count, sizeof(usec_t));
         char path[4096], block[4096] = {};
@@ -504,6 +632,8 @@ int main(int argc, char *argv[]) {
                 return printf("rss %ld KiB\n", rss_kib(atoi(argv[2]))) < 0;
         if (argc >= 3 && streq(argv[1], "ping"))
                 return cmd_ping((unsigned) atoi(argv[2]));
+        if (argc >= 4 && streq(argv[1], "list-pending"))
+                return cmd_list_pending((unsigned) atoi(argv[2]), atol(argv[3]));
         if (argc >= 4 && streq(argv[1], "fsync"))
                 return cmd_fsync(argv[2], (unsigned) atoi(argv[3]));
         if (argc >= 4 && streq(argv[1], "populate"))

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-approvers: counting approvals against a step's approver groups ("from_each": distinct
  * approvers standing for distinct groups, found by augmenting paths; a person in two groups
- * stands for one of them) and lapsed or other-attempt approvals not counting. */
+ * stands for one of them) and lapsed or other-attempt approvals not counting; who is privileged
+ * (root, runbookd's own uid), whose login uid names the person. */
 #undef NDEBUG
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/session.h"
 #include "shared/tests.h"
@@ -74,7 +76,27 @@ static void test_count(void) {
         free(st.approvals);
 }
 
+/* uid 0 and runbookd's own uid are privileged (its uid is asked for once: the same answer each
+ * time), no other; the login uid stands for the person behind a privileged uid only. */
+static void test_privileged(void) {
+        uid_t me = geteuid(), other = me == 0 ? 1000 : me + 1;
+
+        for (int i = 0; i < 2; i++) {
+                check(uid_is_privileged(0));
+                check(uid_is_privileged(me));
+                check(!uid_is_privileged(other));
+                check(!uid_is_privileged(UID_INVALID));
+        }
+        check_int(person_of(0, 1001), 1001);
+        check_int(person_of(me, 1001), 1001);
+        check_int(person_of(other, 1001), other);
+        check_int(person_of(0, UID_INVALID), 0);
+        check(person_is_unattended(me, UID_INVALID));
+        check(!person_is_unattended(other, UID_INVALID));
+}
+
 int main(void) {
+        TEST(privileged);
         TEST(from_each);
         TEST(count);
         return 0;
