@@ -139,6 +139,24 @@ const char *config_json_string(json_t *v) {
         return s;
 }
 
+bool config_json_uses_credential(json_t *doc, const char *name) {
+        const char *key, *v;
+        json_t *x;
+        size_t i;
+
+        if ((v = config_json_string(doc)))
+                return strncmp(v, "cred:", 5) == 0 && streq(v + 5, name);
+        if (json_is_object(doc)) {
+                json_object_foreach(doc, key, x)
+                        if (config_json_uses_credential(x, name))
+                                return true;
+        } else if (json_is_array(doc))
+                json_array_foreach(doc, i, x)
+                        if (config_json_uses_credential(x, name))
+                                return true;
+        return false;
+}
+
 /* As sshd's StrictModes: what runbookd runs is decided by files only root or runbookd's own user
  * can change. 'st' describes 'path' (opened); its directory is checked too. 0 or -EPERM. */
 int config_check_trusted(const char *path, const struct stat *st, char **ret_error) {

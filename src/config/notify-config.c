@@ -83,6 +83,7 @@ NotifyConfig *notify_config_free(NotifyConfig *c) {
                 sink_done(&c->sinks[i]);
         free(c->sinks);
         free(c->console_url);
+        json_decref(c->doc);
         free(c);
         return NULL;
 }
@@ -462,6 +463,7 @@ int notify_config_parse(json_t *notify, json_t *console_url, const char *source,
                                 }
                 }
         }
+        c->doc = json_incref(notify);
         *ret = TAKE_PTR(c);
         return 0;
 }

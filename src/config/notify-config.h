@@ -63,6 +63,7 @@ typedef struct NotifyConfig {
         char *console_url;        /* a session's link: "{session}" replaced, else "#/session/N" appended */
         NotifySink *sinks;
         size_t n_sinks;
+        json_t *doc;              /* "notify" as given: which credentials the sinks use (never their values) */
 } NotifyConfig;
 
 /* Parses "notify" (an array, may be NULL) and "console_url" (may be NULL) of runbookd.json;

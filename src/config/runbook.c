@@ -940,7 +940,8 @@ static int bind_error(char **ret_error, const char *fmt, ...) {
         return -EINVAL;
 }
 
-int runbook_bind_parameters(const Runbook *rb, json_t *given, json_t **ret, char **ret_error) {
+int runbook_bind_parameters(const Runbook *rb, json_t *given, RunbookCredentialOwnFunc own, void *userdata,
+                            json_t **ret, char **ret_error) {
         _cleanup_(json_decrefp) json_t *bound = NULL;
         const char *key;
         json_t *v;
@@ -985,13 +986,16 @@ int runbook_bind_parameters(const Runbook *rb, json_t *given, json_t **ret, char
                         return r;
                 if (r > 0)
                         return bind_error(ret_error, "parameter '%s': %s", p->name, problem);
-                /* a caller names only the credentials the runbook lets it: runbookd's other
-                 * credentials (targets', notification sinks') are not theirs to send anywhere */
+                /* a caller names only the credentials the runbook lets it, and never one of
+                 * runbookd's own (targets', notification sinks'): those are not theirs to send
+                 * anywhere, even under a pattern as wide as "*" */
                 if (p->secret && secret_is_credential_ref(json_string_value(value))) {
                         const char *cred = json_string_value(value) + strlen(SECRET_CRED_PREFIX);
                         bool ok = false;
                         for (char **pat = p->credentials; pat && *pat && !ok; pat++)
                                 ok = fnmatch(*pat, cred, 0) == 0;
+                        if (ok && own && own(cred, userdata))
+                                ok = false;
                         if (!ok)
                                 return bind_error(ret_error, "parameter '%s': credential '%s' is not one this parameter "
                                                   "may name (the runbook's \"credentials\" for it%s)", p->name, cred,

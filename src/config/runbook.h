@@ -111,8 +111,14 @@ const RunbookParam *runbook_find_param(const Runbook *rb, const char *name);
  * are not printable UTF-8 or longer than RUNBOOK_PARAM_VALUE_MAX, values starting with '-'
  * unless the parameter allows it. On success *ret is a new
  * object with every parameter of the runbook bound (defaults filled in). On failure returns
- * -EINVAL and *ret_error says which parameter and why. */
-int runbook_bind_parameters(const Runbook *rb, json_t *given, json_t **ret, char **ret_error);
+ * -EINVAL and *ret_error says which parameter and why.
+ * A secret parameter's "cred:NAME" from the caller must match the parameter's "credentials" and
+ * must not be one runbookd uses itself: 'own' (may be NULL) says whether NAME is (a target's, a
+ * notification sink's), whatever the runbook allows. Both refusals read the same, so that a
+ * caller learns nothing of which credentials runbookd has. */
+typedef bool (*RunbookCredentialOwnFunc)(const char *name, void *userdata);
+int runbook_bind_parameters(const Runbook *rb, json_t *given, RunbookCredentialOwnFunc own, void *userdata,
+                            json_t **ret, char **ret_error);
 /* Whether the runbook (a document, e.g. a session's snapshot) declares parameter 'name' secret. */
 bool runbook_json_param_is_secret(json_t *doc, const char *name);
 

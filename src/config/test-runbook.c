@@ -301,7 +301,7 @@ static void check_bind_error(const Runbook *rb, const char *given_text, const ch
         _cleanup_free_ char *error = NULL;
 
         check(given);
-        check_int(runbook_bind_parameters(rb, given, &bound, &error), -EINVAL);
+        check_int(runbook_bind_parameters(rb, given, NULL, NULL, &bound, &error), -EINVAL);
         check(!bound);
         fprintf(stderr, "   %s\n", error);
         check_streq(error, expected);
@@ -337,7 +337,7 @@ static void test_bind(void) {
                 _cleanup_(json_decrefp) json_t *g = json_pack("{s:s}", "n", "-5"), *b = NULL;
                 _cleanup_free_ char *e = NULL;
 
-                check_int(runbook_bind_parameters(dash, g, &b, &e), 0);
+                check_int(runbook_bind_parameters(dash, g, NULL, NULL, &b, &e), 0);
                 check_streq(json_string_value(json_object_get(b, "n")), "-5");
         }
         check_runbook_error("{\"parameters\": {\"n\": {\"allow_leading_dash\": \"yes\"}}, \"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}",
@@ -348,14 +348,14 @@ static void test_bind(void) {
         memset(big, 'a', RUNBOOK_PARAM_VALUE_MAX + 1);
         big[RUNBOOK_PARAM_VALUE_MAX + 1] = 0;
         given = json_pack("{s:s}", "service", big);
-        check_int(runbook_bind_parameters(rb, given, &bound, &error), -EINVAL);
+        check_int(runbook_bind_parameters(rb, given, NULL, NULL, &bound, &error), -EINVAL);
         check_streq(error, "parameter 'service': value is too long (maximum 4096 bytes)");
         json_decref(TAKE_PTR(given));
         free(TAKE_PTR(error));
 
         /* defaults are filled in */
         given = json_pack("{s:s}", "service", "nginx");
-        check_int(runbook_bind_parameters(rb, given, &bound, &error), 0);
+        check_int(runbook_bind_parameters(rb, given, NULL, NULL, &bound, &error), 0);
         check_int(json_object_size(bound), 3);
         check_streq(json_string_value(json_object_get(bound, "service")), "nginx");
         check_streq(json_string_value(json_object_get(bound, "port")), "80");
@@ -363,12 +363,12 @@ static void test_bind(void) {
         json_decref(TAKE_PTR(bound));
 
         /* NULL: nothing given */
-        check_int(runbook_bind_parameters(rb, NULL, &bound, &error), -EINVAL);
+        check_int(runbook_bind_parameters(rb, NULL, NULL, NULL, &bound, &error), -EINVAL);
         check_streq(error, "parameter 'service' is required");
         free(TAKE_PTR(error));
 
         _cleanup_(runbook_freep) Runbook *none = parse_runbook_ok("{\"steps\": [{\"name\": \"a\", \"run\": \"b\"}]}");
-        check_int(runbook_bind_parameters(none, NULL, &bound, &error), 0);
+        check_int(runbook_bind_parameters(none, NULL, NULL, NULL, &bound, &error), 0);
         check_int(json_object_size(bound), 0);
         check_bind_error(none, "{\"x\": \"1\"}", "unknown parameter 'x' (runbook 'web' takes no parameters)");
 }
@@ -445,7 +445,7 @@ static void test_injection(void) {
                 _cleanup_(json_decrefp) json_t *given = json_pack("{s:s}", "v", "x; rm -rf /"), *bound = NULL;
                 _cleanup_free_ char *error = NULL, *cmd = NULL, *out = NULL;
 
-                check_int(runbook_bind_parameters(rb, given, &bound, &error), 0);
+                check_int(runbook_bind_parameters(rb, given, NULL, NULL, &bound, &error), 0);
                 check_int(template_render(rb->steps[0].run, bound, &cmd), 0);
                 check_streq(cmd, "echo 'x; rm -rf /'");
                 out = run_sh(cmd);
@@ -464,7 +464,7 @@ static void test_injection(void) {
                 else
                         check(value = strdup(values[i]));
                 given = json_pack("{s:s}", "v", value);
-                check_int(runbook_bind_parameters(rb, given, &bound, &error), 0);
+                check_int(runbook_bind_parameters(rb, given, NULL, NULL, &bound, &error), 0);
                 check_int(template_render(rb->steps[1].run, bound, &cmd), 0);
                 /* run in the temporary directory, so that '*' could only ever glob there */
                 check(asprintf_safe(&full, "cd '%s' && %s", dir, cmd) == 0);
@@ -649,25 +649,61 @@ static void test_secret_params(void) {
         check(!runbook_json_param_is_secret(rb->json, "nope"));
         /* a leading dash is fine (never an argument); the default fills in; an empty value is refused */
         given = json_pack("{s:s}", "k", "-hunter2 x");
-        check(runbook_bind_parameters(rb, given, &bound, &error) == 0);
+        check(runbook_bind_parameters(rb, given, NULL, NULL, &bound, &error) == 0);
         check_streq(json_string_value(json_object_get(bound, "tok")), "cred:api");
         json_decref(given);
         json_decref(bound);
         bound = NULL;
         given = json_pack("{s:s}", "k", "");
-        check_int(runbook_bind_parameters(rb, given, &bound, &error), -EINVAL);
+        check_int(runbook_bind_parameters(rb, given, NULL, NULL, &bound, &error), -EINVAL);
         check_streq(error, "parameter 'k': a secret parameter's value must not be empty");
         error = mfree(error);
         json_decref(given);
         given = json_pack("{s:s}", "k", "sec\x01ret");
-        check_int(runbook_bind_parameters(rb, given, &bound, &error), -EINVAL);
+        check_int(runbook_bind_parameters(rb, given, NULL, NULL, &bound, &error), -EINVAL);
         check(!strstr(error, "sec"));
+}
+
+static bool own_ops_key(const char *name, void *userdata) {
+        (*(unsigned *) userdata)++;
+        return streq(name, "ops-key");
+}
+
+/* "credentials": ["*"] lets a caller name any credential but runbookd's own (a target's, a
+ * sink's: the callback says which), and both refusals read the same; a runbook's default that
+ * names one is the runbook's business (the callback is not asked). */
+static void test_secret_credentials_own(void) {
+        _cleanup_(runbook_freep) Runbook *rb = NULL;
+        json_t *given, *bound = NULL;
+        char *error = NULL;
+        unsigned asked = 0;
+
+        rb = parse_runbook_ok("{\"parameters\": {\"tok\": {\"secret\": true, \"credentials\": [\"*\"]}, "
+                              "\"d\": {\"secret\": true, \"default\": \"cred:ops-key\"}}, "
+                              "\"steps\": [{\"name\": \"a\", \"run\": \"true\"}]}");
+        given = json_pack("{s:s}", "tok", "cred:ops-key");
+        check_int(runbook_bind_parameters(rb, given, own_ops_key, &asked, &bound, &error), -EINVAL);
+        check_streq(error, "parameter 'tok': credential 'ops-key' is not one this parameter may name (the runbook's "
+                           "\"credentials\" for it)");
+        check_int(asked, 1);
+        check(!bound);
+        error = mfree(error);
+        json_decref(given);
+
+        given = json_pack("{s:s}", "tok", "cred:db-password");
+        check_int(runbook_bind_parameters(rb, given, own_ops_key, &asked, &bound, &error), 0);
+        check_streq(json_string_value(json_object_get(bound, "tok")), "cred:db-password");
+        check_streq(json_string_value(json_object_get(bound, "d")), "cred:ops-key");
+        check_int(asked, 2);
+        json_decref(given);
+        json_decref(bound);
 }
 
 int main(void) {
         umask(022);   /* the files written here must pass the ownership and mode checks */
         TEST(phase_and_names);
         TEST(secret_params);
+        TEST(secret_credentials_own);
         TEST(valid);
         TEST(default_target_local);
         TEST(syntax_error);

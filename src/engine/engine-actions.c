@@ -24,7 +24,7 @@ static int session_build(Engine *e, const Runbook *rb, const char *reference, js
         _cleanup_(session_freep) Session *s = NULL;
         int r;
 
-        r = runbook_bind_parameters(rb, given_params, &values, ret_error);
+        r = runbook_bind_parameters(rb, given_params, engine_credential_is_own, e, &values, ret_error);
         if (r < 0)
                 return r;
 

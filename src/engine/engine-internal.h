@@ -259,6 +259,9 @@ int step_digest_now(Engine *e, const Step *st, const Target *t, char **ret);
  * seals each literal value into s->sealed; both are then shown as "cred:NAME" or "***", and the
  * literal values are wiped from s->parameters and 'given'. -EINVAL with *ret_error. */
 int session_bind_secrets(Session *s, json_t *given, bool seal, char **ret_error);
+/* Whether credential 'name' is one runbookd uses itself: named by a target of the catalog or by a
+ * notification sink (a RunbookCredentialOwnFunc; userdata is the Engine). */
+bool engine_credential_is_own(const char *name, void *userdata);
 /* What the digest covers of the secrets ("\nsecret RUNBOOK_SECRET_X=cred:NAME" or "=literal",
  * sorted); *ret NULL when the session has none. */
 int session_secrets_digest_text(const Session *s, char **ret);

@@ -14,6 +14,7 @@
  * the session starts and sealed to that session and parameter, so the approval covers no less. */
 #include <stdio.h>
 
+#include "config/config-util.h"
 #include "config/runbook.h"
 #include "config/secret-seal.h"
 #include "config/secret.h"
@@ -132,6 +133,25 @@ int session_secrets_digest_text(const Session *s, char **ret) {
         return 0;
 }
 
+bool engine_credential_is_own(const char *name, void *userdata) {
+        Engine *e = userdata;
+
+        for (size_t i = 0; e->targets && i < e->targets->n_targets; i++)
+                if (config_json_uses_credential(e->targets->targets[i]->config, name))
+                        return true;
+        return e->notify && config_json_uses_credential(e->notify->doc, name);
+}
+
+/* A caller's "cred:NAME" that became one of runbookd's own credentials after StartSession (a
+ * Reload added a target or a sink naming it) is refused when a step runs, as at StartSession; the
+ * runbook's own default is the runbook's business. */
+static bool secret_became_own(const Session *s, const char *param, const char *value) {
+        json_t *p = json_object_get(json_object_get(s->snapshot, "parameters"), param);
+        const char *def = json_string_value(json_object_get(p, "default"));
+
+        return !(def && streq(def, value)) && engine_credential_is_own(value + strlen(SECRET_CRED_PREFIX), session_engine(s));
+}
+
 int session_resolve_secrets(const Session *s, StepSecret **ret, size_t *ret_n, char **ret_why) {
         _cleanup_free_ const char **names = NULL;
         StepSecret *l = NULL;
@@ -157,6 +177,13 @@ int session_resolve_secrets(const Session *s, StepSecret **ret, size_t *ret_n, c
                         goto fail;
                 }
                 if (v && secret_is_credential_ref(v)) {
+                        if (secret_became_own(s, names[k], v)) {
+                                (void) asprintf_safe(ret_why, "secret parameter '%s': credential '%s' is now one runbookd "
+                                                     "uses itself (a target's or a notification sink's); not passed to a "
+                                                     "step", names[k], v + strlen(SECRET_CRED_PREFIX));
+                                r = -EPERM;
+                                goto fail;
+                        }
                         r = secret_read_credential(v, &l[k].value, &l[k].len, &why);
                         if (r < 0) {
                                 (void) asprintf_safe(ret_why, "secret parameter '%s': %s", names[k],

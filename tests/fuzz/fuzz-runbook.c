@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 for (size_t i = 0; given && i < rb->n_params; i++)
                         if (!rb->params[i].default_value)
                                 json_object_set_new(given, rb->params[i].name, json_string("x; $(touch /tmp/no)"));
-                if (runbook_bind_parameters(rb, given, &bound, &error) >= 0) {
+                if (runbook_bind_parameters(rb, given, NULL, NULL, &bound, &error) >= 0) {
                         json_t *steps = json_object();
                         for (size_t i = 0; i < rb->n_steps; i++) {
                                 char *out = NULL;

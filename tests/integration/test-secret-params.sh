@@ -7,7 +7,10 @@
 # name and "literal", never the value. A restart while the step waits keeps the literal value; a
 # reboot (the runtime directory's key gone) fails the step, saying so. Bad values are refused at
 # StartSession, naming the parameter, and nothing is stored; {{secret}} and a condition on a secret
-# refuse the runbook.
+# refuse the runbook. runbookd's own credentials (a target's identity, a notification sink's
+# header) are refused even where the parameter's "credentials" is "*", with the same words as any
+# credential outside it; one that becomes runbookd's own by a Reload while a session waits is not
+# passed to its step.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 require_runbookctl
 
@@ -43,6 +46,19 @@ JSON
 write_runbook secret-default <<'JSON'
 { "parameters": { "token": { "secret": true, "default": "literally-in-the-file" } }, "steps": [ { "name": "x", "run": "true" } ] }
 JSON
+# runbookd's own credentials: an ssh target's identity, a notification sink's header (a sink for
+# runbooks that do not exist here: it never sends)
+printf 'ops-key-material\n' > "$CREDENTIALS_DIRECTORY/ops-key"
+printf 'hook-token-value\n' > "$CREDENTIALS_DIRECTORY/hook-token"
+printf 'db-password-value\n' > "$CREDENTIALS_DIRECTORY/db-password"
+echo '{"connector": "ssh", "host": "192.0.2.1", "user": "ops", "identity": "cred:ops-key", "known_hosts": "/dev/null"}' \
+    > "$CONFIG_DIR/targets/remote.json"
+write_config '{"notify": [{"name": "chat", "webhook": "http://127.0.0.1:9/hook", "headers": {"Authorization": "cred:hook-token"},
+                           "runbooks": ["no-such-runbook-*"]}]}'
+write_runbook secret-any <<'JSON'
+{ "parameters": { "token": { "secret": true, "credentials": [ "*" ] } },
+  "steps": [ { "name": "x", "run": "printf %s \"$RUNBOOK_SECRET_TOKEN\" | wc -c" } ] }
+JSON
 echo '{"connector": "local"}' > "$CONFIG_DIR/targets/l2.json"
 echo '{"group": ["local", "l2"], "max_concurrency": 1}' > "$CONFIG_DIR/targets/both.json"
 write_runbook secret-group <<'JSON'
@@ -72,6 +88,11 @@ expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" Start
 assert_eq "$LAST_ERROR_MESSAGE" "parameter 'token': credential 'azure-sp' is not one this parameter may name (the runbook's \"credentials\" for it)" \
     "a credential outside the parameter's \"credentials\" is refused"
 expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' secret "$(ref b4)" 3 dir "$D0" token "$(printf 'two\nlines')" apikey x1234
+for own in ops-key hook-token; do
+    expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' secret-any "$(ref "b-$own")" 1 token "cred:$own"
+    assert_eq "$LAST_ERROR_MESSAGE" "parameter 'token': credential '$own' is not one this parameter may name (the runbook's \"credentials\" for it)" \
+        "\"credentials\": [\"*\"] still refuses runbookd's own credential '$own', in the same words"
+done
 assert_eq "$(list_sessions)" "$before" "no session was stored for a refused start"
 
 # ---- a session with a credential and a literal value
@@ -196,4 +217,23 @@ assert_match "$(step_prop "$id4" 0 Error)" "secret parameter 'token': credential
     "the step says which credential is gone"
 assert_eq "$(step_prop "$id4" 0 StartedAt)" 0 "it was never recorded as started"
 assert_false "the step did not run" test -e "$D4/ready"
+
+# ---- a credential allowed at StartSession, one of runbookd's own by the time the step runs (a
+# Reload added a target naming it): not passed to the step, saying so; any other still is
+id5=$(start_session "$ALICE" secret-any "$(ref s5)" token cred:db-password) || die "StartSession 5 failed"
+wait_step_state "$id5" 0 waiting_approval
+id6=$(start_session "$ALICE" secret-any "$(ref s6)" token cred:api-token) || die "StartSession 6 failed"
+wait_step_state "$id6" 0 waiting_approval
+echo '{"connector": "ssh", "host": "192.0.2.2", "user": "db", "identity": "cred:db-password", "known_hosts": "/dev/null"}' \
+    > "$CONFIG_DIR/targets/db.json"
+expect_ok "Reload (a target naming cred:db-password)" rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
+expect_ok "rbtest-bob approves session 5" rb_call "$BOB" "$(session_path "$id5")" "$IFACE_SESSION" Approve s "ok"
+wait_session_state "$id5" failed 20
+assert_match "$(step_prop "$id5" 0 Error)" "secret parameter 'token': credential 'db-password' is now one runbookd uses itself" \
+    "the step says the credential became runbookd's own"
+assert_eq "$(step_prop "$id5" 0 StartedAt)" 0 "that step was never recorded as started"
+expect_ok "rbtest-bob approves session 6" rb_call "$BOB" "$(session_path "$id6")" "$IFACE_SESSION" Approve s "ok"
+wait_session_state "$id6" succeeded 20
+get_output "$id6" 0 || die "GetOutput failed"
+assert_eq "$(tr -d ' ' <<<"$OUT_STDOUT")" "${#CRED}" "another credential still reaches its step (its length: ${#CRED})"
 finish
