@@ -41,8 +41,9 @@
 # listeners (16 addresses each), with a known_hosts file of 1,000 entries. runbookd runs with the
 # soft limit of 1024 open files systemd gives a service, and the default "ssh_max_idle_connections"
 # (256): its descriptors must stay within the concurrency plus that bound, whatever the fleet's
-# size. Its RSS and descriptors are sampled every 0.2 s during the sessions (the peak RSS is the
-# kernel's VmHWM); "warm" reuses the connections the cold session left in the pool (at most 256).
+# size. Its RSS and descriptors are sampled every 0.2 s during the sessions; the peak RSS is the
+# kernel's VmHWM, and its heap the RssAnon part (the rest is mostly the store's pages, mapped).
+# "Warm" reuses the connections the cold session left in the pool (at most 256).
 # The reach check as above: 1,000 distinct addresses for pdsh and for runbookd, and 1,000
 # successes in the step's Results. No targets: the figures are reported side by side.
 set -euo pipefail
@@ -541,19 +542,20 @@ fleet_part() {
     echo "== the fleet: 'true' on $FLEET_HOSTS hosts (127.1.0.1-..., one sshd config on $(( (FLEET_HOSTS + PER_SSHD - 1) / PER_SSHD )) listeners), concurrency $FLEET_CONC, $FLEET_ROUNDS rounds"
     : > "$R/f-pdsh"; : > "$R/f-cold"; : > "$R/f-warm"
     : > "$R/f-rss0"; : > "$R/f-fd0"; : > "$R/f-hwm-cold"; : > "$R/f-hwm"; : > "$R/f-rss-end"; : > "$R/f-fd-end"; : > "$R/f-samples"
-    : > "$R/f-cpu-cold"; : > "$R/f-cpu-warm"
+    : > "$R/f-cpu-cold"; : > "$R/f-cpu-warm"; : > "$R/f-anon-cold"; : > "$R/f-anon-end"
     for r in $(seq "$FLEET_ROUNDS"); do
         timed "pdsh fleet" "$R/f-pdsh" run_pdsh_fleet true
         [ $FLEET_OK = 1 ] || { say "fleet round $r of $FLEET_ROUNDS done (pdsh only)"; continue; }
         start_daemon "$FLEET_NOFILE"
         status_kib "$DAEMON" VmRSS >> "$R/f-rss0"; fds_of "$DAEMON" >> "$R/f-fd0"
         fleet_daemon_run fleet "$R/f-cold" "$R/f-samples" "$R/f-cpu-cold" || { FLEET_OK=0; say "runbookd fleet cold, round $r: $RUNBOOKD_ERR"; }
-        status_kib "$DAEMON" VmHWM >> "$R/f-hwm-cold"
+        status_kib "$DAEMON" VmHWM >> "$R/f-hwm-cold"; status_kib "$DAEMON" RssAnon >> "$R/f-anon-cold"
         for _ in $(seq "$FLEET_WARM"); do
             [ $FLEET_OK = 1 ] || break
             fleet_daemon_run fleet "$R/f-warm" "$R/f-samples" "$R/f-cpu-warm" || { FLEET_OK=0; say "runbookd fleet warm, round $r: $RUNBOOKD_ERR"; }
         done
         status_kib "$DAEMON" VmHWM >> "$R/f-hwm"; status_kib "$DAEMON" VmRSS >> "$R/f-rss-end"; fds_of "$DAEMON" >> "$R/f-fd-end"
+        status_kib "$DAEMON" RssAnon >> "$R/f-anon-end"
         stop_daemon
         say "fleet round $r of $FLEET_ROUNDS done"
     done
@@ -570,6 +572,8 @@ fleet_part() {
     row "peak RSS (VmHWM) after the cold session" "$R/f-hwm-cold" KiB
     row "peak RSS (VmHWM) after the $FLEET_WARM warm sessions" "$R/f-hwm" KiB
     row "RSS after the warm sessions" "$R/f-rss-end" KiB
+    row "  of it anonymous (heap) after the cold session" "$R/f-anon-cold" KiB
+    row "  of it anonymous (heap) after the warm sessions" "$R/f-anon-end" KiB
     row "open fds at start" "$R/f-fd0" ""
     row "open fds, sampled during the sessions" "$R/f-fd-samples" ""
     row "open fds after the warm sessions" "$R/f-fd-end" ""
