@@ -139,13 +139,34 @@ const char *config_json_string(json_t *v) {
         return s;
 }
 
+/* Whether 'path' is dir/NAME, comparing runs of slashes as one. */
+static bool path_is_in_dir(const char *path, const char *dir, const char *name) {
+        for (;;) {
+                if (*dir == '/') {
+                        if (*path != '/')
+                                return false;
+                        dir += strspn(dir, "/");
+                        path += strspn(path, "/");
+                        if (*dir == 0)
+                                return streq(path, name);
+                } else if (*dir == 0)
+                        return *path == '/' && streq(path + strspn(path, "/"), name);
+                else if (*dir++ != *path++)
+                        return false;
+        }
+}
+
 bool config_json_uses_credential(json_t *doc, const char *name) {
-        const char *key, *v;
+        const char *key, *v, *dir;
         json_t *x;
         size_t i;
 
-        if ((v = config_json_string(doc)))
-                return strncmp(v, "cred:", 5) == 0 && streq(v + 5, name);
+        if ((v = config_json_string(doc))) {
+                if (strncmp(v, "cred:", 5) == 0)
+                        return streq(v + 5, name);
+                dir = getenv("CREDENTIALS_DIRECTORY");
+                return v[0] == '/' && dir && dir[0] == '/' && path_is_in_dir(v, dir, name);
+        }
         if (json_is_object(doc)) {
                 json_object_foreach(doc, key, x)
                         if (config_json_uses_credential(x, name))

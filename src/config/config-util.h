@@ -85,8 +85,9 @@ int config_check_keys(json_t *obj, const char *const *allowed, const char *sourc
 
 /* The value of a JSON string without embedded NUL characters; NULL for anything else. */
 const char *config_json_string(json_t *v);
-/* Whether a string of 'doc' (its values, in objects and arrays at any depth) is "cred:NAME": a
- * credential the document uses. */
+/* Whether a string of 'doc' (its values, in objects and arrays at any depth) is "cred:NAME", or
+ * the path $CREDENTIALS_DIRECTORY/NAME (e.g. an ssh identity given as a file): a credential the
+ * document uses. */
 bool config_json_uses_credential(json_t *doc, const char *name);
 
 /* Reads the credential $CREDENTIALS_DIRECTORY/NAME ('ref' is "cred:NAME"; LoadCredential= in the

@@ -114,8 +114,9 @@ const RunbookParam *runbook_find_param(const Runbook *rb, const char *name);
  * -EINVAL and *ret_error says which parameter and why.
  * A secret parameter's "cred:NAME" from the caller must match the parameter's "credentials" and
  * must not be one runbookd uses itself: 'own' (may be NULL) says whether NAME is (a target's, a
- * notification sink's), whatever the runbook allows. Both refusals read the same, so that a
- * caller learns nothing of which credentials runbookd has. */
+ * notification sink's), whatever the runbook allows. Both refusals read the same (though under a
+ * pattern such as "*" a refusal still tells a caller who may start sessions that the name is
+ * runbookd's: a plan passes no 'own'). */
 typedef bool (*RunbookCredentialOwnFunc)(const char *name, void *userdata);
 int runbook_bind_parameters(const Runbook *rb, json_t *given, RunbookCredentialOwnFunc own, void *userdata,
                             json_t **ret, char **ret_error);

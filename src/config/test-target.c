@@ -409,6 +409,30 @@ static void test_json_helpers(void) {
         check(!config_json_string(NULL));
 }
 
+/* Which credentials a document uses: "cred:NAME" anywhere in it, or a path into
+ * $CREDENTIALS_DIRECTORY (runs of slashes as one); nothing else. */
+static void test_uses_credential(void) {
+        _cleanup_(json_decrefp) json_t *d = json_pack("{s:s, s:[{s:{s:s}}], s:s, s:s, s:s}",
+                                                        "identity", "cred:ops-key",
+                                                        "notify", "headers", "Authorization", "cred:hook",
+                                                        "key", "/run/credentials//svc/file-key",
+                                                        "other", "/run/credentials/svcX/near",
+                                                        "text", "see cred:ops-key2 and /run/credentials/svc");
+
+        check(setenv("CREDENTIALS_DIRECTORY", "/run/credentials/svc/", 1) == 0);
+        check(config_json_uses_credential(d, "ops-key"));
+        check(config_json_uses_credential(d, "hook"));
+        check(config_json_uses_credential(d, "file-key"));
+        check(!config_json_uses_credential(d, "ops"));
+        check(!config_json_uses_credential(d, "near"));
+        check(!config_json_uses_credential(d, "svc"));
+        check(!config_json_uses_credential(d, "ops-key2"));   /* not the whole string */
+        check(!config_json_uses_credential(d, "cred:hook"));
+        check(unsetenv("CREDENTIALS_DIRECTORY") == 0);
+        check(!config_json_uses_credential(d, "file-key"));   /* no such directory, no such path */
+        check(config_json_uses_credential(d, "ops-key"));
+}
+
 int main(void) {
         umask(022);   /* the files written here must pass the ownership and mode checks */
         TEST(local);
@@ -419,5 +443,6 @@ int main(void) {
         TEST(lock);
         TEST(catalog);
         TEST(json_helpers);
+        TEST(uses_credential);
         return 0;
 }

@@ -124,7 +124,6 @@ int manager_load_config(Manager *m, char ***ret_errors) {
                 return log_error_errno(r, "Failed to set up '%s' for the output of local steps: %m", output_dir);
         if (!m->bus)   /* at start-up */
                 log_info("Local steps run %s.", local_unit_mode_describe());
-        connector_ssh_configure(c.ssh_max_idle_connections);
 
         /* the notifier keeps the queues of sinks that stay (by name) and gives up those of sinks
          * that are gone; the engine routes events by it from now on */
@@ -148,6 +147,7 @@ int manager_load_config(Manager *m, char ***ret_errors) {
         }
         m->config = c;
         owned = NULL;
+        connector_ssh_configure(c.ssh_max_idle_connections);
         engine_set_config(m->engine, &c);
         engine_set_notify(m->engine, notify);
         notify_config_free(m->notify);

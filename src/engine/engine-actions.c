@@ -24,7 +24,9 @@ static int session_build(Engine *e, const Runbook *rb, const char *reference, js
         _cleanup_(session_freep) Session *s = NULL;
         int r;
 
-        r = runbook_bind_parameters(rb, given_params, engine_credential_is_own, e, &values, ret_error);
+        /* a plan, which anyone may ask for, does not say whether a credential is runbookd's own:
+         * StartSession refuses it */
+        r = runbook_bind_parameters(rb, given_params, plan ? NULL : engine_credential_is_own, e, &values, ret_error);
         if (r < 0)
                 return r;
 

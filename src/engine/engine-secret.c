@@ -133,11 +133,37 @@ int session_secrets_digest_text(const Session *s, char **ret) {
         return 0;
 }
 
+/* A target file that did not load still names its credentials: its text is searched for
+ * "cred:NAME" and for NAME after a slash (a path into $CREDENTIALS_DIRECTORY), which may find more
+ * than the JSON would; a file that cannot be read counts as naming it (fail closed). */
+static bool broken_file_names_credential(const char *path, const char *name) {
+        _cleanup_free_ char *text = NULL, *ref = NULL, *tail = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t n;
+
+        if (!path)
+                return false;
+        f = fopen(path, "re");
+        text = malloc(CONFIG_CREDENTIAL_SIZE_MAX + 1);
+        if (!f || !text)
+                return true;
+        n = fread(text, 1, CONFIG_CREDENTIAL_SIZE_MAX, f);
+        if (ferror(f) || !feof(f))
+                return true;
+        text[n] = 0;
+        if (asprintf_safe(&ref, "cred:%s", name) < 0 || asprintf_safe(&tail, "/%s", name) < 0)
+                return true;
+        return memmem(text, n, ref, strlen(ref)) || memmem(text, n, tail, strlen(tail));
+}
+
 bool engine_credential_is_own(const char *name, void *userdata) {
         Engine *e = userdata;
 
         for (size_t i = 0; e->targets && i < e->targets->n_targets; i++)
                 if (config_json_uses_credential(e->targets->targets[i]->config, name))
+                        return true;
+        for (size_t i = 0; e->targets && i < e->targets->n_broken; i++)
+                if (broken_file_names_credential(e->targets->broken[i].file, name))
                         return true;
         return e->notify && config_json_uses_credential(e->notify->doc, name);
 }

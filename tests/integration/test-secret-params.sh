@@ -9,8 +9,9 @@
 # StartSession, naming the parameter, and nothing is stored; {{secret}} and a condition on a secret
 # refuse the runbook. runbookd's own credentials (a target's identity, a notification sink's
 # header) are refused even where the parameter's "credentials" is "*", with the same words as any
-# credential outside it; one that becomes runbookd's own by a Reload while a session waits is not
-# passed to its step.
+# credential outside it (also a credential named by its path, or by a target file that does not
+# load); one that becomes runbookd's own by a Reload while a session waits is not passed to its
+# step; a plan does not tell which credentials are runbookd's own.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 require_runbookctl
 
@@ -236,4 +237,24 @@ expect_ok "rbtest-bob approves session 6" rb_call "$BOB" "$(session_path "$id6")
 wait_session_state "$id6" succeeded 20
 get_output "$id6" 0 || die "GetOutput failed"
 assert_eq "$(tr -d ' ' <<<"$OUT_STDOUT")" "${#CRED}" "another credential still reaches its step (its length: ${#CRED})"
+
+# ---- runbookd's own, in other forms: a target that names a credential by its path in
+# $CREDENTIALS_DIRECTORY, and a target file that does not load (its text still names one)
+printf 'path-key\n' > "$CREDENTIALS_DIRECTORY/path-key"
+printf 'broken-key\n' > "$CREDENTIALS_DIRECTORY/broken-key"
+jq -n --arg k "$CREDENTIALS_DIRECTORY//path-key" \
+    '{connector: "ssh", host: "192.0.2.4", user: "ops", identity: $k, known_hosts: "/dev/null"}' > "$CONFIG_DIR/targets/bypath.json"
+echo '{"connector": "ssh", "host": "192.0.2.3", "user": "ops", "identity": "cred:broken-key", "known_hosts": "/dev/null", "typo": 1}' \
+    > "$CONFIG_DIR/targets/broken.json"
+expect_ok "Reload (a target by path, a broken target)" rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
+before=$(list_sessions)
+for own in path-key broken-key; do
+    expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' secret-any "$(ref "c-$own")" 1 token "cred:$own"
+    assert_eq "$LAST_ERROR_MESSAGE" "parameter 'token': credential '$own' is not one this parameter may name (the runbook's \"credentials\" for it)" \
+        "runbookd's own credential '$own' is refused"
+done
+assert_eq "$(list_sessions)" "$before" "nothing stored for those refusals"
+# a plan, which anyone may ask for, does not tell which credentials are runbookd's own
+expect_ok "PlanSession with cred:ops-key (a plan does not say)" \
+    rb_call "$MALLORY" "$MANAGER" "$IFACE_MANAGER" PlanSession 'sa{ss}' secret-any 1 token cred:ops-key
 finish

@@ -529,17 +529,23 @@ void ssh_pool_set_idle_max(unsigned n) {
                         PoolTarget *pt = pool_targets;
                         while (!pt->idle)
                                 pt = pt->next;
-                        conn_drop_idle(pt->idle, true);
+                        SshConn *c = pt->idle;
+                        assert(!pt->wait_head);
+                        idle_unlink(c);
+                        conn_free(c, true);
                 }
                 return;
         }
         assert(k == pool_idle_n);
         qsort(all, k, sizeof *all, conn_idle_since_cmp);
         /* an endpoint with idle connections has no request waiting (pool_serve() gives them out
-         * first), so dropping one hands none of the others out */
+         * first): closing one serves nobody, and touches no other */
         log_debug("ssh: closing %zu idle connections (at most %u are kept idle now).", surplus, pool_idle_max);
-        for (size_t i = 0; i < surplus; i++)
-                conn_drop_idle(all[i], true);
+        for (size_t i = 0; i < surplus; i++) {
+                assert(!all[i]->pt->wait_head);
+                idle_unlink(all[i]);
+                conn_free(all[i], true);
+        }
 }
 
 const SshProgress *ssh_acquire_progress(SshAcquire *a) {
