@@ -89,11 +89,14 @@ expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" Start
 assert_eq "$LAST_ERROR_MESSAGE" "parameter 'token': credential 'azure-sp' is not one this parameter may name (the runbook's \"credentials\" for it)" \
     "a credential outside the parameter's \"credentials\" is refused"
 expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' secret "$(ref b4)" 3 dir "$D0" token "$(printf 'two\nlines')" apikey x1234
-for own in ops-key hook-token; do
-    expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' secret-any "$(ref "b-$own")" 1 token "cred:$own"
-    assert_eq "$LAST_ERROR_MESSAGE" "parameter 'token': credential '$own' is not one this parameter may name (the runbook's \"credentials\" for it)" \
-        "\"credentials\": [\"*\"] still refuses runbookd's own credential '$own', in the same words"
-done
+# refused_own NAME: StartSession of secret-any ("credentials": ["*"]) with cred:NAME is refused in
+# the words of any credential outside the list
+refused_own() {
+    expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' secret-any "$(ref "own-$1")" 1 token "cred:$1"
+    assert_eq "$LAST_ERROR_MESSAGE" "parameter 'token': credential '$1' is not one this parameter may name (the runbook's \"credentials\" for it)" \
+        "\"credentials\": [\"*\"] still refuses runbookd's own credential '$1', in the same words"
+}
+for own in ops-key hook-token; do refused_own "$own"; done
 assert_eq "$(list_sessions)" "$before" "no session was stored for a refused start"
 
 # ---- a session with a credential and a literal value
@@ -248,11 +251,7 @@ echo '{"connector": "ssh", "host": "192.0.2.3", "user": "ops", "identity": "cred
     > "$CONFIG_DIR/targets/broken.json"
 expect_ok "Reload (a target by path, a broken target)" rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
 before=$(list_sessions)
-for own in path-key broken-key; do
-    expect_error InvalidParameter rb_call "$ALICE" "$MANAGER" "$IFACE_MANAGER" StartSession 'ssa{ss}' secret-any "$(ref "c-$own")" 1 token "cred:$own"
-    assert_eq "$LAST_ERROR_MESSAGE" "parameter 'token': credential '$own' is not one this parameter may name (the runbook's \"credentials\" for it)" \
-        "runbookd's own credential '$own' is refused"
-done
+for own in path-key broken-key; do refused_own "$own"; done
 assert_eq "$(list_sessions)" "$before" "nothing stored for those refusals"
 # a plan, which anyone may ask for, does not tell which credentials are runbookd's own
 expect_ok "PlanSession with cred:ops-key (a plan does not say)" \

@@ -70,31 +70,27 @@ assert_eq "$OUT_STDOUT" "it's|a \"b\"|web|0" "single and double quotes intact; R
 
 # "ssh_max_idle_connections": 0 keeps no connection between steps; a Reload that sets it closes
 # the idle one now; a bad value is refused by name and the previous setting stays
+# ssh_one TAG CONNECTION WHY: a session of ssh-one succeeds, its step on a CONNECTION connection
+ssh_one() {
+    local r id
+    r=$(ref "$1")
+    id=$(start_session "$ALICE" ssh-one "$r") || die "StartSession failed"
+    wait_session_state "$id" succeeded 30
+    assert_eq "$(step_result "$r" 0 RUNBOOK_CONNECTION)" "$2" "$3: RUNBOOK_CONNECTION=$2"
+}
 write_config '{ "output_cap": 4096, "ssh_max_idle_connections": 0 }'
 expect_ok "Reload (ssh_max_idle_connections 0)" rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
-for n in 4 5; do
-    R4=$(ref "noidle$n")
-    id4=$(start_session "$ALICE" ssh-one "$R4") || die "StartSession failed"
-    wait_session_state "$id4" succeeded 30
-    assert_eq "$(step_result "$R4" 0 RUNBOOK_CONNECTION)" new "ssh_max_idle_connections 0, session $n: RUNBOOK_CONNECTION=new"
-done
+ssh_one noidle4 new "ssh_max_idle_connections 0, a session"
+ssh_one noidle5 new "ssh_max_idle_connections 0, the next session"
 write_config '{ "output_cap": 4096, "ssh_max_idle_connections": -1 }'
 expect_error InvalidRunbook rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
 assert_match "$LAST_ERROR_MESSAGE" 'ssh_max_idle_connections: must be an integer from 0 to 65536' \
     "a negative ssh_max_idle_connections is refused by name"
-R5=$(ref noidle6)
-id5=$(start_session "$ALICE" ssh-one "$R5") || die "StartSession failed"
-wait_session_state "$id5" succeeded 30
-assert_eq "$(step_result "$R5" 0 RUNBOOK_CONNECTION)" new "after the refused Reload, still none kept: RUNBOOK_CONNECTION=new"
+ssh_one noidle6 new "after the refused Reload, still none kept"
 write_config '{ "output_cap": 4096 }'
 expect_ok "Reload (the default bound)" rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
-for n in 7 8; do
-    R6=$(ref "idle$n")
-    id6=$(start_session "$ALICE" ssh-one "$R6") || die "StartSession failed"
-    wait_session_state "$id6" succeeded 30
-    assert_eq "$(step_result "$R6" 0 RUNBOOK_CONNECTION)" "$([ $n = 7 ] && echo new || echo reused)" \
-        "the default bound again, session $n: RUNBOOK_CONNECTION=$([ $n = 7 ] && echo new || echo reused)"
-done
+ssh_one idle7 new "the default bound again, a session"
+ssh_one idle8 reused "the default bound again, the next session"
 
 # no key material anywhere: the private key's base64 body (its longest line) and the target's
 # identity file contents
