@@ -92,7 +92,7 @@ int bus_find_runbook(Manager *m, const char *name, const Runbook **ret, sd_bus_e
 
 static int method_start_session(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        _cleanup_(json_decrefp) json_t *params = NULL;
+        _cleanup_(config_json_wipe_decrefp) json_t *params = NULL;   /* secret values, maybe */
         _cleanup_free_ char *detail = NULL, *path = NULL, *user = NULL;
         _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
         const char *name, *reference;

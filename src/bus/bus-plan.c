@@ -37,7 +37,7 @@ static int append_step(sd_bus_message *reply, const Step *st, const RunbookStep 
 int method_plan_session(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(json_decrefp) json_t *params = NULL;
+        _cleanup_(config_json_wipe_decrefp) json_t *params = NULL;   /* secret values, maybe */
         _cleanup_(identity_done) Identity who = { .login_uid = UID_INVALID };
         _cleanup_(session_freep) Session *s = NULL;
         _cleanup_free_ char *detail = NULL;

@@ -178,6 +178,27 @@ bool config_json_uses_credential(json_t *doc, const char *name) {
         return false;
 }
 
+static void json_wipe_strings(json_t *v) {
+        const char *key;
+        json_t *x;
+        size_t i;
+
+        if (json_is_string(v))
+                explicit_bzero((char *) json_string_value(v), json_string_length(v));
+        else if (json_is_object(v)) {
+                json_object_foreach(v, key, x)
+                        json_wipe_strings(x);
+        } else if (json_is_array(v))
+                json_array_foreach(v, i, x)
+                        json_wipe_strings(x);
+}
+
+void config_json_wipe_decref(json_t *v) {
+        if (v && v->refcount == 1)
+                json_wipe_strings(v);
+        json_decref(v);
+}
+
 /* As sshd's StrictModes: what runbookd runs is decided by files only root or runbookd's own user
  * can change. 'st' describes 'path' (opened); its directory is checked too. 0 or -EPERM. */
 int config_check_trusted(const char *path, const struct stat *st, char **ret_error) {

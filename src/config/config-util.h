@@ -89,6 +89,13 @@ const char *config_json_string(json_t *v);
  * the path $CREDENTIALS_DIRECTORY/NAME (e.g. an ssh identity given as a file): a credential the
  * document uses. */
 bool config_json_uses_credential(json_t *doc, const char *name);
+/* Drops a reference to a document that may hold secrets (a caller's parameters); the last one
+ * wipes its strings first (in objects and arrays, at any depth), so that no value lingers in freed
+ * memory. NULL is fine. */
+void config_json_wipe_decref(json_t *v);
+static inline void config_json_wipe_decrefp(json_t **v) {
+        config_json_wipe_decref(*v);
+}
 
 /* Reads the credential $CREDENTIALS_DIRECTORY/NAME ('ref' is "cred:NAME"; LoadCredential= in the
  * unit) into *ret (NUL-terminated, *ret_len bytes; the caller wipes it when done). -ENOKEY (with

@@ -942,7 +942,7 @@ static int bind_error(char **ret_error, const char *fmt, ...) {
 
 int runbook_bind_parameters(const Runbook *rb, json_t *given, RunbookCredentialOwnFunc own, void *userdata,
                             json_t **ret, char **ret_error) {
-        _cleanup_(json_decrefp) json_t *bound = NULL;
+        _cleanup_(config_json_wipe_decrefp) json_t *bound = NULL;   /* copies of secret values, maybe */
         const char *key;
         json_t *v;
         int r;

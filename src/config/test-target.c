@@ -433,6 +433,24 @@ static void test_uses_credential(void) {
         check(config_json_uses_credential(d, "ops-key"));
 }
 
+/* The last reference wipes every string (nested too) before it goes; an earlier one does not. */
+static void test_wipe_decref(void) {
+        json_t *o = json_pack("{s:s, s:{s:[s]}}", "a", "hunter2", "b", "c", "secret-in-array");
+        json_t *a = json_incref(json_object_get(o, "a"));
+        json_t *c = json_incref(json_array_get(json_object_get(json_object_get(o, "b"), "c"), 0));
+
+        json_incref(o);
+        config_json_wipe_decref(o);                   /* not the last: nothing wiped */
+        check_streq(json_string_value(a), "hunter2");
+        config_json_wipe_decref(o);                   /* the last: wiped, then freed */
+        check_int(json_string_length(a), 7);
+        check(memcmp(json_string_value(a), "\0\0\0\0\0\0\0", 7) == 0);
+        check(json_string_value(c)[0] == 0 && json_string_value(c)[5] == 0);
+        json_decref(a);
+        json_decref(c);
+        config_json_wipe_decref(NULL);
+}
+
 int main(void) {
         umask(022);   /* the files written here must pass the ownership and mode checks */
         TEST(local);
@@ -444,5 +462,6 @@ int main(void) {
         TEST(catalog);
         TEST(json_helpers);
         TEST(uses_credential);
+        TEST(wipe_decref);
         return 0;
 }

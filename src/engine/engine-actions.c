@@ -20,7 +20,7 @@
  * engine's runtime (a plan, or what engine_start_session() goes on with). */
 static int session_build(Engine *e, const Runbook *rb, const char *reference, json_t *given_params, bool plan,
                          const Identity *who, Session **ret, char **ret_error) {
-        _cleanup_(json_decrefp) json_t *values = NULL;
+        _cleanup_(config_json_wipe_decrefp) json_t *values = NULL;   /* wiped unless the session keeps it */
         _cleanup_(session_freep) Session *s = NULL;
         int r;
 
