@@ -250,6 +250,20 @@ static void host_fail_now(HostRun *h, int error, const char *why) {
         event_host_result(h, false, &res);
 }
 
+/* The step's secrets for a host about to start. Once after each Reload, first: a caller's
+ * credential that the Reload made runbookd's own (a target's, a sink's) goes to no further host. */
+static int host_secrets(Step *st, Engine *e, char **ret_why) {
+        int r;
+
+        if (step_rt(st)->secrets_config_gen != e->config_gen) {
+                r = session_check_secrets_own(st->session, ret_why);
+                if (r < 0)
+                        return r;
+                step_rt(st)->secrets_config_gen = e->config_gen;
+        }
+        return step_ensure_secrets(st, ret_why);
+}
+
 /* Starts host h's command; on failure the host has failed (not committed yet). */
 static void host_start(HostRun *h) {
         Step *st = h->step;
@@ -269,7 +283,7 @@ static void host_start(HostRun *h) {
         } else if (!vt) {
                 (void) asprintf_safe(&why, "connector '%s' is not available in this runbookd; not run", h->connector);
                 host_fail_now(h, -EOPNOTSUPP, why);
-        } else if ((r = step_ensure_secrets(st, &why)) < 0) {
+        } else if ((r = host_secrets(st, e, &why)) < 0) {
                 /* after a restart: a sealed value may not have survived a reboot */
                 if (!why)
                         (void) asprintf_safe(&why, "the secret parameters' values cannot be had: %s", strerror(-r));

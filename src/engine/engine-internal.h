@@ -43,6 +43,8 @@ typedef struct StepRuntime {
         HostRuntime *hosts;       /* n_hosts of the step */
         StepSecret *secrets;      /* while its attempt runs: the session's secrets (engine-secret.c) */
         size_t n_secrets;
+        unsigned secrets_config_gen; /* Engine.config_gen when its secrets were last checked against
+                                      * runbookd's own credentials (a group's hosts: engine-group.c) */
 } StepRuntime;
 
 /* an event for the notification outbox, written with the session's next commit (engine-notify.c) */
@@ -115,6 +117,7 @@ struct Engine {
         EngineConfig config;
         EngineHooks hooks;
         const TargetCatalog *targets;
+        unsigned config_gen;      /* counts the catalogs and notification settings set (Reloads) */
         const NotifyConfig *notify; /* where notifications go (not owned; NULL: nowhere) */
         uint32_t next_id;
 
@@ -262,6 +265,9 @@ int session_bind_secrets(Session *s, json_t *given, bool seal, char **ret_error)
 /* Whether credential 'name' is one runbookd uses itself: named by a target of the catalog or by a
  * notification sink (a RunbookCredentialOwnFunc; userdata is the Engine). */
 bool engine_credential_is_own(const char *name, void *userdata);
+/* Each caller-given "cred:NAME" of the session that has become runbookd's own since StartSession
+ * (a Reload): -EPERM with *ret_why for the first, else 0. */
+int session_check_secrets_own(const Session *s, char **ret_why);
 /* What the digest covers of the secrets ("\nsecret RUNBOOK_SECRET_X=cred:NAME" or "=literal",
  * sorted); *ret NULL when the session has none. */
 int session_secrets_digest_text(const Session *s, char **ret);

@@ -23,6 +23,7 @@
 
 void engine_set_notify(Engine *e, const NotifyConfig *c) {
         e->notify = c;
+        e->config_gen++;
 }
 
 void session_notify(Session *s, NotifyEvent event, const Step *st, const char *who, const char *comment) {

@@ -178,6 +178,27 @@ static bool secret_became_own(const Session *s, const char *param, const char *v
         return !(def && streq(def, value)) && engine_credential_is_own(value + strlen(SECRET_CRED_PREFIX), session_engine(s));
 }
 
+int session_check_secrets_own(const Session *s, char **ret_why) {
+        _cleanup_free_ const char **names = NULL;
+        size_t n;
+        int r;
+
+        r = session_secret_names(s, &names, &n);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < n; k++) {
+                const char *v = json_string_value(json_object_get(s->parameters, names[k]));
+
+                if (v && secret_is_credential_ref(v) && secret_became_own(s, names[k], v)) {
+                        (void) asprintf_safe(ret_why, "secret parameter '%s': credential '%s' is now one runbookd "
+                                             "uses itself (a target's or a notification sink's); not passed to a "
+                                             "step", names[k], v + strlen(SECRET_CRED_PREFIX));
+                        return -EPERM;
+                }
+        }
+        return 0;
+}
+
 int session_resolve_secrets(const Session *s, StepSecret **ret, size_t *ret_n, char **ret_why) {
         _cleanup_free_ const char **names = NULL;
         StepSecret *l = NULL;
@@ -188,6 +209,9 @@ int session_resolve_secrets(const Session *s, StepSecret **ret, size_t *ret_n, c
         *ret_n = 0;
         r = session_secret_names(s, &names, &n);
         if (r < 0 || n == 0)
+                return r;
+        r = session_check_secrets_own(s, ret_why);
+        if (r < 0)
                 return r;
         l = calloc(n, sizeof(StepSecret));
         if (!l)
@@ -203,13 +227,6 @@ int session_resolve_secrets(const Session *s, StepSecret **ret, size_t *ret_n, c
                         goto fail;
                 }
                 if (v && secret_is_credential_ref(v)) {
-                        if (secret_became_own(s, names[k], v)) {
-                                (void) asprintf_safe(ret_why, "secret parameter '%s': credential '%s' is now one runbookd "
-                                                     "uses itself (a target's or a notification sink's); not passed to a "
-                                                     "step", names[k], v + strlen(SECRET_CRED_PREFIX));
-                                r = -EPERM;
-                                goto fail;
-                        }
                         r = secret_read_credential(v, &l[k].value, &l[k].len, &why);
                         if (r < 0) {
                                 (void) asprintf_safe(ret_why, "secret parameter '%s': %s", names[k],

@@ -476,6 +476,7 @@ const EngineConfig *engine_get_config(Engine *e) {
 
 void engine_set_targets(Engine *e, const TargetCatalog *targets) {
         e->targets = targets;
+        e->config_gen++;
 }
 
 Store *engine_store(Engine *e) {

@@ -60,6 +60,11 @@ write_runbook secret-any <<'JSON'
 { "parameters": { "token": { "secret": true, "credentials": [ "*" ] } },
   "steps": [ { "name": "x", "run": "printf %s \"$RUNBOOK_SECRET_TOKEN\" | wc -c" } ] }
 JSON
+write_runbook secret-group-any <<'JSON'
+{ "parameters": { "dir": { "pattern": "^/[A-Za-z0-9/._-]+$" }, "token": { "secret": true, "credentials": [ "*" ] } },
+  "steps": [ { "name": "on each host", "target": "both", "approval": "none",
+               "run": "if [ \"$RUNBOOK_TARGET\" = local ]; then touch {{dir}}/first; while [ ! -e {{dir}}/go ]; do sleep 0.05; done; fi; printf %s \"$RUNBOOK_SECRET_TOKEN\" | wc -c" } ] }
+JSON
 echo '{"connector": "local"}' > "$CONFIG_DIR/targets/l2.json"
 echo '{"group": ["local", "l2"], "max_concurrency": 1}' > "$CONFIG_DIR/targets/both.json"
 write_runbook secret-group <<'JSON'
@@ -253,6 +258,24 @@ expect_ok "Reload (a target by path, a broken target)" rb_call root "$MANAGER" "
 before=$(list_sessions)
 for own in path-key broken-key; do refused_own "$own"; done
 assert_eq "$(list_sessions)" "$before" "nothing stored for those refusals"
+# a group step already running: a Reload that makes its credential runbookd's own stops it from
+# reaching the hosts not started yet (one at a time: local first, then l2)
+printf 'late-key-value\n' > "$CREDENTIALS_DIRECTORY/late-key"
+DL="$WORK/late"; mkdir -p "$DL"; chmod 777 "$DL"
+idl=$(start_session "$ALICE" secret-group-any "$(ref late)" dir "$DL" token cred:late-key) || die "StartSession (late) failed"
+for _ in $(seq 200); do [ -e "$DL/first" ] && break; sleep 0.05; done
+assert_true "the group step's first host runs" test -e "$DL/first"
+echo '{"connector": "ssh", "host": "192.0.2.5", "user": "ops", "identity": "cred:late-key", "known_hosts": "/dev/null"}' \
+    > "$CONFIG_DIR/targets/late.json"
+expect_ok "Reload (a target naming cred:late-key)" rb_call root "$MANAGER" "$IFACE_MANAGER" Reload
+touch "$DL/go"
+wait_session_state "$idl" failed 20
+results=$(busctl --system --json=short get-property "$BUS_NAME" "$(step_path "$idl" 0)" "$IFACE_STEP" Results)
+assert_eq "$(jq -r '.data[] | select(.[0] == "local") | "\(.[1]) \(.[2])"' <<<"$results")" "succeeded 0" \
+    "the host started before the Reload ran with the value"
+assert_match "$(jq -r '.data[] | select(.[0] == "l2") | "\(.[1]): \(.[7])"' <<<"$results")" \
+    "^failed: secret parameter 'token': credential 'late-key' is now one runbookd uses itself" \
+    "the host after the Reload did not get it, saying why"
 # a plan, which anyone may ask for, does not tell which credentials are runbookd's own
 expect_ok "PlanSession with cred:ops-key (a plan does not say)" \
     rb_call "$MALLORY" "$MANAGER" "$IFACE_MANAGER" PlanSession 'sa{ss}' secret-any 1 token cred:ops-key
