@@ -34,7 +34,8 @@ cleanup() {
     SOURCE_ROOT=$ROOT bash "$ROOT/tests/testbed.sh" down "$T/testbed" >/dev/null 2>&1 || true
     rm -rf "$T"
 }
-wait_gone() { for _ in $(seq 100); do [ -e "/proc/$1" ] || return 0; sleep 0.05; done; }
+# wait_gone PID: 0 once the process is gone; 1 if it is still there after 5 s
+wait_gone() { for _ in $(seq 100); do [ -e "/proc/$1" ] || return 0; sleep 0.05; done; return 1; }
 trap cleanup EXIT
 
 SOURCE_ROOT=$ROOT bash "$ROOT/tests/testbed.sh" up "$T/testbed" > "$T/testbed.env" 2> "$T/testbed.log" ||
@@ -54,7 +55,7 @@ start() { # STATE_DIR OUT
     "$BENCH" startup -- "$RUNBOOKD" --config-dir="$T/config" --state-dir="$1" --log-level=warning > "$2" 2>>"$T/daemon.log"
     DAEMON=$(val pid "$2")
 }
-stop() { kill "$DAEMON"; wait_gone "$DAEMON"; DAEMON=""; }
+stop() { kill "$DAEMON"; wait_gone "$DAEMON" || { echo "bench: runbookd $DAEMON did not exit within 5 s" >&2; exit 1; }; DAEMON=""; }
 
 echo "== runbookd benchmarks ($(date -u +%FT%TZ), $(nproc) cores, build $BUILD)"
 
