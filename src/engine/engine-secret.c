@@ -178,14 +178,8 @@ static bool secret_became_own(const Session *s, const char *param, const char *v
         return !(def && streq(def, value)) && engine_credential_is_own(value + strlen(SECRET_CRED_PREFIX), session_engine(s));
 }
 
-int session_check_secrets_own(const Session *s, char **ret_why) {
-        _cleanup_free_ const char **names = NULL;
-        size_t n;
-        int r;
-
-        r = session_secret_names(s, &names, &n);
-        if (r < 0)
-                return r;
+/* session_check_secrets_own() over the session's secret names, found already */
+static int check_secrets_own(const Session *s, const char **names, size_t n, char **ret_why) {
         for (size_t k = 0; k < n; k++) {
                 const char *v = json_string_value(json_object_get(s->parameters, names[k]));
 
@@ -199,6 +193,17 @@ int session_check_secrets_own(const Session *s, char **ret_why) {
         return 0;
 }
 
+int session_check_secrets_own(const Session *s, char **ret_why) {
+        _cleanup_free_ const char **names = NULL;
+        size_t n;
+        int r;
+
+        r = session_secret_names(s, &names, &n);
+        if (r < 0)
+                return r;
+        return check_secrets_own(s, names, n, ret_why);
+}
+
 int session_resolve_secrets(const Session *s, StepSecret **ret, size_t *ret_n, char **ret_why) {
         _cleanup_free_ const char **names = NULL;
         StepSecret *l = NULL;
@@ -210,7 +215,7 @@ int session_resolve_secrets(const Session *s, StepSecret **ret, size_t *ret_n, c
         r = session_secret_names(s, &names, &n);
         if (r < 0 || n == 0)
                 return r;
-        r = session_check_secrets_own(s, ret_why);
+        r = check_secrets_own(s, names, n, ret_why);
         if (r < 0)
                 return r;
         l = calloc(n, sizeof(StepSecret));

@@ -512,6 +512,14 @@ static int conn_idle_since_cmp(const void *a, const void *b) {
         return (x->idle_since > y->idle_since) - (x->idle_since < y->idle_since);
 }
 
+/* Closes an idle connection to lower the bound. An endpoint with idle connections has no request
+ * waiting (pool_serve() gives them out first): closing one serves nobody and touches no other. */
+static void idle_close_surplus(SshConn *c) {
+        assert(!c->pt->wait_head);
+        idle_unlink(c);
+        conn_free(c, true);
+}
+
 void ssh_pool_set_idle_max(unsigned n) {
         _cleanup_free_ SshConn **all = NULL;
         size_t k = 0, surplus;
@@ -529,23 +537,15 @@ void ssh_pool_set_idle_max(unsigned n) {
                         PoolTarget *pt = pool_targets;
                         while (!pt->idle)
                                 pt = pt->next;
-                        SshConn *c = pt->idle;
-                        assert(!pt->wait_head);
-                        idle_unlink(c);
-                        conn_free(c, true);
+                        idle_close_surplus(pt->idle);
                 }
                 return;
         }
         assert(k == pool_idle_n);
         qsort(all, k, sizeof *all, conn_idle_since_cmp);
-        /* an endpoint with idle connections has no request waiting (pool_serve() gives them out
-         * first): closing one serves nobody, and touches no other */
         log_debug("ssh: closing %zu idle connections (at most %u are kept idle now).", surplus, pool_idle_max);
-        for (size_t i = 0; i < surplus; i++) {
-                assert(!all[i]->pt->wait_head);
-                idle_unlink(all[i]);
-                conn_free(all[i], true);
-        }
+        for (size_t i = 0; i < surplus; i++)
+                idle_close_surplus(all[i]);
 }
 
 const SshProgress *ssh_acquire_progress(SshAcquire *a) {
